@@ -1,0 +1,113 @@
+# hitlq - human-in-the-loop exception queue server.
+#
+# Targets: all (release build in build/), test (everything rebuilt with
+# ASan+UBSan in build/test/, then scripts/run-tests.sh), bench, fuzz,
+# install (PREFIX, DESTDIR), clean.  Dependencies come from pkg-config.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+VERSION  = 0.1.0
+
+PKGS      = libevent libevent_pthreads msgpack lmdb libsodium libcrypto jansson libconfuse
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CLIENT_PKGS = msgpack
+CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS))
+
+WARN    = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
+BASEFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g $(WARN) \
+            -Iinclude -Iproto -Iserver -Iclient $(PKG_CFLAGS)
+OPT     ?= -O2
+SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c
+SERVER_SRCS = $(filter-out server/main.c, $(wildcard server/*.c))
+CLIENT_SRCS = $(filter-out client/hitlq.c client/cli_%.c, $(wildcard client/*.c))
+CLI_SRCS    = client/hitlq.c $(wildcard client/cli_*.c)
+TEST_SRCS   = $(wildcard tests/test_*.c)
+TEST_HELPERS = $(filter-out tests/test_%.c tests/fuzz_%.c tests/bench_%.c, $(wildcard tests/*.c))
+BENCH_SRCS  = $(wildcard tests/bench_*.c)
+FUZZ_SRCS   = $(wildcard tests/fuzz_*.c)
+DEFAULTS    = $(wildcard server/defaults/*)
+
+# ---- release build ---------------------------------------------------------
+B = build
+all: $(B)/hitlqd $(B)/hitlq $(B)/libhitlq.a $(B)/libhitlq.so $(B)/hitlq.pc
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(OPT) -fPIC -MMD -MP -c $< -o $@
+
+$(B)/server/defaults.o: $(DEFAULTS)
+
+$(B)/libhitlqd.a: $(PROTO_SRCS:%.c=$(B)/%.o) $(SERVER_SRCS:%.c=$(B)/%.o)
+	ar rcs $@ $^
+$(B)/hitlqd: $(B)/server/main.o $(B)/libhitlqd.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+$(B)/libhitlq.a: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
+	ar rcs $@ $^
+$(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
+	$(CC) -shared -Wl,-soname,libhitlq.so.0 -o $@ $^ $(CLIENT_LIBS)
+$(B)/hitlq: $(CLI_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+$(B)/hitlq.pc: scripts/hitlq.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- test build (ASan + UBSan) ----------------------------------------------
+T = build/test
+$(T)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+$(T)/server/defaults.o: $(DEFAULTS)
+$(T)/libhitlqd.a: $(PROTO_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o)
+	ar rcs $@ $^
+$(T)/libhitlq.a: $(CLIENT_SRCS:%.c=$(T)/%.o)
+	ar rcs $@ $^
+$(T)/hitlqd: $(T)/server/main.o $(T)/libhitlqd.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+$(T)/hitlq: $(CLI_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(T)/tests/test_%: $(T)/tests/test_%.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
+
+TEST_BINS = $(TEST_SRCS:%.c=$(T)/%)
+test-build: $(T)/hitlqd $(T)/hitlq $(TEST_BINS) $(B)/hitlq.pc
+test: test-build
+	sh scripts/run-tests.sh $(T)
+
+# ---- benchmark (release build) ------------------------------------------------
+$(B)/tests/bench_%: $(B)/tests/bench_%.o $(B)/libhitlq.a $(B)/libhitlqd.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+bench: all $(BENCH_SRCS:%.c=$(B)/%)
+	sh scripts/bench.sh $(B)
+
+# ---- fuzzing (clang + libFuzzer) -----------------------------------------------
+F = build/fuzz
+FUZZCC ?= clang
+FUZZFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iproto -Iserver $(PKG_CFLAGS) \
+            -fsanitize=fuzzer,address,undefined
+$(F)/%: tests/%.c $(PROTO_SRCS)
+	@mkdir -p $(F)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)
+FUZZ_BINS = $(FUZZ_SRCS:tests/%.c=$(F)/%)
+fuzz: $(FUZZ_BINS)
+	sh scripts/fuzz.sh $(F) $${FUZZ_SECONDS:-60}
+fuzz-build: $(FUZZ_BINS)
+
+# ---- install ------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(B)/hitlqd $(B)/hitlq $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(B)/libhitlq.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(B)/libhitlq.so $(DESTDIR)$(PREFIX)/lib/libhitlq.so.0
+	ln -sf libhitlq.so.0 $(DESTDIR)$(PREFIX)/lib/libhitlq.so
+	install -m 0644 include/hitlq.h include/hitlq_proto.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(B)/hitlq.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf build
+
+.PHONY: all test test-build bench fuzz fuzz-build install clean
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

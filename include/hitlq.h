@@ -1,0 +1,157 @@
+/*
+ * hitlq.h - libhitlq, the client library of the hitlq exception queue.
+ *
+ * Blocking calls over one connection (`hitlq`, not thread-safe: one context
+ * per thread), plus a pipelined batch submit.  Every call returns an int
+ * code: HITLQ_OK (0), a server status (> 0, enum hitlq_status in
+ * hitlq_proto.h, e.g. HITLQ_ST_CONFLICT) or a client error (< 0, below).
+ * hitlq_strerror() names any of them; hitlq_errstr() gives the detail of
+ * the last failure on a context (the server's message, or errno text).
+ *
+ * Ownership: contexts are freed with hitlq_free(); replies with
+ * hitlq_reply_free(); strings inside a reply are borrowed from it.
+ */
+#ifndef HITLQ_H
+#define HITLQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "hitlq_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HITLQ_OK          0
+#define HITLQ_EIO        -1   /* socket error; see errno text in errstr */
+#define HITLQ_EPROTO     -2   /* the server sent something that is not the protocol */
+#define HITLQ_EOF        -3   /* the server closed the connection */
+#define HITLQ_ETIMEOUT   -4   /* no reply within the context's timeout */
+#define HITLQ_ENOMEM     -5
+#define HITLQ_EINVAL     -6   /* bad argument (detail in errstr) */
+#define HITLQ_ECLOSED    -7   /* the context is unusable after an earlier error */
+
+typedef struct hitlq hitlq;
+
+typedef struct hitlq_options {
+    const char *host;        /* default "127.0.0.1" */
+    uint16_t    port;        /* default 7420 */
+    const char *name;        /* HELLO name: who is connecting; default "anonymous" */
+    int         timeout_ms;  /* per call; 0 = wait forever (default 30000) */
+} hitlq_options;
+
+/* Connects and sends HELLO.  Returns NULL only when out of memory; check
+ * hitlq_err() on the result (hiredis convention) and free it either way. */
+hitlq *hitlq_connect(const hitlq_options *opt);
+void   hitlq_free(hitlq *c);                 /* NULL is a no-op */
+
+int         hitlq_err(const hitlq *c);       /* last code, HITLQ_OK if none */
+const char *hitlq_errstr(const hitlq *c);    /* detail of the last error */
+const char *hitlq_strerror(int code);        /* static text for any code */
+int         hitlq_fd(const hitlq *c);
+
+/* ---- generic call ------------------------------------------------------ */
+
+/* A decoded reply.  `body` is a msgpack map owned by the reply. */
+typedef struct hitlq_reply {
+    uint8_t        opcode;
+    uint16_t       status;
+    uint32_t       request_id;
+    msgpack_object body;
+    /* private */
+    msgpack_zone   zone_;
+    void          *raw_;
+} hitlq_reply;
+
+void hitlq_reply_free(hitlq_reply *r);       /* NULL is a no-op */
+
+/* Sends one request (body: a packed msgpack map, or NULL/0 for empty) and
+ * waits for its reply.  On HITLQ_OK or a server status, *out is the reply
+ * (owned by the caller).  Returns the reply's status or a client error. */
+int hitlq_call(hitlq *c, uint8_t opcode, const void *body, size_t len,
+               hitlq_reply **out);
+
+/* Looks up `key` in a reply map: NULL when absent. */
+const msgpack_object *hitlq_reply_get(const hitlq_reply *r, const char *key);
+
+/* ---- submit -------------------------------------------------------------- */
+
+typedef struct hitlq_item {
+    const char    *key;          /* idempotency key (name) */
+    const char    *type;         /* item type (name) */
+    const void    *fields;       /* packed msgpack map of the item's fields */
+    size_t         fields_len;
+    int64_t        priority;     /* -1 = the policy's */
+} hitlq_item;
+
+typedef struct hitlq_decision {
+    uint64_t id;
+    bool     queued;             /* false: auto-resolved */
+    bool     duplicate;
+    char     action[129];        /* auto-resolved: the policy's action */
+    char     queue[65];          /* queued: the queue */
+    uint32_t priority;
+    uint64_t deadline_ms;
+    double   score;
+    char     model[129];
+    size_t   n_reasons;
+    struct { char feature[129]; double contribution; } reasons[HITLQ_MAX_REASONS];
+} hitlq_decision;
+
+int hitlq_submit(hitlq *c, const hitlq_item *item, hitlq_decision *out);
+
+/* Pipelined: sends all n SUBMITs (keeping at most `window` in flight,
+ * 0 = 64) and collects every reply.  status[i] gets each item's code and
+ * out[i] its decision when status[i] is HITLQ_OK.  Returns HITLQ_OK when
+ * every reply arrived (check status[]), or a client error. */
+int hitlq_submit_batch(hitlq *c, const hitlq_item *items, size_t n,
+                       size_t window, hitlq_decision *out, int *status);
+
+/* ---- specialists --------------------------------------------------------- */
+
+typedef struct hitlq_claim {
+    uint64_t     id;
+    uint64_t     lease;          /* token for extend/release/resolve/escalate */
+    uint64_t     expires_ms;
+    hitlq_reply *reply;          /* the whole CLAIM reply (fields, reasons ...);
+                                    owned: free with hitlq_claim_clear */
+} hitlq_claim;
+
+void hitlq_claim_clear(hitlq_claim *cl);
+
+/* Claims the best item from `queues`.  Returns HITLQ_OK (item in *out),
+ * HITLQ_ST_EMPTY (nothing before wait_ms) or an error.  lease_ms 0 = the
+ * server default; worker NULL = the HELLO name. */
+int hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
+                uint32_t lease_ms, uint32_t wait_ms, const char *worker,
+                hitlq_claim *out);
+int hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
+                 uint64_t *expires_ms);
+int hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms);
+int hitlq_resolve(hitlq *c, uint64_t id, uint64_t lease, const char *outcome,
+                  const char *note, const char *root_cause, uint64_t *seq);
+int hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
+                   const char *note);
+
+/* ---- inspection and results ---------------------------------------------- */
+
+int hitlq_get(hitlq *c, uint64_t id, hitlq_reply **out);
+int hitlq_stats(hitlq *c, hitlq_reply **out);
+
+/* Streams results from `cursor` (0 = only new ones): calls fn for every
+ * RESULT (the reply is borrowed: valid during the call) until fn returns
+ * non-zero (then returns HITLQ_OK) or an error occurs.  The context's
+ * timeout does not apply while waiting for results; idle_ms > 0 makes the
+ * call return HITLQ_ETIMEOUT after that long without a result. */
+int hitlq_watch(hitlq *c, uint64_t cursor, int idle_ms,
+                int (*fn)(void *arg, const hitlq_reply *result), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HITLQ_H */

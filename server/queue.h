@@ -1,0 +1,152 @@
+/*
+ * queue.h - the item state machine on LMDB: submit (with idempotency),
+ * claim by cursor seek, leases, release, resolve, escalate, expiry, and the
+ * reads behind GET, STATS and WATCH.
+ *
+ * Every write function runs inside a write transaction owned by the caller
+ * (the commit thread) and takes the current time as a parameter, so tests
+ * drive time by hand.  Functions return a HITLQ_ST_* status; any status
+ * other than OK/EMPTY leaves the transaction unchanged *unless* it is
+ * HITLQ_ST_INTERNAL or HITLQ_ST_RESOURCE_EXHAUSTED, after which the caller
+ * must abort the whole transaction (LMDB marks it failed).
+ * Nothing here keeps per-item state in memory.
+ */
+#ifndef HITLQ_QUEUE_H
+#define HITLQ_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "hitlq_proto.h"
+#include "store.h"
+
+enum decision_outcome { DECISION_AUTO = 1, DECISION_QUEUED = 2 };
+
+/* A triage decision: made by the scoring core before the transaction,
+ * made durable by queue_submit, and returned as-is for duplicates. */
+struct decision {
+    uint64_t id;                               /* set by queue_submit */
+    uint8_t  outcome;                          /* enum decision_outcome */
+    char     action[HITLQ_MAX_NAME + 1];       /* DECISION_AUTO: e.g. "approve" */
+    char     queue[HITLQ_MAX_QUEUE_NAME + 1];  /* DECISION_QUEUED */
+    uint32_t priority;
+    uint64_t deadline_ms;                      /* queued: now + sla; set by queue_submit */
+    uint64_t sla_ms;                           /* input: SLA length */
+    double   score;
+    char     model[HITLQ_MAX_NAME + 1];        /* "id@version" */
+    uint8_t *reasons_mp;                       /* msgpack array of reason maps; owned (malloc) */
+    size_t   reasons_len;
+    uint64_t seq;                              /* auto: result-stream seq; set by queue_submit */
+};
+
+/* Frees reasons_mp and clears it.  NULL-safe. */
+void decision_clear(struct decision *d);
+
+struct submit_in {
+    const char    *key;          /* NUL-terminated name, borrowed */
+    const char    *type;         /* NUL-terminated name, borrowed */
+    const uint8_t *fields;       /* raw msgpack map bytes as received, borrowed */
+    size_t         fields_len;
+    uint8_t        content_hash[16]; /* BLAKE2b-128 of type, priority, fields */
+};
+
+/* Side effects the event loop must act on after the commit. */
+struct queue_fx {
+    char     woken[HITLQ_MAX_CLAIM_QUEUES][HITLQ_MAX_QUEUE_NAME + 1];
+    uint32_t woken_count[HITLQ_MAX_CLAIM_QUEUES]; /* items made ready per queue */
+    size_t   n_woken;
+    bool     wake_all;           /* more queues than fit above */
+    bool     results;            /* result-stream entries were appended */
+};
+
+/* Records that `n` items became ready on `queue` (used by queue.c). */
+void queue_fx_wake(struct queue_fx *fx, const char *queue, uint32_t n);
+
+/* SUBMIT.  New key: assigns the next id, stores the item, its idempotency
+ * entry and history, and either appends the auto-resolution to the result
+ * stream or puts the item on its queue with deadline now + d->sla_ms.
+ * Known key with the same content_hash: fills *d with the ORIGINAL decision
+ * (reasons_mp replaced by a malloc'd copy) and sets *duplicate.  Known key,
+ * other hash: HITLQ_ST_CONFLICT. */
+int queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
+                 uint64_t now_ms, struct decision *d, bool *duplicate,
+                 struct queue_fx *fx);
+
+struct claim_in {
+    char     queues[HITLQ_MAX_CLAIM_QUEUES][HITLQ_MAX_QUEUE_NAME + 1];
+    size_t   n_queues;
+    char     worker[HITLQ_MAX_NAME + 1];
+    uint32_t lease_ms;
+};
+
+struct claim_out {
+    uint64_t id;
+    uint64_t lease;               /* random non-zero token */
+    uint64_t expires_ms;
+    /* The claimed item's GET-style summary (without history), packed as the
+     * CLAIM reply body: {id, lease, expires_ms, queue, priority, deadline_ms,
+     * attempts, key, type, fields, score, model, reasons}.  Owned (malloc). */
+    uint8_t *reply_mp;
+    size_t   reply_len;
+};
+
+/* CLAIM: takes the best ready item over the named queues (highest priority,
+ * then earliest deadline, then lowest id) and leases it.  Returns
+ * HITLQ_ST_OK or HITLQ_ST_EMPTY. */
+int queue_claim(struct store *s, MDB_txn *txn, const struct claim_in *in,
+                uint64_t now_ms, struct claim_out *out);
+
+/* Lease operations: all check that the item exists (NOT_FOUND), is leased
+ * with this token and not expired at now_ms (STALE_LEASE). */
+int queue_extend(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
+                 uint32_t lease_ms /* 0 = same length as before */,
+                 uint64_t now_ms, uint64_t *expires_ms);
+int queue_release(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
+                  uint32_t delay_ms, uint64_t now_ms, uint64_t *ready_ms,
+                  struct queue_fx *fx);
+int queue_resolve(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
+                  const char *outcome, const char *note /* may be NULL */,
+                  const char *root_cause /* may be NULL */, uint64_t now_ms,
+                  uint64_t *seq, struct queue_fx *fx);
+int queue_escalate(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
+                   const char *to_queue, const char *note /* may be NULL */,
+                   uint64_t now_ms, struct queue_fx *fx);
+
+/* Processes at most `max` timers due at or before now_ms: expired leases go
+ * back to their queue with attempts + 1, or to `dead_letter` once attempts
+ * reaches max_attempts; delayed items become ready.  *done = number
+ * processed. */
+int queue_expire_due(struct store *s, MDB_txn *txn, uint64_t now_ms,
+                     uint32_t max_attempts, const char *dead_letter,
+                     size_t max, size_t *done, struct queue_fx *fx);
+
+/* Earliest due time in the timers index, or 0 when there is none.  Works in
+ * a read or write txn. */
+uint64_t queue_next_timer(struct store *s, MDB_txn *txn);
+
+/* ---- reads (any txn) ---------------------------------------------------- */
+
+/* Packs the GET reply body for item `id` (PROTOCOL.md §4.4) into pk.
+ * Returns HITLQ_ST_OK or HITLQ_ST_NOT_FOUND (nothing packed). */
+int queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk);
+
+/* Packs the STATS reply body (PROTOCOL.md §4.5). */
+int queue_stats(struct store *s, MDB_txn *txn, uint64_t now_ms, msgpack_packer *pk);
+
+/* Sequence number the next result will get (1 for an empty stream). */
+uint64_t queue_results_next(struct store *s, MDB_txn *txn);
+
+/* Calls fn(arg, seq, body, len) for results seq >= from, in order, at most
+ * max of them; body is the RESULT frame body (msgpack map) borrowed from
+ * LMDB (valid during the call).  Stops early when fn returns non-zero.
+ * Returns the number delivered. */
+size_t queue_results_read(struct store *s, MDB_txn *txn, uint64_t from,
+                          size_t max,
+                          int (*fn)(void *arg, uint64_t seq, const uint8_t *body, size_t len),
+                          void *arg);
+
+#endif
