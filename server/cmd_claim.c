@@ -1,0 +1,235 @@
+/*
+ * cmd_claim.c - CLAIM: lease the best ready item, and park claims that
+ * asked to wait.  A parked claim costs one timer and a list entry; it is
+ * re-run only when a commit made items ready on one of its queues (no
+ * polling), and answered `empty` when its wait runs out.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "commit.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "op.h"
+#include "server.h"
+#include "util.h"
+#include "wire.h"
+
+extern const struct op_class claim_class;
+
+static void
+waiter_unlink(struct hitlq_server *srv, struct op *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        srv->waiters = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    else
+        srv->waiters_tail = op->prev;
+    op->next = op->prev = NULL;
+    if (op->u.claim.wait_ev) {
+        event_free(op->u.claim.wait_ev);
+        op->u.claim.wait_ev = NULL;
+    }
+}
+
+static void
+claim_reply_empty(struct op *op)
+{
+    struct hitlq_server *srv;
+    size_t off;
+
+    if (op->conn == NULL || !conn_is_open(op->conn))
+        return;
+    srv = op->conn->srv;
+    off = wire_frame_begin(&srv->out);
+    msgpack_pack_map(&srv->pk, 0);
+    reply_finish(op->conn, off, op->opcode, HITLQ_ST_EMPTY, op->request_id);
+}
+
+static void
+claim_on_wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct op *op = arg;
+
+    (void)fd;
+    (void)what;
+    waiter_unlink(op->conn->srv, op);
+    claim_reply_empty(op);
+    op_done(op);
+}
+
+static void
+claim_park(struct hitlq_server *srv, struct op *op, uint64_t now)
+{
+    uint64_t d = op->u.claim.wait_until_ms - now;
+    struct timeval tv = { (time_t)(d / 1000), (suseconds_t)((d % 1000) * 1000) };
+
+    op->u.claim.wait_ev = evtimer_new(srv->base, claim_on_wait_timeout, op);
+    if (op->u.claim.wait_ev == NULL) {
+        claim_reply_empty(op);
+        op_done(op);
+        return;
+    }
+    evtimer_add(op->u.claim.wait_ev, &tv);
+    op->next = NULL;
+    op->prev = srv->waiters_tail;
+    if (srv->waiters_tail)
+        srv->waiters_tail->next = op;
+    else
+        srv->waiters = op;
+    srv->waiters_tail = op;
+}
+
+/* Returns the index of a woken queue this claim listens on with items
+ * left to hand out, or -1. */
+static int
+claim_matches(const struct op *op, const struct queue_fx *fx, const uint32_t *left)
+{
+    for (size_t i = 0; i < fx->n_woken; i++) {
+        if (left[i] == 0)
+            continue;
+        for (size_t q = 0; q < op->u.claim.in.n_queues; q++)
+            if (strcmp(op->u.claim.in.queues[q], fx->woken[i]) == 0)
+                return (int)i;
+    }
+    return -1;
+}
+
+void
+claim_wake(struct hitlq_server *srv, const struct queue_fx *fx)
+{
+    uint32_t left[HITLQ_MAX_CLAIM_QUEUES];
+    struct op *op = srv->waiters, *next;
+
+    memcpy(left, fx->woken_count, sizeof(left));
+    for (; op; op = next) {
+        int i = 0;
+
+        next = op->next;
+        if (!fx->wake_all && (i = claim_matches(op, fx, left)) < 0)
+            continue;
+        if (!fx->wake_all)
+            left[i]--;
+        waiter_unlink(srv, op);
+        commit_submit(srv->commit, op);
+    }
+}
+
+void
+claim_cancel_waiters(struct hitlq_server *srv, struct conn *c)
+{
+    struct op *op = srv->waiters, *next;
+
+    for (; op; op = next) {
+        next = op->next;
+        if (op->conn == c) {
+            waiter_unlink(srv, op);
+            op_done(op);
+        }
+    }
+}
+
+void
+claim_free_all_waiters(struct hitlq_server *srv)
+{
+    while (srv->waiters) {
+        struct op *op = srv->waiters;
+        waiter_unlink(srv, op);
+        op_done(op);
+    }
+}
+
+static int
+claim_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+            uint64_t now_ms, struct queue_fx *fx)
+{
+    (void)fx;
+    free(op->u.claim.out.reply_mp);
+    memset(&op->u.claim.out, 0, sizeof(op->u.claim.out));
+    return queue_claim(srv->store, txn, &op->u.claim.in, now_ms, &op->u.claim.out);
+}
+
+static void
+claim_finish(struct op *op, struct hitlq_server *srv)
+{
+    uint64_t now = util_now_ms();
+    size_t off;
+
+    if (op->status == HITLQ_ST_EMPTY && op->u.claim.wait_until_ms > now &&
+        op->conn != NULL && conn_is_open(op->conn) && !srv->stopping) {
+        claim_park(srv, op, now);
+        return;
+    }
+    if (op->status == HITLQ_ST_EMPTY) {
+        claim_reply_empty(op);
+    } else if (op->status != HITLQ_ST_OK) {
+        reply_op_error(op);
+    } else if (conn_is_open(op->conn)) {
+        off = wire_frame_begin(&srv->out);
+        msgpack_sbuffer_write(&srv->out, (const char *)op->u.claim.out.reply_mp,
+                              op->u.claim.out.reply_len);
+        reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+    }
+    op_done(op);
+}
+
+static void
+claim_clear(struct op *op)
+{
+    free(op->u.claim.out.reply_mp);
+    if (op->u.claim.wait_ev)
+        event_free(op->u.claim.wait_ev);
+}
+
+const struct op_class claim_class = { "claim", claim_apply, claim_finish, claim_clear };
+
+static void
+claim_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    const msgpack_object_array *qs = &args[0]->via.array;
+    struct op *op;
+
+    if (qs->size == 0) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        "field \"queues\": name at least one queue");
+        return;
+    }
+    for (uint32_t i = 0; i < qs->size; i++) {
+        const msgpack_object *q = &qs->ptr[i];
+        if (q->type != MSGPACK_OBJECT_STR ||
+            !wire_is_name(q->via.str.ptr, q->via.str.size, HITLQ_MAX_QUEUE_NAME)) {
+            conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                            "field \"queues\": each entry must be a queue name");
+            return;
+        }
+    }
+    op = op_new(&claim_class, c, h->opcode, h->request_id);
+    if (op == NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
+        return;
+    }
+    for (uint32_t i = 0; i < qs->size; i++)
+        wire_copy_str(&qs->ptr[i], op->u.claim.in.queues[i], sizeof(op->u.claim.in.queues[i]));
+    op->u.claim.in.n_queues = qs->size;
+    op->u.claim.in.lease_ms = args[1] ? (uint32_t)wire_u64(args[1]) : HITLQ_DEFAULT_LEASE_MS;
+    if (args[3])
+        wire_copy_str(args[3], op->u.claim.in.worker, sizeof(op->u.claim.in.worker));
+    else
+        memcpy(op->u.claim.in.worker, c->name, sizeof(c->name));
+    if (args[2] && wire_u64(args[2]) > 0)
+        op->u.claim.wait_until_ms = util_now_ms() + wire_u64(args[2]);
+    commit_submit(c->srv->commit, op);
+}
+
+static const struct wire_field claim_schema[] = {
+    { "queues", WIRE_ARRAY, true, 0, HITLQ_MAX_CLAIM_QUEUES },
+    { "lease_ms", WIRE_UINT, false, 1000, HITLQ_MAX_LEASE_MS },
+    { "wait_ms", WIRE_UINT, false, 0, HITLQ_MAX_WAIT_MS },
+    { "worker", WIRE_NAME, false, 0, 0 },
+};
+
+const struct cmd cmd_claim = { "CLAIM", HITLQ_OP_CLAIM, claim_schema, 4, claim_proceed };

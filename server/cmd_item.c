@@ -1,0 +1,294 @@
+/*
+ * cmd_item.c - SUBMIT (validate, score and decide on the loop thread,
+ * store on the commit thread, reply after the commit), GET and STATS (read
+ * transactions on the loop thread).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "op.h"
+#include "score.h"
+#include "server.h"
+#include "commit.h"
+#include "util.h"
+#include "wire.h"
+
+/* Fields: str keys of 1..HITLQ_MAX_NAME bytes, unique, scalar values. */
+static int
+submit_check_fields(const msgpack_object *f, char *err, size_t errlen)
+{
+    const msgpack_object_map *m = &f->via.map;
+
+    for (uint32_t i = 0; i < m->size; i++) {
+        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
+
+        if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
+            k->via.str.size > HITLQ_MAX_NAME) {
+            snprintf(err, errlen, "fields: keys must be strings of 1..%u bytes",
+                     HITLQ_MAX_NAME);
+            return HITLQ_ST_INVALID_ITEM;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            const msgpack_object *k2 = &m->ptr[j].key;
+            if (k2->via.str.size == k->via.str.size &&
+                memcmp(k2->via.str.ptr, k->via.str.ptr, k->via.str.size) == 0) {
+                snprintf(err, errlen, "fields: key \"%.*s\" appears twice",
+                         (int)k->via.str.size, k->via.str.ptr);
+                return HITLQ_ST_INVALID_ITEM;
+            }
+        }
+        if (v->type == MSGPACK_OBJECT_ARRAY || v->type == MSGPACK_OBJECT_MAP ||
+            v->type == MSGPACK_OBJECT_BIN || v->type == MSGPACK_OBJECT_EXT) {
+            snprintf(err, errlen, "field \"%.*s\": values must be nil, bool, number or string",
+                     (int)k->via.str.size, k->via.str.ptr);
+            return HITLQ_ST_INVALID_ITEM;
+        }
+    }
+    return HITLQ_ST_OK;
+}
+
+/* Packs obj into a fresh malloc'd buffer.  Returns 0 or -1. */
+static int
+pack_object_copy(const msgpack_object *obj, uint8_t **out, size_t *len)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_object(&pk, *obj);
+    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
+    *len = sb.size;
+    msgpack_sbuffer_destroy(&sb);
+    return *out != NULL || *len == 0 ? 0 : -1;
+}
+
+static int
+pack_reasons(const struct score_result *r, uint8_t **out, size_t *len)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, r->n_reasons);
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        msgpack_pack_map(&pk, 3);
+        wire_pack_kv_str(&pk, "feature", r->reasons[i].feature);
+        wire_pack_cstr(&pk, "value");
+        if (r->reasons[i].value)
+            msgpack_pack_object(&pk, *r->reasons[i].value);
+        else
+            msgpack_pack_nil(&pk);
+        wire_pack_kv_f64(&pk, "contribution", r->reasons[i].contribution);
+    }
+    *len = sb.size;
+    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
+    msgpack_sbuffer_destroy(&sb);
+    return *out != NULL ? 0 : -1;
+}
+
+static void
+submit_hash(struct op *op, uint64_t priority)
+{
+    crypto_generichash_state st;
+    uint8_t pb[8];
+
+    for (int i = 0; i < 8; i++)
+        pb[i] = (uint8_t)(priority >> (56 - 8 * i));
+    crypto_generichash_init(&st, NULL, 0, sizeof(op->u.submit.in.content_hash));
+    crypto_generichash_update(&st, (const uint8_t *)op->u.submit.type,
+                              strlen(op->u.submit.type) + 1);
+    crypto_generichash_update(&st, pb, sizeof(pb));
+    crypto_generichash_update(&st, op->u.submit.fields, op->u.submit.fields_len);
+    crypto_generichash_final(&st, op->u.submit.in.content_hash,
+                             sizeof(op->u.submit.in.content_hash));
+}
+
+static void
+submit_decide(struct decision *d, const struct type_policy *p,
+              const struct score_result *r, const msgpack_object *prio)
+{
+    d->score = r->score;
+    snprintf(d->model, sizeof(d->model), "%s", p->model->id);
+    d->priority = prio ? (uint32_t)wire_u64(prio) : p->priority;
+    d->sla_ms = p->sla_seconds * 1000u;
+    if (r->complete && r->score >= p->auto_threshold) {
+        d->outcome = DECISION_AUTO;
+        snprintf(d->action, sizeof(d->action), "%s", p->auto_action);
+    } else {
+        d->outcome = DECISION_QUEUED;
+        snprintf(d->queue, sizeof(d->queue), "%s", p->queue);
+    }
+}
+
+extern const struct op_class submit_class;
+
+static void
+submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    struct hitlq_server *srv = c->srv;
+    const struct type_policy *p;
+    struct score_result r;
+    struct op *op;
+    char type[HITLQ_MAX_NAME + 1], err[160];
+    int st;
+
+    wire_copy_str(args[1], type, sizeof(type));
+    p = scoring_policy(srv->scoring, type);
+    if (p == NULL) {
+        snprintf(err, sizeof(err), "no policy for item type \"%s\"", type);
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_UNKNOWN_TYPE, err);
+        return;
+    }
+    st = submit_check_fields(args[2], err, sizeof(err));
+    if (st == HITLQ_ST_OK) {
+        memset(&r, 0, sizeof(r));
+        st = score_item(p, args[2], &r);
+        if (st != HITLQ_ST_OK)
+            snprintf(err, sizeof(err), "%s", r.err);
+    }
+    if (st != HITLQ_ST_OK) {
+        conn_send_error(c, h->opcode, h->request_id, st, err);
+        return;
+    }
+    op = op_new(&submit_class, c, h->opcode, h->request_id);
+    if (op == NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
+        return;
+    }
+    wire_copy_str(args[0], op->u.submit.key, sizeof(op->u.submit.key));
+    memcpy(op->u.submit.type, type, sizeof(type));
+    submit_decide(&op->u.submit.d, p, &r, args[3]);
+    if (pack_object_copy(args[2], &op->u.submit.fields, &op->u.submit.fields_len) != 0 ||
+        pack_reasons(&r, &op->u.submit.d.reasons_mp, &op->u.submit.d.reasons_len) != 0) {
+        op->status = HITLQ_ST_INTERNAL;
+        reply_op_error(op);
+        op_done(op);
+        return;
+    }
+    submit_hash(op, args[3] ? wire_u64(args[3]) : UINT64_MAX);
+    op->u.submit.in.key = op->u.submit.key;
+    op->u.submit.in.type = op->u.submit.type;
+    op->u.submit.in.fields = op->u.submit.fields;
+    op->u.submit.in.fields_len = op->u.submit.fields_len;
+    commit_submit(srv->commit, op);
+}
+
+static int
+submit_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+             uint64_t now_ms, struct queue_fx *fx)
+{
+    int st = queue_submit(srv->store, txn, &op->u.submit.in, now_ms, &op->u.submit.d,
+                          &op->u.submit.duplicate, fx);
+
+    if (st == HITLQ_ST_CONFLICT)
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "key \"%s\" was already used for different content", op->u.submit.key);
+    return st;
+}
+
+static void
+submit_finish(struct op *op, struct hitlq_server *srv)
+{
+    const struct decision *d = &op->u.submit.d;
+    msgpack_packer *pk = &srv->pk;
+    bool is_auto = d->outcome == DECISION_AUTO;
+    size_t off;
+
+    if (op->status != HITLQ_ST_OK) {
+        reply_op_error(op);
+    } else if (conn_is_open(op->conn)) {
+        off = wire_frame_begin(&srv->out);
+        msgpack_pack_map(pk, 6 + (is_auto ? 2 : 3));
+        wire_pack_kv_u64(pk, "id", d->id);
+        wire_pack_kv_str(pk, "outcome", is_auto ? "auto_resolved" : "queued");
+        if (is_auto) {
+            wire_pack_kv_str(pk, "action", d->action);
+            wire_pack_kv_u64(pk, "seq", d->seq);
+        } else {
+            wire_pack_kv_str(pk, "queue", d->queue);
+            wire_pack_kv_u64(pk, "priority", d->priority);
+            wire_pack_kv_u64(pk, "deadline_ms", d->deadline_ms);
+        }
+        wire_pack_kv_f64(pk, "score", d->score);
+        wire_pack_kv_str(pk, "model", d->model);
+        wire_pack_cstr(pk, "reasons");
+        msgpack_sbuffer_write(&srv->out, (const char *)d->reasons_mp, d->reasons_len);
+        wire_pack_kv_bool(pk, "duplicate", op->u.submit.duplicate);
+        reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+    }
+    op_done(op);
+}
+
+static void
+submit_clear(struct op *op)
+{
+    free(op->u.submit.fields);
+    decision_clear(&op->u.submit.d);
+}
+
+const struct op_class submit_class = { "submit", submit_apply, submit_finish, submit_clear };
+
+static const struct wire_field submit_schema[] = {
+    { "key", WIRE_NAME, true, 0, 0 },
+    { "type", WIRE_NAME, true, 0, 0 },
+    { "fields", WIRE_MAP, true, 0, HITLQ_MAX_FIELDS },
+    { "priority", WIRE_UINT, false, 0, HITLQ_MAX_PRIORITY },
+};
+
+const struct cmd cmd_submit = { "SUBMIT", HITLQ_OP_SUBMIT, submit_schema, 4, submit_proceed };
+
+/* ---- GET and STATS: answered at once from a read transaction ---------- */
+
+static void
+read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats)
+{
+    struct hitlq_server *srv = c->srv;
+    MDB_txn *txn = server_read_begin(srv);
+    size_t off;
+    int st;
+
+    if (txn == NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "read failed");
+        return;
+    }
+    off = wire_frame_begin(&srv->out);
+    st = stats ? queue_stats(srv->store, txn, util_now_ms(), &srv->pk)
+               : queue_get(srv->store, txn, id, &srv->pk);
+    server_read_end(srv);
+    if (st != HITLQ_ST_OK) {
+        msgpack_sbuffer_clear(&srv->out);
+        conn_send_error(c, h->opcode, h->request_id, st,
+                        st == HITLQ_ST_NOT_FOUND ? "no item with this id" : NULL);
+        return;
+    }
+    reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
+}
+
+static void
+get_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    read_reply(c, h, wire_u64(args[0]), false);
+}
+
+static const struct wire_field get_schema[] = {
+    { "id", WIRE_UINT, true, 1, UINT64_MAX },
+};
+
+const struct cmd cmd_get = { "GET", HITLQ_OP_GET, get_schema, 1, get_proceed };
+
+static void
+stats_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    (void)args;
+    read_reply(c, h, 0, true);
+}
+
+const struct cmd cmd_stats = { "STATS", HITLQ_OP_STATS, NULL, 0, stats_proceed };

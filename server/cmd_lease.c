@@ -1,0 +1,247 @@
+/*
+ * cmd_lease.c - the lease holder's operations (EXTEND, RELEASE, RESOLVE,
+ * ESCALATE) and the internal op that expires due leases and delays when
+ * the server's timer fires.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "commit.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "op.h"
+#include "server.h"
+#include "util.h"
+#include "wire.h"
+
+static int
+extend_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+             uint64_t now_ms, struct queue_fx *fx)
+{
+    (void)fx;
+    return queue_extend(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                        op->u.lease.ms, now_ms, &op->u.lease.t_ms);
+}
+
+static int
+release_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+              uint64_t now_ms, struct queue_fx *fx)
+{
+    return queue_release(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                         op->u.lease.ms, now_ms, &op->u.lease.t_ms, fx);
+}
+
+static int
+resolve_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+              uint64_t now_ms, struct queue_fx *fx)
+{
+    return queue_resolve(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                         op->u.lease.name, op->u.lease.note,
+                         op->u.lease.root_cause[0] ? op->u.lease.root_cause : NULL,
+                         now_ms, &op->u.lease.seq, fx);
+}
+
+static int
+escalate_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+               uint64_t now_ms, struct queue_fx *fx)
+{
+    return queue_escalate(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                          op->u.lease.name, op->u.lease.note, now_ms, fx);
+}
+
+static void
+lease_pack_body(struct op *op, msgpack_packer *pk)
+{
+    switch (op->opcode) {
+    case HITLQ_OP_EXTEND:
+        msgpack_pack_map(pk, 1);
+        wire_pack_kv_u64(pk, "expires_ms", op->u.lease.t_ms);
+        break;
+    case HITLQ_OP_RELEASE:
+        msgpack_pack_map(pk, 2);
+        wire_pack_kv_str(pk, "state", op->u.lease.ms > 0 ? "delayed" : "queued");
+        wire_pack_kv_u64(pk, "ready_ms", op->u.lease.t_ms);
+        break;
+    case HITLQ_OP_RESOLVE:
+        msgpack_pack_map(pk, 1);
+        wire_pack_kv_u64(pk, "seq", op->u.lease.seq);
+        break;
+    default:
+        msgpack_pack_map(pk, 1);
+        wire_pack_kv_str(pk, "queue", op->u.lease.name);
+        break;
+    }
+}
+
+static void
+lease_finish(struct op *op, struct hitlq_server *srv)
+{
+    size_t off;
+
+    if (op->status != HITLQ_ST_OK) {
+        if (op->status == HITLQ_ST_STALE_LEASE && !op->errmsg[0])
+            snprintf(op->errmsg, sizeof(op->errmsg),
+                     "item %llu is not leased with this token (or the lease expired)",
+                     (unsigned long long)op->u.lease.id);
+        reply_op_error(op);
+    } else if (conn_is_open(op->conn)) {
+        off = wire_frame_begin(&srv->out);
+        lease_pack_body(op, &srv->pk);
+        reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+    }
+    op_done(op);
+}
+
+static void
+lease_clear(struct op *op)
+{
+    free(op->u.lease.note);
+}
+
+static const struct op_class extend_class = { "extend", extend_apply, lease_finish, lease_clear };
+static const struct op_class release_class = { "release", release_apply, lease_finish, lease_clear };
+static const struct op_class resolve_class = { "resolve", resolve_apply, lease_finish, lease_clear };
+static const struct op_class escalate_class = { "escalate", escalate_apply, lease_finish, lease_clear };
+
+/* Common to the four: args[0] = id, args[1] = lease; `extra` is the name
+ * argument (outcome / queue) or NULL, `note` a str or NULL. */
+static void
+lease_start(struct conn *c, const struct frame_hdr *h, const struct op_class *cls,
+            const msgpack_object **args, uint32_t ms, const msgpack_object *extra,
+            const msgpack_object *note, const msgpack_object *root_cause)
+{
+    struct op *op = op_new(cls, c, h->opcode, h->request_id);
+
+    if (op == NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
+        return;
+    }
+    op->u.lease.id = wire_u64(args[0]);
+    op->u.lease.lease = wire_u64(args[1]);
+    op->u.lease.ms = ms;
+    if (extra)
+        wire_copy_str(extra, op->u.lease.name, sizeof(op->u.lease.name));
+    if (root_cause)
+        wire_copy_str(root_cause, op->u.lease.root_cause, sizeof(op->u.lease.root_cause));
+    if (note) {
+        op->u.lease.note = malloc(note->via.str.size + 1);
+        if (op->u.lease.note == NULL) {
+            op->status = HITLQ_ST_INTERNAL;
+            reply_op_error(op);
+            op_done(op);
+            return;
+        }
+        wire_copy_str(note, op->u.lease.note, note->via.str.size + 1);
+    }
+    commit_submit(c->srv->commit, op);
+}
+
+#define LEASE_FIELDS \
+    { "id", WIRE_UINT, true, 1, UINT64_MAX }, \
+    { "lease", WIRE_UINT, true, 1, UINT64_MAX }
+
+static const struct wire_field extend_schema[] = {
+    LEASE_FIELDS, { "lease_ms", WIRE_UINT, false, 1000, HITLQ_MAX_LEASE_MS },
+};
+
+static void
+extend_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    lease_start(c, h, &extend_class, args, args[2] ? (uint32_t)wire_u64(args[2]) : 0,
+                NULL, NULL, NULL);
+}
+
+const struct cmd cmd_extend = { "EXTEND", HITLQ_OP_EXTEND, extend_schema, 3, extend_proceed };
+
+static const struct wire_field release_schema[] = {
+    LEASE_FIELDS, { "delay_ms", WIRE_UINT, false, 0, HITLQ_MAX_LEASE_MS },
+};
+
+static void
+release_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    lease_start(c, h, &release_class, args, args[2] ? (uint32_t)wire_u64(args[2]) : 0,
+                NULL, NULL, NULL);
+}
+
+const struct cmd cmd_release = { "RELEASE", HITLQ_OP_RELEASE, release_schema, 3, release_proceed };
+
+static const struct wire_field resolve_schema[] = {
+    LEASE_FIELDS,
+    { "outcome", WIRE_NAME, true, 0, 0 },
+    { "note", WIRE_STR, false, 0, HITLQ_MAX_NOTE },
+    { "root_cause", WIRE_NAME, false, 0, 0 },
+};
+
+static void
+resolve_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    lease_start(c, h, &resolve_class, args, 0, args[2], args[3], args[4]);
+}
+
+const struct cmd cmd_resolve = { "RESOLVE", HITLQ_OP_RESOLVE, resolve_schema, 5, resolve_proceed };
+
+static const struct wire_field escalate_schema[] = {
+    LEASE_FIELDS,
+    { "queue", WIRE_QNAME, true, 0, 0 },
+    { "note", WIRE_STR, false, 0, HITLQ_MAX_NOTE },
+};
+
+static void
+escalate_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    lease_start(c, h, &escalate_class, args, 0, args[2], args[3], NULL);
+}
+
+const struct cmd cmd_escalate = { "ESCALATE", HITLQ_OP_ESCALATE, escalate_schema, 4,
+                                  escalate_proceed };
+
+/* ---- lease expiry -------------------------------------------------------- */
+
+#define EXPIRE_MAX_PER_BATCH 1024
+
+static int
+expire_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+             uint64_t now_ms, struct queue_fx *fx)
+{
+    return queue_expire_due(srv->store, txn, now_ms, (uint32_t)srv->cfg->max_attempts,
+                            srv->cfg->dead_letter_queue, EXPIRE_MAX_PER_BATCH,
+                            &op->u.expire.done, fx);
+}
+
+static void
+expire_finish(struct op *op, struct hitlq_server *srv)
+{
+    int status = op->status;
+
+    /* On success the batch re-arms the timer from the timers index (due
+     * entries left over fire at once); on failure retry in a second. */
+    if (status != HITLQ_ST_OK)
+        log_error("lease expiry failed: %s", hitlq_status_str(status));
+    else if (op->u.expire.done > 0)
+        log_debug("expired %zu leases/delays", op->u.expire.done);
+    srv->expire_inflight = false;
+    op_done(op);
+    if (status != HITLQ_ST_OK)
+        server_arm_timer(srv, util_now_ms() + 1000);
+}
+
+static const struct op_class expire_class = { "expire", expire_apply, expire_finish, NULL };
+
+void
+expire_start(struct hitlq_server *srv)
+{
+    struct op *op;
+
+    if (srv->expire_inflight || srv->stopping)
+        return;
+    op = op_new(&expire_class, NULL, 0, 0);
+    if (op == NULL) {
+        server_arm_timer(srv, util_now_ms() + 1000);
+        return;
+    }
+    srv->expire_inflight = true;
+    commit_submit(srv->commit, op);
+}

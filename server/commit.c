@@ -1,0 +1,292 @@
+/*
+ * commit.c - the group-commit thread.  This is the one place where every
+ * state change, automated or human, becomes durable: ops are applied in
+ * arrival order inside one write transaction per batch, and no reply is
+ * sent before mdb_txn_commit has returned 0.  A failed commit fails every
+ * op in its batch (none of them is acknowledged).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cmd.h"
+#include "commit.h"
+#include "log.h"
+#include "op.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+#include "wire.h"
+
+struct batch {
+    struct op      *head, *tail;
+    size_t          n;
+    struct queue_fx fx;
+    uint64_t        next_timer;
+    struct batch   *next;
+};
+
+struct commit {
+    struct hitlq_server *srv;
+    pthread_t        thread;
+    pthread_mutex_t  mu;
+    pthread_cond_t   cv;
+    struct batch    *pending;     /* filled by the loop (under mu) */
+    struct batch    *done_head, *done_tail;   /* filled by the thread (under mu) */
+    bool             stop;
+    struct batch    *staging;     /* loop thread only: this pass's ops */
+    struct event    *flush_ev;    /* hands staging over at the end of a pass */
+    struct event    *done_ev;     /* eventfd readable: batches came back */
+    int              efd;
+};
+
+static void
+batch_append(struct batch *b, struct op *op)
+{
+    op->next = NULL;
+    if (b->tail)
+        b->tail->next = op;
+    else
+        b->head = op;
+    b->tail = op;
+    b->n++;
+}
+
+static void
+batch_fail(struct batch *b, int status, const char *msg)
+{
+    for (struct op *op = b->head; op; op = op->next) {
+        op->status = status;
+        op->batch_failed = true;
+        snprintf(op->errmsg, sizeof(op->errmsg), "%s", msg);
+    }
+}
+
+static int
+commit_status_of(int mdb_rc)
+{
+    return mdb_rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
+}
+
+/* Commit thread: applies and commits one batch. */
+static void
+commit_apply(struct commit *cm, struct batch *b)
+{
+    struct store *st = cm->srv->store;
+    uint64_t now = util_now_ms();
+    MDB_txn *txn;
+    int rc, fail = 0;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        log_error("commit: mdb_txn_begin: %s", mdb_strerror(rc));
+        batch_fail(b, commit_status_of(rc), mdb_strerror(rc));
+        return;
+    }
+    for (struct op *op = b->head; op; op = op->next) {
+        op->status = op->cls->apply(op, cm->srv, txn, now, &b->fx);
+        if (op->status == HITLQ_ST_INTERNAL || op->status == HITLQ_ST_RESOURCE_EXHAUSTED) {
+            fail = op->status;
+            break;
+        }
+    }
+    if (fail) {
+        mdb_txn_abort(txn);
+        log_error("commit: batch of %zu aborted: %s", b->n, hitlq_status_str(fail));
+        batch_fail(b, fail, "write refused; nothing in this batch was stored");
+        memset(&b->fx, 0, sizeof(b->fx));
+        return;
+    }
+    b->next_timer = queue_next_timer(st, txn);
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        log_error("commit: mdb_txn_commit: %s", mdb_strerror(rc));
+        batch_fail(b, commit_status_of(rc), "commit failed; nothing in this batch was stored");
+        memset(&b->fx, 0, sizeof(b->fx));
+    }
+}
+
+static void *
+commit_main(void *arg)
+{
+    struct commit *cm = arg;
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&cm->mu);
+    for (;;) {
+        struct batch *b;
+
+        while (cm->pending == NULL && !cm->stop)
+            pthread_cond_wait(&cm->cv, &cm->mu);
+        if (cm->pending == NULL)
+            break;
+        b = cm->pending;
+        cm->pending = b->next;
+        b->next = NULL;
+        pthread_mutex_unlock(&cm->mu);
+        commit_apply(cm, b);
+        pthread_mutex_lock(&cm->mu);
+        if (cm->done_tail)
+            cm->done_tail->next = b;
+        else
+            cm->done_head = b;
+        cm->done_tail = b;
+        if (write(cm->efd, &one, sizeof(one)) < 0)
+            log_error("commit: eventfd write: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&cm->mu);
+    return NULL;
+}
+
+/* Loop thread: a batch came back.  Finish ops first (replies, parking),
+ * then act on the side effects (wake waiters, push results, timer). */
+static void
+commit_finish_batch(struct hitlq_server *srv, struct batch *b)
+{
+    struct op *op = b->head, *next;
+
+    srv->n_batches++;
+    srv->n_ops += b->n;
+    for (; op; op = next) {
+        next = op->next;
+        op->next = NULL;
+        op->cls->finish(op, srv);
+    }
+    if (b->fx.n_woken > 0 || b->fx.wake_all)
+        claim_wake(srv, &b->fx);
+    if (b->fx.results)
+        watch_pump_all(srv);
+    if (b->head != NULL && !b->head->batch_failed)
+        server_arm_timer(srv, b->next_timer);
+    free(b);
+}
+
+static void
+commit_on_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct commit *cm = arg;
+    struct batch *b;
+    uint64_t v;
+
+    (void)what;
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        log_error("commit: eventfd read: %s", strerror(errno));
+    pthread_mutex_lock(&cm->mu);
+    b = cm->done_head;
+    cm->done_head = cm->done_tail = NULL;
+    pthread_mutex_unlock(&cm->mu);
+    while (b) {
+        struct batch *next = b->next;
+        commit_finish_batch(cm->srv, b);
+        b = next;
+    }
+}
+
+/* End of an event-loop pass: hand this pass's ops to the commit thread.
+ * If the thread is still busy with an earlier batch, they join the batch
+ * waiting behind it, so one sync covers everything that arrived meanwhile. */
+static void
+commit_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct commit *cm = arg;
+    struct batch *b = cm->staging;
+
+    (void)fd;
+    (void)what;
+    if (b == NULL)
+        return;
+    cm->staging = NULL;
+    pthread_mutex_lock(&cm->mu);
+    if (cm->pending != NULL && cm->pending->n + b->n <= cm->srv->cfg->max_batch) {
+        struct batch *p = cm->pending;
+        p->tail->next = b->head;
+        p->tail = b->tail;
+        p->n += b->n;
+        free(b);
+    } else if (cm->pending != NULL) {
+        struct batch *p = cm->pending;
+        while (p->next)
+            p = p->next;
+        p->next = b;
+    } else {
+        cm->pending = b;
+    }
+    pthread_cond_signal(&cm->cv);
+    pthread_mutex_unlock(&cm->mu);
+}
+
+void
+commit_submit(struct commit *cm, struct op *op)
+{
+    if (cm->staging == NULL) {
+        cm->staging = calloc(1, sizeof(*cm->staging));
+        if (cm->staging == NULL) {
+            op->status = HITLQ_ST_INTERNAL;
+            snprintf(op->errmsg, sizeof(op->errmsg), "out of memory");
+            op->cls->finish(op, cm->srv);
+            return;
+        }
+        event_active(cm->flush_ev, EV_TIMEOUT, 0);
+    }
+    batch_append(cm->staging, op);
+}
+
+struct commit *
+commit_start(struct hitlq_server *srv, char *err, size_t errlen)
+{
+    struct commit *cm = calloc(1, sizeof(*cm));
+
+    if (cm == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    cm->srv = srv;
+    cm->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&cm->mu, NULL);
+    pthread_cond_init(&cm->cv, NULL);
+    cm->flush_ev = event_new(srv->base, -1, 0, commit_on_flush, cm);
+    if (cm->flush_ev != NULL)
+        event_priority_set(cm->flush_ev, SERVER_PRIO_LAST);
+    cm->done_ev = cm->efd >= 0 ? event_new(srv->base, cm->efd, EV_READ | EV_PERSIST,
+                                          commit_on_done, cm) : NULL;
+    if (cm->efd < 0 || cm->flush_ev == NULL || cm->done_ev == NULL ||
+        event_add(cm->done_ev, NULL) != 0 ||
+        pthread_create(&cm->thread, NULL, commit_main, cm) != 0) {
+        snprintf(err, errlen, "cannot start the commit thread");
+        if (cm->flush_ev)
+            event_free(cm->flush_ev);
+        if (cm->done_ev)
+            event_free(cm->done_ev);
+        if (cm->efd >= 0)
+            close(cm->efd);
+        free(cm);
+        return NULL;
+    }
+    return cm;
+}
+
+void
+commit_stop(struct commit *cm)
+{
+    if (cm == NULL)
+        return;
+    commit_on_flush(-1, 0, cm);
+    pthread_mutex_lock(&cm->mu);
+    cm->stop = true;
+    pthread_cond_signal(&cm->cv);
+    pthread_mutex_unlock(&cm->mu);
+    pthread_join(cm->thread, NULL);
+    commit_on_done(cm->efd, 0, cm);
+    event_free(cm->flush_ev);
+    event_free(cm->done_ev);
+    close(cm->efd);
+    pthread_mutex_destroy(&cm->mu);
+    pthread_cond_destroy(&cm->cv);
+    free(cm);
+}

@@ -1,0 +1,24 @@
+/*
+ * commit.h - group commit.  Ops enqueued by the loop thread during one
+ * event-loop pass are handed to the commit thread as one batch: one LMDB
+ * write transaction, one durable mdb_txn_commit, then the batch comes back
+ * to the loop thread, which replies.  The loop never waits for a sync.
+ */
+#ifndef HITLQ_COMMIT_H
+#define HITLQ_COMMIT_H
+
+#include <stddef.h>
+
+struct hitlq_server;
+struct op;
+struct commit;
+
+/* Starts the commit thread.  Returns NULL with a message in err. */
+struct commit *commit_start(struct hitlq_server *srv, char *err, size_t errlen);
+/* Queues op (loop thread).  Ownership passes to the pipeline until finish. */
+void commit_submit(struct commit *cm, struct op *op);
+/* Stops the thread after the current batch, then finishes whatever came
+ * back (replies are still sent).  Ops never started get SHUTTING_DOWN. */
+void commit_stop(struct commit *cm);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * config.c - the option table and its libConfuse glue.  Every option has a
+ * default, so hitlqd runs with no file at all; unknown options and values
+ * out of range are errors.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <confuse.h>
+
+#include "config.h"
+#include "log.h"
+
+enum opt_type { OPT_STR, OPT_U64 };
+
+struct opt {
+    const char   *name;
+    enum opt_type type;
+    size_t        offset;      /* into struct hitlq_config */
+    size_t        size;        /* OPT_STR: buffer size */
+    const char   *def_str;
+    uint64_t      def_u64, min, max;
+    const char   *help;
+};
+
+#define STR_OPT(n, field, def, help) \
+    { n, OPT_STR, offsetof(struct hitlq_config, field), \
+      sizeof(((struct hitlq_config *)0)->field), def, 0, 0, 0, help }
+#define U64_OPT(n, field, def, lo, hi, help) \
+    { n, OPT_U64, offsetof(struct hitlq_config, field), 0, NULL, def, lo, hi, help }
+
+static const struct opt config_opts[] = {
+    STR_OPT("listen", listen, "127.0.0.1:7420",
+            "address:port to listen on (port 0 = pick a free one)"),
+    STR_OPT("data_dir", data_dir, "hitlq-data",
+            "LMDB data directory (created 0700 if missing)"),
+    STR_OPT("policy", policy, "",
+            "policy file (JSON); empty = the embedded credit_application example"),
+    U64_OPT("map_size_mb", map_size_mb, 4096, 1, 1u << 24,
+            "LMDB map size in MiB: the most the store can hold"),
+    U64_OPT("max_attempts", max_attempts, 3, 1, 1000,
+            "lease expiries before an item moves to the dead-letter queue"),
+    STR_OPT("dead_letter_queue", dead_letter_queue, "dead_letter",
+            "queue that receives items after max_attempts expiries"),
+    U64_OPT("max_connections", max_connections, 1024, 1, 1000000,
+            "simultaneous client connections"),
+    U64_OPT("max_batch", max_batch, 4096, 1, 65536,
+            "most requests in one group commit"),
+    STR_OPT("log_level", log_level, "info", "error, warn, info or debug"),
+};
+#define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
+
+static void
+config_defaults(struct hitlq_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &config_opts[i];
+        char *p = (char *)cfg + o->offset;
+
+        if (o->type == OPT_STR)
+            snprintf(p, o->size, "%s", o->def_str);
+        else
+            memcpy(p, &o->def_u64, sizeof(uint64_t));
+    }
+}
+
+static char config_errbuf[256];   /* only touched during single-threaded start-up */
+
+static void
+config_on_error(cfg_t *c, const char *fmt, va_list ap)
+{
+    (void)c;
+    vsnprintf(config_errbuf, sizeof(config_errbuf), fmt, ap);
+}
+
+static int
+config_copy(struct hitlq_config *cfg, cfg_t *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &config_opts[i];
+        char *p = (char *)cfg + o->offset;
+
+        if (o->type == OPT_STR) {
+            const char *v = cfg_getstr(c, o->name);
+            if (strlen(v) >= o->size) {
+                snprintf(err, errlen, "option %s: value longer than %zu bytes",
+                         o->name, o->size - 1);
+                return -1;
+            }
+            snprintf(p, o->size, "%s", v);
+        } else {
+            long v = cfg_getint(c, o->name);
+            uint64_t u = (uint64_t)v;
+            if (v < 0 || u < o->min || u > o->max) {
+                snprintf(err, errlen, "option %s: %ld is outside %llu..%llu",
+                         o->name, v, (unsigned long long)o->min,
+                         (unsigned long long)o->max);
+                return -1;
+            }
+            memcpy(p, &u, sizeof(u));
+        }
+    }
+    return 0;
+}
+
+int
+config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen)
+{
+    cfg_opt_t copts[N_OPTS + 1];
+    cfg_t *c;
+    int rc;
+
+    config_defaults(cfg);
+    if (path == NULL)
+        return 0;
+    memset(copts, 0, sizeof(copts));
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &config_opts[i];
+        cfg_opt_t s = CFG_STR(o->name, o->def_str, CFGF_NONE);
+        cfg_opt_t n = CFG_INT(o->name, (long)o->def_u64, CFGF_NONE);
+        copts[i] = o->type == OPT_STR ? s : n;
+    }
+    copts[N_OPTS] = (cfg_opt_t)CFG_END();
+    c = cfg_init(copts, CFGF_NONE);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cfg_set_error_function(c, config_on_error);
+    config_errbuf[0] = '\0';
+    rc = cfg_parse(c, path);
+    if (rc == CFG_FILE_ERROR) {
+        snprintf(err, errlen, "%s: cannot read the file", path);
+    } else if (rc != CFG_SUCCESS) {
+        snprintf(err, errlen, "%s: %s", path, config_errbuf[0] ? config_errbuf : "parse error");
+    } else {
+        rc = config_copy(cfg, c, err, errlen) == 0 ? CFG_SUCCESS : CFG_PARSE_ERROR;
+    }
+    cfg_free(c);
+    return rc == CFG_SUCCESS ? 0 : -1;
+}
+
+void
+config_write_sample(FILE *f)
+{
+    fprintf(f, "# hitlqd configuration (libConfuse syntax). Every option is shown\n"
+               "# at its default; delete what you do not change.\n\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &config_opts[i];
+
+        fprintf(f, "# %s\n", o->help);
+        if (o->type == OPT_STR)
+            fprintf(f, "%s = \"%s\"\n\n", o->name, o->def_str);
+        else
+            fprintf(f, "%s = %llu    # %llu..%llu\n\n", o->name,
+                    (unsigned long long)o->def_u64, (unsigned long long)o->min,
+                    (unsigned long long)o->max);
+    }
+}

@@ -1,0 +1,32 @@
+/*
+ * config.h - hitlqd's configuration: one struct, one declarative option
+ * table (name, type, default, bounds, help) that drives the libConfuse
+ * parser, the defaults, `hitlqd -n` and the annotated sample config.
+ */
+#ifndef HITLQ_CONFIG_H
+#define HITLQ_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct hitlq_config {
+    char     listen[128];          /* "host:port"; port 0 = ephemeral */
+    char     data_dir[512];        /* LMDB environment directory */
+    char     policy[512];          /* policy file; "" = embedded default */
+    uint64_t map_size_mb;          /* LMDB map size */
+    uint64_t max_attempts;         /* lease expiries before dead-lettering */
+    char     dead_letter_queue[65];
+    uint64_t max_connections;
+    uint64_t max_batch;            /* requests per group commit */
+    char     log_level[16];
+};
+
+/* Fills *cfg with the defaults, then, if path != NULL, parses the file.
+ * Returns 0 or -1 with a message in err. */
+int config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Writes an annotated config file with every option at its default. */
+void config_write_sample(FILE *f);
+
+#endif

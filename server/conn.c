@@ -1,0 +1,287 @@
+/*
+ * conn.c - client connections on libevent bufferevents: framed input with
+ * the header checked before the body is buffered, flow control by explicit
+ * EV_READ disable/enable (never read watermarks: see RELIABILITY.md §2.8),
+ * replies, and deferred free through reference counts.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "frame.h"
+#include "log.h"
+#include "server.h"
+#include "wire.h"
+
+static const char *const conn_state_names[] = { "new", "ready", "closing", "closed" };
+
+static void conn_on_read(struct bufferevent *bev, void *arg);
+static void conn_on_write(struct bufferevent *bev, void *arg);
+static void conn_on_event(struct bufferevent *bev, short what, void *arg);
+static void conn_process_input(struct conn *c);
+
+void
+conn_set_state(struct conn *c, enum conn_state st)
+{
+    if (c->state == st)
+        return;
+    log_debug("conn %s: %s -> %s", c->peer, conn_state_names[c->state],
+              conn_state_names[st]);
+    c->state = st;
+}
+
+bool
+conn_is_open(const struct conn *c)
+{
+    return c->bev != NULL && (c->state == CONN_NEW || c->state == CONN_READY);
+}
+
+static void
+conn_peer_name(struct conn *c, const struct sockaddr *sa)
+{
+    char host[48] = "?";
+    unsigned port = 0;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        evutil_inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+}
+
+struct conn *
+conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    int one = 1;
+
+    (void)salen;
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        return NULL;
+    }
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        evutil_closesocket(fd);
+        free(c);
+        return NULL;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->srv = srv;
+    c->refs = 1;
+    c->state = CONN_NEW;
+    snprintf(c->name, sizeof(c->name), "anonymous");
+    conn_peer_name(c, sa);
+    msgpack_zone_init(&c->zone, 4096);
+    bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, HITLQ_MAX_OUTBUF / 2, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->reading = true;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    log_debug("conn %s: accepted", c->peer);
+    return c;
+}
+
+void
+conn_ref(struct conn *c)
+{
+    c->refs++;
+}
+
+void
+conn_unref(struct conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    msgpack_zone_destroy(&c->zone);
+    free(c);
+}
+
+void
+conn_close(struct conn *c)
+{
+    struct hitlq_server *srv = c->srv;
+
+    if (c->bev == NULL)
+        return;
+    conn_set_state(c, CONN_CLOSED);
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    c->watching = false;
+    claim_cancel_waiters(srv, c);
+    conn_unref(c);                 /* the socket's reference */
+}
+
+static size_t
+conn_outlen(const struct conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void
+conn_flush_out(struct conn *c)
+{
+    struct hitlq_server *srv = c->srv;
+
+    if (c->bev != NULL && c->state != CONN_CLOSED)
+        bufferevent_write(c->bev, srv->out.data, srv->out.size);
+    msgpack_sbuffer_clear(&srv->out);
+}
+
+void
+conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
+                int status, const char *message)
+{
+    struct hitlq_server *srv = c->srv;
+
+    msgpack_sbuffer_clear(&srv->out);
+    wire_pack_error(&srv->out, &srv->pk, opcode, (uint16_t)status, request_id, message);
+    conn_flush_out(c);
+    if (hitlq_status_is_fatal(status) && c->bev != NULL) {
+        char safe[200];
+        log_sanitize(safe, sizeof(safe), message ? message : "", message ? strlen(message) : 0);
+        log_info("conn %s: closing after %s: %s", c->peer, hitlq_status_str(status), safe);
+        conn_set_state(c, CONN_CLOSING);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        bufferevent_disable(c->bev, EV_READ);
+        c->reading = false;
+        if (conn_outlen(c) == 0)
+            conn_close(c);
+    }
+}
+
+static bool
+conn_may_read(const struct conn *c)
+{
+    return c->inflight < HITLQ_MAX_INFLIGHT && conn_outlen(c) < HITLQ_MAX_OUTBUF;
+}
+
+static void
+conn_resume(struct conn *c)
+{
+    if (!conn_is_open(c) || c->reading || !conn_may_read(c))
+        return;
+    bufferevent_enable(c->bev, EV_READ);
+    c->reading = true;
+    conn_process_input(c);          /* frames already buffered */
+}
+
+void
+conn_request_done(struct conn *c)
+{
+    if (c->inflight > 0)
+        c->inflight--;
+    conn_resume(c);
+}
+
+/* Reads one frame if complete.  Returns true when a frame was handled and
+ * the loop may continue. */
+static bool
+conn_read_frame(struct conn *c, struct evbuffer *in)
+{
+    uint8_t hb[HITLQ_FRAME_HDR_LEN];
+    struct frame_hdr h;
+    uint32_t max = c->state == CONN_NEW ? HITLQ_MAX_FRAME_PREAUTH : HITLQ_MAX_FRAME;
+    size_t avail = evbuffer_get_length(in), total;
+    const uint8_t *p;
+    int st;
+
+    if (avail < HITLQ_FRAME_HDR_LEN)
+        return false;
+    evbuffer_copyout(in, hb, sizeof(hb));
+    st = frame_hdr_decode(hb, max, &h);
+    if (st != HITLQ_ST_OK) {
+        conn_send_error(c, h.opcode, h.request_id, st,
+                        st == HITLQ_ST_FRAME_TOO_LARGE ? "frame body exceeds the limit"
+                                                       : "bad magic in frame header");
+        return false;
+    }
+    total = HITLQ_FRAME_HDR_LEN + (size_t)h.body_len;
+    if (avail < total)
+        return false;
+    p = evbuffer_pullup(in, (ev_ssize_t)total);
+    if (p == NULL) {
+        conn_close(c);
+        return false;
+    }
+    dispatch_frame(c, &h, p + HITLQ_FRAME_HDR_LEN);
+    msgpack_zone_clear(&c->zone);
+    if (c->bev == NULL)
+        return false;
+    evbuffer_drain(in, total);
+    return true;
+}
+
+static void
+conn_process_input(struct conn *c)
+{
+    conn_ref(c);
+    while (conn_is_open(c)) {
+        if (!conn_may_read(c)) {
+            bufferevent_disable(c->bev, EV_READ);
+            c->reading = false;
+            break;
+        }
+        if (!conn_read_frame(c, bufferevent_get_input(c->bev)))
+            break;
+    }
+    conn_unref(c);
+}
+
+static void
+conn_on_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_process_input(arg);
+}
+
+static void
+conn_on_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (c->state == CONN_CLOSING) {
+        if (conn_outlen(c) == 0)
+            conn_close(c);
+        return;
+    }
+    if (c->watching)
+        watch_pump(c->srv, c);
+    conn_resume(c);
+}
+
+static void
+conn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        log_debug("conn %s: %s", c->peer, (what & BEV_EVENT_EOF) ? "eof" : "error");
+        conn_close(c);
+    }
+}

@@ -1,0 +1,69 @@
+/*
+ * conn.h - one client connection: its state machine, framed input with
+ * limits checked before buffering, flow control (in-flight cap, output
+ * cap), replies, and reference counting so that ops still in the commit
+ * pipeline never touch a freed connection.
+ */
+#ifndef HITLQ_CONN_H
+#define HITLQ_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+#include <event2/util.h>
+#include <msgpack.h>
+
+#include "hitlq_proto.h"
+
+struct hitlq_server;
+
+enum conn_state {
+    CONN_NEW = 0,    /* connected, waiting for HELLO */
+    CONN_READY,      /* HELLO done: any request */
+    CONN_CLOSING,    /* fatal error sent: flush output, then close */
+    CONN_CLOSED      /* socket gone; struct lives until the last ref */
+};
+
+struct conn {
+    struct hitlq_server *srv;          /* borrowed */
+    struct bufferevent  *bev;          /* owned; NULL once closed */
+    enum conn_state      state;
+    unsigned             refs;         /* 1 for the socket + 1 per op/waiter */
+    uint32_t             inflight;     /* requests without a reply yet */
+    bool                 reading;      /* EV_READ enabled */
+    char                 name[HITLQ_MAX_NAME + 1];   /* HELLO name */
+    char                 peer[64];     /* "ip:port", for logs */
+    msgpack_zone         zone;         /* per-frame unpack zone, reused */
+    /* WATCH state */
+    bool                 watching;
+    uint32_t             watch_req;
+    uint64_t             watch_next;   /* next seq to push */
+    struct conn         *prev, *next;  /* srv->conns list */
+};
+
+/* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
+struct conn *conn_new(struct hitlq_server *srv, evutil_socket_t fd,
+                      const struct sockaddr *sa, int salen);
+
+void conn_ref(struct conn *c);
+void conn_unref(struct conn *c);
+
+/* Changes state with a debug trace; every transition goes through here. */
+void conn_set_state(struct conn *c, enum conn_state st);
+
+/* True when replies can still be delivered. */
+bool conn_is_open(const struct conn *c);
+
+/* Sends srv->out's content (one or more whole frames) and clears it. */
+void conn_flush_out(struct conn *c);
+/* Sends an error frame; fatal statuses also close after the flush. */
+void conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
+                     int status, const char *message);
+/* An op of this connection got its reply: lower inflight, resume reading. */
+void conn_request_done(struct conn *c);
+/* Closes now (drops pending output). */
+void conn_close(struct conn *c);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * dispatch.c - the command table and the checks that run before any
+ * handler: request header sanity, HELLO gating, the allocation-free
+ * MessagePack validator, unpacking into the connection's zone, and strict
+ * schema decoding.  Handlers (cmd_*.c) only act.
+ */
+#include <stdio.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "server.h"
+#include "validate.h"
+#include "wire.h"
+
+static const struct cmd *const cmd_table[256] = {
+    [HITLQ_OP_HELLO]    = &cmd_hello,
+    [HITLQ_OP_PING]     = &cmd_ping,
+    [HITLQ_OP_SUBMIT]   = &cmd_submit,
+    [HITLQ_OP_GET]      = &cmd_get,
+    [HITLQ_OP_STATS]    = &cmd_stats,
+    [HITLQ_OP_CLAIM]    = &cmd_claim,
+    [HITLQ_OP_EXTEND]   = &cmd_extend,
+    [HITLQ_OP_RELEASE]  = &cmd_release,
+    [HITLQ_OP_RESOLVE]  = &cmd_resolve,
+    [HITLQ_OP_ESCALATE] = &cmd_escalate,
+    [HITLQ_OP_WATCH]    = &cmd_watch,
+};
+
+const struct cmd *
+dispatch_lookup(uint8_t opcode)
+{
+    return cmd_table[opcode];
+}
+
+void
+dispatch_frame(struct conn *c, const struct frame_hdr *h, const uint8_t *body)
+{
+    const struct cmd *cmd = cmd_table[h->opcode];
+    const msgpack_object *args[CMD_MAX_FIELDS] = { 0 };
+    msgpack_object root;
+    char err[160];
+    int st;
+
+    if (h->status != 0) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_FRAME,
+                        "status must be 0 in requests");
+        return;
+    }
+    if (c->state == CONN_NEW && h->opcode != HITLQ_OP_HELLO) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_NEED_HELLO, NULL);
+        return;
+    }
+    st = mp_validate(body, h->body_len, &mp_limits_default, err, sizeof(err));
+    if (st != HITLQ_ST_OK) {
+        conn_send_error(c, h->opcode, h->request_id, st, err);
+        return;
+    }
+    if (cmd == NULL) {
+        snprintf(err, sizeof(err), "unknown opcode 0x%02x", h->opcode);
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_UNKNOWN_OP, err);
+        return;
+    }
+    if (wire_unpack(body, h->body_len, &c->zone, &root) != HITLQ_ST_OK) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_MSGPACK,
+                        "body could not be decoded");
+        return;
+    }
+    st = wire_decode(&root, cmd->schema, cmd->n_schema, args, err, sizeof(err));
+    if (st != HITLQ_ST_OK) {
+        conn_send_error(c, h->opcode, h->request_id, st, err);
+        return;
+    }
+    cmd->proceed(c, h, args);
+}

@@ -1,0 +1,150 @@
+/*
+ * main.c - hitlqd's entry point: options, configuration check (-n),
+ * start-up, the run loop, and distinct exit codes per start-up failure.
+ * The only file that may call exit().
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "log.h"
+#include "score.h"
+#include "server.h"
+
+#define EXIT_USAGE    2
+#define EXIT_CONFIG   3
+#define EXIT_STARTUP  4
+#define EXIT_LISTEN   5
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+        "usage: hitlqd [-c FILE] [-d DIR] [-l ADDR:PORT] [-P PORTFILE] [-v] [-n] [-C]\n"
+        "  -c FILE      configuration file (libConfuse syntax; default: none,\n"
+        "               built-in defaults: listen 127.0.0.1:7420, data dir ./hitlq-data,\n"
+        "               embedded credit_application policy and scorecard)\n"
+        "  -d DIR       data directory (overrides data_dir)\n"
+        "  -l ADDR:PORT listen address (overrides listen; port 0 = any free port)\n"
+        "  -P FILE      write the bound port number to FILE once listening\n"
+        "  -v           debug logging\n"
+        "  -n           check the configuration and policy, print \"configuration OK\", exit\n"
+        "  -C           print an annotated sample configuration and exit\n");
+}
+
+struct main_opts {
+    const char *config, *data_dir, *listen, *portfile;
+    int check, sample, verbose;
+};
+
+static int
+main_parse(int argc, char **argv, struct main_opts *o)
+{
+    int ch;
+
+    memset(o, 0, sizeof(*o));
+    while ((ch = getopt(argc, argv, "c:d:l:P:vnCh")) != -1) {
+        switch (ch) {
+        case 'c': o->config = optarg; break;
+        case 'd': o->data_dir = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'P': o->portfile = optarg; break;
+        case 'v': o->verbose = 1; break;
+        case 'n': o->check = 1; break;
+        case 'C': o->sample = 1; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    return optind == argc ? 0 : -1;
+}
+
+static int
+main_check(const struct hitlq_config *cfg)
+{
+    struct scoring *sc = NULL;
+    char err[256];
+
+    if (scoring_load(&sc, cfg->policy[0] ? cfg->policy : NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hitlqd: policy: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    printf("configuration OK (policy %s)\n", scoring_policy_id(sc));
+    scoring_free(sc);
+    return 0;
+}
+
+static void
+write_portfile(const char *path, unsigned port)
+{
+    char tmp[600];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        log_error("cannot write port file %s", path);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct hitlq_config cfg;
+    struct hitlq_server *srv;
+    struct main_opts o;
+    enum log_level lvl;
+    char err[512];
+    int rc;
+
+    if (main_parse(argc, argv, &o) != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (o.sample) {
+        config_write_sample(stdout);
+        return 0;
+    }
+    if (config_load(&cfg, o.config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hitlqd: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (o.data_dir)
+        snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", o.data_dir);
+    if (o.listen)
+        snprintf(cfg.listen, sizeof(cfg.listen), "%s", o.listen);
+    if (log_level_parse(cfg.log_level, &lvl) != 0) {
+        fprintf(stderr, "hitlqd: log_level: unknown level \"%s\"\n", cfg.log_level);
+        return EXIT_CONFIG;
+    }
+    log_set_level(o.verbose ? LOG_LVL_DEBUG : lvl);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "hitlqd: libsodium failed to initialise\n");
+        return EXIT_STARTUP;
+    }
+    if (o.check)
+        return main_check(&cfg);
+    signal(SIGPIPE, SIG_IGN);
+    srv = server_new(&cfg, err, sizeof(err));
+    if (srv == NULL) {
+        log_error("start-up failed: %s", err);
+        return EXIT_STARTUP;
+    }
+    if (server_listen(srv, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        server_free(srv);
+        return EXIT_LISTEN;
+    }
+    log_info("listening on %s (port %u), data in %s, policy %s", cfg.listen,
+             (unsigned)srv->port, cfg.data_dir, scoring_policy_id(srv->scoring));
+    if (o.portfile)
+        write_portfile(o.portfile, srv->port);
+    rc = server_run(srv);
+    server_free(srv);
+    log_info("stopped");
+    return rc == 0 ? 0 : EXIT_STARTUP;
+}

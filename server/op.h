@@ -1,0 +1,83 @@
+/*
+ * op.h - a write request on its way through group commit.  The loop thread
+ * decodes a frame into an op (proceed), the commit thread applies it inside
+ * the batch's LMDB write transaction (apply), and the loop thread sends its
+ * reply after the commit returned (finish).  Internal ops (lease expiry)
+ * have no connection.
+ */
+#ifndef HITLQ_OP_H
+#define HITLQ_OP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <lmdb.h>
+
+#include "hitlq_proto.h"
+#include "queue.h"
+
+struct hitlq_server;
+struct conn;
+struct op;
+
+struct op_class {
+    const char *name;
+    /* Commit thread, inside the write txn.  Returns a HITLQ_ST_* status. */
+    int  (*apply)(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
+                  uint64_t now_ms, struct queue_fx *fx);
+    /* Loop thread, after the commit: reply (or park).  Must end with
+     * op_done() unless it kept the op (parked CLAIM). */
+    void (*finish)(struct op *op, struct hitlq_server *srv);
+    /* Frees what the op owns (never the op itself).  May be NULL. */
+    void (*clear)(struct op *op);
+};
+
+struct op {
+    struct op            *next;          /* batch / waiter list */
+    struct op            *prev;          /* waiter list only */
+    const struct op_class *cls;
+    struct conn          *conn;          /* holds a reference; NULL if internal */
+    uint8_t               opcode;
+    uint32_t              request_id;
+    int                   status;        /* set by apply / the commit thread */
+    char                  errmsg[256];   /* optional detail for error replies */
+    bool                  batch_failed;  /* status came from a failed commit */
+    union {
+        struct {
+            char            key[HITLQ_MAX_NAME + 1];
+            char            type[HITLQ_MAX_NAME + 1];
+            uint8_t        *fields;      /* owned: re-packed fields map */
+            size_t          fields_len;
+            struct submit_in in;
+            struct decision d;           /* reasons_mp owned */
+            bool            duplicate;
+        } submit;
+        struct {
+            struct claim_in  in;
+            struct claim_out out;        /* reply_mp owned */
+            uint64_t         wait_until_ms;   /* 0 = no wait */
+            struct event    *wait_ev;    /* owned while parked */
+        } claim;
+        struct {
+            uint64_t id, lease;
+            uint32_t ms;                 /* lease_ms or delay_ms */
+            uint64_t t_ms;               /* expires_ms or ready_ms */
+            uint64_t seq;
+            char     name[HITLQ_MAX_NAME + 1];        /* outcome or queue */
+            char     root_cause[HITLQ_MAX_NAME + 1];
+            char    *note;               /* owned, may be NULL */
+        } lease;
+        struct {
+            size_t done;
+        } expire;
+    } u;
+};
+
+/* Allocates a zeroed op; takes a reference on conn (may be NULL). */
+struct op *op_new(const struct op_class *cls, struct conn *conn,
+                  uint8_t opcode, uint32_t request_id);
+/* Releases the op: clear(), drops the connection reference and frees. */
+void op_done(struct op *op);
+
+#endif

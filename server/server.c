@@ -1,0 +1,236 @@
+/*
+ * server.c - the server context and its lifecycle: event base, listener,
+ * store, scoring, commit thread, expiry timer, signals, and the loop
+ * thread's reusable read transaction.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "cmd.h"
+#include "commit.h"
+#include "conn.h"
+#include "log.h"
+#include "score.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+
+static void
+server_on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                 struct sockaddr *sa, int salen, void *arg)
+{
+    struct hitlq_server *srv = arg;
+
+    (void)l;
+    if (srv->stopping || srv->n_conns >= srv->cfg->max_connections) {
+        log_warn("refusing connection: %s", srv->stopping ? "stopping"
+                                                          : "max_connections reached");
+        evutil_closesocket(fd);
+        return;
+    }
+    if (conn_new(srv, fd, sa, salen) == NULL)
+        log_error("cannot set up a connection: out of memory");
+}
+
+static void
+server_on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    log_warn("accept: %s", strerror(errno));
+}
+
+static void
+server_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct hitlq_server *srv = arg;
+
+    (void)fd;
+    (void)what;
+    srv->timer_due_ms = 0;
+    expire_start(srv);
+}
+
+void
+server_arm_timer(struct hitlq_server *srv, uint64_t due_ms)
+{
+    uint64_t now = util_now_ms(), d;
+    struct timeval tv;
+
+    if (due_ms == srv->timer_due_ms && due_ms != 0)
+        return;
+    evtimer_del(srv->timer_ev);
+    srv->timer_due_ms = due_ms;
+    if (due_ms == 0)
+        return;
+    d = due_ms > now ? due_ms - now : 0;
+    tv.tv_sec = (time_t)(d / 1000);
+    tv.tv_usec = (suseconds_t)((d % 1000) * 1000);
+    evtimer_add(srv->timer_ev, &tv);
+}
+
+static void
+server_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct hitlq_server *srv = arg;
+
+    (void)what;
+    log_info("signal %d: shutting down", (int)sig);
+    srv->stopping = true;
+    event_base_loopexit(srv->base, NULL);
+}
+
+MDB_txn *
+server_read_begin(struct hitlq_server *srv)
+{
+    int rc;
+
+    if (srv->rtxn == NULL)
+        rc = mdb_txn_begin(srv->store->env, NULL, MDB_RDONLY, &srv->rtxn);
+    else
+        rc = mdb_txn_renew(srv->rtxn);
+    if (rc != 0) {
+        log_error("read txn: %s", mdb_strerror(rc));
+        if (srv->rtxn) {
+            mdb_txn_abort(srv->rtxn);
+            srv->rtxn = NULL;
+        }
+        return NULL;
+    }
+    return srv->rtxn;
+}
+
+void
+server_read_end(struct hitlq_server *srv)
+{
+    if (srv->rtxn)
+        mdb_txn_reset(srv->rtxn);
+}
+
+static int
+server_init_events(struct hitlq_server *srv)
+{
+    srv->base = event_base_new();
+    if (srv->base == NULL || event_base_priority_init(srv->base, SERVER_N_PRIOS) != 0)
+        return -1;
+    srv->timer_ev = evtimer_new(srv->base, server_on_timer, srv);
+    srv->sig_int = evsignal_new(srv->base, SIGINT, server_on_signal, srv);
+    srv->sig_term = evsignal_new(srv->base, SIGTERM, server_on_signal, srv);
+    if (srv->timer_ev == NULL || srv->sig_int == NULL || srv->sig_term == NULL)
+        return -1;
+    evsignal_add(srv->sig_int, NULL);
+    evsignal_add(srv->sig_term, NULL);
+    return 0;
+}
+
+struct hitlq_server *
+server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
+{
+    struct hitlq_server *srv = calloc(1, sizeof(*srv));
+    MDB_txn *txn;
+
+    if (srv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->cfg = cfg;
+    msgpack_sbuffer_init(&srv->out);
+    msgpack_packer_init(&srv->pk, &srv->out, msgpack_sbuffer_write);
+    if (server_init_events(srv) != 0) {
+        snprintf(err, errlen, "cannot create the event loop");
+        goto fail;
+    }
+    if (scoring_load(&srv->scoring, cfg->policy[0] ? cfg->policy : NULL, err, errlen) != 0)
+        goto fail;
+    if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
+        goto fail;
+    srv->commit = commit_start(srv, err, errlen);
+    if (srv->commit == NULL)
+        goto fail;
+    txn = server_read_begin(srv);
+    if (txn != NULL) {
+        server_arm_timer(srv, queue_next_timer(srv->store, txn));
+        server_read_end(srv);
+    }
+    return srv;
+fail:
+    server_free(srv);
+    return NULL;
+}
+
+int
+server_listen(struct hitlq_server *srv, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    socklen_t len = sizeof(ss);
+
+    memset(&ss, 0, sizeof(ss));
+    if (evutil_parse_sockaddr_port(srv->cfg->listen, (struct sockaddr *)&ss, &sslen) != 0) {
+        snprintf(err, errlen, "listen: cannot parse \"%s\" (want address:port)",
+                 srv->cfg->listen);
+        return -1;
+    }
+    srv->listener = evconnlistener_new_bind(srv->base, server_on_accept, srv,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                            LEV_OPT_CLOSE_ON_EXEC, 511,
+                                            (struct sockaddr *)&ss, sslen);
+    if (srv->listener == NULL) {
+        snprintf(err, errlen, "listen on %s: %s", srv->cfg->listen, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(srv->listener, server_on_accept_error);
+    getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&ss, &len);
+    srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    return 0;
+}
+
+int
+server_run(struct hitlq_server *srv)
+{
+    int rc = event_base_dispatch(srv->base);
+
+    srv->stopping = true;
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+void
+server_free(struct hitlq_server *srv)
+{
+    if (srv == NULL)
+        return;
+    srv->stopping = true;
+    if (srv->commit)
+        commit_stop(srv->commit);
+    claim_free_all_waiters(srv);
+    while (srv->conns)
+        conn_close(srv->conns);
+    if (srv->listener)
+        evconnlistener_free(srv->listener);
+    if (srv->rtxn)
+        mdb_txn_abort(srv->rtxn);
+    store_close(srv->store);
+    scoring_free(srv->scoring);
+    if (srv->timer_ev)
+        event_free(srv->timer_ev);
+    if (srv->sig_int)
+        event_free(srv->sig_int);
+    if (srv->sig_term)
+        event_free(srv->sig_term);
+    if (srv->base)
+        event_base_free(srv->base);
+    msgpack_sbuffer_destroy(&srv->out);
+    free(srv);
+}

@@ -1,0 +1,75 @@
+/*
+ * server.h - the hitlqd server context: one struct passed explicitly to
+ * everything (no globals), and the server lifecycle.
+ */
+#ifndef HITLQ_SERVER_H
+#define HITLQ_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "config.h"
+
+/* Event priorities: the group-commit hand-over runs after every I/O
+ * callback of an event-loop pass, so one batch holds all of that pass. */
+#define SERVER_N_PRIOS    3
+#define SERVER_PRIO_LAST  2
+
+struct conn;
+struct op;
+struct store;
+struct scoring;
+struct commit;
+
+struct hitlq_server {
+    const struct hitlq_config *cfg;      /* borrowed from main */
+    struct event_base     *base;         /* owned */
+    struct evconnlistener *listener;     /* owned */
+    uint16_t               port;         /* bound port (after server_listen) */
+    struct store          *store;        /* owned */
+    struct scoring        *scoring;      /* owned; immutable while running */
+    struct commit         *commit;       /* owned: the group-commit thread */
+
+    struct event          *timer_ev;     /* next lease expiry / delayed release */
+    uint64_t               timer_due_ms; /* what timer_ev is armed for; 0 = none */
+    bool                   expire_inflight;
+
+    struct conn           *conns;        /* all open connections (list) */
+    size_t                 n_conns;
+    struct op             *waiters;      /* parked CLAIMs with wait_ms, FIFO */
+    struct op             *waiters_tail;
+
+    MDB_txn               *rtxn;         /* loop thread's reusable read txn (reset when idle) */
+    msgpack_sbuffer        out;          /* scratch for building reply frames */
+    msgpack_packer         pk;           /* packs into `out` */
+
+    struct event          *sig_int, *sig_term;
+    bool                   stopping;
+
+    /* Counters for STATS/bench: loop thread only. */
+    uint64_t               n_batches, n_ops;
+};
+
+/* Creates the server: event base, store, scoring, commit thread.  Returns
+ * NULL with a message in err. */
+struct hitlq_server *server_new(const struct hitlq_config *cfg, char *err, size_t errlen);
+/* Binds cfg->listen; srv->port gets the bound port.  0 or -1. */
+int  server_listen(struct hitlq_server *srv, char *err, size_t errlen);
+/* Runs the event loop until SIGINT/SIGTERM.  Returns 0 or -1. */
+int  server_run(struct hitlq_server *srv);
+void server_free(struct hitlq_server *srv);          /* NULL is a no-op */
+
+/* Read txn for the loop thread: begin (renew) and end (reset). */
+MDB_txn *server_read_begin(struct hitlq_server *srv);
+void     server_read_end(struct hitlq_server *srv);
+
+/* (Re)arms the expiry timer for due_ms (0 = disarm). */
+void server_arm_timer(struct hitlq_server *srv, uint64_t due_ms);
+
+#endif
