@@ -1,0 +1,25 @@
+#!/bin/sh
+# setup.sh - installs the Debian 12 packages hitlq needs to build, test,
+# fuzz and benchmark.  Idempotent and non-interactive; skips apt-get when
+# everything is already installed.
+set -eu
+
+PKGS="build-essential pkg-config libevent-dev libssl-dev libmsgpack-dev \
+liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libconfuse-dev \
+libcmocka-dev clang libclang-rt-14-dev python3 procps"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "setup: all packages present"
+    exit 0
+fi
+echo "setup: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
