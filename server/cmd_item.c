@@ -119,7 +119,7 @@ submit_decide(struct decision *d, const struct type_policy *p,
     snprintf(d->model, sizeof(d->model), "%s", p->model->id);
     d->priority = prio ? (uint32_t)wire_u64(prio) : p->priority;
     d->sla_ms = p->sla_seconds * 1000u;
-    if (r->complete && r->score >= p->auto_threshold) {
+    if (score_auto_resolves(p, r)) {
         d->outcome = DECISION_AUTO;
         snprintf(d->action, sizeof(d->action), "%s", p->auto_action);
     } else {

@@ -29,7 +29,7 @@ struct model_ops {
      * in out->err naming the field. */
     int  (*score)(const struct model *m, const msgpack_object *fields,
                   struct score_result *out);
-    void (*free)(struct model *m);
+    void (*free)(struct model *m);     /* releases m->impl; model_free frees m */
 };
 
 struct model {
@@ -47,6 +47,9 @@ struct score_reason {
 
 struct score_result {
     double   score;                    /* in [0, 1] */
+    double   margin;                   /* raw margin (logit) behind score */
+    double   base_margin;              /* phi_0: margin of the training means;
+                                        * sum of all contributions = margin - base_margin */
     bool     complete;                 /* every model feature present and known */
     size_t   n_reasons;                /* <= HITLQ_MAX_REASONS, largest |contribution| first */
     struct score_reason reasons[HITLQ_MAX_REASONS];
@@ -80,6 +83,9 @@ const struct type_policy *scoring_policy(const struct scoring *s, const char *ty
 /* Scores `fields` with the type's model. */
 int score_item(const struct type_policy *p, const msgpack_object *fields,
                struct score_result *out);
+
+/* The triage rule of PROTOCOL.md §4.3: complete and score >= threshold. */
+bool score_auto_resolves(const struct type_policy *p, const struct score_result *r);
 
 /* Loads one scorecard model from JSON bytes (exposed for tests and the
  * benchmark).  Returns NULL with a message in err. */
