@@ -51,7 +51,10 @@ void   hitlq_free(hitlq *c);                 /* NULL is a no-op */
 
 int         hitlq_err(const hitlq *c);       /* last code, HITLQ_OK if none */
 const char *hitlq_errstr(const hitlq *c);    /* detail of the last error */
-const char *hitlq_strerror(int code);        /* static text for any code */
+const char *hitlq_strerror(int code);        /* static text for any code:
+                                                the wire string for server
+                                                statuses ("conflict") */
+const char *hitlq_strdesc(int code);         /* a sentence for any code */
 int         hitlq_fd(const hitlq *c);
 
 /* ---- generic call ------------------------------------------------------ */
@@ -113,22 +116,23 @@ int hitlq_submit_batch(hitlq *c, const hitlq_item *items, size_t n,
 
 /* ---- specialists --------------------------------------------------------- */
 
-typedef struct hitlq_claim {
+/* A struct tag, not a typedef: the name hitlq_claim is the function. */
+struct hitlq_claim {
     uint64_t     id;
     uint64_t     lease;          /* token for extend/release/resolve/escalate */
     uint64_t     expires_ms;
     hitlq_reply *reply;          /* the whole CLAIM reply (fields, reasons ...);
                                     owned: free with hitlq_claim_clear */
-} hitlq_claim;
+};
 
-void hitlq_claim_clear(hitlq_claim *cl);
+void hitlq_claim_clear(struct hitlq_claim *cl);
 
 /* Claims the best item from `queues`.  Returns HITLQ_OK (item in *out),
  * HITLQ_ST_EMPTY (nothing before wait_ms) or an error.  lease_ms 0 = the
  * server default; worker NULL = the HELLO name. */
 int hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
                 uint32_t lease_ms, uint32_t wait_ms, const char *worker,
-                hitlq_claim *out);
+                struct hitlq_claim *out);
 int hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
                  uint64_t *expires_ms);
 int hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms);

@@ -63,8 +63,8 @@ pack_object_copy(const msgpack_object *obj, uint8_t **out, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_object(&pk, *obj);
-    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
     *len = sb.size;
+    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
     msgpack_sbuffer_destroy(&sb);
     return *out != NULL || *len == 0 ? 0 : -1;
 }

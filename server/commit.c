@@ -150,6 +150,7 @@ static void
 commit_finish_batch(struct hitlq_server *srv, struct batch *b)
 {
     struct op *op = b->head, *next;
+    bool failed = op != NULL && op->batch_failed;
 
     srv->n_batches++;
     srv->n_ops += b->n;
@@ -162,7 +163,7 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
         claim_wake(srv, &b->fx);
     if (b->fx.results)
         watch_pump_all(srv);
-    if (b->head != NULL && !b->head->batch_failed)
+    if (!failed)
         server_arm_timer(srv, b->next_timer);
     free(b);
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,42 @@ fail:
     return NULL;
 }
 
+/* Parses "host:port" or "[v6]:port" (port 0 allowed) into ss. */
+static int
+server_parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
+{
+    char host[128];
+    const char *colon = strrchr(spec, ':');
+    uint64_t port;
+    size_t hl;
+
+    if (colon == NULL || util_parse_u64(colon + 1, 0, 65535, &port) != 0)
+        return -1;
+    hl = (size_t)(colon - spec);
+    if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+        spec++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= sizeof(host))
+        return -1;
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+        ((struct sockaddr_in *)ss)->sin_family = AF_INET;
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+        *sslen = sizeof(struct sockaddr_in);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+        ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+        *sslen = sizeof(struct sockaddr_in6);
+        return 0;
+    }
+    return -1;
+}
+
 int
 server_listen(struct hitlq_server *srv, char *err, size_t errlen)
 {
@@ -172,9 +209,8 @@ server_listen(struct hitlq_server *srv, char *err, size_t errlen)
     int sslen = sizeof(ss);
     socklen_t len = sizeof(ss);
 
-    memset(&ss, 0, sizeof(ss));
-    if (evutil_parse_sockaddr_port(srv->cfg->listen, (struct sockaddr *)&ss, &sslen) != 0) {
-        snprintf(err, errlen, "listen: cannot parse \"%s\" (want address:port)",
+    if (server_parse_listen(srv->cfg->listen, &ss, &sslen) != 0) {
+        snprintf(err, errlen, "listen: cannot parse \"%s\" (want IPv4:port or [IPv6]:port)",
                  srv->cfg->listen);
         return -1;
     }
@@ -187,6 +223,7 @@ server_listen(struct hitlq_server *srv, char *err, size_t errlen)
         return -1;
     }
     evconnlistener_set_error_cb(srv->listener, server_on_accept_error);
+    len = sizeof(ss);
     getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&ss, &len);
     srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                               : ((struct sockaddr_in *)&ss)->sin_port);

@@ -1,0 +1,89 @@
+/*
+ * client_int.h - private parts of libhitlq: the context struct and the
+ * helpers shared by client.c (session, framing), net.c (sockets) and
+ * ops.c (typed operations).  Not installed.
+ */
+#ifndef HITLQ_CLIENT_INT_H
+#define HITLQ_CLIENT_INT_H
+
+#include <stdint.h>
+
+#include "hitlq.h"
+#include "frame.h"
+
+/* Replies read while waiting for another request id are parked here until
+ * asked for.  No more than HITLQ_MAX_INFLIGHT requests can be outstanding,
+ * so a longer list means the server answered ids we never used. */
+#define HITLQ_PENDING_MAX  (HITLQ_MAX_INFLIGHT + 16u)
+
+#define HITLQ_CLIENT_NAME  "libhitlq/0.1"
+
+struct hitlq {
+    int                 fd;
+    int                 err;            /* last code */
+    bool                dead;           /* sticky: calls return HITLQ_ECLOSED */
+    char                errstr[128];
+    int                 timeout_ms;     /* 0 = forever */
+    uint32_t            next_id;
+    uint32_t            watch_id;       /* request id of our WATCH, 0 = none */
+    struct frame_reader rd;
+    hitlq_reply        *pending[HITLQ_PENDING_MAX];
+    size_t              n_pending;
+};
+
+/* ---- net.c ---------------------------------------------------------------- */
+
+/* A deadline on CLOCK_MONOTONIC in ms; -1 means none. */
+int64_t hitlq__now_ms(void);
+int64_t hitlq__deadline(int timeout_ms);
+
+/* Connects with a timeout; returns the non-blocking fd or -1 with a message
+ * in err (errlen bytes). */
+int hitlq__net_connect(const char *host, uint16_t port, int timeout_ms,
+                       char *err, size_t errlen);
+/* Writes all of buf before the deadline.  Returns HITLQ_OK or an error code
+ * with the detail in c->errstr (the context is not marked). */
+int hitlq__net_write(hitlq *c, const void *buf, size_t len, int64_t deadline);
+/* Reads what is available (waiting until the deadline for at least one
+ * byte) into the frame reader.  Returns HITLQ_OK, HITLQ_EIO, HITLQ_EOF,
+ * HITLQ_ETIMEOUT or HITLQ_ENOMEM. */
+int hitlq__net_read(hitlq *c, int64_t deadline);
+
+/* ---- client.c ------------------------------------------------------------- */
+
+/* Records an error code and a printf-style detail.  Returns code. */
+int hitlq__set_err(hitlq *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like hitlq__set_err and also makes the context unusable (sticky). */
+int hitlq__fail(hitlq *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Returns HITLQ_ECLOSED (and sets nothing) when the context is dead. */
+int hitlq__check(hitlq *c);
+
+/* Allocates a request id (never 0). */
+uint32_t hitlq__next_id(hitlq *c);
+/* Sends one request frame with the given id. */
+int hitlq__send(hitlq *c, uint8_t opcode, uint32_t id, const void *body,
+                size_t len, int64_t deadline);
+/* Reads the next reply off the wire (validated, unpacked; not from the
+ * pending list).  Returns HITLQ_OK with *out owned by the caller, or a
+ * client error (the context is then dead, except for HITLQ_ETIMEOUT when
+ * soft is true). */
+int hitlq__read_frame(hitlq *c, int64_t deadline, bool soft, hitlq_reply **out);
+/* Parks a reply for later; fails with HITLQ_EPROTO when the list is full. */
+int hitlq__park(hitlq *c, hitlq_reply *r);
+/* Takes the parked reply for id (NULL if none). */
+hitlq_reply *hitlq__unpark(hitlq *c, uint32_t id);
+/* Waits for the reply to (id, opcode).  Returns its status (HITLQ_OK or
+ * a server status, setting err/errstr) with *out owned by the caller, or a
+ * client error. */
+int hitlq__wait(hitlq *c, uint32_t id, uint8_t opcode, int64_t deadline,
+                hitlq_reply **out);
+/* Records the outcome of a reply: status 0/1 clears err; >= 100 copies the
+ * server's message into errstr (fatal statuses kill the context). */
+int hitlq__reply_status(hitlq *c, const hitlq_reply *r);
+/* hitlq_call with an explicit timeout (0 = forever). */
+int hitlq__call(hitlq *c, uint8_t opcode, const void *body, size_t len,
+                int timeout_ms, hitlq_reply **out);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * hitlq.c - the hitlq command-line tool: global options, the command
+ * table and helpers shared by the commands (connect, error reporting,
+ * number parsing).  Commands live in cli_items.c and cli_cmds.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 7420
+
+static const struct {
+    const char *name;
+    int (*fn)(struct cli *, int, char **);
+    const char *args;
+} commands[] = {
+    { "submit",   cli_submit,   "[FILE]                      JSON lines: {key, type, fields, priority?}" },
+    { "claim",    cli_claim,    "QUEUE[,QUEUE...] [--lease SEC] [--wait SEC] [--worker NAME]" },
+    { "extend",   cli_extend,   "ID LEASE [--lease SEC]" },
+    { "release",  cli_release,  "ID LEASE [--delay SEC]" },
+    { "resolve",  cli_resolve,  "ID LEASE OUTCOME [--note TEXT] [--root-cause TAG]" },
+    { "escalate", cli_escalate, "ID LEASE QUEUE [--note TEXT]" },
+    { "get",      cli_get,      "ID                          an item with its history" },
+    { "watch",    cli_watch,    "[--from SEQ] [--count N] [--idle SEC]" },
+    { "stats",    cli_stats,    "                            queues and types" },
+};
+
+static void
+usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: hitlq [-h host] [-p port] [-n name] [--json] COMMAND [ARGS]\n\n"
+               "  -h host   server address (default $HITLQ_HOST or %s)\n"
+               "  -p port   server port (default $HITLQ_PORT or %d)\n"
+               "  -n name   who is connecting (default $USER)\n"
+               "  --json    one JSON object per line\n\ncommands:\n",
+            DEFAULT_HOST, DEFAULT_PORT);
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].args);
+    fprintf(f, "\nexit status: 0 ok, 1 error, 2 usage, 3 claim found no item\n");
+}
+
+int
+cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("hitlq: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (hitlq --help for usage)\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+bool
+cli_parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
+bool
+cli_parse_secs(const char *s, uint32_t *ms)
+{
+    char *end;
+    double d;
+
+    if (s == NULL || *s == '\0')
+        return false;
+    errno = 0;
+    d = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !(d >= 0) || d * 1000.0 > (double)UINT32_MAX)
+        return false;
+    *ms = (uint32_t)(d * 1000.0 + 0.5);
+    return true;
+}
+
+const msgpack_object *
+cli_map_get(const msgpack_object *m, const char *key)
+{
+    size_t n = strlen(key);
+    uint32_t i;
+
+    if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp(k->via.str.ptr, key, n) == 0)
+            return &m->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+int
+cli_fail(struct cli *cl, const char *what, int rc)
+{
+    const char *detail = cl->c ? hitlq_errstr(cl->c) : "";
+
+    if (detail[0] != '\0')
+        fprintf(stderr, "hitlq: %s: error %s: %s\n", what, hitlq_strerror(rc), detail);
+    else
+        fprintf(stderr, "hitlq: %s: error %s\n", what, hitlq_strerror(rc));
+    return CLI_EXIT_ERR;
+}
+
+int
+cli_connect(struct cli *cl)
+{
+    hitlq_options o = { .host = cl->host, .port = cl->port, .name = cl->name,
+                        .timeout_ms = 30000 };
+
+    cl->c = hitlq_connect(&o);
+    if (cl->c == NULL) {
+        fprintf(stderr, "hitlq: out of memory\n");
+        return CLI_EXIT_ERR;
+    }
+    if (hitlq_err(cl->c) != HITLQ_OK)
+        return cli_fail(cl, "connect", hitlq_err(cl->c));
+    return CLI_EXIT_OK;
+}
+
+/* Host, port and name from the environment, overridden by options. */
+static int
+parse_globals(struct cli *cl, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'H' },
+        { NULL, 0, NULL, 0 } };
+    const char *port = getenv("HITLQ_PORT");
+    uint64_t p;
+    int ch;
+
+    cl->host = getenv("HITLQ_HOST") ? getenv("HITLQ_HOST") : DEFAULT_HOST;
+    cl->name = getenv("USER");
+    while ((ch = getopt_long(argc, argv, "+h:p:n:", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'h': cl->host = optarg; break;
+        case 'p': port = optarg; break;
+        case 'n': cl->name = optarg; break;
+        case 'j': cl->json = true; break;
+        case 'H': usage(stdout); exit(CLI_EXIT_OK);
+        default:  return cli_usage_error("bad option");
+        }
+    }
+    cl->port = DEFAULT_PORT;
+    if (port != NULL) {
+        if (!cli_parse_u64(port, &p) || p == 0 || p > 65535)
+            return cli_usage_error("bad port \"%s\"", port);
+        cl->port = (uint16_t)p;
+    }
+    return CLI_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct cli cl = { 0 };
+    size_t i;
+    int rc;
+
+    if ((rc = parse_globals(&cl, argc, argv)) != CLI_EXIT_OK)
+        return rc;
+    if (optind >= argc) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    argc -= optind;
+    argv += optind;
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[0], commands[i].name) != 0)
+            continue;
+        optind = 0;                    /* reset getopt for the command */
+        rc = commands[i].fn(&cl, argc, argv);
+        hitlq_free(cl.c);
+        return rc;
+    }
+    return cli_usage_error("unknown command \"%s\"", argv[0]);
+}
