@@ -7,8 +7,9 @@ The fields map is the `credit_application` item shape documented in
 scripts/train_scorecard.py (same conversion code).  Keys are "gc-" and the
 1-based CSV row number, zero-padded to 4 digits.  Python 3 stdlib only.
 
-Usage:  python3 scripts/make_items.py [CSV] [--label]
+Usage:  python3 scripts/make_items.py [CSV] [--label] [--limit N]
         --label adds "label": "Good"/"Bad" (not part of the protocol item).
+        --limit N prints only the first N rows.
 """
 
 import json
@@ -23,9 +24,16 @@ def main(argv):
     args = argv[1:]
     with_label = "--label" in args
     args = [a for a in args if a != "--label"]
+    limit = None
+    if "--limit" in args:
+        i = args.index("--limit")
+        limit = int(args[i + 1])
+        del args[i:i + 2]
     header, rows = ts.read_csv(args[0] if args else ts.DEFAULT_CSV)
     out = sys.stdout
     for i, row in enumerate(rows, 1):
+        if limit is not None and i > limit:
+            break
         item = {"key": "gc-%04d" % i, "type": "credit_application",
                 "fields": ts.row_to_fields(header, row)}
         if with_label:

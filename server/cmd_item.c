@@ -178,6 +178,7 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     op->u.submit.in.type = op->u.submit.type;
     op->u.submit.in.fields = op->u.submit.fields;
     op->u.submit.in.fields_len = op->u.submit.fields_len;
+    op->u.submit.in.actor = c->name;
     commit_submit(srv->commit, op);
 }
 

@@ -52,6 +52,8 @@ struct submit_in {
     const uint8_t *fields;       /* raw msgpack map bytes as received, borrowed */
     size_t         fields_len;
     uint8_t        content_hash[16]; /* BLAKE2b-128 of type, priority, fields */
+    const char    *actor;        /* HELLO name of the submitter, borrowed;
+                                  * NULL = "anonymous" (history actor) */
 };
 
 /* Side effects the event loop must act on after the commit. */

@@ -1,0 +1,183 @@
+/*
+ * journal.c - makes item events durable: every decision and state change
+ * (submitted, scored, auto_resolved / queued, claimed, extended, released,
+ * expired, dead_lettered, escalated, resolved) goes through journal_record,
+ * which appends the history entry and, for resolutions, the result-stream
+ * entry, in the caller's write transaction.  Layouts in journal.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "queue_int.h"
+#include "wire.h"
+
+#define JOURNAL_BUF 12288u   /* > largest event set: 4 KiB note + names */
+
+static const char *const journal_names[] = {
+    [JOURNAL_SUBMITTED] = "submitted",
+    [JOURNAL_SCORED] = "scored",
+    [JOURNAL_AUTO_RESOLVED] = "auto_resolved",
+    [JOURNAL_QUEUED] = "queued",
+    [JOURNAL_CLAIMED] = "claimed",
+    [JOURNAL_EXTENDED] = "extended",
+    [JOURNAL_RELEASED] = "released",
+    [JOURNAL_EXPIRED] = "expired",
+    [JOURNAL_DEAD_LETTERED] = "dead_lettered",
+    [JOURNAL_ESCALATED] = "escalated",
+    [JOURNAL_RESOLVED] = "resolved",
+};
+
+/* Number of detail pairs each kind adds to {at_ms, event, actor}. */
+static const uint8_t journal_ndetail[] = {
+    [JOURNAL_SUBMITTED] = 0, [JOURNAL_SCORED] = 2,
+    [JOURNAL_AUTO_RESOLVED] = 1, [JOURNAL_QUEUED] = 3,
+    [JOURNAL_CLAIMED] = 2, [JOURNAL_EXTENDED] = 1, [JOURNAL_RELEASED] = 1,
+    [JOURNAL_EXPIRED] = 1, [JOURNAL_DEAD_LETTERED] = 1,
+    [JOURNAL_ESCALATED] = 3, [JOURNAL_RESOLVED] = 3,
+};
+
+static void
+journal_kv_opt(msgpack_packer *pk, const char *k, const char *v)
+{
+    if (v != NULL)
+        wire_pack_kv_str(pk, k, v);
+    else
+        wire_pack_kv_nil(pk, k);
+}
+
+static void
+journal_pack_details(msgpack_packer *pk, const struct journal_ev *e)
+{
+    switch (e->kind) {
+    case JOURNAL_SUBMITTED:
+        break;
+    case JOURNAL_SCORED:
+        wire_pack_kv_f64(pk, "score", e->score);
+        wire_pack_kv_str(pk, "model", e->model);
+        break;
+    case JOURNAL_AUTO_RESOLVED:
+        wire_pack_kv_str(pk, "action", e->action);
+        break;
+    case JOURNAL_QUEUED:
+        wire_pack_kv_str(pk, "queue", e->queue);
+        wire_pack_kv_u64(pk, "priority", e->priority);
+        wire_pack_kv_u64(pk, "deadline_ms", e->deadline_ms);
+        break;
+    case JOURNAL_CLAIMED:
+        wire_pack_kv_str(pk, "worker", e->worker);
+        wire_pack_kv_u64(pk, "expires_ms", e->expires_ms);
+        break;
+    case JOURNAL_EXTENDED:
+        wire_pack_kv_u64(pk, "expires_ms", e->expires_ms);
+        break;
+    case JOURNAL_RELEASED:
+        wire_pack_kv_u64(pk, "delay_ms", e->delay_ms);
+        break;
+    case JOURNAL_EXPIRED:
+        wire_pack_kv_u64(pk, "attempts", e->attempts);
+        break;
+    case JOURNAL_DEAD_LETTERED:
+        wire_pack_kv_str(pk, "queue", e->queue);
+        break;
+    case JOURNAL_ESCALATED:
+        wire_pack_kv_str(pk, "from", e->from);
+        wire_pack_kv_str(pk, "to", e->to);
+        journal_kv_opt(pk, "note", e->note);
+        break;
+    case JOURNAL_RESOLVED:
+        wire_pack_kv_str(pk, "outcome", e->outcome);
+        journal_kv_opt(pk, "note", e->note);
+        journal_kv_opt(pk, "root_cause", e->root_cause);
+        break;
+    }
+}
+
+static void
+journal_pack_event(msgpack_packer *pk, uint64_t at_ms, const struct journal_ev *e)
+{
+    msgpack_pack_map(pk, 3u + journal_ndetail[e->kind]);
+    wire_pack_kv_u64(pk, "at_ms", at_ms);
+    wire_pack_kv_str(pk, "event", journal_names[e->kind]);
+    wire_pack_kv_str(pk, "actor", e->actor);
+    journal_pack_details(pk, e);
+}
+
+int
+journal_next_seq(struct store *s, MDB_txn *txn, uint64_t *seq)
+{
+    return qi_meta_get(s, txn, "next_seq", seq);
+}
+
+/* Appends the RESULT body (PROTOCOL.md §4.11) for resolution event e. */
+static int
+journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
+               uint64_t at_ms, const struct journal_ev *e, uint64_t *seq)
+{
+    uint8_t mem[JOURNAL_BUF], kb[8];
+    char actor[HITLQ_MAX_NAME + 8];
+    bool is_auto = e->kind == JOURNAL_AUTO_RESOLVED;
+    struct mpbuf b;
+    msgpack_packer pk;
+    int st;
+
+    if ((st = journal_next_seq(s, txn, seq)) != HITLQ_ST_OK ||
+        (st = qi_meta_put(s, txn, "next_seq", *seq + 1)) != HITLQ_ST_OK)
+        return st;
+    if (is_auto)
+        snprintf(actor, sizeof(actor), "model:%s", it->model);
+    mpbuf_init(&b, &pk, mem, sizeof(mem));
+    msgpack_pack_map(&pk, 9u + (e->note != NULL) + (e->root_cause != NULL));
+    wire_pack_kv_u64(&pk, "seq", *seq);
+    wire_pack_kv_u64(&pk, "id", it->id);
+    wire_pack_kv_str(&pk, "key", it->key);
+    wire_pack_kv_str(&pk, "type", it->type);
+    wire_pack_kv_str(&pk, "outcome", is_auto ? e->action : e->outcome);
+    wire_pack_kv_bool(&pk, "auto", is_auto);
+    wire_pack_kv_str(&pk, "actor", is_auto ? actor : e->actor);
+    wire_pack_kv_f64(&pk, "score", it->score);
+    wire_pack_kv_u64(&pk, "at_ms", at_ms);
+    if (e->note != NULL)
+        wire_pack_kv_str(&pk, "note", e->note);
+    if (e->root_cause != NULL)
+        wire_pack_kv_str(&pk, "root_cause", e->root_cause);
+    if (b.overflow)
+        return HITLQ_ST_INTERNAL;
+    store_put_be64(kb, *seq);
+    MDB_val k = { 8, kb }, d = { b.len, mem };
+    return qi_err(mdb_put(txn, s->results, &k, &d, MDB_APPEND));
+}
+
+/*
+ * The one place where item events become durable.  The signed audit log
+ * (next issue) appends its entry here too, in this same function and the
+ * same transaction, so history, results and audit can never disagree.
+ */
+int
+journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
+               uint64_t at_ms, const struct journal_ev *ev, size_t n,
+               uint64_t *result_seq)
+{
+    uint8_t mem[JOURNAL_BUF], kb[12];
+    struct mpbuf b;
+    msgpack_packer pk;
+    int st;
+
+    *result_seq = 0;
+    mpbuf_init(&b, &pk, mem, sizeof(mem));
+    for (size_t i = 0; i < n; i++)
+        journal_pack_event(&pk, at_ms, &ev[i]);
+    if (b.overflow)
+        return HITLQ_ST_INTERNAL;
+    store_put_be64(kb, it->id);
+    store_put_be32(kb + 8, *it->hist_n);
+    MDB_val k = { sizeof(kb), kb }, d = { b.len, mem };
+    st = qi_err(mdb_put(txn, s->hist, &k, &d, 0));
+    if (st != HITLQ_ST_OK)
+        return st;
+    *it->hist_n += (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].kind == JOURNAL_AUTO_RESOLVED || ev[i].kind == JOURNAL_RESOLVED)
+            return journal_result(s, txn, it, at_ms, &ev[i], result_seq);
+    }
+    return HITLQ_ST_OK;
+}

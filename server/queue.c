@@ -1,0 +1,216 @@
+/*
+ * queue.c - SUBMIT: idempotency check, new item record, the submit-time
+ * history (submitted, scored, auto_resolved | queued), and either the
+ * auto-resolution result or the queue entry.  Also decision_clear and the
+ * wake-up side effects (queue_fx_wake).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue_int.h"
+
+#define IDEM_VAL_LEN 24u   /* id64 + content_hash[16] */
+
+void
+decision_clear(struct decision *d)
+{
+    if (d == NULL)
+        return;
+    free(d->reasons_mp);
+    d->reasons_mp = NULL;
+    d->reasons_len = 0;
+}
+
+void
+queue_fx_wake(struct queue_fx *fx, const char *queue, uint32_t n)
+{
+    if (fx == NULL)
+        return;
+    for (size_t i = 0; i < fx->n_woken; i++) {
+        if (strcmp(fx->woken[i], queue) == 0) {
+            fx->woken_count[i] += n;
+            return;
+        }
+    }
+    if (fx->n_woken == HITLQ_MAX_CLAIM_QUEUES) {
+        fx->wake_all = true;
+        return;
+    }
+    snprintf(fx->woken[fx->n_woken], sizeof(fx->woken[0]), "%s", queue);
+    fx->woken_count[fx->n_woken++] = n;
+}
+
+/* Fills d with the original decision of item id (a duplicate SUBMIT). */
+static int
+queue_submit_dup(struct store *s, MDB_txn *txn, uint64_t id, struct decision *d)
+{
+    struct qi_item it;
+    int st = qi_item_load(s, txn, id, &it);
+
+    if (st != HITLQ_ST_OK)
+        return st == HITLQ_ST_NOT_FOUND ? HITLQ_ST_INTERNAL : st;
+    decision_clear(d);
+    d->reasons_mp = malloc(it.b.reasons_len ? it.b.reasons_len : 1);
+    if (d->reasons_mp == NULL) {
+        qi_item_done(&it);
+        return HITLQ_ST_INTERNAL;
+    }
+    memcpy(d->reasons_mp, it.b.reasons, it.b.reasons_len);
+    d->reasons_len = it.b.reasons_len;
+    d->id = id;
+    d->outcome = it.h.decision;
+    snprintf(d->action, sizeof(d->action), "%s", it.b.action);
+    snprintf(d->queue, sizeof(d->queue), "%s", it.b.queue0);
+    snprintf(d->model, sizeof(d->model), "%s", it.b.model);
+    d->priority = it.h.priority;
+    d->deadline_ms = it.h.deadline_ms;
+    d->sla_ms = it.h.deadline_ms ? it.h.deadline_ms - it.h.created_ms : 0;
+    d->score = it.b.score;
+    d->seq = it.h.decision == DECISION_AUTO ? it.h.result_seq : 0;
+    qi_item_done(&it);
+    return HITLQ_ST_OK;
+}
+
+/* Looks up the idempotency key: *found and, when found, OK/CONFLICT. */
+static int
+queue_idem_check(struct store *s, MDB_txn *txn, const struct submit_in *in,
+                 bool *found, uint64_t *id)
+{
+    MDB_val k = { strlen(in->key), (void *)in->key }, d;
+    int rc = mdb_get(txn, s->idem, &k, &d);
+
+    *found = false;
+    if (rc == MDB_NOTFOUND)
+        return HITLQ_ST_OK;
+    if (rc != 0 || d.mv_size != IDEM_VAL_LEN)
+        return HITLQ_ST_INTERNAL;
+    *found = true;
+    *id = store_get_be64(d.mv_data);
+    if (memcmp((const uint8_t *)d.mv_data + 8, in->content_hash, 16) != 0)
+        return HITLQ_ST_CONFLICT;
+    return HITLQ_ST_OK;
+}
+
+/* Writes the new record (header from it->h, body from in/d) and the
+ * idempotency entry. */
+static int
+queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
+                 const struct decision *d, const struct qi_item *it)
+{
+    bool is_auto = d->outcome == DECISION_AUTO;
+    struct item_body_in bi = {
+        .key = in->key, .type = in->type, .model = d->model,
+        .action = is_auto ? d->action : "", .queue0 = is_auto ? "" : d->queue,
+        .score = d->score, .reasons = d->reasons_mp,
+        .reasons_len = d->reasons_len, .fields = in->fields,
+        .fields_len = in->fields_len,
+    };
+    uint8_t kb[8], vb[IDEM_VAL_LEN];
+    MDB_val k = { 8, kb }, v = { ITEM_HDR_LEN + item_body_size(&bi), NULL };
+    int rc;
+
+    store_put_be64(kb, it->id);
+    rc = mdb_put(txn, s->items, &k, &v, MDB_RESERVE | MDB_APPEND);
+    if (rc != 0)
+        return qi_err(rc);
+    item_hdr_encode(v.mv_data, &it->h);
+    item_body_encode((uint8_t *)v.mv_data + ITEM_HDR_LEN, &bi);
+    store_put_be64(vb, it->id);
+    memcpy(vb + 8, in->content_hash, 16);
+    k.mv_size = strlen(in->key);
+    k.mv_data = (void *)in->key;
+    v.mv_size = sizeof(vb);
+    v.mv_data = vb;
+    return qi_err(mdb_put(txn, s->idem, &k, &v, MDB_NOOVERWRITE));
+}
+
+/* Journals the submit-time events; sets it->h.result_seq for auto. */
+static int
+queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
+                     const struct decision *d, struct qi_item *it, uint64_t now_ms)
+{
+    char model_actor[HITLQ_MAX_NAME + 8];
+    struct journal_item ji = {
+        .id = it->id, .key = in->key, .type = in->type, .model = d->model,
+        .score = d->score, .hist_n = &it->h.hist_n,
+    };
+    struct journal_ev ev[3];
+
+    snprintf(model_actor, sizeof(model_actor), "model:%s", d->model);
+    memset(ev, 0, sizeof(ev));
+    ev[0].kind = JOURNAL_SUBMITTED;
+    ev[0].actor = in->actor != NULL ? in->actor : "anonymous";
+    ev[1].kind = JOURNAL_SCORED;
+    ev[1].actor = model_actor;
+    ev[1].score = d->score;
+    ev[1].model = d->model;
+    if (d->outcome == DECISION_AUTO) {
+        ev[2].kind = JOURNAL_AUTO_RESOLVED;
+        ev[2].actor = model_actor;
+        ev[2].action = d->action;
+    } else {
+        ev[2].kind = JOURNAL_QUEUED;
+        ev[2].actor = "system";
+        ev[2].queue = d->queue;
+        ev[2].priority = d->priority;
+        ev[2].deadline_ms = it->h.deadline_ms;
+    }
+    return journal_record(s, txn, &ji, now_ms, ev, 3, &it->h.result_seq);
+}
+
+/* Header of a new item from the decision. */
+static void
+queue_submit_hdr(struct qi_item *it, const struct decision *d, uint64_t now_ms)
+{
+    bool is_auto = d->outcome == DECISION_AUTO;
+
+    memset(&it->h, 0, sizeof(it->h));
+    it->rec = NULL;
+    it->h.state = is_auto ? HITLQ_STATE_RESOLVED : HITLQ_STATE_QUEUED;
+    it->h.decision = d->outcome;
+    it->h.priority = d->priority;
+    it->h.created_ms = now_ms;
+    it->h.deadline_ms = is_auto ? 0 : now_ms + d->sla_ms;
+    it->h.resolved_ms = is_auto ? now_ms : 0;
+    snprintf(it->h.queue, sizeof(it->h.queue), "%s", is_auto ? "" : d->queue);
+    snprintf(it->h.outcome, sizeof(it->h.outcome), "%s", is_auto ? d->action : "");
+}
+
+int
+queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
+             uint64_t now_ms, struct decision *d, bool *duplicate,
+             struct queue_fx *fx)
+{
+    bool found, is_auto = d->outcome == DECISION_AUTO;
+    struct qi_item it;
+    uint64_t id = 0;
+    int st = queue_idem_check(s, txn, in, &found, &id);
+
+    *duplicate = false;
+    if (st != HITLQ_ST_OK)
+        return st;
+    if (found) {
+        st = queue_submit_dup(s, txn, id, d);
+        *duplicate = st == HITLQ_ST_OK;
+        return st;
+    }
+    if ((st = qi_meta_get(s, txn, "next_id", &id)) != HITLQ_ST_OK ||
+        (st = qi_meta_put(s, txn, "next_id", id + 1)) != HITLQ_ST_OK)
+        return st;
+    it.id = id;
+    queue_submit_hdr(&it, d, now_ms);
+    if ((st = queue_submit_journal(s, txn, in, d, &it, now_ms)) != HITLQ_ST_OK ||
+        (st = queue_submit_put(s, txn, in, d, &it)) != HITLQ_ST_OK ||
+        (st = qi_tstats_add(s, txn, in->type, strlen(in->type), 1,
+                            is_auto, !is_auto)) != HITLQ_ST_OK)
+        return st;
+    if (!is_auto && (st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK)
+        return st;
+    d->id = id;
+    d->deadline_ms = it.h.deadline_ms;
+    d->seq = it.h.result_seq;
+    if (is_auto && fx != NULL)
+        fx->results = true;
+    return HITLQ_ST_OK;
+}

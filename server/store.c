@@ -1,0 +1,179 @@
+/*
+ * store.c - opens the LMDB environment of hitlqd: data directory, map size,
+ * stale-reader check, the named databases and the schema version under
+ * meta "schema".  Also the big-endian key helpers used by every module.
+ *
+ * Default LMDB flags only (no NOSYNC/NOMETASYNC/MAPASYNC/WRITEMAP): a
+ * commit is durable when mdb_txn_commit returns 0 (RELIABILITY.md §2.2).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+#define STORE_MAX_DBS 16u
+
+void
+store_put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+uint64_t
+store_get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+void
+store_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+uint32_t
+store_get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+/* Opens every named database in one write txn. */
+static int
+store_open_dbis(struct store *s, MDB_txn *txn)
+{
+    static const char *const names[] = {
+        "meta", "items", "idem", "ready", "open", "sla",
+        "timers", "hist", "results", "qstats", "tstats",
+    };
+    MDB_dbi *dbis[] = {
+        &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
+        &s->timers, &s->hist, &s->results, &s->qstats, &s->tstats,
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Checks the schema version, writing it into a fresh store.  Returns 0,
+ * an LMDB error, or -1 (unsupported version, message in err). */
+static int
+store_check_schema(struct store *s, MDB_txn *txn, char *err, size_t errlen)
+{
+    MDB_val k = { 6, (void *)"schema" }, v;
+    uint8_t buf[4];
+    int rc = mdb_get(txn, s->meta, &k, &v);
+
+    if (rc == MDB_NOTFOUND) {
+        store_put_be32(buf, STORE_SCHEMA_VERSION);
+        v.mv_size = sizeof(buf);
+        v.mv_data = buf;
+        return mdb_put(txn, s->meta, &k, &v, 0);
+    }
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != 4) {
+        snprintf(err, errlen, "store: malformed schema version record");
+        return -1;
+    }
+    uint32_t ver = store_get_be32(v.mv_data);
+    if (ver != STORE_SCHEMA_VERSION) {
+        /* No upgrade steps exist yet: refuse older and newer formats. */
+        snprintf(err, errlen,
+                 "store: on-disk schema version %u is not supported by this "
+                 "build (schema %u); no upgrade path exists",
+                 (unsigned)ver, (unsigned)STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens dbis and checks the schema in one txn.  Returns 0 or -1 (err set). */
+static int
+store_init_txn(struct store *s, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+
+    if (rc != 0) {
+        snprintf(err, errlen, "store: mdb_txn_begin: %s", mdb_strerror(rc));
+        return -1;
+    }
+    rc = store_open_dbis(s, txn);
+    if (rc == 0)
+        rc = store_check_schema(s, txn, err, errlen);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc > 0 || rc < -1)
+        snprintf(err, errlen, "store: init: %s", mdb_strerror(rc));
+    return rc == 0 ? 0 : -1;
+}
+
+int
+store_open(struct store **out, const char *dir, uint64_t map_size,
+           char *err, size_t errlen)
+{
+    struct store *s;
+    int rc, dead = 0;
+
+    *out = NULL;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "store: mkdir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "store: out of memory");
+        return -1;
+    }
+    rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+    if (rc == 0 && map_size > 0)
+        rc = mdb_env_set_mapsize(s->env, (size_t)map_size);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, dir, 0, 0600);
+    if (rc == 0)
+        rc = mdb_reader_check(s->env, &dead);
+    if (rc != 0) {
+        snprintf(err, errlen, "store: open %s: %s", dir, mdb_strerror(rc));
+        store_close(s);
+        return -1;
+    }
+    if (store_init_txn(s, err, errlen) != 0) {
+        store_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void
+store_close(struct store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->env != NULL)
+        mdb_env_close(s->env);
+    free(s);
+}
