@@ -58,6 +58,11 @@ bool wire_is_name(const char *s, size_t len, size_t max);
  * must already have been checked (WIRE_NAME/WIRE_QNAME/WIRE_STR). */
 void wire_copy_str(const msgpack_object *o, char *dst, size_t dstlen);
 
+/* True when every key of map `m` is a str and none repeats (§2 rule 7);
+ * for nested maps such as SUBMIT's `fields`.  O(n^2): use on maps already
+ * capped by their schema (e.g. HITLQ_MAX_FIELDS). */
+bool wire_map_keys_unique(const msgpack_object *m);
+
 /* Returns the value stored under `key` in map `m`, or NULL. */
 const msgpack_object *wire_map_get(const msgpack_object *m, const char *key);
 
