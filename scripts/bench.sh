@@ -1,0 +1,366 @@
+#!/bin/sh
+# bench.sh BUILD_DIR - hitlq benchmarks for `make bench` (PERFORMANCE.md §5).
+#
+# Runs, in order, against fresh hitlqd instances on 127.0.0.1 with fresh
+# temporary data directories:
+#   (a) raw LMDB durable-insert ceiling (tests/bench_lmdb.c), interleaved with
+#   (b) durable submits/s, 16 conns x 64 in flight; 3 rounds, median + min-max
+#   (c) submit latency at a fixed offered 20k/s (open loop)
+#   (d) claim+resolve cycles/s, 16 specialists, after filling >= 250k items
+#   (e) claim latency with 10k and with 1M queued
+#   (f) restart time with 1M queued (exec -> port file, exec -> first PING)
+#   (g) server RSS after the submit phase and with 1M queued
+#   (h) ops per fsync (STATS counters if any, else strace -c if installed)
+# and ends with a summary of every figure against its target.
+#
+# Bounded: every process runs under `timeout`, servers are stopped by the
+# pid they were started with, temp dirs are removed on exit.  POSIX sh.
+set -u
+
+B=${1:-build}
+case $B in /*) ;; *) B=$(pwd)/$B ;; esac
+cd "$(dirname "$0")/.." || exit 1
+HITLQD=$B/hitlqd
+BL=$B/tests/bench_load
+BM=$B/tests/bench_lmdb
+for f in "$HITLQD" "$BL" "$BM"; do
+    [ -x "$f" ] || { echo "bench.sh: $f is missing (run make bench)" >&2; exit 1; }
+done
+
+ROUNDS=${BENCH_ROUNDS:-3}
+SUBMIT_S=${BENCH_SUBMIT_SECONDS:-3}
+FILL_CLAIM=${BENCH_FILL_CLAIM:-250000}
+FILL_BIG=${BENCH_FILL_BIG:-1000000}
+LAT_SAMPLES=${BENCH_LAT_SAMPLES:-1000}
+case $FILL_BIG in 1000000) BIG=1M ;; *) BIG=$FILL_BIG ;; esac
+
+TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/hitlq-bench.XXXXXX") || exit 1
+SRV_PID=            # hitlqd's own pid (exec'd by the sh under timeout)
+SRV_BG=             # the timeout process (our child)
+SRV_DIR=
+SRV_LISTEN=
+SRV_N=0
+T_BEGIN=$(date +%s)
+
+cleanup() {
+    [ -n "$SRV_PID" ] && kill -KILL "$SRV_PID" 2>/dev/null
+    rm -rf "$TMPROOT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '%s\n' "$*"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# first token after "NAME =" on the first line of FILE matching PATTERN
+field() {
+    awk -v pat="$2" -v name="$3" 'index($0, pat) {
+        for (i = 1; i < NF; i++) if ($i == name && $(i + 1) == "=") { print $(i + 2); exit }
+    }' "$1"
+}
+num_or_na() { [ -n "$1" ] && printf '%s' "$1" || printf 'n/a'; }
+# awk arithmetic on possibly-missing values: prints n/a if any arg is empty/n/a
+calc() {
+    expr=$1; shift
+    for v in "$@"; do case $v in ''|n/a) printf 'n/a'; return ;; esac; done
+    awk -v a="${1:-0}" -v b="${2:-0}" "BEGIN { $expr }"
+}
+median3() {  # median, min, max of whitespace-separated numbers (n/a ignored)
+    printf '%s\n' $* | grep -v '^n/a$' | sort -n | awk '
+        { v[NR] = $1 } END {
+            if (NR == 0) { print "n/a n/a n/a"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }'
+}
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+rss_detail() { awk '/^(RssAnon|RssFile):/ { printf "%s%s %s kB", sep, $1, $2; sep = ", " }' "/proc/$1/status" 2>/dev/null; }
+
+# bench policy: nothing auto-resolves (auto_threshold 1.0: the policy loader
+# accepts [0, 1] only, and a logistic score never reaches 1.0 here)
+mkdir -p "$TMPROOT/policy"
+cp server/defaults/credit_scorecard.json "$TMPROOT/policy/"
+sed -e 's/"auto_threshold": *[0-9.]*/"auto_threshold": 1.0/' \
+    -e 's/"id": *"default"/"id": "bench"/' \
+    server/defaults/credit_policy.json > "$TMPROOT/policy/policy.json"
+printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TMPROOT/policy/policy.json" \
+    > "$TMPROOT/policy/bench.conf"
+printf 'map_size_mb = 32768\n' > "$TMPROOT/policy/default.conf"
+
+# start_server NAME CONF [REUSE_DIR]: fresh data dir unless REUSE_DIR given.
+# Sets SRV_DIR, SRV_PID, SRV_BG, PORTFILE.  Listens on 127.0.0.1:0 (falls
+# back to a chosen free-looking port if the server rejects port 0).
+start_server() {
+    if [ -n "${3:-}" ]; then SRV_DIR=$3
+    else SRV_N=$((SRV_N + 1)); SRV_DIR=$TMPROOT/srv$SRV_N.$1; mkdir -p "$SRV_DIR"; fi
+    PORTFILE=$SRV_DIR/port
+    tries=0
+    listen=127.0.0.1:0
+    while :; do
+        rm -f "$PORTFILE" "$SRV_DIR/pid"
+        T_LAUNCH_NS=$(date +%s%N)
+        timeout -s TERM 1200 sh -c 'echo $$ > "$1/pid"; exec "$2" -c "$3" -d "$1/data" -l "$4" -P "$1/port" 2>>"$1/log"' \
+            sh "$SRV_DIR" "$HITLQD" "$2" "$listen" &
+        SRV_BG=$!
+        i=0
+        while [ ! -s "$PORTFILE" ] && kill -0 "$SRV_BG" 2>/dev/null && [ $i -lt 600 ]; do
+            sleep 0.05; i=$((i + 1))
+        done
+        SRV_PID=$(cat "$SRV_DIR/pid" 2>/dev/null)
+        if [ -s "$PORTFILE" ]; then SRV_LISTEN=$listen; return 0; fi
+        wait "$SRV_BG" 2>/dev/null
+        SRV_PID=
+        tries=$((tries + 1))
+        if [ $tries -lt 5 ] && grep -q 'cannot parse' "$SRV_DIR/log" 2>/dev/null; then
+            [ $tries -eq 1 ] && say "note: hitlqd rejects -l 127.0.0.1:0; using explicit ports"
+            listen=127.0.0.1:$((20000 + ($$ * 7 + tries * 7919 + SRV_N * 131) % 40000))
+            continue
+        fi
+        say "bench.sh: hitlqd did not start ($1); log:"; tail -5 "$SRV_DIR/log"
+        return 1
+    done
+}
+
+stop_server() {
+    [ -n "$SRV_PID" ] || return 0
+    kill -TERM "$SRV_PID" 2>/dev/null
+    i=0
+    while kill -0 "$SRV_PID" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+    if kill -0 "$SRV_PID" 2>/dev/null; then
+        say "WARNING: hitlqd (pid $SRV_PID) ignored SIGTERM for 30 s; killed"
+        kill -KILL "$SRV_PID" 2>/dev/null
+    fi
+    wait "$SRV_BG" 2>/dev/null
+    rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 143 ] && say "WARNING: hitlqd exited with status $rc"
+    if grep -qi 'error' "$SRV_DIR/log" 2>/dev/null; then
+        say "WARNING: hitlqd logged errors:"; grep -i 'error' "$SRV_DIR/log" | head -3
+    fi
+    SRV_PID=
+}
+
+# server_alive: warn (with the log tail) if the server died during a run
+server_alive() {
+    if ! kill -0 "$SRV_PID" 2>/dev/null; then
+        wait "$SRV_BG" 2>/dev/null
+        say "SERVER PROBLEM: hitlqd died during $1 (status $?); log tail:"
+        tail -3 "$SRV_DIR/log"
+        SRV_PID=
+        return 1
+    fi
+    return 0
+}
+
+run() {  # run OUTFILE TIMEOUT_S CMD... : output to OUTFILE and stdout
+    out=$1; t=$2; shift 2
+    timeout -s KILL "$t" "$@" > "$out" 2>&1
+    rc=$?
+    cat "$out"
+    [ $rc -eq 137 ] && say "WARNING: $(basename "$1") $2 killed after ${t}s"
+    return $rc
+}
+
+say "== hitlq bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load average $(loadavg)"
+say "   build $B, data under $TMPROOT ($(df -PT "$TMPROOT" | awk 'NR==2 {print $2}'))"
+O=$TMPROOT/out
+mkdir -p "$O"
+
+# ---- (a)+(b): raw LMDB ceiling and durable submits, interleaved rounds -----
+LMDB_ALL= SUB_ALL= RATIO_ALL= RSS_SUBMIT=
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    say ""
+    say "-- round $r/$ROUNDS (load average $(loadavg))"
+    run "$O/lmdb.$r" 30 "$BM" -s 3 -b 256 -d "$TMPROOT"
+    lm=$(awk '/raw LMDB durable/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/lmdb.$r")
+    sub=
+    if start_server submit "$TMPROOT/policy/default.conf"; then
+        run "$O/submit.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000
+        sub=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/submit.$r")
+        grep -q ABORTED "$O/submit.$r" && sub=
+        if server_alive "submit round $r"; then
+            RSS_SUBMIT=$(rss_kb "$SRV_PID")
+            say "bench: (g) hitlqd VmRSS after submit round $r = $RSS_SUBMIT kB ($(rss_detail "$SRV_PID"))"
+            stop_server
+        fi
+    fi
+    ratio=$(calc 'printf "%.2f", b / a' "$(num_or_na "$lm")" "$(num_or_na "$sub")")
+    say "round $r: raw LMDB $(num_or_na "$lm")/s, hitlqd $(num_or_na "$sub")/s, ratio $ratio"
+    LMDB_ALL="$LMDB_ALL $(num_or_na "$lm")"
+    SUB_ALL="$SUB_ALL $(num_or_na "$sub")"
+    RATIO_ALL="$RATIO_ALL $ratio"
+    r=$((r + 1))
+done
+set -- $(median3 $LMDB_ALL); LMDB_MED=$1 LMDB_MIN=$2 LMDB_MAX=$3
+set -- $(median3 $SUB_ALL);  SUB_MED=$1 SUB_MIN=$2 SUB_MAX=$3
+RATIO_MED=$(printf '%s\n' $RATIO_ALL | grep -v '^n/a$' | sort -n | awk '{v[NR]=$1} END { if (NR) print v[int((NR+1)/2)]; else print "n/a" }')
+RATIO_MIN=$(printf '%s\n' $RATIO_ALL | grep -v '^n/a$' | sort -n | head -1)
+RATIO_MAX=$(printf '%s\n' $RATIO_ALL | grep -v '^n/a$' | sort -n | tail -1)
+say ""
+say "bench: (a) raw LMDB durable inserts/s (256/commit) median = $LMDB_MED (min-max $LMDB_MIN-$LMDB_MAX, $ROUNDS runs)"
+say "bench: (b) hitlqd durable submits/s median = $SUB_MED (min-max $SUB_MIN-$SUB_MAX, $ROUNDS runs, 16 conns x 64)"
+say "bench: (b) ratio hitlqd / raw LMDB per round: median = $RATIO_MED (min-max ${RATIO_MIN:-n/a}-${RATIO_MAX:-n/a})"
+say "bench: (g) hitlqd VmRSS after the submit phase = $(num_or_na "$RSS_SUBMIT") kB"
+
+# ---- (c) latency at a fixed offered 20k/s ----------------------------------
+say ""
+say "-- (c) submit latency at a fixed offered 20,000/s (load average $(loadavg))"
+LAT_P50= LAT_P99= LAT_P999= LAT_SCHED_P99=
+if start_server rate "$TMPROOT/policy/default.conf"; then
+    run "$O/rate" 60 "$BL" submit-rate -P "$PORTFILE" -c 16 -r 20000 -t 5
+    if ! grep -q ABORTED "$O/rate"; then
+        LAT_P50=$(field "$O/rate" "from actual send" p50)
+        LAT_P99=$(field "$O/rate" "from actual send" p99)
+        LAT_P999=$(field "$O/rate" "from actual send" p99.9)
+        LAT_SCHED_P99=$(field "$O/rate" "from scheduled send" p99)
+    fi
+    server_alive "submit-rate" && stop_server
+fi
+
+# ---- (d) claim+resolve throughput --------------------------------------------
+say ""
+say "-- (d) claim+resolve, 16 specialists x 16 in flight, after filling $FILL_CLAIM (load average $(loadavg))"
+CLAIM_RATE=
+if start_server claim "$TMPROOT/policy/bench.conf"; then
+    run "$O/fill.claim" 300 "$BL" fill -P "$PORTFILE" -n "$FILL_CLAIM" -t 240
+    if server_alive "fill" && ! grep -q ABORTED "$O/fill.claim"; then
+        run "$O/claim" 60 "$BL" claim -P "$PORTFILE" -c 16 -d 16 -t 5
+        grep -q ABORTED "$O/claim" ||
+            CLAIM_RATE=$(awk '/claim\+resolve cycles\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/claim")
+        server_alive "claim" && stop_server
+    fi
+fi
+
+# ---- (e) claim latency, 10k vs 1M queued; (f) restart; (g) RSS ------------
+say ""
+say "-- (e) claim latency (sequential CLAIM+RESOLVE, one connection, $LAT_SAMPLES samples)"
+CL10_P50= CL10_P99= CL1M_P50= CL1M_P99= RSS_1M= RSS_RESTART= RESTART_PORT= RESTART_PING= STOP_MS=
+if start_server lat10k "$TMPROOT/policy/bench.conf"; then
+    run "$O/fill.10k" 120 "$BL" fill -P "$PORTFILE" -n $((10000 + LAT_SAMPLES)) -t 100
+    if server_alive "fill 10k"; then
+        run "$O/lat.10k" 120 "$BL" claim-latency -P "$PORTFILE" -n "$LAT_SAMPLES" -t 100 -L " (10k queued)"
+        CL10_P50=$(field "$O/lat.10k" "claim latency us" p50)
+        CL10_P99=$(field "$O/lat.10k" "claim latency us" p99)
+        server_alive "claim-latency 10k" && stop_server
+    fi
+fi
+say "   filling $FILL_BIG items (load average $(loadavg))"
+if start_server lat1m "$TMPROOT/policy/bench.conf"; then
+    BIG_DIR=$SRV_DIR
+    run "$O/fill.1m" 600 "$BL" fill -P "$PORTFILE" -n $((FILL_BIG + LAT_SAMPLES)) -t 500
+    if server_alive "fill 1M"; then
+        run "$O/lat.1m" 120 "$BL" claim-latency -P "$PORTFILE" -n "$LAT_SAMPLES" -t 100 -L " ($BIG queued)"
+        CL1M_P50=$(field "$O/lat.1m" "claim latency us" p50)
+        CL1M_P99=$(field "$O/lat.1m" "claim latency us" p99)
+        run "$O/stats.1m" 30 "$BL" stats -P "$PORTFILE" -T 20
+        RSS_1M=$(rss_kb "$SRV_PID")
+        say "bench: (g) hitlqd VmRSS with $BIG queued = $(num_or_na "$RSS_1M") kB ($(rss_detail "$SRV_PID"); data.mdb $(du -k "$BIG_DIR/data/data.mdb" | cut -f1) kB)"
+        if server_alive "claim-latency 1M"; then
+            say ""
+            say "-- (f) restart with $BIG queued: SIGTERM, then exec -> port file -> first PING"
+            t_stop=$(date +%s%N)
+            stop_server
+            STOP_MS=$(( ($(date +%s%N) - t_stop) / 1000000 ))
+            say "bench: (f) shutdown (SIGTERM -> exit) = $STOP_MS ms"
+            rm -f "$BIG_DIR/port" "$BIG_DIR/pid"
+            # t0 is taken just before the launch (timeout + sh + exec are
+            # inside the measured time); ping polls the port file every 1 ms
+            t0=$(date +%s%N)
+            timeout -s TERM 1200 sh -c 'echo $$ > "$1/pid"; exec "$2" -c "$3" -d "$1/data" -l "$4" -P "$1/port" 2>>"$1/log"' \
+                sh "$BIG_DIR" "$HITLQD" "$TMPROOT/policy/bench.conf" "$SRV_LISTEN" &
+            SRV_BG=$!
+            run "$O/ping" 40 "$BL" ping -P "$BIG_DIR/port" -0 "$t0" -T 30 -L " after restart ($BIG queued)"
+            RESTART_PORT=$(field "$O/ping" "bench: ping" after)
+            RESTART_PING=$(awk '/first PING answered after/ { for (i = 1; i < NF; i++) if ($i == "after" && $(i+1) == "=" && $(i-1) == "answered") { print $(i + 2); exit } }' "$O/ping")
+            grep -q '^bench: ping after' "$O/ping" || RESTART_PING=
+            SRV_PID=$(cat "$BIG_DIR/pid" 2>/dev/null)
+            if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
+                run "$O/stats.restart" 30 "$BL" stats -P "$BIG_DIR/port" -T 20
+                RSS_RESTART=$(rss_kb "$SRV_PID")
+                say "bench: (g) hitlqd VmRSS right after restart with $BIG queued = $(num_or_na "$RSS_RESTART") kB ($(rss_detail "$SRV_PID"))"
+                kill -TERM "$SRV_PID"
+                i=0; while kill -0 "$SRV_PID" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+                kill -KILL "$SRV_PID" 2>/dev/null
+                wait "$SRV_BG" 2>/dev/null
+                SRV_PID=
+            fi
+        fi
+    fi
+fi
+
+# ---- (h) ops per fsync ----------------------------------------------------------
+say ""
+say "-- (h) operations per flush (group commit)"
+OPS_PER_SYNC= BYTES_PER_OP=
+if start_server fsync "$TMPROOT/policy/default.conf"; then
+    run "$O/stats.h0" 30 "$BL" stats -P "$PORTFILE" -T 20 > /dev/null
+    if grep -Eqi 'batch|commit|sync' "$O/stats.h0"; then
+        run "$O/submit.h" 60 "$BL" submit -P "$PORTFILE" -t 3 -L " (ops-per-batch run)"
+        run "$O/stats.h1" 30 "$BL" stats -P "$PORTFILE" -T 20
+        say "bench: (h) STATS has batch counters (see above)"
+    elif command -v strace > /dev/null 2>&1; then
+        timeout -s INT 60 strace -f -c -e trace=fdatasync,fsync,pwrite64,msync \
+            -o "$O/strace" -p "$SRV_PID" 2>"$O/strace.err" &
+        ST_BG=$!
+        sleep 1
+        wb0=$(awk '/^write_bytes:/ { print $2 }' "/proc/$SRV_PID/io" 2>/dev/null)
+        run "$O/submit.h" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t 3 -L " (under strace)"
+        wb1=$(awk '/^write_bytes:/ { print $2 }' "/proc/$SRV_PID/io" 2>/dev/null)
+        kill -INT "$ST_BG" 2>/dev/null
+        wait "$ST_BG" 2>/dev/null
+        n_ok=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "in" && $(i+1) == "flight,") { print $(i + 2); exit } }' "$O/submit.h")
+        n_fds=$(awk '$NF == "fdatasync" { print $4 }' "$O/strace" 2>/dev/null)
+        n_pw=$(awk '$NF == "pwrite64" { print $4 }' "$O/strace" 2>/dev/null)
+        say "strace -c (server, during the run):"; grep -E 'calls|fdatasync|fsync|pwrite64|msync|total' "$O/strace" 2>/dev/null | sed 's/^/   /'
+        OPS_PER_SYNC=$(calc 'printf "%.1f", b / a' "$(num_or_na "$n_fds")" "$(num_or_na "$n_ok")")
+        BYTES_PER_OP=$(calc 'printf "%.0f", b / a' "$(num_or_na "$n_ok")" "$(calc 'print b - a' "${wb0:-}" "${wb1:-}")")
+        say "bench: (h) bytes written to disk per submit = $BYTES_PER_OP (/proc/PID/io write_bytes over the run; raw item fields ~356 B)"
+        say "bench: (h) submits per fdatasync = $OPS_PER_SYNC ($(num_or_na "$n_ok") submits, $(num_or_na "$n_fds") fdatasync, $(num_or_na "$n_pw") pwrite64; strace slows the server, and LMDB also writes its meta page through an O_DSYNC fd per commit)"
+    else
+        say "bench: (h) skipped: STATS has no batch counters and strace is not installed"
+    fi
+    server_alive "ops-per-fsync run" && stop_server
+fi
+
+# ---- summary ------------------------------------------------------------------
+verdict() {  # verdict VALUE OP TARGET
+    case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
+    awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
+        ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0)
+        printf "%s", ok ? "met" : "NOT met" }'
+}
+CL_RATIO=$(calc 'printf "%.2f", b / a' "$(num_or_na "$CL10_P50")" "$(num_or_na "$CL1M_P50")")
+CL_RATIO99=$(calc 'printf "%.2f", b / a' "$(num_or_na "$CL10_P99")" "$(num_or_na "$CL1M_P99")")
+T_TOTAL=$(( $(date +%s) - T_BEGIN ))
+say ""
+say "================ hitlq bench summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), ${T_TOTAL} s, load average now $(loadavg)) ================"
+printf '%-58s %-30s %-16s %s\n' "figure" "value" "target" "verdict"
+printf '%-58s %-30s %-16s %s\n' "(a) raw LMDB durable inserts/s, 256/commit (ceiling)" \
+    "$LMDB_MED ($LMDB_MIN-$LMDB_MAX)" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(b) durable submits/s, 16 conns x 64, median of $ROUNDS" \
+    "$SUB_MED ($SUB_MIN-$SUB_MAX)" ">= 150000" "$(verdict "$SUB_MED" ">=" 150000)"
+printf '%-58s %-30s %-16s %s\n' "(b) ratio to raw LMDB (median of per-round ratios)" \
+    "$RATIO_MED (${RATIO_MIN:-n/a}-${RATIO_MAX:-n/a})" ">= 0.3" "$(verdict "$RATIO_MED" ">=" 0.3)"
+printf '%-58s %-30s %-16s %s\n' "(c) submit latency p99 at offered 20k/s, send->reply (us)" \
+    "$(num_or_na "$LAT_P99") (p50 $(num_or_na "$LAT_P50"), p99.9 $(num_or_na "$LAT_P999"))" "<= 5000" "$(verdict "$LAT_P99" "<=" 5000)"
+printf '%-58s %-30s %-16s %s\n' "(c) same, p99 from the scheduled send time (us)" \
+    "$(num_or_na "$LAT_SCHED_P99")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(d) claim+resolve cycles/s, 16 specialists" \
+    "$(num_or_na "$CLAIM_RATE")" ">= 30000" "$(verdict "$CLAIM_RATE" ">=" 30000)"
+printf '%-58s %-30s %-16s %s\n' "(e) claim latency p50 us, 10k queued / $BIG queued" \
+    "$(num_or_na "$CL10_P50") / $(num_or_na "$CL1M_P50")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(e) claim latency p99 us, 10k queued / $BIG queued" \
+    "$(num_or_na "$CL10_P99") / $(num_or_na "$CL1M_P99") (ratio $CL_RATIO99)" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(e) claim latency ratio $BIG / 10k (p50)" \
+    "$CL_RATIO" "<= 1.5" "$(verdict "$CL_RATIO" "<=" 1.5)"
+printf '%-58s %-30s %-16s %s\n' "(f) restart, $BIG queued: launch -> first PING (ms)" \
+    "$(num_or_na "$RESTART_PING") (port file $(num_or_na "$RESTART_PORT"))" "<= 1000" "$(verdict "$RESTART_PING" "<=" 1000)"
+printf '%-58s %-30s %-16s %s\n' "(f) shutdown, $BIG queued: SIGTERM -> exit (ms)" \
+    "$(num_or_na "$STOP_MS")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(g) VmRSS kB: after submits / $BIG queued / restarted" \
+    "$(num_or_na "$RSS_SUBMIT") / $(num_or_na "$RSS_1M") / $(num_or_na "$RSS_RESTART")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(h) submits per fdatasync (strace)" \
+    "$(num_or_na "$OPS_PER_SYNC")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(h) bytes written to disk per submit" \
+    "$(num_or_na "$BYTES_PER_OP")" "-" "-"
+say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (PERFORMANCE.md §5)."
+exit 0
