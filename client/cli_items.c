@@ -235,7 +235,9 @@ print_line(const char *label, const msgpack_object *o)
     if (o == NULL)
         return;
     printf("%-12s ", label);
-    if (strstr(label, "_ms") == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && strstr(label, "_ms") == NULL)
+        printf("%llu", (unsigned long long)o->via.u64);
+    else if (strstr(label, "_ms") == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         cli_mp_print(stdout, o);
     else
         printf("%s", cli_time(o->via.u64, tb, sizeof(tb)));

@@ -189,37 +189,43 @@ commit_on_done(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* End of an event-loop pass: hand this pass's ops to the commit thread.
- * If the thread is still busy with an earlier batch, they join the batch
- * waiting behind it, so one sync covers everything that arrived meanwhile. */
+/* Hands the staged ops to the commit thread: appended to the last pending
+ * batch while that stays within max_batch, else queued as a batch of its
+ * own.  Called at the end of an event-loop pass, and as soon as a pass has
+ * staged max_batch ops, so that the commit thread works on one batch while
+ * the loop thread decodes and scores the next (the two overlap instead of
+ * taking turns). */
 static void
-commit_on_flush(evutil_socket_t fd, short what, void *arg)
+commit_handover(struct commit *cm)
 {
-    struct commit *cm = arg;
-    struct batch *b = cm->staging;
+    struct batch *b = cm->staging, *last;
 
-    (void)fd;
-    (void)what;
     if (b == NULL)
         return;
     cm->staging = NULL;
     pthread_mutex_lock(&cm->mu);
-    if (cm->pending != NULL && cm->pending->n + b->n <= cm->srv->cfg->max_batch) {
-        struct batch *p = cm->pending;
-        p->tail->next = b->head;
-        p->tail = b->tail;
-        p->n += b->n;
+    for (last = cm->pending; last != NULL && last->next != NULL; last = last->next)
+        ;
+    if (last != NULL && last->n + b->n <= cm->srv->cfg->max_batch) {
+        last->tail->next = b->head;
+        last->tail = b->tail;
+        last->n += b->n;
         free(b);
-    } else if (cm->pending != NULL) {
-        struct batch *p = cm->pending;
-        while (p->next)
-            p = p->next;
-        p->next = b;
+    } else if (last != NULL) {
+        last->next = b;
     } else {
         cm->pending = b;
     }
     pthread_cond_signal(&cm->cv);
     pthread_mutex_unlock(&cm->mu);
+}
+
+static void
+commit_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    commit_handover(arg);
 }
 
 void
@@ -236,6 +242,8 @@ commit_submit(struct commit *cm, struct op *op)
         event_active(cm->flush_ev, EV_TIMEOUT, 0);
     }
     batch_append(cm->staging, op);
+    if (cm->staging->n >= cm->srv->cfg->max_batch)
+        commit_handover(cm);
 }
 
 struct commit *
@@ -277,7 +285,7 @@ commit_stop(struct commit *cm)
 {
     if (cm == NULL)
         return;
-    commit_on_flush(-1, 0, cm);
+    commit_handover(cm);
     pthread_mutex_lock(&cm->mu);
     cm->stop = true;
     pthread_cond_signal(&cm->cv);

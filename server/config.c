@@ -44,8 +44,9 @@ static const struct opt config_opts[] = {
             "queue that receives items after max_attempts expiries"),
     U64_OPT("max_connections", max_connections, 1024, 1, 1000000,
             "simultaneous client connections"),
-    U64_OPT("max_batch", max_batch, 4096, 1, 65536,
-            "most requests in one group commit"),
+    U64_OPT("max_batch", max_batch, 256, 1, 65536,
+            "most requests in one group commit (smaller batches let decoding\n"
+            "# and committing overlap; each batch costs one sync)"),
     STR_OPT("log_level", log_level, "info", "error, warn, info or debug"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
