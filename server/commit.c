@@ -27,6 +27,7 @@
 struct batch {
     struct op      *head, *tail;
     size_t          n;
+    int             fatal_rc;      /* LMDB error that must stop the server */
     struct queue_fx fx;
     uint64_t        next_timer;
     struct batch   *next;
@@ -40,6 +41,7 @@ struct commit {
     struct batch    *pending;     /* filled by the loop (under mu) */
     struct batch    *done_head, *done_tail;   /* filled by the thread (under mu) */
     bool             stop;
+    bool             dead;        /* thread only: a fatal storage error happened */
     struct batch    *staging;     /* loop thread only: this pass's ops */
     struct event    *flush_ev;    /* hands staging over at the end of a pass */
     struct event    *done_ev;     /* eventfd readable: batches came back */
@@ -83,6 +85,10 @@ commit_apply(struct commit *cm, struct batch *b)
     MDB_txn *txn;
     int rc, fail = 0;
 
+    if (cm->dead) {
+        batch_fail(b, HITLQ_ST_SHUTTING_DOWN, "storage failed; the server is stopping");
+        return;
+    }
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
         log_error("commit: mdb_txn_begin: %s", mdb_strerror(rc));
@@ -107,6 +113,10 @@ commit_apply(struct commit *cm, struct batch *b)
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
         log_error("commit: mdb_txn_commit: %s", mdb_strerror(rc));
+        if (rc != MDB_MAP_FULL) {
+            b->fatal_rc = rc;          /* e.g. EIO from the sync: never retry */
+            cm->dead = true;
+        }
         batch_fail(b, commit_status_of(rc), "commit failed; nothing in this batch was stored");
         memset(&b->fx, 0, sizeof(b->fx));
     }
@@ -165,6 +175,8 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
         watch_pump_all(srv);
     if (!failed)
         server_arm_timer(srv, b->next_timer);
+    if (b->fatal_rc != 0)
+        server_fail(srv, mdb_strerror(b->fatal_rc));
     free(b);
 }
 

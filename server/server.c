@@ -88,6 +88,30 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(srv->base, NULL);
 }
 
+void
+server_fail(struct hitlq_server *srv, const char *why)
+{
+    if (srv->failed)
+        return;
+    log_error("storage failure: %s; stopping (nothing unacknowledged was acknowledged)", why);
+    srv->failed = true;
+    srv->stopping = true;
+    event_base_loopexit(srv->base, NULL);
+}
+
+/* Clears reader slots left by dead processes (RELIABILITY.md §2.2). */
+static void
+server_on_reader_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct hitlq_server *srv = arg;
+    int dead = 0;
+
+    (void)fd;
+    (void)what;
+    if (mdb_reader_check(srv->store->env, &dead) == 0 && dead > 0)
+        log_warn("cleared %d stale LMDB reader slot(s)", dead);
+}
+
 MDB_txn *
 server_read_begin(struct hitlq_server *srv)
 {
@@ -124,7 +148,9 @@ server_init_events(struct hitlq_server *srv)
     srv->timer_ev = evtimer_new(srv->base, server_on_timer, srv);
     srv->sig_int = evsignal_new(srv->base, SIGINT, server_on_signal, srv);
     srv->sig_term = evsignal_new(srv->base, SIGTERM, server_on_signal, srv);
-    if (srv->timer_ev == NULL || srv->sig_int == NULL || srv->sig_term == NULL)
+    srv->reader_ev = event_new(srv->base, -1, EV_PERSIST, server_on_reader_check, srv);
+    if (srv->timer_ev == NULL || srv->sig_int == NULL || srv->sig_term == NULL ||
+        srv->reader_ev == NULL)
         return -1;
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
@@ -155,6 +181,10 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     srv->commit = commit_start(srv, err, errlen);
     if (srv->commit == NULL)
         goto fail;
+    {
+        struct timeval ten = { 10, 0 };
+        evtimer_add(srv->reader_ev, &ten);
+    }
     txn = server_read_begin(srv);
     if (txn != NULL) {
         server_arm_timer(srv, queue_next_timer(srv->store, txn));
@@ -240,7 +270,7 @@ server_run(struct hitlq_server *srv)
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
     }
-    return rc < 0 ? -1 : 0;
+    return rc < 0 || srv->failed ? -1 : 0;
 }
 
 void
@@ -266,6 +296,8 @@ server_free(struct hitlq_server *srv)
         event_free(srv->sig_int);
     if (srv->sig_term)
         event_free(srv->sig_term);
+    if (srv->reader_ev)
+        event_free(srv->reader_ev);
     if (srv->base)
         event_base_free(srv->base);
     msgpack_sbuffer_destroy(&srv->out);

@@ -50,7 +50,9 @@ struct hitlq_server {
     msgpack_packer         pk;           /* packs into `out` */
 
     struct event          *sig_int, *sig_term;
+    struct event          *reader_ev;    /* periodic mdb_reader_check */
     bool                   stopping;
+    bool                   failed;       /* storage failed: exit non-zero */
 
     /* Counters for STATS/bench: loop thread only. */
     uint64_t               n_batches, n_ops;
@@ -68,6 +70,11 @@ void server_free(struct hitlq_server *srv);          /* NULL is a no-op */
 /* Read txn for the loop thread: begin (renew) and end (reset). */
 MDB_txn *server_read_begin(struct hitlq_server *srv);
 void     server_read_end(struct hitlq_server *srv);
+
+/* A durable write failed in a way that leaves the page cache suspect
+ * (e.g. EIO from the sync): stop serving and exit non-zero, so that a
+ * supervisor restarts from what is really on disk (RELIABILITY.md §2.4). */
+void server_fail(struct hitlq_server *srv, const char *why);
 
 /* (Re)arms the expiry timer for due_ms (0 = disarm). */
 void server_arm_timer(struct hitlq_server *srv, uint64_t due_ms);
