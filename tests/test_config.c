@@ -1,0 +1,195 @@
+/*
+ * test_config.c - the option table: defaults with no file, values read
+ * from a file, bounds, unknown options, unreadable files, the sample
+ * config round trip, and `hitlqd -n` on good and bad configurations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char tmpdir[64];
+
+static const char *
+write_file(const char *name, const char *text)
+{
+    static char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/hitlq-cfg-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+test_defaults_without_file(void **state)
+{
+    struct hitlq_config cfg;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_string_equal(cfg.listen, "127.0.0.1:7420");
+    assert_string_equal(cfg.data_dir, "hitlq-data");
+    assert_string_equal(cfg.policy, "");
+    assert_int_equal(cfg.max_attempts, 3);
+    assert_string_equal(cfg.dead_letter_queue, "dead_letter");
+    assert_int_equal(cfg.max_batch, 256);
+    assert_string_equal(cfg.log_level, "info");
+}
+
+static void
+test_values_from_file(void **state)
+{
+    struct hitlq_config cfg;
+    char err[256] = "";
+    const char *p = write_file("a.conf",
+        "# comment\nlisten = \"127.0.0.1:0\"\nmax_attempts = 7\n"
+        "dead_letter_queue = \"dlq\"\nmap_size_mb = 64\n");
+
+    (void)state;
+    assert_int_equal(config_load(&cfg, p, err, sizeof(err)), 0);
+    assert_string_equal(cfg.listen, "127.0.0.1:0");
+    assert_int_equal(cfg.max_attempts, 7);
+    assert_string_equal(cfg.dead_letter_queue, "dlq");
+    assert_int_equal(cfg.map_size_mb, 64);
+    assert_string_equal(cfg.data_dir, "hitlq-data");    /* untouched default */
+}
+
+static void
+test_out_of_range(void **state)
+{
+    struct hitlq_config cfg;
+    char err[256] = "";
+    const char *p = write_file("b.conf", "max_attempts = 0\n");
+
+    (void)state;
+    assert_int_equal(config_load(&cfg, p, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "max_attempts"));
+    assert_non_null(strstr(err, "1..1000"));
+    p = write_file("c.conf", "max_batch = -5\n");
+    assert_int_equal(config_load(&cfg, p, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "max_batch"));
+}
+
+static void
+test_unknown_option_and_syntax(void **state)
+{
+    struct hitlq_config cfg;
+    char err[256] = "";
+    const char *p = write_file("d.conf", "no_such_option = 1\n");
+
+    (void)state;
+    assert_int_equal(config_load(&cfg, p, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "no_such_option"));
+    p = write_file("e.conf", "max_attempts = \"three\"\n");
+    assert_int_equal(config_load(&cfg, p, err, sizeof(err)), -1);
+    p = write_file("f.conf", "listen = \n");
+    assert_int_equal(config_load(&cfg, p, err, sizeof(err)), -1);
+}
+
+static void
+test_missing_file(void **state)
+{
+    struct hitlq_config cfg;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(config_load(&cfg, "/nonexistent/hitlq.conf", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot read"));
+}
+
+static void
+test_sample_round_trip(void **state)
+{
+    struct hitlq_config a, b;
+    char path[128], err[256] = "";
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/sample.conf", tmpdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    config_write_sample(f);
+    fclose(f);
+    assert_int_equal(config_load(&a, NULL, err, sizeof(err)), 0);
+    assert_int_equal(config_load(&b, path, err, sizeof(err)), 0);
+    assert_memory_equal(&a, &b, sizeof(a));
+}
+
+static int
+run_hitlqd_check(const char *conf)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd), "build/test/hitlqd -n -c %s >%s/n.out 2>&1", conf, tmpdir);
+    return system(cmd);
+}
+
+static void
+test_check_mode(void **state)
+{
+    char out[256] = "", path[128], good[128], bad_policy[128], bad[128];
+    FILE *f;
+
+    snprintf(good, sizeof(good), "%s", write_file("g.conf", "max_attempts = 2\n"));
+    snprintf(bad_policy, sizeof(bad_policy), "%s",
+             write_file("h.conf", "policy = \"/nonexistent/policy.json\"\n"));
+    snprintf(bad, sizeof(bad), "%s", write_file("i.conf", "bogus = 1\n"));
+
+    (void)state;
+    if (access("build/test/hitlqd", X_OK) != 0)
+        skip();
+    assert_int_equal(run_hitlqd_check(good), 0);
+    snprintf(path, sizeof(path), "%s/n.out", tmpdir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(out, sizeof(out), f));
+    fclose(f);
+    assert_non_null(strstr(out, "configuration OK"));
+    assert_int_not_equal(run_hitlqd_check(bad_policy), 0);
+    assert_int_not_equal(run_hitlqd_check(bad), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_without_file),
+        cmocka_unit_test(test_values_from_file),
+        cmocka_unit_test(test_out_of_range),
+        cmocka_unit_test(test_unknown_option_and_syntax),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_sample_round_trip),
+        cmocka_unit_test(test_check_mode),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
