@@ -32,7 +32,7 @@ submit_check_fields(const msgpack_object *f, char *err, size_t errlen)
             k->via.str.size > HITLQ_MAX_NAME) {
             snprintf(err, errlen, "fields: keys must be strings of 1..%u bytes",
                      HITLQ_MAX_NAME);
-            return HITLQ_ST_INVALID_ITEM;
+            return HITLQ_ST_BAD_REQUEST;
         }
         for (uint32_t j = 0; j < i; j++) {
             const msgpack_object *k2 = &m->ptr[j].key;
@@ -40,14 +40,14 @@ submit_check_fields(const msgpack_object *f, char *err, size_t errlen)
                 memcmp(k2->via.str.ptr, k->via.str.ptr, k->via.str.size) == 0) {
                 snprintf(err, errlen, "fields: key \"%.*s\" appears twice",
                          (int)k->via.str.size, k->via.str.ptr);
-                return HITLQ_ST_INVALID_ITEM;
+                return HITLQ_ST_BAD_REQUEST;
             }
         }
         if (v->type == MSGPACK_OBJECT_ARRAY || v->type == MSGPACK_OBJECT_MAP ||
             v->type == MSGPACK_OBJECT_BIN || v->type == MSGPACK_OBJECT_EXT) {
             snprintf(err, errlen, "field \"%.*s\": values must be nil, bool, number or string",
                      (int)k->via.str.size, k->via.str.ptr);
-            return HITLQ_ST_INVALID_ITEM;
+            return HITLQ_ST_BAD_REQUEST;
         }
     }
     return HITLQ_ST_OK;

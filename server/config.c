@@ -47,6 +47,10 @@ static const struct opt config_opts[] = {
     U64_OPT("max_batch", max_batch, 256, 1, 65536,
             "most requests in one group commit (smaller batches let decoding\n"
             "# and committing overlap; each batch costs one sync)"),
+    U64_OPT("frame_timeout_ms", frame_timeout_ms, 10000, 100, 3600000,
+            "a frame whose first byte arrived must be complete within this (slowloris)"),
+    U64_OPT("slow_reader_timeout_ms", slow_reader_timeout_ms, 10000, 100, 3600000,
+            "a client whose unsent replies stay over 4 MiB this long is disconnected"),
     STR_OPT("log_level", log_level, "info", "error, warn, info or debug"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))

@@ -19,6 +19,8 @@ struct hitlq_config {
     char     dead_letter_queue[65];
     uint64_t max_connections;
     uint64_t max_batch;            /* requests per group commit */
+    uint64_t frame_timeout_ms;     /* a started frame must complete within this */
+    uint64_t slow_reader_timeout_ms; /* output over the cap this long -> close */
     char     log_level[16];
 };
 

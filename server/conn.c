@@ -26,6 +26,17 @@ static void conn_on_read(struct bufferevent *bev, void *arg);
 static void conn_on_write(struct bufferevent *bev, void *arg);
 static void conn_on_event(struct bufferevent *bev, short what, void *arg);
 static void conn_process_input(struct conn *c);
+static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg);
+static void conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg);
+
+static void
+conn_arm(struct event *ev, uint64_t ms)
+{
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+    if (!evtimer_pending(ev, NULL))
+        evtimer_add(ev, &tv);
+}
 
 void
 conn_set_state(struct conn *c, enum conn_state st)
@@ -73,8 +84,17 @@ conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa
         return NULL;
     }
     c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
-        evutil_closesocket(fd);
+    c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
+    c->stall_ev = evtimer_new(srv->base, conn_on_stall_timeout, c);
+    if (c->bev == NULL || c->frame_ev == NULL || c->stall_ev == NULL) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        if (c->frame_ev)
+            event_free(c->frame_ev);
+        if (c->stall_ev)
+            event_free(c->stall_ev);
         free(c);
         return NULL;
     }
@@ -123,6 +143,9 @@ conn_close(struct conn *c)
     conn_set_state(c, CONN_CLOSED);
     bufferevent_free(c->bev);
     c->bev = NULL;
+    event_free(c->frame_ev);
+    event_free(c->stall_ev);
+    c->frame_ev = c->stall_ev = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -146,8 +169,11 @@ conn_flush_out(struct conn *c)
 {
     struct hitlq_server *srv = c->srv;
 
-    if (c->bev != NULL && c->state != CONN_CLOSED)
+    if (c->bev != NULL && c->state != CONN_CLOSED) {
         bufferevent_write(c->bev, srv->out.data, srv->out.size);
+        if (conn_outlen(c) > HITLQ_MAX_OUTBUF)
+            conn_arm(c->stall_ev, srv->cfg->slow_reader_timeout_ms);
+    }
     msgpack_sbuffer_clear(&srv->out);
 }
 
@@ -238,17 +264,57 @@ conn_read_frame(struct conn *c, struct evbuffer *in)
 static void
 conn_process_input(struct conn *c)
 {
+    bool paused = false;
+
     conn_ref(c);
     while (conn_is_open(c)) {
         if (!conn_may_read(c)) {
             bufferevent_disable(c->bev, EV_READ);
             c->reading = false;
+            paused = true;
             break;
         }
         if (!conn_read_frame(c, bufferevent_get_input(c->bev)))
             break;
     }
+    /* A frame the client started must be finished in time (slowloris);
+     * while we pause reading, the wait is ours, not the client's. */
+    if (conn_is_open(c)) {
+        if (!paused && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+            conn_arm(c->frame_ev, c->srv->cfg->frame_timeout_ms);
+        else
+            evtimer_del(c->frame_ev);
+    }
     conn_unref(c);
+}
+
+static void
+conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    char msg[96];
+
+    (void)fd;
+    (void)what;
+    if (!conn_is_open(c) || !c->reading)
+        return;
+    snprintf(msg, sizeof(msg), "frame not completed within %llu ms",
+             (unsigned long long)c->srv->cfg->frame_timeout_ms);
+    conn_send_error(c, 0, 0, HITLQ_ST_BAD_FRAME, msg);
+}
+
+static void
+conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->bev == NULL || conn_outlen(c) <= HITLQ_MAX_OUTBUF / 2)
+        return;
+    log_info("conn %s: not reading its replies (%zu bytes unsent); disconnecting",
+             c->peer, conn_outlen(c));
+    conn_close(c);
 }
 
 static void
@@ -269,6 +335,8 @@ conn_on_write(struct bufferevent *bev, void *arg)
             conn_close(c);
         return;
     }
+    if (conn_outlen(c) <= HITLQ_MAX_OUTBUF / 2)
+        evtimer_del(c->stall_ev);
     if (c->watching)
         watch_pump(c->srv, c);
     conn_resume(c);

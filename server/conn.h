@@ -36,6 +36,8 @@ struct conn {
     char                 name[HITLQ_MAX_NAME + 1];   /* HELLO name */
     char                 peer[64];     /* "ip:port", for logs */
     msgpack_zone         zone;         /* per-frame unpack zone, reused */
+    struct event        *frame_ev;     /* owned: deadline of a started frame */
+    struct event        *stall_ev;     /* owned: output stuck over the cap */
     /* WATCH state */
     bool                 watching;
     uint32_t             watch_req;
