@@ -83,14 +83,70 @@ void   wire_frame_end(msgpack_sbuffer *sb, size_t off, uint8_t opcode,
 void wire_pack_error(msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t opcode,
                      uint16_t status, uint32_t request_id, const char *message);
 
-/* Small packing helpers: a NUL-terminated string, and "key: value" pairs. */
-void wire_pack_cstr(msgpack_packer *pk, const char *s);
-void wire_pack_kv_str(msgpack_packer *pk, const char *k, const char *v);
-void wire_pack_kv_strn(msgpack_packer *pk, const char *k, const char *v, size_t n);
-void wire_pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v);
-void wire_pack_kv_f64(msgpack_packer *pk, const char *k, double v);
-void wire_pack_kv_bool(msgpack_packer *pk, const char *k, bool v);
-void wire_pack_kv_nil(msgpack_packer *pk, const char *k);
+/* Small packing helpers: a NUL-terminated string, and "key: value" pairs.
+ * Inline so that the length of a literal key is folded at compile time
+ * (they run for every field of every reply). */
+static inline void
+wire_pack_cstr(msgpack_packer *pk, const char *s)
+{
+    size_t n = __builtin_strlen(s);
+
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+static inline void
+wire_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+    wire_pack_cstr(pk, k);
+    wire_pack_cstr(pk, v);
+}
+
+static inline void
+wire_pack_kv_strn(msgpack_packer *pk, const char *k, const char *v, size_t n)
+{
+    wire_pack_cstr(pk, k);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, v, n);
+}
+
+static inline void
+wire_pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
+{
+    wire_pack_cstr(pk, k);
+    msgpack_pack_uint64(pk, v);
+}
+
+static inline void
+wire_pack_kv_f64(msgpack_packer *pk, const char *k, double v)
+{
+    wire_pack_cstr(pk, k);
+    msgpack_pack_double(pk, v);
+}
+
+static inline void
+wire_pack_kv_bool(msgpack_packer *pk, const char *k, bool v)
+{
+    wire_pack_cstr(pk, k);
+    if (v)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
+static inline void
+wire_pack_kv_nil(msgpack_packer *pk, const char *k)
+{
+    wire_pack_cstr(pk, k);
+    msgpack_pack_nil(pk);
+}
+
+/* Finds the value stored under `key` in the top-level map of a VALIDATED
+ * body and returns its exact bytes (borrowed from body) in *val, *vlen.
+ * Lets a handler keep a sub-object as received, without re-packing.
+ * Returns true when found. */
+bool wire_body_raw(const uint8_t *body, size_t len, const char *key,
+                   const uint8_t **val, size_t *vlen);
 
 /* ---- status and opcode names (proto/status.c) ------------------------ */
 const char *hitlq_status_str(int status);    /* wire string, "unknown" if none */

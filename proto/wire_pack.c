@@ -44,57 +44,104 @@ wire_pack_error(msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t opcode,
     wire_frame_end(sb, off, opcode, status, request_id);
 }
 
-void
-wire_pack_cstr(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
+/* ---- raw access to a validated body ------------------------------------ */
 
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
+/* Header of the object at p: its total header+payload length for scalars
+ * (*hdr), and how many child objects follow (*kids).  Input is validated,
+ * so every length fits in the buffer. */
+static size_t
+mp_head(const uint8_t *p, uint64_t *kids)
+{
+    uint8_t b = p[0];
+
+    *kids = 0;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return 1;
+    if (b >= 0x80 && b <= 0x8f) { *kids = 2u * (b & 0x0f); return 1; }
+    if (b >= 0x90 && b <= 0x9f) { *kids = b & 0x0f; return 1; }
+    if (b >= 0xa0 && b <= 0xbf) return 1u + (b & 0x1f);
+    switch (b) {
+    case 0xc4: case 0xd9: return 2u + p[1];
+    case 0xc5: case 0xda: return 3u + ((size_t)p[1] << 8 | p[2]);
+    case 0xc6: case 0xdb:
+        return 5u + ((size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4]);
+    case 0xca: case 0xce: case 0xd2: return 5;
+    case 0xcb: case 0xcf: case 0xd3: return 9;
+    case 0xcc: case 0xd0: return 2;
+    case 0xcd: case 0xd1: return 3;
+    case 0xdc: *kids = (uint64_t)p[1] << 8 | p[2]; return 3;
+    case 0xdd: *kids = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
+        return 5;
+    case 0xde: *kids = 2u * ((uint64_t)p[1] << 8 | p[2]); return 3;
+    case 0xdf: *kids = 2u * ((uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
+                             (uint64_t)p[3] << 8 | p[4]);
+        return 5;
+    default: return 0;   /* ext or 0xc1: never in a validated body */
+    }
 }
 
-void
-wire_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+/* Length of the whole object starting at p (0 if malformed). */
+static size_t
+mp_skip(const uint8_t *p, size_t len)
 {
-    wire_pack_cstr(pk, k);
-    wire_pack_cstr(pk, v);
+    uint64_t pending = 1, kids;
+    size_t off = 0, h;
+
+    while (pending > 0) {
+        if (off >= len || (h = mp_head(p + off, &kids)) == 0 || h > len - off)
+            return 0;
+        off += h;
+        pending += kids - 1;
+    }
+    return off;
 }
 
-void
-wire_pack_kv_strn(msgpack_packer *pk, const char *k, const char *v, size_t n)
+/* True when the str object at p (of total length ks) equals key. */
+static bool
+mp_str_is(const uint8_t *p, size_t ks, const char *key, size_t klen)
 {
-    wire_pack_cstr(pk, k);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, v, n);
-}
+    size_t hl;
 
-void
-wire_pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
-{
-    wire_pack_cstr(pk, k);
-    msgpack_pack_uint64(pk, v);
-}
-
-void
-wire_pack_kv_f64(msgpack_packer *pk, const char *k, double v)
-{
-    wire_pack_cstr(pk, k);
-    msgpack_pack_double(pk, v);
-}
-
-void
-wire_pack_kv_bool(msgpack_packer *pk, const char *k, bool v)
-{
-    wire_pack_cstr(pk, k);
-    if (v)
-        msgpack_pack_true(pk);
+    if (p[0] >= 0xa0 && p[0] <= 0xbf)
+        hl = 1;
+    else if (p[0] == 0xd9)
+        hl = 2;
+    else if (p[0] == 0xda)
+        hl = 3;
+    else if (p[0] == 0xdb)
+        hl = 5;
     else
-        msgpack_pack_false(pk);
+        return false;
+    return ks - hl == klen && memcmp(p + hl, key, klen) == 0;
 }
 
-void
-wire_pack_kv_nil(msgpack_packer *pk, const char *k)
+bool
+wire_body_raw(const uint8_t *body, size_t len, const char *key,
+              const uint8_t **val, size_t *vlen)
 {
-    wire_pack_cstr(pk, k);
-    msgpack_pack_nil(pk);
+    size_t klen = strlen(key), off;
+    uint64_t n;
+
+    if (len == 0 || !((body[0] & 0xf0) == 0x80 || body[0] == 0xde || body[0] == 0xdf))
+        return false;
+    off = mp_head(body, &n);
+    for (n /= 2; n > 0; n--) {
+        size_t ks = mp_skip(body + off, len - off), vs;
+        bool match;
+
+        if (ks == 0)
+            return false;
+        match = mp_str_is(body + off, ks, key, klen);
+        off += ks;
+        vs = mp_skip(body + off, len - off);
+        if (vs == 0)
+            return false;
+        if (match) {
+            *val = body + off;
+            *vlen = vs;
+            return true;
+        }
+        off += vs;
+    }
+    return false;
 }

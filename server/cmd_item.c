@@ -53,45 +53,59 @@ submit_check_fields(const msgpack_object *f, char *err, size_t errlen)
     return HITLQ_ST_OK;
 }
 
-/* Packs obj into a fresh malloc'd buffer.  Returns 0 or -1. */
-static int
-pack_object_copy(const msgpack_object *obj, uint8_t **out, size_t *len)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
+/* A bounded packing target on the stack: the reasons of one decision. */
+struct fixbuf {
+    char   data[2048];
+    size_t len;
+    bool   overflow;
+};
 
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_object(&pk, *obj);
-    *len = sb.size;
-    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
-    msgpack_sbuffer_destroy(&sb);
-    return *out != NULL || *len == 0 ? 0 : -1;
+static int
+fixbuf_write(void *data, const char *buf, size_t len)
+{
+    struct fixbuf *fb = data;
+
+    if (len > sizeof(fb->data) - fb->len) {
+        fb->overflow = true;
+        return -1;
+    }
+    memcpy(fb->data + fb->len, buf, len);
+    fb->len += len;
+    return 0;
 }
 
 static int
 pack_reasons(const struct score_result *r, uint8_t **out, size_t *len)
 {
-    msgpack_sbuffer sb;
+    struct fixbuf fb = { .len = 0, .overflow = false };
     msgpack_packer pk;
+    size_t n = r->n_reasons;
 
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, r->n_reasons);
-    for (size_t i = 0; i < r->n_reasons; i++) {
-        msgpack_pack_map(&pk, 3);
-        wire_pack_kv_str(&pk, "feature", r->reasons[i].feature);
-        wire_pack_cstr(&pk, "value");
-        if (r->reasons[i].value)
-            msgpack_pack_object(&pk, *r->reasons[i].value);
-        else
-            msgpack_pack_nil(&pk);
-        wire_pack_kv_f64(&pk, "contribution", r->reasons[i].contribution);
+    msgpack_packer_init(&pk, &fb, fixbuf_write);
+    for (;;) {
+        fb.len = 0;
+        fb.overflow = false;
+        msgpack_pack_array(&pk, n);
+        for (size_t i = 0; i < n; i++) {
+            msgpack_pack_map(&pk, 3);
+            wire_pack_kv_str(&pk, "feature", r->reasons[i].feature);
+            wire_pack_cstr(&pk, "value");
+            if (r->reasons[i].value)
+                msgpack_pack_object(&pk, *r->reasons[i].value);
+            else
+                msgpack_pack_nil(&pk);
+            wire_pack_kv_f64(&pk, "contribution", r->reasons[i].contribution);
+        }
+        if (!fb.overflow || n == 0)
+            break;
+        n--;          /* long string values: keep fewer reasons */
     }
-    *len = sb.size;
-    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
-    msgpack_sbuffer_destroy(&sb);
-    return *out != NULL ? 0 : -1;
+    *out = malloc(fb.len);
+    if (*out == NULL)
+        return -1;
+    memcpy(*out, fb.data, fb.len);
+    *len = fb.len;
+    return 0;
 }
 
 static void
@@ -116,19 +130,37 @@ submit_decide(struct decision *d, const struct type_policy *p,
               const struct score_result *r, const msgpack_object *prio)
 {
     d->score = r->score;
-    snprintf(d->model, sizeof(d->model), "%s", p->model->id);
+    memcpy(d->model, p->model->id, sizeof(d->model));
     d->priority = prio ? (uint32_t)wire_u64(prio) : p->priority;
     d->sla_ms = p->sla_seconds * 1000u;
     if (score_auto_resolves(p, r)) {
         d->outcome = DECISION_AUTO;
-        snprintf(d->action, sizeof(d->action), "%s", p->auto_action);
+        memcpy(d->action, p->auto_action, sizeof(d->action));
     } else {
         d->outcome = DECISION_QUEUED;
-        snprintf(d->queue, sizeof(d->queue), "%s", p->queue);
+        memcpy(d->queue, p->queue, sizeof(d->queue));
     }
 }
 
 extern const struct op_class submit_class;
+
+/* Keeps the fields map exactly as received (the bytes the idempotency
+ * hash covers and GET returns). */
+static int
+submit_copy_fields(struct conn *c, struct op *op)
+{
+    const uint8_t *raw;
+    size_t n;
+
+    if (!wire_body_raw(c->frame_body, c->frame_len, "fields", &raw, &n))
+        return -1;
+    op->u.submit.fields = malloc(n);
+    if (op->u.submit.fields == NULL)
+        return -1;
+    memcpy(op->u.submit.fields, raw, n);
+    op->u.submit.fields_len = n;
+    return 0;
+}
 
 static void
 submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
@@ -166,7 +198,7 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     wire_copy_str(args[0], op->u.submit.key, sizeof(op->u.submit.key));
     memcpy(op->u.submit.type, type, sizeof(type));
     submit_decide(&op->u.submit.d, p, &r, args[3]);
-    if (pack_object_copy(args[2], &op->u.submit.fields, &op->u.submit.fields_len) != 0 ||
+    if (submit_copy_fields(c, op) != 0 ||
         pack_reasons(&r, &op->u.submit.d.reasons_mp, &op->u.submit.d.reasons_len) != 0) {
         op->status = HITLQ_ST_INTERNAL;
         reply_op_error(op);

@@ -36,6 +36,9 @@ struct conn {
     char                 name[HITLQ_MAX_NAME + 1];   /* HELLO name */
     char                 peer[64];     /* "ip:port", for logs */
     msgpack_zone         zone;         /* per-frame unpack zone, reused */
+    const uint8_t       *frame_body;   /* body of the frame being dispatched
+                                        * (borrowed; valid during dispatch) */
+    size_t               frame_len;
     struct event        *frame_ev;     /* owned: deadline of a started frame */
     struct event        *stall_ev;     /* owned: output stuck over the cap */
     /* WATCH state */

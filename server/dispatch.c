@@ -71,5 +71,8 @@ dispatch_frame(struct conn *c, const struct frame_hdr *h, const uint8_t *body)
         conn_send_error(c, h->opcode, h->request_id, st, err);
         return;
     }
+    c->frame_body = body;
+    c->frame_len = h->body_len;
     cmd->proceed(c, h, args);
+    c->frame_body = NULL;
 }

@@ -382,6 +382,55 @@ test_status_names(void **state)
 
 #define TW_TEST(f) cmocka_unit_test_setup_teardown(f, tw_setup, tw_teardown)
 
+/* wire_body_raw returns the exact bytes of a top-level value, whatever
+ * encodings surround it (fixstr/str8 keys, arrays, nested maps). */
+static void
+test_body_raw(void **state)
+{
+    msgpack_sbuffer sb, want;
+    msgpack_packer pk, wpk;
+    const uint8_t *v;
+    size_t n;
+    char longkey[40];
+
+    (void)state;
+    memset(longkey, 'k', sizeof(longkey) - 1);
+    longkey[sizeof(longkey) - 1] = '\0';
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&want);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&wpk, &want, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    wire_pack_kv_str(&pk, "key", "k1");
+    wire_pack_cstr(&pk, longkey);                 /* str8 key */
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint64(&pk, 1);
+    msgpack_pack_map(&pk, 1);
+    wire_pack_kv_f64(&pk, "x", 2.5);
+    wire_pack_cstr(&pk, "fields");
+    msgpack_pack_map(&pk, 2);
+    wire_pack_kv_u64(&pk, "amount", 70000);
+    wire_pack_kv_str(&pk, "purpose", "NewCar");
+    wire_pack_kv_nil(&pk, "priority");
+    msgpack_pack_map(&wpk, 2);
+    wire_pack_kv_u64(&wpk, "amount", 70000);
+    wire_pack_kv_str(&wpk, "purpose", "NewCar");
+
+    assert_true(wire_body_raw((uint8_t *)sb.data, sb.size, "fields", &v, &n));
+    assert_int_equal(n, want.size);
+    assert_memory_equal(v, want.data, n);
+    assert_true(wire_body_raw((uint8_t *)sb.data, sb.size, longkey, &v, &n));
+    assert_int_equal(v[0], 0x92);
+    assert_true(wire_body_raw((uint8_t *)sb.data, sb.size, "priority", &v, &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0], 0xc0);
+    assert_false(wire_body_raw((uint8_t *)sb.data, sb.size, "field", &v, &n));
+    assert_false(wire_body_raw((uint8_t *)sb.data, sb.size, "missing", &v, &n));
+    assert_false(wire_body_raw((uint8_t *)sb.data, 0, "fields", &v, &n));
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&want);
+}
+
 int
 main(void)
 {
@@ -401,6 +450,7 @@ main(void)
         TW_TEST(test_non_str_key),
         TW_TEST(test_error_round_trip),
         cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_body_raw),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
