@@ -42,6 +42,8 @@
 #include <string.h>
 
 #include <jansson.h>
+
+#include "json_util.h"
 #include <openssl/evp.h>
 
 #include "score.h"
@@ -120,24 +122,6 @@ static int sc_get_finite(const json_t *obj, const char *key, const char *where,
         return -1;
     }
     *out = json_number_value(v);
-    return 0;
-}
-
-/* Rejects keys of obj not in the NULL-terminated list `allowed`. */
-static int sc_check_keys(const json_t *obj, const char *const *allowed,
-                         const char *where, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)obj, key, val) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i]) {
-            snprintf(err, errlen, "%sunknown key \"%s\"", where, key);
-            return -1;
-        }
-    }
     return 0;
 }
 
@@ -221,7 +205,7 @@ static int sc_load_feature(struct sc_feature *f, const json_t *jf, size_t idx,
     }
     if (kind && (!strcmp(kind, "numeric") || !strcmp(kind, "boolean"))) {
         f->kind = !strcmp(kind, "numeric") ? SC_NUMERIC : SC_BOOLEAN;
-        if (sc_check_keys(jf, num_keys, where, err, errlen) < 0 ||
+        if (json_check_keys(jf, num_keys, where, "", err, errlen) < 0 ||
             sc_get_finite(jf, "weight", where, &f->weight, err, errlen) < 0 ||
             sc_get_finite(jf, "mean", where, &f->mean, err, errlen) < 0)
             return -1;
@@ -229,7 +213,7 @@ static int sc_load_feature(struct sc_feature *f, const json_t *jf, size_t idx,
     }
     if (kind && !strcmp(kind, "categorical")) {
         f->kind = SC_CATEGORICAL;
-        if (sc_check_keys(jf, cat_keys, where, err, errlen) < 0)
+        if (json_check_keys(jf, cat_keys, where, "", err, errlen) < 0)
             return -1;
         return sc_load_levels(f, jf, where, err, errlen);
     }
@@ -317,7 +301,7 @@ static int sc_load_header(struct model *m, const json_t *root, char *err, size_t
         snprintf(err, errlen, "unsupported \"format_version\" (expected 1)");
         return -1;
     }
-    if (sc_check_keys(root, keys, "", err, errlen) < 0)
+    if (json_check_keys(root, keys, "", "", err, errlen) < 0)
         return -1;
     if (!id || !ver || !sc_name_ok(id, strlen(id)) || !sc_name_ok(ver, strlen(ver)) ||
         strlen(id) + 1 + strlen(ver) > HITLQ_MAX_NAME || strchr(id, '@')) {

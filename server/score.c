@@ -30,6 +30,8 @@
 
 #include <jansson.h>
 
+#include "json_util.h"
+
 #include "defaults.h"
 #include "score.h"
 
@@ -109,23 +111,6 @@ fail:
     free(buf);
     fclose(f);
     return -1;
-}
-
-static int score_check_keys(const json_t *obj, const char *const *allowed,
-                            const char *where, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)obj, key, val) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i]) {
-            snprintf(err, errlen, "%s: unknown key \"%s\"", where, key);
-            return -1;
-        }
-    }
-    return 0;
 }
 
 /* ---- models --------------------------------------------------------------- */
@@ -241,7 +226,7 @@ static int score_load_type(struct scoring *s, const struct score_src *src,
     memcpy(tp->type, type, strlen(type) + 1);
     const json_t *th = json_object_get(jt, "auto_threshold");
     const char *model = json_string_value(json_object_get(jt, "model"));
-    if (score_check_keys(jt, keys, where, err, errlen) < 0)
+    if (json_check_keys(jt, keys, where, ": ", err, errlen) < 0)
         return -1;
     if (!model || !model[0] || strlen(model) >= PATH_MAX / 2) {
         snprintf(err, errlen, "%s: \"model\" must be a file name", where);
@@ -285,7 +270,7 @@ static int score_load_header(struct scoring *s, const json_t *root, const char *
         snprintf(err, errlen, "%s: unsupported \"format_version\" (expected 1)", name);
         return -1;
     }
-    if (score_check_keys(root, keys, name, err, errlen) < 0)
+    if (json_check_keys(root, keys, name, ": ", err, errlen) < 0)
         return -1;
     if (!score_name_ok(id, HITLQ_MAX_NAME) || !score_name_ok(ver, HITLQ_MAX_NAME) ||
         strchr(id, '@') || strlen(id) + 1 + strlen(ver) > HITLQ_MAX_NAME) {
