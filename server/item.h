@@ -2,38 +2,59 @@
  * item.h - the on-disk item record (items db value) and a bounded
  * msgpack output buffer used to build index and journal values.
  *
- * Record layout, version ITEM_REC_VERSION.  All integers big-endian.
+ * Record layout, version ITEM_REC_VERSION.  Fixed-width integers are
+ * big-endian; "var" is an unsigned LEB128 varint (7 bits a byte, low
+ * first, at most 10 bytes; a u32 field must fit in 32 bits).
  * If you change it, bump ITEM_REC_VERSION *and* STORE_SCHEMA_VERSION
  * (store.h) and add the upgrade step in store_open().
  *
- * Fixed header (ITEM_HDR_LEN = 392 bytes), rewritten on every state change:
- *   off size field
- *   0   1    record version (ITEM_REC_VERSION)
- *   1   1    state (enum hitlq_item_state)
- *   2   1    decision outcome (enum decision_outcome)
- *   3   1    queue name length
- *   4   4    priority
- *   8   4    attempts (lease expiries so far)
- *   12  4    lease_ms (length of the current/last lease)
- *   16  8    created_ms
- *   24  8    deadline_ms (0 for auto-resolved items)
- *   32  8    lease token (0 when not leased)
- *   40  8    due_ms: lease expiry when leased, ready time when delayed
- *   48  8    result seq (auto or human resolution; 0 when none)
- *   56  8    resolved_ms
- *   64  4    history event count (next event seq)
- *   68  1    worker name length
- *   69  1    outcome length
- *   70  2    reserved (0)
- *   72  64   current queue name (not NUL-terminated; length at 3)
- *   136 128  worker: lease holder, or last holder
- *   264 128  outcome (auto: the action)
- * Immutable body (written once at SUBMIT, never re-encoded):
- *   five strings, each u8 len + bytes + NUL: key, type, model, action
- *   (auto-resolved only, else ""), original queue (queued only, else "");
- *   8 score (IEEE-754 bits),
- *   u32 len + reasons (msgpack array), u32 len + fields (msgpack map,
- *   exactly the bytes received).
+ * Header (ITEM_HDR_FIXED bytes, then varints and names; at most
+ * ITEM_HDR_MAX bytes), rewritten on every state change:
+ *   1    record version (ITEM_REC_VERSION)
+ *   1    state (enum hitlq_item_state)
+ *   1    decision outcome (enum decision_outcome)
+ *   var  priority (u32)
+ *   var  attempts (u32: lease expiries so far)
+ *   var  lease_ms (u32: length of the current/last lease)
+ *   var  created_ms
+ *   var  deadline_ms (0 for auto-resolved items)
+ *   var  lease token (0 when not leased)
+ *   var  due_ms: lease expiry when leased, ready time when delayed
+ *   var  result seq (auto or human resolution; 0 when none)
+ *   var  resolved_ms
+ *   var  history event count (u32: next event seq)
+ *   three names, each u8 len + bytes (no NUL): current queue, worker
+ *   (lease holder, or last holder), outcome (auto: the action)
+ * Immutable body (written once at SUBMIT, never re-encoded; it follows
+ * the header, so a save that changes a name's length moves it):
+ *   six strings, each u8 len + bytes + NUL: key, type, model, action
+ *   (auto-resolved only, else ""), original queue (queued only, else ""),
+ *   submitter (the "submitted" event's actor);
+ *   8 score (IEEE-754 bits), 4 original priority, 8 original deadline_ms,
+ *   u32 len + stored reasons (below; len 0 = none), u32 len + fields
+ *   (msgpack map, exactly the bytes received).
+ * Stored reasons: a format byte, then
+ *   ITEM_REASONS_RAW:     the msgpack array, verbatim;
+ *   ITEM_REASONS_COMPACT: u8 n, then n times: u8 ref, [feature (msgpack
+ *     str), value (msgpack scalar) when ref is ITEM_REASON_INLINE],
+ *     contribution (8 bytes, the float64's bits).  Any other ref is the
+ *     index of a pair of the fields map (< ITEM_REASON_INLINE, with only
+ *     str -> scalar pairs before it) whose key and value bytes are
+ *     exactly the reason's feature and value.  This is the array of n
+ *     maps {feature, value, contribution} that the scoring core packs,
+ *     without the key names and with the field it names referenced.  Used
+ *     only when the array is exactly that shape (fixarray of fixmaps with
+ *     those keys in that order, a str feature, a scalar value, a float64
+ *     contribution), so item_reasons_pack gives back the received bytes
+ *     exactly; anything else is stored raw.
+ * The body holds everything the submit-time history events (submitted,
+ * scored, queued / auto_resolved) say, so they are not stored in the hist
+ * db but rebuilt from the record (journal.h).
+ *
+ * Version 1 (fixed 392-byte header with 64/128/128-byte name slots, no
+ * submitter/priority/deadline in the body, submit events in hist) was
+ * never released: version-1 data directories are refused by the schema
+ * check in store.c and there is no upgrade step.
  */
 #ifndef HITLQ_ITEM_H
 #define HITLQ_ITEM_H
@@ -46,8 +67,14 @@
 
 #include "hitlq_proto.h"
 
-#define ITEM_REC_VERSION 1u
-#define ITEM_HDR_LEN     392u
+#define ITEM_REC_VERSION     2u
+#define ITEM_HDR_FIXED       3u
+#define ITEM_HDR_NVAR        10u     /* varints after the fixed bytes */
+#define ITEM_HDR_MAX         (ITEM_HDR_FIXED + 10u * ITEM_HDR_NVAR + 3u + \
+                              HITLQ_MAX_QUEUE_NAME + 2u * HITLQ_MAX_NAME)
+#define ITEM_REASONS_RAW     0u
+#define ITEM_REASONS_COMPACT 1u
+#define ITEM_REASON_INLINE   0xffu   /* compact reason not in the fields */
 
 /* Decoded header: the mutable part of an item. */
 struct item_hdr {
@@ -71,33 +98,46 @@ struct item_hdr {
 /* Decoded body: every pointer borrows from the record bytes; the strings
  * are NUL-terminated there. */
 struct item_body {
-    const char    *key, *type, *model, *action, *queue0;
-    uint8_t        key_len, type_len, model_len, action_len, queue0_len;
+    const char    *key, *type, *model, *action, *queue0, *actor;
+    uint8_t        key_len, type_len, model_len, action_len, queue0_len, actor_len;
     double         score;
-    const uint8_t *reasons;
-    size_t         reasons_len;
+    uint32_t       priority0;
+    uint64_t       deadline0;
+    const uint8_t *reasons;        /* stored form (see above): use */
+    size_t         reasons_len;    /* item_reasons_pack to read them */
     const uint8_t *fields;
     size_t         fields_len;
 };
 
 /* Input for building the body of a new record (all borrowed). */
 struct item_body_in {
-    const char    *key, *type, *model, *action, *queue0;  /* NUL-terminated */
+    const char    *key, *type, *model, *action, *queue0, *actor; /* NUL-terminated */
     double         score;
+    uint32_t       priority0;
+    uint64_t       deadline0;
     const uint8_t *reasons;
     size_t         reasons_len;
     const uint8_t *fields;
     size_t         fields_len;
 };
 
-void item_hdr_encode(uint8_t *p, const struct item_hdr *h);
-/* Returns 0, or -1 when p[0..len) is not a valid version-1 header. */
-int  item_hdr_decode(const uint8_t *p, size_t len, struct item_hdr *h);
+/* Encoded size of the header (<= ITEM_HDR_MAX). */
+size_t item_hdr_size(const struct item_hdr *h);
+/* Writes item_hdr_size(h) bytes at p and returns that size. */
+size_t item_hdr_encode(uint8_t *p, const struct item_hdr *h);
+/* Returns 0 and the header's size in *hdr_len, or -1 when p[0..len) does
+ * not start with a valid version-ITEM_REC_VERSION header. */
+int    item_hdr_decode(const uint8_t *p, size_t len, struct item_hdr *h,
+                       size_t *hdr_len);
 
-size_t item_body_size(const struct item_body_in *in);
-void   item_body_encode(uint8_t *p, const struct item_body_in *in);
-/* Decodes the body that follows the header.  Returns 0 or -1. */
-int    item_body_decode(const uint8_t *rec, size_t len, struct item_body *b);
+/* An upper bound of the encoded body's size. */
+size_t item_body_max(const struct item_body_in *in);
+/* Writes the body at p (item_body_max(in) bytes of room); returns its
+ * size. */
+size_t item_body_encode(uint8_t *p, const struct item_body_in *in);
+/* Decodes a body (the record bytes after the header), checking the
+ * stored reasons.  Returns 0 or -1. */
+int    item_body_decode(const uint8_t *p, size_t len, struct item_body *b);
 
 /* A msgpack_packer target writing into caller memory; `overflow` is set
  * (and further bytes dropped) when cap is exceeded. */
@@ -108,6 +148,10 @@ struct mpbuf {
 };
 
 void mpbuf_init(struct mpbuf *b, msgpack_packer *pk, uint8_t *mem, size_t cap);
+
+/* Packs b's reasons as the msgpack array that was submitted (an empty
+ * array when there are none). */
+void item_reasons_pack(msgpack_packer *pk, const struct item_body *b);
 /* Appends raw (already msgpack-encoded) bytes through a packer. */
 void mp_pack_raw(msgpack_packer *pk, const void *p, size_t n);
 void mp_pack_strn(msgpack_packer *pk, const char *s, size_t n);

@@ -3,7 +3,9 @@
  * (submitted, scored, auto_resolved / queued, claimed, extended, released,
  * expired, dead_lettered, escalated, resolved) goes through journal_record,
  * which appends the history entry and, for resolutions, the result-stream
- * entry, in the caller's write transaction.  Layouts in journal.h.
+ * entry, in the caller's write transaction.  The submit-time events are
+ * not stored in hist (the item record implies them): GET rebuilds them
+ * with journal_submit_events.  Layouts in journal.h.
  */
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +104,47 @@ journal_pack_event(msgpack_packer *pk, uint64_t at_ms, const struct journal_ev *
     journal_pack_details(pk, e);
 }
 
+void
+journal_pack_events(msgpack_packer *pk, uint64_t at_ms,
+                     const struct journal_ev *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        journal_pack_event(pk, at_ms, &ev[i]);
+}
+
+void
+journal_submit_events(struct journal_ev *ev, char *model_actor,
+                      const struct journal_submit *in)
+{
+    snprintf(model_actor, JOURNAL_ACTOR_MAX, "model:%s", in->model);
+    memset(ev, 0, JOURNAL_SUBMIT_EVENTS * sizeof(*ev));
+    ev[0].kind = JOURNAL_SUBMITTED;
+    ev[0].actor = in->actor;
+    ev[1].kind = JOURNAL_SCORED;
+    ev[1].actor = model_actor;
+    ev[1].score = in->score;
+    ev[1].model = in->model;
+    if (in->is_auto) {
+        ev[2].kind = JOURNAL_AUTO_RESOLVED;
+        ev[2].actor = model_actor;
+        ev[2].action = in->action;
+    } else {
+        ev[2].kind = JOURNAL_QUEUED;
+        ev[2].actor = "system";
+        ev[2].queue = in->queue;
+        ev[2].priority = in->priority;
+        ev[2].deadline_ms = in->deadline_ms;
+    }
+}
+
+/* Submit-time kinds: implied by the item record, never stored in hist. */
+static bool
+journal_implied(enum journal_kind k)
+{
+    return k == JOURNAL_SUBMITTED || k == JOURNAL_SCORED ||
+           k == JOURNAL_AUTO_RESOLVED || k == JOURNAL_QUEUED;
+}
+
 int
 journal_next_seq(struct store *s, MDB_txn *txn, uint64_t *seq)
 {
@@ -151,6 +194,8 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
  * The one place where item events become durable.  The signed audit log
  * (next issue) appends its entry here too, in this same function and the
  * same transaction, so history, results and audit can never disagree.
+ * The submit-time events come through here as well (SUBMIT journals
+ * them): only their hist copy is left out, as the item record implies it.
  */
 int
 journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
@@ -160,20 +205,32 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
     uint8_t mem[JOURNAL_BUF], kb[12];
     struct mpbuf b;
     msgpack_packer pk;
+    size_t first = 0;
     int st;
 
     *result_seq = 0;
-    mpbuf_init(&b, &pk, mem, sizeof(mem));
-    for (size_t i = 0; i < n; i++)
-        journal_pack_event(&pk, at_ms, &ev[i]);
-    if (b.overflow)
+    /* The submit-time events: exactly the first JOURNAL_SUBMIT_EVENTS of
+     * the item, implied by its record, so nothing goes to hist. */
+    while (first < n && journal_implied(ev[first].kind))
+        first++;
+    if (first != 0 && (first != JOURNAL_SUBMIT_EVENTS || *it->hist_n != 0))
         return HITLQ_ST_INTERNAL;
-    store_put_be64(kb, it->id);
-    store_put_be32(kb + 8, *it->hist_n);
-    MDB_val k = { sizeof(kb), kb }, d = { b.len, mem };
-    st = qi_err(mdb_put(txn, s->hist, &k, &d, 0));
-    if (st != HITLQ_ST_OK)
-        return st;
+    for (size_t i = first; i < n; i++) {
+        if (journal_implied(ev[i].kind))
+            return HITLQ_ST_INTERNAL;
+    }
+    if (first < n) {
+        mpbuf_init(&b, &pk, mem, sizeof(mem));
+        journal_pack_events(&pk, at_ms, ev + first, n - first);
+        if (b.overflow)
+            return HITLQ_ST_INTERNAL;
+        store_put_be64(kb, it->id);
+        store_put_be32(kb + 8, *it->hist_n + (uint32_t)first);
+        MDB_val k = { sizeof(kb), kb }, d = { b.len, mem };
+        st = qi_err(mdb_put(txn, s->hist, &k, &d, 0));
+        if (st != HITLQ_ST_OK)
+            return st;
+    }
     *it->hist_n += (uint32_t)n;
     for (size_t i = 0; i < n; i++) {
         if (ev[i].kind == JOURNAL_AUTO_RESOLVED || ev[i].kind == JOURNAL_RESOLVED)

@@ -7,17 +7,26 @@
  *             event), value = one or more msgpack maps {at_ms, event,
  *             actor, ...details} concatenated.  The item header's hist_n
  *             is the total number of events, so GET packs
- *             array(hist_n) followed by the values in key order.
+ *             array(hist_n), the JOURNAL_SUBMIT_EVENTS submit-time events
+ *             rebuilt from the item record, then the values in key order.
+ *             The submit-time events (submitted, scored, queued |
+ *             auto_resolved, seq 0..2) are journalled like any other but
+ *             not stored here: everything they say is in the item's
+ *             immutable body (item.h), so the first stored seq is 3.
  * results db: key seq BE64, value = the RESULT body of PROTOCOL.md §4.11.
  * meta "next_seq": BE64, the seq the next result gets (absent = 1).
  */
 #ifndef HITLQ_JOURNAL_H
 #define HITLQ_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <lmdb.h>
+#include <msgpack.h>
+
+#include "hitlq_proto.h"
 
 #include "store.h"
 
@@ -61,11 +70,40 @@ struct journal_item {
 /* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms.  For
  * JOURNAL_AUTO_RESOLVED / JOURNAL_RESOLVED also appends the result-stream
  * entry and stores its seq in *result_seq (else *result_seq is 0).
+ * The submit-time kinds (SUBMITTED, SCORED, AUTO_RESOLVED, QUEUED) may
+ * only come as the JOURNAL_SUBMIT_EVENTS first events of an item (from
+ * journal_submit_events); they are counted in *hist_n but not stored.
  * Returns HITLQ_ST_OK, HITLQ_ST_RESOURCE_EXHAUSTED or HITLQ_ST_INTERNAL
  * (the caller must then abort the txn). */
 int journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
                    uint64_t at_ms, const struct journal_ev *ev, size_t n,
                    uint64_t *result_seq);
+
+/* Every item's first events: submitted, scored, queued | auto_resolved. */
+#define JOURNAL_SUBMIT_EVENTS 3u
+#define JOURNAL_ACTOR_MAX     (HITLQ_MAX_NAME + 8u)   /* "model:" + model */
+
+/* What the submit-time events say (all borrowed). */
+struct journal_submit {
+    const char *actor;        /* the submitter */
+    const char *model;        /* "id@version" */
+    double      score;
+    bool        is_auto;
+    const char *action;       /* is_auto */
+    const char *queue;        /* !is_auto */
+    uint32_t    priority;     /* !is_auto */
+    uint64_t    deadline_ms;  /* !is_auto */
+};
+
+/* Fills ev[0..JOURNAL_SUBMIT_EVENTS) from in; model_actor (caller memory,
+ * JOURNAL_ACTOR_MAX bytes) receives "model:<model>" and is borrowed by
+ * ev.  Used by SUBMIT to journal them and by GET to rebuild them. */
+void journal_submit_events(struct journal_ev *ev, char *model_actor,
+                           const struct journal_submit *in);
+
+/* Packs ev[0..n) as history maps {at_ms, event, actor, ...details}. */
+void journal_pack_events(msgpack_packer *pk, uint64_t at_ms,
+                         const struct journal_ev *ev, size_t n);
 
 /* The seq the next result will get (1 for an empty stream). */
 int journal_next_seq(struct store *s, MDB_txn *txn, uint64_t *seq);

@@ -1,6 +1,7 @@
 /*
  * queue.c - SUBMIT: idempotency check, new item record, the submit-time
- * history (submitted, scored, auto_resolved | queued), and either the
+ * history (submitted, scored, auto_resolved | queued: journalled, but
+ * implied by the record rather than stored), and either the
  * auto-resolution result or the queue entry.  Also decision_clear and the
  * wake-up side effects (queue_fx_wake).
  */
@@ -51,21 +52,32 @@ queue_submit_dup(struct store *s, MDB_txn *txn, uint64_t id, struct decision *d)
     if (st != HITLQ_ST_OK)
         return st == HITLQ_ST_NOT_FOUND ? HITLQ_ST_INTERNAL : st;
     decision_clear(d);
-    d->reasons_mp = malloc(it.b.reasons_len ? it.b.reasons_len : 1);
+    if (it.b.reasons_len > 0) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        item_reasons_pack(&pk, &it.b);
+        d->reasons_len = sb.size;
+        d->reasons_mp = (uint8_t *)msgpack_sbuffer_release(&sb);
+    } else {
+        d->reasons_mp = malloc(1);
+        d->reasons_len = 0;
+    }
     if (d->reasons_mp == NULL) {
+        d->reasons_len = 0;
         qi_item_done(&it);
         return HITLQ_ST_INTERNAL;
     }
-    memcpy(d->reasons_mp, it.b.reasons, it.b.reasons_len);
-    d->reasons_len = it.b.reasons_len;
     d->id = id;
     d->outcome = it.h.decision;
     snprintf(d->action, sizeof(d->action), "%s", it.b.action);
     snprintf(d->queue, sizeof(d->queue), "%s", it.b.queue0);
     snprintf(d->model, sizeof(d->model), "%s", it.b.model);
-    d->priority = it.h.priority;
-    d->deadline_ms = it.h.deadline_ms;
-    d->sla_ms = it.h.deadline_ms ? it.h.deadline_ms - it.h.created_ms : 0;
+    d->priority = it.b.priority0;
+    d->deadline_ms = it.b.deadline0;
+    d->sla_ms = it.b.deadline0 ? it.b.deadline0 - it.h.created_ms : 0;
     d->score = it.b.score;
     d->seq = it.h.decision == DECISION_AUTO ? it.h.result_seq : 0;
     qi_item_done(&it);
@@ -102,20 +114,31 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
     struct item_body_in bi = {
         .key = in->key, .type = in->type, .model = d->model,
         .action = is_auto ? d->action : "", .queue0 = is_auto ? "" : d->queue,
-        .score = d->score, .reasons = d->reasons_mp,
+        .actor = in->actor != NULL ? in->actor : "anonymous",
+        .score = d->score, .priority0 = it->h.priority,
+        .deadline0 = it->h.deadline_ms, .reasons = d->reasons_mp,
         .reasons_len = d->reasons_len, .fields = in->fields,
         .fields_len = in->fields_len,
     };
-    uint8_t kb[8], vb[IDEM_VAL_LEN];
-    MDB_val k = { 8, kb }, v = { ITEM_HDR_LEN + item_body_size(&bi), NULL };
+    uint8_t kb[8], vb[IDEM_VAL_LEN], stack[QI_REC_STACK], *rec;
+    size_t cap = item_hdr_size(&it->h) + item_body_max(&bi), hl;
+    MDB_val k = { 8, kb }, v;
     int rc;
 
+    /* Encoded once into scratch memory (the compact reasons are only
+     * known once encoded), then copied by the put. */
+    rec = cap <= sizeof(stack) ? stack : malloc(cap);
+    if (rec == NULL)
+        return HITLQ_ST_INTERNAL;
+    hl = item_hdr_encode(rec, &it->h);
+    v.mv_size = hl + item_body_encode(rec + hl, &bi);
+    v.mv_data = rec;
     store_put_be64(kb, it->id);
-    rc = mdb_put(txn, s->items, &k, &v, MDB_RESERVE | MDB_APPEND);
+    rc = mdb_put(txn, s->items, &k, &v, MDB_APPEND);
+    if (rec != stack)
+        free(rec);
     if (rc != 0)
         return qi_err(rc);
-    item_hdr_encode(v.mv_data, &it->h);
-    item_body_encode((uint8_t *)v.mv_data + ITEM_HDR_LEN, &bi);
     store_put_be64(vb, it->id);
     memcpy(vb + 8, in->content_hash, 16);
     k.mv_size = strlen(in->key);
@@ -125,38 +148,29 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
     return qi_err(mdb_put(txn, s->idem, &k, &v, MDB_NOOVERWRITE));
 }
 
-/* Journals the submit-time events; sets it->h.result_seq for auto. */
+/* Journals the submit-time events (journal.c keeps them out of hist: the
+ * record implies them); sets it->h.result_seq for auto. */
 static int
 queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
                      const struct decision *d, struct qi_item *it, uint64_t now_ms)
 {
-    char model_actor[HITLQ_MAX_NAME + 8];
+    char model_actor[JOURNAL_ACTOR_MAX];
     struct journal_item ji = {
         .id = it->id, .key = in->key, .type = in->type, .model = d->model,
         .score = d->score, .hist_n = &it->h.hist_n,
     };
-    struct journal_ev ev[3];
+    struct journal_submit js = {
+        .actor = in->actor != NULL ? in->actor : "anonymous",
+        .model = d->model, .score = d->score,
+        .is_auto = d->outcome == DECISION_AUTO, .action = d->action,
+        .queue = d->queue, .priority = d->priority,
+        .deadline_ms = it->h.deadline_ms,
+    };
+    struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
 
-    snprintf(model_actor, sizeof(model_actor), "model:%s", d->model);
-    memset(ev, 0, sizeof(ev));
-    ev[0].kind = JOURNAL_SUBMITTED;
-    ev[0].actor = in->actor != NULL ? in->actor : "anonymous";
-    ev[1].kind = JOURNAL_SCORED;
-    ev[1].actor = model_actor;
-    ev[1].score = d->score;
-    ev[1].model = d->model;
-    if (d->outcome == DECISION_AUTO) {
-        ev[2].kind = JOURNAL_AUTO_RESOLVED;
-        ev[2].actor = model_actor;
-        ev[2].action = d->action;
-    } else {
-        ev[2].kind = JOURNAL_QUEUED;
-        ev[2].actor = "system";
-        ev[2].queue = d->queue;
-        ev[2].priority = d->priority;
-        ev[2].deadline_ms = it->h.deadline_ms;
-    }
-    return journal_record(s, txn, &ji, now_ms, ev, 3, &it->h.result_seq);
+    journal_submit_events(ev, model_actor, &js);
+    return journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS,
+                          &it->h.result_seq);
 }
 
 /* Header of a new item from the decision. */

@@ -62,8 +62,9 @@ qi_item_load(struct store *s, MDB_txn *txn, uint64_t id, struct qi_item *it)
         return HITLQ_ST_INTERNAL;
     memcpy(it->rec, d.mv_data, d.mv_size);
     it->len = d.mv_size;
-    if (item_hdr_decode(it->rec, it->len, &it->h) != 0 ||
-        item_body_decode(it->rec, it->len, &it->b) != 0) {
+    if (item_hdr_decode(it->rec, it->len, &it->h, &it->body_off) != 0 ||
+        item_body_decode(it->rec + it->body_off, it->len - it->body_off,
+                         &it->b) != 0) {
         qi_item_done(it);
         return HITLQ_ST_INTERNAL;
     }
@@ -73,12 +74,18 @@ qi_item_load(struct store *s, MDB_txn *txn, uint64_t id, struct qi_item *it)
 int
 qi_item_save(struct store *s, MDB_txn *txn, struct qi_item *it)
 {
-    uint8_t kb[8];
-    MDB_val k = { 8, kb }, d = { it->len, it->rec };
+    uint8_t kb[8], hb[ITEM_HDR_MAX];
+    size_t hl = item_hdr_encode(hb, &it->h), bl = it->len - it->body_off;
+    MDB_val k = { 8, kb }, d = { hl + bl, NULL };
+    int rc;
 
     store_put_be64(kb, it->id);
-    item_hdr_encode(it->rec, &it->h);
-    return qi_err(mdb_put(txn, s->items, &k, &d, 0));
+    rc = mdb_put(txn, s->items, &k, &d, MDB_RESERVE);
+    if (rc != 0)
+        return qi_err(rc);
+    memcpy(d.mv_data, hb, hl);
+    memcpy((uint8_t *)d.mv_data + hl, it->rec + it->body_off, bl);
+    return HITLQ_ST_OK;
 }
 
 void

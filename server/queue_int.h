@@ -39,19 +39,21 @@ int qi_meta_put(struct store *s, MDB_txn *txn, const char *name, uint64_t v);
 
 /* An item record copied out of LMDB so it can be modified and put back.
  * rec points at stack (small records) or at heap memory owned by this
- * struct: call qi_item_done.  b borrows from rec. */
+ * struct: call qi_item_done.  b borrows from rec (the body starts at
+ * rec + body_off; the header bytes in rec go stale once h changes). */
 struct qi_item {
     uint64_t         id;
     struct item_hdr  h;
     struct item_body b;
     uint8_t         *rec;
-    size_t           len;
+    size_t           len, body_off;
     uint8_t          stack[QI_REC_STACK];
 };
 
 /* Returns HITLQ_ST_OK, HITLQ_ST_NOT_FOUND or HITLQ_ST_INTERNAL. */
 int  qi_item_load(struct store *s, MDB_txn *txn, uint64_t id, struct qi_item *it);
-/* Writes it->h back (body unchanged). */
+/* Writes it->h back (re-encoded; the body bytes are copied unchanged, so
+ * it->b stays valid). */
 int  qi_item_save(struct store *s, MDB_txn *txn, struct qi_item *it);
 void qi_item_done(struct qi_item *it);
 void qi_item_journal(struct qi_item *it, struct journal_item *ji);

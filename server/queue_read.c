@@ -48,13 +48,28 @@ qi_pack_summary(msgpack_packer *pk, const struct qi_item *it, size_t n_extra)
     wire_pack_kv_f64(pk, "score", it->b.score);
     wire_pack_kv_strn(pk, "model", it->b.model, it->b.model_len);
     queue_pack_key(pk, "reasons");
-    if (it->b.reasons_len > 0)
-        mp_pack_raw(pk, it->b.reasons, it->b.reasons_len);
-    else
-        msgpack_pack_array(pk, 0);
+    item_reasons_pack(pk, &it->b);
 }
 
-/* Packs array(hist_n) and the history values of item id in key order. */
+/* Packs the submit-time events, rebuilt from the record (journal.h). */
+static void
+queue_pack_submit_events(const struct qi_item *it, msgpack_packer *pk)
+{
+    char model_actor[JOURNAL_ACTOR_MAX];
+    struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
+    struct journal_submit js = {
+        .actor = it->b.actor, .model = it->b.model, .score = it->b.score,
+        .is_auto = it->h.decision == DECISION_AUTO, .action = it->b.action,
+        .queue = it->b.queue0, .priority = it->b.priority0,
+        .deadline_ms = it->b.deadline0,
+    };
+
+    journal_submit_events(ev, model_actor, &js);
+    journal_pack_events(pk, it->h.created_ms, ev, JOURNAL_SUBMIT_EVENTS);
+}
+
+/* Packs array(hist_n): the submit-time events, then the stored history
+ * values of item id in key order.  hist_n >= JOURNAL_SUBMIT_EVENTS. */
 static int
 queue_pack_history(struct store *s, MDB_txn *txn, const struct qi_item *it,
                    msgpack_packer *pk)
@@ -69,6 +84,7 @@ queue_pack_history(struct store *s, MDB_txn *txn, const struct qi_item *it,
     store_put_be64(kb, it->id);
     store_put_be32(kb + 8, 0);
     msgpack_pack_array(pk, it->h.hist_n);
+    queue_pack_submit_events(it, pk);
     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
     while (rc == 0 && k.mv_size == 12 && memcmp(k.mv_data, kb, 8) == 0) {
         mp_pack_raw(pk, d.mv_data, d.mv_size);
@@ -86,6 +102,10 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
 
     if (st != HITLQ_ST_OK)
         return st;
+    if (it.h.hist_n < JOURNAL_SUBMIT_EVENTS) {
+        qi_item_done(&it);             /* every item has them */
+        return HITLQ_ST_INTERNAL;
+    }
     qi_pack_summary(pk, &it, 5);
     wire_pack_kv_str(pk, "state", queue_state_str(it.h.state));
     wire_pack_kv_u64(pk, "created_ms", it.h.created_ms);

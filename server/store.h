@@ -19,7 +19,9 @@
  * any record layout in queue.c / journal.c, bump this and write the upgrade
  * step in store_open(): old versions are refused with a clear error until
  * an upgrade exists. */
-#define STORE_SCHEMA_VERSION 1u
+#define STORE_SCHEMA_VERSION 2u   /* 2: item record v2 (item.h), submit
+                                    * events no longer in hist; version 1
+                                    * was pre-release: refused, no upgrade */
 
 struct store {
     MDB_env *env;
