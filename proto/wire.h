@@ -141,6 +141,12 @@ wire_pack_kv_nil(msgpack_packer *pk, const char *k)
     msgpack_pack_nil(pk);
 }
 
+/* For a VALIDATED msgpack map at raw[0..len): the byte span of each value,
+ * in map order (off[i], vlen[i]), for at most max entries.  Returns the
+ * number of entries, or -1 if raw is not a map. */
+int wire_map_value_spans(const uint8_t *raw, size_t len, uint32_t *off,
+                         uint32_t *vlen, size_t max);
+
 /* Finds the value stored under `key` in the top-level map of a VALIDATED
  * body and returns its exact bytes (borrowed from body) in *val, *vlen.
  * Lets a handler keep a sub-object as received, without re-packing.

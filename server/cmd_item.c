@@ -53,53 +53,105 @@ submit_check_fields(const msgpack_object *f, char *err, size_t errlen)
     return HITLQ_ST_OK;
 }
 
-/* A bounded packing target on the stack: the reasons of one decision. */
+/* Direct msgpack writing into a bounded buffer (no per-token callbacks):
+ * the reasons array is built for every submit. */
 struct fixbuf {
-    char   data[2048];
-    size_t len;
-    bool   overflow;
+    uint8_t data[4096];
+    size_t  len;
+    bool    overflow;
 };
 
-static int
-fixbuf_write(void *data, const char *buf, size_t len)
+static void
+fb_put(struct fixbuf *fb, const void *p, size_t n)
 {
-    struct fixbuf *fb = data;
-
-    if (len > sizeof(fb->data) - fb->len) {
+    if (n > sizeof(fb->data) - fb->len) {
         fb->overflow = true;
-        return -1;
+        return;
     }
-    memcpy(fb->data + fb->len, buf, len);
-    fb->len += len;
-    return 0;
+    memcpy(fb->data + fb->len, p, n);
+    fb->len += n;
 }
 
-static int
-pack_reasons(const struct score_result *r, uint8_t **out, size_t *len)
+static void
+fb_str(struct fixbuf *fb, const char *s, size_t n)
 {
-    struct fixbuf fb = { .len = 0, .overflow = false };
-    msgpack_packer pk;
+    uint8_t h[3];
+
+    if (n < 32) {
+        h[0] = (uint8_t)(0xa0 | n);
+        fb_put(fb, h, 1);
+    } else if (n < 256) {
+        h[0] = 0xd9;
+        h[1] = (uint8_t)n;
+        fb_put(fb, h, 2);
+    } else {
+        h[0] = 0xda;
+        h[1] = (uint8_t)(n >> 8);
+        h[2] = (uint8_t)n;
+        fb_put(fb, h, 3);
+    }
+    fb_put(fb, s, n);
+}
+
+static void
+fb_f64(struct fixbuf *fb, double v)
+{
+    uint8_t b[9];
+    uint64_t u;
+
+    memcpy(&u, &v, sizeof(u));
+    b[0] = 0xcb;
+    for (int i = 0; i < 8; i++)
+        b[1 + i] = (uint8_t)(u >> (56 - 8 * i));
+    fb_put(fb, b, sizeof(b));
+}
+
+/* Index of the fields-map pair whose value `v` points at, or -1. */
+static long
+reason_index(const msgpack_object *fields, const msgpack_object *v)
+{
+    const msgpack_object_map *m = &fields->via.map;
+
+    for (uint32_t i = 0; i < m->size; i++)
+        if (&m->ptr[i].val == v)
+            return (long)i;
+    return -1;
+}
+
+/* Packs [{feature, value, contribution} ...]; each value is copied as the
+ * exact bytes the client sent.  Fewer reasons if they do not fit. */
+static int
+pack_reasons(const struct score_result *r, const msgpack_object *fields,
+             const uint8_t *raw, size_t raw_len, uint8_t **out, size_t *len)
+{
+    static const uint8_t nil = 0xc0;
+    uint32_t off[HITLQ_MAX_FIELDS], vl[HITLQ_MAX_FIELDS];
+    int nf = wire_map_value_spans(raw, raw_len, off, vl, HITLQ_MAX_FIELDS);
+    struct fixbuf fb;
     size_t n = r->n_reasons;
 
-    msgpack_packer_init(&pk, &fb, fixbuf_write);
-    for (;;) {
+    do {
+        uint8_t hdr = (uint8_t)(0x90 | n);
+
         fb.len = 0;
         fb.overflow = false;
-        msgpack_pack_array(&pk, n);
+        fb_put(&fb, &hdr, 1);
         for (size_t i = 0; i < n; i++) {
-            msgpack_pack_map(&pk, 3);
-            wire_pack_kv_str(&pk, "feature", r->reasons[i].feature);
-            wire_pack_cstr(&pk, "value");
-            if (r->reasons[i].value)
-                msgpack_pack_object(&pk, *r->reasons[i].value);
+            long k = r->reasons[i].value ? reason_index(fields, r->reasons[i].value) : -1;
+            uint8_t map3 = 0x83;
+
+            fb_put(&fb, &map3, 1);
+            fb_str(&fb, "feature", 7);
+            fb_str(&fb, r->reasons[i].feature, strlen(r->reasons[i].feature));
+            fb_str(&fb, "value", 5);
+            if (k >= 0 && k < nf)
+                fb_put(&fb, raw + off[k], vl[k]);
             else
-                msgpack_pack_nil(&pk);
-            wire_pack_kv_f64(&pk, "contribution", r->reasons[i].contribution);
+                fb_put(&fb, &nil, 1);
+            fb_str(&fb, "contribution", 12);
+            fb_f64(&fb, r->reasons[i].contribution);
         }
-        if (!fb.overflow || n == 0)
-            break;
-        n--;          /* long string values: keep fewer reasons */
-    }
+    } while (fb.overflow && n-- > 0);
     *out = malloc(fb.len);
     if (*out == NULL)
         return -1;
@@ -199,7 +251,8 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     memcpy(op->u.submit.type, type, sizeof(type));
     submit_decide(&op->u.submit.d, p, &r, args[3]);
     if (submit_copy_fields(c, op) != 0 ||
-        pack_reasons(&r, &op->u.submit.d.reasons_mp, &op->u.submit.d.reasons_len) != 0) {
+        pack_reasons(&r, args[2], op->u.submit.fields, op->u.submit.fields_len,
+                     &op->u.submit.d.reasons_mp, &op->u.submit.d.reasons_len) != 0) {
         op->status = HITLQ_ST_INTERNAL;
         reply_op_error(op);
         op_done(op);
