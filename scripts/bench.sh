@@ -202,6 +202,9 @@ say "bench: (b) ratio hitlqd / raw LMDB per round: median = $RATIO_MED (min-max 
 say "bench: (g) hitlqd VmRSS after the submit phase = $(num_or_na "$RSS_SUBMIT") kB"
 
 # ---- (c) latency at a fixed offered 20k/s ----------------------------------
+# Let the kernel finish writing back the previous phases' gigabytes first:
+# their writeback would otherwise sit in front of this phase's syncs.
+sync; sleep 2
 say ""
 say "-- (c) submit latency at a fixed offered 20,000/s (load average $(loadavg))"
 LAT_P50= LAT_P99= LAT_P999= LAT_SCHED_P99=

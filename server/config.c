@@ -44,7 +44,7 @@ static const struct opt config_opts[] = {
             "queue that receives items after max_attempts expiries"),
     U64_OPT("max_connections", max_connections, 1024, 1, 1000000,
             "simultaneous client connections"),
-    U64_OPT("max_batch", max_batch, 256, 1, 65536,
+    U64_OPT("max_batch", max_batch, 512, 1, 65536,
             "most requests in one group commit (smaller batches let decoding\n"
             "# and committing overlap; each batch costs one sync)"),
     U64_OPT("frame_timeout_ms", frame_timeout_ms, 10000, 100, 3600000,

@@ -62,7 +62,7 @@ test_defaults_without_file(void **state)
     assert_string_equal(cfg.policy, "");
     assert_int_equal(cfg.max_attempts, 3);
     assert_string_equal(cfg.dead_letter_queue, "dead_letter");
-    assert_int_equal(cfg.max_batch, 256);
+    assert_int_equal(cfg.max_batch, 512);
     assert_string_equal(cfg.log_level, "info");
 }
 
