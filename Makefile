@@ -71,8 +71,18 @@ $(T)/hitlq: $(CLI_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 $(T)/tests/test_%: $(T)/tests/test_%.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
 
+# Negative control for the crash-loop test (RELIABILITY.md §3 T1): the test
+# server with server/commit.c built to acknowledge BEFORE the durable commit.
+# Test-only and deliberately broken: never install or ship it.
+$(T)/unsafe/commit.o: server/commit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -DHITLQ_UNSAFE_ACK_BEFORE_COMMIT -MMD -MP -c $< -o $@
+$(T)/hitlqd-unsafe: $(T)/server/main.o $(T)/unsafe/commit.o \
+                    $(filter-out $(T)/server/commit.o, $(PROTO_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o))
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
 TEST_BINS = $(TEST_SRCS:%.c=$(T)/%)
-test-build: $(T)/hitlqd $(T)/hitlq $(TEST_BINS) $(B)/hitlq.pc
+test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(TEST_BINS) $(B)/hitlq.pc
 test: test-build
 	sh scripts/run-tests.sh $(T)
 

@@ -76,9 +76,11 @@ commit_status_of(int mdb_rc)
     return mdb_rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
 }
 
-/* Commit thread: applies and commits one batch. */
-static void
-commit_apply(struct commit *cm, struct batch *b)
+/* Commit thread: applies a batch's ops inside a new write transaction.
+ * Returns 0 with *txnp open (for the caller to commit), or -1 when
+ * the batch has already been failed (no transaction left open). */
+static int
+commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
 {
     struct store *st = cm->srv->store;
     uint64_t now = util_now_ms();
@@ -87,13 +89,13 @@ commit_apply(struct commit *cm, struct batch *b)
 
     if (cm->dead) {
         batch_fail(b, HITLQ_ST_SHUTTING_DOWN, "storage failed; the server is stopping");
-        return;
+        return -1;
     }
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
         log_error("commit: mdb_txn_begin: %s", mdb_strerror(rc));
         batch_fail(b, commit_status_of(rc), mdb_strerror(rc));
-        return;
+        return -1;
     }
     for (struct op *op = b->head; op; op = op->next) {
         op->status = op->cls->apply(op, cm->srv, txn, now, &b->fx);
@@ -107,10 +109,39 @@ commit_apply(struct commit *cm, struct batch *b)
         log_error("commit: batch of %zu aborted: %s", b->n, hitlq_status_str(fail));
         batch_fail(b, fail, "write refused; nothing in this batch was stored");
         memset(&b->fx, 0, sizeof(b->fx));
-        return;
+        return -1;
     }
     b->next_timer = queue_next_timer(st, txn);
-    rc = mdb_txn_commit(txn);
+    *txnp = txn;
+    return 0;
+}
+
+/* Commit thread: hands a processed batch back to the loop thread, which
+ * sends the replies and frees the batch and its ops.  The commit thread
+ * must not touch b (or any of its ops) after this. */
+static void
+commit_hand_back(struct commit *cm, struct batch *b)
+{
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&cm->mu);
+    if (cm->done_tail)
+        cm->done_tail->next = b;
+    else
+        cm->done_head = b;
+    cm->done_tail = b;
+    if (write(cm->efd, &one, sizeof(one)) < 0)
+        log_error("commit: eventfd write: %s", strerror(errno));
+    pthread_mutex_unlock(&cm->mu);
+}
+
+#ifndef HITLQ_UNSAFE_ACK_BEFORE_COMMIT
+/* Commit thread: commits the transaction commit_stage left open. */
+static void
+commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
+{
+    int rc = mdb_txn_commit(txn);
+
     if (rc != 0) {
         log_error("commit: mdb_txn_commit: %s", mdb_strerror(rc));
         if (rc != MDB_MAP_FULL) {
@@ -122,11 +153,69 @@ commit_apply(struct commit *cm, struct batch *b)
     }
 }
 
+/* Commit thread: applies and commits one batch, then hands it back for
+ * the replies (durable first, replies after). */
+static void
+commit_run(struct commit *cm, struct batch *b)
+{
+    MDB_txn *txn;
+
+    if (commit_stage(cm, b, &txn) == 0)
+        commit_txn(cm, b, txn);
+    commit_hand_back(cm, b);
+}
+#else
+/*
+ * !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+ * !!  DELIBERATELY BROKEN: TEST-ONLY NEGATIVE CONTROL.  NEVER SHIP THIS.  !!
+ * !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+ *
+ * HITLQ_UNSAFE_ACK_BEFORE_COMMIT is defined only by the Makefile rule for
+ * build/test/hitlqd-unsafe (RELIABILITY.md §3 T1, "negative controls ...
+ * must FAIL"): it breaks the one rule this file exists for and sends the
+ * replies of a batch BEFORE mdb_txn_commit, then commits ~30 ms later, so
+ * a SIGKILL in that window loses acknowledged writes.  tests/test_crash.c
+ * runs its crash-loop checker against that binary and requires it to
+ * report lost > 0, which shows the checker can see loss at all.
+ *
+ * Ownership: once handed back, the batch and its ops belong to the loop
+ * thread (which frees them), so everything the delayed commit needs (the
+ * open transaction) is taken before the hand-back and b is not touched
+ * after it.  A failed delayed commit cannot un-send the replies: it is
+ * logged and the storage marked dead, so later batches fail.
+ */
+#include <time.h>
+
+#define UNSAFE_ACK_DELAY_MS 30
+
+static void
+commit_run(struct commit *cm, struct batch *b)
+{
+    struct timespec delay = { 0, UNSAFE_ACK_DELAY_MS * 1000000L };
+    MDB_txn *txn;
+    int rc;
+
+    if (commit_stage(cm, b, &txn) != 0) {
+        commit_hand_back(cm, b);       /* refused: nothing was acked */
+        return;
+    }
+    commit_hand_back(cm, b);           /* UNSAFE: replies go out now */
+    b = NULL;                          /* no longer ours */
+    while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
+        ;
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        log_error("commit (UNSAFE ack-before-commit build): mdb_txn_commit: %s; "
+                  "acknowledged writes were lost", mdb_strerror(rc));
+        cm->dead = true;
+    }
+}
+#endif
+
 static void *
 commit_main(void *arg)
 {
     struct commit *cm = arg;
-    uint64_t one = 1;
 
     pthread_mutex_lock(&cm->mu);
     for (;;) {
@@ -140,15 +229,8 @@ commit_main(void *arg)
         cm->pending = b->next;
         b->next = NULL;
         pthread_mutex_unlock(&cm->mu);
-        commit_apply(cm, b);
+        commit_run(cm, b);
         pthread_mutex_lock(&cm->mu);
-        if (cm->done_tail)
-            cm->done_tail->next = b;
-        else
-            cm->done_head = b;
-        cm->done_tail = b;
-        if (write(cm->efd, &one, sizeof(one)) < 0)
-            log_error("commit: eventfd write: %s", strerror(errno));
     }
     pthread_mutex_unlock(&cm->mu);
     return NULL;

@@ -82,12 +82,12 @@ static int spawn(struct hserver *s)
         /* sanitizer reports go to the log (stderr) and make the exit code
          * non-zero; keep the parent's ASAN_OPTIONS otherwise */
         if (s->has_cfg)
-            execl(HARNESS_HITLQD, HARNESS_HITLQD, "-d", s->data, "-l", "127.0.0.1:0",
+            execl(s->bin, s->bin, "-d", s->data, "-l", "127.0.0.1:0",
                   "-P", s->portfile, "-c", s->cfgfile, (char *)NULL);
         else
-            execl(HARNESS_HITLQD, HARNESS_HITLQD, "-d", s->data, "-l", "127.0.0.1:0",
+            execl(s->bin, s->bin, "-d", s->data, "-l", "127.0.0.1:0",
                   "-P", s->portfile, (char *)NULL);
-        fprintf(stderr, "harness: exec %s: %s\n", HARNESS_HITLQD, strerror(errno));
+        fprintf(stderr, "harness: exec %s: %s\n", s->bin, strerror(errno));
         _exit(127);
     }
     s->pid = pid;
@@ -123,7 +123,15 @@ static int spawn(struct hserver *s)
 
 int harness_server_start(struct hserver *s, const char *config_text)
 {
+    return harness_server_start_bin(s, config_text, NULL);
+}
+
+int harness_server_start_bin(struct hserver *s, const char *config_text, const char *bin)
+{
     memset(s, 0, sizeof *s);
+    if (bin == NULL)
+        bin = getenv("HITLQ_SERVER_BIN");
+    s->bin = bin && *bin ? bin : HARNESS_HITLQD;
     snprintf(s->dir, sizeof s->dir, "/tmp/hitlq-test-XXXXXX");
     if (!mkdtemp(s->dir)) {
         perror("mkdtemp");

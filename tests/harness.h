@@ -16,6 +16,9 @@
 
 #define HARNESS_HITLQD "build/test/hitlqd"
 #define HARNESS_CLI    "build/test/hitlq"
+/* Test-only negative control: acknowledges before the durable commit
+ * (server/commit.c, HITLQ_UNSAFE_ACK_BEFORE_COMMIT). */
+#define HARNESS_HITLQD_UNSAFE "build/test/hitlqd-unsafe"
 
 struct hserver {
     char     dir[128];        /* private data directory (mkdtemp) */
@@ -24,6 +27,7 @@ struct hserver {
     char     logfile[192];    /* hitlqd stderr (appended across restarts) */
     char     cfgfile[192];
     bool     has_cfg;
+    const char *bin;          /* server binary (see harness_server_start_bin) */
     pid_t    pid;             /* 0 when not running */
     uint16_t port;
     int      starts;
@@ -32,6 +36,11 @@ struct hserver {
 /* Creates the data dir, writes the config (if any), starts hitlqd and waits
  * (<= 10 s) for the port file.  Returns the port, or -1 (log on stderr). */
 int  harness_server_start(struct hserver *s, const char *config_text);
+/* The same with a chosen server binary; bin NULL means $HITLQ_SERVER_BIN
+ * if set, else HARNESS_HITLQD (which is what harness_server_start uses).
+ * Restarts keep the binary. */
+int  harness_server_start_bin(struct hserver *s, const char *config_text,
+                              const char *bin);
 /* Starts hitlqd again on the same data dir (after kill/stop). */
 int  harness_server_restart(struct hserver *s);
 /* Sends sig; for SIGKILL/SIGTERM/SIGINT also reaps the child (<= 10 s).

@@ -15,6 +15,11 @@
  * the result stream exactly once with its seq, no id twice in the stream,
  * no acked-resolved item offered again; then drain and check one stream
  * entry per item.  HITLQ_CRASH_CYCLES overrides the cycle count (30).
+ *
+ * Negative control (test_negative_control_detects_loss): the same crash
+ * loop (8 cycles, SIGKILL only) and the same checker against
+ * build/test/hitlqd-unsafe, which acknowledges ~30 ms before it commits;
+ * it passes only if the checker reports lost > 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -431,7 +436,7 @@ static void *drain_main(void *arg)
     return NULL;
 }
 
-/* ---- the test ---------------------------------------------------------- */
+/* ---- the crash loop and its checker (shared by both tests) --------------- */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -439,34 +444,68 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void test_crash_loop(void **st)
+/* Fresh records and counters (each test starts from nothing). */
+static void crash_state_init(void)
 {
-    (void)st;
-    int cycles = 30;
-    const char *env = getenv("HITLQ_CRASH_CYCLES");
-    if (env && atoi(env) > 0)
-        cycles = atoi(env);
-    unsigned rng = SEED;
     resolved_seq = calloc(MAX_IDS, sizeof *resolved_seq);
     assert_non_null(resolved_seq);
     lease_exp = calloc(MAX_IDS, sizeof *lease_exp);
     lease_holder = calloc(MAX_IDS, 1);
     assert_true(lease_exp && lease_holder);
+    n_resolve_acked = 0;
+    atomic_store(&anom_lease_overlap, 0);
+    atomic_store(&anom_id_mismatch, 0);
+    atomic_store(&anom_offered_again, 0);
+    atomic_store(&anom_submit_refused, 0);
+    atomic_store(&n_info_resolve, 0);
+    atomic_store(&n_expire_let, 0);
+    atomic_store(&n_release, 0);
     for (int i = 0; i < N_SUBMITTERS; i++) {
+        memset(&SUB[i], 0, sizeof SUB[i]);
         SUB[i].idx = i;
         SUB[i].rng = SEED + 101u * (unsigned)i;
         SUB[i].k = calloc(MAX_KEYS, sizeof *SUB[i].k);
         assert_non_null(SUB[i].k);
     }
     for (int i = 0; i < N_SPECIALISTS; i++) {
+        memset(&SPEC[i], 0, sizeof SPEC[i]);
         SPEC[i].idx = i;
         SPEC[i].rng = SEED + 17u * (unsigned)i;
     }
-    assert_true(harness_server_start(&S, NULL) > 0);
+}
+
+static void crash_state_free(void)
+{
+    for (int i = 0; i < N_SUBMITTERS; i++) {
+        free(SUB[i].k);
+        SUB[i].k = NULL;
+    }
+    free(resolved_seq);
+    free(lease_exp);
+    free(lease_holder);
+    resolved_seq = NULL;
+    lease_exp = NULL;
+    lease_holder = NULL;
+}
+
+struct crash_plan {
+    const char *bin;              /* server binary; NULL: the harness default */
+    int         cycles;
+    unsigned    load_min_ms;      /* load window: min + rand % span */
+    unsigned    load_span_ms;
+    bool        kill_only;        /* SIGKILL every cycle (else 70/15/15 mix) */
+};
+
+/* Starts the server and runs the cycles; returns the time taken (ms).
+ * The server is down (killed or stopped) afterwards. */
+static uint64_t crash_run_cycles(const struct crash_plan *p)
+{
+    unsigned rng = SEED;
+    assert_true(harness_server_start_bin(&S, NULL, p->bin) > 0);
     uint64_t t_start = harness_now_ms();
     size_t prev_acked = 0;
     int n_kill = 0, n_pause = 0, n_term = 0;
-    for (int cyc = 0; cyc < cycles; cyc++) {
+    for (int cyc = 0; cyc < p->cycles; cyc++) {
         if (cyc > 0) {
             uint64_t t0 = harness_now_ms();
             if (harness_server_restart(&S) <= 0)
@@ -484,8 +523,10 @@ static void test_crash_loop(void **st)
         for (int i = 0; i < N_SPECIALISTS; i++)
             assert_int_equal(
                 pthread_create(&th[N_SUBMITTERS + i], NULL, specialist_main, &SPEC[i]), 0);
-        unsigned load_ms = 200 + (unsigned)rand_r(&rng) % 1301;
+        unsigned load_ms = p->load_min_ms + (unsigned)rand_r(&rng) % p->load_span_ms;
         unsigned how = (unsigned)rand_r(&rng) % 100;
+        if (p->kill_only)
+            how = 0;
         harness_sleep_ms(load_ms);
         /* mid-traffic: 70% SIGKILL; 15% SIGSTOP past the lease length,
          * SIGCONT, more load, then SIGKILL; 15% SIGTERM (must exit 0) */
@@ -512,7 +553,7 @@ static void test_crash_loop(void **st)
         size_t acked = 0;
         for (int i = 0; i < N_SUBMITTERS; i++)
             acked += SUB[i].acked;
-        if (cyc < 3 || cyc == cycles - 1)
+        if (cyc < 3 || cyc == p->cycles - 1)
             fprintf(stderr, "cycle %d: load %u ms, %zu submits acked (total %zu), "
                     "%zu resolves acked\n", cyc, load_ms, acked - prev_acked, acked,
                     n_resolve_acked);
@@ -523,34 +564,52 @@ static void test_crash_loop(void **st)
     uint64_t t_load = harness_now_ms() - t_start;
     fprintf(stderr, "cycles: %d SIGKILL, %d SIGSTOP+SIGCONT+SIGKILL, %d SIGTERM\n", n_kill,
             n_pause, n_term);
+    return t_load;
+}
 
-    /* ---- checker ---- */
+/* What the checker found (Jepsen total-queue style counts plus ours). */
+struct crash_counts {
+    size_t acked, info, recovered;          /* submits */
+    size_t lost, dup;
+    size_t id_mismatch, offered_again, refused, lease_overlap;   /* during the load */
+    size_t stream_n, twice, res_missing, res_wrong_seq, res_not_resolved;
+};
+
+/* The checker: clean restart, then counts (and prints) every anomaly;
+ * asserts only what it needs to go on.  Returns the checker connection
+ * (the server stays up).
+ *   1. lost: every acked key exists with that id and key;
+ *   2. duplicated: resubmitting every key returns the same id (acked) /
+ *      some id (info: "recovered" when duplicate);
+ *   3. acked resolves: resolved in GET, exactly once in the stream with
+ *      their seq; no id twice in the stream. */
+static hitlq *crash_check(int cycles, uint64_t t_load, struct crash_counts *k)
+{
+    memset(k, 0, sizeof *k);
     assert_true(harness_server_restart(&S) > 0);
     atomic_store(&cur_port, S.port);
     hitlq *c = connect_now("checker", 30000);
     assert_non_null(c);
 
-    size_t n_acked = 0, n_info = 0, lost = 0, dup = 0, recovered = 0;
-    /* 1. lost: every acked key exists with that id and key */
+    /* 1. lost */
     for (int s = 0; s < N_SUBMITTERS; s++) {
         for (size_t i = 0; i < SUB[s].n; i++) {
-            struct krec *k = &SUB[s].k[i];
-            if (k->st != K_ACKED)
+            struct krec *kr = &SUB[s].k[i];
+            if (kr->st != K_ACKED)
                 continue;
-            n_acked++;
+            k->acked++;
             hitlq_reply *r = NULL;
-            int rc = hitlq_get(c, k->id, &r);
-            if (rc != HITLQ_OK || !hobj_str_eq(hitlq_reply_get(r, "key"), k->key)) {
-                if (lost < 10)
-                    fprintf(stderr, "LOST: %s id %" PRIu64 " (%s)\n", k->key, k->id,
+            int rc = hitlq_get(c, kr->id, &r);
+            if (rc != HITLQ_OK || !hobj_str_eq(hitlq_reply_get(r, "key"), kr->key)) {
+                if (k->lost < 10)
+                    fprintf(stderr, "LOST: %s id %" PRIu64 " (%s)\n", kr->key, kr->id,
                             hitlq_strerror(rc));
-                lost++;
+                k->lost++;
             }
             hitlq_reply_free(r);
         }
     }
-    /* 2. duplicated: resubmitting every key returns the same id (acked) /
-     * some id (info: "recovered" when duplicate) */
+    /* 2. duplicated */
     for (int s = 0; s < N_SUBMITTERS; s++) {
         for (size_t i = 0; i < SUB[s].n; i += BATCH) {
             size_t n = SUB[s].n - i < BATCH ? SUB[s].n - i : BATCH;
@@ -561,44 +620,40 @@ static void test_crash_loop(void **st)
                 items[j] = krec_item(&SUB[s].k[i + j]);
             assert_int_equal(hitlq_submit_batch(c, items, n, BATCH, dec, sts), HITLQ_OK);
             for (size_t j = 0; j < n; j++) {
-                struct krec *k = &SUB[s].k[i + j];
+                struct krec *kr = &SUB[s].k[i + j];
                 if (sts[j] != HITLQ_OK)
-                    fail_msg("resubmit %s: %s", k->key, hitlq_strerror(sts[j]));
-                if (k->st == K_ACKED) {
-                    if (!dec[j].duplicate || dec[j].id != k->id) {
-                        if (dup < 10)
+                    fail_msg("resubmit %s: %s", kr->key, hitlq_strerror(sts[j]));
+                if (kr->st == K_ACKED) {
+                    if (!dec[j].duplicate || dec[j].id != kr->id) {
+                        if (k->dup < 10)
                             fprintf(stderr, "DUPLICATED: %s acked id %" PRIu64 ", now %" PRIu64
-                                    " duplicate=%d\n", k->key, k->id, dec[j].id,
+                                    " duplicate=%d\n", kr->key, kr->id, dec[j].id,
                                     dec[j].duplicate);
-                        dup++;
+                        k->dup++;
                     }
                 } else {
-                    n_info++;
+                    k->info++;
                     if (dec[j].duplicate)
-                        recovered++;
-                    k->st = K_ACKED;     /* now it is */
-                    k->id = dec[j].id;
+                        k->recovered++;
+                    kr->st = K_ACKED;     /* now it is */
+                    kr->id = dec[j].id;
                 }
             }
         }
     }
+    k->id_mismatch = atomic_load(&anom_id_mismatch);
+    k->refused = atomic_load(&anom_submit_refused);
+    k->lease_overlap = atomic_load(&anom_lease_overlap);
     fprintf(stderr, "crash loop: %d cycles in %llu ms; submits acked %zu, info %zu "
             "(recovered %zu); resolves acked %zu (info %zu); leases let expire %zu, "
-            "releases %zu\n", cycles, (unsigned long long)t_load, n_acked, n_info, recovered,
-            n_resolve_acked, (size_t)n_info_resolve, (size_t)n_expire_let, (size_t)n_release);
+            "releases %zu\n", cycles, (unsigned long long)t_load, k->acked, k->info,
+            k->recovered, n_resolve_acked, (size_t)n_info_resolve, (size_t)n_expire_let,
+            (size_t)n_release);
     fprintf(stderr, "anomalies: lost %zu, duplicated %zu, id mismatch %zu, offered again %zu, "
-            "refused %zu, lease overlap %zu\n", lost, dup, (size_t)anom_id_mismatch,
-            (size_t)anom_offered_again, (size_t)anom_submit_refused,
-            (size_t)anom_lease_overlap);
-    assert_true(n_acked >= (size_t)cycles * 50 / 2);
-    assert_int_equal(lost, 0);
-    assert_int_equal(dup, 0);
-    assert_int_equal(atomic_load(&anom_id_mismatch), 0);
-    assert_int_equal(atomic_load(&anom_submit_refused), 0);
-    assert_int_equal(atomic_load(&anom_lease_overlap), 0);
+            "refused %zu, lease overlap %zu\n", k->lost, k->dup, k->id_mismatch,
+            (size_t)anom_offered_again, k->refused, k->lease_overlap);
 
-    /* 3. acked resolves: resolved in GET, exactly once in the stream with
-     * their seq; no id twice in the stream */
+    /* 3. acked resolves */
     struct stream sm;
     read_stream(c, &sm);
     uint64_t *ids = malloc((sm.n + 1) * sizeof *ids);
@@ -608,40 +663,69 @@ static void test_crash_loop(void **st)
         ids[i] = sm.id[i];
     }
     qsort(ids, sm.n, sizeof *ids, cmp_u64);
-    size_t twice = 0;
     for (size_t i = 1; i < sm.n; i++)
         if (ids[i] == ids[i - 1])
-            twice++;
+            k->twice++;
     uint64_t *seq_of = calloc(MAX_IDS, sizeof *seq_of);
     assert_non_null(seq_of);
     for (size_t i = 0; i < sm.n; i++)
         if (sm.id[i] < MAX_IDS)
             seq_of[sm.id[i]] = sm.seq[i];
-    size_t res_missing = 0, res_wrong_seq = 0, res_not_resolved = 0;
     for (uint64_t id = 1; id < MAX_IDS; id++) {
         if (!resolved_seq[id])
             continue;
         if (seq_of[id] == 0)
-            res_missing++;
+            k->res_missing++;
         else if (seq_of[id] != resolved_seq[id])
-            res_wrong_seq++;
+            k->res_wrong_seq++;
         hitlq_reply *r = NULL;
         if (hitlq_get(c, id, &r) != HITLQ_OK ||
             !hobj_str_eq(hitlq_reply_get(r, "state"), "resolved"))
-            res_not_resolved++;
+            k->res_not_resolved++;
         hitlq_reply_free(r);
     }
+    k->stream_n = sm.n;
+    k->offered_again = atomic_load(&anom_offered_again);
     fprintf(stderr, "stream: %zu results; ids twice %zu; acked resolves missing %zu, "
-            "wrong seq %zu, not resolved %zu\n", sm.n, twice, res_missing, res_wrong_seq,
-            res_not_resolved);
-    assert_int_equal(twice, 0);
-    assert_int_equal(res_missing, 0);
-    assert_int_equal(res_wrong_seq, 0);
-    assert_int_equal(res_not_resolved, 0);
-    assert_int_equal(atomic_load(&anom_offered_again), 0);
+            "wrong seq %zu, not resolved %zu\n", sm.n, k->twice, k->res_missing,
+            k->res_wrong_seq, k->res_not_resolved);
     stream_free(&sm);
+    free(ids);
+    free(seq_of);
+    return c;
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+static void test_crash_loop(void **st)
+{
+    (void)st;
+    struct crash_plan plan = { .bin = NULL, .cycles = 30, .load_min_ms = 200,
+                               .load_span_ms = 1301, .kill_only = false };
+    const char *env = getenv("HITLQ_CRASH_CYCLES");
+    if (env && atoi(env) > 0)
+        plan.cycles = atoi(env);
+    harness_server_cleanup(&S);
+    crash_state_init();
+    uint64_t t_load = crash_run_cycles(&plan);
+
+    /* ---- checker ---- */
+    struct crash_counts k;
+    hitlq *c = crash_check(plan.cycles, t_load, &k);
+    assert_true(k.acked >= (size_t)plan.cycles * 50 / 2);
+    assert_int_equal(k.lost, 0);
+    assert_int_equal(k.dup, 0);
+    assert_int_equal(k.id_mismatch, 0);
+    assert_int_equal(k.refused, 0);
+    assert_int_equal(k.lease_overlap, 0);
+    assert_int_equal(k.twice, 0);
+    assert_int_equal(k.res_missing, 0);
+    assert_int_equal(k.res_wrong_seq, 0);
+    assert_int_equal(k.res_not_resolved, 0);
+    assert_int_equal(k.offered_again, 0);
 
     /* 4. drain: everything left in credit_review / dead_letter */
+    struct stream sm;
     struct drainer dr[4] = { { 0 } };
     pthread_t dth[4];
     for (int i = 0; i < 4; i++)
@@ -658,8 +742,8 @@ static void test_crash_loop(void **st)
     const msgpack_object *qa = hitlq_reply_get(r, "queues");
     for (uint32_t i = 0; qa && i < qa->via.array.size; i++) {
         const msgpack_object *m = &qa->via.array.ptr[i];
-        for (uint32_t k = 0; k < m->via.map.size; k++) {
-            const msgpack_object_kv *kv = &m->via.map.ptr[k];
+        for (uint32_t kk = 0; kk < m->via.map.size; kk++) {
+            const msgpack_object_kv *kv = &m->via.map.ptr[kk];
             if (hobj_str_eq(&kv->key, "depth") || hobj_str_eq(&kv->key, "leased") ||
                 hobj_str_eq(&kv->key, "delayed"))
                 assert_int_equal(hobj_u64(&kv->val), 0);
@@ -673,8 +757,8 @@ static void test_crash_loop(void **st)
             drained, submitted, sm.n, next);
     /* one entry per item, each item once */
     assert_int_equal(sm.n, submitted);
-    free(ids);
-    ids = malloc((sm.n + 1) * sizeof *ids);
+    uint64_t *ids = malloc((sm.n + 1) * sizeof *ids);
+    assert_non_null(ids);
     for (size_t i = 0; i < sm.n; i++) {
         assert_int_equal(sm.seq[i], i + 1);
         ids[i] = sm.id[i];
@@ -683,7 +767,8 @@ static void test_crash_loop(void **st)
     for (size_t i = 1; i < sm.n; i++)
         assert_true(ids[i] != ids[i - 1]);
     /* every acked key's item is in the stream */
-    memset(seq_of, 0, MAX_IDS * sizeof *seq_of);
+    uint64_t *seq_of = calloc(MAX_IDS, sizeof *seq_of);
+    assert_non_null(seq_of);
     for (size_t i = 0; i < sm.n; i++)
         if (sm.id[i] < MAX_IDS)
             seq_of[sm.id[i]] = sm.seq[i];
@@ -700,11 +785,40 @@ static void test_crash_loop(void **st)
     hitlq_free(c);
     assert_int_equal(harness_server_stop(&S), 0);
     harness_server_cleanup(&S);
-    for (int i = 0; i < N_SUBMITTERS; i++)
-        free(SUB[i].k);
-    free(resolved_seq);
-    free(lease_exp);
-    free(lease_holder);
+    crash_state_free();
+}
+
+/* Negative control (RELIABILITY.md §3 T1: negative controls must FAIL):
+ * the same crash loop and checker against build/test/hitlqd-unsafe, whose
+ * commit thread sends replies ~30 ms before it commits.  SIGKILL in that
+ * window loses acknowledged submits, and the checker must see it: this
+ * test passes only when the checker reports lost > 0. */
+static void test_negative_control_detects_loss(void **st)
+{
+    (void)st;
+    struct crash_plan plan = { .bin = HARNESS_HITLQD_UNSAFE, .cycles = 8,
+                               .load_min_ms = 250, .load_span_ms = 251, .kill_only = true };
+    if (access(HARNESS_HITLQD_UNSAFE, X_OK) != 0)
+        fail_msg("%s missing: build it with make test-build", HARNESS_HITLQD_UNSAFE);
+    harness_server_cleanup(&S);
+    crash_state_init();
+    uint64_t t_load = crash_run_cycles(&plan);
+
+    struct crash_counts k;
+    hitlq *c = crash_check(plan.cycles, t_load, &k);
+    fprintf(stderr, "negative control (ack before commit): lost %zu of %zu acked submits, "
+            "duplicated %zu, id mismatch %zu, offered again %zu, lease overlap %zu; "
+            "acked resolves missing %zu, wrong seq %zu, not resolved %zu\n", k.lost,
+            k.acked, k.dup, k.id_mismatch, k.offered_again, k.lease_overlap, k.res_missing,
+            k.res_wrong_seq, k.res_not_resolved);
+    assert_true(k.acked > 0);
+    if (k.lost == 0)
+        fail_msg("negative control: the checker found no lost write against a server "
+                 "that acknowledges before committing: it cannot detect loss");
+    hitlq_free(c);
+    assert_int_equal(harness_server_stop(&S), 0);
+    harness_server_cleanup(&S);
+    crash_state_free();
 }
 
 int main(void)
@@ -716,6 +830,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crash_loop),
+        cmocka_unit_test(test_negative_control_detects_loss),
     };
     int rc = cmocka_run_group_tests_name("crash", tests, NULL, NULL);
     harness_server_cleanup(&S);
