@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmsgpack-dev \
 liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libconfuse-dev \
-libcmocka-dev clang libclang-rt-14-dev python3 procps"
+libcmocka-dev clang libclang-rt-14-dev python3 procps strace"
 
 missing=""
 for p in $PKGS; do
