@@ -22,6 +22,7 @@ OPT     ?= -O2
 SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c
+AUDIT_SRCS  = $(wildcard proto/merkle.c proto/note.c)
 SERVER_SRCS = $(filter-out server/main.c, $(wildcard server/*.c))
 CLIENT_SRCS = $(filter-out client/hitlq.c client/cli_%.c, $(wildcard client/*.c))
 CLI_SRCS    = client/hitlq.c $(wildcard client/cli_*.c)
@@ -41,7 +42,7 @@ $(B)/%.o: %.c
 
 $(B)/server/defaults.o: $(DEFAULTS)
 
-$(B)/libhitlqd.a: $(PROTO_SRCS:%.c=$(B)/%.o) $(SERVER_SRCS:%.c=$(B)/%.o)
+$(B)/libhitlqd.a: $(PROTO_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(SERVER_SRCS:%.c=$(B)/%.o)
 	ar rcs $@ $^
 $(B)/hitlqd: $(B)/server/main.o $(B)/libhitlqd.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
@@ -60,7 +61,7 @@ $(T)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 $(T)/server/defaults.o: $(DEFAULTS)
-$(T)/libhitlqd.a: $(PROTO_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o)
+$(T)/libhitlqd.a: $(PROTO_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o)
 	ar rcs $@ $^
 $(T)/libhitlq.a: $(CLIENT_SRCS:%.c=$(T)/%.o)
 	ar rcs $@ $^
@@ -97,7 +98,7 @@ F = build/fuzz
 FUZZCC ?= clang
 FUZZFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iproto -Iserver $(PKG_CFLAGS) \
             -fsanitize=fuzzer,address,undefined
-$(F)/%: tests/%.c $(PROTO_SRCS)
+$(F)/%: tests/%.c $(PROTO_SRCS) $(AUDIT_SRCS)
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)
 FUZZ_BINS = $(FUZZ_SRCS:tests/%.c=$(F)/%)
