@@ -79,7 +79,7 @@ $(T)/unsafe/commit.o: server/commit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(SANFLAGS) -DHITLQ_UNSAFE_ACK_BEFORE_COMMIT -MMD -MP -c $< -o $@
 $(T)/hitlqd-unsafe: $(T)/server/main.o $(T)/unsafe/commit.o \
-                    $(filter-out $(T)/server/commit.o, $(PROTO_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o))
+                    $(filter-out $(T)/server/commit.o, $(PROTO_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o))
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 TEST_BINS = $(TEST_SRCS:%.c=$(T)/%)
