@@ -22,7 +22,7 @@ OPT     ?= -O2
 SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c
-AUDIT_SRCS  = $(wildcard proto/merkle.c proto/note.c proto/checkpoint.c)
+AUDIT_SRCS  = $(wildcard proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c)
 SERVER_SRCS = $(filter-out server/main.c, $(wildcard server/*.c))
 CLIENT_SRCS = $(filter-out client/hitlq.c client/cli_%.c, $(wildcard client/*.c))
 CLI_SRCS    = client/hitlq.c $(wildcard client/cli_*.c)
