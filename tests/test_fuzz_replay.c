@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "fuzz_frame.c"
+#include "fuzz_merkle.c"
+#include "fuzz_note.c"
 #include "fuzz_validate.c"
 
 /* Reads a whole file into a malloc'd buffer (NULL-safe for size 0). */
@@ -81,6 +83,20 @@ test_replay_validate(void **state)
     assert_true(replay_dir("tests/corpus/fuzz_validate", fuzz_validate_one) >= 10);
 }
 
+static void
+test_replay_note(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_note", fuzz_note_one) >= 10);
+}
+
+static void
+test_replay_merkle(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_merkle", fuzz_merkle_one) >= 10);
+}
+
 /* The targets also survive the degenerate inputs. */
 static void
 test_replay_edge_inputs(void **state)
@@ -92,6 +108,10 @@ test_replay_edge_inputs(void **state)
     assert_int_equal(fuzz_frame_one(one, 1), 0);
     assert_int_equal(fuzz_validate_one(one, 0), 0);
     assert_int_equal(fuzz_validate_one(one, 1), 0);
+    assert_int_equal(fuzz_note_one(one, 0), 0);
+    assert_int_equal(fuzz_note_one(one, 1), 0);
+    assert_int_equal(fuzz_merkle_one(one, 0), 0);
+    assert_int_equal(fuzz_merkle_one(one, 1), 0);
 }
 
 int
@@ -100,6 +120,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_frame),
         cmocka_unit_test(test_replay_validate),
+        cmocka_unit_test(test_replay_note),
+        cmocka_unit_test(test_replay_merkle),
         cmocka_unit_test(test_replay_edge_inputs),
     };
 
