@@ -105,6 +105,10 @@ claim_wake(struct hitlq_server *srv, const struct queue_fx *fx)
     uint32_t left[HITLQ_MAX_CLAIM_QUEUES];
     struct op *op = srv->waiters, *next;
 
+    /* While stopping, the commit thread takes nothing new: parked claims
+     * stay parked and are released by claim_free_all_waiters(). */
+    if (srv->stopping)
+        return;
     memcpy(left, fx->woken_count, sizeof(left));
     for (; op; op = next) {
         int i = 0;

@@ -17,8 +17,9 @@ struct commit;
 struct commit *commit_start(struct hitlq_server *srv, char *err, size_t errlen);
 /* Queues op (loop thread).  Ownership passes to the pipeline until finish. */
 void commit_submit(struct commit *cm, struct op *op);
-/* Stops the thread after the current batch, then finishes whatever came
- * back (replies are still sent).  Ops never started get SHUTTING_DOWN. */
+/* Hands over what is staged, lets the thread commit every pending batch,
+ * stops it, and finishes what came back (replies are still sent).  Nothing
+ * may be submitted afterwards (callers check srv->stopping). */
 void commit_stop(struct commit *cm);
 
 #endif
