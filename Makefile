@@ -22,19 +22,25 @@ OPT     ?= -O2
 SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c
-AUDIT_SRCS  = $(wildcard proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c)
+AUDIT_SRCS  = $(wildcard proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c proto/proof.c)
 SERVER_SRCS = $(filter-out server/main.c, $(wildcard server/*.c))
-CLIENT_SRCS = $(filter-out client/hitlq.c client/cli_%.c, $(wildcard client/*.c))
+CLIENT_SRCS = $(filter-out client/hitlq.c client/cli_%.c client/hitlq_audit.c client/aud_%.c, $(wildcard client/*.c))
 CLI_SRCS    = client/hitlq.c $(wildcard client/cli_*.c)
+# hitlq-audit: the auditor's verifier (client/aud_*.c are its modules; none
+# of it goes into libhitlq).  Links the audit codec, libhitlq, libcrypto
+# (SHA-256), libsodium (Ed25519) and jansson.
+AUD_SRCS    = $(wildcard client/aud_*.c)
+AUD_LIBS   := $(shell pkg-config --libs msgpack libsodium libcrypto jansson)
 TEST_SRCS   = $(wildcard tests/test_*.c)
-TEST_HELPERS = $(filter-out tests/test_%.c tests/fuzz_%.c tests/bench_%.c, $(wildcard tests/*.c))
+TEST_HELPERS = $(filter-out tests/test_%.c tests/fuzz_%.c tests/bench_%.c tests/audit_%.c, $(wildcard tests/*.c))
+AUD_TEST_HELPERS = $(wildcard tests/audit_*.c)      # test_audit_tool only
 BENCH_SRCS  = $(wildcard tests/bench_*.c)
 FUZZ_SRCS   = $(wildcard tests/fuzz_*.c)
 DEFAULTS    = $(wildcard server/defaults/*)
 
 # ---- release build ---------------------------------------------------------
 B = build
-all: $(B)/hitlqd $(B)/hitlq $(B)/libhitlq.a $(B)/libhitlq.so $(B)/hitlq.pc
+all: $(B)/hitlqd $(B)/hitlq $(B)/hitlq-audit $(B)/libhitlq.a $(B)/libhitlq.so $(B)/hitlq.pc
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,6 +58,8 @@ $(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
 	$(CC) -shared -Wl,-soname,libhitlq.so.0 -o $@ $^ $(CLIENT_LIBS)
 $(B)/hitlq: $(CLI_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+$(B)/hitlq-audit: $(B)/client/hitlq_audit.o $(AUD_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
+	$(CC) -o $@ $^ $(AUD_LIBS) -lm
 $(B)/hitlq.pc: scripts/hitlq.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
@@ -69,6 +77,11 @@ $(T)/hitlqd: $(T)/server/main.o $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 $(T)/hitlq: $(CLI_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(T)/hitlq-audit: $(T)/client/hitlq_audit.o $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) -lm
+# The tool's tests call its modules directly and run the binary: no server.
+$(T)/tests/test_audit_tool: $(T)/tests/test_audit_tool.o $(AUD_TEST_HELPERS:%.c=$(T)/%.o) $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a | $(T)/hitlq-audit
+	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
 $(T)/tests/test_%: $(T)/tests/test_%.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
 
@@ -83,7 +96,7 @@ $(T)/hitlqd-unsafe: $(T)/server/main.o $(T)/unsafe/commit.o \
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 TEST_BINS = $(TEST_SRCS:%.c=$(T)/%)
-test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(TEST_BINS) $(B)/hitlq.pc
+test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(T)/hitlq-audit $(TEST_BINS) $(B)/hitlq.pc
 test: test-build
 	sh scripts/run-tests.sh $(T)
 
@@ -109,7 +122,7 @@ fuzz-build: $(FUZZ_BINS)
 # ---- install ------------------------------------------------------------------
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 0755 $(B)/hitlqd $(B)/hitlq $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(B)/hitlqd $(B)/hitlq $(B)/hitlq-audit $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(B)/libhitlq.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(B)/libhitlq.so $(DESTDIR)$(PREFIX)/lib/libhitlq.so.0
 	ln -sf libhitlq.so.0 $(DESTDIR)$(PREFIX)/lib/libhitlq.so

@@ -154,6 +154,41 @@ int hitlq_stats(hitlq *c, hitlq_reply **out);
 int hitlq_watch(hitlq *c, uint64_t cursor, int idle_ms,
                 int (*fn)(void *arg, const hitlq_reply *result), void *arg);
 
+/* ---- audit log (PROTOCOL.md §4.12) ------------------------------------- */
+
+#define HITLQ_HASH_LEN 32
+
+/* The latest signed checkpoint: *note gets a malloc'd NUL-terminated copy of
+ * the signed note (free() it), *size its tree size. */
+int hitlq_audit_checkpoint(hitlq *c, char **note, size_t *note_len, uint64_t *size);
+
+/* Entries [start, start + count) as far as the server has them (count
+ * 1..1024; the server may return fewer).  *out is the reply: `entries`
+ * and `hashes` arrays of bin (see PROTOCOL.md); *n gets how many. */
+int hitlq_audit_entries(hitlq *c, uint64_t start, uint32_t count,
+                        hitlq_reply **out, size_t *n);
+
+/* Inclusion proof(s) at signed size `size` (0 = the latest checkpoint):
+ * by entry index, or for every entry of item `id`.  *out is the reply
+ * ({size, checkpoint, proofs: [{index, leaf_hash, proof, tlog_proof}]}). */
+int hitlq_audit_prove(hitlq *c, uint64_t index, uint64_t size, hitlq_reply **out);
+int hitlq_audit_prove_item(hitlq *c, uint64_t id, uint64_t size, hitlq_reply **out);
+
+/* Consistency proof from size1 to size2 (0 = the latest signed size; the
+ * size used is stored in *size2_out when not NULL).  proof must hold 64
+ * hashes; *n gets the count. */
+int hitlq_audit_consistency(hitlq *c, uint64_t size1, uint64_t size2,
+                            uint8_t proof[][HITLQ_HASH_LEN], size_t *n,
+                            uint64_t *size2_out);
+
+/* SUBMIT with a receipt (PROTOCOL.md §4.12): like hitlq_submit, and also
+ * fills *index and leaf_hash; when want_proof, waits for the checkpoint
+ * and sets *tlog_proof to a malloc'd NUL-terminated tlog-proof@v1 text
+ * (free() it), else *tlog_proof (if not NULL) is set to NULL. */
+int hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
+                         hitlq_decision *out, uint64_t *index,
+                         uint8_t leaf_hash[HITLQ_HASH_LEN], char **tlog_proof);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,7 +72,11 @@
     X(RESOLVE,  0x23, "resolve a leased item with an outcome")           \
     X(ESCALATE, 0x24, "move a leased item to another queue")             \
     X(WATCH,    0x30, "stream results from a cursor")                    \
-    X(RESULT,   0x31, "server push: one result-stream entry")
+    X(RESULT,   0x31, "server push: one result-stream entry")           \
+    X(AUDIT_CHECKPOINT,  0x40, "the latest signed audit-log checkpoint")  \
+    X(AUDIT_ENTRIES,     0x41, "a range of audit-log entries")           \
+    X(AUDIT_PROVE,       0x42, "inclusion proof of an entry or an item's entries") \
+    X(AUDIT_CONSISTENCY, 0x43, "consistency proof between two tree sizes")
 
 enum hitlq_op {
 #define HITLQ_X_ENUM(name, val, desc) HITLQ_OP_##name = (val),

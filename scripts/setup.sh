@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmsgpack-dev \
 liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libconfuse-dev \
-libcmocka-dev clang libclang-rt-14-dev python3 procps strace"
+libcmocka-dev clang libclang-rt-14-dev python3 procps strace \
+golang-go golang-golang-x-mod-dev"
 
 missing=""
 for p in $PKGS; do

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <msgpack.h>
+
 #include "frame.h"
 #include "queue.h"
 
@@ -33,5 +35,22 @@ void reply_finish(struct conn *c, size_t off, uint8_t opcode, uint16_t status,
                   uint32_t request_id);
 /* Sends an op's error reply (status >= 100) with its errmsg, if any. */
 void reply_op_error(struct op *op);
+
+/* cmd_item.c: SUBMIT's reply (with a tlog-proof when proof != NULL), then
+ * op_done. */
+void submit_reply(struct op *op, struct hitlq_server *srv, const char *proof,
+                  size_t proof_len);
+
+/* cmd_audit.c: the audit fields of a SUBMIT decision (0 or -1), the
+ * receipt in its reply, and receipts waiting for a checkpoint. */
+struct type_policy;
+struct score_result;
+int  submit_audit_fill(struct hitlq_server *srv, struct decision *d,
+                       const struct type_policy *p, const struct score_result *r);
+void submit_pack_receipt(msgpack_packer *pk, const struct decision *d, const char *proof,
+                         size_t proof_len);
+void receipt_finish(struct op *op, struct hitlq_server *srv);
+void receipt_wake(struct hitlq_server *srv);
+void receipt_free_all(struct hitlq_server *srv);
 
 #endif

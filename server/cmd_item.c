@@ -214,6 +214,19 @@ submit_copy_fields(struct conn *c, struct op *op)
     return 0;
 }
 
+/* SUBMIT_RECEIPT_* of the optional `receipt` value; 0 when invalid. */
+static uint8_t
+submit_receipt_kind(const msgpack_object *o)
+{
+    if (o == NULL)
+        return SUBMIT_RECEIPT_NONE;
+    if (o->via.str.size == 5 && memcmp(o->via.str.ptr, "index", 5) == 0)
+        return SUBMIT_RECEIPT_INDEX;
+    if (o->via.str.size == 10 && memcmp(o->via.str.ptr, "checkpoint", 10) == 0)
+        return SUBMIT_RECEIPT_CHECKPOINT;
+    return 0;
+}
+
 static void
 submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
@@ -238,6 +251,10 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
         if (st != HITLQ_ST_OK)
             snprintf(err, sizeof(err), "%s", r.err);
     }
+    if (st == HITLQ_ST_OK && args[4] != NULL && submit_receipt_kind(args[4]) == 0) {
+        st = HITLQ_ST_BAD_REQUEST;
+        snprintf(err, sizeof(err), "receipt must be \"index\" or \"checkpoint\"");
+    }
     if (st != HITLQ_ST_OK) {
         conn_send_error(c, h->opcode, h->request_id, st, err);
         return;
@@ -250,7 +267,9 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     wire_copy_str(args[0], op->u.submit.key, sizeof(op->u.submit.key));
     memcpy(op->u.submit.type, type, sizeof(type));
     submit_decide(&op->u.submit.d, p, &r, args[3]);
+    op->u.submit.receipt = submit_receipt_kind(args[4]);
     if (submit_copy_fields(c, op) != 0 ||
+        submit_audit_fill(srv, &op->u.submit.d, p, &r) != 0 ||
         pack_reasons(&r, args[2], op->u.submit.fields, op->u.submit.fields_len,
                      &op->u.submit.d.reasons_mp, &op->u.submit.d.reasons_len) != 0) {
         op->status = HITLQ_ST_INTERNAL;
@@ -280,19 +299,22 @@ submit_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     return st;
 }
 
-static void
-submit_finish(struct op *op, struct hitlq_server *srv)
+void
+submit_reply(struct op *op, struct hitlq_server *srv, const char *proof, size_t proof_len)
 {
     const struct decision *d = &op->u.submit.d;
     msgpack_packer *pk = &srv->pk;
     bool is_auto = d->outcome == DECISION_AUTO;
+    bool receipt = op->u.submit.receipt != SUBMIT_RECEIPT_NONE && d->audited;
     size_t off;
 
     if (op->status != HITLQ_ST_OK) {
         reply_op_error(op);
     } else if (conn_is_open(op->conn)) {
         off = wire_frame_begin(&srv->out);
-        msgpack_pack_map(pk, 6 + (is_auto ? 2 : 3));
+        msgpack_pack_map(pk, 6 + (is_auto ? 2 : 3) + receipt + (proof != NULL));
+        if (receipt)
+            submit_pack_receipt(pk, d, proof, proof_len);
         wire_pack_kv_u64(pk, "id", d->id);
         wire_pack_kv_str(pk, "outcome", is_auto ? "auto_resolved" : "queued");
         if (is_auto) {
@@ -314,6 +336,16 @@ submit_finish(struct op *op, struct hitlq_server *srv)
 }
 
 static void
+submit_finish(struct op *op, struct hitlq_server *srv)
+{
+    if (op->status == HITLQ_ST_OK && op->u.submit.d.audited &&
+        op->u.submit.receipt == SUBMIT_RECEIPT_CHECKPOINT)
+        receipt_finish(op, srv);       /* replies now, or parks until signed */
+    else
+        submit_reply(op, srv, NULL, 0);
+}
+
+static void
 submit_clear(struct op *op)
 {
     free(op->u.submit.fields);
@@ -327,9 +359,10 @@ static const struct wire_field submit_schema[] = {
     { "type", WIRE_NAME, true, 0, 0 },
     { "fields", WIRE_MAP, true, 0, HITLQ_MAX_FIELDS },
     { "priority", WIRE_UINT, false, 0, HITLQ_MAX_PRIORITY },
+    { "receipt", WIRE_NAME, false, 0, 0 },
 };
 
-const struct cmd cmd_submit = { "SUBMIT", HITLQ_OP_SUBMIT, submit_schema, 4, submit_proceed };
+const struct cmd cmd_submit = { "SUBMIT", HITLQ_OP_SUBMIT, submit_schema, 5, submit_proceed };
 
 /* ---- GET and STATS: answered at once from a read transaction ---------- */
 

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "commit.h"
 #include "log.h"
@@ -30,6 +32,7 @@ struct batch {
     int             fatal_rc;      /* LMDB error that must stop the server */
     struct queue_fx fx;
     uint64_t        next_timer;
+    bool            cp_new;        /* a new audit checkpoint was published */
     struct batch   *next;
 };
 
@@ -97,7 +100,11 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         batch_fail(b, commit_status_of(rc), mdb_strerror(rc));
         return -1;
     }
-    for (struct op *op = b->head; op; op = op->next) {
+    if (cm->srv->audit != NULL) {
+        audit_txn_begin(cm->srv->audit, txn);
+        fail = audit_persist(cm->srv->audit, txn);
+    }
+    for (struct op *op = b->head; op && !fail; op = op->next) {
         op->status = op->cls->apply(op, cm->srv, txn, now, &b->fx);
         if (op->status == HITLQ_ST_INTERNAL || op->status == HITLQ_ST_RESOURCE_EXHAUSTED) {
             fail = op->status;
@@ -106,6 +113,8 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
     }
     if (fail) {
         mdb_txn_abort(txn);
+        if (cm->srv->audit != NULL)
+            audit_txn_abort(cm->srv->audit);
         log_error("commit: batch of %zu aborted: %s", b->n, hitlq_status_str(fail));
         batch_fail(b, fail, "write refused; nothing in this batch was stored");
         memset(&b->fx, 0, sizeof(b->fx));
@@ -141,8 +150,13 @@ static void
 commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
 {
     int rc = mdb_txn_commit(txn);
+    uint64_t next;
 
+    if (rc == 0 && cm->srv->audit != NULL)
+        b->cp_new = audit_after_commit(cm->srv->audit, util_now_ms(), &next);
     if (rc != 0) {
+        if (cm->srv->audit != NULL)
+            audit_txn_abort(cm->srv->audit);
         log_error("commit: mdb_txn_commit: %s", mdb_strerror(rc));
         if (rc != MDB_MAP_FULL) {
             b->fatal_rc = rc;          /* e.g. EIO from the sync: never retry */
@@ -212,6 +226,61 @@ commit_run(struct commit *cm, struct batch *b)
 }
 #endif
 
+/* Commit thread, no batch pending: signs a due checkpoint (the tree grew
+ * and the interval passed, or a receipt waits) and stores it in a small
+ * transaction of its own; a new checkpoint is handed back as an empty
+ * batch so that the loop serves waiting receipts. */
+static void
+commit_idle_audit(struct commit *cm)
+{
+    struct audit *a = cm->srv->audit;
+    struct batch *b;
+    uint64_t next;
+    MDB_txn *txn;
+    bool cp_new = audit_after_commit(a, util_now_ms(), &next);
+
+    if (audit_has_unpersisted(a) && !cm->dead &&
+        mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn) == 0) {
+        if (audit_persist(a, txn) != HITLQ_ST_OK || mdb_txn_commit(txn) != 0)
+            log_error("commit: cannot store the audit checkpoint");
+    }
+    if (cp_new && (b = calloc(1, sizeof(*b))) != NULL) {
+        b->cp_new = true;
+        commit_hand_back(cm, b);
+    }
+}
+
+/* Commit thread, under mu: waits for a batch, the stop flag, or the audit
+ * log's signing deadline.  Returns true when the audit work is due. */
+static bool
+commit_wait(struct commit *cm)
+{
+    while (cm->pending == NULL && !cm->stop) {
+        uint64_t now = util_now_ms();
+        uint64_t due = cm->srv->audit != NULL ? audit_due_ms(cm->srv->audit, now) : 0;
+        struct timespec ts;
+
+        if (due != 0 && due <= now)
+            return true;
+        if (due == 0) {
+            pthread_cond_wait(&cm->cv, &cm->mu);
+            continue;
+        }
+        ts.tv_sec = (time_t)(due / 1000);
+        ts.tv_nsec = (long)(due % 1000) * 1000000L;
+        pthread_cond_timedwait(&cm->cv, &cm->mu, &ts);
+    }
+    return false;
+}
+
+void
+commit_wake(struct commit *cm)
+{
+    pthread_mutex_lock(&cm->mu);
+    pthread_cond_signal(&cm->cv);
+    pthread_mutex_unlock(&cm->mu);
+}
+
 static void *
 commit_main(void *arg)
 {
@@ -221,8 +290,12 @@ commit_main(void *arg)
     for (;;) {
         struct batch *b;
 
-        while (cm->pending == NULL && !cm->stop)
-            pthread_cond_wait(&cm->cv, &cm->mu);
+        if (commit_wait(cm)) {
+            pthread_mutex_unlock(&cm->mu);
+            commit_idle_audit(cm);
+            pthread_mutex_lock(&cm->mu);
+            continue;
+        }
         if (cm->pending == NULL)
             break;
         b = cm->pending;
@@ -244,6 +317,12 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
     struct op *op = b->head, *next;
     bool failed = op != NULL && op->batch_failed;
 
+    if (b->cp_new)
+        receipt_wake(srv);
+    if (b->n == 0) {                   /* an audit checkpoint only */
+        free(b);
+        return;
+    }
     srv->n_batches++;
     srv->n_ops += b->n;
     for (; op; op = next) {

@@ -22,4 +22,8 @@ void commit_submit(struct commit *cm, struct op *op);
  * may be submitted afterwards (callers check srv->stopping). */
 void commit_stop(struct commit *cm);
 
+/* Wakes the commit thread so it looks at the audit log's signing
+ * deadline (a receipt is waiting for a checkpoint).  Any thread. */
+void commit_wake(struct commit *cm);
+
 #endif

@@ -52,6 +52,16 @@ static const struct opt config_opts[] = {
     U64_OPT("slow_reader_timeout_ms", slow_reader_timeout_ms, 10000, 100, 3600000,
             "a client whose unsent replies stay over 4 MiB this long is disconnected"),
     STR_OPT("log_level", log_level, "info", "error, warn, info or debug"),
+    U64_OPT("audit", audit, 1, 0, 1,
+            "1 = every decision goes into the signed audit log (same transaction);\n"
+            "# 0 = no audit log (benchmark baseline only: decisions are then unprovable)"),
+    STR_OPT("audit_key", audit_key, "",
+            "audit-log signing key file (Go note private keys, one per line, mode 0600);\n"
+            "# empty = <data_dir>/audit.key, created on first start"),
+    STR_OPT("audit_origin", audit_origin, "",
+            "log origin (= key name) used when the key is created; empty = localhost/hitlq/<random>"),
+    U64_OPT("audit_checkpoint_ms", audit_checkpoint_ms, 1000, 10, 60000,
+            "sign a checkpoint at least this often while entries arrive"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 

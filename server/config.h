@@ -22,6 +22,10 @@ struct hitlq_config {
     uint64_t frame_timeout_ms;     /* a started frame must complete within this */
     uint64_t slow_reader_timeout_ms; /* output over the cap this long -> close */
     char     log_level[16];
+    uint64_t audit;                /* 1 = signed audit log on (default), 0 = off */
+    char     audit_key[512];       /* signing key file; "" = <data_dir>/audit.key */
+    char     audit_origin[256];    /* log origin at first start; "" = generated */
+    uint64_t audit_checkpoint_ms;  /* sign at least this often while entries arrive */
 };
 
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.

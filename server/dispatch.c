@@ -25,6 +25,10 @@ static const struct cmd *const cmd_table[256] = {
     [HITLQ_OP_RESOLVE]  = &cmd_resolve,
     [HITLQ_OP_ESCALATE] = &cmd_escalate,
     [HITLQ_OP_WATCH]    = &cmd_watch,
+    [HITLQ_OP_AUDIT_CHECKPOINT]  = &cmd_audit_checkpoint,
+    [HITLQ_OP_AUDIT_ENTRIES]     = &cmd_audit_entries,
+    [HITLQ_OP_AUDIT_PROVE]       = &cmd_audit_prove,
+    [HITLQ_OP_AUDIT_CONSISTENCY] = &cmd_audit_consistency,
 };
 
 const struct cmd *

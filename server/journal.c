@@ -2,14 +2,16 @@
  * journal.c - makes item events durable: every decision and state change
  * (submitted, scored, auto_resolved / queued, claimed, extended, released,
  * expired, dead_lettered, escalated, resolved) goes through journal_record,
- * which appends the history entry and, for resolutions, the result-stream
- * entry, in the caller's write transaction.  The submit-time events are
+ * which appends the history entry, the audit-log entry (server/audit.c)
+ * and, for resolutions, the result-stream entry, in the caller's write
+ * transaction.  The submit-time events are
  * not stored in hist (the item record implies them): GET rebuilds them
  * with journal_submit_events.  Layouts in journal.h.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "queue_int.h"
 #include "wire.h"
 
@@ -190,10 +192,29 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
     return qi_err(mdb_put(txn, s->results, &k, &d, MDB_APPEND));
 }
 
+/* The audit log's entries for these events (none when the log is off):
+ * the model decision for the submit-time events, one entry per human or
+ * system event (claims and extensions decide nothing and are not logged). */
+static int
+journal_audit(struct store *s, MDB_txn *txn, const struct journal_item *it,
+              uint64_t at_ms, const struct journal_ev *ev, size_t n)
+{
+    int st = HITLQ_ST_OK;
+
+    if (s->audit == NULL)
+        return HITLQ_ST_OK;
+    if (journal_implied(ev[0].kind))
+        return it->audit != NULL ? audit_submit(s->audit, txn, it->audit, at_ms)
+                                 : HITLQ_ST_INTERNAL;
+    for (size_t i = 0; i < n && st == HITLQ_ST_OK; i++)
+        st = audit_event(s->audit, txn, it, &ev[i], at_ms);
+    return st;
+}
+
 /*
  * The one place where item events become durable.  The signed audit log
- * (next issue) appends its entry here too, in this same function and the
- * same transaction, so history, results and audit can never disagree.
+ * appends its entries here too (journal_audit), in the same transaction,
+ * so history, results and audit can never disagree.
  * The submit-time events come through here as well (SUBMIT journals
  * them): only their hist copy is left out, as the item record implies it.
  */
@@ -232,6 +253,8 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
             return st;
     }
     *it->hist_n += (uint32_t)n;
+    if ((st = journal_audit(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)
+        return st;
     for (size_t i = 0; i < n; i++) {
         if (ev[i].kind == JOURNAL_AUTO_RESOLVED || ev[i].kind == JOURNAL_RESOLVED)
             return journal_result(s, txn, it, at_ms, &ev[i], result_seq);

@@ -60,11 +60,15 @@ struct journal_ev {
 /* The item the events belong to.  *hist_n is the item's event counter:
  * read, and advanced by the number of events written (the caller stores
  * it back in the item header in the same txn). */
+struct audit_submit;
 struct journal_item {
     uint64_t    id;
     const char *key, *type, *model;   /* borrowed */
     double      score;
     uint32_t   *hist_n;
+    /* SUBMIT only: what its audit entry needs (in/out, borrowed); NULL
+     * for later events. */
+    struct audit_submit *audit;
 };
 
 /* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms.  For

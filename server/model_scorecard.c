@@ -449,6 +449,7 @@ static void sc_pick_reasons(const struct scorecard *sc, const double *phi,
         }
     for (size_t k = 0; k < n; k++) {
         out->reasons[k].feature = sc->features[idx[k]].field;
+        out->reasons[k].code = (uint16_t)(idx[k] + 1);
         out->reasons[k].value = vals[idx[k]];
         out->reasons[k].contribution = phi[idx[k]];
     }

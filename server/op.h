@@ -33,6 +33,10 @@ struct op_class {
     void (*clear)(struct op *op);
 };
 
+#define SUBMIT_RECEIPT_NONE       0
+#define SUBMIT_RECEIPT_INDEX      1
+#define SUBMIT_RECEIPT_CHECKPOINT 2
+
 struct op {
     struct op            *next;          /* batch / waiter list */
     struct op            *prev;          /* waiter list only */
@@ -50,8 +54,9 @@ struct op {
             uint8_t        *fields;      /* owned: re-packed fields map */
             size_t          fields_len;
             struct submit_in in;
-            struct decision d;           /* reasons_mp owned */
+            struct decision d;           /* reasons_mp, top_ext owned */
             bool            duplicate;
+            uint8_t         receipt;     /* SUBMIT_RECEIPT_* */
         } submit;
         struct {
             struct claim_in  in;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "queue_int.h"
 
 #define IDEM_VAL_LEN 24u   /* id64 + content_hash[16] */
@@ -21,6 +22,9 @@ decision_clear(struct decision *d)
     free(d->reasons_mp);
     d->reasons_mp = NULL;
     d->reasons_len = 0;
+    free(d->top_ext);
+    d->top_ext = NULL;
+    d->top_ext_len = 0;
 }
 
 void
@@ -149,10 +153,11 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
 }
 
 /* Journals the submit-time events (journal.c keeps them out of hist: the
- * record implies them); sets it->h.result_seq for auto. */
+ * record implies them) and the audit entry (d->audit_index, leaf_hash);
+ * sets it->h.result_seq for auto. */
 static int
 queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
-                     const struct decision *d, struct qi_item *it, uint64_t now_ms)
+                     struct decision *d, struct qi_item *it, uint64_t now_ms)
 {
     char model_actor[JOURNAL_ACTOR_MAX];
     struct journal_item ji = {
@@ -167,10 +172,25 @@ queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
         .deadline_ms = it->h.deadline_ms,
     };
     struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
+    struct audit_submit as = {
+        .id = it->id, .key = in->key, .type = in->type, .actor = js.actor,
+        .fields = in->fields, .fields_len = in->fields_len, .model = d->model,
+        .model_digest = d->model_digest, .policy_id = d->policy_id,
+        .score = d->score, .threshold = d->threshold, .is_auto = js.is_auto,
+        .action = d->action, .queue = d->queue, .priority = d->priority,
+        .deadline_ms = it->h.deadline_ms, .n_codes = d->n_codes, .codes = d->codes,
+        .top_ext = d->top_ext, .top_ext_len = d->top_ext_len,
+    };
+    int st;
 
+    ji.audit = &as;
     journal_submit_events(ev, model_actor, &js);
-    return journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS,
-                          &it->h.result_seq);
+    st = journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS,
+                        &it->h.result_seq);
+    d->audited = as.index_set;
+    d->audit_index = as.index;
+    memcpy(d->leaf_hash, as.leaf_hash, sizeof(d->leaf_hash));
+    return st;
 }
 
 /* Header of a new item from the decision. */
@@ -207,6 +227,9 @@ queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
     if (found) {
         st = queue_submit_dup(s, txn, id, d);
         *duplicate = st == HITLQ_ST_OK;
+        if (st == HITLQ_ST_OK && s->audit != NULL)
+            d->audited = audit_item_first(s->audit, txn, id, &d->audit_index,
+                                          d->leaf_hash) == HITLQ_ST_OK;
         return st;
     }
     if ((st = qi_meta_get(s, txn, "next_id", &id)) != HITLQ_ST_OK ||

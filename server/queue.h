@@ -41,6 +41,18 @@ struct decision {
     uint8_t *reasons_mp;                       /* msgpack array of reason maps; owned (malloc) */
     size_t   reasons_len;
     uint64_t seq;                              /* auto: result-stream seq; set by queue_submit */
+    /* For the audit log: filled on the loop thread from the policy. */
+    double   threshold;                        /* the policy's auto threshold */
+    uint8_t  model_digest[32];                 /* SHA-256 of the model file */
+    char     policy_id[HITLQ_MAX_NAME + 1];
+    uint8_t  n_codes;
+    uint16_t codes[HITLQ_MAX_REASONS];         /* reason codes, as the reasons */
+    uint8_t *top_ext;                          /* TOP_FEATURES body; owned (malloc), may be NULL */
+    size_t   top_ext_len;
+    /* Set by queue_submit when the audit log is on (also for duplicates). */
+    bool     audited;
+    uint64_t audit_index;                      /* the model decision's entry */
+    uint8_t  leaf_hash[32];
 };
 
 /* Frees reasons_mp and clears it.  NULL-safe. */

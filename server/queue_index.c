@@ -105,6 +105,7 @@ qi_item_journal(struct qi_item *it, struct journal_item *ji)
     ji->model = it->b.model;
     ji->score = it->b.score;
     ji->hist_n = &it->h.hist_n;
+    ji->audit = NULL;
 }
 
 int

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "audit.h"
 #include "queue_int.h"
 #include "wire.h"
 
@@ -106,7 +107,7 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
         qi_item_done(&it);             /* every item has them */
         return HITLQ_ST_INTERNAL;
     }
-    qi_pack_summary(pk, &it, 5);
+    qi_pack_summary(pk, &it, 5 + (s->audit != NULL));
     wire_pack_kv_str(pk, "state", queue_state_str(it.h.state));
     wire_pack_kv_u64(pk, "created_ms", it.h.created_ms);
     if (it.h.state == HITLQ_STATE_LEASED) {
@@ -123,6 +124,10 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
         wire_pack_kv_nil(pk, "outcome");
     queue_pack_key(pk, "history");
     st = queue_pack_history(s, txn, &it, pk);
+    if (st == HITLQ_ST_OK && s->audit != NULL) {
+        queue_pack_key(pk, "audit");
+        st = audit_pack_item(s->audit, txn, id, pk);
+    }
     qi_item_done(&it);
     return st;
 }

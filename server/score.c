@@ -33,6 +33,8 @@
 #include "json_util.h"
 
 #include "defaults.h"
+#include <sodium.h>
+
 #include "score.h"
 
 #define SCORE_MAX_FILE        (64u * 1024u * 1024u)   /* policy or model file */
@@ -46,6 +48,7 @@ struct score_model_entry {
 
 struct scoring {
     char   id[HITLQ_MAX_NAME + 1];          /* "id@version" */
+    uint8_t digest[32];                      /* SHA-256 of the policy file bytes */
     struct type_policy *types;               /* owned, policy file order */
     size_t n_types;
     struct score_model_entry *models;        /* owned */
@@ -341,6 +344,7 @@ int scoring_load(struct scoring **out, const char *path, char *err, size_t errle
     }
     if (!path) {
         const unsigned char *p = defaults_policy(&len);
+        crypto_hash_sha256(s->digest, p, len);
         rc = score_load_policy(s, &src, (const char *)p, len, err, errlen);
     } else {
         const char *slash = strrchr(path, '/');
@@ -357,8 +361,10 @@ int scoring_load(struct scoring **out, const char *path, char *err, size_t errle
         src.policy_name = path;
         src.dir = dir;
         rc = score_read_file(path, &buf, &len, err, errlen);
-        if (rc == 0)
+        if (rc == 0) {
+            crypto_hash_sha256(s->digest, (const unsigned char *)buf, len);
             rc = score_load_policy(s, &src, buf, len, err, errlen);
+        }
         free(buf);
     }
     if (rc < 0) {
@@ -385,6 +391,21 @@ void scoring_free(struct scoring *s)
 const char *scoring_policy_id(const struct scoring *s)
 {
     return s->id;
+}
+
+const uint8_t *scoring_policy_digest(const struct scoring *s)
+{
+    return s->digest;
+}
+
+size_t scoring_n_types(const struct scoring *s)
+{
+    return s->n_types;
+}
+
+const struct type_policy *scoring_type_at(const struct scoring *s, size_t i)
+{
+    return i < s->n_types ? &s->types[i] : NULL;
 }
 
 const struct type_policy *scoring_policy(const struct scoring *s, const char *type)

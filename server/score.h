@@ -41,6 +41,7 @@ struct model {
 
 struct score_reason {
     const char           *feature;     /* borrowed from the model */
+    uint16_t              code;        /* reason code: model feature index + 1 */
     const msgpack_object *value;       /* borrowed from the fields; NULL = missing */
     double                contribution;
 };
@@ -76,6 +77,12 @@ int  scoring_load(struct scoring **out, const char *path, char *err, size_t errl
 void scoring_free(struct scoring *s);              /* NULL is a no-op */
 
 const char *scoring_policy_id(const struct scoring *s);   /* "id@version" */
+/* SHA-256 of the policy file's bytes (32 bytes, owned by s). */
+const uint8_t *scoring_policy_digest(const struct scoring *s);
+/* The type policies in file order (i < scoring_n_types), for the audit
+ * log's MODEL_REGISTERED / POLICY_CHANGE entries. */
+size_t scoring_n_types(const struct scoring *s);
+const struct type_policy *scoring_type_at(const struct scoring *s, size_t i);
 
 /* The policy for `type`, or NULL (-> HITLQ_ST_UNKNOWN_TYPE). */
 const struct type_policy *scoring_policy(const struct scoring *s, const char *type);

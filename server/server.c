@@ -20,6 +20,7 @@
 #include "log.h"
 #include "score.h"
 #include "server.h"
+#include "audit.h"
 #include "store.h"
 #include "util.h"
 
@@ -157,6 +158,41 @@ server_init_events(struct hitlq_server *srv)
     return 0;
 }
 
+/* The audit setting is fixed when a store is created: a log with gaps
+ * (decisions made while it was off) would prove nothing. */
+static int
+server_audit_mode(struct hitlq_server *srv, char *err, size_t errlen)
+{
+    uint64_t mode = 0;
+    MDB_txn *txn = NULL;
+    MDB_val k = { 10, (void *)"audit_mode" }, v;
+    int rc = mdb_txn_begin(srv->store->env, NULL, 0, &txn);
+
+    if (rc == 0 && (rc = mdb_get(txn, srv->store->meta, &k, &v)) == MDB_NOTFOUND) {
+        uint8_t b = srv->cfg->audit ? 1 : 0;
+        v = (MDB_val){ 1, &b };
+        rc = mdb_put(txn, srv->store->meta, &k, &v, 0);
+        mode = b;
+    } else if (rc == 0) {
+        mode = v.mv_size == 1 ? ((const uint8_t *)v.mv_data)[0] : 2;
+    }
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc != 0) {
+        snprintf(err, errlen, "store: audit mode: %s", mdb_strerror(rc));
+        return -1;
+    }
+    if (mode != srv->cfg->audit) {
+        snprintf(err, errlen, "this data directory was created with audit = %u; it cannot "
+                 "run with audit = %u (the log would have gaps)", (unsigned)mode,
+                 (unsigned)srv->cfg->audit);
+        return -1;
+    }
+    return 0;
+}
+
 struct hitlq_server *
 server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
 {
@@ -177,6 +213,11 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (scoring_load(&srv->scoring, cfg->policy[0] ? cfg->policy : NULL, err, errlen) != 0)
         goto fail;
     if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
+        goto fail;
+    if (server_audit_mode(srv, err, errlen) != 0)
+        goto fail;
+    if (cfg->audit &&
+        audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
         goto fail;
     srv->commit = commit_start(srv, err, errlen);
     if (srv->commit == NULL)
@@ -282,12 +323,14 @@ server_free(struct hitlq_server *srv)
     if (srv->commit)
         commit_stop(srv->commit);
     claim_free_all_waiters(srv);
+    receipt_free_all(srv);
     while (srv->conns)
         conn_close(srv->conns);
     if (srv->listener)
         evconnlistener_free(srv->listener);
     if (srv->rtxn)
         mdb_txn_abort(srv->rtxn);
+    audit_close(srv->audit);
     store_close(srv->store);
     scoring_free(srv->scoring);
     if (srv->timer_ev)

@@ -44,6 +44,8 @@ struct hitlq_server {
     size_t                 n_conns;
     struct op             *waiters;      /* parked CLAIMs with wait_ms, FIFO */
     struct op             *waiters_tail;
+    struct op             *receipts;     /* SUBMITs waiting for a checkpoint (cmd_audit.c) */
+    struct audit          *audit;        /* owned: the signed audit log; NULL when off */
 
     MDB_txn               *rtxn;         /* loop thread's reusable read txn (reset when idle) */
     msgpack_sbuffer        out;          /* scratch for building reply frames */

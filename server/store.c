@@ -14,7 +14,7 @@
 
 #include "store.h"
 
-#define STORE_MAX_DBS 16u
+#define STORE_MAX_DBS 24u
 
 void
 store_put_be64(uint8_t *p, uint64_t v)
@@ -58,10 +58,12 @@ store_open_dbis(struct store *s, MDB_txn *txn)
     static const char *const names[] = {
         "meta", "items", "idem", "ready", "open", "sla",
         "timers", "hist", "results", "qstats", "tstats",
+        "alog", "anodes", "aitems", "anotes", "acps",
     };
     MDB_dbi *dbis[] = {
         &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
         &s->timers, &s->hist, &s->results, &s->qstats, &s->tstats,
+        &s->alog, &s->anodes, &s->aitems, &s->anotes, &s->acps,
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -95,8 +97,16 @@ store_check_schema(struct store *s, MDB_txn *txn, char *err, size_t errlen)
         return -1;
     }
     uint32_t ver = store_get_be32(v.mv_data);
+    if (ver == 2u) {
+        /* 2 -> 3: the audit-log databases (just created, empty) are all
+         * that is new; the log starts now, with its GENESIS entry. */
+        store_put_be32(buf, STORE_SCHEMA_VERSION);
+        v.mv_size = sizeof(buf);
+        v.mv_data = buf;
+        return mdb_put(txn, s->meta, &k, &v, 0);
+    }
     if (ver != STORE_SCHEMA_VERSION) {
-        /* No upgrade steps exist yet: refuse older and newer formats. */
+        /* Only 2 -> 3 exists: refuse older and newer formats. */
         snprintf(err, errlen,
                  "store: on-disk schema version %u is not supported by this "
                  "build (schema %u); no upgrade path exists",

@@ -15,13 +15,16 @@
 
 #include <lmdb.h>
 
+struct audit;
+
 /* On-disk format version, stored under meta key "schema".  If you change
  * any record layout in queue.c / journal.c, bump this and write the upgrade
  * step in store_open(): old versions are refused with a clear error until
  * an upgrade exists. */
-#define STORE_SCHEMA_VERSION 2u   /* 2: item record v2 (item.h), submit
-                                    * events no longer in hist; version 1
-                                    * was pre-release: refused, no upgrade */
+#define STORE_SCHEMA_VERSION 3u   /* 3: audit-log databases (upgrade from 2:
+                                    * they are created empty, the log starts
+                                    * then); 2: item record v2 (item.h);
+                                    * version 1 was pre-release: refused */
 
 struct store {
     MDB_env *env;
@@ -36,6 +39,13 @@ struct store {
     MDB_dbi  results;  /* u64 BE seq -> RESULT body (msgpack map) */
     MDB_dbi  qstats;   /* queue -> counters */
     MDB_dbi  tstats;   /* type -> counters */
+    /* The signed audit log (server/audit.h has the layouts). */
+    MDB_dbi  alog;     /* u64 BE index -> leaf hash[32] || AXR1 record */
+    MDB_dbi  anodes;   /* u8 level || u64 BE index -> Merkle node hash */
+    MDB_dbi  aitems;   /* u64 BE item id -> salt[32] || u64 BE entry indices */
+    MDB_dbi  anotes;   /* u64 BE entry index -> note salt[32] */
+    MDB_dbi  acps;     /* u64 BE tree size -> signed checkpoint note */
+    struct audit *audit;   /* borrowed: the audit log, NULL when off */
 };
 
 /* Opens (creating if needed) the environment in directory `dir` (created

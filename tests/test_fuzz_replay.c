@@ -20,6 +20,7 @@
 #include "fuzz_frame.c"
 #include "fuzz_merkle.c"
 #include "fuzz_note.c"
+#include "fuzz_proof.c"
 #include "fuzz_validate.c"
 
 /* Reads a whole file into a malloc'd buffer (NULL-safe for size 0). */
@@ -91,6 +92,13 @@ test_replay_note(void **state)
 }
 
 static void
+test_replay_proof(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_proof", fuzz_proof_one) >= 10);
+}
+
+static void
 test_replay_merkle(void **state)
 {
     (void)state;
@@ -112,6 +120,8 @@ test_replay_edge_inputs(void **state)
     assert_int_equal(fuzz_note_one(one, 1), 0);
     assert_int_equal(fuzz_merkle_one(one, 0), 0);
     assert_int_equal(fuzz_merkle_one(one, 1), 0);
+    assert_int_equal(fuzz_proof_one(one, 0), 0);
+    assert_int_equal(fuzz_proof_one(one, 1), 0);
 }
 
 int
@@ -122,6 +132,7 @@ main(void)
         cmocka_unit_test(test_replay_validate),
         cmocka_unit_test(test_replay_note),
         cmocka_unit_test(test_replay_merkle),
+        cmocka_unit_test(test_replay_proof),
         cmocka_unit_test(test_replay_edge_inputs),
     };
 

@@ -1,0 +1,506 @@
+/*
+ * audit.c - the audit log's write path: builds the AXR1 record of each
+ * decision (model decisions from SUBMIT, human and system events from
+ * journal.c), appends it to the Merkle tree and stores entry, nodes, salts
+ * and the item's entry list in the batch's write transaction; plus opening
+ * and closing the log.  Signing and configuration entries: audit_sign.c.
+ * Reads and proofs: audit_read.c.  Layouts in audit.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "audit_int.h"
+#include "config.h"
+#include "log.h"
+#include "score.h"
+
+/* ---- storage helpers ---------------------------------------------------- */
+
+static int
+audit_err(int rc)
+{
+    if (rc == 0)
+        return HITLQ_ST_OK;
+    return rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
+}
+
+int
+audit_meta_get(struct store *s, MDB_txn *txn, const char *name, MDB_val *v)
+{
+    MDB_val k = { strlen(name), (void *)name };
+
+    return mdb_get(txn, s->meta, &k, v);
+}
+
+int
+audit_meta_put(struct store *s, MDB_txn *txn, const char *name, const void *p, size_t n)
+{
+    MDB_val k = { strlen(name), (void *)name }, v = { n, (void *)p };
+
+    return mdb_put(txn, s->meta, &k, &v, 0);
+}
+
+int
+audit_count(struct store *s, MDB_txn *txn, uint64_t *n)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, s->alog, &cur);
+
+    if (rc != 0)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *n = 0;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (k.mv_size != 8)
+        return MDB_CORRUPTED;
+    *n = store_get_be64(k.mv_data) + 1;
+    return 0;
+}
+
+int
+audit_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN])
+{
+    struct audit_get *g = arg;
+    uint8_t kb[9], l[MERKLE_HASH_LEN], r[MERKLE_HASH_LEN];
+    MDB_val k, v;
+
+    if (level % AUDIT_NODE_STRIDE != 0) {
+        if (audit_node_get(arg, level - 1, index * 2, l) != 0 ||
+            audit_node_get(arg, level - 1, index * 2 + 1, r) != 0)
+            return -1;
+        return merkle_node_hash(g->h, l, r, out) == MERKLE_OK ? 0 : -1;
+    }
+    if (level == 0) {
+        store_put_be64(kb, index);
+        k = (MDB_val){ 8, kb };
+        if (mdb_get(g->txn, g->a->s->alog, &k, &v) != 0 || v.mv_size < MERKLE_HASH_LEN)
+            return -1;
+    } else {
+        kb[0] = (uint8_t)level;
+        store_put_be64(kb + 1, index);
+        k = (MDB_val){ 9, kb };
+        if (mdb_get(g->txn, g->a->s->anodes, &k, &v) != 0 || v.mv_size != MERKLE_HASH_LEN)
+            return -1;
+    }
+    memcpy(out, v.mv_data, MERKLE_HASH_LEN);
+    return 0;
+}
+
+/* merkle_store_fn: keeps the stride levels (level 0 is stored with the
+ * entry itself). */
+static int
+audit_node_store(void *arg, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
+{
+    struct audit *a = arg;
+    uint8_t kb[9];
+
+    if (level == 0 || level % AUDIT_NODE_STRIDE != 0)
+        return 0;
+    kb[0] = (uint8_t)level;
+    store_put_be64(kb + 1, index);
+    MDB_val k = { 9, kb }, v = { MERKLE_HASH_LEN, (void *)hash };
+    /* Not MDB_APPEND: keys sort by level first, so a new level-4 node
+     * comes before the level-8 nodes already stored. */
+    return mdb_put(a->txn, a->s->anodes, &k, &v, 0);
+}
+
+int
+audit_commit_hash(struct merkle_hasher *h, const uint8_t *salt, const void *data,
+                  size_t len, uint8_t out[AUDIT_HASH_LEN])
+{
+    EVP_MD_CTX *ctx = (EVP_MD_CTX *)h->ctx;
+
+    if (EVP_DigestInit_ex(ctx, (const EVP_MD *)h->md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, salt, RECORD_SALT_LEN) != 1 ||
+        (len > 0 && EVP_DigestUpdate(ctx, data, len) != 1) ||
+        EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+        return -1;
+    return 0;
+}
+
+static const uint8_t *
+audit_salt(struct audit *a)
+{
+    if (a->salts_left == 0) {
+        randombytes_buf(a->salts, sizeof(a->salts));
+        a->salts_left = AUDIT_SALT_POOL;
+    }
+    return a->salts[--a->salts_left];
+}
+
+/* ---- append ------------------------------------------------------------- */
+
+int
+audit_append(struct audit *a, MDB_txn *txn, struct record *r, uint64_t now_ms,
+             uint64_t *index, uint8_t leaf_hash[AUDIT_HASH_LEN])
+{
+    uint8_t kb[8];
+    size_t len;
+    int rc;
+
+    r->index = a->tree.size;
+    r->time_ms = now_ms > a->last_time ? now_ms : a->last_time;
+    if (record_encode(r, a->enc + AUDIT_HASH_LEN, RECORD_LEAF_MAX, &len) != RECORD_OK ||
+        merkle_leaf_hash(&a->h, a->enc + AUDIT_HASH_LEN, len, a->enc) != MERKLE_OK)
+        return HITLQ_ST_INTERNAL;
+    a->txn = txn;
+    rc = merkle_tree_append(&a->tree, &a->h, a->enc, audit_node_store, a);
+    if (rc != MERKLE_OK)
+        return HITLQ_ST_INTERNAL;
+    store_put_be64(kb, r->index);
+    MDB_val k = { 8, kb }, v = { AUDIT_HASH_LEN + len, a->enc };
+    rc = mdb_put(txn, a->s->alog, &k, &v, MDB_APPEND);
+    if (rc != 0)
+        return audit_err(rc);
+    a->last_time = r->time_ms;
+    *index = r->index;
+    if (leaf_hash != NULL)
+        memcpy(leaf_hash, a->enc, AUDIT_HASH_LEN);
+    return HITLQ_ST_OK;
+}
+
+void
+audit_txn_begin(struct audit *a, MDB_txn *txn)
+{
+    a->snap = a->tree;
+    a->snap_last_time = a->last_time;
+    a->txn = txn;
+}
+
+void
+audit_txn_abort(struct audit *a)
+{
+    a->tree = a->snap;
+    a->last_time = a->snap_last_time;
+    a->txn = NULL;
+}
+
+/* ---- record building ------------------------------------------------------ */
+
+static void
+audit_str(struct record_str *dst, const char *s, size_t n)
+{
+    if (n > RECORD_STR_MAX)
+        n = RECORD_STR_MAX;
+    dst->len = (uint8_t)n;
+    memcpy(dst->data, s, n);
+}
+
+/* APPROVE / REJECT / NONE for an action or outcome string. */
+static uint8_t
+audit_decision_of(const char *s)
+{
+    static const char *const yes[] = { "approve", "approved", "accept", "accepted" };
+    static const char *const no[] = { "reject", "rejected", "decline", "declined",
+                                      "deny", "denied" };
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        if (strcmp(s, yes[i]) == 0)
+            return RECORD_DEC_APPROVE;
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (strcmp(s, no[i]) == 0)
+            return RECORD_DEC_REJECT;
+    return RECORD_DEC_NONE;
+}
+
+/* Splits "id@version" into the record's model fields. */
+static void
+audit_model(struct record *r, const char *model)
+{
+    const char *at = strrchr(model, '@');
+
+    if (at == NULL) {
+        audit_str(&r->model_id, model, strlen(model));
+        return;
+    }
+    audit_str(&r->model_id, model, (size_t)(at - model));
+    audit_str(&r->model_version, at + 1, strlen(at + 1));
+}
+
+/* Extension scratch: QUEUE_REF, SUBMISSION, OUTCOME bodies. */
+struct audit_ext {
+    uint8_t b[3][2 * (1 + RECORD_STR_MAX) + 16];
+};
+
+static size_t
+put_opaque(uint8_t *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > RECORD_STR_MAX)
+        n = RECORD_STR_MAX;
+    p[0] = (uint8_t)n;
+    memcpy(p + 1, s, n);
+    return 1 + n;
+}
+
+static void
+audit_ext_add(struct record *r, uint16_t type, const uint8_t *p, size_t n)
+{
+    r->ext[r->ext_count].type = type;
+    r->ext[r->ext_count].len = (uint16_t)n;
+    r->ext[r->ext_count].data = p;
+    r->ext_count++;
+}
+
+static void
+audit_ext_queue(struct record *r, uint8_t *p, const char *queue, uint32_t priority,
+                uint64_t deadline_ms)
+{
+    size_t n = put_opaque(p, queue);
+
+    p[n++] = (uint8_t)(priority > 255 ? 255 : priority);
+    store_put_be64(p + n, deadline_ms);
+    audit_ext_add(r, RECORD_EXT_QUEUE_REF, p, n + 8);
+}
+
+int
+audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms)
+{
+    uint64_t *index = &in->index;
+    struct record *r = &a->rec;
+    struct audit_ext x;
+    uint8_t val[RECORD_SALT_LEN + 8], kb[8];
+    const uint8_t *salt = audit_salt(a);
+    char buf[HITLQ_MAX_NAME + 8];
+    size_t n;
+    int st;
+
+    record_init(r);
+    r->record_type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
+    n = (size_t)snprintf(buf, sizeof(buf), "%" PRIu64, in->id);
+    audit_str(&r->item_id, buf, n);
+    r->actor_type = RECORD_ACTOR_MODEL;
+    n = (size_t)snprintf(buf, sizeof(buf), "model:%s", in->model);
+    audit_str(&r->actor_id, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
+    if (audit_commit_hash(&a->h, salt, in->fields, in->fields_len, r->input_commit) != 0)
+        return HITLQ_ST_INTERNAL;
+    audit_model(r, in->model);
+    memcpy(r->model_digest, in->model_digest, AUDIT_HASH_LEN);
+    r->score = in->score;
+    r->threshold = in->threshold;
+    audit_str(&r->policy_id, in->policy_id, strlen(in->policy_id));
+    r->decision = in->is_auto ? audit_decision_of(in->action) : RECORD_DEC_ESCALATE;
+    r->reason_count = in->n_codes;
+    memcpy(r->reason_codes, in->codes, in->n_codes * sizeof(uint16_t));
+    if (in->top_ext != NULL)
+        audit_ext_add(r, RECORD_EXT_TOP_FEATURES, in->top_ext, in->top_ext_len);
+    if (!in->is_auto)
+        audit_ext_queue(r, x.b[0], in->queue, in->priority, in->deadline_ms);
+    n = put_opaque(x.b[1], in->actor);
+    n += put_opaque(x.b[1] + n, in->key);
+    store_put_be64(x.b[1] + n, now_ms);
+    audit_ext_add(r, RECORD_EXT_SUBMISSION, x.b[1], n + 8);
+    if ((st = audit_append(a, txn, r, now_ms, index, in->leaf_hash)) != HITLQ_ST_OK)
+        return st;
+    in->index_set = true;
+    memcpy(val, salt, RECORD_SALT_LEN);
+    store_put_be64(val + RECORD_SALT_LEN, *index);
+    store_put_be64(kb, in->id);
+    MDB_val k = { 8, kb }, v = { sizeof(val), val };
+    return audit_err(mdb_put(txn, a->s->aitems, &k, &v, MDB_APPEND));
+}
+
+/* ---- human and system events ---------------------------------------------- */
+
+/* What an event's entry refers to: the item's model decision. */
+struct audit_refd {
+    bool     found;
+    uint64_t index;
+    uint8_t  hash[AUDIT_HASH_LEN];
+    uint8_t  list[RECORD_SALT_LEN + 8 * AUDIT_ITEM_STORED];  /* aitems value */
+    size_t   list_len;
+};
+
+/* Loads the item's entry list and decodes its first entry into a->ref. */
+static int
+audit_load_ref(struct audit *a, MDB_txn *txn, uint64_t id, struct audit_refd *rf)
+{
+    uint8_t kb[8];
+    MDB_val k = { 8, kb }, v;
+    int rc;
+
+    rf->found = false;
+    store_put_be64(kb, id);
+    rc = mdb_get(txn, a->s->aitems, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return HITLQ_ST_OK;            /* an item from before the log began */
+    if (rc != 0 || v.mv_size < RECORD_SALT_LEN + 8 || v.mv_size > sizeof(rf->list))
+        return HITLQ_ST_INTERNAL;
+    memcpy(rf->list, v.mv_data, v.mv_size);
+    rf->list_len = v.mv_size;
+    rf->index = store_get_be64(rf->list + RECORD_SALT_LEN);
+    store_put_be64(kb, rf->index);
+    if (mdb_get(txn, a->s->alog, &k, &v) != 0 || v.mv_size <= AUDIT_HASH_LEN)
+        return HITLQ_ST_INTERNAL;
+    memcpy(rf->hash, v.mv_data, AUDIT_HASH_LEN);
+    if (record_decode((const uint8_t *)v.mv_data + AUDIT_HASH_LEN,
+                      v.mv_size - AUDIT_HASH_LEN, &a->ref) != RECORD_OK)
+        return HITLQ_ST_INTERNAL;
+    rf->found = true;
+    return HITLQ_ST_OK;
+}
+
+/* Copies what the model decided (and on what) from a->ref into r. */
+static void
+audit_copy_model(struct record *r, const struct record *m)
+{
+    memcpy(r->input_commit, m->input_commit, AUDIT_HASH_LEN);
+    r->model_id = m->model_id;
+    r->model_version = m->model_version;
+    memcpy(r->model_digest, m->model_digest, AUDIT_HASH_LEN);
+    r->score = m->score;
+    r->threshold = m->threshold;
+    r->policy_id = m->policy_id;
+}
+
+/* OUTCOME body: outcome, the model's recommendation and the agreement
+ * (proto/AUDIT-FORMAT.md).  Returns the agreement byte. */
+static uint8_t
+audit_outcome(struct audit *a, const struct journal_item *it, const struct audit_refd *rf,
+              const char *outcome, bool judged, uint8_t *p, size_t *n)
+{
+    const struct type_policy *tp = scoring_policy(a->sc, it->type);
+    const char *auto_action = tp != NULL ? tp->auto_action : "";
+    bool above = rf->found && a->ref.score >= a->ref.threshold;
+    const char *rec = !rf->found ? "" : above ? auto_action : "review";
+    uint8_t agree = 0;
+
+    if (judged && rf->found) {
+        uint8_t d = audit_decision_of(outcome);
+        bool as_auto = strcmp(outcome, auto_action) == 0 ||
+                       (d != RECORD_DEC_NONE && d == audit_decision_of(auto_action));
+        agree = (as_auto == above) ? 1 : 2;
+    }
+    *n = put_opaque(p, outcome);
+    *n += put_opaque(p + *n, rec);
+    p[(*n)++] = agree;
+    return agree;
+}
+
+/* Fills type, actor, decision and extensions of an event's record. */
+static bool
+audit_event_fill(struct audit *a, struct record *r, const struct journal_item *it,
+                 const struct journal_ev *ev, const struct audit_refd *rf,
+                 struct audit_ext *x)
+{
+    const char *outcome;
+    bool judged = false;
+    size_t n;
+
+    r->record_type = RECORD_QUEUE_EVENT;
+    r->actor_type = RECORD_ACTOR_HUMAN;
+    r->decision = RECORD_DEC_DEFER;
+    switch (ev->kind) {
+    case JOURNAL_RESOLVED:
+        outcome = ev->outcome;
+        judged = true;
+        r->decision = audit_decision_of(outcome);
+        break;
+    case JOURNAL_ESCALATED:
+        outcome = "escalate";
+        r->record_type = RECORD_HUMAN_DECISION;
+        r->decision = RECORD_DEC_ESCALATE;
+        audit_ext_queue(r, x->b[0], ev->to, 0, 0);
+        break;
+    case JOURNAL_RELEASED:
+        outcome = "release";
+        break;
+    case JOURNAL_EXPIRED:
+        outcome = "lease_expired";
+        r->actor_type = RECORD_ACTOR_SYSTEM;
+        break;
+    case JOURNAL_DEAD_LETTERED:
+        outcome = "dead_lettered";
+        r->actor_type = RECORD_ACTOR_SYSTEM;
+        r->decision = RECORD_DEC_ESCALATE;
+        audit_ext_queue(r, x->b[0], ev->queue, 0, 0);
+        break;
+    default:
+        return false;
+    }
+    if (audit_outcome(a, it, rf, outcome, judged, x->b[1], &n) == 2)
+        r->record_type = RECORD_HUMAN_OVERRIDE;
+    else if (judged)
+        r->record_type = RECORD_HUMAN_DECISION;
+    audit_ext_add(r, AUDIT_EXT_OUTCOME, x->b[1], n);
+    return true;
+}
+
+/* Adds `index` to the item's entry list (bounded) and stores the note
+ * salt, if any. */
+static int
+audit_event_store(struct audit *a, MDB_txn *txn, uint64_t id, struct audit_refd *rf,
+                  uint64_t index, const uint8_t *note_salt)
+{
+    uint8_t kb[8];
+    int rc = 0;
+
+    if (note_salt != NULL) {
+        store_put_be64(kb, index);
+        MDB_val k = { 8, kb }, v = { RECORD_SALT_LEN, (void *)note_salt };
+        if ((rc = mdb_put(txn, a->s->anotes, &k, &v, MDB_APPEND)) != 0)
+            return audit_err(rc);
+    }
+    if (!rf->found || rf->list_len + 8 > sizeof(rf->list))
+        return HITLQ_ST_OK;
+    store_put_be64(rf->list + rf->list_len, index);
+    rf->list_len += 8;
+    store_put_be64(kb, id);
+    MDB_val k = { 8, kb }, v = { rf->list_len, rf->list };
+    return audit_err(mdb_put(txn, a->s->aitems, &k, &v, 0));
+}
+
+int
+audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
+            const struct journal_ev *ev, uint64_t now_ms)
+{
+    struct audit_refd *rf = malloc(sizeof(*rf));     /* 32 KB: off the stack */
+    struct record *r = &a->rec;
+    struct audit_ext x;
+    const uint8_t *nsalt = NULL;
+    const char *actor = ev->actor != NULL ? ev->actor : "unknown";
+    char buf[24];
+    uint64_t index;
+    int st;
+
+    if (rf == NULL)
+        return HITLQ_ST_INTERNAL;
+    record_init(r);
+    st = audit_load_ref(a, txn, it->id, rf);
+    if (st != HITLQ_ST_OK || !audit_event_fill(a, r, it, ev, rf, &x)) {
+        free(rf);
+        return st;
+    }
+    audit_str(&r->item_id, buf, (size_t)snprintf(buf, sizeof(buf), "%" PRIu64, it->id));
+    if (r->actor_type == RECORD_ACTOR_SYSTEM)
+        actor = "hitlqd";
+    audit_str(&r->actor_id, actor, strlen(actor));
+    if (rf->found) {
+        audit_copy_model(r, &a->ref);
+        r->ref_index = rf->index;
+        memcpy(r->ref_leaf_hash, rf->hash, AUDIT_HASH_LEN);
+    }
+    if (ev->note != NULL && ev->note[0] != '\0') {
+        nsalt = audit_salt(a);
+        if (audit_commit_hash(&a->h, nsalt, ev->note, strlen(ev->note), r->note_commit) != 0)
+            st = HITLQ_ST_INTERNAL;
+    }
+    if (st == HITLQ_ST_OK)
+        st = audit_append(a, txn, r, now_ms, &index, NULL);
+    if (st == HITLQ_ST_OK)
+        st = audit_event_store(a, txn, it->id, rf, index, nsalt);
+    free(rf);
+    return st;
+}

@@ -1,0 +1,163 @@
+/*
+ * audit.h - the signed audit log of hitlqd (proto/AUDIT-FORMAT.md): one
+ * AXR1 decision record per model or human decision, appended to an RFC 6962
+ * Merkle tree inside the same LMDB write transaction as the state change,
+ * and C2SP checkpoints signed with the log's Ed25519 key(s).
+ *
+ * Storage (store.h):
+ *   alog    u64 BE index -> leaf hash[32] || AXR1 record bytes
+ *   anodes  u8 level || u64 BE index -> hash of the complete subtree
+ *           (level, index), for levels that are multiples of
+ *           AUDIT_NODE_STRIDE (level 0 lives in alog); the levels between
+ *           are recomputed from the stored level below (<= 15 hashes)
+ *   aitems  u64 BE item id -> input salt[32] || u64 BE index of each of the
+ *           item's entries (the first is its model decision)
+ *   anotes  u64 BE index -> salt[32] of that entry's note commitment
+ *   acps    u64 BE size -> signed checkpoint note (history of checkpoints)
+ *   meta    "audit_origin" (str), "audit_keys" (registered vkeys, '\n'
+ *           separated), "audit_policy" (digest of the registered policy),
+ *           "audit_model:<hex digest>" (registered models)
+ *
+ * Threads: audit_open/close run before/after the loop and commit threads.
+ * The append functions and audit_after_commit are commit-thread only (the
+ * tree, hasher, salt pool and secret keys are its own); the published
+ * checkpoint is guarded by a mutex; the read functions (audit_read.c) run
+ * on the loop thread inside its read transaction.
+ *
+ * Errors: HITLQ_ST_* statuses (journal.c passes them on; INTERNAL or
+ * RESOURCE_EXHAUSTED make the commit thread abort the batch).
+ */
+#ifndef HITLQ_AUDIT_H
+#define HITLQ_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "hitlq_proto.h"
+#include "journal.h"
+
+#define AUDIT_HASH_LEN     32u
+#define AUDIT_NODE_STRIDE  4u        /* anodes keeps levels 4, 8, 12, ... */
+#define AUDIT_NOTE_MAX     4096u     /* a signed checkpoint (few signatures) */
+#define AUDIT_KEYS_MAX     8u        /* signing keys at once (rotation overlap) */
+#define AUDIT_ITEM_MAX     64u       /* entries listed per item (AUDIT_PROVE) */
+#define AUDIT_EXT_OUTCOME  0x0005u   /* hitlq: outcome, recommendation, agreement */
+
+struct store;
+struct scoring;
+struct hitlq_config;
+struct audit;
+
+/* What a SUBMIT decision adds for its audit entry (built on the loop
+ * thread from the policy; everything borrowed for the call). */
+struct audit_submit {
+    uint64_t       id;
+    const char    *key, *type, *actor;     /* idempotency key, type, bot */
+    const uint8_t *fields;                 /* exact msgpack bytes */
+    size_t         fields_len;
+    const char    *model;                  /* "id@version" */
+    const uint8_t *model_digest;           /* 32 bytes */
+    const char    *policy_id;
+    double         score, threshold;
+    bool           is_auto;
+    const char    *action;                 /* is_auto */
+    const char    *queue;                  /* !is_auto */
+    uint32_t       priority;
+    uint64_t       deadline_ms;
+    uint8_t        n_codes;
+    const uint16_t *codes;
+    const uint8_t *top_ext;                /* TOP_FEATURES body, may be NULL */
+    size_t         top_ext_len;
+    /* out: the entry, when the log is on */
+    bool           index_set;
+    uint64_t       index;
+    uint8_t        leaf_hash[AUDIT_HASH_LEN];
+};
+
+/* Opens the log (creating key file and GENESIS on first start), restores
+ * the tree, refuses a store that is behind its last signed checkpoint,
+ * appends KEY_EVENT / MODEL_REGISTERED / POLICY_CHANGE entries for what
+ * changed since the last start, and signs a checkpoint.  Sets s->audit.
+ * Returns 0 or -1 with a message in err. */
+int  audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
+                const struct scoring *sc, char *err, size_t errlen);
+void audit_close(struct audit *a);             /* wipes the keys; NULL ok */
+
+/* The verifier keys, one "name+id+base64" per line (for logs, -K). */
+size_t audit_vkeys(const struct audit *a, char *out, size_t cap);
+
+/* ---- commit thread ------------------------------------------------------ */
+
+/* Around each batch transaction: begin snapshots the tree, abort rolls the
+ * in-memory state back to it (the txn did not commit). */
+void audit_txn_begin(struct audit *a, MDB_txn *txn);
+void audit_txn_abort(struct audit *a);
+
+/* The model decision of a new item.  *index / leaf_hash get its entry. */
+int audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms);
+/* One human or system event of journal.c (RESOLVED, ESCALATED, RELEASED,
+ * EXPIRED, DEAD_LETTERED; other kinds are ignored: returns OK). */
+int audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
+                const struct journal_ev *ev, uint64_t now_ms);
+/* Puts a checkpoint signed since the last batch into acps. */
+int audit_persist(struct audit *a, MDB_txn *txn);
+
+/* After mdb_txn_commit returned 0 (or on the idle timer): signs a
+ * checkpoint of the committed tree when one is due (interval passed or a
+ * receipt asked) and publishes it.  Returns true if a new one was
+ * published.  *next_ms gets when the next one will be due (0 = none). */
+bool audit_after_commit(struct audit *a, uint64_t now_ms, uint64_t *next_ms);
+/* True when a signed checkpoint still has to go into acps. */
+bool audit_has_unpersisted(const struct audit *a);
+/* When the commit thread must next call audit_after_commit (and persist)
+ * although no batch came: now_ms if a receipt waits or a checkpoint is
+ * unstored, the signing deadline if the tree grew, 0 if nothing is due. */
+uint64_t audit_due_ms(struct audit *a, uint64_t now_ms);
+
+/* ---- any thread --------------------------------------------------------- */
+
+/* Asks the commit thread to sign as soon as the tree has grown. */
+void audit_request_checkpoint(struct audit *a);
+/* Copies the latest signed checkpoint; *size gets its tree size.  Returns
+ * HITLQ_ST_OK or HITLQ_ST_INTERNAL (none yet / cap too small). */
+int  audit_latest(struct audit *a, char *out, size_t cap, size_t *len, uint64_t *size);
+
+/* ---- loop thread, read transaction (audit_read.c) ----------------------- */
+
+/* A copy of the published checkpoint, taken with audit_cp_get BEFORE the
+ * read transaction begins (see audit_read.c). */
+struct audit_cp {
+    uint64_t size;
+    size_t   len;
+    char     note[AUDIT_NOTE_MAX];
+};
+int audit_cp_get(struct audit *a, struct audit_cp *cp);
+
+/* AUDIT_ENTRIES reply body for [start, start + count). */
+int audit_pack_entries(struct audit *a, MDB_txn *txn, uint64_t start, uint32_t count,
+                       msgpack_packer *pk);
+/* AUDIT_PROVE reply body: by index (by_item false) or item id; size 0 =
+ * the checkpoint in cp.  HITLQ_ST_NOT_FOUND with a message in err. */
+int audit_pack_prove(struct audit *a, MDB_txn *txn, uint64_t key, bool by_item,
+                     uint64_t size, const struct audit_cp *cp, msgpack_packer *pk,
+                     char *err, size_t errlen);
+/* AUDIT_CONSISTENCY reply body; size2 0 = cp's size. */
+int audit_pack_consistency(struct audit *a, MDB_txn *txn, uint64_t size1, uint64_t size2,
+                           const struct audit_cp *cp, msgpack_packer *pk, char *err,
+                           size_t errlen);
+/* The item's first entry (its model decision): index and leaf hash. */
+int audit_item_first(struct audit *a, MDB_txn *txn, uint64_t id, uint64_t *index,
+                     uint8_t leaf_hash[AUDIT_HASH_LEN]);
+/* tlog-proof@v1 text of entry `index` against checkpoint cp, malloc'd in
+ * *out (NUL-terminated, *len bytes).  HITLQ_ST_NOT_FOUND when cp does not
+ * cover it yet. */
+int audit_tlog_proof(struct audit *a, MDB_txn *txn, uint64_t index, const struct audit_cp *cp,
+                     char **out, size_t *len);
+/* GET's `audit` value: {entries, salt} for item id, or nil. */
+int audit_pack_item(struct audit *a, MDB_txn *txn, uint64_t id, msgpack_packer *pk);
+
+#endif

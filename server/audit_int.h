@@ -1,0 +1,90 @@
+/*
+ * audit_int.h - private to server/audit*.c: the audit log's state and the
+ * helpers its files share (node getter, meta blobs, signing).
+ */
+#ifndef HITLQ_AUDIT_INT_H
+#define HITLQ_AUDIT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "audit.h"
+#include "merkle.h"
+#include "note.h"
+#include "record.h"
+#include "store.h"
+
+#define AUDIT_SALT_POOL   128u                  /* salts per getrandom */
+#define AUDIT_ENTRY_MAX   (AUDIT_HASH_LEN + RECORD_LEAF_MAX)
+#define AUDIT_ITEM_STORED 4096u                 /* indices kept per item */
+
+struct audit {
+    struct store         *s;              /* borrowed */
+    const struct scoring *sc;             /* borrowed (immutable while running) */
+    char                  origin[NOTE_NAME_MAX + 1];
+    size_t                origin_len;
+    char                  key_path[1024];
+    uint32_t              interval_ms;
+
+    /* Secret keys: sodium_malloc'd array, wiped and freed by audit_close. */
+    struct note_signer   *signers;
+    size_t                nsigners;
+
+    /* Commit thread (and audit_open before it starts). */
+    struct merkle_hasher  h;
+    struct merkle_tree    tree, snap;
+    uint64_t              last_time, snap_last_time;
+    MDB_txn              *txn;            /* batch txn seen by the node store */
+    uint8_t               salts[AUDIT_SALT_POOL][RECORD_SALT_LEN];
+    size_t                salts_left;
+    uint8_t               enc[AUDIT_ENTRY_MAX];    /* hash || record */
+    struct record         rec, ref;       /* reused: ~20 KB each */
+    uint64_t              signed_size;    /* last size signed */
+    uint64_t              last_sign_ms;
+    char                  pend[AUDIT_NOTE_MAX];    /* signed, not yet in acps */
+    size_t                pend_len;
+    uint64_t              pend_size;
+
+    /* Published checkpoint (any thread, under mu). */
+    pthread_mutex_t       mu;
+    char                  pub[AUDIT_NOTE_MAX];
+    size_t                pub_len;
+    uint64_t              pub_size;
+    atomic_bool           want_cp;
+
+    /* Loop thread. */
+    struct merkle_hasher  rh;
+};
+
+/* merkle_get_fn over a transaction: level 0 from alog, stride levels from
+ * anodes, the levels between recomputed. */
+struct audit_get {
+    struct audit         *a;
+    MDB_txn              *txn;
+    struct merkle_hasher *h;
+};
+int audit_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
+
+/* Number of entries in alog (= tree size). */
+int audit_count(struct store *s, MDB_txn *txn, uint64_t *n);
+
+/* meta blob helpers: get returns MDB_NOTFOUND (> 0) when absent. */
+int audit_meta_get(struct store *s, MDB_txn *txn, const char *name, MDB_val *v);
+int audit_meta_put(struct store *s, MDB_txn *txn, const char *name,
+                   const void *p, size_t n);
+
+/* Appends record r (index and time are set here) to the log. */
+int audit_append(struct audit *a, MDB_txn *txn, struct record *r, uint64_t now_ms,
+                 uint64_t *index, uint8_t leaf_hash[AUDIT_HASH_LEN]);
+
+/* audit_sign.c: key file, configuration entries, signing. */
+int  audit_keys_load(struct audit *a, const struct hitlq_config *cfg, char *err, size_t errlen);
+int  audit_register(struct audit *a, MDB_txn *txn, uint64_t now_ms, char *err, size_t errlen);
+int  audit_sign_now(struct audit *a);
+int  audit_check_rollback(struct audit *a, MDB_txn *txn, char *err, size_t errlen);
+
+/* SHA-256(salt || data) with the given hasher's context. */
+int audit_commit_hash(struct merkle_hasher *h, const uint8_t *salt, const void *data,
+                      size_t len, uint8_t out[AUDIT_HASH_LEN]);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * cmd_audit.c - handlers for the audit opcodes (PROTOCOL.md §4.12):
+ * AUDIT_CHECKPOINT, AUDIT_ENTRIES, AUDIT_PROVE, AUDIT_CONSISTENCY, all
+ * answered at once from the loop thread's read transaction; plus the audit
+ * side of SUBMIT: the decision's audit fields (built from the policy on
+ * the loop thread), its receipt, and receipts parked until a checkpoint
+ * covers their entry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "cmd.h"
+#include "commit.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "op.h"
+#include "score.h"
+#include "server.h"
+#include "store.h"
+#include "wire.h"
+
+#define TOP_EXT_MAX (1 + HITLQ_MAX_REASONS * (1 + 255 + 16))
+
+/* ---- SUBMIT: audit fields and receipts ----------------------------------- */
+
+static size_t
+put_f64(uint8_t *p, double v)
+{
+    uint64_t u;
+
+    if (v == 0.0)
+        v = 0.0;                       /* -0 is not canonical */
+    memcpy(&u, &v, sizeof(u));
+    store_put_be64(p, u);
+    return 8;
+}
+
+int
+submit_audit_fill(struct hitlq_server *srv, struct decision *d,
+                  const struct type_policy *p, const struct score_result *r)
+{
+    uint8_t buf[TOP_EXT_MAX];
+    size_t n = 1;
+
+    if (srv->store->audit == NULL)
+        return 0;
+    d->threshold = p->auto_threshold;
+    memcpy(d->model_digest, p->model->digest, sizeof(d->model_digest));
+    snprintf(d->policy_id, sizeof(d->policy_id), "%s", scoring_policy_id(srv->scoring));
+    d->n_codes = (uint8_t)r->n_reasons;
+    buf[0] = (uint8_t)r->n_reasons;
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        size_t fl = strlen(r->reasons[i].feature);
+
+        d->codes[i] = r->reasons[i].code;
+        if (fl > 255)
+            fl = 255;
+        buf[n++] = (uint8_t)fl;
+        memcpy(buf + n, r->reasons[i].feature, fl);
+        n += fl;
+        n += put_f64(buf + n, 0.0);    /* values stay behind input_commit */
+        n += put_f64(buf + n, r->reasons[i].contribution);
+    }
+    d->top_ext = malloc(n);
+    if (d->top_ext == NULL)
+        return -1;
+    memcpy(d->top_ext, buf, n);
+    d->top_ext_len = n;
+    return 0;
+}
+
+void
+submit_pack_receipt(msgpack_packer *pk, const struct decision *d, const char *proof,
+                    size_t proof_len)
+{
+    wire_pack_cstr(pk, "audit");
+    msgpack_pack_map(pk, 2);
+    wire_pack_kv_u64(pk, "index", d->audit_index);
+    wire_pack_cstr(pk, "leaf_hash");
+    msgpack_pack_bin(pk, sizeof(d->leaf_hash));
+    msgpack_pack_bin_body(pk, d->leaf_hash, sizeof(d->leaf_hash));
+    if (proof != NULL)
+        wire_pack_kv_strn(pk, "tlog_proof", proof, proof_len);
+}
+
+void
+receipt_finish(struct op *op, struct hitlq_server *srv)
+{
+    struct audit *a = srv->store->audit;
+    struct audit_cp *cp = malloc(sizeof(*cp));
+    char *proof = NULL;
+    size_t len = 0;
+    MDB_txn *txn;
+    int st = HITLQ_ST_INTERNAL;
+
+    if (cp != NULL && audit_cp_get(a, cp) == HITLQ_ST_OK) {
+        st = HITLQ_ST_NOT_FOUND;
+        if (cp->size > op->u.submit.d.audit_index && (txn = server_read_begin(srv)) != NULL) {
+            st = audit_tlog_proof(a, txn, op->u.submit.d.audit_index, cp, &proof, &len);
+            server_read_end(srv);
+        }
+    }
+    free(cp);
+    if (st == HITLQ_ST_NOT_FOUND && !srv->stopping) {
+        op->next = srv->receipts;      /* parked until the next checkpoint */
+        srv->receipts = op;
+        audit_request_checkpoint(a);
+        commit_wake(srv->commit);
+        return;
+    }
+    if (st != HITLQ_ST_OK) {
+        op->status = HITLQ_ST_INTERNAL;
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "the item is stored, but its receipt could not be made");
+    }
+    submit_reply(op, srv, proof, len);
+    free(proof);
+}
+
+void
+receipt_wake(struct hitlq_server *srv)
+{
+    struct op *op = srv->receipts, *next;
+
+    srv->receipts = NULL;
+    for (; op != NULL; op = next) {
+        next = op->next;
+        op->next = NULL;
+        receipt_finish(op, srv);
+    }
+}
+
+void
+receipt_free_all(struct hitlq_server *srv)
+{
+    struct op *op = srv->receipts, *next;
+
+    srv->receipts = NULL;
+    for (; op != NULL; op = next) {
+        next = op->next;
+        op_done(op);
+    }
+}
+
+/* ---- the audit opcodes ------------------------------------------------------ */
+
+/* Common frame: checks the log is on, takes the checkpoint, then the read
+ * txn, runs fn and sends its reply or error. */
+typedef int (*audit_read_fn)(struct audit *a, MDB_txn *txn, const struct audit_cp *cp,
+                             const msgpack_object **args, msgpack_packer *pk,
+                             char *err, size_t errlen);
+
+static void
+audit_reply(struct conn *c, const struct frame_hdr *h, const msgpack_object **args,
+            audit_read_fn fn)
+{
+    struct hitlq_server *srv = c->srv;
+    struct audit *a = srv->store->audit;
+    struct audit_cp *cp;
+    char err[160] = "";
+    MDB_txn *txn;
+    size_t off;
+    int st = HITLQ_ST_INTERNAL;
+
+    if (a == NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_NOT_FOUND,
+                        "the audit log is off on this server");
+        return;
+    }
+    if ((cp = malloc(sizeof(*cp))) != NULL && audit_cp_get(a, cp) == HITLQ_ST_OK &&
+        (txn = server_read_begin(srv)) != NULL) {
+        off = wire_frame_begin(&srv->out);
+        st = fn(a, txn, cp, args, &srv->pk, err, sizeof(err));
+        server_read_end(srv);
+        if (st == HITLQ_ST_OK)
+            reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
+        else
+            msgpack_sbuffer_clear(&srv->out);
+    }
+    free(cp);
+    if (st != HITLQ_ST_OK)
+        conn_send_error(c, h->opcode, h->request_id, st, err[0] ? err : NULL);
+}
+
+static int
+checkpoint_fn(struct audit *a, MDB_txn *txn, const struct audit_cp *cp,
+              const msgpack_object **args, msgpack_packer *pk, char *err, size_t errlen)
+{
+    msgpack_pack_map(pk, 2);
+    wire_pack_kv_u64(pk, "size", cp->size);
+    wire_pack_kv_strn(pk, "checkpoint", cp->note, cp->len);
+    return HITLQ_ST_OK;
+}
+
+static int
+entries_fn(struct audit *a, MDB_txn *txn, const struct audit_cp *cp,
+           const msgpack_object **args, msgpack_packer *pk, char *err, size_t errlen)
+{
+    uint32_t count = args[1] != NULL ? (uint32_t)wire_u64(args[1]) : 256u;
+
+    return audit_pack_entries(a, txn, wire_u64(args[0]), count, pk);
+}
+
+static int
+prove_fn(struct audit *a, MDB_txn *txn, const struct audit_cp *cp,
+         const msgpack_object **args, msgpack_packer *pk, char *err, size_t errlen)
+{
+    bool by_item = args[1] != NULL;
+    uint64_t size = args[2] != NULL ? wire_u64(args[2]) : 0;
+
+    if ((args[0] != NULL) == by_item) {
+        snprintf(err, errlen, "give exactly one of index and id");
+        return HITLQ_ST_BAD_REQUEST;
+    }
+    return audit_pack_prove(a, txn, wire_u64(by_item ? args[1] : args[0]), by_item, size,
+                            cp, pk, err, errlen);
+}
+
+static int
+consistency_fn(struct audit *a, MDB_txn *txn, const struct audit_cp *cp,
+               const msgpack_object **args, msgpack_packer *pk, char *err, size_t errlen)
+{
+    return audit_pack_consistency(a, txn, wire_u64(args[0]),
+                                  args[1] != NULL ? wire_u64(args[1]) : 0, cp, pk, err,
+                                  errlen);
+}
+
+static void
+checkpoint_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    audit_reply(c, h, args, checkpoint_fn);
+}
+
+static void
+entries_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    audit_reply(c, h, args, entries_fn);
+}
+
+static void
+prove_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    audit_reply(c, h, args, prove_fn);
+}
+
+static void
+consistency_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    audit_reply(c, h, args, consistency_fn);
+}
+
+#define AUDIT_SIZE_MAX ((uint64_t)INT64_MAX)
+
+static const struct wire_field entries_schema[] = {
+    { "start", WIRE_UINT, true, 0, AUDIT_SIZE_MAX },
+    { "count", WIRE_UINT, false, 1, 1024 },
+};
+static const struct wire_field prove_schema[] = {
+    { "index", WIRE_UINT, false, 0, AUDIT_SIZE_MAX },
+    { "id", WIRE_UINT, false, 1, UINT64_MAX },
+    { "size", WIRE_UINT, false, 1, AUDIT_SIZE_MAX },
+};
+static const struct wire_field consistency_schema[] = {
+    { "size1", WIRE_UINT, true, 1, AUDIT_SIZE_MAX },
+    { "size2", WIRE_UINT, false, 1, AUDIT_SIZE_MAX },
+};
+
+const struct cmd cmd_audit_checkpoint = { "AUDIT_CHECKPOINT", HITLQ_OP_AUDIT_CHECKPOINT,
+                                          NULL, 0, checkpoint_proceed };
+const struct cmd cmd_audit_entries = { "AUDIT_ENTRIES", HITLQ_OP_AUDIT_ENTRIES,
+                                       entries_schema, 2, entries_proceed };
+const struct cmd cmd_audit_prove = { "AUDIT_PROVE", HITLQ_OP_AUDIT_PROVE,
+                                     prove_schema, 3, prove_proceed };
+const struct cmd cmd_audit_consistency = { "AUDIT_CONSISTENCY", HITLQ_OP_AUDIT_CONSISTENCY,
+                                           consistency_schema, 2, consistency_proceed };
