@@ -129,41 +129,77 @@ audit_commit_hash(struct merkle_hasher *h, const uint8_t *salt, const void *data
     return 0;
 }
 
+/* Salts: a ChaCha20 keystream under a random key drawn when the log is
+ * opened, nonce = refill counter (one getrandom per process, not one per
+ * salt; a salt only has to be unpredictable and never reused).  One pool
+ * per thread (commit: note salts; loop: input salts). */
 static const uint8_t *
-audit_salt(struct audit *a)
+audit_salt(struct audit_salts *sp)
 {
-    if (a->salts_left == 0) {
-        randombytes_buf(a->salts, sizeof(a->salts));
-        a->salts_left = AUDIT_SALT_POOL;
+    if (sp->left == 0) {
+        uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+
+        store_put_be64(nonce, sp->ctr++);
+        crypto_stream_chacha20((uint8_t *)sp->pool, sizeof(sp->pool), nonce, sp->key);
+        sp->left = AUDIT_SALT_POOL;
     }
-    return a->salts[--a->salts_left];
+    return sp->pool[--sp->left];
+}
+
+/* Decimal ASCII of v into buf (>= 20 bytes); returns the length. */
+static size_t
+audit_u64_str(char *buf, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
 }
 
 /* ---- append ------------------------------------------------------------- */
+
+/* Hashes the record at a->enc + 32 (len bytes, time t) into a->enc[0..32),
+ * appends it to the tree and stores it. */
+static int
+audit_store_entry(struct audit *a, MDB_txn *txn, size_t len, uint64_t t)
+{
+    uint8_t kb[8];
+    uint64_t index = a->tree.size;
+    int rc;
+
+    if (merkle_leaf_hash(&a->h, a->enc + AUDIT_HASH_LEN, len, a->enc) != MERKLE_OK)
+        return HITLQ_ST_INTERNAL;
+    a->txn = txn;
+    if (merkle_tree_append(&a->tree, &a->h, a->enc, audit_node_store, a) != MERKLE_OK)
+        return HITLQ_ST_INTERNAL;
+    store_put_be64(kb, index);
+    MDB_val k = { 8, kb }, v = { AUDIT_HASH_LEN + len, a->enc };
+    rc = mdb_put(txn, a->s->alog, &k, &v, MDB_APPEND);
+    if (rc != 0)
+        return audit_err(rc);
+    a->last_time = t;
+    return HITLQ_ST_OK;
+}
 
 int
 audit_append(struct audit *a, MDB_txn *txn, struct record *r, uint64_t now_ms,
              uint64_t *index, uint8_t leaf_hash[AUDIT_HASH_LEN])
 {
-    uint8_t kb[8];
     size_t len;
-    int rc;
+    int st;
 
     r->index = a->tree.size;
     r->time_ms = now_ms > a->last_time ? now_ms : a->last_time;
-    if (record_encode(r, a->enc + AUDIT_HASH_LEN, RECORD_LEAF_MAX, &len) != RECORD_OK ||
-        merkle_leaf_hash(&a->h, a->enc + AUDIT_HASH_LEN, len, a->enc) != MERKLE_OK)
+    if (record_encode(r, a->enc + AUDIT_HASH_LEN, RECORD_LEAF_MAX, &len) != RECORD_OK)
         return HITLQ_ST_INTERNAL;
-    a->txn = txn;
-    rc = merkle_tree_append(&a->tree, &a->h, a->enc, audit_node_store, a);
-    if (rc != MERKLE_OK)
-        return HITLQ_ST_INTERNAL;
-    store_put_be64(kb, r->index);
-    MDB_val k = { 8, kb }, v = { AUDIT_HASH_LEN + len, a->enc };
-    rc = mdb_put(txn, a->s->alog, &k, &v, MDB_APPEND);
-    if (rc != 0)
-        return audit_err(rc);
-    a->last_time = r->time_ms;
+    if ((st = audit_store_entry(a, txn, len, r->time_ms)) != HITLQ_ST_OK)
+        return st;
     *index = r->index;
     if (leaf_hash != NULL)
         memcpy(leaf_hash, a->enc, AUDIT_HASH_LEN);
@@ -265,26 +301,26 @@ audit_ext_queue(struct record *r, uint8_t *p, const char *queue, uint32_t priori
     audit_ext_add(r, RECORD_EXT_QUEUE_REF, p, n + 8);
 }
 
+/* Record bytes before the tail: magic, type, index, time, item id. */
+#define AUDIT_PREFIX_FIXED 21u                 /* 4 + 1 + 8 + 8 */
+
 int
-audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms)
+audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32],
+              uint8_t *type, uint8_t **tail, size_t *tail_len)
 {
-    uint64_t *index = &in->index;
-    struct record *r = &a->rec;
+    struct record *r = &a->lrec;
     struct audit_ext x;
-    uint8_t val[RECORD_SALT_LEN + 8], kb[8];
-    const uint8_t *salt = audit_salt(a);
-    char buf[HITLQ_MAX_NAME + 8];
-    size_t n;
-    int st;
+    uint8_t *enc;
+    size_t n, len;
 
     record_init(r);
-    r->record_type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
-    n = (size_t)snprintf(buf, sizeof(buf), "%" PRIu64, in->id);
-    audit_str(&r->item_id, buf, n);
-    r->actor_type = RECORD_ACTOR_MODEL;
-    n = (size_t)snprintf(buf, sizeof(buf), "model:%s", in->model);
-    audit_str(&r->actor_id, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
-    if (audit_commit_hash(&a->h, salt, in->fields, in->fields_len, r->input_commit) != 0)
+    r->record_type = *type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
+    r->item_id.len = 1;                        /* placeholder: the prefix is rewritten */
+    r->item_id.data[0] = '0';
+    r->actor_type = RECORD_ACTOR_MODEL;        /* the model itself: model_* fields */
+    audit_str(&r->actor_id, AUDIT_MODEL_ACTOR, sizeof(AUDIT_MODEL_ACTOR) - 1);
+    memcpy(salt, audit_salt(&a->lsalt), RECORD_SALT_LEN);
+    if (audit_commit_hash(&a->rh, salt, in->fields, in->fields_len, r->input_commit) != 0)
         return HITLQ_ST_INTERNAL;
     audit_model(r, in->model);
     memcpy(r->model_digest, in->model_digest, AUDIT_HASH_LEN);
@@ -300,13 +336,49 @@ audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t no
         audit_ext_queue(r, x.b[0], in->queue, in->priority, in->deadline_ms);
     n = put_opaque(x.b[1], in->actor);
     n += put_opaque(x.b[1] + n, in->key);
-    store_put_be64(x.b[1] + n, now_ms);
+    store_put_be64(x.b[1] + n, in->received_ms);
     audit_ext_add(r, RECORD_EXT_SUBMISSION, x.b[1], n + 8);
-    if ((st = audit_append(a, txn, r, now_ms, index, in->leaf_hash)) != HITLQ_ST_OK)
+    len = record_encoded_len(r);
+    if ((enc = malloc(len)) == NULL)
+        return HITLQ_ST_INTERNAL;
+    if (record_encode(r, enc, len, &len) != RECORD_OK) {
+        free(enc);
+        return HITLQ_ST_INTERNAL;
+    }
+    /* keep what follows the 1-byte placeholder item id */
+    n = AUDIT_PREFIX_FIXED + 2;
+    memmove(enc, enc + n, len - n);
+    *tail = enc;
+    *tail_len = len - n;
+    return HITLQ_ST_OK;
+}
+
+/* Commit thread: prefix + the prepared tail, then the usual append. */
+int
+audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms)
+{
+    uint8_t *p = a->enc + AUDIT_HASH_LEN, val[RECORD_SALT_LEN + 8], kb[8];
+    uint64_t index = a->tree.size, t = now_ms > a->last_time ? now_ms : a->last_time;
+    size_t idl, len;
+    int st;
+
+    memcpy(p, RECORD_MAGIC, RECORD_MAGIC_LEN);
+    p[4] = in->type;
+    store_put_be64(p + 5, index);
+    store_put_be64(p + 13, t);
+    idl = audit_u64_str((char *)p + AUDIT_PREFIX_FIXED + 1, in->id);
+    p[AUDIT_PREFIX_FIXED] = (uint8_t)idl;
+    len = AUDIT_PREFIX_FIXED + 1 + idl;
+    if (len + in->tail_len > RECORD_LEAF_MAX)
+        return HITLQ_ST_INTERNAL;
+    memcpy(p + len, in->tail, in->tail_len);
+    if ((st = audit_store_entry(a, txn, len + in->tail_len, t)) != HITLQ_ST_OK)
         return st;
     in->index_set = true;
-    memcpy(val, salt, RECORD_SALT_LEN);
-    store_put_be64(val + RECORD_SALT_LEN, *index);
+    in->index = index;
+    memcpy(in->leaf_hash, a->enc, AUDIT_HASH_LEN);
+    memcpy(val, in->salt, RECORD_SALT_LEN);
+    store_put_be64(val + RECORD_SALT_LEN, index);
     store_put_be64(kb, in->id);
     MDB_val k = { 8, kb }, v = { sizeof(val), val };
     return audit_err(mdb_put(txn, a->s->aitems, &k, &v, MDB_APPEND));
@@ -483,7 +555,7 @@ audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
         free(rf);
         return st;
     }
-    audit_str(&r->item_id, buf, (size_t)snprintf(buf, sizeof(buf), "%" PRIu64, it->id));
+    audit_str(&r->item_id, buf, audit_u64_str(buf, it->id));
     if (r->actor_type == RECORD_ACTOR_SYSTEM)
         actor = "hitlqd";
     audit_str(&r->actor_id, actor, strlen(actor));
@@ -493,7 +565,7 @@ audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
         memcpy(r->ref_leaf_hash, rf->hash, AUDIT_HASH_LEN);
     }
     if (ev->note != NULL && ev->note[0] != '\0') {
-        nsalt = audit_salt(a);
+        nsalt = audit_salt(&a->csalt);
         if (audit_commit_hash(&a->h, nsalt, ev->note, strlen(ev->note), r->note_commit) != 0)
             st = HITLQ_ST_INTERNAL;
     }

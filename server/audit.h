@@ -46,17 +46,17 @@
 #define AUDIT_KEYS_MAX     8u        /* signing keys at once (rotation overlap) */
 #define AUDIT_ITEM_MAX     64u       /* entries listed per item (AUDIT_PROVE) */
 #define AUDIT_EXT_OUTCOME  0x0005u   /* hitlq: outcome, recommendation, agreement */
+#define AUDIT_TOP_MAX      3u        /* TOP_FEATURES entries per model decision */
 
 struct store;
 struct scoring;
 struct hitlq_config;
 struct audit;
 
-/* What a SUBMIT decision adds for its audit entry (built on the loop
- * thread from the policy; everything borrowed for the call). */
-struct audit_submit {
-    uint64_t       id;
-    const char    *key, *type, *actor;     /* idempotency key, type, bot */
+/* What SUBMIT's model decision is, for audit_prepare (loop thread; all
+ * borrowed for the call). */
+struct audit_decision {
+    const char    *key, *actor;            /* idempotency key, bot */
     const uint8_t *fields;                 /* exact msgpack bytes */
     size_t         fields_len;
     const char    *model;                  /* "id@version" */
@@ -67,16 +67,32 @@ struct audit_submit {
     const char    *action;                 /* is_auto */
     const char    *queue;                  /* !is_auto */
     uint32_t       priority;
-    uint64_t       deadline_ms;
+    uint64_t       deadline_ms, received_ms;
     uint8_t        n_codes;
     const uint16_t *codes;
     const uint8_t *top_ext;                /* TOP_FEATURES body, may be NULL */
     size_t         top_ext_len;
-    /* out: the entry, when the log is on */
+};
+
+/* The commit-time part of a model decision's entry. */
+struct audit_submit {
+    uint64_t       id;
+    uint8_t        type;                   /* RECORD_AUTO_DECISION / _ESCALATION */
+    const uint8_t *tail;                   /* from audit_prepare */
+    size_t         tail_len;
+    const uint8_t *salt;                   /* 32 bytes */
+    /* out */
     bool           index_set;
     uint64_t       index;
     uint8_t        leaf_hash[AUDIT_HASH_LEN];
 };
+
+/* Loop thread: draws the input salt, computes the input commitment and
+ * encodes the whole record but its prefix (magic, type, index, time,
+ * item id), which audit_submit writes at commit time; the commit thread
+ * then only hashes and stores.  *tail is malloc'd (caller frees). */
+int audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32],
+                  uint8_t *type, uint8_t **tail, size_t *tail_len);
 
 /* Opens the log (creating key file and GENESIS on first start), restores
  * the tree, refuses a store that is behind its last signed checkpoint,

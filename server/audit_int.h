@@ -17,6 +17,16 @@
 #define AUDIT_SALT_POOL   128u                  /* salts per getrandom */
 #define AUDIT_ENTRY_MAX   (AUDIT_HASH_LEN + RECORD_LEAF_MAX)
 #define AUDIT_ITEM_STORED 4096u                 /* indices kept per item */
+#define AUDIT_MODEL_ACTOR "core"                /* actor_id of model decisions */
+
+/* A stream of salts (see audit_salt in audit.c); one per thread.  The
+ * key is secret: wiped by audit_close. */
+struct audit_salts {
+    uint8_t  key[32];
+    uint64_t ctr;
+    uint8_t  pool[AUDIT_SALT_POOL][RECORD_SALT_LEN];
+    size_t   left;
+};
 
 struct audit {
     struct store         *s;              /* borrowed */
@@ -35,8 +45,7 @@ struct audit {
     struct merkle_tree    tree, snap;
     uint64_t              last_time, snap_last_time;
     MDB_txn              *txn;            /* batch txn seen by the node store */
-    uint8_t               salts[AUDIT_SALT_POOL][RECORD_SALT_LEN];
-    size_t                salts_left;
+    struct audit_salts    csalt;          /* commit thread's salts (notes) */
     uint8_t               enc[AUDIT_ENTRY_MAX];    /* hash || record */
     struct record         rec, ref;       /* reused: ~20 KB each */
     uint64_t              signed_size;    /* last size signed */
@@ -54,6 +63,8 @@ struct audit {
 
     /* Loop thread. */
     struct merkle_hasher  rh;
+    struct audit_salts    lsalt;          /* input salts (audit_prepare) */
+    struct record         lrec;
 };
 
 /* merkle_get_fn over a transaction: level 0 from alog, stride levels from

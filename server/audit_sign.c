@@ -589,6 +589,8 @@ audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
     a->s = s;
     a->sc = sc;
     a->interval_ms = (uint32_t)cfg->audit_checkpoint_ms;
+    randombytes_buf(a->csalt.key, sizeof(a->csalt.key));
+    randombytes_buf(a->lsalt.key, sizeof(a->lsalt.key));
     pthread_mutex_init(&a->mu, NULL);
     atomic_init(&a->want_cp, false);
     merkle_tree_init(&a->tree);
@@ -621,6 +623,8 @@ audit_close(struct audit *a)
         a->s->audit = NULL;
     if (a->signers != NULL)
         sodium_free(a->signers);       /* wipes the secret keys */
+    sodium_memzero(&a->csalt, sizeof(a->csalt));
+    sodium_memzero(&a->lsalt, sizeof(a->lsalt));
     merkle_hasher_clear(&a->h);
     merkle_hasher_clear(&a->rh);
     pthread_mutex_destroy(&a->mu);

@@ -45,7 +45,7 @@ void submit_reply(struct op *op, struct hitlq_server *srv, const char *proof,
  * receipt in its reply, and receipts waiting for a checkpoint. */
 struct type_policy;
 struct score_result;
-int  submit_audit_fill(struct hitlq_server *srv, struct decision *d,
+int  submit_audit_fill(struct hitlq_server *srv, struct op *op,
                        const struct type_policy *p, const struct score_result *r);
 void submit_pack_receipt(msgpack_packer *pk, const struct decision *d, const char *proof,
                          size_t proof_len);

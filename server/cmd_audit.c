@@ -21,7 +21,7 @@
 #include "store.h"
 #include "wire.h"
 
-#define TOP_EXT_MAX (1 + HITLQ_MAX_REASONS * (1 + 255 + 16))
+#define TOP_EXT_MAX (1 + AUDIT_TOP_MAX * (1 + 255 + 16))
 
 /* ---- SUBMIT: audit fields and receipts ----------------------------------- */
 
@@ -37,38 +37,56 @@ put_f64(uint8_t *p, double v)
     return 8;
 }
 
-int
-submit_audit_fill(struct hitlq_server *srv, struct decision *d,
-                  const struct type_policy *p, const struct score_result *r)
+/* TOP_FEATURES body: the AUDIT_TOP_MAX largest contributions by name
+ * (every reason is in reason_codes; this one is in every entry, so kept
+ * short).  Values stay behind the input commitment: written as 0. */
+static size_t
+submit_top_features(const struct score_result *r, uint8_t *buf)
 {
-    uint8_t buf[TOP_EXT_MAX];
     size_t n = 1;
 
-    if (srv->store->audit == NULL)
-        return 0;
-    d->threshold = p->auto_threshold;
-    memcpy(d->model_digest, p->model->digest, sizeof(d->model_digest));
-    snprintf(d->policy_id, sizeof(d->policy_id), "%s", scoring_policy_id(srv->scoring));
-    d->n_codes = (uint8_t)r->n_reasons;
-    buf[0] = (uint8_t)r->n_reasons;
-    for (size_t i = 0; i < r->n_reasons; i++) {
+    buf[0] = (uint8_t)(r->n_reasons < AUDIT_TOP_MAX ? r->n_reasons : AUDIT_TOP_MAX);
+    for (size_t i = 0; i < buf[0]; i++) {
         size_t fl = strlen(r->reasons[i].feature);
 
-        d->codes[i] = r->reasons[i].code;
         if (fl > 255)
             fl = 255;
         buf[n++] = (uint8_t)fl;
         memcpy(buf + n, r->reasons[i].feature, fl);
         n += fl;
-        n += put_f64(buf + n, 0.0);    /* values stay behind input_commit */
+        n += put_f64(buf + n, 0.0);
         n += put_f64(buf + n, r->reasons[i].contribution);
     }
-    d->top_ext = malloc(n);
-    if (d->top_ext == NULL)
-        return -1;
-    memcpy(d->top_ext, buf, n);
-    d->top_ext_len = n;
-    return 0;
+    return n;
+}
+
+int
+submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_policy *p,
+                  const struct score_result *r)
+{
+    struct decision *d = &op->u.submit.d;
+    uint8_t top[TOP_EXT_MAX];
+    uint16_t codes[HITLQ_MAX_REASONS];
+    bool is_auto = d->outcome == DECISION_AUTO;
+
+    if (srv->store->audit == NULL)
+        return 0;
+    for (size_t i = 0; i < r->n_reasons; i++)
+        codes[i] = r->reasons[i].code;
+    struct audit_decision ad = {
+        .key = op->u.submit.key,
+        .actor = op->conn != NULL && op->conn->name[0] != '\0' ? op->conn->name : "anonymous",
+        .fields = op->u.submit.fields, .fields_len = op->u.submit.fields_len,
+        .model = d->model, .model_digest = p->model->digest,
+        .policy_id = scoring_policy_id(srv->scoring), .score = d->score,
+        .threshold = p->auto_threshold, .is_auto = is_auto, .action = d->action,
+        .queue = d->queue, .priority = d->priority,
+        .deadline_ms = is_auto ? 0 : d->received_ms + d->sla_ms,
+        .received_ms = d->received_ms, .n_codes = (uint8_t)r->n_reasons, .codes = codes,
+        .top_ext = top, .top_ext_len = submit_top_features(r, top),
+    };
+    return audit_prepare(srv->store->audit, &ad, d->audit_salt, &d->audit_type,
+                         &d->audit_tail, &d->audit_tail_len) == HITLQ_ST_OK ? 0 : -1;
 }
 
 void

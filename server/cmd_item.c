@@ -267,9 +267,10 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     wire_copy_str(args[0], op->u.submit.key, sizeof(op->u.submit.key));
     memcpy(op->u.submit.type, type, sizeof(type));
     submit_decide(&op->u.submit.d, p, &r, args[3]);
+    op->u.submit.d.received_ms = util_now_ms();
     op->u.submit.receipt = submit_receipt_kind(args[4]);
     if (submit_copy_fields(c, op) != 0 ||
-        submit_audit_fill(srv, &op->u.submit.d, p, &r) != 0 ||
+        submit_audit_fill(srv, op, p, &r) != 0 ||
         pack_reasons(&r, args[2], op->u.submit.fields, op->u.submit.fields_len,
                      &op->u.submit.d.reasons_mp, &op->u.submit.d.reasons_len) != 0) {
         op->status = HITLQ_ST_INTERNAL;

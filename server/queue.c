@@ -22,9 +22,9 @@ decision_clear(struct decision *d)
     free(d->reasons_mp);
     d->reasons_mp = NULL;
     d->reasons_len = 0;
-    free(d->top_ext);
-    d->top_ext = NULL;
-    d->top_ext_len = 0;
+    free(d->audit_tail);
+    d->audit_tail = NULL;
+    d->audit_tail_len = 0;
 }
 
 void
@@ -173,17 +173,12 @@ queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
     };
     struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
     struct audit_submit as = {
-        .id = it->id, .key = in->key, .type = in->type, .actor = js.actor,
-        .fields = in->fields, .fields_len = in->fields_len, .model = d->model,
-        .model_digest = d->model_digest, .policy_id = d->policy_id,
-        .score = d->score, .threshold = d->threshold, .is_auto = js.is_auto,
-        .action = d->action, .queue = d->queue, .priority = d->priority,
-        .deadline_ms = it->h.deadline_ms, .n_codes = d->n_codes, .codes = d->codes,
-        .top_ext = d->top_ext, .top_ext_len = d->top_ext_len,
+        .id = it->id, .type = d->audit_type, .tail = d->audit_tail,
+        .tail_len = d->audit_tail_len, .salt = d->audit_salt,
     };
     int st;
 
-    ji.audit = &as;
+    ji.audit = d->audit_tail != NULL ? &as : NULL;
     journal_submit_events(ev, model_actor, &js);
     st = journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS,
                         &it->h.result_seq);
@@ -205,7 +200,7 @@ queue_submit_hdr(struct qi_item *it, const struct decision *d, uint64_t now_ms)
     it->h.decision = d->outcome;
     it->h.priority = d->priority;
     it->h.created_ms = now_ms;
-    it->h.deadline_ms = is_auto ? 0 : now_ms + d->sla_ms;
+    it->h.deadline_ms = is_auto ? 0 : (d->received_ms ? d->received_ms : now_ms) + d->sla_ms;
     it->h.resolved_ms = is_auto ? now_ms : 0;
     snprintf(it->h.queue, sizeof(it->h.queue), "%s", is_auto ? "" : d->queue);
     snprintf(it->h.outcome, sizeof(it->h.outcome), "%s", is_auto ? d->action : "");

@@ -41,14 +41,13 @@ struct decision {
     uint8_t *reasons_mp;                       /* msgpack array of reason maps; owned (malloc) */
     size_t   reasons_len;
     uint64_t seq;                              /* auto: result-stream seq; set by queue_submit */
-    /* For the audit log: filled on the loop thread from the policy. */
-    double   threshold;                        /* the policy's auto threshold */
-    uint8_t  model_digest[32];                 /* SHA-256 of the model file */
-    char     policy_id[HITLQ_MAX_NAME + 1];
-    uint8_t  n_codes;
-    uint16_t codes[HITLQ_MAX_REASONS];         /* reason codes, as the reasons */
-    uint8_t *top_ext;                          /* TOP_FEATURES body; owned (malloc), may be NULL */
-    size_t   top_ext_len;
+    uint64_t received_ms;                      /* when SUBMIT arrived: deadline base */
+    /* For the audit log: the model-decision record, encoded on the loop
+     * thread (audit_prepare) but for its index, time and item id. */
+    uint8_t *audit_tail;                       /* owned (malloc), NULL when the log is off */
+    size_t   audit_tail_len;
+    uint8_t  audit_type;                       /* AUTO_DECISION or ESCALATION */
+    uint8_t  audit_salt[32];                   /* of the input commitment */
     /* Set by queue_submit when the audit log is on (also for duplicates). */
     bool     audited;
     uint64_t audit_index;                      /* the model decision's entry */
