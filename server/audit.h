@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <lmdb.h>
 #include <msgpack.h>
@@ -105,6 +106,15 @@ void audit_close(struct audit *a);             /* wipes the keys; NULL ok */
 
 /* The verifier keys, one "name+id+base64" per line (for logs, -K). */
 size_t audit_vkeys(const struct audit *a, char *out, size_t cap);
+
+/* Key administration with the server stopped (hitlqd -K, -R, -X): op 'K'
+ * prints the verifier keys of the key file (creating it if missing),
+ * 'R' adds a new key with the log's origin (both then sign every
+ * checkpoint; the next start logs a KEY_EVENT add), 'X' removes the key
+ * whose 8-hex-digit ID is arg (the next start logs a KEY_EVENT retire).
+ * Prints the resulting verifier keys to out.  0 or -1 (message in err). */
+int audit_key_admin(const struct hitlq_config *cfg, char op, const char *arg, FILE *out,
+                    char *err, size_t errlen);
 
 /* ---- commit thread ------------------------------------------------------ */
 

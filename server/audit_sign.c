@@ -630,3 +630,117 @@ audit_close(struct audit *a)
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
+
+/* ---- key administration (hitlqd -K / -R / -X, server stopped) ------------ */
+
+/* Writes text to path atomically (temp file 0600, fsync, rename). */
+static int
+audit_key_write(const char *path, const char *text, size_t len, char *err, size_t errlen)
+{
+    char tmp[1100];
+    int fd, ok;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "audit: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the key file into a temporary audit context (keys only). */
+static struct audit *
+audit_admin_open(const struct hitlq_config *cfg, char *err, size_t errlen)
+{
+    struct audit *a = calloc(1, sizeof(*a));
+
+    if (a == NULL || sodium_init() < 0 ||
+        (a->signers = sodium_allocarray(AUDIT_KEYS_MAX, sizeof(struct note_signer))) == NULL) {
+        snprintf(err, errlen, "audit: out of memory");
+        free(a);
+        return NULL;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    if (audit_keys_load(a, cfg, err, errlen) != 0) {
+        audit_close(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Rewrites the key file with a->signers[0..n) (secret: wiped after). */
+static int
+audit_admin_save(struct audit *a, char *err, size_t errlen)
+{
+    char *buf = sodium_malloc(AUDIT_KEYS_MAX * (NOTE_SKEY_MAX + 1));
+    size_t off = 0, n;
+    int rc = -1;
+
+    if (buf == NULL)
+        return -1;
+    for (size_t i = 0; i < a->nsigners; i++) {
+        if (note_skey_format(&a->signers[i], buf + off, NOTE_SKEY_MAX, &n) != NOTE_OK)
+            goto out;
+        off += n;
+        buf[off++] = '\n';
+    }
+    rc = audit_key_write(a->key_path, buf, off, err, errlen);
+out:
+    sodium_free(buf);
+    return rc;
+}
+
+int
+audit_key_admin(const struct hitlq_config *cfg, char op, const char *arg, FILE *out,
+                char *err, size_t errlen)
+{
+    struct audit *a = audit_admin_open(cfg, err, errlen);
+    uint8_t seed[NOTE_SEED_LEN];
+    char vk[AUDIT_KEYS_MAX * (NOTE_VKEY_MAX + 1) + 1];
+    int rc = 0;
+
+    if (a == NULL)
+        return -1;
+    if (op == 'R') {                   /* rotate: add a key, same origin */
+        randombytes_buf(seed, sizeof(seed));
+        rc = a->nsigners < AUDIT_KEYS_MAX &&
+             note_signer_init(&a->signers[a->nsigners], a->origin, a->origin_len,
+                              NOTE_SIGTYPE_ED25519, seed) == NOTE_OK ? 0 : -1;
+        sodium_memzero(seed, sizeof(seed));
+        if (rc == 0) {
+            a->nsigners++;
+            rc = audit_admin_save(a, err, errlen);
+        } else {
+            snprintf(err, errlen, "audit: cannot add a key (at most %u)", AUDIT_KEYS_MAX);
+        }
+    } else if (op == 'X') {            /* retire the key with this hex ID */
+        size_t i, j;
+        char id[9];
+        for (i = 0; i < a->nsigners; i++) {
+            snprintf(id, sizeof(id), "%08x", a->signers[i].pub.key_id);
+            if (strcmp(id, arg) == 0)
+                break;
+        }
+        if (i == a->nsigners || a->nsigners == 1) {
+            snprintf(err, errlen, "audit: no key %s to retire (or it is the last one)", arg);
+            rc = -1;
+        } else {
+            for (j = i; j + 1 < a->nsigners; j++)
+                a->signers[j] = a->signers[j + 1];
+            note_signer_clear(&a->signers[--a->nsigners]);
+            rc = audit_admin_save(a, err, errlen);
+        }
+    }
+    if (rc == 0) {
+        audit_vkeys(a, vk, sizeof(vk));
+        fputs(vk, out);
+    }
+    audit_close(a);
+    return rc;
+}

@@ -3,14 +3,17 @@
  * start-up, the run loop, and distinct exit codes per start-up failure.
  * The only file that may call exit().
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "config.h"
 #include "log.h"
 #include "score.h"
@@ -26,6 +29,7 @@ usage(FILE *f)
 {
     fprintf(f,
         "usage: hitlqd [-c FILE] [-d DIR] [-l ADDR:PORT] [-P PORTFILE] [-v] [-n] [-C]\n"
+        "              [-K | -R | -X KEYID]\n"
         "  -c FILE      configuration file (libConfuse syntax; default: none,\n"
         "               built-in defaults: listen 127.0.0.1:7420, data dir ./hitlq-data,\n"
         "               embedded credit_application policy and scorecard)\n"
@@ -34,12 +38,19 @@ usage(FILE *f)
         "  -P FILE      write the bound port number to FILE once listening\n"
         "  -v           debug logging\n"
         "  -n           check the configuration and policy, print \"configuration OK\", exit\n"
-        "  -C           print an annotated sample configuration and exit\n");
+        "  -C           print an annotated sample configuration and exit\n"
+        "  -K           print the audit log's verifier key(s) (creating the signing key\n"
+        "               on first use) and exit\n"
+        "  -R           rotate: add a new audit signing key with the same origin (both sign\n"
+        "               until the old one is retired), print the verifier keys, exit\n"
+        "  -X KEYID     retire the audit signing key with this 8-hex-digit ID, exit\n"
+        "  (-K/-R/-X edit the key file: run them while hitlqd is stopped)\n");
 }
 
 struct main_opts {
-    const char *config, *data_dir, *listen, *portfile;
+    const char *config, *data_dir, *listen, *portfile, *key_arg;
     int check, sample, verbose;
+    char key_op;                          /* 'K', 'R', 'X' or 0 */
 };
 
 static int
@@ -48,7 +59,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
     int ch;
 
     memset(o, 0, sizeof(*o));
-    while ((ch = getopt(argc, argv, "c:d:l:P:vnCh")) != -1) {
+    while ((ch = getopt(argc, argv, "c:d:l:P:vnCKRX:h")) != -1) {
         switch (ch) {
         case 'c': o->config = optarg; break;
         case 'd': o->data_dir = optarg; break;
@@ -57,6 +68,8 @@ main_parse(int argc, char **argv, struct main_opts *o)
         case 'v': o->verbose = 1; break;
         case 'n': o->check = 1; break;
         case 'C': o->sample = 1; break;
+        case 'K': case 'R': o->key_op = (char)ch; break;
+        case 'X': o->key_op = 'X'; o->key_arg = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -128,6 +141,17 @@ main(int argc, char **argv)
     }
     if (o.check)
         return main_check(&cfg);
+    if (o.key_op) {
+        if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "hitlqd: mkdir %s: %s\n", cfg.data_dir, strerror(errno));
+            return EXIT_STARTUP;
+        }
+        if (audit_key_admin(&cfg, o.key_op, o.key_arg, stdout, err, sizeof(err)) != 0) {
+            fprintf(stderr, "hitlqd: %s\n", err);
+            return EXIT_STARTUP;
+        }
+        return 0;
+    }
     signal(SIGPIPE, SIG_IGN);
     srv = server_new(&cfg, err, sizeof(err));
     if (srv == NULL) {

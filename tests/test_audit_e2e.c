@@ -593,6 +593,99 @@ static void test_consistency_across_restart_and_kill9(void **st)
     hitlq_free(c);
 }
 
+
+/* Runs hitlqd KEY_OP on the stopped server's data dir; returns its stdout. */
+static void key_admin(const char *args, char *out, size_t n)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s -d %s %s 2>/dev/null", HARNESS_HITLQD, S.data, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = '\0';
+    assert_int_equal(pclose(p), 0);
+}
+
+/* Finds the KEY_EVENT entry (action) for vkey in the log; true if found. */
+static bool has_key_event(hitlq *c, uint64_t size, const char *vkey, uint8_t action,
+                          struct record *r)
+{
+    uint8_t *recs[256], hs[256][32];
+    size_t lens[256];
+    bool found = false;
+    for (uint64_t at = 0; at < size;) {
+        size_t n = get_entries(c, at, 256, recs, lens, hs);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(record_decode(recs[i], lens[i], r), RECORD_OK);
+            const struct record_ext *e = find_ext(r, RECORD_EXT_KEY_INFO);
+            if ((r->record_type == RECORD_KEY_EVENT || r->record_type == RECORD_GENESIS) &&
+                e != NULL && e->data[1] == action && e->len == 12 + strlen(vkey) &&
+                memcmp(e->data + 4, vkey, strlen(vkey)) == 0)
+                found = true;
+        }
+        free_recs(recs, n);
+        at += n;
+    }
+    return found;
+}
+
+static void test_key_rotation(void **st)
+{
+    (void)st;
+    hitlq *c = cli("rot-bot");
+    struct note_verifier old = server_vkey(), vs[2];
+    uint8_t r1[32], r2[32], r3[32];
+    struct record *r = calloc(1, sizeof *r);
+    uint64_t s1 = get_checkpoint(c, &old, r1);
+    hitlq_free(c);
+    assert_int_equal(harness_server_stop(&S), 0);
+    char out[2048], vk2[NOTE_VKEY_MAX + 1], vk1[NOTE_VKEY_MAX + 1];
+    key_admin("-R", out, sizeof out);             /* prints both vkeys */
+    char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    snprintf(vk1, sizeof vk1, "%.*s", (int)(nl - out), out);
+    snprintf(vk2, sizeof vk2, "%.*s", (int)strcspn(nl + 1, "\n"), nl + 1);
+    assert_int_equal(note_vkey_parse(vk1, strlen(vk1), &vs[0]), NOTE_OK);
+    assert_int_equal(note_vkey_parse(vk2, strlen(vk2), &vs[1]), NOTE_OK);
+    assert_int_equal(vs[0].key_id, old.key_id);
+    assert_string_equal(vs[1].name, old.name);    /* same origin */
+    assert_true(harness_server_restart(&S) > 0);
+    c = cli("rot-bot");
+    /* both keys sign every checkpoint now; the add is in the log */
+    hitlq_reply *rep = NULL;
+    assert_int_equal(hitlq_call(c, HITLQ_OP_AUDIT_CHECKPOINT, NULL, 0, &rep), HITLQ_OK);
+    const msgpack_object *n = hitlq_reply_get(rep, "checkpoint");
+    struct note_sigresult res[2];
+    struct note_opened op;
+    assert_int_equal(note_open(n->via.str.ptr, n->via.str.size, vs, 2, res, &op), NOTE_OK);
+    assert_true(res[0].verified && res[1].verified);
+    hitlq_reply_free(rep);
+    uint64_t s2 = get_checkpoint(c, &vs[1], r2);
+    assert_true(s2 > s1);
+    must_consistent(c, s1, r1, s2, r2);
+    assert_true(has_key_event(c, s2, vk2, 1, r));
+    hitlq_free(c);
+    /* retire the old key: only the new one signs; the retirement is logged */
+    assert_int_equal(harness_server_stop(&S), 0);
+    char arg[32];
+    snprintf(arg, sizeof arg, "-X %08x", old.key_id);
+    key_admin(arg, out, sizeof out);
+    assert_memory_equal(out, vk2, strlen(vk2));   /* only the new key is left */
+    assert_string_equal(out + strlen(vk2), "\n");
+    assert_true(harness_server_restart(&S) > 0);
+    c = cli("rot-bot");
+    assert_int_equal(hitlq_call(c, HITLQ_OP_AUDIT_CHECKPOINT, NULL, 0, &rep), HITLQ_OK);
+    n = hitlq_reply_get(rep, "checkpoint");
+    assert_int_equal(note_open(n->via.str.ptr, n->via.str.size, &old, 1, res, &op),
+                     NOTE_ERR_UNVERIFIED);
+    hitlq_reply_free(rep);
+    uint64_t s3 = get_checkpoint(c, &vs[1], r3);
+    must_consistent(c, s1, r1, s3, r3);
+    assert_true(has_key_event(c, s3, vk1, 2, r));
+    free(r);
+    hitlq_free(c);
+}
+
 /* ---- a store that disagrees with its signed checkpoints ------------------- */
 
 /* Opens the stopped server's LMDB and applies fn to the alog database. */
@@ -709,6 +802,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_human_decisions_linked, srv_setup, srv_teardown),
         cmocka_unit_test_setup_teardown(test_consistency_across_restart_and_kill9, srv_setup,
                                         srv_teardown),
+        cmocka_unit_test_setup_teardown(test_key_rotation, srv_setup, srv_teardown),
         cmocka_unit_test(test_truncated_log_refused),
         cmocka_unit_test(test_rewritten_log_refused),
         cmocka_unit_test(test_audit_off_is_fixed),
