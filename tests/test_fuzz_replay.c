@@ -21,6 +21,7 @@
 #include "fuzz_merkle.c"
 #include "fuzz_note.c"
 #include "fuzz_proof.c"
+#include "fuzz_record.c"
 #include "fuzz_validate.c"
 
 /* Reads a whole file into a malloc'd buffer (NULL-safe for size 0). */
@@ -99,6 +100,13 @@ test_replay_proof(void **state)
 }
 
 static void
+test_replay_record(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_record", fuzz_record_one) >= 10);
+}
+
+static void
 test_replay_merkle(void **state)
 {
     (void)state;
@@ -122,6 +130,8 @@ test_replay_edge_inputs(void **state)
     assert_int_equal(fuzz_merkle_one(one, 1), 0);
     assert_int_equal(fuzz_proof_one(one, 0), 0);
     assert_int_equal(fuzz_proof_one(one, 1), 0);
+    assert_int_equal(fuzz_record_one(one, 0), 0);
+    assert_int_equal(fuzz_record_one(one, 1), 0);
 }
 
 int
@@ -132,6 +142,7 @@ main(void)
         cmocka_unit_test(test_replay_validate),
         cmocka_unit_test(test_replay_note),
         cmocka_unit_test(test_replay_merkle),
+        cmocka_unit_test(test_replay_record),
         cmocka_unit_test(test_replay_proof),
         cmocka_unit_test(test_replay_edge_inputs),
     };
