@@ -154,6 +154,9 @@ int  audit_latest(struct audit *a, char *out, size_t cap, size_t *len, uint64_t 
 
 /* ---- loop thread, read transaction (audit_read.c) ----------------------- */
 
+/* Number of entries committed (the tree size a read txn sees). */
+int audit_count(struct store *s, MDB_txn *txn, uint64_t *n);
+
 /* A copy of the published checkpoint, taken with audit_cp_get BEFORE the
  * read transaction begins (see audit_read.c). */
 struct audit_cp {

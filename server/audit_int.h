@@ -76,8 +76,6 @@ struct audit_get {
 };
 int audit_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
 
-/* Number of entries in alog (= tree size). */
-int audit_count(struct store *s, MDB_txn *txn, uint64_t *n);
 
 /* meta blob helpers: get returns MDB_NOTFOUND (> 0) when absent. */
 int audit_meta_get(struct store *s, MDB_txn *txn, const char *name, MDB_val *v);

@@ -103,6 +103,8 @@ submit_pack_receipt(msgpack_packer *pk, const struct decision *d, const char *pr
         wire_pack_kv_strn(pk, "tlog_proof", proof, proof_len);
 }
 
+static void receipt_park(struct op *op, struct hitlq_server *srv);
+
 void
 receipt_finish(struct op *op, struct hitlq_server *srv)
 {
@@ -122,10 +124,7 @@ receipt_finish(struct op *op, struct hitlq_server *srv)
     }
     free(cp);
     if (st == HITLQ_ST_NOT_FOUND && !srv->stopping) {
-        op->next = srv->receipts;      /* parked until the next checkpoint */
-        srv->receipts = op;
-        audit_request_checkpoint(a);
-        commit_wake(srv->commit);
+        receipt_park(op, srv);         /* until the next checkpoint */
         return;
     }
     if (st != HITLQ_ST_OK) {
@@ -137,6 +136,53 @@ receipt_finish(struct op *op, struct hitlq_server *srv)
     free(proof);
 }
 
+/* Parks op until the next checkpoint (receipt_wake looks again). */
+static void
+receipt_park(struct op *op, struct hitlq_server *srv)
+{
+    op->next = srv->receipts;
+    srv->receipts = op;
+    audit_request_checkpoint(srv->store->audit);
+    commit_wake(srv->commit);
+}
+
+static void
+cpwait_reply(struct op *op, struct hitlq_server *srv, const struct audit_cp *cp)
+{
+    size_t off;
+
+    if (conn_is_open(op->conn)) {
+        off = wire_frame_begin(&srv->out);
+        msgpack_pack_map(&srv->pk, 2);
+        wire_pack_kv_u64(&srv->pk, "size", cp->size);
+        wire_pack_kv_strn(&srv->pk, "checkpoint", cp->note, cp->len);
+        reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+    }
+    op_done(op);
+}
+
+/* AUDIT_CHECKPOINT {fresh: true}: replies once a checkpoint covers the
+ * size committed when it arrived. */
+static void
+cpwait_finish(struct op *op, struct hitlq_server *srv)
+{
+    struct audit_cp *cp = malloc(sizeof(*cp));
+
+    if (cp == NULL || audit_cp_get(srv->store->audit, cp) != HITLQ_ST_OK) {
+        free(cp);
+        conn_send_error(op->conn, op->opcode, op->request_id, HITLQ_ST_INTERNAL, NULL);
+        op_done(op);
+        return;
+    }
+    if (cp->size < op->u.cpwait.size && !srv->stopping)
+        receipt_park(op, srv);
+    else
+        cpwait_reply(op, srv, cp);
+    free(cp);
+}
+
+static const struct op_class cpwait_class = { "checkpoint-wait", NULL, cpwait_finish, NULL };
+
 void
 receipt_wake(struct hitlq_server *srv)
 {
@@ -146,7 +192,10 @@ receipt_wake(struct hitlq_server *srv)
     for (; op != NULL; op = next) {
         next = op->next;
         op->next = NULL;
-        receipt_finish(op, srv);
+        if (op->cls == &cpwait_class)
+            cpwait_finish(op, srv);
+        else
+            receipt_finish(op, srv);
     }
 }
 
@@ -248,7 +297,27 @@ consistency_fn(struct audit *a, MDB_txn *txn, const struct audit_cp *cp,
 static void
 checkpoint_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    audit_reply(c, h, args, checkpoint_fn);
+    struct hitlq_server *srv = c->srv;
+    MDB_txn *txn;
+    uint64_t committed = 0;
+    struct op *op;
+
+    if (args[0] == NULL || args[0]->type != MSGPACK_OBJECT_BOOLEAN || !args[0]->via.boolean ||
+        srv->store->audit == NULL) {
+        audit_reply(c, h, args, checkpoint_fn);
+        return;
+    }
+    if ((txn = server_read_begin(srv)) != NULL) {
+        if (audit_count(srv->store, txn, &committed) != 0)
+            committed = 0;
+        server_read_end(srv);
+    }
+    if ((op = op_new(&cpwait_class, c, h->opcode, h->request_id)) == NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
+        return;
+    }
+    op->u.cpwait.size = committed;
+    cpwait_finish(op, srv);
 }
 
 static void
@@ -285,8 +354,12 @@ static const struct wire_field consistency_schema[] = {
     { "size2", WIRE_UINT, false, 1, AUDIT_SIZE_MAX },
 };
 
+static const struct wire_field checkpoint_schema[] = {
+    { "fresh", WIRE_BOOL, false, 0, 0 },
+};
+
 const struct cmd cmd_audit_checkpoint = { "AUDIT_CHECKPOINT", HITLQ_OP_AUDIT_CHECKPOINT,
-                                          NULL, 0, checkpoint_proceed };
+                                          checkpoint_schema, 1, checkpoint_proceed };
 const struct cmd cmd_audit_entries = { "AUDIT_ENTRIES", HITLQ_OP_AUDIT_ENTRIES,
                                        entries_schema, 2, entries_proceed };
 const struct cmd cmd_audit_prove = { "AUDIT_PROVE", HITLQ_OP_AUDIT_PROVE,

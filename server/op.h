@@ -76,6 +76,9 @@ struct op {
         struct {
             size_t done;
         } expire;
+        struct {
+            uint64_t size;               /* AUDIT_CHECKPOINT fresh: wanted size */
+        } cpwait;
     } u;
 };
 

@@ -686,6 +686,49 @@ static void test_key_rotation(void **st)
     hitlq_free(c);
 }
 
+/* With a 60 s signing interval, a fresh checkpoint and a strong receipt
+ * come at once: signing on demand. */
+static void test_checkpoint_on_demand(void **st)
+{
+    (void)st;
+    struct hserver t;
+    memset(&t, 0, sizeof t);
+    assert_true(harness_server_start(&t, "audit_checkpoint_ms = 60000\n") > 0);
+    S.port = t.port;
+    memcpy(S.data, t.data, sizeof S.data);
+    hitlq *c = cli("demand-bot");
+    struct note_verifier v = server_vkey();
+    uint8_t root[32], leaf[32];
+    uint64_t before = get_checkpoint(c, &v, root);
+    for (size_t i = 0; i < 10; i++)
+        hitlq_reply_free(submit_receipt(c, 600 + i, "index"));
+    assert_int_equal(get_checkpoint(c, &v, root), before);      /* not signed yet */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    hpk_str(&pk, "fresh");
+    msgpack_pack_true(&pk);
+    hitlq_reply *r = NULL;
+    uint64_t t0 = harness_now_ms();
+    assert_int_equal(hitlq_call(c, HITLQ_OP_AUDIT_CHECKPOINT, sb.data, sb.size, &r), HITLQ_OK);
+    msgpack_sbuffer_destroy(&sb);
+    const msgpack_object *n = hitlq_reply_get(r, "checkpoint");
+    assert_int_equal(open_checkpoint(n->via.str.ptr, n->via.str.size, &v, root), before + 10);
+    hitlq_reply_free(r);
+    hitlq_reply *rep = submit_receipt(c, 610, "checkpoint");
+    const msgpack_object *tp = hitlq_reply_get(rep, "tlog_proof");
+    assert_non_null(tp);
+    uint64_t idx = reply_receipt(rep, leaf);
+    assert_int_equal(verify_tlog_proof(tp->via.str.ptr, tp->via.str.size, &v, leaf), idx);
+    hitlq_reply_free(rep);
+    assert_true(harness_now_ms() - t0 < 5000);
+    hitlq_free(c);
+    assert_int_equal(harness_server_stop(&t), 0);
+    harness_server_cleanup(&t);
+}
+
 /* ---- a store that disagrees with its signed checkpoints ------------------- */
 
 /* Opens the stopped server's LMDB and applies fn to the alog database. */
@@ -803,6 +846,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_consistency_across_restart_and_kill9, srv_setup,
                                         srv_teardown),
         cmocka_unit_test_setup_teardown(test_key_rotation, srv_setup, srv_teardown),
+        cmocka_unit_test(test_checkpoint_on_demand),
         cmocka_unit_test(test_truncated_log_refused),
         cmocka_unit_test(test_rewritten_log_refused),
         cmocka_unit_test(test_audit_off_is_fixed),
