@@ -11,6 +11,9 @@
 #   (f) restart time with 1M queued (exec -> port file, exec -> first PING)
 #   (g) server RSS after the submit phase and with 1M queued
 #   (h) ops per fsync (STATS counters if any, else strace -c if installed)
+#   (i) the audit log: (b) again with the log off in the same rounds (on/off
+#       ratio), its append cost and proof serving at 1M entries
+#       (tests/bench_audit.c), and hitlq-audit's offline verify rate
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -23,7 +26,9 @@ cd "$(dirname "$0")/.." || exit 1
 HITLQD=$B/hitlqd
 BL=$B/tests/bench_load
 BM=$B/tests/bench_lmdb
-for f in "$HITLQD" "$BL" "$BM"; do
+BA=$B/tests/bench_audit
+HA=$B/hitlq-audit
+for f in "$HITLQD" "$BL" "$BM" "$BA" "$HA"; do
     [ -x "$f" ] || { echo "bench.sh: $f is missing (run make bench)" >&2; exit 1; }
 done
 
@@ -32,6 +37,7 @@ SUBMIT_S=${BENCH_SUBMIT_SECONDS:-3}
 FILL_CLAIM=${BENCH_FILL_CLAIM:-250000}
 FILL_BIG=${BENCH_FILL_BIG:-1000000}
 LAT_SAMPLES=${BENCH_LAT_SAMPLES:-1000}
+AUDIT_N=${BENCH_AUDIT_ENTRIES:-1000000}
 case $FILL_BIG in 1000000) BIG=1M ;; *) BIG=$FILL_BIG ;; esac
 
 TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/hitlq-bench.XXXXXX") || exit 1
@@ -85,6 +91,7 @@ sed -e 's/"auto_threshold": *[0-9.]*/"auto_threshold": 1.0/' \
 printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TMPROOT/policy/policy.json" \
     > "$TMPROOT/policy/bench.conf"
 printf 'map_size_mb = 32768\n' > "$TMPROOT/policy/default.conf"
+printf 'map_size_mb = 32768\naudit = 0\n' > "$TMPROOT/policy/noaudit.conf"
 
 # start_server NAME CONF [REUSE_DIR]: fresh data dir unless REUSE_DIR given.
 # Sets SRV_DIR, SRV_PID, SRV_BG, PORTFILE.  Listens on 127.0.0.1:0 (falls
@@ -165,7 +172,7 @@ O=$TMPROOT/out
 mkdir -p "$O"
 
 # ---- (a)+(b): raw LMDB ceiling and durable submits, interleaved rounds -----
-LMDB_ALL= SUB_ALL= RATIO_ALL= RSS_SUBMIT=
+LMDB_ALL= SUB_ALL= RATIO_ALL= RSS_SUBMIT= OFF_ALL= ARATIO_ALL=
 r=1
 while [ $r -le "$ROUNDS" ]; do
     say ""
@@ -183,8 +190,18 @@ while [ $r -le "$ROUNDS" ]; do
             stop_server
         fi
     fi
+    off=
+    if start_server noaudit "$TMPROOT/policy/noaudit.conf"; then
+        run "$O/noaudit.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000
+        off=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/noaudit.$r")
+        grep -q ABORTED "$O/noaudit.$r" && off=
+        server_alive "audit-off round $r" && stop_server
+    fi
     ratio=$(calc 'printf "%.2f", b / a' "$(num_or_na "$lm")" "$(num_or_na "$sub")")
-    say "round $r: raw LMDB $(num_or_na "$lm")/s, hitlqd $(num_or_na "$sub")/s, ratio $ratio"
+    aratio=$(calc 'printf "%.2f", b / a' "$(num_or_na "$off")" "$(num_or_na "$sub")")
+    say "round $r: raw LMDB $(num_or_na "$lm")/s, hitlqd $(num_or_na "$sub")/s, ratio $ratio; audit log off $(num_or_na "$off")/s, on/off $aratio"
+    OFF_ALL="$OFF_ALL $(num_or_na "$off")"
+    ARATIO_ALL="$ARATIO_ALL $aratio"
     LMDB_ALL="$LMDB_ALL $(num_or_na "$lm")"
     SUB_ALL="$SUB_ALL $(num_or_na "$sub")"
     RATIO_ALL="$RATIO_ALL $ratio"
@@ -324,6 +341,32 @@ if start_server fsync "$TMPROOT/policy/default.conf"; then
     server_alive "ops-per-fsync run" && stop_server
 fi
 
+# ---- (i) the audit log ---------------------------------------------------------
+set -- $(median3 $OFF_ALL); OFF_MED=$1 OFF_MIN=$2 OFF_MAX=$3
+ARATIO_MED=$(printf '%s\n' $ARATIO_ALL | grep -v '^n/a$' | sort -n | awk '{v[NR]=$1} END { if (NR) print v[int((NR+1)/2)]; else print "n/a" }')
+ARATIO_MIN=$(printf '%s\n' $ARATIO_ALL | grep -v '^n/a$' | sort -n | head -1)
+ARATIO_MAX=$(printf '%s\n' $ARATIO_ALL | grep -v '^n/a$' | sort -n | tail -1)
+say ""
+say "-- (i) audit log: $AUDIT_N entries appended with server/audit.c, proofs, offline verify"
+AL=$TMPROOT/auditlog
+mkdir -p "$AL"
+run "$O/audit" 900 "$BA" -n "$AUDIT_N" -k "$AL"
+A_COMMIT=$(awk '/audit append/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/audit")
+A_LOOP=$(awk '/audit append/ { for (i = 1; i < NF; i++) if ($i == "+") { print $(i + 1); exit } }' "$O/audit")
+P_HASHES=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/audit")
+P_MED=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "median") { print $(i + 1); exit } }' "$O/audit")
+P_P99=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "p99") { print $(i + 1); exit } }' "$O/audit")
+P_SIZE=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "at") { print $(i + 1); exit } }' "$O/audit")
+V_RATE=
+printf 'map_size_mb = 32768\n' > "$AL/conf"
+if "$HITLQD" -d "$AL/data" -K > "$AL/vkeys" 2>/dev/null && start_server auditlog "$AL/conf" "$AL"; then
+    run "$O/export" 900 "$HA" export --server "127.0.0.1:$(cat "$PORTFILE")" --out "$AL/export"
+    server_alive "audit export" && stop_server
+    run "$O/verify" 900 taskset -c 0 "$HA" verify --vkey-file "$AL/vkeys" "$AL/export"
+    V_RATE=$(awk '/entries\/s/ { for (i = 1; i <= NF; i++) if ($i ~ /entries\/s/) { v = $(i - 1); gsub(/[^0-9.]/, "", v); print v; exit } }' "$O/verify")
+fi
+rm -rf "$AL"
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -365,5 +408,17 @@ printf '%-58s %-30s %-16s %s\n' "(h) submits per fdatasync (strace)" \
     "$(num_or_na "$OPS_PER_SYNC")" "-" "-"
 printf '%-58s %-30s %-16s %s\n' "(h) bytes written to disk per submit" \
     "$(num_or_na "$BYTES_PER_OP")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(i) durable submits/s with the audit log off, median" \
+    "$OFF_MED ($OFF_MIN-$OFF_MAX)" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(i) submits/s audit on / off (median of per-round ratios)" \
+    "$ARATIO_MED (${ARATIO_MIN:-n/a}-${ARATIO_MAX:-n/a})" ">= 0.85" "$(verdict "$ARATIO_MED" ">=" 0.85)"
+printf '%-58s %-30s %-16s %s\n' "(i) audit append us/entry: commit thread + loop thread" \
+    "$(num_or_na "$A_COMMIT") + $(num_or_na "$A_LOOP")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(i) inclusion proof at $(num_or_na "$P_SIZE") entries: hashes" \
+    "$(num_or_na "$P_HASHES")" "<= 20" "$(verdict "$P_HASHES" "<=" 20)"
+printf '%-58s %-30s %-16s %s\n' "(i) inclusion proof served, median us (p99)" \
+    "$(num_or_na "$P_MED") ($(num_or_na "$P_P99"))" "< 100" "$(verdict "$P_MED" "<=" 99.9)"
+printf '%-58s %-30s %-16s %s\n' "(i) hitlq-audit verify entries/s, one core" \
+    "$(num_or_na "$V_RATE")" ">= 500000" "$(verdict "$V_RATE" ">=" 500000)"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (PERFORMANCE.md §5)."
 exit 0
