@@ -1,0 +1,413 @@
+/*
+ * aud_summary.c - `hitlq-audit summary`: what an export's decisions say
+ * (AUDIT.md §4.9 E, proto/AUDIT-HITLQ.md): counts per record type, per
+ * decision, per model (id@version) and per actor; human agreement and
+ * override rates from the OUTCOME extension (0x0005); first and last
+ * time.  A text table, or JSON (jansson) with --json.  It reads the
+ * entries strictly but checks no hash or signature: run `verify` for that.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "aud.h"
+
+#define AUD_EXT_OUTCOME 0x0005
+
+/* Per-key counters. */
+enum { T_ENTRIES, T_AUTO, T_ESCALATED, T_HUMAN, T_AGREED, T_OVERRODE, T_N };
+
+struct aud_slot {
+    char    *key;                        /* owned, NUL-terminated */
+    uint64_t v[T_N];
+};
+
+/* Open-addressing string table.  Owned slots; aud_tally_clear frees. */
+struct aud_tally {
+    struct aud_slot *s;
+    size_t           cap, n;
+};
+
+struct aud_sum {
+    uint64_t         entries, first_ms, last_ms;
+    uint64_t         types[256], decisions[256];
+    uint64_t         agreed, overrode, overrides;
+    struct aud_tally models, actors;
+};
+
+static uint64_t
+aud_fnv(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)k[i]) * 1099511628211ull;
+    return h;
+}
+
+static int
+aud_tally_grow(struct aud_tally *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    struct aud_slot *s = calloc(cap, sizeof(*s));
+
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        size_t j;
+        if (t->s[i].key == NULL)
+            continue;
+        j = aud_fnv(t->s[i].key, strlen(t->s[i].key)) & (cap - 1);
+        while (s[j].key != NULL)
+            j = (j + 1) & (cap - 1);
+        s[j] = t->s[i];
+    }
+    free(t->s);
+    t->s = s;
+    t->cap = cap;
+    return 0;
+}
+
+/* The slot of key[0..n), created on first use; NULL when out of memory. */
+static struct aud_slot *
+aud_tally_get(struct aud_tally *t, const char *key, size_t n)
+{
+    size_t j;
+
+    if ((t->n + 1) * 10 > t->cap * 7 && aud_tally_grow(t) != 0)
+        return NULL;
+    j = aud_fnv(key, n) & (t->cap - 1);
+    while (t->s[j].key != NULL) {
+        if (strlen(t->s[j].key) == n && memcmp(t->s[j].key, key, n) == 0)
+            return &t->s[j];
+        j = (j + 1) & (t->cap - 1);
+    }
+    if ((t->s[j].key = malloc(n + 1)) == NULL)
+        return NULL;
+    memcpy(t->s[j].key, key, n);
+    t->s[j].key[n] = '\0';
+    t->n++;
+    return &t->s[j];
+}
+
+static void
+aud_tally_clear(struct aud_tally *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->s[i].key);
+    free(t->s);
+    memset(t, 0, sizeof(*t));
+}
+
+/* agreement byte of an OUTCOME extension: 0 n/a, 1 agreed, 2 overrode;
+ * -1 when the record has none or it is malformed. */
+static int
+aud_outcome_agreement(const struct record *rec)
+{
+    for (size_t i = 0; i < rec->ext_count; i++) {
+        const struct record_ext *x = &rec->ext[i];
+        size_t a, b;
+        if (x->type != AUD_EXT_OUTCOME)
+            continue;
+        if (x->len < 1 || (a = 1u + x->data[0]) >= x->len)
+            return -1;
+        if ((b = a + 1u + x->data[a]) + 1u != x->len)
+            return -1;
+        return x->data[b] <= 2 ? x->data[b] : -1;
+    }
+    return -1;
+}
+
+static const char *
+aud_type_name(unsigned t)
+{
+    switch (t) {
+    case RECORD_AUTO_DECISION:    return "AUTO_DECISION";
+    case RECORD_ESCALATION:       return "ESCALATION";
+    case RECORD_HUMAN_DECISION:   return "HUMAN_DECISION";
+    case RECORD_HUMAN_OVERRIDE:   return "HUMAN_OVERRIDE";
+    case RECORD_QUEUE_EVENT:      return "QUEUE_EVENT";
+    case RECORD_MODEL_REGISTERED: return "MODEL_REGISTERED";
+    case RECORD_POLICY_CHANGE:    return "POLICY_CHANGE";
+    case RECORD_KEY_EVENT:        return "KEY_EVENT";
+    case RECORD_HEARTBEAT:        return "HEARTBEAT";
+    case RECORD_GENESIS:          return "GENESIS";
+    default:                      return NULL;
+    }
+}
+
+static const char *
+aud_decision_name(unsigned d)
+{
+    static const char *const names[] = { "NONE", "APPROVE", "REJECT", "ESCALATE",
+                                         "REQUEST_INFO", "DEFER" };
+    return d < sizeof(names) / sizeof(names[0]) ? names[d] : NULL;
+}
+
+static const char *
+aud_actor_name(unsigned a)
+{
+    static const char *const names[] = { "?", "BOT", "MODEL", "HUMAN", "SYSTEM" };
+    return a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+/* Counts one decoded entry. */
+static int
+aud_sum_add(struct aud_sum *s, const struct record *rec)
+{
+    char key[2 * RECORD_STR_MAX + 16];
+    struct aud_slot *m = NULL, *a;
+    bool human = rec->record_type == RECORD_HUMAN_DECISION ||
+                 rec->record_type == RECORD_HUMAN_OVERRIDE;
+    int agree = aud_outcome_agreement(rec);
+    int n;
+
+    if (s->entries++ == 0)
+        s->first_ms = rec->time_ms;
+    s->last_ms = rec->time_ms;
+    s->types[rec->record_type]++;
+    s->decisions[rec->decision]++;
+    s->overrides += rec->record_type == RECORD_HUMAN_OVERRIDE;
+    s->agreed += agree == 1;
+    s->overrode += agree == 2;
+    if (rec->model_id.len > 0) {
+        n = snprintf(key, sizeof(key), "%.*s@%.*s", rec->model_id.len,
+                     (const char *)rec->model_id.data, rec->model_version.len,
+                     (const char *)rec->model_version.data);
+        if ((m = aud_tally_get(&s->models, key, (size_t)n)) == NULL)
+            return -1;
+        m->v[T_ENTRIES]++;
+        m->v[T_AUTO] += rec->record_type == RECORD_AUTO_DECISION;
+        m->v[T_ESCALATED] += rec->record_type == RECORD_ESCALATION;
+        m->v[T_HUMAN] += human;
+        m->v[T_AGREED] += agree == 1;
+        m->v[T_OVERRODE] += agree == 2;
+    }
+    n = snprintf(key, sizeof(key), "%s %.*s", aud_actor_name(rec->actor_type),
+                 rec->actor_id.len, (const char *)rec->actor_id.data);
+    if ((a = aud_tally_get(&s->actors, key, (size_t)n)) == NULL)
+        return -1;
+    a->v[T_ENTRIES]++;
+    return 0;
+}
+
+/* "2025-06-01T12:00:00.123Z" into out[32]. */
+static const char *
+aud_iso(uint64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    size_t n;
+
+    if (gmtime_r(&t, &tm) == NULL)
+        return "?";
+    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+    return out;
+}
+
+static double
+aud_rate(uint64_t a, uint64_t b)
+{
+    return a + b > 0 ? (double)a / (double)(a + b) : 0.0;
+}
+
+/* Slots sorted by entries, largest first (ties by key); caller frees. */
+static int
+aud_slot_cmp(const void *x, const void *y)
+{
+    const struct aud_slot *a = *(const struct aud_slot *const *)x;
+    const struct aud_slot *b = *(const struct aud_slot *const *)y;
+
+    if (a->v[T_ENTRIES] != b->v[T_ENTRIES])
+        return a->v[T_ENTRIES] > b->v[T_ENTRIES] ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
+
+static struct aud_slot **
+aud_tally_sorted(const struct aud_tally *t)
+{
+    struct aud_slot **v = malloc((t->n + 1) * sizeof(*v));
+    size_t k = 0;
+
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->s[i].key != NULL)
+            v[k++] = &t->s[i];
+    qsort(v, k, sizeof(*v), aud_slot_cmp);
+    return v;
+}
+
+static void
+aud_sum_text_counts(const struct aud_sum *s)
+{
+    printf("by record type:\n");
+    for (unsigned t = 0; t < 256; t++)
+        if (s->types[t] > 0)
+            printf("  %-18s %12" PRIu64 "\n",
+                   aud_type_name(t) ? aud_type_name(t) : "?", s->types[t]);
+    printf("by decision:\n");
+    for (unsigned d = 0; d < 256; d++)
+        if (s->decisions[d] > 0)
+            printf("  %-18s %12" PRIu64 "\n",
+                   aud_decision_name(d) ? aud_decision_name(d) : "?", s->decisions[d]);
+}
+
+static int
+aud_sum_text(const struct aud_sum *s)
+{
+    struct aud_slot **m = aud_tally_sorted(&s->models);
+    struct aud_slot **a = aud_tally_sorted(&s->actors);
+    char t1[32], t2[32];
+
+    if (m == NULL || a == NULL) {
+        free(m);
+        free(a);
+        return -1;
+    }
+    printf("entries: %" PRIu64 "\n", s->entries);
+    if (s->entries > 0)
+        printf("first: %s\nlast:  %s\n", aud_iso(s->first_ms, t1),
+               aud_iso(s->last_ms, t2));
+    aud_sum_text_counts(s);
+    printf("by model:\n  %-32s %10s %10s %10s %10s %10s %10s\n", "model",
+           "entries", "auto", "escalated", "human", "agreed", "overrode");
+    for (size_t i = 0; i < s->models.n; i++)
+        printf("  %-32s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+               " %10" PRIu64 " %10" PRIu64 "\n", m[i]->key, m[i]->v[T_ENTRIES],
+               m[i]->v[T_AUTO], m[i]->v[T_ESCALATED], m[i]->v[T_HUMAN],
+               m[i]->v[T_AGREED], m[i]->v[T_OVERRODE]);
+    printf("by actor:\n");
+    for (size_t i = 0; i < s->actors.n; i++)
+        printf("  %-40s %12" PRIu64 "\n", a[i]->key, a[i]->v[T_ENTRIES]);
+    printf("humans: agreed %" PRIu64 ", overrode %" PRIu64 " (HUMAN_OVERRIDE "
+           "entries %" PRIu64 "); agreement rate %.4f, override rate %.4f\n",
+           s->agreed, s->overrode, s->overrides, aud_rate(s->agreed, s->overrode),
+           aud_rate(s->overrode, s->agreed));
+    free(m);
+    free(a);
+    return 0;
+}
+
+/* {name: count} of the non-zero counters of an enum. */
+static json_t *
+aud_json_enum(const uint64_t *v, const char *(*name)(unsigned))
+{
+    json_t *o = json_object();
+
+    for (unsigned i = 0; o != NULL && i < 256; i++)
+        if (v[i] > 0 && name(i) != NULL)
+            json_object_set_new(o, name(i), json_integer((json_int_t)v[i]));
+    return o;
+}
+
+static json_t *
+aud_json_models(const struct aud_tally *t)
+{
+    static const char *const f[T_N] = { "entries", "auto", "escalated", "human",
+                                        "agreed", "overrode" };
+    json_t *o = json_object();
+
+    for (size_t i = 0; o != NULL && i < t->cap; i++) {
+        json_t *m;
+        if (t->s[i].key == NULL || (m = json_object()) == NULL)
+            continue;
+        for (unsigned k = 0; k < T_N; k++)
+            json_object_set_new(m, f[k], json_integer((json_int_t)t->s[i].v[k]));
+        json_object_set_new(m, "agreement_rate",
+                            json_real(aud_rate(t->s[i].v[T_AGREED], t->s[i].v[T_OVERRODE])));
+        json_object_set_new(o, t->s[i].key, m);
+    }
+    return o;
+}
+
+static int
+aud_sum_json(const struct aud_sum *s)
+{
+    json_t *o = json_object(), *a = json_object();
+    char t1[32], t2[32];
+    int rc;
+
+    for (size_t i = 0; a != NULL && i < s->actors.cap; i++)
+        if (s->actors.s[i].key != NULL)
+            json_object_set_new(a, s->actors.s[i].key,
+                                json_integer((json_int_t)s->actors.s[i].v[T_ENTRIES]));
+    json_object_set_new(o, "entries", json_integer((json_int_t)s->entries));
+    json_object_set_new(o, "first_ms", json_integer((json_int_t)s->first_ms));
+    json_object_set_new(o, "last_ms", json_integer((json_int_t)s->last_ms));
+    json_object_set_new(o, "first", json_string(aud_iso(s->first_ms, t1)));
+    json_object_set_new(o, "last", json_string(aud_iso(s->last_ms, t2)));
+    json_object_set_new(o, "record_types", aud_json_enum(s->types, aud_type_name));
+    json_object_set_new(o, "decisions", aud_json_enum(s->decisions, aud_decision_name));
+    json_object_set_new(o, "models", aud_json_models(&s->models));
+    json_object_set_new(o, "actors", a);
+    json_object_set_new(o, "human", json_pack("{s:I, s:I, s:I, s:f, s:f}",
+                        "agreed", (json_int_t)s->agreed, "overrode",
+                        (json_int_t)s->overrode, "override_entries",
+                        (json_int_t)s->overrides, "agreement_rate",
+                        aud_rate(s->agreed, s->overrode), "override_rate",
+                        aud_rate(s->overrode, s->agreed)));
+    rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(o);
+    return rc;
+}
+
+/* Reads and counts every entry of the export. */
+static enum aud_class
+aud_sum_read(const char *dir, struct aud_sum *s, struct record *rec,
+             struct aud_result *r)
+{
+    struct aud_keys none = { .n = 0 };
+    struct aud_checkpoint cp;
+    struct aud_entries it;
+    char path[AUD_PATH_MAX];
+    enum aud_class cls;
+
+    snprintf(path, sizeof(path), "%s/checkpoint", dir);
+    if ((cls = aud_checkpoint_load(&cp, path, &none, r)) != AUD_OK)
+        return cls;
+    aud_entries_init(&it, dir, cp.cp.size);
+    for (uint64_t pos = 0; cls == AUD_OK && pos < cp.cp.size; pos++) {
+        const uint8_t *p;
+        size_t len;
+        int rc;
+        if ((cls = aud_entries_next(&it, &p, &len, r)) != AUD_OK)
+            break;
+        if ((rc = record_decode(p, len, rec)) != RECORD_OK)
+            cls = aud_fail_at(r, AUD_BAD_ENTRY, pos, "entry %llu does not "
+                              "decode: %s", (unsigned long long)pos,
+                              record_strerror(rc));
+        else if (aud_sum_add(s, rec) != 0)
+            cls = aud_fail(r, AUD_IO, "out of memory");
+    }
+    aud_entries_clear(&it);
+    aud_checkpoint_clear(&cp);
+    return cls;
+}
+
+enum aud_class
+aud_summary(const char *dir, bool json, struct aud_result *r)
+{
+    struct aud_sum *s = calloc(1, sizeof(*s));
+    struct record *rec = malloc(sizeof(*rec));
+    enum aud_class cls;
+
+    if (s == NULL || rec == NULL)
+        cls = aud_fail(r, AUD_IO, "out of memory");
+    else if ((cls = aud_sum_read(dir, s, rec, r)) == AUD_OK &&
+             (json ? aud_sum_json(s) : aud_sum_text(s)) != 0)
+        cls = aud_fail(r, AUD_IO, "cannot write the summary");
+    if (s != NULL) {
+        aud_tally_clear(&s->models);
+        aud_tally_clear(&s->actors);
+    }
+    free(s);
+    free(rec);
+    return cls;
+}
