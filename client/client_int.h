@@ -1,7 +1,8 @@
 /*
  * client_int.h - private parts of libhitlq: the context struct and the
- * helpers shared by client.c (session, framing), net.c (sockets) and
- * ops.c (typed operations).  Not installed.
+ * helpers shared by client.c (session, framing), net.c (sockets), ops.c
+ * (typed operations) and ops_audit.c (audit operations, SUBMIT with a
+ * receipt).  Not installed.
  */
 #ifndef HITLQ_CLIENT_INT_H
 #define HITLQ_CLIENT_INT_H
@@ -85,5 +86,33 @@ int hitlq__reply_status(hitlq *c, const hitlq_reply *r);
 /* hitlq_call with an explicit timeout (0 = forever). */
 int hitlq__call(hitlq *c, uint8_t opcode, const void *body, size_t len,
                 int timeout_ms, hitlq_reply **out);
+
+/* ---- ops.c ---------------------------------------------------------------- */
+
+/* A request body being packed; owned by the caller, which frees it with
+ * hitlq__req_clear or hands it to hitlq__req_call. */
+struct hitlq__req {
+    msgpack_sbuffer sb;
+    msgpack_packer  pk;
+};
+
+/* Starts an empty request body. */
+void hitlq__req_init(struct hitlq__req *q);
+/* Frees the request body's buffer. */
+void hitlq__req_clear(struct hitlq__req *q);
+/* Sends the packed request with hitlq__call and waits; always frees the
+ * request.  *out as for hitlq__call (owned by the caller). */
+int hitlq__req_call(hitlq *c, struct hitlq__req *q, uint8_t op, int timeout_ms,
+                    hitlq_reply **out);
+/* Appends a SUBMIT body {key, type, fields, priority?, receipt?} for it to
+ * q (receipt NULL = no receipt key).  Returns HITLQ_OK, or HITLQ_EINVAL
+ * with the detail in c when the item is invalid (q is then untouched; the
+ * caller still owns and frees it). */
+int hitlq__pack_submit(hitlq *c, struct hitlq__req *q, const hitlq_item *it,
+                       const char *receipt);
+/* Decodes the decision part of a SUBMIT reply into *d (zeroed first);
+ * HITLQ_EPROTO (detail in c) when id or outcome is missing.  r stays the
+ * caller's. */
+int hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d);
 
 #endif

@@ -11,32 +11,29 @@
 #include "client_int.h"
 #include "wire.h"
 
-/* A request body being packed. */
-struct req {
-    msgpack_sbuffer sb;
-    msgpack_packer  pk;
-};
-
-static void
-req_init(struct req *q)
+/* Starts an empty request body. */
+void
+hitlq__req_init(struct hitlq__req *q)
 {
     msgpack_sbuffer_init(&q->sb);
     msgpack_packer_init(&q->pk, &q->sb, msgpack_sbuffer_write);
 }
 
-static void
-req_clear(struct req *q)
+/* Frees the request body's buffer. */
+void
+hitlq__req_clear(struct hitlq__req *q)
 {
     msgpack_sbuffer_destroy(&q->sb);
 }
 
 /* Sends the packed request and waits; frees the request. */
-static int
-req_call(hitlq *c, struct req *q, uint8_t op, int timeout_ms, hitlq_reply **out)
+int
+hitlq__req_call(hitlq *c, struct hitlq__req *q, uint8_t op, int timeout_ms,
+                hitlq_reply **out)
 {
     int rc = hitlq__call(c, op, q->sb.data, q->sb.size, timeout_ms, out);
 
-    req_clear(q);
+    hitlq__req_clear(q);
     return rc;
 }
 
@@ -102,8 +99,10 @@ decode_reasons(const msgpack_object *a, hitlq_decision *d)
     }
 }
 
-static int
-decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
+/* Decodes the decision part of a SUBMIT reply into *d (zeroed first);
+ * HITLQ_EPROTO (detail in c) without id or outcome. */
+int
+hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
 {
     const msgpack_object *o;
     char outcome[32] = "";
@@ -135,9 +134,11 @@ is_name(const char *s, size_t max)
     return s != NULL && wire_is_name(s, strlen(s), max);
 }
 
-/* Packs a SUBMIT body for item; HITLQ_EINVAL (detail in c) if invalid. */
-static int
-pack_submit(hitlq *c, struct req *q, const hitlq_item *it)
+/* Packs a SUBMIT body {key, type, fields, priority?, receipt?} for item
+ * (receipt NULL = no receipt key); HITLQ_EINVAL (detail in c) if invalid. */
+int
+hitlq__pack_submit(hitlq *c, struct hitlq__req *q, const hitlq_item *it,
+                   const char *receipt)
 {
     static const uint8_t empty_map = 0x80;
     bool prio = it->priority >= 0;
@@ -149,7 +150,7 @@ pack_submit(hitlq *c, struct req *q, const hitlq_item *it)
                               (long long)it->priority);
     if (it->fields_len > 0 && it->fields == NULL)
         return hitlq__set_err(c, HITLQ_EINVAL, "fields_len without fields");
-    msgpack_pack_map(&q->pk, prio ? 4 : 3);
+    msgpack_pack_map(&q->pk, 3 + prio + (receipt != NULL));
     wire_pack_kv_str(&q->pk, "key", it->key);
     wire_pack_kv_str(&q->pk, "type", it->type);
     wire_pack_cstr(&q->pk, "fields");
@@ -159,6 +160,8 @@ pack_submit(hitlq *c, struct req *q, const hitlq_item *it)
         msgpack_sbuffer_write(&q->sb, (const char *)&empty_map, 1);
     if (prio)
         wire_pack_kv_u64(&q->pk, "priority", (uint64_t)it->priority);
+    if (receipt != NULL)
+        wire_pack_kv_str(&q->pk, "receipt", receipt);
     return HITLQ_OK;
 }
 
@@ -166,21 +169,21 @@ int
 hitlq_submit(hitlq *c, const hitlq_item *item, hitlq_decision *out)
 {
     hitlq_reply *r = NULL;
-    struct req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL || item == NULL || out == NULL)
         return c ? hitlq__set_err(c, HITLQ_EINVAL, "NULL argument") : HITLQ_EINVAL;
     if ((rc = hitlq__check(c)) != HITLQ_OK)
         return rc;
-    req_init(&q);
-    if ((rc = pack_submit(c, &q, item)) != HITLQ_OK) {
-        req_clear(&q);
+    hitlq__req_init(&q);
+    if ((rc = hitlq__pack_submit(c, &q, item, NULL)) != HITLQ_OK) {
+        hitlq__req_clear(&q);
         return rc;
     }
-    rc = req_call(c, &q, HITLQ_OP_SUBMIT, c->timeout_ms, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_SUBMIT, c->timeout_ms, &r);
     if (rc == HITLQ_OK)
-        rc = decode_decision(c, r, out);
+        rc = hitlq__decode_decision(c, r, out);
     hitlq_reply_free(r);
     return rc;
 }
@@ -198,13 +201,13 @@ struct batch {
 
 /* Packs and sends items[b->sent]. */
 static int
-batch_send_one(hitlq *c, struct batch *b, struct req *q)
+batch_send_one(hitlq *c, struct batch *b, struct hitlq__req *q)
 {
     size_t i = b->sent++;
     int rc;
 
     q->sb.size = 0;
-    if (pack_submit(c, q, &b->items[i]) != HITLQ_OK) {
+    if (hitlq__pack_submit(c, q, &b->items[i], NULL) != HITLQ_OK) {
         b->status[i] = HITLQ_EINVAL;
         b->done++;
         return HITLQ_OK;
@@ -238,7 +241,7 @@ batch_recv_one(hitlq *c, struct batch *b)
     }
     rc = hitlq__reply_status(c, r);
     if (rc == HITLQ_OK)
-        rc = decode_decision(c, r, &b->out[i]);
+        rc = hitlq__decode_decision(c, r, &b->out[i]);
     b->status[i] = rc;
     b->inflight--;
     b->done++;
@@ -251,7 +254,7 @@ hitlq_submit_batch(hitlq *c, const hitlq_item *items, size_t n,
                    size_t window, hitlq_decision *out, int *status)
 {
     struct batch b = { .items = items, .n = n, .out = out, .status = status };
-    struct req q;
+    struct hitlq__req q;
     size_t i;
     int rc = HITLQ_OK;
 
@@ -265,14 +268,14 @@ hitlq_submit_batch(hitlq *c, const hitlq_item *items, size_t n,
         c->next_id = 0;                 /* keep this batch's ids contiguous */
     b.base = c->next_id + 1;
     c->next_id += (uint32_t)n;
-    req_init(&q);
+    hitlq__req_init(&q);
     while (rc == HITLQ_OK && b.done < n) {
         while (rc == HITLQ_OK && b.sent < n && b.inflight < window)
             rc = batch_send_one(c, &b, &q);
         if (rc == HITLQ_OK && b.inflight > 0)
             rc = batch_recv_one(c, &b);
     }
-    req_clear(&q);
+    hitlq__req_clear(&q);
     for (i = 0; rc != HITLQ_OK && i < n; i++)
         if (i >= b.sent || status[i] == BATCH_WAITING)
             status[i] = rc;
@@ -291,7 +294,7 @@ hitlq_claim_clear(struct hitlq_claim *cl)
 }
 
 static int
-pack_claim(hitlq *c, struct req *q, const char *const *queues, size_t nq,
+pack_claim(hitlq *c, struct hitlq__req *q, const char *const *queues, size_t nq,
            uint32_t lease_ms, uint32_t wait_ms, const char *worker)
 {
     size_t i;
@@ -325,7 +328,7 @@ hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
             struct hitlq_claim *out)
 {
     hitlq_reply *r = NULL;
-    struct req q;
+    struct hitlq__req q;
     int rc, timeout;
 
     if (c == NULL || out == NULL)
@@ -333,14 +336,14 @@ hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
     memset(out, 0, sizeof(*out));
     if ((rc = hitlq__check(c)) != HITLQ_OK)
         return rc;
-    req_init(&q);
+    hitlq__req_init(&q);
     if ((rc = pack_claim(c, &q, queues, n_queues, lease_ms, wait_ms, worker)) != HITLQ_OK) {
-        req_clear(&q);
+        hitlq__req_clear(&q);
         return rc;
     }
     /* A waiting CLAIM legitimately takes wait_ms longer than other calls. */
     timeout = c->timeout_ms > 0 ? c->timeout_ms + (int)wait_ms : 0;
-    rc = req_call(c, &q, HITLQ_OP_CLAIM, timeout, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_CLAIM, timeout, &r);
     if (rc == HITLQ_OK && (!get_u64(r, "id", &out->id) || !get_u64(r, "lease", &out->lease)))
         rc = hitlq__set_err(c, HITLQ_EPROTO, "CLAIM reply without id or lease");
     if (rc != HITLQ_OK) {
@@ -355,9 +358,9 @@ hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
 
 /* Starts a lease-operation body {id, lease, ...extra}. */
 static void
-pack_lease(struct req *q, size_t extra, uint64_t id, uint64_t lease)
+pack_lease(struct hitlq__req *q, size_t extra, uint64_t id, uint64_t lease)
 {
-    req_init(q);
+    hitlq__req_init(q);
     msgpack_pack_map(&q->pk, 2 + extra);
     wire_pack_kv_u64(&q->pk, "id", id);
     wire_pack_kv_u64(&q->pk, "lease", lease);
@@ -368,7 +371,7 @@ hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
              uint64_t *expires_ms)
 {
     hitlq_reply *r = NULL;
-    struct req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL)
@@ -376,7 +379,7 @@ hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
     pack_lease(&q, lease_ms > 0, id, lease);
     if (lease_ms > 0)
         wire_pack_kv_u64(&q.pk, "lease_ms", lease_ms);
-    rc = req_call(c, &q, HITLQ_OP_EXTEND, c->timeout_ms, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_EXTEND, c->timeout_ms, &r);
     if (rc == HITLQ_OK && expires_ms != NULL && !get_u64(r, "expires_ms", expires_ms))
         rc = hitlq__set_err(c, HITLQ_EPROTO, "EXTEND reply without expires_ms");
     hitlq_reply_free(r);
@@ -387,7 +390,7 @@ int
 hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms)
 {
     hitlq_reply *r = NULL;
-    struct req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL)
@@ -395,7 +398,7 @@ hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms)
     pack_lease(&q, delay_ms > 0, id, lease);
     if (delay_ms > 0)
         wire_pack_kv_u64(&q.pk, "delay_ms", delay_ms);
-    rc = req_call(c, &q, HITLQ_OP_RELEASE, c->timeout_ms, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_RELEASE, c->timeout_ms, &r);
     hitlq_reply_free(r);
     return rc;
 }
@@ -405,7 +408,7 @@ hitlq_resolve(hitlq *c, uint64_t id, uint64_t lease, const char *outcome,
               const char *note, const char *root_cause, uint64_t *seq)
 {
     hitlq_reply *r = NULL;
-    struct req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL)
@@ -421,7 +424,7 @@ hitlq_resolve(hitlq *c, uint64_t id, uint64_t lease, const char *outcome,
         wire_pack_kv_str(&q.pk, "note", note);
     if (root_cause != NULL)
         wire_pack_kv_str(&q.pk, "root_cause", root_cause);
-    rc = req_call(c, &q, HITLQ_OP_RESOLVE, c->timeout_ms, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_RESOLVE, c->timeout_ms, &r);
     if (rc == HITLQ_OK && seq != NULL && !get_u64(r, "seq", seq))
         rc = hitlq__set_err(c, HITLQ_EPROTO, "RESOLVE reply without seq");
     hitlq_reply_free(r);
@@ -433,7 +436,7 @@ hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
                const char *note)
 {
     hitlq_reply *r = NULL;
-    struct req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL)
@@ -446,7 +449,7 @@ hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
     wire_pack_kv_str(&q.pk, "queue", queue);
     if (note != NULL)
         wire_pack_kv_str(&q.pk, "note", note);
-    rc = req_call(c, &q, HITLQ_OP_ESCALATE, c->timeout_ms, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_ESCALATE, c->timeout_ms, &r);
     hitlq_reply_free(r);
     return rc;
 }
@@ -456,14 +459,14 @@ hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
 int
 hitlq_get(hitlq *c, uint64_t id, hitlq_reply **out)
 {
-    struct req q;
+    struct hitlq__req q;
 
     if (c == NULL || out == NULL)
         return HITLQ_EINVAL;
-    req_init(&q);
+    hitlq__req_init(&q);
     msgpack_pack_map(&q.pk, 1);
     wire_pack_kv_u64(&q.pk, "id", id);
-    return req_call(c, &q, HITLQ_OP_GET, c->timeout_ms, out);
+    return hitlq__req_call(c, &q, HITLQ_OP_GET, c->timeout_ms, out);
 }
 
 int
@@ -482,15 +485,15 @@ watch_start(hitlq *c, uint64_t cursor)
 {
     int64_t deadline = hitlq__deadline(c->timeout_ms);
     hitlq_reply *r = NULL;
-    struct req q;
+    struct hitlq__req q;
     uint32_t id = hitlq__next_id(c);
     int rc;
 
-    req_init(&q);
+    hitlq__req_init(&q);
     msgpack_pack_map(&q.pk, 1);
     wire_pack_kv_u64(&q.pk, "cursor", cursor);
     rc = hitlq__send(c, HITLQ_OP_WATCH, id, q.sb.data, q.sb.size, deadline);
-    req_clear(&q);
+    hitlq__req_clear(&q);
     while (rc == HITLQ_OK) {
         if ((rc = hitlq__read_frame(c, deadline, false, &r)) != HITLQ_OK)
             break;

@@ -21,29 +21,6 @@
 #define AUD_INCL_MAX      63u                    /* inclusion proof hashes */
 #define AUD_CONS_MAX      64u                    /* consistency proof hashes */
 
-/* A request body being packed (as in ops.c). */
-struct aud_req {
-    msgpack_sbuffer sb;
-    msgpack_packer  pk;
-};
-
-static void
-aud_req_init(struct aud_req *q)
-{
-    msgpack_sbuffer_init(&q->sb);
-    msgpack_packer_init(&q->pk, &q->sb, msgpack_sbuffer_write);
-}
-
-/* Sends the packed request and waits; frees the request. */
-static int
-aud_req_call(hitlq *c, struct aud_req *q, uint8_t op, hitlq_reply **out)
-{
-    int rc = hitlq__call(c, op, q->sb.data, q->sb.size, c->timeout_ms, out);
-
-    msgpack_sbuffer_destroy(&q->sb);
-    return rc;
-}
-
 /* ---- strict readers --------------------------------------------------- */
 
 static bool
@@ -80,13 +57,6 @@ aud_hash_array(const msgpack_object *o, uint32_t max)
         if (!aud_hash(&o->via.array.ptr[i]))
             return false;
     return true;
-}
-
-/* A number, or 0 when absent or not a number. */
-static double
-aud_f64(const msgpack_object *o)
-{
-    return o != NULL ? wire_f64(o) : 0.0;
 }
 
 /* malloc'd NUL-terminated copy of a str object, or NULL. */
@@ -171,7 +141,7 @@ hitlq_audit_entries(hitlq *c, uint64_t start, uint32_t count,
                     hitlq_reply **out, size_t *n)
 {
     hitlq_reply *r = NULL;
-    struct aud_req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL || out == NULL || n == NULL)
@@ -181,11 +151,11 @@ hitlq_audit_entries(hitlq *c, uint64_t start, uint32_t count,
     if (count == 0 || count > AUD_ENTRIES_MAX || start > AUD_MAX_INDEX)
         return hitlq__set_err(c, HITLQ_EINVAL, "AUDIT_ENTRIES count must be 1..%u",
                               AUD_ENTRIES_MAX);
-    aud_req_init(&q);
+    hitlq__req_init(&q);
     msgpack_pack_map(&q.pk, 2);
     wire_pack_kv_u64(&q.pk, "start", start);
     wire_pack_kv_u64(&q.pk, "count", count);
-    rc = aud_req_call(c, &q, HITLQ_OP_AUDIT_ENTRIES, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_AUDIT_ENTRIES, c->timeout_ms, &r);
     if (rc != HITLQ_OK) {
         hitlq_reply_free(r);
         return rc;
@@ -240,7 +210,7 @@ static int
 aud_prove(hitlq *c, bool by_index, uint64_t v, uint64_t size, hitlq_reply **out)
 {
     hitlq_reply *r = NULL;
-    struct aud_req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL || out == NULL)
@@ -248,12 +218,12 @@ aud_prove(hitlq *c, bool by_index, uint64_t v, uint64_t size, hitlq_reply **out)
     *out = NULL;
     if (v > AUD_MAX_INDEX || size > AUD_MAX_INDEX)
         return hitlq__set_err(c, HITLQ_EINVAL, "index or size >= 2^63");
-    aud_req_init(&q);
+    hitlq__req_init(&q);
     msgpack_pack_map(&q.pk, size != 0 ? 2 : 1);
     wire_pack_kv_u64(&q.pk, by_index ? "index" : "id", v);
     if (size != 0)
         wire_pack_kv_u64(&q.pk, "size", size);
-    rc = aud_req_call(c, &q, HITLQ_OP_AUDIT_PROVE, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_AUDIT_PROVE, c->timeout_ms, &r);
     if (rc != HITLQ_OK) {
         hitlq_reply_free(r);
         return rc;
@@ -304,7 +274,7 @@ hitlq_audit_consistency(hitlq *c, uint64_t size1, uint64_t size2,
                         uint64_t *size2_out)
 {
     hitlq_reply *r = NULL;
-    struct aud_req q;
+    struct hitlq__req q;
     uint64_t got2 = 0;
     int rc;
 
@@ -314,12 +284,12 @@ hitlq_audit_consistency(hitlq *c, uint64_t size1, uint64_t size2,
     if (size1 == 0 || size1 > AUD_MAX_INDEX || size2 > AUD_MAX_INDEX ||
         (size2 != 0 && size1 > size2))
         return hitlq__set_err(c, HITLQ_EINVAL, "need 0 < size1 <= size2 < 2^63");
-    aud_req_init(&q);
+    hitlq__req_init(&q);
     msgpack_pack_map(&q.pk, size2 != 0 ? 2 : 1);
     wire_pack_kv_u64(&q.pk, "size1", size1);
     if (size2 != 0)
         wire_pack_kv_u64(&q.pk, "size2", size2);
-    rc = aud_req_call(c, &q, HITLQ_OP_AUDIT_CONSISTENCY, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_AUDIT_CONSISTENCY, c->timeout_ms, &r);
     if (rc == HITLQ_OK && !aud_consistency_ok(r, size1, size2, proof, n, &got2)) {
         *n = 0;
         return aud_bad(c, &r, "malformed AUDIT_CONSISTENCY reply");
@@ -332,77 +302,8 @@ hitlq_audit_consistency(hitlq *c, uint64_t size1, uint64_t size2,
 
 /* ---- SUBMIT with a receipt -------------------------------------------- */
 
-/* Packs {key, type, fields, priority?, receipt}; mirrors ops.c's SUBMIT
- * packing (same checks) with the receipt key added. */
-static int
-aud_pack_submit(hitlq *c, struct aud_req *q, const hitlq_item *it, bool want_proof)
-{
-    static const uint8_t empty_map = 0x80;
-    bool prio = it->priority >= 0;
-
-    if (it->key == NULL || it->type == NULL ||
-        !wire_is_name(it->key, strlen(it->key), HITLQ_MAX_NAME) ||
-        !wire_is_name(it->type, strlen(it->type), HITLQ_MAX_NAME))
-        return hitlq__set_err(c, HITLQ_EINVAL, "item key and type must be names");
-    if (it->priority > (int64_t)HITLQ_MAX_PRIORITY)
-        return hitlq__set_err(c, HITLQ_EINVAL, "priority %lld out of range",
-                              (long long)it->priority);
-    if (it->fields_len > 0 && it->fields == NULL)
-        return hitlq__set_err(c, HITLQ_EINVAL, "fields_len without fields");
-    msgpack_pack_map(&q->pk, prio ? 5 : 4);
-    wire_pack_kv_str(&q->pk, "key", it->key);
-    wire_pack_kv_str(&q->pk, "type", it->type);
-    wire_pack_cstr(&q->pk, "fields");
-    if (it->fields_len > 0)
-        msgpack_sbuffer_write(&q->sb, it->fields, it->fields_len);
-    else
-        msgpack_sbuffer_write(&q->sb, (const char *)&empty_map, 1);
-    if (prio)
-        wire_pack_kv_u64(&q->pk, "priority", (uint64_t)it->priority);
-    wire_pack_kv_str(&q->pk, "receipt", want_proof ? "checkpoint" : "index");
-    return HITLQ_OK;
-}
-
-/* The decision part of a SUBMIT reply, as ops.c reads it. */
-static int
-aud_decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
-{
-    const msgpack_object *o = hitlq_reply_get(r, "outcome"), *a;
-    uint64_t prio = 0;
-
-    memset(d, 0, sizeof(*d));
-    if (hitlq_reply_get(r, "id") == NULL ||
-        hitlq_reply_get(r, "id")->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        o == NULL || o->type != MSGPACK_OBJECT_STR)
-        return hitlq__set_err(c, HITLQ_EPROTO, "SUBMIT reply without id or outcome");
-    d->id = hitlq_reply_get(r, "id")->via.u64;
-    d->queued = o->via.str.size == 6 && memcmp(o->via.str.ptr, "queued", 6) == 0;
-    o = hitlq_reply_get(r, "duplicate");
-    d->duplicate = o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
-    wire_copy_str(hitlq_reply_get(r, "action"), d->action, sizeof(d->action));
-    wire_copy_str(hitlq_reply_get(r, "queue"), d->queue, sizeof(d->queue));
-    wire_copy_str(hitlq_reply_get(r, "model"), d->model, sizeof(d->model));
-    if ((o = hitlq_reply_get(r, "priority")) != NULL &&
-        o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        prio = o->via.u64;
-    d->priority = prio > UINT32_MAX ? UINT32_MAX : (uint32_t)prio;
-    if ((o = hitlq_reply_get(r, "deadline_ms")) != NULL &&
-        o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        d->deadline_ms = o->via.u64;
-    d->score = aud_f64(hitlq_reply_get(r, "score"));
-    a = hitlq_reply_get(r, "reasons");
-    for (uint32_t i = 0; a != NULL && a->type == MSGPACK_OBJECT_ARRAY &&
-                         i < a->via.array.size && d->n_reasons < HITLQ_MAX_REASONS; i++) {
-        const msgpack_object *m = &a->via.array.ptr[i];
-        if (m->type != MSGPACK_OBJECT_MAP)
-            continue;
-        wire_copy_str(wire_map_get(m, "feature"), d->reasons[d->n_reasons].feature,
-                      sizeof(d->reasons[0].feature));
-        d->reasons[d->n_reasons++].contribution =
-            aud_f64(wire_map_get(m, "contribution"));
-    }
-    return HITLQ_OK;
-}
+/* The body and the decision are ops.c's (hitlq__pack_submit with a receipt
+ * key, hitlq__decode_decision); only the receipt is read strictly here. */
 
 /* audit: {index, leaf_hash} and, when want_proof, tlog_proof: str. */
 static int
@@ -432,7 +333,7 @@ hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
                      uint8_t leaf_hash[HITLQ_HASH_LEN], char **tlog_proof)
 {
     hitlq_reply *r = NULL;
-    struct aud_req q;
+    struct hitlq__req q;
     int rc;
 
     if (c == NULL || item == NULL || out == NULL || index == NULL ||
@@ -442,14 +343,15 @@ hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
         *tlog_proof = NULL;
     if ((rc = hitlq__check(c)) != HITLQ_OK)
         return rc;
-    aud_req_init(&q);
-    if ((rc = aud_pack_submit(c, &q, item, want_proof)) != HITLQ_OK) {
-        msgpack_sbuffer_destroy(&q.sb);
+    hitlq__req_init(&q);
+    if ((rc = hitlq__pack_submit(c, &q, item,
+                                 want_proof ? "checkpoint" : "index")) != HITLQ_OK) {
+        hitlq__req_clear(&q);
         return rc;
     }
-    rc = aud_req_call(c, &q, HITLQ_OP_SUBMIT, &r);
+    rc = hitlq__req_call(c, &q, HITLQ_OP_SUBMIT, c->timeout_ms, &r);
     if (rc == HITLQ_OK)
-        rc = aud_decode_decision(c, r, out);
+        rc = hitlq__decode_decision(c, r, out);
     if (rc == HITLQ_OK)
         rc = aud_decode_receipt(c, r, want_proof, index, leaf_hash, tlog_proof);
     hitlq_reply_free(r);

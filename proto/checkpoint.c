@@ -38,8 +38,8 @@ note_checkpoint_format(const char *origin, size_t origin_len, uint64_t size,
     return NOTE_OK;
 }
 
-/* "0" or [1-9][0-9]* fitting in uint64. */
-static int
+/* "0" or [1-9][0-9]* fitting in uint64 (also proof.c's index line). */
+int
 note_u64_parse(const char *s, size_t len, uint64_t *v)
 {
     uint64_t x = 0;

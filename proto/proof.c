@@ -79,26 +79,6 @@ proof_line(const char *s, size_t len, size_t *linelen, size_t *next)
     return 0;
 }
 
-/* "0" or [1-9][0-9]* fitting in uint64. */
-static int
-proof_u64_parse(const char *s, size_t len, uint64_t *v)
-{
-    uint64_t x = 0;
-
-    if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return -1;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return 0;
-}
-
 /* The optional "extra <b64>" line: canonical base64, any length >= 1
  * byte; decoded in chunks by note_b64_decode and discarded. */
 static int
@@ -130,7 +110,7 @@ proof_parse_head(const char *text, size_t len, size_t *pos, uint64_t *index)
             return PROOF_ERR_INDEX;
     }
     if (ll < 6 || memcmp(text + *pos, "index ", 6) != 0 ||
-        proof_u64_parse(text + *pos + 6, ll - 6, index) != 0)
+        note_u64_parse(text + *pos + 6, ll - 6, index) != 0)
         return PROOF_ERR_INDEX;
     *pos += next;
     return PROOF_OK;
