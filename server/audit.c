@@ -391,11 +391,10 @@ struct audit_refd {
     bool     found;
     uint64_t index;
     uint8_t  hash[AUDIT_HASH_LEN];
-    uint8_t  list[RECORD_SALT_LEN + 8 * AUDIT_ITEM_STORED];  /* aitems value */
-    size_t   list_len;
 };
 
-/* Loads the item's entry list and decodes its first entry into a->ref. */
+/* Finds the item's model-decision entry (aitems) and decodes it into
+ * a->ref. */
 static int
 audit_load_ref(struct audit *a, MDB_txn *txn, uint64_t id, struct audit_refd *rf)
 {
@@ -408,11 +407,9 @@ audit_load_ref(struct audit *a, MDB_txn *txn, uint64_t id, struct audit_refd *rf
     rc = mdb_get(txn, a->s->aitems, &k, &v);
     if (rc == MDB_NOTFOUND)
         return HITLQ_ST_OK;            /* an item from before the log began */
-    if (rc != 0 || v.mv_size < RECORD_SALT_LEN + 8 || v.mv_size > sizeof(rf->list))
+    if (rc != 0 || v.mv_size != RECORD_SALT_LEN + 8)
         return HITLQ_ST_INTERNAL;
-    memcpy(rf->list, v.mv_data, v.mv_size);
-    rf->list_len = v.mv_size;
-    rf->index = store_get_be64(rf->list + RECORD_SALT_LEN);
+    rf->index = store_get_be64((const uint8_t *)v.mv_data + RECORD_SALT_LEN);
     store_put_be64(kb, rf->index);
     if (mdb_get(txn, a->s->alog, &k, &v) != 0 || v.mv_size <= AUDIT_HASH_LEN)
         return HITLQ_ST_INTERNAL;
@@ -510,69 +507,49 @@ audit_event_fill(struct audit *a, struct record *r, const struct journal_item *i
     return true;
 }
 
-/* Adds `index` to the item's entry list (bounded) and stores the note
- * salt, if any. */
+/* Stores the salt of entry `index`'s note commitment. */
 static int
-audit_event_store(struct audit *a, MDB_txn *txn, uint64_t id, struct audit_refd *rf,
-                  uint64_t index, const uint8_t *note_salt)
+audit_note_salt(struct audit *a, MDB_txn *txn, uint64_t index, const uint8_t *salt)
 {
     uint8_t kb[8];
-    int rc = 0;
 
-    if (note_salt != NULL) {
-        store_put_be64(kb, index);
-        MDB_val k = { 8, kb }, v = { RECORD_SALT_LEN, (void *)note_salt };
-        if ((rc = mdb_put(txn, a->s->anotes, &k, &v, MDB_APPEND)) != 0)
-            return audit_err(rc);
-    }
-    if (!rf->found || rf->list_len + 8 > sizeof(rf->list))
-        return HITLQ_ST_OK;
-    store_put_be64(rf->list + rf->list_len, index);
-    rf->list_len += 8;
-    store_put_be64(kb, id);
-    MDB_val k = { 8, kb }, v = { rf->list_len, rf->list };
-    return audit_err(mdb_put(txn, a->s->aitems, &k, &v, 0));
+    store_put_be64(kb, index);
+    MDB_val k = { 8, kb }, v = { RECORD_SALT_LEN, (void *)salt };
+    return audit_err(mdb_put(txn, a->s->anotes, &k, &v, MDB_APPEND));
 }
 
 int
 audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
-            const struct journal_ev *ev, uint64_t now_ms)
+            const struct journal_ev *ev, uint64_t now_ms, uint64_t *index)
 {
-    struct audit_refd *rf = malloc(sizeof(*rf));     /* 32 KB: off the stack */
     struct record *r = &a->rec;
+    struct audit_refd rf = { .found = false, .index = RECORD_REF_NONE };
     struct audit_ext x;
     const uint8_t *nsalt = NULL;
     const char *actor = ev->actor != NULL ? ev->actor : "unknown";
     char buf[24];
-    uint64_t index;
     int st;
 
-    if (rf == NULL)
-        return HITLQ_ST_INTERNAL;
+    *index = JOURNAL_NO_AUDIT;
     record_init(r);
-    st = audit_load_ref(a, txn, it->id, rf);
-    if (st != HITLQ_ST_OK || !audit_event_fill(a, r, it, ev, rf, &x)) {
-        free(rf);
+    st = audit_load_ref(a, txn, it->id, &rf);
+    if (st != HITLQ_ST_OK || !audit_event_fill(a, r, it, ev, &rf, &x))
         return st;
-    }
     audit_str(&r->item_id, buf, audit_u64_str(buf, it->id));
     if (r->actor_type == RECORD_ACTOR_SYSTEM)
         actor = "hitlqd";
     audit_str(&r->actor_id, actor, strlen(actor));
-    if (rf->found) {
+    if (rf.found) {
         audit_copy_model(r, &a->ref);
-        r->ref_index = rf->index;
-        memcpy(r->ref_leaf_hash, rf->hash, AUDIT_HASH_LEN);
+        r->ref_index = rf.index;
+        memcpy(r->ref_leaf_hash, rf.hash, AUDIT_HASH_LEN);
     }
     if (ev->note != NULL && ev->note[0] != '\0') {
         nsalt = audit_salt(&a->csalt);
         if (audit_commit_hash(&a->h, nsalt, ev->note, strlen(ev->note), r->note_commit) != 0)
-            st = HITLQ_ST_INTERNAL;
+            return HITLQ_ST_INTERNAL;
     }
-    if (st == HITLQ_ST_OK)
-        st = audit_append(a, txn, r, now_ms, &index, NULL);
-    if (st == HITLQ_ST_OK)
-        st = audit_event_store(a, txn, it->id, rf, index, nsalt);
-    free(rf);
+    if ((st = audit_append(a, txn, r, now_ms, index, NULL)) == HITLQ_ST_OK && nsalt != NULL)
+        st = audit_note_salt(a, txn, *index, nsalt);
     return st;
 }

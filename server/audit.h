@@ -10,8 +10,9 @@
  *           (level, index), for levels that are multiples of
  *           AUDIT_NODE_STRIDE (level 0 lives in alog); the levels between
  *           are recomputed from the stored level below (<= 15 hashes)
- *   aitems  u64 BE item id -> input salt[32] || u64 BE index of each of the
- *           item's entries (the first is its model decision)
+ *   aitems  u64 BE item id -> input salt[32] || u64 BE index of the item's
+ *           model-decision entry (written once, in id order); the indices
+ *           of its later entries are in its history events (`audit`)
  *   anotes  u64 BE index -> salt[32] of that entry's note commitment
  *   acps    u64 BE size -> signed checkpoint note (history of checkpoints)
  *   meta    "audit_origin" (str), "audit_keys" (registered vkeys, '\n'
@@ -126,9 +127,10 @@ void audit_txn_abort(struct audit *a);
 /* The model decision of a new item.  *index / leaf_hash get its entry. */
 int audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms);
 /* One human or system event of journal.c (RESOLVED, ESCALATED, RELEASED,
- * EXPIRED, DEAD_LETTERED; other kinds are ignored: returns OK). */
+ * EXPIRED, DEAD_LETTERED): its entry's index goes to *index (other kinds
+ * are not logged: OK with *index = JOURNAL_NO_AUDIT). */
 int audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
-                const struct journal_ev *ev, uint64_t now_ms);
+                const struct journal_ev *ev, uint64_t now_ms, uint64_t *index);
 /* Puts a checkpoint signed since the last batch into acps. */
 int audit_persist(struct audit *a, MDB_txn *txn);
 

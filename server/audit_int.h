@@ -16,7 +16,6 @@
 
 #define AUDIT_SALT_POOL   128u                  /* salts per getrandom */
 #define AUDIT_ENTRY_MAX   (AUDIT_HASH_LEN + RECORD_LEAF_MAX)
-#define AUDIT_ITEM_STORED 4096u                 /* indices kept per item */
 #define AUDIT_MODEL_ACTOR "core"                /* actor_id of model decisions */
 
 /* A stream of salts (see audit_salt in audit.c); one per thread.  The

@@ -166,23 +166,61 @@ audit_note_at(struct audit *a, MDB_txn *txn, uint64_t size, const char **note, s
     return HITLQ_ST_OK;
 }
 
-/* Indices of item id's entries below size (at most AUDIT_ITEM_MAX). */
+/* Appends the `audit` values of the history maps in buf[0..len) to out
+ * (below size, at most AUDIT_ITEM_MAX in all). */
+static size_t
+audit_hist_indices(const uint8_t *buf, size_t len, uint64_t size, uint64_t *out, size_t n)
+{
+    msgpack_unpacked up;
+    size_t off = 0;
+
+    msgpack_unpacked_init(&up);
+    while (n < AUDIT_ITEM_MAX &&
+           msgpack_unpack_next(&up, (const char *)buf, len, &off) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *m = &up.data;
+        if (m->type != MSGPACK_OBJECT_MAP)
+            continue;
+        for (uint32_t i = 0; i < m->via.map.size; i++) {
+            const msgpack_object_kv *kv = &m->via.map.ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 5 &&
+                memcmp(kv->key.via.str.ptr, "audit", 5) == 0 &&
+                kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                kv->val.via.u64 < size && n < AUDIT_ITEM_MAX)
+                out[n++] = kv->val.via.u64;
+        }
+    }
+    msgpack_unpacked_destroy(&up);
+    return n;
+}
+
+/* Indices of item id's entries below size, oldest first (at most
+ * AUDIT_ITEM_MAX): its model decision (aitems), then the `audit` index of
+ * each of its history events. */
 static size_t
 audit_item_indices(struct audit *a, MDB_txn *txn, uint64_t id, uint64_t size,
                    uint64_t *out)
 {
-    uint8_t kb[8];
+    uint8_t kb[12];
     MDB_val k = { 8, kb }, v;
+    MDB_cursor *cur;
     size_t n = 0;
+    int rc;
 
     store_put_be64(kb, id);
-    if (mdb_get(txn, a->s->aitems, &k, &v) != 0 || v.mv_size < RECORD_SALT_LEN)
+    if (mdb_get(txn, a->s->aitems, &k, &v) != 0 || v.mv_size != RECORD_SALT_LEN + 8)
         return 0;
-    for (size_t off = RECORD_SALT_LEN; off + 8 <= v.mv_size && n < AUDIT_ITEM_MAX; off += 8) {
-        uint64_t ix = store_get_be64((const uint8_t *)v.mv_data + off);
-        if (ix < size)
-            out[n++] = ix;
-    }
+    uint64_t first = store_get_be64((const uint8_t *)v.mv_data + RECORD_SALT_LEN);
+    if (first < size)
+        out[n++] = first;
+    if (mdb_cursor_open(txn, a->s->hist, &cur) != 0)
+        return n;
+    store_put_be32(kb + 8, 0);
+    k = (MDB_val){ 12, kb };
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size == 12 && memcmp(k.mv_data, kb, 8) == 0 && n < AUDIT_ITEM_MAX;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        n = audit_hist_indices(v.mv_data, v.mv_size, size, out, n);
+    mdb_cursor_close(cur);
     return n;
 }
 
@@ -292,22 +330,24 @@ audit_tlog_proof(struct audit *a, MDB_txn *txn, uint64_t index, const struct aud
 int
 audit_pack_item(struct audit *a, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
 {
-    uint8_t kb[8];
+    uint64_t idx[AUDIT_ITEM_MAX];
+    uint8_t kb[8], salt[RECORD_SALT_LEN];
     MDB_val k = { 8, kb }, v;
     size_t n;
 
     store_put_be64(kb, id);
-    if (mdb_get(txn, a->s->aitems, &k, &v) != 0 || v.mv_size < RECORD_SALT_LEN) {
+    if (mdb_get(txn, a->s->aitems, &k, &v) != 0 || v.mv_size != RECORD_SALT_LEN + 8) {
         msgpack_pack_nil(pk);
         return HITLQ_ST_OK;
     }
-    n = (v.mv_size - RECORD_SALT_LEN) / 8;
+    memcpy(salt, v.mv_data, RECORD_SALT_LEN);
+    n = audit_item_indices(a, txn, id, UINT64_MAX, idx);
     msgpack_pack_map(pk, 2);
     wire_pack_cstr(pk, "entries");
     msgpack_pack_array(pk, (uint32_t)n);
     for (size_t i = 0; i < n; i++)
-        msgpack_pack_uint64(pk, store_get_be64((const uint8_t *)v.mv_data + RECORD_SALT_LEN + 8 * i));
+        msgpack_pack_uint64(pk, idx[i]);
     wire_pack_cstr(pk, "salt");
-    pack_bin(pk, v.mv_data, RECORD_SALT_LEN);
+    pack_bin(pk, salt, RECORD_SALT_LEN);
     return HITLQ_ST_OK;
 }

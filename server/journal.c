@@ -99,11 +99,15 @@ journal_pack_details(msgpack_packer *pk, const struct journal_ev *e)
 static void
 journal_pack_event(msgpack_packer *pk, uint64_t at_ms, const struct journal_ev *e)
 {
-    msgpack_pack_map(pk, 3u + journal_ndetail[e->kind]);
+    bool audit = e->audit != JOURNAL_NO_AUDIT;
+
+    msgpack_pack_map(pk, 3u + journal_ndetail[e->kind] + audit);
     wire_pack_kv_u64(pk, "at_ms", at_ms);
     wire_pack_kv_str(pk, "event", journal_names[e->kind]);
     wire_pack_kv_str(pk, "actor", e->actor);
     journal_pack_details(pk, e);
+    if (audit)
+        wire_pack_kv_u64(pk, "audit", e->audit);
 }
 
 void
@@ -120,6 +124,8 @@ journal_submit_events(struct journal_ev *ev, char *model_actor,
 {
     snprintf(model_actor, JOURNAL_ACTOR_MAX, "model:%s", in->model);
     memset(ev, 0, JOURNAL_SUBMIT_EVENTS * sizeof(*ev));
+    for (size_t i = 0; i < JOURNAL_SUBMIT_EVENTS; i++)
+        ev[i].audit = JOURNAL_NO_AUDIT;
     ev[0].kind = JOURNAL_SUBMITTED;
     ev[0].actor = in->actor;
     ev[1].kind = JOURNAL_SCORED;
@@ -194,20 +200,23 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
 
 /* The audit log's entries for these events (none when the log is off):
  * the model decision for the submit-time events, one entry per human or
- * system event (claims and extensions decide nothing and are not logged). */
+ * system event (claims and extensions decide nothing and are not logged);
+ * ev[i].audit gets each entry's index, for the history. */
 static int
 journal_audit(struct store *s, MDB_txn *txn, const struct journal_item *it,
-              uint64_t at_ms, const struct journal_ev *ev, size_t n)
+              uint64_t at_ms, struct journal_ev *ev, size_t n)
 {
     int st = HITLQ_ST_OK;
 
+    for (size_t i = 0; i < n; i++)
+        ev[i].audit = JOURNAL_NO_AUDIT;
     if (s->audit == NULL)
         return HITLQ_ST_OK;
     if (journal_implied(ev[0].kind))
         return it->audit != NULL ? audit_submit(s->audit, txn, it->audit, at_ms)
                                  : HITLQ_ST_INTERNAL;
     for (size_t i = 0; i < n && st == HITLQ_ST_OK; i++)
-        st = audit_event(s->audit, txn, it, &ev[i], at_ms);
+        st = audit_event(s->audit, txn, it, &ev[i], at_ms, &ev[i].audit);
     return st;
 }
 
@@ -220,16 +229,23 @@ journal_audit(struct store *s, MDB_txn *txn, const struct journal_item *it,
  */
 int
 journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
-               uint64_t at_ms, const struct journal_ev *ev, size_t n,
+               uint64_t at_ms, const struct journal_ev *in, size_t n,
                uint64_t *result_seq)
 {
     uint8_t mem[JOURNAL_BUF], kb[12];
+    struct journal_ev ev[JOURNAL_EV_MAX];
     struct mpbuf b;
     msgpack_packer pk;
     size_t first = 0;
     int st;
 
     *result_seq = 0;
+    if (n == 0 || n > JOURNAL_EV_MAX)
+        return HITLQ_ST_INTERNAL;
+    memcpy(ev, in, n * sizeof(*ev));
+    /* audit entries first: their indices go into the history events */
+    if ((st = journal_audit(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)
+        return st;
     /* The submit-time events: exactly the first JOURNAL_SUBMIT_EVENTS of
      * the item, implied by its record, so nothing goes to hist. */
     while (first < n && journal_implied(ev[first].kind))
@@ -253,8 +269,6 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
             return st;
     }
     *it->hist_n += (uint32_t)n;
-    if ((st = journal_audit(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)
-        return st;
     for (size_t i = 0; i < n; i++) {
         if (ev[i].kind == JOURNAL_AUTO_RESOLVED || ev[i].kind == JOURNAL_RESOLVED)
             return journal_result(s, txn, it, at_ms, &ev[i], result_seq);

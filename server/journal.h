@@ -5,7 +5,10 @@
  *
  * hist db:    key id BE64 + seq BE32 (seq = index of the value's first
  *             event), value = one or more msgpack maps {at_ms, event,
- *             actor, ...details} concatenated.  The item header's hist_n
+ *             actor, ...details, audit?} concatenated; `audit` is the index
+ *             of the event's audit-log entry (human and system decisions,
+ *             when the log is on), so an item's entries are found from its
+ *             history without an index that every event would rewrite.  The item header's hist_n
  *             is the total number of events, so GET packs
  *             array(hist_n), the JOURNAL_SUBMIT_EVENTS submit-time events
  *             rebuilt from the item record, then the values in key order.
@@ -55,7 +58,11 @@ struct journal_ev {
     const char *note, *root_cause, *outcome;
     uint32_t    priority, attempts;
     uint64_t    deadline_ms, expires_ms, delay_ms;
+    uint64_t    audit;          /* index of its audit-log entry; JOURNAL_NO_AUDIT
+                                 * = none (packed as `audit` when set) */
 };
+
+#define JOURNAL_NO_AUDIT UINT64_MAX
 
 /* The item the events belong to.  *hist_n is the item's event counter:
  * read, and advanced by the number of events written (the caller stores
@@ -85,6 +92,7 @@ int journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
 
 /* Every item's first events: submitted, scored, queued | auto_resolved. */
 #define JOURNAL_SUBMIT_EVENTS 3u
+#define JOURNAL_EV_MAX        4u     /* events per journal_record call */
 #define JOURNAL_ACTOR_MAX     (HITLQ_MAX_NAME + 8u)   /* "model:" + model */
 
 /* What the submit-time events say (all borrowed). */
@@ -105,7 +113,8 @@ struct journal_submit {
 void journal_submit_events(struct journal_ev *ev, char *model_actor,
                            const struct journal_submit *in);
 
-/* Packs ev[0..n) as history maps {at_ms, event, actor, ...details}. */
+/* Packs ev[0..n) as history maps {at_ms, event, actor, ...details,
+ * audit?}.  Events built with journal_submit_events have no audit index. */
 void journal_pack_events(msgpack_packer *pk, uint64_t at_ms,
                          const struct journal_ev *ev, size_t n);
 

@@ -412,6 +412,24 @@ static int check_event(hitlq *c, uint64_t index, uint8_t type, uint8_t actor, co
     return agree;
 }
 
+/* The k-th entry index in GET's audit.entries for item id. */
+static uint64_t audit_entry_at(hitlq *c, uint64_t id, uint32_t k)
+{
+    hitlq_reply *g = NULL;
+    uint64_t v = UINT64_MAX;
+    assert_int_equal(hitlq_get(c, id, &g), HITLQ_OK);
+    const msgpack_object *a = hitlq_reply_get(g, "audit");
+    assert_true(a != NULL && a->type == MSGPACK_OBJECT_MAP);
+    for (uint32_t i = 0; i < a->via.map.size; i++)
+        if (hobj_str_eq(&a->via.map.ptr[i].key, "entries") &&
+            a->via.map.ptr[i].val.type == MSGPACK_OBJECT_ARRAY &&
+            k < a->via.map.ptr[i].val.via.array.size)
+            v = hobj_u64(&a->via.map.ptr[i].val.via.array.ptr[k]);
+    hitlq_reply_free(g);
+    assert_true(v != UINT64_MAX);
+    return v;
+}
+
 static void test_human_decisions_linked(void **st)
 {
     (void)st;
@@ -438,10 +456,7 @@ static void test_human_decisions_linked(void **st)
     hitlq_claim_clear(&cl);
     assert_int_equal(get_audit(c, id1, salt, &ne), m1);
     assert_int_equal(ne, 2);
-    hitlq_reply *g = NULL;
-    assert_int_equal(hitlq_get(c, id1, &g), HITLQ_OK);
-    uint64_t e1 = hobj_u64(&hitlq_reply_get(g, "audit")->via.map.ptr[0].val.via.array.ptr[1]);
-    hitlq_reply_free(g);
+    uint64_t e1 = audit_entry_at(c, id1, 1);
     assert_int_equal(check_event(c, e1, leans_yes ? RECORD_HUMAN_DECISION : RECORD_HUMAN_OVERRIDE,
                                  RECORD_ACTOR_HUMAN, "ann", m1, mleaf, r), leans_yes ? 1 : 2);
     assert_int_equal(r->decision, RECORD_DEC_APPROVE);
