@@ -357,7 +357,7 @@ audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32]
 int
 audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms)
 {
-    uint8_t *p = a->enc + AUDIT_HASH_LEN, val[RECORD_SALT_LEN + 8], kb[8];
+    uint8_t *p = a->enc + AUDIT_HASH_LEN;
     uint64_t index = a->tree.size, t = now_ms > a->last_time ? now_ms : a->last_time;
     size_t idl, len;
     int st;
@@ -377,11 +377,7 @@ audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t no
     in->index_set = true;
     in->index = index;
     memcpy(in->leaf_hash, a->enc, AUDIT_HASH_LEN);
-    memcpy(val, in->salt, RECORD_SALT_LEN);
-    store_put_be64(val + RECORD_SALT_LEN, index);
-    store_put_be64(kb, in->id);
-    MDB_val k = { 8, kb }, v = { sizeof(val), val };
-    return audit_err(mdb_put(txn, a->s->aitems, &k, &v, MDB_APPEND));
+    return HITLQ_ST_OK;                /* salt and index go into the item record */
 }
 
 /* ---- human and system events ---------------------------------------------- */
@@ -393,23 +389,19 @@ struct audit_refd {
     uint8_t  hash[AUDIT_HASH_LEN];
 };
 
-/* Finds the item's model-decision entry (aitems) and decodes it into
- * a->ref. */
+/* Reads the item's model-decision entry (it->audit_ref, from the item
+ * record) and decodes it into a->ref. */
 static int
-audit_load_ref(struct audit *a, MDB_txn *txn, uint64_t id, struct audit_refd *rf)
+audit_load_ref(struct audit *a, MDB_txn *txn, const struct journal_item *it,
+               struct audit_refd *rf)
 {
     uint8_t kb[8];
     MDB_val k = { 8, kb }, v;
-    int rc;
 
     rf->found = false;
-    store_put_be64(kb, id);
-    rc = mdb_get(txn, a->s->aitems, &k, &v);
-    if (rc == MDB_NOTFOUND)
+    if (it->audit_ref == JOURNAL_NO_AUDIT)
         return HITLQ_ST_OK;            /* an item from before the log began */
-    if (rc != 0 || v.mv_size != RECORD_SALT_LEN + 8)
-        return HITLQ_ST_INTERNAL;
-    rf->index = store_get_be64((const uint8_t *)v.mv_data + RECORD_SALT_LEN);
+    rf->index = it->audit_ref;
     store_put_be64(kb, rf->index);
     if (mdb_get(txn, a->s->alog, &k, &v) != 0 || v.mv_size <= AUDIT_HASH_LEN)
         return HITLQ_ST_INTERNAL;
@@ -532,7 +524,7 @@ audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
 
     *index = JOURNAL_NO_AUDIT;
     record_init(r);
-    st = audit_load_ref(a, txn, it->id, &rf);
+    st = audit_load_ref(a, txn, it, &rf);
     if (st != HITLQ_ST_OK || !audit_event_fill(a, r, it, ev, &rf, &x))
         return st;
     audit_str(&r->item_id, buf, audit_u64_str(buf, it->id));

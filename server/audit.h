@@ -10,9 +10,8 @@
  *           (level, index), for levels that are multiples of
  *           AUDIT_NODE_STRIDE (level 0 lives in alog); the levels between
  *           are recomputed from the stored level below (<= 15 hashes)
- *   aitems  u64 BE item id -> input salt[32] || u64 BE index of the item's
- *           model-decision entry (written once, in id order); the indices
- *           of its later entries are in its history events (`audit`)
+ *   (the item record holds the input salt and its model entry's index,
+ *   item.h; the index of each later entry is in its history event)
  *   anotes  u64 BE index -> salt[32] of that entry's note commitment
  *   acps    u64 BE size -> signed checkpoint note (history of checkpoints)
  *   meta    "audit_origin" (str), "audit_keys" (registered vkeys, '\n'
@@ -82,7 +81,6 @@ struct audit_submit {
     uint8_t        type;                   /* RECORD_AUTO_DECISION / _ESCALATION */
     const uint8_t *tail;                   /* from audit_prepare */
     size_t         tail_len;
-    const uint8_t *salt;                   /* 32 bytes */
     /* out */
     bool           index_set;
     uint64_t       index;
@@ -180,9 +178,8 @@ int audit_pack_prove(struct audit *a, MDB_txn *txn, uint64_t key, bool by_item,
 int audit_pack_consistency(struct audit *a, MDB_txn *txn, uint64_t size1, uint64_t size2,
                            const struct audit_cp *cp, msgpack_packer *pk, char *err,
                            size_t errlen);
-/* The item's first entry (its model decision): index and leaf hash. */
-int audit_item_first(struct audit *a, MDB_txn *txn, uint64_t id, uint64_t *index,
-                     uint8_t leaf_hash[AUDIT_HASH_LEN]);
+/* The leaf hash stored with entry `index` (HITLQ_ST_NOT_FOUND if none). */
+int audit_leaf(struct audit *a, MDB_txn *txn, uint64_t index, uint8_t out[AUDIT_HASH_LEN]);
 /* tlog-proof@v1 text of entry `index` against checkpoint cp, malloc'd in
  * *out (NUL-terminated, *len bytes).  HITLQ_ST_NOT_FOUND when cp does not
  * cover it yet. */

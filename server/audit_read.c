@@ -13,6 +13,7 @@
 
 #include "audit_int.h"
 #include "proof.h"
+#include "queue.h"
 #include "wire.h"
 
 #define AUDIT_ENTRIES_BYTES (768u * 1024u)
@@ -95,8 +96,7 @@ audit_pack_entries(struct audit *a, MDB_txn *txn, uint64_t start, uint32_t count
     return audit_range_pack(a, txn, start, n, true, pk);
 }
 
-/* Leaf hash stored with entry `index`. */
-static int
+int
 audit_leaf(struct audit *a, MDB_txn *txn, uint64_t index, uint8_t out[AUDIT_HASH_LEN])
 {
     uint8_t kb[8];
@@ -194,26 +194,27 @@ audit_hist_indices(const uint8_t *buf, size_t len, uint64_t size, uint64_t *out,
 }
 
 /* Indices of item id's entries below size, oldest first (at most
- * AUDIT_ITEM_MAX): its model decision (aitems), then the `audit` index of
- * each of its history events. */
+ * AUDIT_ITEM_MAX): its model decision (from the item record), then the
+ * `audit` index of each of its history events.  salt (may be NULL) gets
+ * the input salt.  0 when the item is unknown or has no entry. */
 static size_t
 audit_item_indices(struct audit *a, MDB_txn *txn, uint64_t id, uint64_t size,
-                   uint64_t *out)
+                   uint64_t *out, uint8_t *salt)
 {
     uint8_t kb[12];
-    MDB_val k = { 8, kb }, v;
+    MDB_val k, v;
     MDB_cursor *cur;
+    uint64_t first;
     size_t n = 0;
     int rc;
 
-    store_put_be64(kb, id);
-    if (mdb_get(txn, a->s->aitems, &k, &v) != 0 || v.mv_size != RECORD_SALT_LEN + 8)
+    if (queue_audit_ref(a->s, txn, id, &first, salt) != HITLQ_ST_OK)
         return 0;
-    uint64_t first = store_get_be64((const uint8_t *)v.mv_data + RECORD_SALT_LEN);
     if (first < size)
         out[n++] = first;
     if (mdb_cursor_open(txn, a->s->hist, &cur) != 0)
         return n;
+    store_put_be64(kb, id);
     store_put_be32(kb + 8, 0);
     k = (MDB_val){ 12, kb };
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -241,7 +242,7 @@ audit_pack_prove(struct audit *a, MDB_txn *txn, uint64_t key, bool by_item,
         return HITLQ_ST_NOT_FOUND;
     }
     if (by_item)
-        n = audit_item_indices(a, txn, key, size, idx);
+        n = audit_item_indices(a, txn, key, size, idx, NULL);
     else if (key < size)
         idx[n++] = key;
     if (n == 0) {
@@ -293,18 +294,6 @@ audit_pack_consistency(struct audit *a, MDB_txn *txn, uint64_t size1, uint64_t s
 }
 
 int
-audit_item_first(struct audit *a, MDB_txn *txn, uint64_t id, uint64_t *index,
-                 uint8_t leaf_hash[AUDIT_HASH_LEN])
-{
-    uint64_t idx[AUDIT_ITEM_MAX];
-
-    if (audit_item_indices(a, txn, id, UINT64_MAX, idx) == 0)
-        return HITLQ_ST_NOT_FOUND;
-    *index = idx[0];
-    return audit_leaf(a, txn, idx[0], leaf_hash);
-}
-
-int
 audit_tlog_proof(struct audit *a, MDB_txn *txn, uint64_t index, const struct audit_cp *cp,
                  char **out, size_t *len)
 {
@@ -331,17 +320,13 @@ int
 audit_pack_item(struct audit *a, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
 {
     uint64_t idx[AUDIT_ITEM_MAX];
-    uint8_t kb[8], salt[RECORD_SALT_LEN];
-    MDB_val k = { 8, kb }, v;
-    size_t n;
+    uint8_t salt[RECORD_SALT_LEN];
+    size_t n = audit_item_indices(a, txn, id, UINT64_MAX, idx, salt);
 
-    store_put_be64(kb, id);
-    if (mdb_get(txn, a->s->aitems, &k, &v) != 0 || v.mv_size != RECORD_SALT_LEN + 8) {
+    if (n == 0) {
         msgpack_pack_nil(pk);
         return HITLQ_ST_OK;
     }
-    memcpy(salt, v.mv_data, RECORD_SALT_LEN);
-    n = audit_item_indices(a, txn, id, UINT64_MAX, idx);
     msgpack_pack_map(pk, 2);
     wire_pack_cstr(pk, "entries");
     msgpack_pack_array(pk, (uint32_t)n);

@@ -457,7 +457,8 @@ item_body_max(const struct item_body_in *in)
     /* stored reasons are at most 1 + reasons_len (raw) */
     return 12 + strlen(in->key) + strlen(in->type) + strlen(in->model) +
            strlen(in->action) + strlen(in->queue0) + strlen(in->actor) +
-           8 + 4 + 8 + 4 + 1 + in->reasons_len + 4 + in->fields_len;
+           8 + 4 + 8 + 4 + 1 + in->reasons_len + 4 + in->fields_len +
+           ITEM_AUDIT_TRAILER;
 }
 
 static uint8_t *
@@ -499,6 +500,12 @@ item_body_encode(uint8_t *p, const struct item_body_in *in)
     size_t rn = item_reasons_store(p + 24, in);
     store_put_be32(p + 20, (uint32_t)rn);
     p = item_put_long(p + 24 + rn, in->fields, in->fields_len);
+    if (in->audit_salt != NULL) {
+        *p = ITEM_AUDIT_TAG;
+        memcpy(p + 1, in->audit_salt, 32);
+        store_put_be64(p + 33, in->audit_index);
+        p += ITEM_AUDIT_TRAILER;
+    }
     return (size_t)(p - start);
 }
 
@@ -555,6 +562,11 @@ item_body_decode(const uint8_t *p, size_t len, struct item_body *b)
         item_reasons_check(b->reasons, b->reasons_len, b->fields,
                            b->fields_len) != 0)
         return -1;
+    b->has_audit = len - pos == ITEM_AUDIT_TRAILER && p[pos] == ITEM_AUDIT_TAG;
+    if (!b->has_audit)
+        return pos == len ? 0 : -1;
+    b->audit_salt = p + pos + 1;
+    b->audit_index = store_get_be64(p + pos + 33);
     return 0;
 }
 

@@ -32,7 +32,10 @@
  *   submitter (the "submitted" event's actor);
  *   8 score (IEEE-754 bits), 4 original priority, 8 original deadline_ms,
  *   u32 len + stored reasons (below; len 0 = none), u32 len + fields
- *   (msgpack map, exactly the bytes received).
+ *   (msgpack map, exactly the bytes received);
+ *   with the audit log on, a trailer: 'A', salt[32] of the input
+ *   commitment, u64 index of the model decision's audit entry (nothing
+ *   may follow; without the log the body ends after the fields).
  * Stored reasons: a format byte, then
  *   ITEM_REASONS_RAW:     the msgpack array, verbatim;
  *   ITEM_REASONS_COMPACT: u8 n, then n times: u8 ref, [feature (msgpack
@@ -107,6 +110,9 @@ struct item_body {
     size_t         reasons_len;    /* item_reasons_pack to read them */
     const uint8_t *fields;
     size_t         fields_len;
+    bool           has_audit;      /* the audit trailer is present: */
+    const uint8_t *audit_salt;     /* 32 bytes: salt of the input commitment */
+    uint64_t       audit_index;    /* the model decision's audit entry */
 };
 
 /* Input for building the body of a new record (all borrowed). */
@@ -119,7 +125,12 @@ struct item_body_in {
     size_t         reasons_len;
     const uint8_t *fields;
     size_t         fields_len;
+    const uint8_t *audit_salt;     /* NULL: no audit trailer */
+    uint64_t       audit_index;
 };
+
+#define ITEM_AUDIT_TAG     0x41u     /* 'A' */
+#define ITEM_AUDIT_TRAILER (1u + 32u + 8u)
 
 /* Encoded size of the header (<= ITEM_HDR_MAX). */
 size_t item_hdr_size(const struct item_hdr *h);

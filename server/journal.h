@@ -76,6 +76,9 @@ struct journal_item {
     /* SUBMIT only: what its audit entry needs (in/out, borrowed); NULL
      * for later events. */
     struct audit_submit *audit;
+    /* Later events: the item's model-decision entry (from its record);
+     * audit_ref = JOURNAL_NO_AUDIT when it has none. */
+    uint64_t    audit_ref;
 };
 
 /* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms.  For

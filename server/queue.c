@@ -84,6 +84,8 @@ queue_submit_dup(struct store *s, MDB_txn *txn, uint64_t id, struct decision *d)
     d->sla_ms = it.b.deadline0 ? it.b.deadline0 - it.h.created_ms : 0;
     d->score = it.b.score;
     d->seq = it.h.decision == DECISION_AUTO ? it.h.result_seq : 0;
+    d->audited = it.b.has_audit;
+    d->audit_index = it.b.has_audit ? it.b.audit_index : 0;
     qi_item_done(&it);
     return HITLQ_ST_OK;
 }
@@ -123,6 +125,7 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
         .deadline0 = it->h.deadline_ms, .reasons = d->reasons_mp,
         .reasons_len = d->reasons_len, .fields = in->fields,
         .fields_len = in->fields_len,
+        .audit_salt = d->audited ? d->audit_salt : NULL, .audit_index = d->audit_index,
     };
     uint8_t kb[8], vb[IDEM_VAL_LEN], stack[QI_REC_STACK], *rec;
     size_t cap = item_hdr_size(&it->h) + item_body_max(&bi), hl;
@@ -162,7 +165,7 @@ queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
     char model_actor[JOURNAL_ACTOR_MAX];
     struct journal_item ji = {
         .id = it->id, .key = in->key, .type = in->type, .model = d->model,
-        .score = d->score, .hist_n = &it->h.hist_n,
+        .score = d->score, .hist_n = &it->h.hist_n, .audit_ref = JOURNAL_NO_AUDIT,
     };
     struct journal_submit js = {
         .actor = in->actor != NULL ? in->actor : "anonymous",
@@ -174,7 +177,7 @@ queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
     struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
     struct audit_submit as = {
         .id = it->id, .type = d->audit_type, .tail = d->audit_tail,
-        .tail_len = d->audit_tail_len, .salt = d->audit_salt,
+        .tail_len = d->audit_tail_len,
     };
     int st;
 
@@ -222,9 +225,9 @@ queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
     if (found) {
         st = queue_submit_dup(s, txn, id, d);
         *duplicate = st == HITLQ_ST_OK;
-        if (st == HITLQ_ST_OK && s->audit != NULL)
-            d->audited = audit_item_first(s->audit, txn, id, &d->audit_index,
-                                          d->leaf_hash) == HITLQ_ST_OK;
+        if (st == HITLQ_ST_OK && s->audit != NULL && d->audited)
+            d->audited = audit_leaf(s->audit, txn, d->audit_index,
+                                    d->leaf_hash) == HITLQ_ST_OK;
         return st;
     }
     if ((st = qi_meta_get(s, txn, "next_id", &id)) != HITLQ_ST_OK ||

@@ -162,4 +162,10 @@ size_t queue_results_read(struct store *s, MDB_txn *txn, uint64_t from,
                           int (*fn)(void *arg, uint64_t seq, const uint8_t *body, size_t len),
                           void *arg);
 
+/* The audit trailer of item id's record: the index of its model-decision
+ * entry and (if salt != NULL) the 32-byte input salt.  HITLQ_ST_NOT_FOUND
+ * when the item is unknown or was stored without the audit log. */
+int queue_audit_ref(struct store *s, MDB_txn *txn, uint64_t id, uint64_t *index,
+                    uint8_t *salt);
+
 #endif

@@ -106,6 +106,7 @@ qi_item_journal(struct qi_item *it, struct journal_item *ji)
     ji->score = it->b.score;
     ji->hist_n = &it->h.hist_n;
     ji->audit = NULL;
+    ji->audit_ref = it->b.has_audit ? it->b.audit_index : JOURNAL_NO_AUDIT;
 }
 
 int

@@ -288,3 +288,21 @@ queue_results_read(struct store *s, MDB_txn *txn, uint64_t from, size_t max,
     mdb_cursor_close(cur);
     return n;
 }
+
+int
+queue_audit_ref(struct store *s, MDB_txn *txn, uint64_t id, uint64_t *index, uint8_t *salt)
+{
+    struct qi_item it;
+    int st = qi_item_load(s, txn, id, &it);
+
+    if (st != HITLQ_ST_OK)
+        return st;
+    st = it.b.has_audit ? HITLQ_ST_OK : HITLQ_ST_NOT_FOUND;
+    if (it.b.has_audit) {
+        *index = it.b.audit_index;
+        if (salt != NULL)
+            memcpy(salt, it.b.audit_salt, 32);
+    }
+    qi_item_done(&it);
+    return st;
+}

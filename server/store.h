@@ -42,7 +42,6 @@ struct store {
     /* The signed audit log (server/audit.h has the layouts). */
     MDB_dbi  alog;     /* u64 BE index -> leaf hash[32] || AXR1 record */
     MDB_dbi  anodes;   /* u8 level || u64 BE index -> Merkle node hash */
-    MDB_dbi  aitems;   /* u64 BE item id -> salt[32] || u64 BE entry indices */
     MDB_dbi  anotes;   /* u64 BE entry index -> note salt[32] */
     MDB_dbi  acps;     /* u64 BE tree size -> signed checkpoint note */
     struct audit *audit;   /* borrowed: the audit log, NULL when off */
