@@ -140,7 +140,7 @@ static void ba_append(struct audit *a, struct store *st, const struct type_polic
         audit_txn_begin(a, txn);
         for (unsigned k = 0; k < m; k++) {
             struct audit_submit as = { .id = done + k + 1, .type = types[k], .tail = tails[k],
-                                       .tail_len = lens[k], .salt = salts[k] };
+                                       .tail_len = lens[k] };
             if (audit_submit(a, txn, &as, 1700000000000ull + done) != HITLQ_ST_OK) {
                 fprintf(stderr, "bench_audit: append failed at %llu\n",
                         (unsigned long long)(done + k));
