@@ -7,6 +7,7 @@
  * Reads and proofs: audit_read.c.  Layouts in audit.h.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,20 +251,6 @@ audit_decision_of(const char *s)
     return RECORD_DEC_NONE;
 }
 
-/* Splits "id@version" into the record's model fields. */
-static void
-audit_model(struct record *r, const char *model)
-{
-    const char *at = strrchr(model, '@');
-
-    if (at == NULL) {
-        audit_str(&r->model_id, model, strlen(model));
-        return;
-    }
-    audit_str(&r->model_id, model, (size_t)(at - model));
-    audit_str(&r->model_version, at + 1, strlen(at + 1));
-}
-
 /* Extension scratch: QUEUE_REF, SUBMISSION, OUTCOME bodies. */
 struct audit_ext {
     uint8_t b[3][2 * (1 + RECORD_STR_MAX) + 16];
@@ -304,52 +291,112 @@ audit_ext_queue(struct record *r, uint8_t *p, const char *queue, uint32_t priori
 /* Record bytes before the tail: magic, type, index, time, item id. */
 #define AUDIT_PREFIX_FIXED 21u                 /* 4 + 1 + 8 + 8 */
 
+/* Bound of a model decision's tail: every opaque at 255 bytes, 8 reasons,
+ * the three extensions (TOP_FEATURES as given). */
+#define AUDIT_TAIL_FIXED (1 + 256 + 32 + 2 * 256 + 32 + 32 + 8 + 8 + 256 + 1 + \
+                          1 + 2 * HITLQ_MAX_REASONS + 8 + 32 + 32 + 2 + \
+                          4 + (4 + 256 + 1 + 8) + (4 + 2 * 256 + 8) + 1)
+
+static uint8_t *
+tail_opaque(uint8_t *p, const char *s, size_t n)
+{
+    if (n > RECORD_STR_MAX)
+        n = RECORD_STR_MAX;
+    *p = (uint8_t)n;
+    memcpy(p + 1, s, n);
+    return p + 1 + n;
+}
+
+static uint8_t *
+tail_f64(uint8_t *p, double v)
+{
+    uint64_t u;
+
+    if (v == 0.0)
+        v = 0.0;                       /* -0 is written as +0 */
+    memcpy(&u, &v, sizeof(u));
+    store_put_be64(p, u);
+    return p + 8;
+}
+
+static uint8_t *
+tail_ext(uint8_t *p, uint16_t type, const uint8_t *data, size_t len)
+{
+    p[0] = (uint8_t)(type >> 8);
+    p[1] = (uint8_t)type;
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+    memcpy(p + 4, data, len);
+    return p + 4 + len;
+}
+
+/* Writes the record from actor_type on (AUDIT-FORMAT.md §3; canonical by
+ * construction: the same bytes record_encode writes, which the strict
+ * decoder in the tests and in hitlq-audit checks on every entry).
+ * Returns the end of what was written. */
+static uint8_t *
+audit_tail_write(uint8_t *p, const struct audit_decision *in, const uint8_t commit[32])
+{
+    struct audit_ext x;
+    const char *at = strrchr(in->model, '@');
+    size_t ml = at != NULL ? (size_t)(at - in->model) : strlen(in->model), n;
+    uint8_t *ext_len;
+
+    *p++ = RECORD_ACTOR_MODEL;         /* the model itself: model_* fields */
+    p = tail_opaque(p, AUDIT_MODEL_ACTOR, sizeof(AUDIT_MODEL_ACTOR) - 1);
+    memcpy(p, commit, AUDIT_HASH_LEN);
+    p = tail_opaque(p + AUDIT_HASH_LEN, in->model, ml);
+    p = tail_opaque(p, at != NULL ? at + 1 : "", at != NULL ? strlen(at + 1) : 0);
+    memcpy(p, in->model_digest, AUDIT_HASH_LEN);
+    memset(p + AUDIT_HASH_LEN, 0, AUDIT_HASH_LEN);            /* features_commit */
+    p = tail_f64(tail_f64(p + 2 * AUDIT_HASH_LEN, in->score), in->threshold);
+    p = tail_opaque(p, in->policy_id, strlen(in->policy_id));
+    *p++ = in->is_auto ? audit_decision_of(in->action) : RECORD_DEC_ESCALATE;
+    *p++ = in->n_codes;
+    for (size_t i = 0; i < in->n_codes; i++, p += 2) {
+        p[0] = (uint8_t)(in->codes[i] >> 8);
+        p[1] = (uint8_t)in->codes[i];
+    }
+    store_put_be64(p, RECORD_REF_NONE);
+    memset(p + 8, 0, 2 * AUDIT_HASH_LEN);                     /* ref leaf, note */
+    ext_len = p + 8 + 2 * AUDIT_HASH_LEN;
+    p = ext_len + 2;
+    if (in->top_ext != NULL)
+        p = tail_ext(p, RECORD_EXT_TOP_FEATURES, in->top_ext, in->top_ext_len);
+    if (!in->is_auto) {
+        n = put_opaque(x.b[0], in->queue);
+        x.b[0][n++] = (uint8_t)(in->priority > 255 ? 255 : in->priority);
+        store_put_be64(x.b[0] + n, in->deadline_ms);
+        p = tail_ext(p, RECORD_EXT_QUEUE_REF, x.b[0], n + 8);
+    }
+    n = put_opaque(x.b[1], in->actor);
+    n += put_opaque(x.b[1] + n, in->key);
+    store_put_be64(x.b[1] + n, in->received_ms);
+    p = tail_ext(p, RECORD_EXT_SUBMISSION, x.b[1], n + 8);
+    n = (size_t)(p - ext_len - 2);
+    ext_len[0] = (uint8_t)(n >> 8);
+    ext_len[1] = (uint8_t)n;
+    *p++ = 0;                                                 /* no attestations */
+    return p;
+}
+
 int
 audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32],
               uint8_t *type, uint8_t **tail, size_t *tail_len)
 {
-    struct record *r = &a->lrec;
-    struct audit_ext x;
-    uint8_t *enc;
-    size_t n, len;
+    uint8_t commit[AUDIT_HASH_LEN], *end;
+    size_t cap = AUDIT_TAIL_FIXED + in->top_ext_len;
 
-    record_init(r);
-    r->record_type = *type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
-    r->item_id.len = 1;                        /* placeholder: the prefix is rewritten */
-    r->item_id.data[0] = '0';
-    r->actor_type = RECORD_ACTOR_MODEL;        /* the model itself: model_* fields */
-    audit_str(&r->actor_id, AUDIT_MODEL_ACTOR, sizeof(AUDIT_MODEL_ACTOR) - 1);
+    if (!isfinite(in->score) || !isfinite(in->threshold) || in->n_codes > HITLQ_MAX_REASONS ||
+        in->top_ext_len > 1 + 3 * 272 || in->actor[0] == '\0')
+        return HITLQ_ST_INTERNAL;
+    *type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
     memcpy(salt, audit_salt(&a->lsalt), RECORD_SALT_LEN);
-    if (audit_commit_hash(&a->rh, salt, in->fields, in->fields_len, r->input_commit) != 0)
+    if (audit_commit_hash(&a->rh, salt, in->fields, in->fields_len, commit) != 0 ||
+        (*tail = malloc(cap)) == NULL)
         return HITLQ_ST_INTERNAL;
-    audit_model(r, in->model);
-    memcpy(r->model_digest, in->model_digest, AUDIT_HASH_LEN);
-    r->score = in->score;
-    r->threshold = in->threshold;
-    audit_str(&r->policy_id, in->policy_id, strlen(in->policy_id));
-    r->decision = in->is_auto ? audit_decision_of(in->action) : RECORD_DEC_ESCALATE;
-    r->reason_count = in->n_codes;
-    memcpy(r->reason_codes, in->codes, in->n_codes * sizeof(uint16_t));
-    if (in->top_ext != NULL)
-        audit_ext_add(r, RECORD_EXT_TOP_FEATURES, in->top_ext, in->top_ext_len);
-    if (!in->is_auto)
-        audit_ext_queue(r, x.b[0], in->queue, in->priority, in->deadline_ms);
-    n = put_opaque(x.b[1], in->actor);
-    n += put_opaque(x.b[1] + n, in->key);
-    store_put_be64(x.b[1] + n, in->received_ms);
-    audit_ext_add(r, RECORD_EXT_SUBMISSION, x.b[1], n + 8);
-    len = record_encoded_len(r);
-    if ((enc = malloc(len)) == NULL)
-        return HITLQ_ST_INTERNAL;
-    if (record_encode(r, enc, len, &len) != RECORD_OK) {
-        free(enc);
-        return HITLQ_ST_INTERNAL;
-    }
-    /* keep what follows the 1-byte placeholder item id */
-    n = AUDIT_PREFIX_FIXED + 2;
-    memmove(enc, enc + n, len - n);
-    *tail = enc;
-    *tail_len = len - n;
+    end = audit_tail_write(*tail, in, commit);
+    *tail_len = (size_t)(end - *tail);
     return HITLQ_ST_OK;
 }
 
