@@ -189,6 +189,7 @@ while [ $r -le "$ROUNDS" ]; do
             say "bench: (g) hitlqd VmRSS after submit round $r = $RSS_SUBMIT kB ($(rss_detail "$SRV_PID"))"
             stop_server
         fi
+        rm -rf "$SRV_DIR/data"          # its dirty pages must not slow later runs
     fi
     off=
     if start_server noaudit "$TMPROOT/policy/noaudit.conf"; then
@@ -196,6 +197,7 @@ while [ $r -le "$ROUNDS" ]; do
         off=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/noaudit.$r")
         grep -q ABORTED "$O/noaudit.$r" && off=
         server_alive "audit-off round $r" && stop_server
+        rm -rf "$SRV_DIR/data"
     fi
     ratio=$(calc 'printf "%.2f", b / a' "$(num_or_na "$lm")" "$(num_or_na "$sub")")
     aratio=$(calc 'printf "%.2f", b / a' "$(num_or_na "$off")" "$(num_or_na "$sub")")
@@ -237,6 +239,7 @@ if start_server rate "$TMPROOT/policy/default.conf"; then
 fi
 
 # ---- (d) claim+resolve throughput --------------------------------------------
+sync
 say ""
 say "-- (d) claim+resolve, 16 specialists x 16 in flight, after filling $FILL_CLAIM (load average $(loadavg))"
 CLAIM_RATE=
