@@ -32,7 +32,7 @@ for f in "$HITLQD" "$BL" "$BM" "$BA" "$HA"; do
     [ -x "$f" ] || { echo "bench.sh: $f is missing (run make bench)" >&2; exit 1; }
 done
 
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 SUBMIT_S=${BENCH_SUBMIT_SECONDS:-3}
 FILL_CLAIM=${BENCH_FILL_CLAIM:-250000}
 FILL_BIG=${BENCH_FILL_BIG:-1000000}
@@ -172,6 +172,26 @@ O=$TMPROOT/out
 mkdir -p "$O"
 
 # ---- (a)+(b): raw LMDB ceiling and durable submits, interleaved rounds -----
+# submit_round on|off: one durable-submit run on a fresh server with the
+# audit log on (sets sub, RSS_SUBMIT) or off (sets off).
+submit_round() {
+    sync
+    if [ "$1" = on ]; then name=submit conf=default.conf; else name=noaudit conf=noaudit.conf; fi
+    start_server "$name" "$TMPROOT/policy/$conf" || return 0
+    run "$O/$name.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000
+    v=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/$name.$r")
+    grep -q ABORTED "$O/$name.$r" && v=
+    if server_alive "$name round $r"; then
+        if [ "$1" = on ]; then
+            RSS_SUBMIT=$(rss_kb "$SRV_PID")
+            say "bench: (g) hitlqd VmRSS after submit round $r = $RSS_SUBMIT kB ($(rss_detail "$SRV_PID"))"
+        fi
+        stop_server
+    fi
+    rm -rf "$SRV_DIR/data"              # its dirty pages must not slow later runs
+    if [ "$1" = on ]; then sub=$v; else off=$v; fi
+}
+
 LMDB_ALL= SUB_ALL= RATIO_ALL= RSS_SUBMIT= OFF_ALL= ARATIO_ALL=
 r=1
 while [ $r -le "$ROUNDS" ]; do
@@ -179,26 +199,11 @@ while [ $r -le "$ROUNDS" ]; do
     say "-- round $r/$ROUNDS (load average $(loadavg))"
     run "$O/lmdb.$r" 30 "$BM" -s 3 -b 256 -d "$TMPROOT"
     lm=$(awk '/raw LMDB durable/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/lmdb.$r")
-    sub=
-    if start_server submit "$TMPROOT/policy/default.conf"; then
-        run "$O/submit.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000
-        sub=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/submit.$r")
-        grep -q ABORTED "$O/submit.$r" && sub=
-        if server_alive "submit round $r"; then
-            RSS_SUBMIT=$(rss_kb "$SRV_PID")
-            say "bench: (g) hitlqd VmRSS after submit round $r = $RSS_SUBMIT kB ($(rss_detail "$SRV_PID"))"
-            stop_server
-        fi
-        rm -rf "$SRV_DIR/data"          # its dirty pages must not slow later runs
-    fi
-    off=
-    if start_server noaudit "$TMPROOT/policy/noaudit.conf"; then
-        run "$O/noaudit.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000
-        off=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/noaudit.$r")
-        grep -q ABORTED "$O/noaudit.$r" && off=
-        server_alive "audit-off round $r" && stop_server
-        rm -rf "$SRV_DIR/data"
-    fi
+    # audit log on and off, in alternating order (the first run of a round
+    # follows bench_lmdb's writes), each after a sync
+    sub= off=
+    if [ $((r % 2)) -eq 1 ]; then submit_round on; submit_round off
+    else submit_round off; submit_round on; fi
     ratio=$(calc 'printf "%.2f", b / a' "$(num_or_na "$lm")" "$(num_or_na "$sub")")
     aratio=$(calc 'printf "%.2f", b / a' "$(num_or_na "$off")" "$(num_or_na "$sub")")
     say "round $r: raw LMDB $(num_or_na "$lm")/s, hitlqd $(num_or_na "$sub")/s, ratio $ratio; audit log off $(num_or_na "$off")/s, on/off $aratio"
