@@ -63,7 +63,6 @@ struct audit {
     /* Loop thread. */
     struct merkle_hasher  rh;
     struct audit_salts    lsalt;          /* input salts (audit_prepare) */
-    struct record         lrec;
 };
 
 /* merkle_get_fn over a transaction: level 0 from alog, stride levels from
