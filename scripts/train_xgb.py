@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""train_xgb.py - make the XGBoost reference vectors for tests/test_xgb.c.
+
+Reads the caret-encoded Statlog German Credit CSV (1000 rows; numeric
+columns plus 0/1 one-hot columns, label Class Good/Bad), uses every column
+except Class as a float32 feature (the CSV is already one-hot, so the 61
+columns are the feature vector, in file order), and trains with Debian 12's
+python3-xgboost (1.7.4):
+
+  credit_small.json      binary:logistic, P(Good), 20 trees, depth 4
+  credit_small_reg.json  reg:squarederror, target Duration (its feature
+                         column is set to NaN for training), 10 trees, depth 3
+
+Both are saved with Booster.save_model("....json").  The reference
+predictions are written to credit_small_preds.csv / credit_small_reg_preds.csv:
+one header line, then per row: expected prediction (output_margin=False),
+expected margin (output_margin=True), then the 61 features; numbers %.17g,
+missing features as "nan".  Rows: the first 120 CSV rows as they are, then
+80 rows with ~25 % of features set to NaN (fixed seed), plus one all-NaN row.
+
+Not used at test time (tests read the committed files); needs
+`apt-get install python3-xgboost` to regenerate.
+
+Usage:  /usr/bin/python3 scripts/train_xgb.py [CSV] [--out-dir DIR]
+        (defaults: <repo>/../shared/data/german_credit.csv, tests/vectors/xgb)
+"""
+import csv
+import os
+import sys
+
+import numpy as np
+import xgboost as xgb
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def load(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    ci = header.index("Class")
+    names = [h for i, h in enumerate(header) if i != ci]
+    x = np.array([[float(v) for i, v in enumerate(r) if i != ci] for r in body],
+                 dtype=np.float32)
+    y = np.array([1.0 if r[ci] == "Good" else 0.0 for r in body], dtype=np.float32)
+    return names, x, y
+
+
+def eval_rows(x):
+    rng = np.random.RandomState(42)
+    a = x[:120].copy()
+    b = x[120:200].copy()
+    b[rng.rand(*b.shape) < 0.25] = np.nan
+    allnan = np.full((1, x.shape[1]), np.nan, dtype=np.float32)
+    return np.vstack([a, b, allnan])
+
+
+def write(out_dir, stem, names, params, rounds, xtr, ytr, xev):
+    dtr = xgb.DMatrix(xtr, label=ytr, feature_names=names, missing=np.nan)
+    bst = xgb.train(params, dtr, num_boost_round=rounds)
+    bst.save_model(os.path.join(out_dir, stem + ".json"))
+    dev = xgb.DMatrix(xev, feature_names=names, missing=np.nan)
+    p = bst.predict(dev, output_margin=False)
+    m = bst.predict(dev, output_margin=True)
+    with open(os.path.join(out_dir, stem + "_preds.csv"), "w") as f:
+        f.write("pred,margin," + ",".join(names) + "\n")
+        for i in range(xev.shape[0]):
+            vals = ["%.17g" % float(p[i]), "%.17g" % float(m[i])]
+            vals += ["nan" if np.isnan(v) else "%.17g" % float(v) for v in xev[i]]
+            f.write(",".join(vals) + "\n")
+
+
+def main():
+    args = sys.argv[1:]
+    out_dir = os.path.join(ROOT, "tests", "vectors", "xgb")
+    if "--out-dir" in args:
+        i = args.index("--out-dir")
+        out_dir = args[i + 1]
+        del args[i:i + 2]
+    csv_path = args[0] if args else os.path.join(ROOT, "..", "shared", "data",
+                                                 "german_credit.csv")
+    names, x, y = load(csv_path)
+    xev = eval_rows(x)
+    base = {"tree_method": "exact", "seed": 7, "nthread": 1, "eta": 0.3}
+    write(out_dir, "credit_small", names,
+          dict(base, objective="binary:logistic", max_depth=4), 20, x, y, xev)
+    # Regression: predict Duration from the other features.
+    d = names.index("Duration")
+    xr = x.copy()
+    yr = xr[:, d].copy()
+    xr[:, d] = np.nan
+    xevr = xev.copy()
+    xevr[:, d] = np.nan
+    write(out_dir, "credit_small_reg", names,
+          dict(base, objective="reg:squarederror", max_depth=3), 10, xr, yr, xevr)
+    print("xgboost", xgb.__version__, "->", out_dir)
+
+
+if __name__ == "__main__":
+    main()

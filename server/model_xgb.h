@@ -1,0 +1,38 @@
+/*
+ * model_xgb.h - standalone evaluator for XGBoost JSON models (gbtree).
+ *
+ * Loads the JSON written by XGBoost 1.7's Booster.save_model("m.json") /
+ * the CLI's model_out="m.json" for a single-output gbtree model with
+ * objective binary:logistic, reg:logistic or reg:squarederror, and
+ * predicts exactly as XGBoost's CPU predictor does (float32 features and
+ * thresholds, float32 accumulation, missing = NaN follows default_left).
+ * Not yet wired into score.c; multi:softprob, dart, gblinear and
+ * categorical splits are refused at load.
+ */
+#ifndef HITLQ_MODEL_XGB_H
+#define HITLQ_MODEL_XGB_H
+
+#include <stddef.h>
+
+struct xgb_model;
+
+/* Parses and validates a model.  Returns NULL with a message in err on
+ * malformed JSON, unsupported features or inconsistent trees. */
+struct xgb_model *xgb_load(const char *json, size_t len, char *err, size_t errlen);
+
+/* x has xgb_num_feature(m) floats; NaN = missing.  Returns the prediction
+ * (probability for the logistic objectives) and, if margin_out is not
+ * NULL, stores the raw margin there.  Convert double inputs to float
+ * first, as XGBoost's DMatrix does. */
+double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out);
+
+void xgb_free(struct xgb_model *m);
+
+size_t      xgb_num_feature(const struct xgb_model *m);
+size_t      xgb_num_trees(const struct xgb_model *m);
+const char *xgb_objective(const struct xgb_model *m);
+/* Name of feature i from the model's feature_names, or NULL if the model
+ * has none (or i is out of range). */
+const char *xgb_feature_name(const struct xgb_model *m, size_t i);
+
+#endif
