@@ -15,7 +15,11 @@ Both are saved with Booster.save_model("....json").  The reference
 predictions are written to credit_small_preds.csv / credit_small_reg_preds.csv:
 one header line, then per row: expected prediction (output_margin=False),
 expected margin (output_margin=True), then the 61 features; numbers %.17g,
-missing features as "nan".  Rows: the first 120 CSV rows as they are, then
+missing features as "nan".  For the classifier, also
+credit_small_contribs_approx.csv: predict(pred_contribs=True,
+approx_contribs=True) for the same rows in the same order, one header line
+(the feature names, then "bias"), then 62 values per row (%.9g, which
+round-trips float32): the 61 contributions and the bias last.  Rows: the first 120 CSV rows as they are, then
 80 rows with ~25 % of features set to NaN (fixed seed), plus one all-NaN row.
 
 Not used at test time (tests read the committed files); needs
@@ -69,6 +73,16 @@ def write(out_dir, stem, names, params, rounds, xtr, ytr, xev):
             vals = ["%.17g" % float(p[i]), "%.17g" % float(m[i])]
             vals += ["nan" if np.isnan(v) else "%.17g" % float(v) for v in xev[i]]
             f.write(",".join(vals) + "\n")
+    return bst, dev
+
+
+def write_contribs(out_dir, stem, names, bst, dev):
+    """Approximate (Saabas) contributions for the rows of <stem>_preds.csv."""
+    c = bst.predict(dev, pred_contribs=True, approx_contribs=True)
+    with open(os.path.join(out_dir, stem + "_contribs_approx.csv"), "w") as f:
+        f.write(",".join(names) + ",bias\n")
+        for row in c:
+            f.write(",".join("%.9g" % float(v) for v in row) + "\n")
 
 
 def main():
@@ -83,8 +97,10 @@ def main():
     names, x, y = load(csv_path)
     xev = eval_rows(x)
     base = {"tree_method": "exact", "seed": 7, "nthread": 1, "eta": 0.3}
-    write(out_dir, "credit_small", names,
-          dict(base, objective="binary:logistic", max_depth=4), 20, x, y, xev)
+    bst, dev = write(out_dir, "credit_small", names,
+                     dict(base, objective="binary:logistic", max_depth=4), 20,
+                     x, y, xev)
+    write_contribs(out_dir, "credit_small", names, bst, dev)
     # Regression: predict Duration from the other features.
     d = names.index("Duration")
     xr = x.copy()

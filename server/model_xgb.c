@@ -14,6 +14,11 @@
  * absolute.  Every tree is checked at load: array lengths, child ranges,
  * each node with at most one parent and the root with none (so no
  * cycles), depth <= XGB_MAX_DEPTH, split feature < num_feature.
+ *
+ * Approximate (Saabas) contributions, xgb_contribs_approx(), replicate
+ * XGBoost 1.7's predict(pred_contribs=True, approx_contribs=True): node
+ * mean values from sum_hessian (FillNodeMeanValues) and the path walk of
+ * RegTree::CalculateContributionsApprox, in float like XGBoost.
  */
 #include "model_xgb.h"
 
@@ -47,6 +52,9 @@ struct xgb_model {
     uint32_t *feat;
     float    *cond;           /* threshold, or leaf value */
     uint8_t  *dleft;
+    int       no_hess;        /* some tree lacks sum_hessian */
+    float    *mean;           /* num_nodes: node mean values (NULL without
+                                 sum_hessian in every tree) */
     char    **names;          /* num_feature, or NULL if the model has none */
 };
 
@@ -257,6 +265,31 @@ static int load_node(struct xgb_model *m, json_t *const a[5], size_t t, size_t i
     return 0;
 }
 
+/* sum_hessian (cover), kept in m->mean until the node means replace it.
+ * Optional: without it in any tree, approximate contributions are
+ * unavailable (m->mean is freed after loading). */
+static int load_hessians(struct xgb_model *m, json_t *tree, size_t t, size_t off,
+                         size_t n, char *err, size_t errlen)
+{
+    json_t *h = json_object_get(tree, "sum_hessian");
+    if (!h) {
+        m->no_hess = 1;
+        return 0;
+    }
+    if (!json_is_array(h) || json_array_size(h) != n)
+        return fail(err, errlen, "tree %zu: sum_hessian has %zu elements, num_nodes "
+                    "is %zu", t, json_is_array(h) ? json_array_size(h) : 0, n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(h, i);
+        double d = json_number_value(v);
+        if (!json_is_number(v) || !isfinite(d) || d < 0 || d > 3.4e38)
+            return fail(err, errlen, "tree %zu node %zu: sum_hessian not a finite "
+                        "non-negative float", t, i);
+        m->mean[off + i] = (float)d;
+    }
+    return 0;
+}
+
 static int load_tree(struct xgb_model *m, json_t *tree, size_t t, size_t off, size_t n,
                      uint32_t *scratch, char *err, size_t errlen)
 {
@@ -287,7 +320,7 @@ static int load_tree(struct xgb_model *m, json_t *tree, size_t t, size_t off, si
             m->right[i] += (int32_t)off;
         }
     m->root[t] = (uint32_t)off;
-    return 0;
+    return load_hessians(m, tree, t, off, n, err, errlen);
 }
 
 /* Node count of tree t from its tree_param, cross-checked with num_feature. */
@@ -316,7 +349,47 @@ static int alloc_nodes(struct xgb_model *m, size_t total)
     m->feat = malloc(total * sizeof *m->feat);
     m->cond = malloc(total * sizeof *m->cond);
     m->dleft = malloc(total);
-    return m->left && m->right && m->feat && m->cond && m->dleft ? 0 : -1;
+    m->mean = malloc(total * sizeof *m->mean);
+    return m->left && m->right && m->feat && m->cond && m->dleft && m->mean ? 0 : -1;
+}
+
+/* Node mean values as XGBoost 1.7's FillNodeMeanValues computes them
+ * (src/predictor/cpu_predictor.cc), in float: a leaf's mean is its value;
+ * an inner node's is (mean(L) * H(L) + mean(R) * H(R)) / H(node), with H
+ * the sum_hessian.  On entry mean[] holds the hessians; the walk is
+ * post-order, so a node's hessian is read before its mean overwrites it.
+ * Depth is at most XGB_MAX_DEPTH (check_shape), which bounds the recursion.
+ * Returns the node's hessian through *hess. */
+static float node_mean(struct xgb_model *m, uint32_t i, float *hess)
+{
+    *hess = m->mean[i];
+    float result;
+    if (m->left[i] < 0) {
+        result = m->cond[i];
+    } else {
+        float hl, hr;
+        float ml = node_mean(m, (uint32_t)m->left[i], &hl);
+        float mr = node_mean(m, (uint32_t)m->right[i], &hr);
+        result = ml * hl;
+        float rpart = mr * hr;
+        result += rpart;
+        result /= *hess;   /* H = 0 (never written by XGBoost) gives NaN/inf */
+    }
+    m->mean[i] = result;
+    return result;
+}
+
+static void fill_means(struct xgb_model *m)
+{
+    if (m->no_hess) {
+        free(m->mean);
+        m->mean = NULL;
+        return;
+    }
+    for (size_t t = 0; t < m->num_trees; t++) {
+        float h;
+        node_mean(m, m->root[t], &h);
+    }
 }
 
 static int load_trees(struct xgb_model *m, json_t *gbm, char *err, size_t errlen)
@@ -356,6 +429,8 @@ static int load_trees(struct xgb_model *m, json_t *gbm, char *err, size_t errlen
         off += n;
     }
     free(scratch);
+    if (!rc)
+        fill_means(m);
     return rc;
 }
 
@@ -458,10 +533,62 @@ double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out
     return sum;
 }
 
+/* Saabas path attribution as XGBoost 1.7's RegTree::
+ * CalculateContributionsApprox: per tree, bias += mean(root); each step
+ * from node to child adds mean(child) - mean(node) to the node's split
+ * feature, and the leaf's value - mean(leaf) (zero for leaves, as the
+ * leaf's mean is its value) goes to the last split feature.  Everything
+ * is float as in XGBoost: per-tree contributions in a float buffer, added
+ * to the float totals tree by tree; the base margin is added to the bias
+ * after all trees. */
+int xgb_contribs_approx(const struct xgb_model *m, const float *x, double *phi)
+{
+    if (!m || !x || !phi || !m->mean)
+        return -1;
+    size_t nf = m->num_feature;
+    float *tot = calloc(2 * (nf + 1), sizeof *tot);
+    if (!tot)
+        return -1;
+    float *tree = tot + nf + 1;       /* all zero between trees */
+    uint32_t touched[XGB_MAX_DEPTH + 1];
+    for (size_t t = 0; t < m->num_trees; t++) {
+        uint32_t n = m->root[t], split = 0;
+        size_t nt = 0;
+        float node_value = m->mean[n];
+        tree[nf] += node_value;
+        if (m->left[n] >= 0) {
+            while (m->left[n] >= 0) {
+                split = m->feat[n];
+                float v = x[split];
+                int go_left = isnan(v) ? m->dleft[n] : v < m->cond[n];
+                n = (uint32_t)(go_left ? m->left[n] : m->right[n]);
+                float new_value = m->mean[n];
+                tree[split] += new_value - node_value;
+                touched[nt++] = split;
+                node_value = new_value;
+            }
+            tree[split] += m->cond[n] - node_value;
+        }
+        tot[nf] += tree[nf];
+        tree[nf] = 0;
+        for (size_t k = 0; k < nt; k++) {
+            uint32_t f = touched[k];
+            tot[f] += tree[f];          /* once per feature: tree[f] is 0 after */
+            tree[f] = 0;
+        }
+    }
+    tot[nf] += m->base_margin;
+    for (size_t i = 0; i <= nf; i++)
+        phi[i] = tot[i];
+    free(tot);
+    return 0;
+}
+
 void xgb_free(struct xgb_model *m)
 {
     if (!m)
         return;
+    free(m->mean);
     free(m->root);
     free(m->left);
     free(m->right);

@@ -26,6 +26,16 @@ struct xgb_model *xgb_load(const char *json, size_t len, char *err, size_t errle
  * first, as XGBoost's DMatrix does. */
 double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out);
 
+/* Approximate ("Saabas", path attribution) feature contributions of x,
+ * as XGBoost 1.7's predict(pred_contribs=True, approx_contribs=True):
+ * phi has xgb_num_feature(m) + 1 doubles; phi[i] is feature i's
+ * contribution to the margin and the last entry is the bias (base margin
+ * plus every tree's root mean value).  The entries sum to the margin up to
+ * float rounding.  Uses each tree's sum_hessian (cover) for the node mean
+ * values.  Returns 0, or -1 if the model has no sum_hessian or memory
+ * runs out (phi is then unchanged). */
+int xgb_contribs_approx(const struct xgb_model *m, const float *x, double *phi);
+
 void xgb_free(struct xgb_model *m);
 
 size_t      xgb_num_feature(const struct xgb_model *m);

@@ -2,7 +2,8 @@
  * test_xgb.c - the standalone XGBoost JSON evaluator (server/model_xgb.c)
  * against reference predictions of Debian's xgboost 1.7.4
  * (tests/vectors/xgb, made by scripts/train_xgb.py; rows with missing
- * features included), a hand-made one-split model for the decision rule,
+ * features included; approximate contributions for the classifier), a
+ * hand-made one-split model for the decision rule,
  * and malformed models that must be refused with a message and without
  * crashing.  Run from the repo root.
  */
@@ -107,6 +108,87 @@ static void test_credit_logistic(void **state)
     assert_string_equal(xgb_feature_name(m, 60), "Job.Management.SelfEmp.HighlyQualified");
     assert_null(xgb_feature_name(m, 61));
     check_preds(m, VEC_DIR "credit_small_preds.csv", 1e-6);
+    xgb_free(m);
+}
+
+static struct xgb_model *tiny(const char *base, const char *obj, char *err, size_t n);
+
+/* Parses n comma-separated numbers of one CSV line into out. */
+static void parse_row(const char *line, double *out, int n)
+{
+    const char *p = line;
+    char *end;
+    for (int i = 0; i < n; i++) {
+        out[i] = strtod(p, &end);
+        assert_true(end != p);
+        p = *end == ',' ? end + 1 : end;
+    }
+}
+
+/* Approximate (Saabas) contributions against XGBoost 1.7.4's
+ * predict(pred_contribs=True, approx_contribs=True) for every row of
+ * credit_small_preds.csv (same rows, same order), and their sum against
+ * the margin. */
+static void test_credit_contribs_approx(void **state)
+{
+    (void)state;
+    struct xgb_model *m = load_file(CLS_MODEL);
+    FILE *fp = fopen(VEC_DIR "credit_small_preds.csv", "r");
+    FILE *fc = fopen(VEC_DIR "credit_small_contribs_approx.csv", "r");
+    assert_non_null(fp);
+    assert_non_null(fc);
+    static char lp[8192], lc[8192];
+    assert_non_null(fgets(lp, sizeof lp, fp));
+    assert_non_null(fgets(lc, sizeof lc, fc));
+    assert_non_null(strstr(lc, ",bias"));
+    int rows = 0;
+    double worst = 0, worst_sum = 0;
+    while (fgets(lp, sizeof lp, fp)) {
+        assert_non_null(fgets(lc, sizeof lc, fc));
+        double in[2 + NFEAT], want[NFEAT + 1], phi[NFEAT + 1];
+        float x[NFEAT];
+        parse_row(lp, in, 2 + NFEAT);
+        parse_row(lc, want, NFEAT + 1);
+        for (int i = 0; i < NFEAT; i++)
+            x[i] = (float)in[2 + i];
+        assert_int_equal(xgb_contribs_approx(m, x, phi), 0);
+        double sum = 0, margin;
+        xgb_predict(m, x, &margin);
+        for (int i = 0; i <= NFEAT; i++) {
+            double d = fabs(phi[i] - want[i]);
+            if (d > 1e-5)
+                fail_msg("row %d, %s %d: got %.9g, want %.9g", rows + 1,
+                         i == NFEAT ? "bias" : "feature", i, phi[i], want[i]);
+            worst = d > worst ? d : worst;
+            sum += phi[i];
+        }
+        double ds = fabs(sum - margin);
+        if (ds > 1e-5 || fabs(sum - in[1]) > 1e-5)
+            fail_msg("row %d: contributions sum to %.9g, margin %.9g (file %.9g)",
+                     rows + 1, sum, margin, in[1]);
+        worst_sum = ds > worst_sum ? ds : worst_sum;
+        rows++;
+    }
+    assert_null(fgets(lc, sizeof lc, fc));
+    fclose(fp);
+    fclose(fc);
+    print_message("approx contributions: %d rows, max |diff| %.3g, max |sum - margin| "
+                  "%.3g\n", rows, worst, worst_sum);
+    assert_int_equal(rows, 201);
+    xgb_free(m);
+}
+
+/* Without sum_hessian there are no node means: contributions refused. */
+static void test_contribs_no_hessian(void **state)
+{
+    (void)state;
+    char err[256];
+    double phi[3] = { 7, 7, 7 };
+    float x[2] = { 0, 0 };
+    struct xgb_model *m = tiny("0.25", "reg:squarederror", err, sizeof err);
+    assert_non_null(m);
+    assert_int_equal(xgb_contribs_approx(m, x, phi), -1);
+    assert_true(phi[0] == 7 && phi[2] == 7);
     xgb_free(m);
 }
 
@@ -271,6 +353,15 @@ static void ed_num_trees(json_t *d)
     json_array_remove(json_object_get(g, "tree_info"), 19);
 }
 
+static void ed_hessian(json_t *d)
+{
+    json_array_remove(json_object_get(tree(d, 6), "sum_hessian"), 0);
+}
+static void ed_hessian_neg(json_t *d)
+{
+    json_array_set_new(json_object_get(tree(d, 7), "sum_hessian"), 1, json_real(-1.0));
+}
+
 static void test_refused_edits(void **state)
 {
     (void)state;
@@ -287,6 +378,8 @@ static void test_refused_edits(void **state)
     refuse_edited(ed_num_trees, "num_trees does not match");
     refuse_edited(ed_names, "feature_names has 60 entries");
     refuse_edited(ed_neg_count, "num_feature: not a count");
+    refuse_edited(ed_hessian, "tree 6: sum_hessian has 28 elements");
+    refuse_edited(ed_hessian_neg, "sum_hessian not a finite non-negative");
 }
 
 static void test_refused_misc(void **state)
@@ -352,6 +445,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credit_logistic),
+        cmocka_unit_test(test_credit_contribs_approx),
+        cmocka_unit_test(test_contribs_no_hessian),
         cmocka_unit_test(test_credit_regression),
         cmocka_unit_test(test_tiny_rules),
         cmocka_unit_test(test_refused_edits),
