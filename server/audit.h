@@ -139,6 +139,8 @@ int audit_persist(struct audit *a, MDB_txn *txn);
 bool audit_after_commit(struct audit *a, uint64_t now_ms, uint64_t *next_ms);
 /* True when a signed checkpoint still has to go into acps. */
 bool audit_has_unpersisted(const struct audit *a);
+/* Gives up storing it (after a failed write; it stays published). */
+void audit_drop_unpersisted(struct audit *a);
 /* When the commit thread must next call audit_after_commit (and persist)
  * although no batch came: now_ms if a receipt waits or a checkpoint is
  * unstored, the signing deadline if the tree grew, 0 if nothing is due. */

@@ -444,6 +444,12 @@ audit_has_unpersisted(const struct audit *a)
     return a->pend_len != 0;
 }
 
+void
+audit_drop_unpersisted(struct audit *a)
+{
+    a->pend_len = 0;
+}
+
 bool
 audit_after_commit(struct audit *a, uint64_t now_ms, uint64_t *next_ms)
 {

@@ -239,10 +239,22 @@ commit_idle_audit(struct commit *cm)
     MDB_txn *txn;
     bool cp_new = audit_after_commit(a, util_now_ms(), &next);
 
-    if (audit_has_unpersisted(a) && !cm->dead &&
-        mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn) == 0) {
-        if (audit_persist(a, txn) != HITLQ_ST_OK || mdb_txn_commit(txn) != 0)
+    if (audit_has_unpersisted(a)) {
+        int ok = !cm->dead && mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn) == 0;
+
+        if (ok && audit_persist(a, txn) != HITLQ_ST_OK) {
+            mdb_txn_abort(txn);
+            ok = 0;
+        } else if (ok && mdb_txn_commit(txn) != 0) {
+            ok = 0;
+        }
+        if (!ok) {
+            /* The checkpoint stays published; only its copy in the history
+             * is lost (it is signed again at the next start).  Dropping it
+             * keeps the idle loop from retrying at once, forever. */
             log_error("commit: cannot store the audit checkpoint");
+            audit_drop_unpersisted(a);
+        }
     }
     if (cp_new && (b = calloc(1, sizeof(*b))) != NULL) {
         b->cp_new = true;
