@@ -30,20 +30,27 @@ print_decision(struct cli *cl, const char *key, const hitlq_decision *d)
 
     if (!cl->json) {
         if (d->queued)
-            printf("%" PRIu64 " queued %s score=%.2f prio=%" PRIu32 "%s\n", d->id,
-                   d->queue, d->score, d->priority, d->duplicate ? " dup" : "");
+            printf("%" PRIu64 " queued %s score=%.2f prio=%" PRIu32 " route=%s%s\n", d->id,
+                   d->queue, d->score, d->priority, d->route, d->duplicate ? " dup" : "");
         else
             printf("%" PRIu64 " auto_resolved %s score=%.2f%s\n", d->id, d->action,
                    d->score, d->duplicate ? " dup" : "");
         return;
     }
     rs = json_array();
+    for (i = 0; i < d->n_rules; i++)
+        json_array_append_new(rs, json_pack("{s:s,s:s}", d->rules[i].hard ? "hard_rule" : "rule",
+                                            d->rules[i].id, "field", d->rules[i].field));
     for (i = 0; i < d->n_reasons; i++)
         json_array_append_new(rs, json_pack("{s:s,s:f}", "feature", d->reasons[i].feature,
                                             "contribution", d->reasons[i].contribution));
     j = json_pack("{s:s,s:I,s:s,s:f,s:s,s:b,s:o}", "key", key, "id", (json_int_t)d->id,
                   "outcome", d->queued ? "queued" : "auto_resolved", "score", d->score,
                   "model", d->model, "duplicate", d->duplicate, "reasons", rs);
+    if (d->route[0] != '\0')
+        json_object_set_new(j, "route", json_string(d->route));
+    if (d->explain[0] != '\0')
+        json_object_set_new(j, "explain", json_string(d->explain));
     if (d->queued) {
         json_object_set_new(j, "queue", json_string(d->queue));
         json_object_set_new(j, "priority", json_integer(d->priority));
@@ -193,8 +200,17 @@ print_reasons(const msgpack_object *rs)
         const msgpack_object *f = cli_map_get(r, "feature");
         const msgpack_object *v = cli_map_get(r, "value");
         const msgpack_object *c = cli_map_get(r, "contribution");
+        const msgpack_object *ru = cli_map_get(r, "rule"), *hr = cli_map_get(r, "hard_rule");
 
         printf("  ");
+        if (ru != NULL || hr != NULL) {
+            printf("%s ", ru != NULL ? "rule" : "hard rule");
+            cli_mp_print(stdout, ru != NULL ? ru : hr);
+            printf(": ");
+            cli_mp_print(stdout, cli_map_get(r, "message"));
+            printf("\n");
+            continue;
+        }
         if (f != NULL)
             cli_mp_print(stdout, f);
         if (v != NULL) {

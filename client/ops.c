@@ -92,6 +92,17 @@ decode_reasons(const msgpack_object *a, hitlq_decision *d)
 
         if (m->type != MSGPACK_OBJECT_MAP)
             continue;
+        const msgpack_object *rule = wire_map_get(m, "rule"), *hard = wire_map_get(m, "hard_rule");
+        if (rule != NULL || hard != NULL) {
+            if (d->n_rules < sizeof(d->rules) / sizeof(d->rules[0])) {
+                obj_str(rule != NULL ? rule : hard, d->rules[d->n_rules].id,
+                        sizeof(d->rules[0].id));
+                obj_str(wire_map_get(m, "field"), d->rules[d->n_rules].field,
+                        sizeof(d->rules[0].field));
+                d->rules[d->n_rules++].hard = hard != NULL;
+            }
+            continue;
+        }
         obj_str(wire_map_get(m, "feature"), d->reasons[d->n_reasons].feature,
                 sizeof(d->reasons[0].feature));
         obj_f64(wire_map_get(m, "contribution"), &d->reasons[d->n_reasons].contribution);
@@ -122,6 +133,8 @@ hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
         d->priority = prio > UINT32_MAX ? UINT32_MAX : (uint32_t)prio;
     get_u64(r, "deadline_ms", &d->deadline_ms);
     obj_f64(hitlq_reply_get(r, "score"), &d->score);
+    obj_str(hitlq_reply_get(r, "route"), d->route, sizeof(d->route));
+    obj_str(hitlq_reply_get(r, "explain"), d->explain, sizeof(d->explain));
     decode_reasons(hitlq_reply_get(r, "reasons"), d);
     return HITLQ_OK;
 }

@@ -101,8 +101,14 @@ typedef struct hitlq_decision {
     uint64_t deadline_ms;
     double   score;
     char     model[129];
-    size_t   n_reasons;
+    char     route[16];          /* auto_approve, auto_reject, review, hard_rule,
+                                    data_quality ("" from older servers) */
+    char     explain[8];         /* how contributions were computed: linear,
+                                    approx, exact, none */
+    size_t   n_reasons;          /* the model's top features */
     struct { char feature[129]; double contribution; } reasons[HITLQ_MAX_REASONS];
+    size_t   n_rules;            /* validation / hard rules that routed it */
+    struct { char id[129]; char field[129]; bool hard; } rules[16];
 } hitlq_decision;
 
 int hitlq_submit(hitlq *c, const hitlq_item *item, hitlq_decision *out);

@@ -76,7 +76,8 @@
     X(AUDIT_CHECKPOINT,  0x40, "the latest signed audit-log checkpoint")  \
     X(AUDIT_ENTRIES,     0x41, "a range of audit-log entries")           \
     X(AUDIT_PROVE,       0x42, "inclusion proof of an entry or an item's entries") \
-    X(AUDIT_CONSISTENCY, 0x43, "consistency proof between two tree sizes")
+    X(AUDIT_CONSISTENCY, 0x43, "consistency proof between two tree sizes") \
+    X(RELOAD,            0x50, "reload the policy and models (validated first)")
 
 enum hitlq_op {
 #define HITLQ_X_ENUM(name, val, desc) HITLQ_OP_##name = (val),
@@ -106,6 +107,7 @@ enum hitlq_op {
     X(INVALID_ITEM,     203, "invalid_item",       "item fails validation")            \
     X(UNKNOWN_TYPE,     204, "unknown_type",       "no policy for this item type")     \
     X(INVALID_STATE,    205, "invalid_state",      "operation not allowed in the item's state") \
+    X(INVALID_POLICY,   206, "invalid_policy",     "the new policy or model was refused; the old one stays in force") \
     X(INTERNAL,         300, "internal",           "internal server error")            \
     X(RESOURCE_EXHAUSTED,301,"resource_exhausted", "storage full; write refused, nothing changed") \
     X(SHUTTING_DOWN,    302, "shutting_down",      "server is shutting down")

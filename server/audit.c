@@ -212,6 +212,7 @@ audit_txn_begin(struct audit *a, MDB_txn *txn)
 {
     a->snap = a->tree;
     a->snap_last_time = a->last_time;
+    a->snap_sc = a->sc;
     a->txn = txn;
 }
 
@@ -220,6 +221,7 @@ audit_txn_abort(struct audit *a)
 {
     a->tree = a->snap;
     a->last_time = a->snap_last_time;
+    a->sc = a->snap_sc;
     a->txn = NULL;
 }
 
@@ -294,7 +296,7 @@ audit_ext_queue(struct record *r, uint8_t *p, const char *queue, uint32_t priori
 /* Bound of a model decision's tail: every opaque at 255 bytes, 8 reasons,
  * the three extensions (TOP_FEATURES as given). */
 #define AUDIT_TAIL_FIXED (1 + 256 + 32 + 2 * 256 + 32 + 32 + 8 + 8 + 256 + 1 + \
-                          1 + 2 * HITLQ_MAX_REASONS + 8 + 32 + 32 + 2 + \
+                          1 + 2 * AUDIT_MAX_CODES + 8 + 32 + 32 + 2 + \
                           4 + (4 + 256 + 1 + 8) + (4 + 2 * 256 + 8) + 1)
 
 static uint8_t *
@@ -373,6 +375,10 @@ audit_tail_write(uint8_t *p, const struct audit_decision *in, const uint8_t comm
     n += put_opaque(x.b[1] + n, in->key);
     store_put_be64(x.b[1] + n, in->received_ms);
     p = tail_ext(p, RECORD_EXT_SUBMISSION, x.b[1], n + 8);
+    if (in->scoring_ext != NULL)
+        p = tail_ext(p, AUDIT_EXT_SCORING, in->scoring_ext, in->scoring_ext_len);
+    if (in->rules_ext != NULL)
+        p = tail_ext(p, AUDIT_EXT_RULES, in->rules_ext, in->rules_ext_len);
     n = (size_t)(p - ext_len - 2);
     ext_len[0] = (uint8_t)(n >> 8);
     ext_len[1] = (uint8_t)n;
@@ -385,10 +391,12 @@ audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32]
               uint8_t *type, uint8_t **tail, size_t *tail_len)
 {
     uint8_t commit[AUDIT_HASH_LEN], *end;
-    size_t cap = AUDIT_TAIL_FIXED + in->top_ext_len;
+    size_t cap = AUDIT_TAIL_FIXED + in->top_ext_len + 4 + in->scoring_ext_len + 4 +
+                 in->rules_ext_len;
 
-    if (!isfinite(in->score) || !isfinite(in->threshold) || in->n_codes > HITLQ_MAX_REASONS ||
-        in->top_ext_len > 1 + 3 * 272 || in->actor[0] == '\0')
+    if (!isfinite(in->score) || !isfinite(in->threshold) || in->n_codes > AUDIT_MAX_CODES ||
+        in->top_ext_len > 1 + 3 * 272 || in->scoring_ext_len > AUDIT_SCORING_LEN ||
+        in->rules_ext_len > AUDIT_RULES_MAX || in->actor[0] == '\0')
         return HITLQ_ST_INTERNAL;
     *type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
     memcpy(salt, audit_salt(&a->lsalt), RECORD_SALT_LEN);
@@ -480,8 +488,10 @@ audit_outcome(struct audit *a, const struct journal_item *it, const struct audit
               const char *outcome, bool judged, uint8_t *p, size_t *n)
 {
     const struct type_policy *tp = scoring_policy(a->sc, it->type);
-    const char *auto_action = tp != NULL ? tp->auto_action : "";
-    bool above = rf->found && a->ref.score >= a->ref.threshold;
+    bool rejected = rf->found && a->ref.record_type == RECORD_AUTO_DECISION &&
+                    a->ref.decision == RECORD_DEC_REJECT;
+    const char *auto_action = tp == NULL ? "" : rejected ? tp->reject_action : tp->auto_action;
+    bool above = rf->found && (rejected || a->ref.score >= a->ref.threshold);
     const char *rec = !rf->found ? "" : above ? auto_action : "review";
     uint8_t agree = 0;
 

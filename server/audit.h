@@ -47,6 +47,8 @@
 #define AUDIT_KEYS_MAX     8u        /* signing keys at once (rotation overlap) */
 #define AUDIT_ITEM_MAX     64u       /* entries listed per item (AUDIT_PROVE) */
 #define AUDIT_EXT_OUTCOME  0x0005u   /* hitlq: outcome, recommendation, agreement */
+#define AUDIT_EXT_SCORING  0x0006u   /* hitlq: method, route, flags, margin, base value */
+#define AUDIT_EXT_RULES    0x0007u   /* hitlq: the rules that routed a decision */
 #define AUDIT_TOP_MAX      3u        /* TOP_FEATURES entries per model decision */
 
 struct store;
@@ -73,7 +75,15 @@ struct audit_decision {
     const uint16_t *codes;
     const uint8_t *top_ext;                /* TOP_FEATURES body, may be NULL */
     size_t         top_ext_len;
+    const uint8_t *scoring_ext;            /* SCORING body (0x0006), may be NULL */
+    size_t         scoring_ext_len;
+    const uint8_t *rules_ext;              /* RULES body (0x0007), may be NULL */
+    size_t         rules_ext_len;
 };
+
+#define AUDIT_MAX_CODES    (HITLQ_MAX_REASONS + 16u)   /* reason codes per decision */
+#define AUDIT_SCORING_LEN  19u                         /* SCORING body bytes */
+#define AUDIT_RULES_MAX    (1u + 16u * (2u + 255u))   /* RULES body bound */
 
 /* The commit-time part of a model decision's entry. */
 struct audit_submit {
@@ -116,6 +126,11 @@ int audit_key_admin(const struct hitlq_config *cfg, char op, const char *arg, FI
                     char *err, size_t errlen);
 
 /* ---- commit thread ------------------------------------------------------ */
+
+/* Hot reload: from now on the log reads the policy set sc (borrowed);
+ * appends MODEL_REGISTERED for models it has not seen and POLICY_CHANGE
+ * if the policy file changed.  An aborted batch restores the old set. */
+int  audit_reload(struct audit *a, MDB_txn *txn, const struct scoring *sc, uint64_t now_ms);
 
 /* Around each batch transaction: begin snapshots the tree, abort rolls the
  * in-memory state back to it (the txn did not commit). */

@@ -29,7 +29,9 @@ struct audit_salts {
 
 struct audit {
     struct store         *s;              /* borrowed */
-    const struct scoring *sc;             /* borrowed (immutable while running) */
+    const struct scoring *sc;             /* borrowed; replaced by audit_reload (commit
+                                           * thread), restored by audit_txn_abort */
+    const struct scoring *snap_sc;        /* sc when the batch txn began */
     char                  origin[NOTE_NAME_MAX + 1];
     size_t                origin_len;
     char                  key_path[1024];

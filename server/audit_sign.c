@@ -327,6 +327,19 @@ audit_register_policy(struct audit *a, MDB_txn *txn, uint64_t now_ms)
 }
 
 int
+audit_reload(struct audit *a, MDB_txn *txn, const struct scoring *sc, uint64_t now_ms)
+{
+    int st = HITLQ_ST_OK;
+
+    a->sc = sc;                        /* audit_txn_abort restores the old set */
+    for (size_t i = 0; st == HITLQ_ST_OK && i < scoring_n_types(sc); i++)
+        st = audit_register_model(a, txn, scoring_type_at(sc, i)->model, now_ms);
+    if (st == HITLQ_ST_OK)
+        st = audit_register_policy(a, txn, now_ms);
+    return st;
+}
+
+int
 audit_register(struct audit *a, MDB_txn *txn, uint64_t now_ms, char *err, size_t errlen)
 {
     int st = audit_register_keys(a, txn, now_ms);

@@ -44,9 +44,9 @@ void submit_reply(struct op *op, struct hitlq_server *srv, const char *proof,
 /* cmd_audit.c: the audit fields of a SUBMIT decision (0 or -1), the
  * receipt in its reply, and receipts waiting for a checkpoint. */
 struct type_policy;
-struct score_result;
+struct triage;
 int  submit_audit_fill(struct hitlq_server *srv, struct op *op,
-                       const struct type_policy *p, const struct score_result *r);
+                       const struct type_policy *p, const struct triage *t);
 void submit_pack_receipt(msgpack_packer *pk, const struct decision *d, const char *proof,
                          size_t proof_len);
 void receipt_finish(struct op *op, struct hitlq_server *srv);

@@ -6,6 +6,7 @@
  * the loop thread), its receipt, and receipts parked until a checkpoint
  * covers their entry.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,30 +61,72 @@ submit_top_features(const struct score_result *r, uint8_t *buf)
     return n;
 }
 
+/* SCORING body: u8 method, u8 route, u8 flags (bit 0: QA-sampled), f64
+ * margin, f64 base value (proto/AUDIT-FORMAT.md §3.4). */
+static size_t
+submit_scoring_ext(const struct triage *t, uint8_t *p)
+{
+    bool scored = t->r.method != SCORE_METHOD_NONE;
+
+    p[0] = t->r.method;
+    p[1] = t->route;
+    p[2] = t->qa ? 1 : 0;
+    put_f64(p + 3, scored && isfinite(t->r.margin) ? t->r.margin : 0.0);
+    put_f64(p + 11, scored && isfinite(t->r.base_margin) ? t->r.base_margin : 0.0);
+    return AUDIT_SCORING_LEN;
+}
+
+/* RULES body: u8 n; n x {u8 kind (1 validation, 2 hard rule); opaque id}. */
+static size_t
+submit_rules_ext(const struct triage *t, uint8_t *p)
+{
+    size_t n = 1;
+
+    p[0] = (uint8_t)t->n_rules;
+    for (size_t i = 0; i < t->n_rules; i++) {
+        p[n++] = t->rules[i].kind;
+        size_t l = strlen(t->rules[i].id) > 255 ? 255 : strlen(t->rules[i].id);
+
+        p[n++] = (uint8_t)l;
+        memcpy(p + n, t->rules[i].id, l);
+        n += l;
+    }
+    return n;
+}
+
 int
 submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_policy *p,
-                  const struct score_result *r)
+                  const struct triage *t)
 {
     struct decision *d = &op->u.submit.d;
-    uint8_t top[TOP_EXT_MAX];
-    uint16_t codes[HITLQ_MAX_REASONS];
+    const struct score_result *r = &t->r;
+    uint8_t top[TOP_EXT_MAX], sx[AUDIT_SCORING_LEN], rx[AUDIT_RULES_MAX];
+    uint16_t codes[AUDIT_MAX_CODES];
+    size_t nc = 0;
     bool is_auto = d->outcome == DECISION_AUTO;
 
     if (srv->store->audit == NULL)
         return 0;
-    for (size_t i = 0; i < r->n_reasons; i++)
-        codes[i] = r->reasons[i].code;
+    for (size_t i = 0; i < t->n_rules && nc < AUDIT_MAX_CODES; i++)
+        codes[nc++] = t->rules[i].code;
+    for (size_t i = 0; i < r->n_reasons && nc < AUDIT_MAX_CODES; i++)
+        codes[nc++] = r->reasons[i].code;
     struct audit_decision ad = {
         .key = op->u.submit.key,
         .actor = op->conn != NULL && op->conn->name[0] != '\0' ? op->conn->name : "anonymous",
         .fields = op->u.submit.fields, .fields_len = op->u.submit.fields_len,
         .model = d->model, .model_digest = p->model->digest,
         .policy_id = scoring_policy_id(srv->scoring), .score = d->score,
-        .threshold = p->auto_threshold, .is_auto = is_auto, .action = d->action,
+        .threshold = t->route == TRIAGE_AUTO_REJECT ? p->reject_threshold
+                                                    : p->auto_threshold,
+        .is_auto = is_auto, .action = d->action,
         .queue = d->queue, .priority = d->priority,
         .deadline_ms = is_auto ? 0 : d->received_ms + d->sla_ms,
-        .received_ms = d->received_ms, .n_codes = (uint8_t)r->n_reasons, .codes = codes,
+        .received_ms = d->received_ms, .n_codes = (uint8_t)nc, .codes = codes,
         .top_ext = top, .top_ext_len = submit_top_features(r, top),
+        .scoring_ext = sx, .scoring_ext_len = submit_scoring_ext(t, sx),
+        .rules_ext = t->n_rules > 0 ? rx : NULL,
+        .rules_ext_len = t->n_rules > 0 ? submit_rules_ext(t, rx) : 0,
     };
     return audit_prepare(srv->store->audit, &ad, d->audit_salt, &d->audit_type,
                          &d->audit_tail, &d->audit_tail_len) == HITLQ_ST_OK ? 0 : -1;

@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "op.h"
+#include "reasons.h"
 #include "score.h"
 #include "server.h"
 #include "commit.h"
@@ -53,113 +54,6 @@ submit_check_fields(const msgpack_object *f, char *err, size_t errlen)
     return HITLQ_ST_OK;
 }
 
-/* Direct msgpack writing into a bounded buffer (no per-token callbacks):
- * the reasons array is built for every submit. */
-struct fixbuf {
-    uint8_t data[4096];
-    size_t  len;
-    bool    overflow;
-};
-
-static void
-fb_put(struct fixbuf *fb, const void *p, size_t n)
-{
-    if (n > sizeof(fb->data) - fb->len) {
-        fb->overflow = true;
-        return;
-    }
-    memcpy(fb->data + fb->len, p, n);
-    fb->len += n;
-}
-
-static void
-fb_str(struct fixbuf *fb, const char *s, size_t n)
-{
-    uint8_t h[3];
-
-    if (n < 32) {
-        h[0] = (uint8_t)(0xa0 | n);
-        fb_put(fb, h, 1);
-    } else if (n < 256) {
-        h[0] = 0xd9;
-        h[1] = (uint8_t)n;
-        fb_put(fb, h, 2);
-    } else {
-        h[0] = 0xda;
-        h[1] = (uint8_t)(n >> 8);
-        h[2] = (uint8_t)n;
-        fb_put(fb, h, 3);
-    }
-    fb_put(fb, s, n);
-}
-
-static void
-fb_f64(struct fixbuf *fb, double v)
-{
-    uint8_t b[9];
-    uint64_t u;
-
-    memcpy(&u, &v, sizeof(u));
-    b[0] = 0xcb;
-    for (int i = 0; i < 8; i++)
-        b[1 + i] = (uint8_t)(u >> (56 - 8 * i));
-    fb_put(fb, b, sizeof(b));
-}
-
-/* Index of the fields-map pair whose value `v` points at, or -1. */
-static long
-reason_index(const msgpack_object *fields, const msgpack_object *v)
-{
-    const msgpack_object_map *m = &fields->via.map;
-
-    for (uint32_t i = 0; i < m->size; i++)
-        if (&m->ptr[i].val == v)
-            return (long)i;
-    return -1;
-}
-
-/* Packs [{feature, value, contribution} ...]; each value is copied as the
- * exact bytes the client sent.  Fewer reasons if they do not fit. */
-static int
-pack_reasons(const struct score_result *r, const msgpack_object *fields,
-             const uint8_t *raw, size_t raw_len, uint8_t **out, size_t *len)
-{
-    static const uint8_t nil = 0xc0;
-    uint32_t off[HITLQ_MAX_FIELDS], vl[HITLQ_MAX_FIELDS];
-    int nf = wire_map_value_spans(raw, raw_len, off, vl, HITLQ_MAX_FIELDS);
-    struct fixbuf fb;
-    size_t n = r->n_reasons;
-
-    do {
-        uint8_t hdr = (uint8_t)(0x90 | n);
-
-        fb.len = 0;
-        fb.overflow = false;
-        fb_put(&fb, &hdr, 1);
-        for (size_t i = 0; i < n; i++) {
-            long k = r->reasons[i].value ? reason_index(fields, r->reasons[i].value) : -1;
-            uint8_t map3 = 0x83;
-
-            fb_put(&fb, &map3, 1);
-            fb_str(&fb, "feature", 7);
-            fb_str(&fb, r->reasons[i].feature, strlen(r->reasons[i].feature));
-            fb_str(&fb, "value", 5);
-            if (k >= 0 && k < nf)
-                fb_put(&fb, raw + off[k], vl[k]);
-            else
-                fb_put(&fb, &nil, 1);
-            fb_str(&fb, "contribution", 12);
-            fb_f64(&fb, r->reasons[i].contribution);
-        }
-    } while (fb.overflow && n-- > 0);
-    *out = malloc(fb.len);
-    if (*out == NULL)
-        return -1;
-    memcpy(*out, fb.data, fb.len);
-    *len = fb.len;
-    return 0;
-}
-
 static void
 submit_hash(struct op *op, uint64_t priority)
 {
@@ -178,19 +72,27 @@ submit_hash(struct op *op, uint64_t priority)
 }
 
 static void
-submit_decide(struct decision *d, const struct type_policy *p,
-              const struct score_result *r, const msgpack_object *prio)
+submit_decide(struct decision *d, const struct type_policy *p, const struct triage *t,
+              const msgpack_object *prio)
 {
-    d->score = r->score;
+    d->score = t->r.score;
     memcpy(d->model, p->model->id, sizeof(d->model));
-    d->priority = prio ? (uint32_t)wire_u64(prio) : p->priority;
-    d->sla_ms = p->sla_seconds * 1000u;
-    if (score_auto_resolves(p, r)) {
+    d->priority = prio ? (uint32_t)wire_u64(prio) : t->priority;
+    d->sla_ms = t->sla_seconds * 1000u;
+    d->route = t->route;
+    d->method = t->r.method;
+    if (t->is_auto) {
         d->outcome = DECISION_AUTO;
-        memcpy(d->action, p->auto_action, sizeof(d->action));
+        snprintf(d->action, sizeof(d->action), "%s", t->action);
     } else {
         d->outcome = DECISION_QUEUED;
-        memcpy(d->queue, p->queue, sizeof(d->queue));
+        snprintf(d->queue, sizeof(d->queue), "%s", t->queue);
+    }
+    d->qa = t->qa;
+    if (t->qa) {
+        memcpy(d->qa_queue, p->qa_queue, sizeof(d->qa_queue));
+        d->qa_priority = p->qa_priority;
+        d->qa_sla_ms = p->qa_sla_seconds * 1000u;
     }
 }
 
@@ -227,38 +129,49 @@ submit_receipt_kind(const msgpack_object *o)
     return 0;
 }
 
-static void
-submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+/* Validates, triages and scores on the loop thread; NULL after replying
+ * with an error.  *t is filled. */
+static const struct type_policy *
+submit_triage(struct conn *c, const struct frame_hdr *h, const msgpack_object **args,
+              char *type, struct triage *t)
 {
-    struct hitlq_server *srv = c->srv;
     const struct type_policy *p;
-    struct score_result r;
-    struct op *op;
-    char type[HITLQ_MAX_NAME + 1], err[160];
+    char key[HITLQ_MAX_NAME + 1], err[200];
     int st;
 
-    wire_copy_str(args[1], type, sizeof(type));
-    p = scoring_policy(srv->scoring, type);
+    wire_copy_str(args[1], type, HITLQ_MAX_NAME + 1);
+    wire_copy_str(args[0], key, sizeof(key));
+    p = scoring_policy(c->srv->scoring, type);
     if (p == NULL) {
         snprintf(err, sizeof(err), "no policy for item type \"%s\"", type);
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_UNKNOWN_TYPE, err);
-        return;
+        return NULL;
     }
     st = submit_check_fields(args[2], err, sizeof(err));
-    if (st == HITLQ_ST_OK) {
-        memset(&r, 0, sizeof(r));
-        st = score_item(p, args[2], &r);
-        if (st != HITLQ_ST_OK)
-            snprintf(err, sizeof(err), "%s", r.err);
-    }
+    if (st == HITLQ_ST_OK && (st = score_triage(p, key, args[2], t)) != HITLQ_ST_OK)
+        snprintf(err, sizeof(err), "%s", t->r.err);
     if (st == HITLQ_ST_OK && args[4] != NULL && submit_receipt_kind(args[4]) == 0) {
         st = HITLQ_ST_BAD_REQUEST;
         snprintf(err, sizeof(err), "receipt must be \"index\" or \"checkpoint\"");
     }
     if (st != HITLQ_ST_OK) {
         conn_send_error(c, h->opcode, h->request_id, st, err);
-        return;
+        return NULL;
     }
+    return p;
+}
+
+static void
+submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    struct hitlq_server *srv = c->srv;
+    const struct type_policy *p;
+    struct triage t;
+    struct op *op;
+    char type[HITLQ_MAX_NAME + 1];
+
+    if ((p = submit_triage(c, h, args, type, &t)) == NULL)
+        return;
     op = op_new(&submit_class, c, h->opcode, h->request_id);
     if (op == NULL) {
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
@@ -266,12 +179,12 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     }
     wire_copy_str(args[0], op->u.submit.key, sizeof(op->u.submit.key));
     memcpy(op->u.submit.type, type, sizeof(type));
-    submit_decide(&op->u.submit.d, p, &r, args[3]);
+    submit_decide(&op->u.submit.d, p, &t, args[3]);
     op->u.submit.d.received_ms = util_now_ms();
     op->u.submit.receipt = submit_receipt_kind(args[4]);
     if (submit_copy_fields(c, op) != 0 ||
-        submit_audit_fill(srv, op, p, &r) != 0 ||
-        pack_reasons(&r, args[2], op->u.submit.fields, op->u.submit.fields_len,
+        submit_audit_fill(srv, op, p, &t) != 0 ||
+        reasons_pack(&t, args[2], op->u.submit.fields, op->u.submit.fields_len,
                      &op->u.submit.d.reasons_mp, &op->u.submit.d.reasons_len) != 0) {
         op->status = HITLQ_ST_INTERNAL;
         reply_op_error(op);
@@ -313,7 +226,7 @@ submit_reply(struct op *op, struct hitlq_server *srv, const char *proof, size_t 
         reply_op_error(op);
     } else if (conn_is_open(op->conn)) {
         off = wire_frame_begin(&srv->out);
-        msgpack_pack_map(pk, 6 + (is_auto ? 2 : 3) + receipt + (proof != NULL));
+        msgpack_pack_map(pk, 8 + (is_auto ? 2 : 3) + receipt + (proof != NULL));
         if (receipt)
             submit_pack_receipt(pk, d, proof, proof_len);
         wire_pack_kv_u64(pk, "id", d->id);
@@ -328,6 +241,8 @@ submit_reply(struct op *op, struct hitlq_server *srv, const char *proof, size_t 
         }
         wire_pack_kv_f64(pk, "score", d->score);
         wire_pack_kv_str(pk, "model", d->model);
+        wire_pack_kv_str(pk, "route", score_route_name(d->route));
+        wire_pack_kv_str(pk, "explain", score_method_name(d->method));
         wire_pack_cstr(pk, "reasons");
         msgpack_sbuffer_write(&srv->out, (const char *)d->reasons_mp, d->reasons_len);
         wire_pack_kv_bool(pk, "duplicate", op->u.submit.duplicate);

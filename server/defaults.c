@@ -1,6 +1,7 @@
 /*
- * defaults.c - embeds server/defaults/credit_policy.json and
- * server/defaults/credit_scorecard.json into the binary with the GNU
+ * defaults.c - embeds server/defaults/credit_policy.json,
+ * credit_xgb.json (the bundled XGBoost model) and credit_scorecard.json
+ * into the binary with the GNU
  * assembler's .incbin (paths are relative to the repo root, where the
  * compiler runs) and exposes them through defaults.h.
  *
@@ -32,6 +33,7 @@
 __asm__(
     DEFAULTS_BLOB(defaults_policy_blob, "server/defaults/credit_policy.json")
     DEFAULTS_BLOB(defaults_scorecard_blob, "server/defaults/credit_scorecard.json")
+    DEFAULTS_BLOB(defaults_xgb_blob, "server/defaults/credit_xgb.json")
 );
 
 #define DEFAULTS_EXTERN __attribute__((visibility("hidden"))) extern
@@ -39,6 +41,8 @@ DEFAULTS_EXTERN const unsigned char defaults_policy_blob_data[];
 DEFAULTS_EXTERN const uint64_t defaults_policy_blob_len;
 DEFAULTS_EXTERN const unsigned char defaults_scorecard_blob_data[];
 DEFAULTS_EXTERN const uint64_t defaults_scorecard_blob_len;
+DEFAULTS_EXTERN const unsigned char defaults_xgb_blob_data[];
+DEFAULTS_EXTERN const uint64_t defaults_xgb_blob_len;
 
 const unsigned char *defaults_policy(size_t *len)
 {
@@ -58,5 +62,9 @@ const unsigned char *defaults_file(const char *name, size_t *len)
         return defaults_scorecard(len);
     if (strcmp(name, "credit_policy.json") == 0)
         return defaults_policy(len);
+    if (strcmp(name, "credit_xgb.json") == 0) {
+        *len = (size_t)defaults_xgb_blob_len;
+        return defaults_xgb_blob_data;
+    }
     return NULL;
 }

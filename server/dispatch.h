@@ -32,7 +32,8 @@ struct cmd {
 /* The commands, defined in cmd_*.c. */
 extern const struct cmd cmd_hello, cmd_ping, cmd_submit, cmd_get, cmd_stats,
     cmd_claim, cmd_extend, cmd_release, cmd_resolve, cmd_escalate, cmd_watch,
-    cmd_audit_checkpoint, cmd_audit_entries, cmd_audit_prove, cmd_audit_consistency;
+    cmd_audit_checkpoint, cmd_audit_entries, cmd_audit_prove, cmd_audit_consistency,
+    cmd_reload;
 
 /* Looks up an opcode; NULL when unknown. */
 const struct cmd *dispatch_lookup(uint8_t opcode);

@@ -458,7 +458,7 @@ item_body_max(const struct item_body_in *in)
     return 12 + strlen(in->key) + strlen(in->type) + strlen(in->model) +
            strlen(in->action) + strlen(in->queue0) + strlen(in->actor) +
            8 + 4 + 8 + 4 + 1 + in->reasons_len + 4 + in->fields_len +
-           ITEM_AUDIT_TRAILER;
+           ITEM_TRIAGE_TRAILER + ITEM_AUDIT_TRAILER;
 }
 
 static uint8_t *
@@ -500,6 +500,14 @@ item_body_encode(uint8_t *p, const struct item_body_in *in)
     size_t rn = item_reasons_store(p + 24, in);
     store_put_be32(p + 20, (uint32_t)rn);
     p = item_put_long(p + 24 + rn, in->fields, in->fields_len);
+    if (in->triage) {
+        p[0] = ITEM_TRIAGE_TAG;
+        p[1] = in->route;
+        p[2] = in->method;
+        p[3] = in->flags;
+        store_put_be64(p + 4, in->link);
+        p += ITEM_TRIAGE_TRAILER;
+    }
     if (in->audit_salt != NULL) {
         *p = ITEM_AUDIT_TAG;
         memcpy(p + 1, in->audit_salt, 32);
@@ -562,6 +570,17 @@ item_body_decode(const uint8_t *p, size_t len, struct item_body *b)
         item_reasons_check(b->reasons, b->reasons_len, b->fields,
                            b->fields_len) != 0)
         return -1;
+    b->has_triage = len - pos >= ITEM_TRIAGE_TRAILER && p[pos] == ITEM_TRIAGE_TAG;
+    if (b->has_triage) {
+        b->route = p[pos + 1];
+        b->method = p[pos + 2];
+        b->flags = p[pos + 3];
+        b->link = store_get_be64(p + pos + 4);
+        pos += ITEM_TRIAGE_TRAILER;
+    } else {
+        b->route = b->method = b->flags = 0;
+        b->link = 0;
+    }
     b->has_audit = len - pos == ITEM_AUDIT_TRAILER && p[pos] == ITEM_AUDIT_TAG;
     if (!b->has_audit)
         return pos == len ? 0 : -1;

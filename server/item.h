@@ -33,9 +33,14 @@
  *   8 score (IEEE-754 bits), 4 original priority, 8 original deadline_ms,
  *   u32 len + stored reasons (below; len 0 = none), u32 len + fields
  *   (msgpack map, exactly the bytes received);
+ *   optionally (items since issue 4) a triage trailer: 'S', u8 route
+ *   (enum triage_route, or ITEM_ROUTE_QA for a QA copy), u8 explanation
+ *   method (enum score_method), u8 flags (ITEM_FLAG_*), u64 link (a QA
+ *   copy: the original item's id; a sampled original: its copy's id);
  *   with the audit log on, a trailer: 'A', salt[32] of the input
  *   commitment, u64 index of the model decision's audit entry (nothing
- *   may follow; without the log the body ends after the fields).
+ *   may follow; without the log the body ends after the fields or the
+ *   triage trailer).
  * Stored reasons: a format byte, then
  *   ITEM_REASONS_RAW:     the msgpack array, verbatim;
  *   ITEM_REASONS_COMPACT: u8 n, then n times: u8 ref, [feature (msgpack
@@ -113,6 +118,9 @@ struct item_body {
     bool           has_audit;      /* the audit trailer is present: */
     const uint8_t *audit_salt;     /* 32 bytes: salt of the input commitment */
     uint64_t       audit_index;    /* the model decision's audit entry */
+    bool           has_triage;     /* the triage trailer is present: */
+    uint8_t        route, method, flags;
+    uint64_t       link;
 };
 
 /* Input for building the body of a new record (all borrowed). */
@@ -127,8 +135,16 @@ struct item_body_in {
     size_t         fields_len;
     const uint8_t *audit_salt;     /* NULL: no audit trailer */
     uint64_t       audit_index;
+    bool           triage;         /* write the triage trailer: */
+    uint8_t        route, method, flags;
+    uint64_t       link;
 };
 
+#define ITEM_TRIAGE_TAG     0x53u    /* 'S' */
+#define ITEM_TRIAGE_TRAILER (1u + 3u + 8u)
+#define ITEM_ROUTE_QA       6u       /* route of a blind QA copy */
+#define ITEM_FLAG_QA_SAMPLED 0x01u   /* auto item drawn for the QA sample */
+#define ITEM_FLAG_QA_COPY    0x02u   /* the blind review copy of one */
 #define ITEM_AUDIT_TAG     0x41u     /* 'A' */
 #define ITEM_AUDIT_TRAILER (1u + 32u + 8u)
 

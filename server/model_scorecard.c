@@ -12,18 +12,23 @@
  *      {"field": "age", "kind": "numeric", "weight": w, "mean": m},
  *      {"field": "telephone", "kind": "boolean", "weight": w, "mean": p},
  *      {"field": "purpose", "kind": "categorical",
- *       "weights": {"NewCar": w1, ...}, "baseline": c}],
+ *       "weights": {"NewCar": w1, ...}, "baseline": c},
+ *      {"field": "age", "kind": "binned", "bins": [
+ *         {"below": 25, "weight": w1}, {"below": 40, "weight": w2},
+ *         {"weight": w3}], "baseline": c}],
  *    "training": {...free-form metadata...},
  *    "description": "optional free text"}
  *
  * Unknown keys are rejected; every number must be finite; field names are
  * unique printable ASCII of at most HITLQ_MAX_NAME bytes.
  *
- * Evaluation: margin = b + sum(w * x) + sum(weights[v]); score =
- * sigmoid(margin) (P(Good) for the credit model).  Contributions are exact:
- * numeric/boolean phi = w * (x - mean), categorical phi = weights[v] -
- * baseline, so sum(phi) = margin - base_margin where base_margin =
- * b + sum(w * mean) + sum(baseline).  Numbers are msgpack int or float
+ * Evaluation: margin = b + sum(w * x) + sum(weights[v]) + sum(bin weight);
+ * score = sigmoid(margin) (P(Good) for the credit model).  A binned
+ * numeric takes the weight of the first bin with x < below (the last bin,
+ * without "below", takes the rest; bounds strictly ascending).
+ * Contributions are exact: numeric/boolean phi = w * (x - mean),
+ * categorical and binned phi = weight - baseline, so sum(phi) = margin -
+ * base_margin where base_margin = b + sum(w * mean) + sum(baseline).  Numbers are msgpack int or float
  * (finite); booleans are true/false or the ints 0/1; categoricals are
  * strings.  A feature whose field is absent or nil, or a category value
  * the model does not know, contributes 0 and makes the result incomplete;
@@ -46,12 +51,14 @@
 #include "json_util.h"
 #include <openssl/evp.h>
 
+#include "schema.h"
 #include "score.h"
 
 #define SC_MAX_FEATURES HITLQ_MAX_FIELDS   /* one feature per item field at most */
 #define SC_MAX_LEVELS   4096u              /* categories per feature */
 
-enum sc_kind { SC_NUMERIC, SC_BOOLEAN, SC_CATEGORICAL };
+enum sc_kind { SC_NUMERIC, SC_BOOLEAN, SC_CATEGORICAL, SC_BINNED };
+#define SC_MAX_BINS 64u
 
 struct sc_level {               /* one category value */
     char    *name;              /* owned */
@@ -68,6 +75,9 @@ struct sc_feature {
     double   baseline;          /* categorical */
     struct sc_level *levels;    /* owned; sorted by (len, bytes) */
     size_t   n_levels;
+    double  *bin_below;         /* owned, binned: n_bins - 1 ascending bounds */
+    double  *bin_phi;           /* owned, binned: n_bins (weight - baseline) */
+    size_t   n_bins;
 };
 
 struct scorecard {
@@ -136,6 +146,8 @@ static void sc_free_impl(struct scorecard *sc)
         for (size_t j = 0; j < f->n_levels; j++)
             free(f->levels[j].name);
         free(f->levels);
+        free(f->bin_below);
+        free(f->bin_phi);
         free(f->field);
     }
     free(sc->features);
@@ -181,9 +193,61 @@ static int sc_load_levels(struct sc_feature *f, const json_t *jf,
     return 0;
 }
 
+/* "bins": [{"below": x, "weight": w}, ..., {"weight": w}] */
+static int sc_load_bins(struct sc_feature *f, const json_t *jf,
+                        const char *where, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "below", "weight", NULL };
+    const json_t *jb = json_object_get(jf, "bins");
+    size_t n = json_array_size(jb);
+
+    if (!json_is_array(jb) || n < 2 || n > SC_MAX_BINS) {
+        snprintf(err, errlen, "%s\"bins\" must be an array of 2..%u bins", where,
+                 SC_MAX_BINS);
+        return -1;
+    }
+    if (sc_get_finite(jf, "baseline", where, &f->baseline, err, errlen) < 0)
+        return -1;
+    f->bin_below = calloc(n, sizeof *f->bin_below);
+    f->bin_phi = calloc(n, sizeof *f->bin_phi);
+    if (!f->bin_below || !f->bin_phi) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *b = json_array_get(jb, i);
+        char bw[64 + HITLQ_MAX_NAME];
+        bool last = i + 1 == n;
+
+        snprintf(bw, sizeof bw, "%sbins[%zu]: ", where, i);
+        if (!json_is_object(b)) {
+            snprintf(err, errlen, "%smust be an object", bw);
+            return -1;
+        }
+        if (json_check_keys(b, keys, bw, "", err, errlen) < 0 ||
+            sc_get_finite(b, "weight", bw, &f->bin_phi[i], err, errlen) < 0)
+            return -1;
+        f->bin_phi[i] -= f->baseline;
+        if (last != (json_object_get(b, "below") == NULL)) {
+            snprintf(err, errlen, "%s%s", bw, last ? "the last bin has no \"below\""
+                     : "\"below\" is required (all but the last bin)");
+            return -1;
+        }
+        if (!last && (sc_get_finite(b, "below", bw, &f->bin_below[i], err, errlen) < 0))
+            return -1;
+        if (!last && i > 0 && !(f->bin_below[i] > f->bin_below[i - 1])) {
+            snprintf(err, errlen, "%s\"below\" must be strictly ascending", bw);
+            return -1;
+        }
+    }
+    f->n_bins = n;
+    return 0;
+}
+
 static int sc_load_feature(struct sc_feature *f, const json_t *jf, size_t idx,
                            char *err, size_t errlen)
 {
+    static const char *const bin_keys[] = { "field", "kind", "bins", "baseline", NULL };
     static const char *const num_keys[] = { "field", "kind", "weight", "mean", NULL };
     static const char *const cat_keys[] = { "field", "kind", "weights", "baseline", NULL };
     char where[48 + HITLQ_MAX_NAME];
@@ -217,8 +281,14 @@ static int sc_load_feature(struct sc_feature *f, const json_t *jf, size_t idx,
             return -1;
         return sc_load_levels(f, jf, where, err, errlen);
     }
-    snprintf(err, errlen, "%s\"kind\" must be \"numeric\", \"boolean\" or "
-             "\"categorical\"", where);
+    if (kind && !strcmp(kind, "binned")) {
+        f->kind = SC_BINNED;
+        if (json_check_keys(jf, bin_keys, where, "", err, errlen) < 0)
+            return -1;
+        return sc_load_bins(f, jf, where, err, errlen);
+    }
+    snprintf(err, errlen, "%s\"kind\" must be \"numeric\", \"boolean\", "
+             "\"categorical\" or \"binned\"", where);
     return -1;
 }
 
@@ -271,8 +341,8 @@ static int sc_load_features(struct scorecard *sc, const json_t *jfeat,
         sc->n_features = i + 1;
         if (sc_load_feature(f, json_array_get(jfeat, i), i, err, errlen) < 0)
             return -1;
-        sc->base_margin += f->kind == SC_CATEGORICAL ? f->baseline
-                                                     : f->weight * f->mean;
+        sc->base_margin += f->kind == SC_CATEGORICAL || f->kind == SC_BINNED
+                           ? f->baseline : f->weight * f->mean;
     }
     if (!isfinite(sc->base_margin)) {
         snprintf(err, errlen, "base margin is not finite");
@@ -398,6 +468,7 @@ static int sc_feature_phi(const struct sc_feature *f, const msgpack_object *v,
             return sc_invalid(f, "expected a boolean", out);
         break;
     case SC_NUMERIC:
+    case SC_BINNED:
         if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
             x = (double)v->via.u64;
         else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -413,7 +484,14 @@ static int sc_feature_phi(const struct sc_feature *f, const msgpack_object *v,
         return sc_invalid(f, "unsupported feature kind", out);
     }
     *st = SC_PRESENT;
-    *phi = f->weight * (x - f->mean);
+    if (f->kind == SC_BINNED) {
+        size_t b = 0;
+        while (b + 1 < f->n_bins && !(x < f->bin_below[b]))
+            b++;
+        *phi = f->bin_phi[b];
+    } else {
+        *phi = f->weight * (x - f->mean);
+    }
     return HITLQ_ST_OK;
 }
 
@@ -456,8 +534,8 @@ static void sc_pick_reasons(const struct scorecard *sc, const double *phi,
     out->n_reasons = n;
 }
 
-static int sc_score(const struct model *m, const msgpack_object *fields,
-                    struct score_result *out)
+static int sc_score(const struct model *m, const struct type_policy *tp,
+                    const msgpack_object *fields, int method, struct score_result *out)
 {
     const struct scorecard *sc = m->impl;
     const msgpack_object *vals[SC_MAX_FEATURES];
@@ -466,6 +544,7 @@ static int sc_score(const struct model *m, const msgpack_object *fields,
 
     out->score = out->margin = out->base_margin = 0;
     out->complete = false;
+    out->method = SCORE_METHOD_LINEAR;
     out->n_reasons = 0;
     out->err[0] = '\0';
     if (fields->type != MSGPACK_OBJECT_MAP) {
@@ -548,4 +627,33 @@ struct model *scorecard_load(const char *json, size_t len, char *err, size_t err
     m->ops = &sc_ops;
     m->impl = sc;
     return m;
+}
+
+int scorecard_check_schema(const struct model *m, const struct schema *s,
+                           const char *where, char *err, size_t errlen)
+{
+    const struct scorecard *sc = m->impl;
+
+    for (size_t i = 0; s != NULL && i < sc->n_features; i++) {
+        const struct sc_feature *f = &sc->features[i];
+        enum schema_type t;
+        bool ok;
+
+        if (schema_field_type(s, f->field, &t) < 0) {
+            snprintf(err, errlen, "%s: the model reads field \"%s\", which the type's "
+                     "\"fields\" do not declare", where, f->field);
+            return -1;
+        }
+        ok = f->kind == SC_CATEGORICAL ? t == SCHEMA_STRING
+           : f->kind == SC_BOOLEAN ? t == SCHEMA_BOOLEAN
+           : t == SCHEMA_NUMBER || t == SCHEMA_INTEGER;
+        if (!ok) {
+            snprintf(err, errlen, "%s: field \"%s\" is declared with a type the model "
+                     "cannot read as %s", where, f->field,
+                     f->kind == SC_CATEGORICAL ? "a category" : f->kind == SC_BOOLEAN
+                     ? "a boolean" : "a number");
+            return -1;
+        }
+    }
+    return 0;
 }

@@ -10,17 +10,25 @@
  * space and turned into a margin with the objective's ProbToMargin
  * (-logf(1/p - 1) for the logistic objectives, identity otherwise).
  *
- * All trees live in flat arrays (structure of arrays); child indices are
- * absolute.  Every tree is checked at load: array lengths, child ranges,
- * each node with at most one parent and the root with none (so no
- * cycles), depth <= XGB_MAX_DEPTH, split feature < num_feature.
+ * multi:softprob (and multi:softmax, evaluated the same way: we return
+ * class probabilities, not XGBoost's argmax label) keep one margin per
+ * class: tree t adds to class tree_info[t]'s margin, every class starts
+ * from the same base margin (base_score, identity link), and the
+ * probabilities are XGBoost's float softmax (float max, double sum of
+ * the float exponentials, float division).
  *
- * Approximate (Saabas) contributions, xgb_contribs_approx(), replicate
- * XGBoost 1.7's predict(pred_contribs=True, approx_contribs=True): node
- * mean values from sum_hessian (FillNodeMeanValues) and the path walk of
- * RegTree::CalculateContributionsApprox, in float like XGBoost.
+ * Layout (xgb_shap.h): one 16-byte node per tree node, trees back to back,
+ * child indices absolute, leaves pointing at themselves so a tree is
+ * walked branch-free for exactly its depth; four trees are walked side
+ * by side to overlap their memory latency.  Every tree is checked at
+ * load: array lengths, child ranges, each node with at most one parent
+ * and the root with none (so no cycles), depth <= XGB_MAX_DEPTH, split
+ * feature < num_feature, tree_info < num_class.
+ *
+ * Contributions (Saabas and TreeSHAP) live in xgb_shap.c.
  */
 #include "model_xgb.h"
+#include "xgb_shap.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,31 +41,6 @@
 
 #include <jansson.h>
 
-#define XGB_MAX_DEPTH    64
-#define XGB_MAX_NODES    (1u << 26)
-#define XGB_MAX_FEATURES (1u << 24)
-
-enum xgb_link { XGB_IDENTITY, XGB_LOGISTIC };
-
-struct xgb_model {
-    size_t    num_feature;
-    size_t    num_trees;
-    size_t    num_nodes;      /* all trees */
-    float     base_margin;
-    enum xgb_link link;
-    char      objective[32];
-    uint32_t *root;           /* num_trees: index of each tree's root */
-    int32_t  *left;           /* num_nodes: -1 = leaf */
-    int32_t  *right;
-    uint32_t *feat;
-    float    *cond;           /* threshold, or leaf value */
-    uint8_t  *dleft;
-    int       no_hess;        /* some tree lacks sum_hessian */
-    float    *mean;           /* num_nodes: node mean values (NULL without
-                                 sum_hessian in every tree) */
-    char    **names;          /* num_feature, or NULL if the model has none */
-};
-
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -67,7 +50,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
     return -1;
 }
-
 /* ---- small JSON accessors --------------------------------------------------- */
 
 static json_t *get_path(json_t *root, const char *const *keys)
@@ -154,10 +136,52 @@ static int load_objective(struct xgb_model *m, json_t *learner, char *err, size_
         m->link = XGB_LOGISTIC;
     else if (!strcmp(name, "reg:squarederror"))
         m->link = XGB_IDENTITY;
+    else if (!strcmp(name, "multi:softprob") || !strcmp(name, "multi:softmax"))
+        m->link = XGB_SOFTMAX;
     else
         return fail(err, errlen, "unsupported objective \"%s\" (supported: "
-                    "binary:logistic, reg:logistic, reg:squarederror)", name);
+                    "binary:logistic, reg:logistic, reg:squarederror, "
+                    "multi:softprob, multi:softmax)", name);
     snprintf(m->objective, sizeof m->objective, "%s", name);
+    return 0;
+}
+
+/* num_class from learner_model_param, checked against the objective: at
+ * least 2 for the multi-class objectives (and equal to the objective's own
+ * softmax_multiclass_param.num_class when present), 0 or 1 otherwise. */
+static int load_num_class(struct xgb_model *m, json_t *learner, json_t *p,
+                          char *err, size_t errlen)
+{
+    size_t ncls = 0, ntgt = 1, ocls;
+    if (json_object_get(p, "num_class") &&
+        param_size(p, "num_class", 1u << 20, &ncls, err, errlen))
+        return -1;
+    if (json_object_get(p, "num_target") &&
+        param_size(p, "num_target", 1u << 20, &ntgt, err, errlen))
+        return -1;
+    if (ntgt != 1)
+        return fail(err, errlen, "multi-target models (num_target %zu) are not "
+                    "supported", ntgt);
+    if (m->link != XGB_SOFTMAX) {
+        if (ncls > 1)
+            return fail(err, errlen, "num_class mismatch: %zu classes for the "
+                        "single-output objective %s", ncls, m->objective);
+        m->num_class = 1;
+        return 0;
+    }
+    if (ncls < 2 || ncls > XGB_MAX_CLASS)
+        return fail(err, errlen, "num_class mismatch: %s needs 2 to %u classes, "
+                    "num_class is %zu", m->objective, XGB_MAX_CLASS, ncls);
+    const char *const ckey[] = { "objective", "softmax_multiclass_param", NULL };
+    json_t *op = get_path(learner, ckey);
+    if (json_is_object(op) && json_object_get(op, "num_class") &&
+        (param_size(op, "num_class", 1u << 20, &ocls, err, errlen) || ocls != ncls))
+        return fail(err, errlen, "num_class mismatch: objective says %s, "
+                    "learner_model_param says %zu",
+                    json_is_string(json_object_get(op, "num_class"))
+                    ? json_string_value(json_object_get(op, "num_class")) : "?",
+                    ncls);
+    m->num_class = ncls;
     return 0;
 }
 
@@ -166,22 +190,14 @@ static int load_params(struct xgb_model *m, json_t *learner, char *err, size_t e
     json_t *p = json_object_get(learner, "learner_model_param");
     if (!json_is_object(p))
         return fail(err, errlen, "learner.learner_model_param missing");
-    size_t ncls = 0, ntgt = 1;
     float base = 0.5f;
     if (param_size(p, "num_feature", XGB_MAX_FEATURES, &m->num_feature, err, errlen) ||
         param_float(p, "base_score", &base, err, errlen))
         return -1;
     if (m->num_feature == 0)
         return fail(err, errlen, "num_feature is 0");
-    if (json_object_get(p, "num_class") &&
-        param_size(p, "num_class", 1u << 20, &ncls, err, errlen))
+    if (load_num_class(m, learner, p, err, errlen))
         return -1;
-    if (json_object_get(p, "num_target") &&
-        param_size(p, "num_target", 1u << 20, &ntgt, err, errlen))
-        return -1;
-    if (ncls > 1 || ntgt != 1)
-        return fail(err, errlen, "multi-output models (num_class %zu, num_target %zu) "
-                    "are not supported yet", ncls, ntgt);
     if (m->link == XGB_LOGISTIC) {
         if (!(base > 0.0f && base < 1.0f))
             return fail(err, errlen, "base_score %g outside (0, 1) for %s",
@@ -195,11 +211,20 @@ static int load_params(struct xgb_model *m, json_t *learner, char *err, size_t e
 
 /* ---- trees ------------------------------------------------------------------- */
 
-/* Each node has at most one parent, the root none, and the tree is no
- * deeper than XGB_MAX_DEPTH.  Child indices are local and already range
- * checked.  Uses scratch (2 * n uint32). */
+/* Scratch for one tree of up to maxn nodes; owned by load_trees. */
+struct tree_scratch {
+    int32_t  *left;       /* maxn: local child indices, -1 = leaf */
+    int32_t  *right;      /* maxn */
+    uint32_t *shape;      /* 2 * maxn: check_shape's work space */
+    int       no_hess;    /* some tree lacks sum_hessian */
+};
+
+/* Each node has at most one parent, the root none, and no leaf is deeper
+ * than XGB_MAX_DEPTH; the deepest leaf's depth goes to *depth_out.  Child
+ * indices are local and already range checked.  Uses scratch (2 * n
+ * uint32). */
 static int check_shape(const int32_t *l, const int32_t *r, size_t n, size_t t,
-                       uint32_t *scratch, char *err, size_t errlen)
+                       uint32_t *scratch, unsigned *depth_out, char *err, size_t errlen)
 {
     uint32_t *seen = scratch, *depth = scratch + n;
     memset(seen, 0, n * sizeof *seen);
@@ -219,8 +244,11 @@ static int check_shape(const int32_t *l, const int32_t *r, size_t n, size_t t,
     size_t head = 0, tail = 0;
     queue[tail++] = 0;
     depth[0] = 0;
+    *depth_out = 0;
     while (head < tail) {
         uint32_t i = queue[head++];
+        if (depth[i] > *depth_out)
+            *depth_out = depth[i];
         if (l[i] < 0)
             continue;
         if (depth[i] >= XGB_MAX_DEPTH)
@@ -234,8 +262,11 @@ static int check_shape(const int32_t *l, const int32_t *r, size_t n, size_t t,
     return 0;
 }
 
+/* Node i of tree t (at m->nodes[off + i]): value and split word; the
+ * local child indices go to s->left[i], s->right[i]. */
 static int load_node(struct xgb_model *m, json_t *const a[5], size_t t, size_t i,
-                     size_t n, size_t off, char *err, size_t errlen)
+                     size_t n, size_t off, struct tree_scratch *s,
+                     char *err, size_t errlen)
 {
     json_t *l = json_array_get(a[0], i), *r = json_array_get(a[1], i);
     json_t *f = json_array_get(a[2], i), *c = json_array_get(a[3], i);
@@ -256,24 +287,23 @@ static int load_node(struct xgb_model *m, json_t *const a[5], size_t t, size_t i
     double cv = json_number_value(c);
     if (!isfinite(cv) || fabs(cv) > 3.4e38)
         return fail(err, errlen, "tree %zu node %zu: condition not a finite float", t, i);
-    size_t k = off + i;
-    m->left[k] = (int32_t)li;         /* local for now; made absolute later */
-    m->right[k] = (int32_t)ri;
-    m->feat[k] = li == -1 ? 0 : (uint32_t)fi;
-    m->cond[k] = (float)cv;
-    m->dleft[k] = json_is_boolean(d) ? json_is_true(d) : json_integer_value(d) != 0;
+    int dl = json_is_boolean(d) ? json_is_true(d) : json_integer_value(d) != 0;
+    struct xgb_node *nd = &m->nodes[off + i];
+    nd->value = (float)cv;
+    nd->split = li == -1 ? XGB_SPLIT_LEAF : (uint32_t)fi | (dl ? XGB_SPLIT_DLEFT : 0);
+    s->left[i] = (int32_t)li;
+    s->right[i] = (int32_t)ri;
     return 0;
 }
 
-/* sum_hessian (cover), kept in m->mean until the node means replace it.
- * Optional: without it in any tree, approximate contributions are
- * unavailable (m->mean is freed after loading). */
+/* sum_hessian (cover) into m->hess.  Optional: without it in any tree,
+ * contributions are unavailable (m->hess is freed after loading). */
 static int load_hessians(struct xgb_model *m, json_t *tree, size_t t, size_t off,
-                         size_t n, char *err, size_t errlen)
+                         size_t n, int *no_hess, char *err, size_t errlen)
 {
     json_t *h = json_object_get(tree, "sum_hessian");
     if (!h) {
-        m->no_hess = 1;
+        *no_hess = 1;
         return 0;
     }
     if (!json_is_array(h) || json_array_size(h) != n)
@@ -285,13 +315,13 @@ static int load_hessians(struct xgb_model *m, json_t *tree, size_t t, size_t off
         if (!json_is_number(v) || !isfinite(d) || d < 0 || d > 3.4e38)
             return fail(err, errlen, "tree %zu node %zu: sum_hessian not a finite "
                         "non-negative float", t, i);
-        m->mean[off + i] = (float)d;
+        m->hess[off + i] = (float)d;
     }
     return 0;
 }
 
 static int load_tree(struct xgb_model *m, json_t *tree, size_t t, size_t off, size_t n,
-                     uint32_t *scratch, char *err, size_t errlen)
+                     struct tree_scratch *s, char *err, size_t errlen)
 {
     static const char *const keys[5] = {
         "left_children", "right_children", "split_indices", "split_conditions",
@@ -310,17 +340,21 @@ static int load_tree(struct xgb_model *m, json_t *tree, size_t t, size_t off, si
                             "supported yet", t);
     }
     for (size_t i = 0; i < n; i++)
-        if (load_node(m, a, t, i, n, off, err, errlen))
+        if (load_node(m, a, t, i, n, off, s, err, errlen))
             return -1;
-    if (check_shape(m->left + off, m->right + off, n, t, scratch, err, errlen))
+    const int32_t *l = s->left, *r = s->right;
+    unsigned depth = 0;
+    if (check_shape(l, r, n, t, s->shape, &depth, err, errlen))
         return -1;
-    for (size_t i = off; i < off + n; i++)
-        if (m->left[i] >= 0) {
-            m->left[i] += (int32_t)off;
-            m->right[i] += (int32_t)off;
-        }
+    for (size_t i = 0; i < n; i++) {
+        struct xgb_node *nd = &m->nodes[off + i];
+        int leaf = l[i] < 0;
+        nd->child[0] = (uint32_t)(off + (leaf ? i : (size_t)l[i]));
+        nd->child[1] = (uint32_t)(off + (leaf ? i : (size_t)r[i]));
+    }
     m->root[t] = (uint32_t)off;
-    return load_hessians(m, tree, t, off, n, err, errlen);
+    m->depth[t] = (uint8_t)depth;
+    return load_hessians(m, tree, t, off, n, &s->no_hess, err, errlen);
 }
 
 /* Node count of tree t from its tree_param, cross-checked with num_feature. */
@@ -342,54 +376,82 @@ static int tree_nodes(const struct xgb_model *m, json_t *tree, size_t t, size_t 
     return 0;
 }
 
-static int alloc_nodes(struct xgb_model *m, size_t total)
+/* tree_info: the class of each tree.  Optional for single-output models
+ * (all 0); required with num_class > 1, where XGBoost grows one tree per
+ * class per round, so every class must own num_trees / num_class trees.
+ * Fills tree_class, class_trees and class_start. */
+static int load_classes(struct xgb_model *m, json_t *gbm, char *err, size_t errlen)
 {
-    m->left = malloc(total * sizeof *m->left);
-    m->right = malloc(total * sizeof *m->right);
-    m->feat = malloc(total * sizeof *m->feat);
-    m->cond = malloc(total * sizeof *m->cond);
-    m->dleft = malloc(total);
-    m->mean = malloc(total * sizeof *m->mean);
-    return m->left && m->right && m->feat && m->cond && m->dleft && m->mean ? 0 : -1;
+    const char *const ikey[] = { "model", "tree_info", NULL };
+    json_t *info = get_path(gbm, ikey);
+    size_t nt = m->num_trees, nc = m->num_class;
+    if ((info || nc > 1) && (!json_is_array(info) || json_array_size(info) != nt))
+        return fail(err, errlen, "tree_info has %zu entries for %zu trees",
+                    json_array_size(info), nt);
+    for (size_t t = 0; t < nt; t++) {
+        json_t *v = json_array_get(info, t);
+        json_int_t c = info ? json_integer_value(v) : 0;
+        if (info && !json_is_integer(v))
+            return fail(err, errlen, "tree %zu: tree_info is not an integer", t);
+        if (nc == 1 && c != 0)
+            return fail(err, errlen, "tree %zu: tree_info is not 0", t);
+        if (c < 0 || (uint64_t)c >= nc)
+            return fail(err, errlen, "tree %zu: tree_info %lld out of range "
+                        "(num_class %zu)", t, (long long)c, nc);
+        m->tree_class[t] = (uint32_t)c;
+        m->class_start[c + 1]++;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        if (m->class_start[c + 1] * nc != nt)
+            return fail(err, errlen, "num_class mismatch: class %zu has %u of the "
+                        "%zu trees (num_class %zu)", c, m->class_start[c + 1], nt, nc);
+        m->class_start[c + 1] += m->class_start[c];
+    }
+    uint32_t *fill = m->class_start;     /* stable counting sort */
+    for (size_t t = 0; t < nt; t++)
+        m->class_trees[fill[m->tree_class[t]]++] = (uint32_t)t;
+    for (size_t c = nc; c > 0; c--)      /* fill[c-1] now = start of c: shift back */
+        m->class_start[c] = m->class_start[c - 1];
+    m->class_start[0] = 0;
+    return 0;
 }
 
-/* Node mean values as XGBoost 1.7's FillNodeMeanValues computes them
- * (src/predictor/cpu_predictor.cc), in float: a leaf's mean is its value;
- * an inner node's is (mean(L) * H(L) + mean(R) * H(R)) / H(node), with H
- * the sum_hessian.  On entry mean[] holds the hessians; the walk is
- * post-order, so a node's hessian is read before its mean overwrites it.
- * Depth is at most XGB_MAX_DEPTH (check_shape), which bounds the recursion.
- * Returns the node's hessian through *hess. */
-static float node_mean(struct xgb_model *m, uint32_t i, float *hess)
+static int alloc_model(struct xgb_model *m, size_t total)
 {
-    *hess = m->mean[i];
-    float result;
-    if (m->left[i] < 0) {
-        result = m->cond[i];
-    } else {
-        float hl, hr;
-        float ml = node_mean(m, (uint32_t)m->left[i], &hl);
-        float mr = node_mean(m, (uint32_t)m->right[i], &hr);
-        result = ml * hl;
-        float rpart = mr * hr;
-        result += rpart;
-        result /= *hess;   /* H = 0 (never written by XGBoost) gives NaN/inf */
-    }
-    m->mean[i] = result;
-    return result;
+    size_t nt = m->num_trees;
+    m->nodes = malloc(total * sizeof *m->nodes);
+    m->hess = malloc(total * sizeof *m->hess);
+    m->root = malloc(nt * sizeof *m->root);
+    m->depth = malloc(nt);
+    m->tree_class = malloc(nt * sizeof *m->tree_class);
+    m->class_trees = malloc(nt * sizeof *m->class_trees);
+    m->class_start = calloc(m->num_class + 1, sizeof *m->class_start);
+    return m->nodes && m->hess && m->root && m->depth && m->tree_class &&
+           m->class_trees && m->class_start ? 0 : -1;
 }
 
-static void fill_means(struct xgb_model *m)
+/* Counts the nodes of every tree (checked against the limits), allocates
+ * the model's arrays and the per-tree scratch. */
+static int size_trees(struct xgb_model *m, json_t *trees, struct tree_scratch *s,
+                      char *err, size_t errlen)
 {
-    if (m->no_hess) {
-        free(m->mean);
-        m->mean = NULL;
-        return;
+    size_t total = 0, n, maxn = 0, idx;
+    json_t *tree;
+    json_array_foreach(trees, idx, tree) {
+        if (tree_nodes(m, tree, idx, &n, err, errlen))
+            return -1;
+        total += n;
+        maxn = n > maxn ? n : maxn;
+        if (total > XGB_MAX_NODES)
+            return fail(err, errlen, "model has more than %u nodes", XGB_MAX_NODES);
     }
-    for (size_t t = 0; t < m->num_trees; t++) {
-        float h;
-        node_mean(m, m->root[t], &h);
-    }
+    m->num_nodes = total;
+    s->left = malloc(maxn * sizeof *s->left);
+    s->right = malloc(maxn * sizeof *s->right);
+    s->shape = malloc(2 * maxn * sizeof *s->shape);
+    if (!s->left || !s->right || !s->shape || alloc_model(m, total))
+        return fail(err, errlen, "out of memory");
+    return 0;
 }
 
 static int load_trees(struct xgb_model *m, json_t *gbm, char *err, size_t errlen)
@@ -398,39 +460,31 @@ static int load_trees(struct xgb_model *m, json_t *gbm, char *err, size_t errlen
     json_t *trees = get_path(gbm, tkey), *tree;
     if (!json_is_array(trees) || json_array_size(trees) == 0)
         return fail(err, errlen, "gradient_booster.model.trees missing or empty");
-    const char *const ikey[] = { "model", "tree_info", NULL };
-    json_t *info = get_path(gbm, ikey);
     m->num_trees = json_array_size(trees);
-    if (info && (!json_is_array(info) || json_array_size(info) != m->num_trees))
-        return fail(err, errlen, "tree_info has %zu entries for %zu trees",
-                    json_array_size(info), m->num_trees);
-    size_t total = 0, n, maxn = 0, idx;
-    json_array_foreach(trees, idx, tree) {
-        if (tree_nodes(m, tree, idx, &n, err, errlen))
-            return -1;
-        if (info && json_integer_value(json_array_get(info, idx)) != 0)
-            return fail(err, errlen, "tree %zu: tree_info is not 0", idx);
-        total += n;
-        maxn = n > maxn ? n : maxn;
-        if (total > XGB_MAX_NODES)
-            return fail(err, errlen, "model has more than %u nodes", XGB_MAX_NODES);
-    }
-    m->num_nodes = total;
-    m->root = malloc(m->num_trees * sizeof *m->root);
-    uint32_t *scratch = malloc(2 * maxn * sizeof *scratch);
-    int rc = !m->root || !scratch || alloc_nodes(m, total)
-             ? fail(err, errlen, "out of memory") : 0;
-    size_t off = 0;
+    struct tree_scratch s = { 0 };
+    int rc = size_trees(m, trees, &s, err, errlen);
+    if (!rc)
+        rc = load_classes(m, gbm, err, errlen);
+    size_t off = 0, n, idx;
     json_array_foreach(trees, idx, tree) {
         if (rc)
             break;
         tree_nodes(m, tree, idx, &n, err, errlen);
-        rc = load_tree(m, tree, idx, off, n, scratch, err, errlen);
+        rc = load_tree(m, tree, idx, off, n, &s, err, errlen);
         off += n;
     }
-    free(scratch);
-    if (!rc)
-        fill_means(m);
+    free(s.left);
+    free(s.right);
+    free(s.shape);
+    if (!rc && s.no_hess) {
+        free(m->hess);
+        m->hess = NULL;
+    }
+    if (!rc && m->hess) {
+        if (!(m->mean = malloc(m->num_nodes * sizeof *m->mean)))
+            return fail(err, errlen, "out of memory");
+        xgb_shap_fill_means(m);
+    }
     return rc;
 }
 
@@ -454,8 +508,6 @@ static int load_names(struct xgb_model *m, json_t *learner, char *err, size_t er
     }
     return 0;
 }
-
-/* ---- public API -------------------------------------------------------------- */
 
 static int load_learner(struct xgb_model *m, json_t *doc, char *err, size_t errlen)
 {
@@ -492,6 +544,8 @@ static int load_learner(struct xgb_model *m, json_t *doc, char *err, size_t errl
     return 0;
 }
 
+/* ---- public API -------------------------------------------------------------- */
+
 struct xgb_model *xgb_load(const char *json, size_t len, char *err, size_t errlen)
 {
     json_error_t je;
@@ -514,18 +568,106 @@ struct xgb_model *xgb_load(const char *json, size_t len, char *err, size_t errle
     return m;
 }
 
-double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out)
+/* ---- evaluation ---------------------------------------------------------------- */
+
+/* Leaf value of tree t for x: exactly depth[t] branch-free steps (a leaf
+ * reached early steps onto itself). */
+static inline float tree_leaf(const struct xgb_model *m, size_t t, const float *x)
 {
-    float sum = m->base_margin;
-    for (size_t t = 0; t < m->num_trees; t++) {
-        uint32_t n = m->root[t];
-        while (m->left[n] >= 0) {
-            float v = x[m->feat[n]];
-            int go_left = isnan(v) ? m->dleft[n] : v < m->cond[n];
-            n = (uint32_t)(go_left ? m->left[n] : m->right[n]);
-        }
-        sum += m->cond[n];
+    const struct xgb_node *nodes = m->nodes;
+    uint32_t n = m->root[t];
+    for (unsigned d = m->depth[t]; d > 0; d--)
+        n = xgb_node_next(&nodes[n], x);
+    return nodes[n].value;
+}
+
+/* Leaves of trees t .. t+3 into v[0..3], walked side by side so that the
+ * four dependent chains of loads overlap. */
+static inline void tree_leaf4(const struct xgb_model *m, size_t t, const float *x,
+                              float v[4])
+{
+    const struct xgb_node *nodes = m->nodes;
+    const uint8_t *dp = m->depth + t;
+    uint32_t a = m->root[t], b = m->root[t + 1], c = m->root[t + 2], d = m->root[t + 3];
+    unsigned steps = dp[0] > dp[1] ? dp[0] : dp[1];
+    steps = dp[2] > steps ? dp[2] : steps;
+    steps = dp[3] > steps ? dp[3] : steps;
+    for (; steps > 0; steps--) {
+        a = xgb_node_next(&nodes[a], x);
+        b = xgb_node_next(&nodes[b], x);
+        c = xgb_node_next(&nodes[c], x);
+        d = xgb_node_next(&nodes[d], x);
     }
+    v[0] = nodes[a].value;
+    v[1] = nodes[b].value;
+    v[2] = nodes[c].value;
+    v[3] = nodes[d].value;
+}
+
+/* Margin of a single-output model: base margin, then every tree's leaf
+ * added in model order, in float (XGBoost's order and rounding). */
+static float margin_single(const struct xgb_model *m, const float *x)
+{
+    float sum = m->base_margin, v[4];
+    size_t t = 0;
+    for (; t + 4 <= m->num_trees; t += 4) {
+        tree_leaf4(m, t, x, v);
+        sum += v[0];
+        sum += v[1];
+        sum += v[2];
+        sum += v[3];
+    }
+    for (; t < m->num_trees; t++)
+        sum += tree_leaf(m, t, x);
+    return sum;
+}
+
+/* Margins of every class into out[num_class], each in model order. */
+static void margin_classes(const struct xgb_model *m, const float *x, float *out)
+{
+    const uint32_t *cls = m->tree_class;
+    float v[4];
+    size_t t = 0;
+    for (size_t c = 0; c < m->num_class; c++)
+        out[c] = m->base_margin;
+    for (; t + 4 <= m->num_trees; t += 4) {
+        tree_leaf4(m, t, x, v);
+        for (int k = 0; k < 4; k++)
+            out[cls[t + k]] += v[k];
+    }
+    for (; t < m->num_trees; t++)
+        out[cls[t]] += tree_leaf(m, t, x);
+}
+
+/* XGBoost's softmax of class cls: float maximum, double sum of the float
+ * exponentials, float division. */
+static float softmax_class(const float *margin, size_t n, size_t cls)
+{
+    float wmax = margin[0];
+    for (size_t c = 1; c < n; c++)
+        wmax = margin[c] > wmax ? margin[c] : wmax;
+    double wsum = 0;
+    for (size_t c = 0; c < n; c++)
+        wsum += expf(margin[c] - wmax);
+    return expf(margin[cls] - wmax) / (float)wsum;
+}
+
+double xgb_predict_class(const struct xgb_model *m, const float *x, size_t cls,
+                         double *margin_out)
+{
+    if (cls >= m->num_class) {
+        if (margin_out)
+            *margin_out = NAN;
+        return NAN;
+    }
+    if (m->link == XGB_SOFTMAX) {
+        float margin[XGB_MAX_CLASS];
+        margin_classes(m, x, margin);
+        if (margin_out)
+            *margin_out = margin[cls];
+        return softmax_class(margin, m->num_class, cls);
+    }
+    float sum = margin_single(m, x);
     if (margin_out)
         *margin_out = sum;
     if (m->link == XGB_LOGISTIC)
@@ -533,68 +675,23 @@ double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out
     return sum;
 }
 
-/* Saabas path attribution as XGBoost 1.7's RegTree::
- * CalculateContributionsApprox: per tree, bias += mean(root); each step
- * from node to child adds mean(child) - mean(node) to the node's split
- * feature, and the leaf's value - mean(leaf) (zero for leaves, as the
- * leaf's mean is its value) goes to the last split feature.  Everything
- * is float as in XGBoost: per-tree contributions in a float buffer, added
- * to the float totals tree by tree; the base margin is added to the bias
- * after all trees. */
-int xgb_contribs_approx(const struct xgb_model *m, const float *x, double *phi)
+double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out)
 {
-    if (!m || !x || !phi || !m->mean)
-        return -1;
-    size_t nf = m->num_feature;
-    float *tot = calloc(2 * (nf + 1), sizeof *tot);
-    if (!tot)
-        return -1;
-    float *tree = tot + nf + 1;       /* all zero between trees */
-    uint32_t touched[XGB_MAX_DEPTH + 1];
-    for (size_t t = 0; t < m->num_trees; t++) {
-        uint32_t n = m->root[t], split = 0;
-        size_t nt = 0;
-        float node_value = m->mean[n];
-        tree[nf] += node_value;
-        if (m->left[n] >= 0) {
-            while (m->left[n] >= 0) {
-                split = m->feat[n];
-                float v = x[split];
-                int go_left = isnan(v) ? m->dleft[n] : v < m->cond[n];
-                n = (uint32_t)(go_left ? m->left[n] : m->right[n]);
-                float new_value = m->mean[n];
-                tree[split] += new_value - node_value;
-                touched[nt++] = split;
-                node_value = new_value;
-            }
-            tree[split] += m->cond[n] - node_value;
-        }
-        tot[nf] += tree[nf];
-        tree[nf] = 0;
-        for (size_t k = 0; k < nt; k++) {
-            uint32_t f = touched[k];
-            tot[f] += tree[f];          /* once per feature: tree[f] is 0 after */
-            tree[f] = 0;
-        }
-    }
-    tot[nf] += m->base_margin;
-    for (size_t i = 0; i <= nf; i++)
-        phi[i] = tot[i];
-    free(tot);
-    return 0;
+    return xgb_predict_class(m, x, 0, margin_out);
 }
 
 void xgb_free(struct xgb_model *m)
 {
     if (!m)
         return;
+    free(m->nodes);
+    free(m->hess);
     free(m->mean);
     free(m->root);
-    free(m->left);
-    free(m->right);
-    free(m->feat);
-    free(m->cond);
-    free(m->dleft);
+    free(m->depth);
+    free(m->tree_class);
+    free(m->class_trees);
+    free(m->class_start);
     if (m->names)
         for (size_t i = 0; i < m->num_feature; i++)
             free(m->names[i]);
@@ -604,6 +701,7 @@ void xgb_free(struct xgb_model *m)
 
 size_t xgb_num_feature(const struct xgb_model *m) { return m->num_feature; }
 size_t xgb_num_trees(const struct xgb_model *m) { return m->num_trees; }
+size_t xgb_num_class(const struct xgb_model *m) { return m->num_class; }
 const char *xgb_objective(const struct xgb_model *m) { return m->objective; }
 
 const char *xgb_feature_name(const struct xgb_model *m, size_t i)

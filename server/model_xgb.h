@@ -36,6 +36,31 @@ double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out
  * runs out (phi is then unchanged). */
 int xgb_contribs_approx(const struct xgb_model *m, const float *x, double *phi);
 
+/* Exact path-dependent TreeSHAP contributions of x (Lundberg et al. 2018,
+ * arXiv:1802.03888, Algorithm 2; cover = sum_hessian), as XGBoost 1.7's
+ * predict(pred_contribs=True).  Same layout and return values as
+ * xgb_contribs_approx.  No heap allocation; the model is only read. */
+int xgb_contribs_exact(const struct xgb_model *m, const float *x, double *phi);
+
+/* Number of classes: num_class for multi:softprob / multi:softmax, 1 for
+ * the single-output objectives. */
+size_t xgb_num_class(const struct xgb_model *m);
+
+/* Probability of class cls (softmax over the class margins for the
+ * multi-class objectives) and, if margin_out is not NULL, that class's
+ * raw margin.  For single-output models cls must be 0 and this equals
+ * xgb_predict.  Returns NAN if cls >= xgb_num_class(m). */
+double xgb_predict_class(const struct xgb_model *m, const float *x, size_t cls,
+                         double *margin_out);
+
+/* Contributions of x to class cls's margin (only the trees of that class);
+ * same layout and return values as xgb_contribs_approx / _exact, and -1
+ * if cls >= xgb_num_class(m). */
+int xgb_contribs_approx_class(const struct xgb_model *m, const float *x, size_t cls,
+                              double *phi);
+int xgb_contribs_exact_class(const struct xgb_model *m, const float *x, size_t cls,
+                             double *phi);
+
 void xgb_free(struct xgb_model *m);
 
 size_t      xgb_num_feature(const struct xgb_model *m);

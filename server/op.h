@@ -17,6 +17,8 @@
 #include "hitlq_proto.h"
 #include "queue.h"
 
+struct scoring;
+
 struct hitlq_server;
 struct conn;
 struct op;
@@ -79,6 +81,9 @@ struct op {
         struct {
             uint64_t size;               /* AUDIT_CHECKPOINT fresh: wanted size */
         } cpwait;
+        struct {
+            struct scoring *sc;          /* owned until installed (cmd_admin.c) */
+        } reload;
     } u;
 };
 

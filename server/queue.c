@@ -84,6 +84,10 @@ queue_submit_dup(struct store *s, MDB_txn *txn, uint64_t id, struct decision *d)
     d->sla_ms = it.b.deadline0 ? it.b.deadline0 - it.h.created_ms : 0;
     d->score = it.b.score;
     d->seq = it.h.decision == DECISION_AUTO ? it.h.result_seq : 0;
+    d->route = it.b.has_triage ? it.b.route : 0;
+    d->method = it.b.has_triage ? it.b.method : 0;
+    d->qa = (it.b.flags & ITEM_FLAG_QA_SAMPLED) != 0;
+    d->qa_id = d->qa ? it.b.link : 0;
     d->audited = it.b.has_audit;
     d->audit_index = it.b.has_audit ? it.b.audit_index : 0;
     qi_item_done(&it);
@@ -110,8 +114,32 @@ queue_idem_check(struct store *s, MDB_txn *txn, const struct submit_in *in,
     return HITLQ_ST_OK;
 }
 
-/* Writes the new record (header from it->h, body from in/d) and the
- * idempotency entry. */
+/* Writes record it->id: header from it->h, body from bi. */
+static int
+queue_record_put(struct store *s, MDB_txn *txn, const struct item_body_in *bi,
+                 const struct qi_item *it)
+{
+    uint8_t kb[8], stack[QI_REC_STACK], *rec;
+    size_t cap = item_hdr_size(&it->h) + item_body_max(bi), hl;
+    MDB_val k = { 8, kb }, v;
+    int rc;
+
+    /* Encoded once into scratch memory (the compact reasons are only
+     * known once encoded), then copied by the put. */
+    rec = cap <= sizeof(stack) ? stack : malloc(cap);
+    if (rec == NULL)
+        return HITLQ_ST_INTERNAL;
+    hl = item_hdr_encode(rec, &it->h);
+    v.mv_size = hl + item_body_encode(rec + hl, bi);
+    v.mv_data = rec;
+    store_put_be64(kb, it->id);
+    rc = mdb_put(txn, s->items, &k, &v, MDB_APPEND);
+    if (rec != stack)
+        free(rec);
+    return qi_err(rc);
+}
+
+/* Writes the new record (body from in/d) and the idempotency entry. */
 static int
 queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
                  const struct decision *d, const struct qi_item *it)
@@ -126,33 +154,69 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
         .reasons_len = d->reasons_len, .fields = in->fields,
         .fields_len = in->fields_len,
         .audit_salt = d->audited ? d->audit_salt : NULL, .audit_index = d->audit_index,
+        .triage = true, .route = d->route, .method = d->method,
+        .flags = d->qa ? ITEM_FLAG_QA_SAMPLED : 0, .link = d->qa ? it->id + 1 : 0,
     };
-    uint8_t kb[8], vb[IDEM_VAL_LEN], stack[QI_REC_STACK], *rec;
-    size_t cap = item_hdr_size(&it->h) + item_body_max(&bi), hl;
-    MDB_val k = { 8, kb }, v;
-    int rc;
+    uint8_t vb[IDEM_VAL_LEN];
+    MDB_val k = { strlen(in->key), (void *)in->key }, v = { sizeof(vb), vb };
+    int st = queue_record_put(s, txn, &bi, it);
 
-    /* Encoded once into scratch memory (the compact reasons are only
-     * known once encoded), then copied by the put. */
-    rec = cap <= sizeof(stack) ? stack : malloc(cap);
-    if (rec == NULL)
-        return HITLQ_ST_INTERNAL;
-    hl = item_hdr_encode(rec, &it->h);
-    v.mv_size = hl + item_body_encode(rec + hl, &bi);
-    v.mv_data = rec;
-    store_put_be64(kb, it->id);
-    rc = mdb_put(txn, s->items, &k, &v, MDB_APPEND);
-    if (rec != stack)
-        free(rec);
-    if (rc != 0)
-        return qi_err(rc);
+    if (st != HITLQ_ST_OK)
+        return st;
     store_put_be64(vb, it->id);
     memcpy(vb + 8, in->content_hash, 16);
-    k.mv_size = strlen(in->key);
-    k.mv_data = (void *)in->key;
-    v.mv_size = sizeof(vb);
-    v.mv_data = vb;
     return qi_err(mdb_put(txn, s->idem, &k, &v, MDB_NOOVERWRITE));
+}
+
+/* The blind QA copy of auto item `orig` (id orig_id + 1 = next_id). */
+static int
+queue_submit_qa(struct store *s, MDB_txn *txn, const struct submit_in *in,
+                struct decision *d, uint64_t orig_id, uint64_t now_ms, struct queue_fx *fx)
+{
+    char key[32];
+    struct qi_item it;
+    struct journal_item ji;
+    struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
+    char model_actor[JOURNAL_ACTOR_MAX];
+    uint64_t seq;
+    int st;
+
+    snprintf(key, sizeof(key), "qa:%llu", (unsigned long long)orig_id);
+    memset(&it.h, 0, sizeof(it.h));
+    it.rec = NULL;
+    it.id = orig_id + 1;
+    it.h.state = HITLQ_STATE_QUEUED;
+    it.h.decision = DECISION_QUEUED;
+    it.h.priority = d->qa_priority;
+    it.h.created_ms = now_ms;
+    it.h.deadline_ms = now_ms + d->qa_sla_ms;
+    snprintf(it.h.queue, sizeof(it.h.queue), "%s", d->qa_queue);
+    struct journal_submit js = {
+        .actor = "qa-sample", .model = "", .score = 0, .is_auto = false, .action = "",
+        .queue = d->qa_queue, .priority = d->qa_priority, .deadline_ms = it.h.deadline_ms,
+    };
+    struct item_body_in bi = {
+        .key = key, .type = in->type, .model = "", .action = "", .queue0 = d->qa_queue,
+        .actor = "qa-sample", .score = 0, .priority0 = d->qa_priority,
+        .deadline0 = it.h.deadline_ms, .fields = in->fields, .fields_len = in->fields_len,
+        .audit_salt = d->audited ? d->audit_salt : NULL, .audit_index = d->audit_index,
+        .triage = true, .route = ITEM_ROUTE_QA, .flags = ITEM_FLAG_QA_COPY, .link = orig_id,
+    };
+    memset(&ji, 0, sizeof(ji));
+    ji.id = it.id;
+    ji.key = key;
+    ji.type = in->type;
+    ji.model = "";
+    ji.hist_n = &it.h.hist_n;
+    ji.audit_ref = JOURNAL_NO_AUDIT;
+    journal_submit_events(ev, model_actor, &js);
+    if ((st = qi_meta_put(s, txn, "next_id", orig_id + 2)) != HITLQ_ST_OK ||
+        (st = journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS, &seq)) != HITLQ_ST_OK ||
+        (st = queue_record_put(s, txn, &bi, &it)) != HITLQ_ST_OK ||
+        (st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK)
+        return st;
+    d->qa_id = it.id;
+    return HITLQ_ST_OK;
 }
 
 /* Journals the submit-time events (journal.c keeps them out of hist: the
@@ -241,6 +305,8 @@ queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
                             is_auto, !is_auto)) != HITLQ_ST_OK)
         return st;
     if (!is_auto && (st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK)
+        return st;
+    if (is_auto && d->qa && (st = queue_submit_qa(s, txn, in, d, id, now_ms, fx)) != HITLQ_ST_OK)
         return st;
     d->id = id;
     d->deadline_ms = it.h.deadline_ms;

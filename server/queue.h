@@ -48,6 +48,15 @@ struct decision {
     size_t   audit_tail_len;
     uint8_t  audit_type;                       /* AUTO_DECISION or ESCALATION */
     uint8_t  audit_salt[32];                   /* of the input commitment */
+    /* Triage (score_triage): route, explanation method, and for an
+     * auto item drawn for the QA sample, where its blind copy goes. */
+    uint8_t  route;                            /* enum triage_route */
+    uint8_t  method;                           /* enum score_method */
+    bool     qa;
+    char     qa_queue[HITLQ_MAX_QUEUE_NAME + 1];
+    uint32_t qa_priority;
+    uint64_t qa_sla_ms;
+    uint64_t qa_id;                            /* set by queue_submit: the copy's id */
     /* Set by queue_submit when the audit log is on (also for duplicates). */
     bool     audited;
     uint64_t audit_index;                      /* the model decision's entry */
@@ -82,6 +91,10 @@ void queue_fx_wake(struct queue_fx *fx, const char *queue, uint32_t n);
 /* SUBMIT.  New key: assigns the next id, stores the item, its idempotency
  * entry and history, and either appends the auto-resolution to the result
  * stream or puts the item on its queue with deadline now + d->sla_ms.
+ * An auto item with d->qa also gets a blind QA copy (next id, key
+ * "qa:<id>", no idempotency entry, no score, model or reasons shown; its
+ * audit trailer points at the original's model decision, so the human
+ * verdict on it is logged against what the model decided).
  * Known key with the same content_hash: fills *d with the ORIGINAL decision
  * (reasons_mp replaced by a malloc'd copy) and sets *duplicate.  Known key,
  * other hash: HITLQ_ST_CONFLICT. */

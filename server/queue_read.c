@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "queue_int.h"
+#include "score.h"
 #include "wire.h"
 
 static const char *
@@ -30,7 +31,9 @@ queue_pack_key(msgpack_packer *pk, const char *k)
 void
 qi_pack_summary(msgpack_packer *pk, const struct qi_item *it, size_t n_extra)
 {
-    msgpack_pack_map(pk, 11 + n_extra);
+    bool blind = it->b.has_triage && (it->b.flags & ITEM_FLAG_QA_COPY) != 0;
+
+    msgpack_pack_map(pk, 13 + n_extra);
     wire_pack_kv_u64(pk, "id", it->id);
     if (it->h.queue[0] != '\0')
         wire_pack_kv_str(pk, "queue", it->h.queue);
@@ -46,10 +49,16 @@ qi_pack_summary(msgpack_packer *pk, const struct qi_item *it, size_t n_extra)
         mp_pack_raw(pk, it->b.fields, it->b.fields_len);
     else
         msgpack_pack_map(pk, 0);
-    wire_pack_kv_f64(pk, "score", it->b.score);
+    if (blind)                       /* a QA copy shows no model verdict */
+        wire_pack_kv_nil(pk, "score");
+    else
+        wire_pack_kv_f64(pk, "score", it->b.score);
     wire_pack_kv_strn(pk, "model", it->b.model, it->b.model_len);
     queue_pack_key(pk, "reasons");
     item_reasons_pack(pk, &it->b);
+    wire_pack_kv_str(pk, "route", it->b.has_triage ? score_route_name(it->b.route) : "unknown");
+    wire_pack_kv_str(pk, "explain", !it->b.has_triage ? "unknown"
+                     : score_method_name(it->b.method));
 }
 
 /* Packs the submit-time events, rebuilt from the record (journal.h). */

@@ -1,25 +1,17 @@
 /*
- * score.c - the scoring set: loads a policy file (per item type: model,
- * auto threshold and action, queue, priority, SLA) and the models it
- * names, and scores items with the type's model.
+ * score.c - the scoring set: loads a policy file and the models it names
+ * (hitlq scorecards and XGBoost JSON models, told apart by content),
+ * builds each type's policy (score_policy.c), checks that each model fits
+ * its type's schema and feature mapping, and scores items with the type's
+ * model.  Triage (rules, bands, QA sampling) is in score_triage.c.
  *
- * Policy format (format_version 1; also in scripts/README-model.md):
- *
- *   {"format": "hitlq-policy", "format_version": 1,
- *    "id": "default", "version": "1", "description": "optional",
- *    "types": {"credit_application": {
- *        "model": "credit_scorecard.json",   path relative to the policy file
- *        "auto_threshold": 0.8,               number in [0, 1]
- *        "auto_action": "approve",            name
- *        "queue": "credit_review",            queue name
- *        "priority": 100,                     int 0..HITLQ_MAX_PRIORITY
- *        "sla_seconds": 14400}}}              int 1..SCORE_MAX_SLA_SECONDS
- *
- * Validation is strict: unknown keys, wrong types and out-of-range values
- * are errors, and every message names the file and the key.  Types that
- * name the same model file share one loaded model.  path == NULL loads the
- * embedded defaults (defaults.h); model names then resolve against the
- * embedded files.
+ * Policy format: scripts/README-model.md "Policy file" (format_version 1;
+ * keys added since are optional, so older files still load).  Validation
+ * is strict: unknown keys, wrong types and out-of-range values are errors,
+ * and every message names the file and the key.  Types that name the same
+ * model file share one loaded model (a tree model's id comes from the
+ * first type naming it).  path == NULL loads the embedded defaults
+ * (defaults.h); model names then resolve against the embedded files.
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,11 +27,12 @@
 #include "defaults.h"
 #include <sodium.h>
 
+#include "schema.h"
 #include "score.h"
+#include "score_int.h"
 
 #define SCORE_MAX_FILE        (64u * 1024u * 1024u)   /* policy or model file */
 #define SCORE_MAX_TYPES       1024u
-#define SCORE_MAX_SLA_SECONDS (366ull * 86400ull)    /* a year */
 
 struct score_model_entry {
     char         *name;          /* owned: the policy's "model" string */
@@ -62,17 +55,6 @@ struct score_src {
 };
 
 /* ---- small helpers ----------------------------------------------------------- */
-
-static bool score_name_ok(const char *s, size_t max)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
-}
 
 /* Reads a whole file into a malloc'd buffer (caller frees).  0 or -1. */
 static int score_read_file(const char *path, char **out, size_t *len,
@@ -118,11 +100,53 @@ fail:
 
 /* ---- models --------------------------------------------------------------- */
 
-/* Loads the model `name` from the policy's directory or the embedded set. */
-static struct model *score_load_model(const struct score_src *src, const char *name,
-                                      const char *where, char *err, size_t errlen)
+/* The model's id for a tree model: "model_id@model_version" from the
+ * policy, defaulting to the file's stem and the first 12 hex digits of
+ * its SHA-256. */
+static int score_tree_id(const json_t *jt, const char *name, const char *bytes,
+                         size_t len, char *id, const char *where, char *err, size_t errlen)
 {
-    char path[PATH_MAX], merr[200];
+    const char *mid = json_string_value(json_object_get(jt, "model_id"));
+    const char *mver = json_string_value(json_object_get(jt, "model_version"));
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    size_t stem = strcspn(base, ".");
+    unsigned char dg[32];
+    char hex[13];
+
+    crypto_hash_sha256(dg, (const unsigned char *)bytes, len);
+    sodium_bin2hex(hex, sizeof hex, dg, 6);
+    if ((mid && (!score_name_ok(mid, HITLQ_MAX_NAME) || strchr(mid, '@'))) ||
+        (mver && !score_name_ok(mver, HITLQ_MAX_NAME)))
+        return score_err(err, errlen, where, "\"model_id\" / \"model_version\" must be "
+                         "printable names (id without '@')");
+    int w = mid ? snprintf(id, HITLQ_MAX_NAME + 1, "%s@%s", mid, mver ? mver : hex)
+                : snprintf(id, HITLQ_MAX_NAME + 1, "%.*s@%s", (int)(stem ? stem : strlen(base)),
+                           base, mver ? mver : hex);
+    if (w < 0 || w > (int)HITLQ_MAX_NAME)
+        return score_err(err, errlen, where, "model id@version is too long");
+    return 0;
+}
+
+/* Parses model bytes: an XGBoost JSON model (it has a "learner") or a
+ * hitlq scorecard. */
+static struct model *score_parse_model(const json_t *jt, const char *name, const char *bytes,
+                                       size_t len, const char *where, char *err, size_t errlen)
+{
+    char id[HITLQ_MAX_NAME + 1];
+
+    if (memmem(bytes, len, "\"learner\"", 9) == NULL)
+        return scorecard_load(bytes, len, err, errlen);
+    if (score_tree_id(jt, name, bytes, len, id, where, err, errlen) < 0)
+        return NULL;
+    return model_tree_load(bytes, len, id, err, errlen);
+}
+
+/* Loads the model `name` from the policy's directory or the embedded set. */
+static struct model *score_load_model(const struct score_src *src, const json_t *jt,
+                                      const char *name, const char *where,
+                                      char *err, size_t errlen)
+{
+    char path[PATH_MAX], merr[300];
     char *buf = NULL;                       /* owned */
     size_t len = 0;
     struct model *m = NULL;
@@ -134,7 +158,7 @@ static struct model *score_load_model(const struct score_src *src, const char *n
             return NULL;
         }
         snprintf(path, sizeof path, "(embedded)/%s", name);
-        m = scorecard_load((const char *)p, len, merr, sizeof merr);
+        m = score_parse_model(jt, name, (const char *)p, len, where, merr, sizeof merr);
     } else {
         int w = name[0] == '/' ? snprintf(path, sizeof path, "%s", name)
                                : snprintf(path, sizeof path, "%s/%s", src->dir, name);
@@ -146,7 +170,7 @@ static struct model *score_load_model(const struct score_src *src, const char *n
             snprintf(err, errlen, "%s: \"model\": %s", where, merr);
             return NULL;
         }
-        m = scorecard_load(buf, len, merr, sizeof merr);
+        m = score_parse_model(jt, name, buf, len, where, merr, sizeof merr);
         free(buf);
     }
     if (!m)
@@ -156,13 +180,13 @@ static struct model *score_load_model(const struct score_src *src, const char *n
 
 /* The shared model for `name`, loading it on first use. */
 static const struct model *score_get_model(struct scoring *s, const struct score_src *src,
-                                           const char *name, const char *where,
-                                           char *err, size_t errlen)
+                                           const json_t *jt, const char *name,
+                                           const char *where, char *err, size_t errlen)
 {
     for (size_t i = 0; i < s->n_models; i++)
         if (strcmp(s->models[i].name, name) == 0)
             return s->models[i].model;
-    struct model *m = score_load_model(src, name, where, err, errlen);
+    struct model *m = score_load_model(src, jt, name, where, err, errlen);
     if (!m)
         return NULL;
     struct score_model_entry *e = &s->models[s->n_models];   /* sized to n_types */
@@ -177,82 +201,34 @@ static const struct model *score_get_model(struct scoring *s, const struct score
     return m;
 }
 
-/* ---- policy ------------------------------------------------------------------- */
-
-static int score_get_uint(const json_t *obj, const char *key, uint64_t min, uint64_t max,
-                          uint64_t *out, const char *where, char *err, size_t errlen)
-{
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max) {
-        snprintf(err, errlen, "%s: \"%s\" must be an integer in [%llu, %llu]",
-                 where, key, (unsigned long long)min, (unsigned long long)max);
-        return -1;
-    }
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
-static int score_get_name(const json_t *obj, const char *key, size_t max, char *dst,
-                          const char *where, char *err, size_t errlen)
-{
-    const char *v = json_string_value(json_object_get(obj, key));
-    if (!score_name_ok(v, max)) {
-        snprintf(err, errlen, "%s: \"%s\" must be a printable name of 1..%zu bytes",
-                 where, key, max);
-        return -1;
-    }
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
-}
-
+/* Parses a type's entry, loads (or shares) its model and checks that the
+ * model and the type's schema and feature mapping fit together. */
 static int score_load_type(struct scoring *s, const struct score_src *src,
                            struct type_policy *tp, const char *type, const json_t *jt,
                            char *err, size_t errlen)
 {
-    static const char *const keys[] = { "model", "auto_threshold", "auto_action",
-        "queue", "priority", "sla_seconds", "description", NULL };
-    char where[HITLQ_MAX_NAME + PATH_MAX / 8];
-    uint64_t prio = 0;
+    char where[SCORE_WHERE_MAX];
+    const char *model = json_string_value(json_object_get(jt, "model"));
 
     snprintf(where, sizeof where, "%s: types.\"%.*s\"", src->policy_name,
              (int)HITLQ_MAX_NAME, type);
-    if (!score_name_ok(type, HITLQ_MAX_NAME)) {
-        snprintf(err, errlen, "%s: type must be a printable name of 1..%u bytes",
-                 where, HITLQ_MAX_NAME);
+    if (score_type_parse(tp, type, jt, where, err, errlen) < 0)
         return -1;
-    }
-    if (!json_is_object(jt)) {
-        snprintf(err, errlen, "%s: must be an object", where);
+    if (!model || !model[0] || strlen(model) >= PATH_MAX / 2)
+        return score_err(err, errlen, where, "\"model\" must be a file name");
+    if ((tp->model = score_get_model(s, src, jt, model, where, err, errlen)) == NULL)
         return -1;
-    }
-    memcpy(tp->type, type, strlen(type) + 1);
-    const json_t *th = json_object_get(jt, "auto_threshold");
-    const char *model = json_string_value(json_object_get(jt, "model"));
-    if (json_check_keys(jt, keys, where, ": ", err, errlen) < 0)
-        return -1;
-    if (!model || !model[0] || strlen(model) >= PATH_MAX / 2) {
-        snprintf(err, errlen, "%s: \"model\" must be a file name", where);
-        return -1;
-    }
-    if (!json_is_number(th) || !(json_number_value(th) >= 0 && json_number_value(th) <= 1)) {
-        snprintf(err, errlen, "%s: \"auto_threshold\" must be a number in [0, 1]", where);
-        return -1;
-    }
-    tp->auto_threshold = json_number_value(th);
-    if (score_get_name(jt, "auto_action", HITLQ_MAX_NAME, tp->auto_action,
-                       where, err, errlen) < 0 ||
-        score_get_name(jt, "queue", HITLQ_MAX_QUEUE_NAME, tp->queue,
-                       where, err, errlen) < 0 ||
-        score_get_uint(jt, "priority", 0, HITLQ_MAX_PRIORITY, &prio,
-                       where, err, errlen) < 0 ||
-        score_get_uint(jt, "sla_seconds", 1, SCORE_MAX_SLA_SECONDS, &tp->sla_seconds,
-                       where, err, errlen) < 0)
-        return -1;
-    tp->priority = (uint32_t)prio;
-    tp->model = score_get_model(s, src, model, where, err, errlen);
-    return tp->model ? 0 : -1;
+    if (model_is_tree(tp->model))
+        return model_tree_bind(tp->model, tp, where, err, errlen);
+    if (tp->featmap != NULL)
+        return score_err(err, errlen, where, "\"features\" is for tree models; a "
+                         "scorecard names its fields itself");
+    if (tp->score_class != 0)
+        return score_err(err, errlen, where, "\"score_class\" is for multi-class models");
+    return scorecard_check_schema(tp->model, tp->schema, where, err, errlen);
 }
+
+/* ---- policy ------------------------------------------------------------------- */
 
 static int score_load_header(struct scoring *s, const json_t *root, const char *name,
                              char *err, size_t errlen)
@@ -316,11 +292,12 @@ static int score_load_policy(struct scoring *s, const struct score_src *src,
         json_t *jt;
         rc = 0;
         json_object_foreach((json_t *)types, type, jt) {
-            if (score_load_type(s, src, &s->types[s->n_types], type, jt, err, errlen) < 0) {
+            s->n_types++;           /* so that a partial entry is freed */
+            if (score_load_type(s, src, &s->types[s->n_types - 1], type, jt,
+                                err, errlen) < 0) {
                 rc = -1;
                 break;
             }
-            s->n_types++;
         }
     }
     json_decref(root);
@@ -384,6 +361,8 @@ void scoring_free(struct scoring *s)
         free(s->models[i].name);
     }
     free(s->models);
+    for (size_t i = 0; s->types != NULL && i < s->n_types; i++)
+        score_type_free(&s->types[i]);
     free(s->types);
     free(s);
 }
@@ -419,7 +398,13 @@ const struct type_policy *scoring_policy(const struct scoring *s, const char *ty
 int score_item(const struct type_policy *p, const msgpack_object *fields,
                struct score_result *out)
 {
-    return p->model->ops->score(p->model, fields, out);
+    return p->model->ops->score(p->model, p, fields, p->explain_auto, out);
+}
+
+int score_item_method(const struct type_policy *p, const msgpack_object *fields,
+                      int method, struct score_result *out)
+{
+    return p->model->ops->score(p->model, p, fields, method, out);
 }
 
 bool score_auto_resolves(const struct type_policy *p, const struct score_result *r)

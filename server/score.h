@@ -1,12 +1,14 @@
 /*
- * score.h - the scoring core's one small interface: load a policy set
- * (per item type: model, threshold, action, queue, priority, SLA), score an
- * item's fields, and turn the score into a triage decision.
+ * score.h - the scoring core's interface: load a policy set (per item
+ * type: field schema and validation rules, feature mapping, model, score
+ * bands, hard rules, QA sampling), score an item's fields with an
+ * explanation, and triage it (score_triage, in score_triage.c).
  *
- * Models sit behind `struct model` with an ops table so that XGBoost trees
- * (a later issue) plug in beside the logistic scorecard without changing
- * callers.  A loaded `struct scoring` is immutable and may be shared
- * read-only between threads; hot reload (later) swaps whole sets.
+ * Models sit behind `struct model` with an ops table: the logistic
+ * scorecard (model_scorecard.c) and XGBoost JSON trees (model_tree.c over
+ * model_xgb.c).  A loaded `struct scoring` is immutable and may be shared
+ * read-only between threads; hot reload builds a whole new set and swaps
+ * it (server.c), so a set never changes under a reader.
  */
 #ifndef HITLQ_SCORE_H
 #define HITLQ_SCORE_H
@@ -21,14 +23,28 @@
 
 struct model;
 struct score_result;
+struct type_policy;
+struct featmap;
+struct schema;
+struct cond;
+
+/* How a decision's contributions were computed (recorded with it). */
+enum score_method {
+    SCORE_METHOD_NONE   = 0,   /* not scored (data-quality routing) */
+    SCORE_METHOD_LINEAR = 1,   /* scorecard: exact, w * (x - mean) */
+    SCORE_METHOD_APPROX = 2,   /* trees: path attribution (Saabas) */
+    SCORE_METHOD_EXACT  = 3,   /* trees: path-dependent TreeSHAP */
+};
 
 struct model_ops {
-    const char *kind;   /* "scorecard" */
-    /* Scores `fields` (a msgpack map, already validated by the protocol
-     * layer).  Returns HITLQ_ST_OK or HITLQ_ST_INVALID_ITEM with a message
-     * in out->err naming the field. */
-    int  (*score)(const struct model *m, const msgpack_object *fields,
-                  struct score_result *out);
+    const char *kind;   /* "scorecard", "xgboost" */
+    /* Scores `fields` (a msgpack map, already checked by the protocol
+     * layer) for type `tp` (its feature mapping for vector models) with
+     * contributions by `method` (SCORE_METHOD_APPROX or _EXACT; linear
+     * models are always exact).  Returns HITLQ_ST_OK or
+     * HITLQ_ST_INVALID_ITEM with a message in out->err naming the field. */
+    int  (*score)(const struct model *m, const struct type_policy *tp,
+                  const msgpack_object *fields, int method, struct score_result *out);
     void (*free)(struct model *m);     /* releases m->impl; model_free frees m */
 };
 
@@ -52,19 +68,57 @@ struct score_result {
     double   base_margin;              /* phi_0: margin of the training means;
                                         * sum of all contributions = margin - base_margin */
     bool     complete;                 /* every model feature present and known */
+    uint8_t  method;                   /* enum score_method of the reasons */
     size_t   n_reasons;                /* <= HITLQ_MAX_REASONS, largest |contribution| first */
     struct score_reason reasons[HITLQ_MAX_REASONS];
     char     err[160];
 };
 
+/* A review band: items scored in [min_score, next band's min) that go to
+ * humans get this priority and SLA. */
+struct score_band {
+    double   min_score;
+    uint32_t priority;
+    uint64_t sla_seconds;
+};
+
+/* A hard rule: when its condition holds the item goes to humans whatever
+ * its score (e.g. an amount over the automation authority limit). */
+struct score_hard_rule {
+    char         id[HITLQ_MAX_NAME + 1];
+    struct cond *cond;                  /* owned */
+    char         queue[HITLQ_MAX_QUEUE_NAME + 1];   /* "" = the type's queue */
+    uint32_t     priority;              /* used if higher than the band's */
+};
+
 struct type_policy {
     char     type[HITLQ_MAX_NAME + 1];
     const struct model *model;          /* borrowed from the scoring set */
+    struct schema  *schema;             /* owned; NULL: no declared fields/checks */
+    struct featmap *featmap;            /* owned; vector models only */
+    size_t   score_class;               /* multi-class models: the scored class */
     double   auto_threshold;            /* score >= this and complete -> auto */
     char     auto_action[HITLQ_MAX_NAME + 1];
+    bool     has_reject;                /* auto-reject band configured: */
+    double   reject_threshold;          /* score <= this and complete -> reject */
+    char     reject_action[HITLQ_MAX_NAME + 1];
     char     queue[HITLQ_MAX_QUEUE_NAME + 1];
-    uint32_t priority;
+    uint32_t priority;                  /* review default (no band matched) */
     uint64_t sla_seconds;
+    struct score_band *bands;           /* owned; descending min_score */
+    size_t   n_bands;
+    struct score_hard_rule *hard;       /* owned, file order */
+    size_t   n_hard;
+    char     dq_queue[HITLQ_MAX_QUEUE_NAME + 1];   /* data-quality queue */
+    uint32_t dq_priority;
+    uint64_t dq_sla_seconds;
+    double   qa_rate;                   /* QA sample fraction of auto items, 0 = off */
+    char     qa_queue[HITLQ_MAX_QUEUE_NAME + 1];
+    uint32_t qa_priority;
+    uint64_t qa_sla_seconds;
+    uint8_t  qa_key[32];                /* BLAKE2b key from "qa_sample".seed */
+    uint8_t  explain_auto;              /* SCORE_METHOD_APPROX or _EXACT */
+    uint8_t  explain_review;
 };
 
 struct scoring;   /* opaque: the loaded policy set and its models */
@@ -87,16 +141,88 @@ const struct type_policy *scoring_type_at(const struct scoring *s, size_t i);
 /* The policy for `type`, or NULL (-> HITLQ_ST_UNKNOWN_TYPE). */
 const struct type_policy *scoring_policy(const struct scoring *s, const char *type);
 
-/* Scores `fields` with the type's model. */
+/* Scores `fields` with the type's model, contributions by the type's
+ * explain_auto method. */
 int score_item(const struct type_policy *p, const msgpack_object *fields,
                struct score_result *out);
+/* The same with an explicit method (SCORE_METHOD_APPROX / _EXACT). */
+int score_item_method(const struct type_policy *p, const msgpack_object *fields,
+                      int method, struct score_result *out);
 
 /* The triage rule of PROTOCOL.md §4.3: complete and score >= threshold. */
 bool score_auto_resolves(const struct type_policy *p, const struct score_result *r);
+
+/* ---- triage (score_triage.c) ------------------------------------------ */
+
+/* Where an item goes (recorded in the audit log's SCORING extension). */
+enum triage_route {
+    TRIAGE_AUTO_APPROVE = 1,   /* score >= auto_threshold, complete */
+    TRIAGE_AUTO_REJECT  = 2,   /* score <= auto_reject_threshold, complete */
+    TRIAGE_REVIEW       = 3,   /* between the bands, or incomplete */
+    TRIAGE_HARD_RULE    = 4,   /* a hard rule forced human review */
+    TRIAGE_DATA_QUALITY = 5,   /* broke a validation rule: not scored */
+};
+
+#define TRIAGE_MAX_RULES  16u        /* rule hits kept per decision */
+#define TRIAGE_CODE_CHECK 0x8000u    /* reason code of validation rule i: | i */
+#define TRIAGE_CODE_HARD  0x4000u    /* reason code of hard rule i: | i */
+
+struct triage_rule {
+    uint8_t     kind;                /* 1 validation rule, 2 hard rule */
+    uint16_t    code;                /* TRIAGE_CODE_* | rule index */
+    const char *id;                  /* borrowed from the policy */
+    const char *field;               /* borrowed */
+    const char *message;             /* borrowed */
+};
+
+struct triage {
+    struct score_result r;           /* r.method NONE when not scored */
+    uint8_t     route;               /* enum triage_route */
+    bool        is_auto;
+    const char *action;              /* is_auto: borrowed from the policy */
+    const char *queue;               /* !is_auto: borrowed from the policy */
+    uint32_t    priority;
+    uint64_t    sla_seconds;
+    bool        qa;                  /* auto, and sampled for blind QA review */
+    size_t      n_rules;             /* <= TRIAGE_MAX_RULES */
+    size_t      n_rules_total;       /* all broken / fired rules */
+    struct triage_rule rules[TRIAGE_MAX_RULES];
+};
+
+/* Triage of an item (PROTOCOL.md §4.3): validation rules -> data-quality
+ * queue; else score, hard rules, bands (auto-approve / auto-reject /
+ * review with the band's priority and SLA), exact contributions for items
+ * sent to humans when the policy asks, and the seeded QA sample of auto
+ * items (by key: reproducible).  Returns HITLQ_ST_OK, or the model's
+ * HITLQ_ST_INVALID_ITEM (message in t->r.err) for a type without a field
+ * schema whose item the model cannot read. */
+int score_triage(const struct type_policy *p, const char *key, const msgpack_object *fields,
+                 struct triage *t);
+/* Wire names: "auto_approve", "auto_reject", "review", "hard_rule",
+ * "data_quality", "qa_sample" (a blind QA copy); "none", "linear",
+ * "approx", "exact".  "unknown" for anything else. */
+const char *score_route_name(unsigned route);
+const char *score_method_name(unsigned method);
+
+/* The QA-sample draw for key: true with probability p->qa_rate. */
+bool score_qa_sampled(const struct type_policy *p, const char *key);
 
 /* Loads one scorecard model from JSON bytes (exposed for tests and the
  * benchmark).  Returns NULL with a message in err. */
 struct model *scorecard_load(const char *json, size_t len, char *err, size_t errlen);
 void model_free(struct model *m);                 /* NULL is a no-op */
+/* Loads an XGBoost JSON model (model_tree.c); id is "id@version".  The
+ * model is bound to each type's feature mapping by model_tree_bind. */
+struct model *model_tree_load(const char *json, size_t len, const char *id,
+                              char *err, size_t errlen);
+/* Binds tp->featmap to the tree model's features and checks tp->score_class;
+ * a mismatch is an error with a clear message.  0 or -1. */
+int model_tree_bind(const struct model *m, struct type_policy *tp, const char *where,
+                    char *err, size_t errlen);
+/* Checks that every field a scorecard reads is declared in the type's
+ * schema with a compatible type (model_scorecard.c).  0 or -1. */
+int scorecard_check_schema(const struct model *m, const struct schema *s,
+                           const char *where, char *err, size_t errlen);
+bool model_is_tree(const struct model *m);
 
 #endif

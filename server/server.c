@@ -100,6 +100,17 @@ server_fail(struct hitlq_server *srv, const char *why)
     event_base_loopexit(srv->base, NULL);
 }
 
+/* SIGHUP: reload the policy and models (the outcome is logged). */
+static void
+server_on_hup(evutil_socket_t fd, short what, void *arg)
+{
+    char err[512];
+
+    (void)fd;
+    (void)what;
+    server_reload(arg, NULL, 0, err, sizeof(err));
+}
+
 /* Clears reader slots left by dead processes (RELIABILITY.md §2.2). */
 static void
 server_on_reader_check(evutil_socket_t fd, short what, void *arg)
@@ -149,12 +160,14 @@ server_init_events(struct hitlq_server *srv)
     srv->timer_ev = evtimer_new(srv->base, server_on_timer, srv);
     srv->sig_int = evsignal_new(srv->base, SIGINT, server_on_signal, srv);
     srv->sig_term = evsignal_new(srv->base, SIGTERM, server_on_signal, srv);
+    srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_on_hup, srv);
     srv->reader_ev = event_new(srv->base, -1, EV_PERSIST, server_on_reader_check, srv);
     if (srv->timer_ev == NULL || srv->sig_int == NULL || srv->sig_term == NULL ||
-        srv->reader_ev == NULL)
+        srv->sig_hup == NULL || srv->reader_ev == NULL)
         return -1;
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
+    evsignal_add(srv->sig_hup, NULL);
     return 0;
 }
 
@@ -339,6 +352,8 @@ server_free(struct hitlq_server *srv)
         event_free(srv->sig_int);
     if (srv->sig_term)
         event_free(srv->sig_term);
+    if (srv->sig_hup)
+        event_free(srv->sig_hup);
     if (srv->reader_ev)
         event_free(srv->reader_ev);
     if (srv->base)

@@ -51,7 +51,8 @@ struct hitlq_server {
     msgpack_sbuffer        out;          /* scratch for building reply frames */
     msgpack_packer         pk;           /* packs into `out` */
 
-    struct event          *sig_int, *sig_term;
+    struct event          *sig_int, *sig_term, *sig_hup;
+    bool                   reloading;    /* a RELOAD op is in the pipeline */
     struct event          *reader_ev;    /* periodic mdb_reader_check */
     bool                   stopping;
     bool                   failed;       /* storage failed: exit non-zero */
@@ -77,6 +78,14 @@ void     server_read_end(struct hitlq_server *srv);
  * (e.g. EIO from the sync): stop serving and exit non-zero, so that a
  * supervisor restarts from what is really on disk (RELIABILITY.md §2.4). */
 void server_fail(struct hitlq_server *srv, const char *why);
+
+/* cmd_admin.c: loads the configured policy and models anew and, if they
+ * load, installs them through the commit pipeline (POLICY_CHANGE /
+ * MODEL_REGISTERED entries in the same transaction).  c == NULL: from
+ * SIGHUP (the outcome is logged).  On error nothing changes: 0 or -1
+ * with the reason in err (also logged). */
+int  server_reload(struct hitlq_server *srv, struct conn *c, uint32_t request_id,
+                   char *err, size_t errlen);
 
 /* (Re)arms the expiry timer for due_ms (0 = disarm). */
 void server_arm_timer(struct hitlq_server *srv, uint64_t due_ms);

@@ -1,0 +1,142 @@
+/*
+ * cmd_admin.c - hot reload of the policy and its models: the RELOAD
+ * request and SIGHUP both come to server_reload.
+ *
+ * The new set is loaded and fully validated on the loop thread first
+ * (models parsed, feature mappings bound, schemas checked); a bad file
+ * leaves the old set in force and the reason goes back to the caller (and
+ * to the log).  A good set travels through the commit pipeline as an op:
+ * its apply (commit thread, inside the batch transaction) switches the
+ * audit log to it and appends MODEL_REGISTERED / POLICY_CHANGE entries;
+ * its finish (loop thread, after the durable commit) swaps srv->scoring
+ * and frees the old set.  Submits triaged before the swap carry copies of
+ * everything they need (model id, action, queue, the prepared audit
+ * record), so nothing in flight points into a freed set; connections are
+ * never touched.  One reload at a time.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "cmd.h"
+#include "commit.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "op.h"
+#include "score.h"
+#include "server.h"
+#include "wire.h"
+
+static int
+reload_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn, uint64_t now_ms,
+             struct queue_fx *fx)
+{
+    (void)fx;
+    if (srv->audit == NULL)
+        return HITLQ_ST_OK;
+    return audit_reload(srv->audit, txn, op->u.reload.sc, now_ms);
+}
+
+static void
+reload_reply(struct op *op, struct hitlq_server *srv, const char *old_id)
+{
+    msgpack_packer *pk = &srv->pk;
+    size_t off;
+
+    if (op->conn == NULL || !conn_is_open(op->conn))
+        return;
+    off = wire_frame_begin(&srv->out);
+    msgpack_pack_map(pk, 3);
+    wire_pack_kv_str(pk, "policy", scoring_policy_id(srv->scoring));
+    wire_pack_kv_str(pk, "previous", old_id);
+    wire_pack_cstr(pk, "types");
+    msgpack_pack_array(pk, scoring_n_types(srv->scoring));
+    for (size_t i = 0; i < scoring_n_types(srv->scoring); i++) {
+        const struct type_policy *tp = scoring_type_at(srv->scoring, i);
+        msgpack_pack_map(pk, 3);
+        wire_pack_kv_str(pk, "type", tp->type);
+        wire_pack_kv_str(pk, "model", tp->model->id);
+        wire_pack_kv_str(pk, "kind", tp->model->ops->kind);
+    }
+    reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+}
+
+static void
+reload_finish(struct op *op, struct hitlq_server *srv)
+{
+    char old_id[HITLQ_MAX_NAME + 1];
+    struct scoring *old = srv->scoring;
+
+    srv->reloading = false;
+    if (op->status != HITLQ_ST_OK) {
+        log_error("reload: not installed (%s); policy %s stays in force",
+                  hitlq_status_str(op->status), scoring_policy_id(old));
+        if (op->conn != NULL)
+            reply_op_error(op);
+        op_done(op);
+        return;
+    }
+    snprintf(old_id, sizeof(old_id), "%s", scoring_policy_id(old));
+    srv->scoring = op->u.reload.sc;
+    op->u.reload.sc = NULL;
+    scoring_free(old);
+    log_info("reload: policy %s in force (was %s)", scoring_policy_id(srv->scoring), old_id);
+    reload_reply(op, srv, old_id);
+    op_done(op);
+}
+
+static void
+reload_clear(struct op *op)
+{
+    scoring_free(op->u.reload.sc);
+    op->u.reload.sc = NULL;
+}
+
+static const struct op_class reload_class = { "reload", reload_apply, reload_finish,
+                                              reload_clear };
+
+int
+server_reload(struct hitlq_server *srv, struct conn *c, uint32_t request_id,
+              char *err, size_t errlen)
+{
+    const char *path = srv->cfg->policy[0] ? srv->cfg->policy : NULL;
+    struct scoring *sc = NULL;
+    struct op *op;
+
+    if (srv->stopping || srv->reloading) {
+        snprintf(err, errlen, "%s", srv->stopping ? "the server is stopping"
+                                                  : "a reload is already in progress");
+        log_warn("reload refused: %s", err);
+        return -1;
+    }
+    if (scoring_load(&sc, path, err, errlen) != 0) {
+        log_error("reload refused, policy %s stays in force: %s",
+                  scoring_policy_id(srv->scoring), err);
+        return -1;
+    }
+    if ((op = op_new(&reload_class, c, HITLQ_OP_RELOAD, request_id)) == NULL) {
+        scoring_free(sc);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    op->u.reload.sc = sc;
+    srv->reloading = true;
+    commit_submit(srv->commit, op);
+    return 0;
+}
+
+static void
+reload_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    char err[512];
+
+    (void)args;
+    if (server_reload(c->srv, c, h->request_id, err, sizeof(err)) != 0)
+        conn_send_error(c, h->opcode, h->request_id,
+                        c->srv->stopping ? HITLQ_ST_SHUTTING_DOWN
+                        : c->srv->reloading ? HITLQ_ST_INVALID_STATE : HITLQ_ST_INVALID_POLICY,
+                        err);
+}
+
+const struct cmd cmd_reload = { "RELOAD", HITLQ_OP_RELOAD, NULL, 0, reload_proceed };

@@ -1,0 +1,172 @@
+/*
+ * score_triage.c - the triage of one item by its type's policy, in the
+ * order fraud and claims practice layers them (SCORING.md §1.6):
+ *
+ *   1. validation rules (schema.c): an item that breaks any goes to the
+ *      data-quality queue with the broken rules as its reasons, unscored:
+ *      data we cannot trust is never auto-resolved;
+ *   2. the model's score with contributions (explain_auto method);
+ *   3. hard rules: any that holds forces human review (its queue, and its
+ *      priority if higher than the band's);
+ *   4. bands: auto-approve at or above auto_threshold, auto-reject at or
+ *      below auto_reject_threshold (both only when every model input was
+ *      present), else review with the priority and SLA of the band the
+ *      score falls in;
+ *   5. items sent to humans are re-explained with explain_review (exact
+ *      TreeSHAP by default for tree models);
+ *   6. an auto-resolved item is drawn for the blind QA sample with
+ *      probability qa_rate: BLAKE2b(key = hash of the policy's seed,
+ *      type || 0 || idempotency key) read as a uniform 64-bit number, so
+ *      the draw is reproducible and independent of arrival order.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cond.h"
+#include "schema.h"
+#include "score.h"
+
+/* Step 1: fills t->rules from the schema's broken rules; true if any. */
+static bool triage_validate(const struct type_policy *p, const msgpack_object *fields,
+                            struct triage *t)
+{
+    struct schema_hit hits[TRIAGE_MAX_RULES];
+    size_t total, n;
+
+    if (p->schema == NULL)
+        return false;
+    total = schema_check(p->schema, fields, hits, TRIAGE_MAX_RULES);
+    n = total < TRIAGE_MAX_RULES ? total : TRIAGE_MAX_RULES;
+    for (size_t i = 0; i < n; i++) {
+        t->rules[i].kind = 1;
+        t->rules[i].code = (uint16_t)(TRIAGE_CODE_CHECK | (hits[i].rule & 0x3fffu));
+        t->rules[i].id = hits[i].id;
+        t->rules[i].field = hits[i].field;
+        t->rules[i].message = hits[i].message;
+    }
+    t->n_rules = n;
+    t->n_rules_total = total;
+    return total > 0;
+}
+
+/* Step 3: appends the hard rules that hold; returns the first one. */
+static const struct score_hard_rule *
+triage_hard(const struct type_policy *p, const msgpack_object *fields, struct triage *t)
+{
+    const struct score_hard_rule *first = NULL;
+
+    for (size_t i = 0; i < p->n_hard; i++) {
+        const struct score_hard_rule *h = &p->hard[i];
+
+        if (cond_eval(h->cond, fields) != COND_TRUE)
+            continue;
+        if (first == NULL)
+            first = h;
+        if (h->priority > t->priority)
+            t->priority = h->priority;
+        t->n_rules_total++;
+        if (t->n_rules < TRIAGE_MAX_RULES) {
+            struct triage_rule *r = &t->rules[t->n_rules++];
+            r->kind = 2;
+            r->code = (uint16_t)(TRIAGE_CODE_HARD | (i & 0x3fffu));
+            r->id = h->id;
+            r->field = cond_field(h->cond);
+            r->message = cond_text(h->cond);
+        }
+    }
+    return first;
+}
+
+/* The review band for a score: priority and SLA. */
+static void triage_band(const struct type_policy *p, double score, struct triage *t)
+{
+    t->priority = p->priority;
+    t->sla_seconds = p->sla_seconds;
+    for (size_t i = 0; i < p->n_bands; i++)
+        if (score >= p->bands[i].min_score) {
+            t->priority = p->bands[i].priority;
+            t->sla_seconds = p->bands[i].sla_seconds;
+            return;
+        }
+}
+
+bool score_qa_sampled(const struct type_policy *p, const char *key)
+{
+    crypto_generichash_state st;
+    uint8_t h[8], zero = 0;
+    uint64_t u = 0;
+
+    if (!(p->qa_rate > 0))
+        return false;
+    crypto_generichash_init(&st, p->qa_key, sizeof p->qa_key, sizeof h);
+    crypto_generichash_update(&st, (const uint8_t *)p->type, strlen(p->type));
+    crypto_generichash_update(&st, &zero, 1);
+    crypto_generichash_update(&st, (const uint8_t *)key, strlen(key));
+    crypto_generichash_final(&st, h, sizeof h);
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | h[i];
+    return (double)u < p->qa_rate * 18446744073709551616.0;
+}
+
+static void triage_to_humans(const struct type_policy *p, struct triage *t, uint8_t route,
+                             const char *queue)
+{
+    t->route = route;
+    t->is_auto = false;
+    t->action = "";
+    t->queue = queue;
+}
+
+int score_triage(const struct type_policy *p, const char *key, const msgpack_object *fields,
+                 struct triage *t)
+{
+    const struct score_hard_rule *hard;
+    int st;
+
+    memset(t, 0, sizeof *t);
+    if (triage_validate(p, fields, t)) {
+        triage_to_humans(p, t, TRIAGE_DATA_QUALITY, p->dq_queue);
+        t->priority = p->dq_priority;
+        t->sla_seconds = p->dq_sla_seconds;
+        t->r.method = SCORE_METHOD_NONE;
+        return HITLQ_ST_OK;
+    }
+    if ((st = score_item_method(p, fields, p->explain_auto, &t->r)) != HITLQ_ST_OK)
+        return st;
+    triage_band(p, t->r.score, t);
+    hard = triage_hard(p, fields, t);
+    if (hard != NULL) {
+        triage_to_humans(p, t, TRIAGE_HARD_RULE, hard->queue[0] ? hard->queue : p->queue);
+    } else if (score_auto_resolves(p, &t->r)) {
+        t->route = TRIAGE_AUTO_APPROVE;
+        t->is_auto = true;
+        t->action = p->auto_action;
+    } else if (p->has_reject && t->r.complete && t->r.score <= p->reject_threshold) {
+        t->route = TRIAGE_AUTO_REJECT;
+        t->is_auto = true;
+        t->action = p->reject_action;
+    } else {
+        triage_to_humans(p, t, TRIAGE_REVIEW, p->queue);
+    }
+    if (!t->is_auto && p->explain_review != t->r.method && t->r.method != SCORE_METHOD_LINEAR &&
+        (st = score_item_method(p, fields, p->explain_review, &t->r)) != HITLQ_ST_OK)
+        return st;
+    t->qa = t->is_auto && score_qa_sampled(p, key);
+    return HITLQ_ST_OK;
+}
+
+const char *score_route_name(unsigned route)
+{
+    static const char *const names[] = { "unknown", "auto_approve", "auto_reject",
+        "review", "hard_rule", "data_quality", "qa_sample" };
+
+    return route < sizeof names / sizeof names[0] ? names[route] : "unknown";
+}
+
+const char *score_method_name(unsigned method)
+{
+    static const char *const names[] = { "none", "linear", "approx", "exact" };
+
+    return method < sizeof names / sizeof names[0] ? names[method] : "unknown";
+}

@@ -1,0 +1,273 @@
+/*
+ * xgb_shap.c - feature contributions of XGBoost models (model_xgb.h):
+ * Saabas path attribution and exact path-dependent TreeSHAP.
+ *
+ * Both use the node mean values of XGBoost 1.7 (FillNodeMeanValues: a
+ * leaf's mean is its value, an inner node's the sum_hessian-weighted mean
+ * of its children's, in float), put every tree's root mean into the bias
+ * (the last entry of phi) and, after all trees, the base margin.  Only the
+ * trees of the requested class take part.
+ *
+ * Saabas (xgb_contribs_approx*) replicates XGBoost 1.7's
+ * predict(pred_contribs=True, approx_contribs=True) to the float: each
+ * step from a node to the child x follows adds mean(child) - mean(node)
+ * to the node's split feature; per-tree sums in float, added to float
+ * totals tree by tree.
+ *
+ * TreeSHAP (xgb_contribs_exact*) is Algorithm 2 of Lundberg, Erion & Lee,
+ * "Consistent Individualized Feature Attribution for Tree Ensembles"
+ * (arXiv:1802.03888), written from the paper, with cover = sum_hessian
+ * and XGBoost's decision rule (missing -> default child, x < threshold ->
+ * left).  The path of unique features is kept in float like XGBoost; the
+ * feature contributions are summed in double, which differs from
+ * XGBoost's float sums by float rounding only (~1e-7).
+ *
+ * No heap: TreeSHAP's path copies live in one stack array of
+ * XGB_SHAP_SCRATCH elements (~34 KB), bounded by XGB_MAX_DEPTH, which
+ * the loader enforces.  The model is only read.
+ */
+#include "xgb_shap.h"
+
+#include <string.h>
+
+/* ---- node mean values -------------------------------------------------------- */
+
+/* Post-order; recursion depth is bounded by XGB_MAX_DEPTH (checked at
+ * load).  H = 0 (never written by XGBoost) gives NaN or inf, no trap. */
+static float node_mean(struct xgb_model *m, uint32_t i)
+{
+    const struct xgb_node *nd = &m->nodes[i];
+    float result;
+    if (nd->split & XGB_SPLIT_LEAF) {
+        result = nd->value;
+    } else {
+        uint32_t l = nd->child[0], r = nd->child[1];
+        float ml = node_mean(m, l), mr = node_mean(m, r);
+        result = ml * m->hess[l];
+        float rpart = mr * m->hess[r];
+        result += rpart;
+        result /= m->hess[i];
+    }
+    m->mean[i] = result;
+    return result;
+}
+
+void xgb_shap_fill_means(struct xgb_model *m)
+{
+    for (size_t t = 0; t < m->num_trees; t++)
+        node_mean(m, m->root[t]);
+}
+
+/* Common checks; zeroes phi.  Returns the class's tree range in *first,
+ * *end, or -1 (phi untouched). */
+static int contribs_begin(const struct xgb_model *m, const float *x, size_t cls,
+                          double *phi, uint32_t *first, uint32_t *end)
+{
+    if (!m || !x || !phi || !m->mean || cls >= m->num_class)
+        return -1;
+    memset(phi, 0, (m->num_feature + 1) * sizeof *phi);
+    *first = m->class_start[cls];
+    *end = m->class_start[cls + 1];
+    return 0;
+}
+
+/* Bias of tree root r added to the float total phi[nf], as XGBoost does. */
+static void add_bias(const struct xgb_model *m, uint32_t r, double *phi)
+{
+    size_t nf = m->num_feature;
+    phi[nf] = (float)phi[nf] + m->mean[r];
+}
+
+/* ---- Saabas ------------------------------------------------------------------ */
+
+/* Tree t's path attribution for x, summed per feature in float, then each
+ * sum added to its float total in phi. */
+static void approx_tree(const struct xgb_model *m, uint32_t t, const float *x,
+                        double *phi)
+{
+    const struct xgb_node *nodes = m->nodes;
+    uint32_t feat[XGB_MAX_DEPTH], n = m->root[t], split = 0;
+    float part[XGB_MAX_DEPTH];
+    unsigned used = 0, k = 0;
+    add_bias(m, n, phi);
+    if (nodes[n].split & XGB_SPLIT_LEAF)
+        return;
+    float node_value = m->mean[n];
+    while (!(nodes[n].split & XGB_SPLIT_LEAF)) {
+        split = nodes[n].split & XGB_SPLIT_FEATURE;
+        n = xgb_node_next(&nodes[n], x);
+        float new_value = m->mean[n];
+        for (k = 0; k < used && feat[k] != split; k++)
+            ;
+        if (k == used) {
+            feat[used] = split;
+            part[used++] = 0;
+        }
+        part[k] += new_value - node_value;
+        node_value = new_value;
+    }
+    part[k] += nodes[n].value - node_value;    /* k: the last split's slot */
+    for (k = 0; k < used; k++)
+        phi[feat[k]] = (float)phi[feat[k]] + part[k];
+}
+
+int xgb_contribs_approx_class(const struct xgb_model *m, const float *x, size_t cls,
+                              double *phi)
+{
+    uint32_t i, end;
+    if (contribs_begin(m, x, cls, phi, &i, &end))
+        return -1;
+    for (; i < end; i++)
+        approx_tree(m, m->class_trees[i], x, phi);
+    phi[m->num_feature] = (float)phi[m->num_feature] + m->base_margin;
+    return 0;
+}
+
+int xgb_contribs_approx(const struct xgb_model *m, const float *x, double *phi)
+{
+    return xgb_contribs_approx_class(m, x, 0, phi);
+}
+
+/* ---- TreeSHAP ---------------------------------------------------------------- */
+
+/* One entry m_i of the paper's path of unique features.  `weight` is
+ * indexed by position, not by feature: weight[i] is the weight of the
+ * subsets of size i of the path's features. */
+struct shap_elem {
+    uint32_t feature;    /* XGB_NO_FEATURE for the root's placeholder */
+    float    zero;       /* z: share of cover flowing this way (x unknown) */
+    float    one;        /* o: 1 if x goes this way, else 0 */
+    float    weight;     /* w */
+};
+
+#define XGB_NO_FEATURE   UINT32_MAX
+/* A node at depth d holds a path of at most d + 1 entries and each level
+ * of the recursion copies its parent's path after the parent's, so all
+ * copies fit in 1 + 2 + ... + (XGB_MAX_DEPTH + 1) entries. */
+#define XGB_SHAP_SCRATCH ((XGB_MAX_DEPTH + 1) * (XGB_MAX_DEPTH + 2) / 2)
+
+/* State of one TreeSHAP call, on the caller's stack. */
+struct shap_walk {
+    const struct xgb_model *m;
+    const float *x;
+    double *phi;                          /* borrowed: the caller's output */
+    struct shap_elem path[XGB_SHAP_SCRATCH];
+};
+
+/* EXTEND: appends (f, pz, po) to the path p of len entries and grows the
+ * subset weights by one feature that is "on" with probability po and
+ * "off" with pz. */
+static void path_extend(struct shap_elem *p, unsigned len, float pz, float po,
+                        uint32_t f)
+{
+    float denom = (float)(len + 1);
+    p[len].feature = f;
+    p[len].zero = pz;
+    p[len].one = po;
+    p[len].weight = len == 0 ? 1.0f : 0.0f;
+    for (unsigned i = len; i-- > 0;) {
+        p[i + 1].weight += po * p[i].weight * (float)(i + 1) / denom;
+        p[i].weight = pz * p[i].weight * (float)(len - i) / denom;
+    }
+}
+
+/* Subset weights of the path of len entries with entry k taken out
+ * (EXTEND run backwards) into w[0 .. len - 2]; returns their sum. */
+static float path_unwound(const struct shap_elem *p, unsigned len, unsigned k,
+                          float *w)
+{
+    unsigned n = len - 1;                 /* entries left */
+    float po = p[k].one, pz = p[k].zero, sum = 0, carry = p[n].weight;
+    for (unsigned j = n; j-- > 0;) {
+        if (po != 0) {
+            w[j] = carry * (float)(n + 1) / ((float)(j + 1) * po);
+            carry = p[j].weight - w[j] * pz * (float)(n - j) / (float)(n + 1);
+        } else {
+            w[j] = p[j].weight * (float)(n + 1) / (pz * (float)(n - j));
+        }
+        sum += w[j];
+    }
+    return sum;
+}
+
+/* UNWIND: removes entry k from the path of len entries, in place. */
+static void path_unwind(struct shap_elem *p, unsigned len, unsigned k)
+{
+    float w[XGB_MAX_DEPTH + 1];
+    path_unwound(p, len, k, w);
+    for (unsigned j = 0; j + 1 < len; j++)
+        p[j].weight = w[j];
+    for (unsigned j = k; j + 1 < len; j++) {
+        p[j].feature = p[j + 1].feature;
+        p[j].zero = p[j + 1].zero;
+        p[j].one = p[j + 1].one;
+    }
+}
+
+/* At a leaf of value v: each feature i on the path gets
+ * sum(UNWIND(path, i).w) * (o_i - z_i) * v. */
+static void shap_leaf(struct shap_walk *s, const struct shap_elem *p, unsigned len,
+                      float v)
+{
+    float w[XGB_MAX_DEPTH + 1];
+    for (unsigned i = 1; i < len; i++) {
+        float sum = path_unwound(p, len, i, w);
+        s->phi[p[i].feature] += sum * (p[i].one - p[i].zero) * v;
+    }
+}
+
+/* RECURSE(node, path, pz, po, pf): path points at this level's copy; the
+ * parent's path (len entries) ends right before it. */
+static void shap_recurse(struct shap_walk *s, uint32_t node, struct shap_elem *path,
+                         unsigned len, float pz, float po, uint32_t pf)
+{
+    const struct xgb_model *m = s->m;
+    const struct xgb_node *nd = &m->nodes[node];
+    if (len)
+        memcpy(path, path - len, len * sizeof *path);
+    path_extend(path, len, pz, po, pf);
+    len++;
+    if (nd->split & XGB_SPLIT_LEAF) {
+        shap_leaf(s, path, len, nd->value);
+        return;
+    }
+    uint32_t f = nd->split & XGB_SPLIT_FEATURE;
+    uint32_t hot = xgb_node_next(nd, s->x);
+    uint32_t cold = nd->child[hot == nd->child[0]];
+    float iz = 1, io = 1;
+    for (unsigned k = 1; k < len; k++)
+        if (path[k].feature == f) {       /* seen above: undo, then redo here */
+            iz = path[k].zero;
+            io = path[k].one;
+            path_unwind(path, len, k);
+            len--;
+            break;
+        }
+    float cover = m->hess[node];
+    shap_recurse(s, hot, path + len, len, m->hess[hot] / cover * iz, io, f);
+    shap_recurse(s, cold, path + len, len, m->hess[cold] / cover * iz, 0, f);
+}
+
+int xgb_contribs_exact_class(const struct xgb_model *m, const float *x, size_t cls,
+                             double *phi)
+{
+    uint32_t i, end;
+    if (contribs_begin(m, x, cls, phi, &i, &end))
+        return -1;
+    struct shap_walk s;
+    s.m = m;
+    s.x = x;
+    s.phi = phi;
+    for (; i < end; i++) {
+        uint32_t r = m->root[m->class_trees[i]];
+        add_bias(m, r, phi);
+        shap_recurse(&s, r, s.path, 0, 1.0f, 1.0f, XGB_NO_FEATURE);
+    }
+    phi[m->num_feature] = (float)phi[m->num_feature] + m->base_margin;
+    return 0;
+}
+
+int xgb_contribs_exact(const struct xgb_model *m, const float *x, double *phi)
+{
+    return xgb_contribs_exact_class(m, x, 0, phi);
+}
