@@ -82,6 +82,9 @@ $(T)/hitlq-audit: $(T)/client/hitlq_audit.o $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRC
 # The tool's tests call its modules directly and run the binary: no server.
 $(T)/tests/test_audit_tool: $(T)/tests/test_audit_tool.o $(AUD_TEST_HELPERS:%.c=$(T)/%.o) $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a | $(T)/hitlq-audit
 	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
+# The XGBoost oracle test trains its reference models with libxgboost.
+$(T)/tests/test_xgb_capi: $(T)/tests/test_xgb_capi.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lxgboost -lpthread -lm
 $(T)/tests/test_%: $(T)/tests/test_%.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
 
@@ -101,6 +104,9 @@ test: test-build
 	sh scripts/run-tests.sh $(T)
 
 # ---- benchmark (release build) ------------------------------------------------
+# bench_score compares hitlq's tree evaluator with libxgboost's own.
+$(B)/tests/bench_score: $(B)/tests/bench_score.o $(B)/libhitlq.a $(B)/libhitlqd.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lxgboost -lpthread -lm
 $(B)/tests/bench_%: $(B)/tests/bench_%.o $(B)/libhitlq.a $(B)/libhitlqd.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 bench: all $(BENCH_SRCS:%.c=$(B)/%)
@@ -111,6 +117,9 @@ F = build/fuzz
 FUZZCC ?= clang
 FUZZFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iproto -Iserver $(PKG_CFLAGS) \
             -fsanitize=fuzzer,address,undefined
+$(F)/fuzz_xgb: tests/fuzz_xgb.c server/model_xgb.c server/xgb_shap.c
+	@mkdir -p $(F)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)
 $(F)/%: tests/%.c $(PROTO_SRCS) $(AUDIT_SRCS)
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -14,6 +14,9 @@
 #   (i) the audit log: (b) again with the log off in the same rounds (on/off
 #       ratio), its append cost and proof serving at 1M entries
 #       (tests/bench_audit.c), and hitlq-audit's offline verify rate
+#   (j) scoring cost per item, one thread (tests/bench_score.c): the default
+#       scorecard, a 100-tree depth-6 XGBoost model in hitlq vs XGBoost's
+#       C API, approximate and exact (TreeSHAP) contributions
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -375,6 +378,41 @@ if "$HITLQD" -d "$AL/data" -K > "$AL/vkeys" 2>/dev/null && start_server auditlog
 fi
 rm -rf "$AL"
 
+# ---- (j) scoring cost per item ------------------------------------------------
+# tests/bench_score.c, no server: one thread, one item at a time, median of
+# 7 repetitions over the 1000 German Credit rows.  It trains its own
+# 100-tree depth-6 binary:logistic model with libxgboost (kept in
+# $SC_MODEL for the rest of the run) and checks hitlq's predictions and
+# contributions against the C API on every row before timing.
+BS=$B/tests/bench_score
+SC_MODEL=$TMPROOT/credit_100x6.json
+SC_CARD= SC_POLICY= SC_XGB= SC_CAPI= SC_SPEEDUP= SC_APPROX= SC_EXACT= SC_CAPI_APPROX= SC_CAPI_EXACT= SC_CHECK=
+# score_ns WHAT: the value after "ns/item" on the line "bench: score WHAT ns/item ..."
+score_ns() {
+    awk -v w="bench: score $1 ns/item " 'index($0, w) == 1 {
+        for (i = 1; i < NF; i++) if ($i == "ns/item") { print $(i + 1); exit } }' "$O/score"
+}
+say ""
+say "-- (j) scoring cost per item, one thread (load average $(loadavg))"
+if [ -x "$BS" ]; then
+    run "$O/score" 300 "$BS" --model-out "$SC_MODEL" || say "WARNING: bench_score failed (status $?)"
+    SC_CARD=$(score_ns scorecard)
+    SC_POLICY=$(score_ns default-policy)
+    SC_XGB=$(score_ns "xgb100x6 hitlq")
+    SC_CAPI=$(score_ns "xgb100x6 xgboost-capi")
+    SC_APPROX=$(score_ns "contribs approx")
+    SC_EXACT=$(score_ns "contribs exact")
+    SC_CAPI_APPROX=$(score_ns "contribs approx xgboost-capi")
+    SC_CAPI_EXACT=$(score_ns "contribs exact xgboost-capi")
+    SC_SPEEDUP=$(awk 'index($0, "bench: score xgb100x6 speedup ") == 1 { v = $5; sub(/x$/, "", v); print v; exit }' "$O/score")
+    SC_CHECK=$(awk 'index($0, "bench: score xgb100x6 check ") == 1 { print $NF; exit }' "$O/score")
+else
+    say "bench: (j) skipped: $BS is missing (make $BS)"
+fi
+[ "$SC_SPEEDUP" = n/a ] && SC_SPEEDUP=
+# (j) durable submits/s with the tree model: the lead adds that run here
+# (hitlqd with a policy pointing at $SC_MODEL; summary row marked below).
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -428,5 +466,22 @@ printf '%-58s %-30s %-16s %s\n' "(i) inclusion proof served, median us (p99)" \
     "$(num_or_na "$P_MED") ($(num_or_na "$P_P99"))" "< 100" "$(verdict "$P_MED" "<=" 99.9)"
 printf '%-58s %-30s %-16s %s\n' "(i) hitlq-audit verify entries/s, one core" \
     "$(num_or_na "$V_RATE")" ">= 500000" "$(verdict "$V_RATE" ">=" 500000)"
+printf '%-58s %-30s %-16s %s\n' "(j) hitlq vs XGBoost C API on every row (1e-6, phi 1e-5)" \
+    "$(num_or_na "$SC_CHECK")" "ok" "$([ "$SC_CHECK" = ok ] && printf met || printf 'NOT met')"
+printf '%-58s %-30s %-16s %s\n' "(j) scorecard ns/item (embedded default, one thread)" \
+    "$(num_or_na "$SC_CARD")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(j) score_item ns/item, embedded default policy's model" \
+    "$(num_or_na "$SC_POLICY")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(j) xgb 100x6 ns/item, hitlq xgb_predict" \
+    "$(num_or_na "$SC_XGB")" "<= 2000" "$(verdict "$SC_XGB" "<=" 2000)"
+printf '%-58s %-30s %-16s %s\n' "(j) xgb 100x6 ns/item, XGBoost C API, 1 row per call" \
+    "$(num_or_na "$SC_CAPI")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(j) xgb 100x6 speedup, hitlq over XGBoost C API" \
+    "${SC_SPEEDUP:-n/a}${SC_SPEEDUP:+x}" ">= 5x" "$(verdict "$SC_SPEEDUP" ">=" 5)"
+printf '%-58s %-30s %-16s %s\n' "(j) contributions ns/item, hitlq approx / exact" \
+    "$(num_or_na "$SC_APPROX") / $(num_or_na "$SC_EXACT")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(j) contributions ns/item, XGBoost approx / exact" \
+    "$(num_or_na "$SC_CAPI_APPROX") / $(num_or_na "$SC_CAPI_EXACT")" "-" "-"
+# (j) durable submits/s with the 100x6 tree model: row to be added by the lead.
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (PERFORMANCE.md §5)."
 exit 0

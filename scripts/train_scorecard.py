@@ -8,7 +8,9 @@ logistic regression for P(Good) with Newton/IRLS, folds the
 standardisation back into raw-unit weights and writes
 
     server/defaults/credit_scorecard.json   (format: scripts/README-model.md)
-    server/defaults/credit_policy.json      (auto_threshold chosen below)
+    server/defaults/scorecard_policy.json   (auto_threshold chosen below; the
+                                            bundled default policy is made by
+                                            scripts/train_credit_xgb.py)
 
 Python 3 standard library only; the output is byte-for-byte deterministic.
 
@@ -400,14 +402,14 @@ def main(argv):
             "id": "credit_scorecard", "version": "1", "link": "logistic",
             "bias": bias, "features": feats, "training": training}
     policy = {"format": "hitlq-policy", "format_version": 1,
-              "id": "default", "version": "1",
+              "id": "scorecard_example", "version": "1",
               "types": {"credit_application": {
                   "model": "credit_scorecard.json", "auto_threshold": t,
                   "auto_action": "approve", "queue": "credit_review",
                   "priority": 100, "sla_seconds": 14400}}}
     os.makedirs(out_dir, exist_ok=True)
     write_json(os.path.join(out_dir, "credit_scorecard.json"), card)
-    write_json(os.path.join(out_dir, "credit_policy.json"), policy)
+    write_json(os.path.join(out_dir, "scorecard_policy.json"), policy)
 
     print("hold-out (rows %d-%d, model fit on 0-%d): AUC %.4f  accuracy %.4f"
           % (HOLDOUT_FROM, len(rows) - 1, HOLDOUT_FROM - 1,
@@ -417,7 +419,7 @@ def main(argv):
     print("auto_threshold %.2f: hold-out auto-resolve %.1f%% precision %.1f%%;"
           " all rows auto-resolve %.1f%% precision %.1f%%"
           % (t, 100 * h_rate, 100 * h_prec, 100 * f_rate, 100 * f_prec))
-    print("wrote %s/credit_scorecard.json and credit_policy.json" % out_dir)
+    print("wrote %s/credit_scorecard.json and scorecard_policy.json" % out_dir)
     return 0
 
 

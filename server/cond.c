@@ -514,13 +514,10 @@ struct cond *cond_parse(const json_t *obj, const char *const *extra, const char 
                  where, COND_MAX_NAME);
         goto fail;
     }
-    if (f2 ? !(c->field2 = strdup(json_string_value(f2)))
-           : cond_parse_value(c, v, where, err, errlen) < 0) {
-        if (f2)
-            snprintf(err, errlen, "out of memory");
+    if (!f2 && cond_parse_value(c, v, where, err, errlen) < 0)
         goto fail;
-    }
-    if (!(c->text = cond_make_text(c))) {
+    if ((f2 && !(c->field2 = strdup(json_string_value(f2)))) ||
+        !(c->text = cond_make_text(c))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -546,20 +543,44 @@ void cond_free(struct cond *c)
 
 /* ---- field-name index ------------------------------------------------------ */
 
-struct cond_index {
-    size_t    n, cap;
-    uint32_t  mask;             /* table size - 1 (a power of two >= 2 * cap) */
-    uint16_t *table;            /* owned: slot + 1, 0 = empty */
-    char    **names;            /* owned: cap entries, n used */
-    size_t   *lens;             /* owned */
+struct cond_index_cell {
+    uint32_t    hash;           /* full hash of the name, compared before the bytes */
+    uint16_t    slot;           /* slot + 1, 0 = empty */
+    uint16_t    len;            /* name length (<= COND_MAX_STR) */
+    const char *name;           /* borrowed from names[slot] */
 };
 
-static uint32_t cond_hash(const char *s, size_t len)
+struct cond_index {
+    size_t                  n, cap;
+    uint32_t                mask;     /* table size - 1 (a power of two >= 2 * cap) */
+    struct cond_index_cell *table;    /* owned */
+    char                  **names;    /* owned: cap entries, n used */
+};
+
+/* 8-byte words (the last one overlapping), multiply-xorshift mixing.  Not
+ * keyed: tables hold only names from the policy, so item keys cannot
+ * lengthen their probe sequences. */
+uint32_t cond_hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;                   /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 < len; i += 8) {
+            memcpy(&w, s + i, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        }
+        memcpy(&w, s + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        w = (uint64_t)a << 32 | b;
+    } else {
+        w = len ? (uint64_t)(unsigned char)s[0] << 16 |
+                  (uint64_t)(unsigned char)s[len / 2] << 8 | (unsigned char)s[len - 1] : 0;
+    }
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    return (uint32_t)(h ^ (h >> 31) ^ (h >> 47));
 }
 
 struct cond_index *cond_index_new(size_t cap)
@@ -577,8 +598,7 @@ struct cond_index *cond_index_new(size_t cap)
     ix->mask = (uint32_t)(size - 1);
     ix->table = calloc(size, sizeof *ix->table);
     ix->names = calloc(cap ? cap : 1, sizeof *ix->names);
-    ix->lens = calloc(cap ? cap : 1, sizeof *ix->lens);
-    if (!ix->table || !ix->names || !ix->lens) {
+    if (!ix->table || !ix->names) {
         cond_index_free(ix);
         return NULL;
     }
@@ -592,19 +612,37 @@ void cond_index_free(struct cond_index *ix)
     for (size_t i = 0; i < ix->n; i++)
         free(ix->names[i]);
     free(ix->names);
-    free(ix->lens);
     free(ix->table);
     free(ix);
 }
 
+/* memcmp(a, b, len) == 0 for short keys, without a library call. */
+static inline bool cond_bytes_eq(const char *a, const char *b, size_t len)
+{
+    uint64_t x, y;
+
+    for (; len >= 8; a += 8, b += 8, len -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    while (len--)
+        if (*a++ != *b++)
+            return false;
+    return true;
+}
+
 int cond_index_find(const struct cond_index *ix, const char *key, size_t len)
 {
-    for (uint32_t h = cond_hash(key, len) & ix->mask;; h = (h + 1) & ix->mask) {
-        unsigned t = ix->table[h];
-        if (t == 0)
+    uint32_t hash = cond_hash(key, len);
+
+    for (uint32_t h = hash & ix->mask;; h = (h + 1) & ix->mask) {
+        const struct cond_index_cell *c = &ix->table[h];
+        if (c->slot == 0)
             return -1;
-        if (ix->lens[t - 1] == len && memcmp(ix->names[t - 1], key, len) == 0)
-            return (int)(t - 1);
+        if (c->hash == hash && c->len == len && cond_bytes_eq(c->name, key, len))
+            return (int)(c->slot - 1);
     }
 }
 
@@ -615,13 +653,13 @@ int cond_index_add(struct cond_index *ix, const char *name)
 
     if (slot >= 0)
         return slot;
-    if (ix->n == ix->cap || !(ix->names[ix->n] = strdup(name)))
+    if (ix->n == ix->cap || len > COND_MAX_STR || !(ix->names[ix->n] = strdup(name)))
         return -1;
-    ix->lens[ix->n] = len;
-    uint32_t h = cond_hash(name, len) & ix->mask;
-    while (ix->table[h] != 0)
+    uint32_t hash = cond_hash(name, len), h = hash & ix->mask;
+    while (ix->table[h].slot != 0)
         h = (h + 1) & ix->mask;
-    ix->table[h] = (uint16_t)(ix->n + 1);
+    ix->table[h] = (struct cond_index_cell){ hash, (uint16_t)(ix->n + 1), (uint16_t)len,
+                                             ix->names[ix->n] };
     return (int)ix->n++;
 }
 

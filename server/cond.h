@@ -105,6 +105,10 @@ void cond_num_format(const struct cond_num *n, char *buf, size_t len);
 
 /* ---- field-name index ------------------------------------------------- */
 
+/* A fast, unkeyed 32-bit hash of len bytes (for tables of policy names
+ * and values; compare the bytes on a hash match). */
+uint32_t cond_hash(const char *s, size_t len);
+
 /* Maps field names to slots 0..n-1 (open addressing on a hash of the
  * bytes).  Built at load; lookups allocate nothing. */
 struct cond_index;

@@ -4,8 +4,8 @@
  *
  * featmap_apply makes one pass over the item's map, resolving every field
  * the mapping reads through a hashed name index (cond_index); map and
- * one-hot keys are found by binary search over keys sorted by
- * (bytes, length).  Integers are turned into their decimal string form on
+ * one-hot keys are found by binary search over keys sorted by their hash
+ * (cond_hash), comparing bytes only on a hash match.  Integers are turned into their decimal string form on
  * the stack.  Nothing is allocated per item.
  */
 #include <math.h>
@@ -29,6 +29,7 @@ struct fm_feat {
 struct fm_key {
     char          *key;         /* owned, NUL-terminated */
     size_t         len;
+    uint32_t       hash;        /* cond_hash(key, len) */
     float          num;         /* FM_MAP: the mapped value */
     struct fm_feat feat;        /* FM_ONE_HOT: the feature set to 1 */
 };
@@ -40,7 +41,7 @@ struct fm_entry {
     enum fm_kind   kind;
     float          dflt;        /* "default", or NaN */
     struct fm_feat feat;        /* FM_NUMERIC, FM_MAP */
-    struct fm_key *keys;        /* owned, sorted (fm_key_cmp); FM_MAP, FM_ONE_HOT */
+    struct fm_key *keys;        /* owned, sorted by hash; FM_MAP, FM_ONE_HOT */
     size_t         n_keys;
 };
 
@@ -55,33 +56,28 @@ struct featmap {
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static int fm_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int r = memcmp(a, b, alen < blen ? alen : blen);
-    return r != 0 ? r : (alen > blen) - (alen < blen);
-}
-
 static int fm_key_cmp(const void *a, const void *b)
 {
     const struct fm_key *ka = a, *kb = b;
-    return fm_bytes_cmp(ka->key, ka->len, kb->key, kb->len);
+    return (ka->hash > kb->hash) - (ka->hash < kb->hash);
 }
 
 /* Index of the key s[0..len) in e->keys, or -1. */
 static long fm_key_find(const struct fm_entry *e, const char *s, size_t len)
 {
+    uint32_t h = cond_hash(s, len);
     size_t lo = 0, hi = e->n_keys;
 
-    while (lo < hi) {
+    while (lo < hi) {                           /* first key with hash >= h */
         size_t mid = lo + (hi - lo) / 2;
-        int r = fm_bytes_cmp(s, len, e->keys[mid].key, e->keys[mid].len);
-        if (r == 0)
-            return (long)mid;
-        if (r < 0)
-            hi = mid;
-        else
+        if (e->keys[mid].hash < h)
             lo = mid + 1;
+        else
+            hi = mid;
     }
+    for (; lo < e->n_keys && e->keys[lo].hash == h; lo++)
+        if (e->keys[lo].len == len && memcmp(e->keys[lo].key, s, len) == 0)
+            return (long)lo;
     return -1;
 }
 
@@ -265,6 +261,7 @@ static int fm_load_keys(struct fm_entry *e, const json_t *obj, const char *key,
             return -1;
         }
         fk->len = strlen(k);
+        fk->hash = cond_hash(k, fk->len);
         e->n_keys++;
         snprintf(what, sizeof what, "\"%s\".\"%.32s\"", key, k);
         if (e->kind == FM_ONE_HOT) {

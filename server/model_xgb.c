@@ -42,6 +42,10 @@
 #include <jansson.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Formats a load error into err (if any room) and returns -1. */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -581,41 +585,42 @@ static inline float tree_leaf(const struct xgb_model *m, size_t t, const float *
     return nodes[n].value;
 }
 
-/* Leaves of trees t .. t+3 into v[0..3], walked side by side so that the
- * four dependent chains of loads overlap. */
-static inline void tree_leaf4(const struct xgb_model *m, size_t t, const float *x,
-                              float v[4])
+/* Trees walked side by side: their chains of dependent loads overlap. */
+#define XGB_LANES 8
+
+/* Leaves of trees t .. t + XGB_LANES - 1 into v, walked in lock step for
+ * the deepest one's depth (shallower trees idle on their leaf). */
+static inline void tree_leaves(const struct xgb_model *m, size_t t, const float *x,
+                               float v[XGB_LANES])
 {
     const struct xgb_node *nodes = m->nodes;
-    const uint8_t *dp = m->depth + t;
-    uint32_t a = m->root[t], b = m->root[t + 1], c = m->root[t + 2], d = m->root[t + 3];
-    unsigned steps = dp[0] > dp[1] ? dp[0] : dp[1];
-    steps = dp[2] > steps ? dp[2] : steps;
-    steps = dp[3] > steps ? dp[3] : steps;
-    for (; steps > 0; steps--) {
-        a = xgb_node_next(&nodes[a], x);
-        b = xgb_node_next(&nodes[b], x);
-        c = xgb_node_next(&nodes[c], x);
-        d = xgb_node_next(&nodes[d], x);
+    uint32_t n[XGB_LANES];
+    unsigned steps = 0;
+#pragma GCC unroll 8
+    for (int k = 0; k < XGB_LANES; k++) {
+        n[k] = m->root[t + k];
+        steps = m->depth[t + k] > steps ? m->depth[t + k] : steps;
     }
-    v[0] = nodes[a].value;
-    v[1] = nodes[b].value;
-    v[2] = nodes[c].value;
-    v[3] = nodes[d].value;
+    for (; steps > 0; steps--) {
+#pragma GCC unroll 8
+        for (int k = 0; k < XGB_LANES; k++)
+            n[k] = xgb_node_next(&nodes[n[k]], x);
+    }
+#pragma GCC unroll 8
+    for (int k = 0; k < XGB_LANES; k++)
+        v[k] = nodes[n[k]].value;
 }
 
 /* Margin of a single-output model: base margin, then every tree's leaf
  * added in model order, in float (XGBoost's order and rounding). */
 static float margin_single(const struct xgb_model *m, const float *x)
 {
-    float sum = m->base_margin, v[4];
+    float sum = m->base_margin, v[XGB_LANES];
     size_t t = 0;
-    for (; t + 4 <= m->num_trees; t += 4) {
-        tree_leaf4(m, t, x, v);
-        sum += v[0];
-        sum += v[1];
-        sum += v[2];
-        sum += v[3];
+    for (; t + XGB_LANES <= m->num_trees; t += XGB_LANES) {
+        tree_leaves(m, t, x, v);
+        for (int k = 0; k < XGB_LANES; k++)
+            sum += v[k];                  /* in tree order */
     }
     for (; t < m->num_trees; t++)
         sum += tree_leaf(m, t, x);
@@ -626,13 +631,13 @@ static float margin_single(const struct xgb_model *m, const float *x)
 static void margin_classes(const struct xgb_model *m, const float *x, float *out)
 {
     const uint32_t *cls = m->tree_class;
-    float v[4];
+    float v[XGB_LANES];
     size_t t = 0;
     for (size_t c = 0; c < m->num_class; c++)
         out[c] = m->base_margin;
-    for (; t + 4 <= m->num_trees; t += 4) {
-        tree_leaf4(m, t, x, v);
-        for (int k = 0; k < 4; k++)
+    for (; t + XGB_LANES <= m->num_trees; t += XGB_LANES) {
+        tree_leaves(m, t, x, v);
+        for (int k = 0; k < XGB_LANES; k++)
             out[cls[t + k]] += v[k];
     }
     for (; t < m->num_trees; t++)

@@ -43,6 +43,7 @@ struct schema_field {
     struct cond_num         min, max;
     char                  **values;      /* owned: NUL-terminated strings, or NULL */
     size_t                 *value_lens;  /* owned */
+    uint32_t               *value_hashes;/* owned: cond_hash of each value */
     size_t                  n_values;
     bool                    has_max_length;
     size_t                  max_length;  /* characters */
@@ -179,7 +180,8 @@ static int schema_load_values(struct schema_field *f, const json_t *jv,
     }
     f->values = calloc(n + 1, sizeof *f->values);
     f->value_lens = calloc(n, sizeof *f->value_lens);
-    if (!f->values || !f->value_lens) {
+    f->value_hashes = calloc(n, sizeof *f->value_hashes);
+    if (!f->values || !f->value_lens || !f->value_hashes) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -192,6 +194,7 @@ static int schema_load_values(struct schema_field *f, const json_t *jv,
             return -1;
         }
         f->values[f->n_values] = v;
+        f->value_hashes[f->n_values] = cond_hash(v, len);
         f->value_lens[f->n_values++] = len;
         for (size_t k = 0; k < i; k++)
             if (strcmp(f->values[k], v) == 0) {
@@ -475,6 +478,7 @@ static void schema_field_free(struct schema_field *f)
         free(f->values[i]);
     free(f->values);
     free(f->value_lens);
+    free(f->value_hashes);
     for (size_t i = 0; i < f->n_missing; i++)
         free(f->missing[i].s);
     free(f->missing);
@@ -550,8 +554,10 @@ static bool schema_type_ok(const struct schema_field *f, const msgpack_object *v
 
 static bool schema_value_allowed(const struct schema_field *f, const msgpack_object *v)
 {
+    uint32_t h = cond_hash(v->via.str.ptr, v->via.str.size);
+
     for (size_t i = 0; i < f->n_values; i++)
-        if (f->value_lens[i] == v->via.str.size &&
+        if (f->value_hashes[i] == h && f->value_lens[i] == v->via.str.size &&
             memcmp(f->values[i], v->via.str.ptr, v->via.str.size) == 0)
             return true;
     return false;

@@ -125,6 +125,8 @@ submit_tx(struct fx_env *e, MDB_txn *t, const char *key, const char *queue,
     d->priority = prio;
     d->sla_ms = sla;
     d->score = queue ? 0.25 : 0.97;
+    d->route = queue ? 3 : 1;          /* review / auto_approve */
+    d->method = 1;                     /* linear */
     d->reasons_mp = malloc(sizeof(reasons_mp));
     memcpy(d->reasons_mp, reasons_mp, sizeof(reasons_mp));
     d->reasons_len = sizeof(reasons_mp);
@@ -406,7 +408,9 @@ test_claim_empty(void **state)
     mstr_eq(&res.data, "model", "m@1");
     assert_int_equal(mget(&res.data, "fields")->type, MSGPACK_OBJECT_MAP);
     assert_int_equal(mget(&res.data, "reasons")->via.array.size, 1);
-    assert_int_equal(res.data.via.map.size, 13);
+    mstr_eq(&res.data, "route", "review");
+    mstr_eq(&res.data, "explain", "linear");
+    assert_int_equal(res.data.via.map.size, 15);
     msgpack_unpacked_destroy(&res);
     free(out.reply_mp);
 }
@@ -731,7 +735,7 @@ test_get_history(void **state)
     mstr_eq(&res.data, "state", "queued");
     assert_int_equal(mget(&res.data, "lease")->type, MSGPACK_OBJECT_NIL);
     assert_int_equal(mget(&res.data, "outcome")->type, MSGPACK_OBJECT_NIL);
-    assert_int_equal(res.data.via.map.size, 16);
+    assert_int_equal(res.data.via.map.size, 18);
     msgpack_unpacked_destroy(&res);
     assert_int_equal(claim_id(e, "q", NULL, T0 + 1, &lease), id);
     get_item(e, id, &res);
@@ -831,6 +835,84 @@ test_stats(void **state)
     assert_int_equal(mu64(ty, "queued"), 4);
     assert_true(mget(ty, "auto_rate")->via.f64 > 0.333 && mget(ty, "auto_rate")->via.f64 < 0.334);
     msgpack_unpacked_destroy(&res);
+}
+
+/* An auto item drawn for the QA sample gets a blind copy on the QA queue:
+ * next id, key "qa:<id>", no idempotency entry, no score or reasons shown,
+ * the original's fields; a duplicate SUBMIT does not make another. */
+static void
+test_qa_copy(void **state)
+{
+    struct fx_env *e = *state;
+    struct decision d;
+    struct queue_fx fx = { 0 };
+    struct claim_out out;
+    msgpack_unpacked res;
+    bool dup;
+    MDB_txn *t = wtxn(e);
+
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(submit_tx(e, t, "k-qa", NULL, 0, 0, 1, T0, &d, &dup, &fx), HITLQ_ST_OK);
+    commit(t);
+    decision_clear(&d);
+    /* an auto item with the QA draw set */
+    t = wtxn(e);
+    struct submit_in in = { .key = "k-qa3", .type = "credit", .fields = fields_mp,
+                            .fields_len = sizeof(fields_mp), .actor = "bot1" };
+    memset(in.content_hash, 3, 16);
+    memset(&d, 0, sizeof(d));
+    d.outcome = DECISION_AUTO;
+    d.route = 1;
+    d.method = 2;
+    snprintf(d.action, sizeof(d.action), "approve");
+    snprintf(d.model, sizeof(d.model), "m@1");
+    d.score = 0.99;
+    d.qa = true;
+    snprintf(d.qa_queue, sizeof(d.qa_queue), "qa");
+    d.qa_priority = 7;
+    d.qa_sla_ms = 5000;
+    assert_int_equal(queue_submit(e->s, t, &in, T0, &d, &dup, &fx), HITLQ_ST_OK);
+    commit(t);
+    assert_int_equal(d.qa_id, d.id + 1);
+    uint64_t orig = d.id;
+    decision_clear(&d);
+
+    char want_key[32];
+    snprintf(want_key, sizeof(want_key), "qa:%llu", (unsigned long long)orig);
+    get_item(e, orig + 1, &res);
+    mstr_eq(&res.data, "key", want_key);
+    mstr_eq(&res.data, "queue", "qa");
+    mstr_eq(&res.data, "route", "qa_sample");
+    assert_int_equal(mget(&res.data, "score")->type, MSGPACK_OBJECT_NIL);
+    mstr_eq(&res.data, "model", "");
+    assert_int_equal(mget(&res.data, "reasons")->via.array.size, 0);
+    assert_int_equal(mget(&res.data, "fields")->via.map.size, 1);
+    assert_int_equal(mu64(&res.data, "priority"), 7);
+    assert_int_equal(mu64(&res.data, "deadline_ms"), T0 + 5000);
+    msgpack_unpacked_destroy(&res);
+    get_item(e, orig, &res);
+    mstr_eq(&res.data, "route", "auto_approve");
+    mstr_eq(&res.data, "explain", "approx");
+    mstr_eq(&res.data, "state", "resolved");
+    msgpack_unpacked_destroy(&res);
+
+    /* the copy is claimable on its queue; the duplicate makes no new copy */
+    assert_int_equal(claim_q(e, "qa", NULL, T0 + 1, &out), HITLQ_ST_OK);
+    assert_int_equal(out.id, orig + 1);
+    free(out.reply_mp);
+    t = wtxn(e);
+    memset(&d, 0, sizeof(d));
+    d.outcome = DECISION_AUTO;
+    d.qa = true;
+    snprintf(d.qa_queue, sizeof(d.qa_queue), "qa");
+    assert_int_equal(queue_submit(e->s, t, &in, T0 + 2, &d, &dup, &fx), HITLQ_ST_OK);
+    assert_true(dup);
+    assert_int_equal(d.id, orig);
+    assert_true(d.qa);
+    assert_int_equal(d.qa_id, orig + 1);
+    commit(t);
+    decision_clear(&d);
+    assert_int_equal(claim_q(e, "qa", NULL, T0 + 3, &out), HITLQ_ST_EMPTY);
 }
 
 static void
@@ -1184,6 +1266,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_next_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qa_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_volume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_and_map_full, setup, teardown),

@@ -25,7 +25,7 @@
 #include "defaults.h"
 #include "score.h"
 
-#define POLICY_PATH "server/defaults/credit_policy.json"
+#define POLICY_PATH "server/defaults/scorecard_policy.json"
 #define MODEL_PATH  "server/defaults/credit_scorecard.json"
 
 /* Row 1 of the CSV as an item (scripts/make_items.py). */
@@ -238,7 +238,7 @@ static void check_credit_policy(struct scoring *s)
 {
     const struct type_policy *p = scoring_policy(s, "credit_application");
     assert_non_null(p);
-    assert_string_equal(scoring_policy_id(s), "default@1");
+    assert_string_equal(scoring_policy_id(s), "scorecard_example@1");
     assert_string_equal(p->model->id, "credit_scorecard@1");
     assert_string_equal(p->model->ops->kind, "scorecard");
     assert_string_equal(p->auto_action, "approve");
@@ -273,12 +273,16 @@ static void test_load_embedded(void **state)
     struct scoring *s = NULL;
     char err[512];
     assert_int_equal(scoring_load(&s, NULL, err, sizeof err), 0);
-    check_credit_policy(s);
+    const struct type_policy *tp = scoring_policy(s, "credit_application");
+    assert_non_null(tp);
+    assert_string_equal(scoring_policy_id(s), "default@2");
+    assert_string_equal(tp->model->id, "credit_xgb@1");
+    assert_string_equal(tp->model->ops->kind, "xgboost");
     scoring_free(s);
 
     size_t len, flen;                       /* the embedded bytes are the files */
     const unsigned char *p = defaults_policy(&len);
-    char *file = slurp(POLICY_PATH, &flen);
+    char *file = slurp("server/defaults/credit_policy.json", &flen);
     assert_int_equal(len, flen);
     assert_memory_equal(p, file, len);
     assert_int_equal(p[len], 0);
@@ -300,7 +304,7 @@ static void test_contributions_exact_tiny(void **state)
     struct test_item it;
     item_from_obj(&it, obj);
     struct score_result r;
-    assert_int_equal(m->ops->score(m, &it.up.data, &r), HITLQ_ST_OK);
+    assert_int_equal(m->ops->score(m, NULL, &it.up.data, SCORE_METHOD_APPROX, &r), HITLQ_ST_OK);
     assert_true(r.complete);
     assert_int_equal(r.n_reasons, 4);
     /* a: 0.5*(3-1)=1; b: -0.5*(-1.5-1)=1.25; c: 2*(1-0.5)=1; d: 1.5-0.5=1 */

@@ -1,11 +1,20 @@
 /*
- * test_xgb.c - the standalone XGBoost JSON evaluator (server/model_xgb.c)
- * against reference predictions of Debian's xgboost 1.7.4
+ * test_xgb.c - the standalone XGBoost JSON evaluator (server/model_xgb.c,
+ * server/xgb_shap.c) against reference outputs of Debian's xgboost 1.7.4
  * (tests/vectors/xgb, made by scripts/train_xgb.py; rows with missing
- * features included; approximate contributions for the classifier), a
- * hand-made one-split model for the decision rule,
- * and malformed models that must be refused with a message and without
- * crashing.  Run from the repo root.
+ * features and an all-NaN row included):
+ *
+ *  - predictions and margins of a binary:logistic, a reg:squarederror and
+ *    a 3-class multi:softprob model (every class);
+ *  - Saabas and exact TreeSHAP contributions (every class of the
+ *    multi-class model) within 1e-5, summing to the margin;
+ *  - TreeSHAP of every classifier tree, alone, against the Shapley values
+ *    computed from their definition over all feature subsets;
+ *  - a hand-made one-split model for the decision rule;
+ *  - malformed models (single- and multi-class) that must be refused with
+ *    a message and without crashing.
+ *
+ * Run from the repo root.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -24,6 +33,8 @@
 #define VEC_DIR   "tests/vectors/xgb/"
 #define CLS_MODEL VEC_DIR "credit_small.json"
 #define REG_MODEL VEC_DIR "credit_small_reg.json"
+#define MULTI_MODEL VEC_DIR "credit_multi.json"
+#define NCLASS    3
 #define NFEAT     61
 
 static char *slurp(const char *path, size_t *len)
@@ -125,16 +136,19 @@ static void parse_row(const char *line, double *out, int n)
     }
 }
 
-/* Approximate (Saabas) contributions against XGBoost 1.7.4's
- * predict(pred_contribs=True, approx_contribs=True) for every row of
- * credit_small_preds.csv (same rows, same order), and their sum against
- * the margin. */
-static void test_credit_contribs_approx(void **state)
+typedef int (*contribs_fn)(const struct xgb_model *, const float *, size_t, double *);
+
+/* Contributions of every row of <stem>_preds.csv against <contribs_csv>
+ * (same rows, same order), within tol of the file and summing to the
+ * margin within 1e-5.  Single-output files: one line per row (the 61
+ * contributions, bias last).  Multi-class files: a leading class column
+ * and one line per class, classes in order.  Returns the worst |diff|. */
+static double check_contribs(const struct xgb_model *m, const char *preds_csv,
+                             const char *contribs_csv, contribs_fn fn, double tol)
 {
-    (void)state;
-    struct xgb_model *m = load_file(CLS_MODEL);
-    FILE *fp = fopen(VEC_DIR "credit_small_preds.csv", "r");
-    FILE *fc = fopen(VEC_DIR "credit_small_contribs_approx.csv", "r");
+    size_t ncls = xgb_num_class(m), lead = ncls > 1 ? 2 * ncls : 2;
+    size_t skip = ncls > 1 ? 1 : 0;
+    FILE *fp = fopen(preds_csv, "r"), *fc = fopen(contribs_csv, "r");
     assert_non_null(fp);
     assert_non_null(fc);
     static char lp[8192], lc[8192];
@@ -144,38 +158,234 @@ static void test_credit_contribs_approx(void **state)
     int rows = 0;
     double worst = 0, worst_sum = 0;
     while (fgets(lp, sizeof lp, fp)) {
-        assert_non_null(fgets(lc, sizeof lc, fc));
-        double in[2 + NFEAT], want[NFEAT + 1], phi[NFEAT + 1];
+        double in[6 + NFEAT], want[1 + NFEAT + 1], phi[NFEAT + 1];
         float x[NFEAT];
-        parse_row(lp, in, 2 + NFEAT);
-        parse_row(lc, want, NFEAT + 1);
+        parse_row(lp, in, (int)(lead + NFEAT));
         for (int i = 0; i < NFEAT; i++)
-            x[i] = (float)in[2 + i];
-        assert_int_equal(xgb_contribs_approx(m, x, phi), 0);
-        double sum = 0, margin;
-        xgb_predict(m, x, &margin);
-        for (int i = 0; i <= NFEAT; i++) {
-            double d = fabs(phi[i] - want[i]);
-            if (d > 1e-5)
-                fail_msg("row %d, %s %d: got %.9g, want %.9g", rows + 1,
-                         i == NFEAT ? "bias" : "feature", i, phi[i], want[i]);
-            worst = d > worst ? d : worst;
-            sum += phi[i];
+            x[i] = (float)in[lead + i];
+        for (size_t c = 0; c < ncls; c++) {
+            assert_non_null(fgets(lc, sizeof lc, fc));
+            parse_row(lc, want, (int)(skip + NFEAT + 1));
+            assert_true(skip == 0 || want[0] == (double)c);
+            assert_int_equal(fn(m, x, c, phi), 0);
+            double sum = 0, margin;
+            xgb_predict_class(m, x, c, &margin);
+            for (int i = 0; i <= NFEAT; i++) {
+                double d = fabs(phi[i] - want[skip + i]);
+                if (d > tol)
+                    fail_msg("%s row %d class %zu, %s %d: got %.9g, want %.9g",
+                             contribs_csv, rows + 1, c,
+                             i == NFEAT ? "bias" : "feature", i, phi[i], want[skip + i]);
+                worst = d > worst ? d : worst;
+                sum += phi[i];
+            }
+            double ds = fabs(sum - margin), file_margin = in[ncls > 1 ? ncls + c : 1];
+            if (ds > 1e-5 || fabs(sum - file_margin) > 1e-5)
+                fail_msg("row %d class %zu: contributions sum to %.9g, margin %.9g "
+                         "(file %.9g)", rows + 1, c, sum, margin, file_margin);
+            worst_sum = ds > worst_sum ? ds : worst_sum;
         }
-        double ds = fabs(sum - margin);
-        if (ds > 1e-5 || fabs(sum - in[1]) > 1e-5)
-            fail_msg("row %d: contributions sum to %.9g, margin %.9g (file %.9g)",
-                     rows + 1, sum, margin, in[1]);
-        worst_sum = ds > worst_sum ? ds : worst_sum;
         rows++;
     }
     assert_null(fgets(lc, sizeof lc, fc));
     fclose(fp);
     fclose(fc);
-    print_message("approx contributions: %d rows, max |diff| %.3g, max |sum - margin| "
-                  "%.3g\n", rows, worst, worst_sum);
+    print_message("%s: %d rows x %zu classes, max |diff| %.3g, max |sum - margin| "
+                  "%.3g\n", contribs_csv, rows, ncls, worst, worst_sum);
     assert_int_equal(rows, 201);
+    return worst;
+}
+
+/* Approximate (Saabas) contributions against XGBoost 1.7.4's
+ * predict(pred_contribs=True, approx_contribs=True), through both the
+ * single-output and the per-class entry points. */
+static int approx_single(const struct xgb_model *m, const float *x, size_t cls,
+                         double *phi)
+{
+    assert_int_equal(cls, 0);
+    return xgb_contribs_approx(m, x, phi);
+}
+
+static int exact_single(const struct xgb_model *m, const float *x, size_t cls,
+                        double *phi)
+{
+    assert_int_equal(cls, 0);
+    return xgb_contribs_exact(m, x, phi);
+}
+
+static void test_credit_contribs_approx(void **state)
+{
+    (void)state;
+    struct xgb_model *m = load_file(CLS_MODEL);
+    check_contribs(m, VEC_DIR "credit_small_preds.csv",
+                   VEC_DIR "credit_small_contribs_approx.csv", approx_single, 1e-5);
+    check_contribs(m, VEC_DIR "credit_small_preds.csv",
+                   VEC_DIR "credit_small_contribs_approx.csv",
+                   xgb_contribs_approx_class, 1e-5);
     xgb_free(m);
+}
+
+/* Exact TreeSHAP against XGBoost 1.7.4's predict(pred_contribs=True). */
+static void test_credit_contribs_exact(void **state)
+{
+    (void)state;
+    struct xgb_model *m = load_file(CLS_MODEL);
+    check_contribs(m, VEC_DIR "credit_small_preds.csv",
+                   VEC_DIR "credit_small_contribs_exact.csv", exact_single, 1e-5);
+    check_contribs(m, VEC_DIR "credit_small_preds.csv",
+                   VEC_DIR "credit_small_contribs_exact.csv",
+                   xgb_contribs_exact_class, 1e-5);
+    xgb_free(m);
+}
+
+/* ---- TreeSHAP against the Shapley definition ---------------------------------- */
+
+/* One tree straight from the JSON, for the brute-force reference. */
+struct bf_tree {
+    int     n, left[64], right[64], feat[64], dleft[64];
+    double  cond[64], hess[64];
+    int     nfeat, feats[16];     /* distinct split features */
+    int     slot[NFEAT];          /* feature -> bit in a subset mask, -1 if unused */
+};
+
+static void bf_read(json_t *t, struct bf_tree *b)
+{
+    const char *keys[6] = { "left_children", "right_children", "split_indices",
+                            "default_left", "split_conditions", "sum_hessian" };
+    int *ia[4] = { b->left, b->right, b->feat, b->dleft };
+    double *da[2] = { b->cond, b->hess };
+    b->n = (int)json_array_size(json_object_get(t, keys[0]));
+    assert_true(b->n > 0 && b->n <= 64);
+    for (int k = 0; k < 6; k++)
+        for (int i = 0; i < b->n; i++) {
+            json_t *v = json_array_get(json_object_get(t, keys[k]), i);
+            if (k < 4)
+                ia[k][i] = (int)json_integer_value(v);
+            else
+                da[k - 4][i] = json_number_value(v);
+        }
+    b->nfeat = 0;
+    memset(b->slot, -1, sizeof b->slot);
+    for (int i = 0; i < b->n; i++)
+        if (b->left[i] >= 0 && b->slot[b->feat[i]] < 0) {
+            assert_true(b->nfeat < 16);
+            b->slot[b->feat[i]] = b->nfeat;
+            b->feats[b->nfeat++] = b->feat[i];
+        }
+}
+
+/* E[f(x) | the features in mask are known]: known splits follow x
+ * (missing -> default), unknown ones average the children by cover. */
+static double bf_value(const struct bf_tree *b, int i, const float *x, unsigned mask)
+{
+    if (b->left[i] < 0)
+        return (float)b->cond[i];
+    int f = b->feat[i], l = b->left[i], r = b->right[i];
+    if (mask >> b->slot[f] & 1) {
+        int go_left = isnan(x[f]) ? b->dleft[i] : x[f] < (float)b->cond[i];
+        return bf_value(b, go_left ? l : r, x, mask);
+    }
+    return (b->hess[l] * bf_value(b, l, x, mask) + b->hess[r] * bf_value(b, r, x, mask))
+           / b->hess[i];
+}
+
+/* Whether some feature is split on twice along one root-to-leaf path. */
+static int bf_repeats(const struct bf_tree *b, int i, unsigned seen)
+{
+    if (b->left[i] < 0)
+        return 0;
+    unsigned bit = 1u << b->slot[b->feat[i]];
+    return (seen & bit) || bf_repeats(b, b->left[i], seen | bit) ||
+           bf_repeats(b, b->right[i], seen | bit);
+}
+
+/* Shapley values of the tree's features by the definition, over all 2^k
+ * subsets; returns the worst |diff| against phi (tree model, base 0.5). */
+static double bf_compare(const struct bf_tree *b, const float *x, const double *phi)
+{
+    int k = b->nfeat;
+    double *v = malloc(sizeof *v << k), fact[17] = { 1 }, worst = 0;
+    assert_non_null(v);
+    for (int i = 1; i <= 16; i++)
+        fact[i] = fact[i - 1] * i;
+    for (unsigned s = 0; s < 1u << k; s++)
+        v[s] = bf_value(b, 0, x, s);
+    for (int j = 0; j < k; j++) {
+        double want = 0;
+        for (unsigned s = 0; s < 1u << k; s++) {
+            if (s >> j & 1)
+                continue;
+            int size = __builtin_popcount(s);
+            want += fact[size] * fact[k - size - 1] / fact[k] * (v[s | 1u << j] - v[s]);
+        }
+        double d = fabs(want - phi[b->feats[j]]);
+        worst = d > worst ? d : worst;
+    }
+    double d = fabs(v[0] - phi[NFEAT]);                /* bias: base margin 0 */
+    free(v);
+    return d > worst ? d : worst;
+}
+
+/* Every tree of the classifier as a one-tree model: xgb_contribs_exact
+ * against the Shapley definition on a plain, a NaN and the all-NaN row. */
+static void test_exact_definition(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *doc = json_load_file(CLS_MODEL, 0, &je);
+    assert_non_null(doc);
+    json_t *lp = json_object_get(json_object_get(doc, "learner"), "learner_model_param");
+    assert_string_equal(json_string_value(json_object_get(lp, "base_score")), "5E-1");
+    json_t *g = json_object_get(json_object_get(json_object_get(doc, "learner"),
+                                                "gradient_booster"), "model");
+    json_t *trees = json_incref(json_object_get(g, "trees"));
+    json_object_set_new(g, "tree_info", json_pack("[i]", 0));
+    json_object_set_new(json_object_get(g, "gbtree_model_param"), "num_trees",
+                        json_string("1"));
+    FILE *f = fopen(VEC_DIR "credit_small_preds.csv", "r");
+    assert_non_null(f);
+    static char line[8192];
+    float rows[3][NFEAT];
+    for (int r = 0, want[3] = { 1, 130, 201 }, ln = 0; r < 3; ln++) {
+        assert_non_null(fgets(line, sizeof line, f));
+        if (ln != want[r])
+            continue;
+        double in[2 + NFEAT];
+        parse_row(line, in, 2 + NFEAT);
+        for (int i = 0; i < NFEAT; i++)
+            rows[r][i] = (float)in[2 + i];
+        r++;
+    }
+    fclose(f);
+    double worst = 0;
+    int repeats = 0;
+    for (size_t t = 0; t < json_array_size(trees); t++) {
+        json_t *one = json_array_get(trees, t);
+        struct bf_tree b;
+        bf_read(one, &b);
+        repeats += bf_repeats(&b, 0, 0);
+        json_object_set_new(g, "trees", json_pack("[O]", one));
+        char *s = json_dumps(doc, JSON_COMPACT), err[256];
+        struct xgb_model *m = xgb_load(s, strlen(s), err, sizeof err);
+        if (!m)
+            fail_msg("tree %zu: %s", t, err);
+        for (int r = 0; r < 3; r++) {
+            double phi[NFEAT + 1];
+            assert_int_equal(xgb_contribs_exact(m, rows[r], phi), 0);
+            double d = bf_compare(&b, rows[r], phi);
+            if (d > 1e-6)
+                fail_msg("tree %zu row %d: |diff| %.3g from the definition", t, r, d);
+            worst = d > worst ? d : worst;
+        }
+        xgb_free(m);
+        free(s);
+    }
+    print_message("TreeSHAP vs Shapley definition: %zu trees x 3 rows (%d trees "
+                  "repeat a feature on a path), max |diff| %.3g\n",
+                  json_array_size(trees), repeats, worst);
+    assert_true(repeats > 0);
+    json_decref(trees);
+    json_decref(doc);
 }
 
 /* Without sum_hessian there are no node means: contributions refused. */
@@ -188,7 +398,14 @@ static void test_contribs_no_hessian(void **state)
     struct xgb_model *m = tiny("0.25", "reg:squarederror", err, sizeof err);
     assert_non_null(m);
     assert_int_equal(xgb_contribs_approx(m, x, phi), -1);
+    assert_int_equal(xgb_contribs_exact(m, x, phi), -1);
+    assert_int_equal(xgb_contribs_approx_class(m, x, 0, phi), -1);
+    assert_int_equal(xgb_contribs_exact_class(m, x, 0, phi), -1);
     assert_true(phi[0] == 7 && phi[2] == 7);
+    assert_int_equal(xgb_num_class(m), 1);
+    double mg, mg0;
+    assert_true(xgb_predict_class(m, x, 0, &mg) == xgb_predict(m, x, &mg0) && mg == mg0);
+    assert_true(isnan(xgb_predict_class(m, x, 1, NULL)));
     xgb_free(m);
 }
 
@@ -200,6 +417,83 @@ static void test_credit_regression(void **state)
     assert_string_equal(xgb_objective(m), "reg:squarederror");
     /* Predictions are months (~20): 1e-6 relative is float32's own limit. */
     check_preds(m, VEC_DIR "credit_small_reg_preds.csv", 1e-5);
+    xgb_free(m);
+}
+
+/* multi:softprob: every class's probability and margin against
+ * predict(output_margin=False / True) of XGBoost 1.7.4. */
+static void test_multi_preds(void **state)
+{
+    (void)state;
+    struct xgb_model *m = load_file(MULTI_MODEL);
+    assert_int_equal(xgb_num_class(m), NCLASS);
+    assert_int_equal(xgb_num_trees(m), 36);
+    assert_string_equal(xgb_objective(m), "multi:softprob");
+    FILE *f = fopen(VEC_DIR "credit_multi_preds.csv", "r");
+    assert_non_null(f);
+    static char line[8192];
+    assert_non_null(fgets(line, sizeof line, f));
+    int rows = 0, nan_rows = 0;
+    double worst_p = 0, worst_m = 0;
+    while (fgets(line, sizeof line, f)) {
+        double in[2 * NCLASS + NFEAT], psum = 0, margin;
+        float x[NFEAT];
+        parse_row(line, in, 2 * NCLASS + NFEAT);
+        int nan_here = 0;
+        for (int i = 0; i < NFEAT; i++) {
+            x[i] = (float)in[2 * NCLASS + i];
+            nan_here |= i != 2 && isnan(x[i]);    /* feature 2 is always NaN */
+        }
+        for (size_t c = 0; c < NCLASS; c++) {
+            double p = xgb_predict_class(m, x, c, &margin);
+            double dp = fabs(p - in[c]), dm = fabs(margin - in[NCLASS + c]);
+            if (dp > 1e-6 || dm > 1e-6)
+                fail_msg("row %d class %zu: got p %.9g m %.9g, want p %.9g m %.9g",
+                         rows + 1, c, p, margin, in[c], in[NCLASS + c]);
+            worst_p = dp > worst_p ? dp : worst_p;
+            worst_m = dm > worst_m ? dm : worst_m;
+            psum += p;
+        }
+        assert_true(fabs(psum - 1) < 1e-6);
+        double m0, p0 = xgb_predict(m, x, &m0), m0c;
+        assert_true(p0 == xgb_predict_class(m, x, 0, &m0c) && m0 == m0c);
+        assert_true(isnan(xgb_predict_class(m, x, NCLASS, &margin)) && isnan(margin));
+        rows++;
+        nan_rows += nan_here;
+    }
+    fclose(f);
+    print_message("credit_multi_preds.csv: %d rows (%d with missing features), max "
+                  "|diff| prob %.3g, margin %.3g\n", rows, nan_rows, worst_p, worst_m);
+    assert_int_equal(rows, 201);
+    assert_true(nan_rows >= 50);
+    xgb_free(m);
+}
+
+/* Per-class contributions of the multi-class model, both methods. */
+static void test_multi_contribs(void **state)
+{
+    (void)state;
+    struct xgb_model *m = load_file(MULTI_MODEL);
+    check_contribs(m, VEC_DIR "credit_multi_preds.csv",
+                   VEC_DIR "credit_multi_contribs_approx.csv",
+                   xgb_contribs_approx_class, 1e-5);
+    check_contribs(m, VEC_DIR "credit_multi_preds.csv",
+                   VEC_DIR "credit_multi_contribs_exact.csv",
+                   xgb_contribs_exact_class, 1e-5);
+    double phi[NFEAT + 1], want[NFEAT + 1];
+    float x[NFEAT];
+    for (int i = 0; i < NFEAT; i++)
+        x[i] = (float)i;
+    assert_int_equal(xgb_contribs_exact_class(m, x, 0, want), 0);
+    assert_int_equal(xgb_contribs_exact(m, x, phi), 0);      /* = class 0 */
+    assert_memory_equal(phi, want, sizeof phi);
+    assert_int_equal(xgb_contribs_approx_class(m, x, 0, want), 0);
+    assert_int_equal(xgb_contribs_approx(m, x, phi), 0);
+    assert_memory_equal(phi, want, sizeof phi);
+    phi[0] = 7;
+    assert_int_equal(xgb_contribs_exact_class(m, x, NCLASS, phi), -1);
+    assert_int_equal(xgb_contribs_approx_class(m, x, NCLASS, phi), -1);
+    assert_true(phi[0] == 7);
     xgb_free(m);
 }
 
@@ -261,13 +555,38 @@ static void expect_refused(const char *json, size_t len, const char *needle)
         fail_msg("message \"%s\" does not contain \"%s\"", err, needle);
 }
 
-/* Loads the classifier, applies `edit` to the JSON, expects refusal. */
-static void refuse_edited(void (*edit)(json_t *), const char *needle)
+/* Sets the element of doc at the dotted path (object keys, array
+ * indices) to v (a new reference; NULL deletes it). */
+static void json_set_path(json_t *doc, const char *path, json_t *v)
+{
+    char buf[256], *save = NULL, *key, *next;
+    json_t *at = doc;
+    snprintf(buf, sizeof buf, "%s", path);
+    key = strtok_r(buf, ".", &save);
+    for (; (next = strtok_r(NULL, ".", &save)); key = next)
+        at = json_is_array(at) ? json_array_get(at, strtoul(key, NULL, 10))
+                               : json_object_get(at, key);
+    if (json_is_array(at))
+        assert_int_equal(v ? json_array_set_new(at, strtoul(key, NULL, 10), v)
+                           : json_array_remove(at, strtoul(key, NULL, 10)), 0);
+    else
+        assert_int_equal(v ? json_object_set_new(at, key, v)
+                           : json_object_del(at, key), 0);
+}
+
+/* Loads model, applies the (path, value) pairs that follow needle
+ * (NULL-terminated, see json_set_path), expects refusal with needle in
+ * the message. */
+static void refuse_set(const char *model, const char *needle, ...)
 {
     json_error_t je;
-    json_t *doc = json_load_file(CLS_MODEL, 0, &je);
+    json_t *doc = json_load_file(model, 0, &je);
     assert_non_null(doc);
-    edit(doc);
+    va_list ap;
+    va_start(ap, needle);
+    for (const char *path; (path = va_arg(ap, const char *));)
+        json_set_path(doc, path, va_arg(ap, json_t *));
+    va_end(ap);
     char *s = json_dumps(doc, JSON_COMPACT);
     assert_non_null(s);
     expect_refused(s, strlen(s), needle);
@@ -275,111 +594,94 @@ static void refuse_edited(void (*edit)(json_t *), const char *needle)
     json_decref(doc);
 }
 
-static json_t *tree(json_t *doc, size_t i)
-{
-    json_t *l = json_object_get(doc, "learner");
-    json_t *g = json_object_get(json_object_get(l, "gradient_booster"), "model");
-    return json_array_get(json_object_get(g, "trees"), i);
-}
-
-static json_t *lparam(json_t *doc)
-{
-    return json_object_get(json_object_get(doc, "learner"), "learner_model_param");
-}
-
-static void ed_short_conditions(json_t *d)
-{
-    json_array_remove(json_object_get(tree(d, 3), "split_conditions"), 0);
-}
-static void ed_child_range(json_t *d)
-{
-    json_array_set_new(json_object_get(tree(d, 2), "left_children"), 0,
-                       json_integer(9999));
-}
-static void ed_cycle(json_t *d)
-{
-    json_array_set_new(json_object_get(tree(d, 1), "right_children"), 1,
-                       json_integer(0));
-}
-static void ed_feature_range(json_t *d)
-{
-    json_array_set_new(json_object_get(tree(d, 0), "split_indices"), 0,
-                       json_integer(NFEAT));
-}
-static void ed_num_feature(json_t *d)
-{
-    json_object_set_new(json_object_get(tree(d, 4), "tree_param"), "num_feature",
-                        json_string("60"));
-}
-static void ed_objective(json_t *d)
-{
-    json_object_set_new(json_object_get(json_object_get(d, "learner"), "objective"),
-                        "name", json_string("reg:gamma"));
-}
-static void ed_multiclass(json_t *d)
-{
-    json_object_set_new(json_object_get(json_object_get(d, "learner"), "objective"),
-                        "name", json_string("multi:softprob"));
-    json_object_set_new(lparam(d), "num_class", json_string("3"));
-}
-static void ed_base_score(json_t *d)
-{
-    json_object_set_new(lparam(d), "base_score", json_string("abc"));
-}
-static void ed_dart(json_t *d)
-{
-    json_t *l = json_object_get(d, "learner");
-    json_object_set_new(json_object_get(l, "gradient_booster"), "name",
-                        json_string("dart"));
-}
-static void ed_value_type(json_t *d)
-{
-    json_array_set_new(json_object_get(tree(d, 5), "left_children"), 2,
-                       json_string("x"));
-}
-static void ed_names(json_t *d)
-{
-    json_array_remove(json_object_get(json_object_get(d, "learner"), "feature_names"), 3);
-}
-static void ed_neg_count(json_t *d)
-{
-    json_object_set_new(lparam(d), "num_feature", json_string(" -1"));
-}
-static void ed_num_trees(json_t *d)
-{
-    json_t *l = json_object_get(d, "learner");
-    json_t *g = json_object_get(json_object_get(l, "gradient_booster"), "model");
-    json_array_remove(json_object_get(g, "trees"), 19);
-    json_array_remove(json_object_get(g, "tree_info"), 19);
-}
-
-static void ed_hessian(json_t *d)
-{
-    json_array_remove(json_object_get(tree(d, 6), "sum_hessian"), 0);
-}
-static void ed_hessian_neg(json_t *d)
-{
-    json_array_set_new(json_object_get(tree(d, 7), "sum_hessian"), 1, json_real(-1.0));
-}
+#define TREE(i)  "learner.gradient_booster.model.trees." #i
+#define LPARAM   "learner.learner_model_param"
+#define refuse_cls(...) refuse_set(CLS_MODEL, __VA_ARGS__, NULL)
 
 static void test_refused_edits(void **state)
 {
     (void)state;
-    refuse_edited(ed_short_conditions, "split_conditions has 30 elements");
-    refuse_edited(ed_child_range, "child index out of range");
-    refuse_edited(ed_cycle, "more than one parent");
-    refuse_edited(ed_feature_range, "split feature 61 out of range");
-    refuse_edited(ed_num_feature, "num_feature 60, model has 61");
-    refuse_edited(ed_objective, "unsupported objective \"reg:gamma\"");
-    refuse_edited(ed_multiclass, "unsupported objective \"multi:softprob\"");
-    refuse_edited(ed_base_score, "base_score: not a number");
-    refuse_edited(ed_dart, "unsupported booster \"dart\"");
-    refuse_edited(ed_value_type, "wrong value type");
-    refuse_edited(ed_num_trees, "num_trees does not match");
-    refuse_edited(ed_names, "feature_names has 60 entries");
-    refuse_edited(ed_neg_count, "num_feature: not a count");
-    refuse_edited(ed_hessian, "tree 6: sum_hessian has 28 elements");
-    refuse_edited(ed_hessian_neg, "sum_hessian not a finite non-negative");
+    refuse_cls("split_conditions has 30 elements", TREE(3) ".split_conditions.0", NULL);
+    refuse_cls("child index out of range", TREE(2) ".left_children.0",
+               json_integer(9999));
+    refuse_cls("more than one parent", TREE(1) ".right_children.1", json_integer(0));
+    refuse_cls("split feature 61 out of range", TREE(0) ".split_indices.0",
+               json_integer(NFEAT));
+    refuse_cls("num_feature 60, model has 61", TREE(4) ".tree_param.num_feature",
+               json_string("60"));
+    refuse_cls("unsupported objective \"reg:gamma\"", "learner.objective.name",
+               json_string("reg:gamma"));
+    refuse_cls("num_class mismatch: class 0 has 20 of the 20 trees",
+               "learner.objective.name", json_string("multi:softprob"),
+               LPARAM ".num_class", json_string("3"));
+    refuse_cls("num_class mismatch: 3 classes for the single-output objective "
+               "binary:logistic", LPARAM ".num_class", json_string("3"));
+    refuse_cls("base_score: not a number", LPARAM ".base_score", json_string("abc"));
+    refuse_cls("unsupported booster \"dart\"", "learner.gradient_booster.name",
+               json_string("dart"));
+    refuse_cls("wrong value type", TREE(5) ".left_children.2", json_string("x"));
+    refuse_cls("num_trees does not match", TREE(19), NULL,
+               "learner.gradient_booster.model.tree_info.19", NULL);
+    refuse_cls("feature_names has 60 entries", "learner.feature_names.3", NULL);
+    refuse_cls("num_feature: not a count", LPARAM ".num_feature", json_string(" -1"));
+    refuse_cls("tree 6: sum_hessian has 28 elements", TREE(6) ".sum_hessian.0", NULL);
+    refuse_cls("sum_hessian not a finite non-negative", TREE(7) ".sum_hessian.1",
+               json_real(-1.0));
+}
+
+/* ---- malformed multi-class models (edits of credit_multi.json) ---------------- */
+
+#define MC_INFO   "learner.gradient_booster.model.tree_info"
+#define MC_PARAM  "learner.learner_model_param.num_class"
+#define MC_OBJ    "learner.objective"
+#define MC_OPARAM "learner.objective.softmax_multiclass_param.num_class"
+
+#define refuse_mc(...) refuse_set(MULTI_MODEL, __VA_ARGS__, NULL)
+
+static void test_refused_multi(void **state)
+{
+    (void)state;
+    refuse_mc("tree 5: tree_info 3 out of range (num_class 3)",
+              MC_INFO ".5", json_integer(NCLASS));
+    refuse_mc("tree 0: tree_info -1 out of range", MC_INFO ".0", json_integer(-1));
+    refuse_mc("tree 1: tree_info is not an integer", MC_INFO ".1", json_string("1"));
+    refuse_mc("tree_info has 35 entries for 36", MC_INFO ".35", NULL);
+    refuse_mc("tree_info has 0 entries for 36", MC_INFO, NULL);
+    refuse_mc("num_class mismatch: class 0 has 11 of the 36 trees",
+              MC_INFO ".3", json_integer(1));
+    refuse_mc("num_class mismatch: objective says 3, learner_model_param says 4",
+              MC_PARAM, json_string("4"));
+    refuse_mc("num_class mismatch: class 0 has 12 of the 36 trees (num_class 4)",
+              MC_PARAM, json_string("4"), MC_OPARAM, json_string("4"));
+    refuse_mc("num_class mismatch: multi:softprob needs 2 to",
+              MC_PARAM, json_string("1"), MC_OPARAM, json_string("1"));
+    refuse_mc("num_class mismatch: 3 classes for",
+              MC_OBJ ".name", json_string("binary:logistic"));
+}
+
+/* multi:softmax is evaluated like multi:softprob (class probabilities). */
+static void test_multi_softmax(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *doc = json_load_file(MULTI_MODEL, 0, &je);
+    assert_non_null(doc);
+    json_set_path(doc, MC_OBJ ".name", json_string("multi:softmax"));
+    char *s = json_dumps(doc, JSON_COMPACT), err[256];
+    assert_non_null(s);
+    struct xgb_model *a = xgb_load(s, strlen(s), err, sizeof err);
+    struct xgb_model *b = load_file(MULTI_MODEL);
+    assert_non_null(a);
+    assert_string_equal(xgb_objective(a), "multi:softmax");
+    float x[NFEAT];
+    for (int i = 0; i < NFEAT; i++)
+        x[i] = i % 3 ? (float)i : NAN;
+    for (size_t c = 0; c < NCLASS; c++)
+        assert_true(xgb_predict_class(a, x, c, NULL) == xgb_predict_class(b, x, c, NULL));
+    xgb_free(a);
+    xgb_free(b);
+    free(s);
+    json_decref(doc);
 }
 
 static void test_refused_misc(void **state)
@@ -446,10 +748,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credit_logistic),
         cmocka_unit_test(test_credit_contribs_approx),
+        cmocka_unit_test(test_credit_contribs_exact),
+        cmocka_unit_test(test_exact_definition),
         cmocka_unit_test(test_contribs_no_hessian),
         cmocka_unit_test(test_credit_regression),
+        cmocka_unit_test(test_multi_preds),
+        cmocka_unit_test(test_multi_contribs),
         cmocka_unit_test(test_tiny_rules),
         cmocka_unit_test(test_refused_edits),
+        cmocka_unit_test(test_refused_multi),
+        cmocka_unit_test(test_multi_softmax),
         cmocka_unit_test(test_refused_misc),
         cmocka_unit_test(test_truncated),
     };
