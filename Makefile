@@ -115,8 +115,12 @@ bench: all $(BENCH_SRCS:%.c=$(B)/%)
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------------
 F = build/fuzz
 FUZZCC ?= clang
-FUZZFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iproto -Iserver $(PKG_CFLAGS) \
+FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g -O1 -Iinclude -Iproto -Iserver $(PKG_CFLAGS) \
             -fsanitize=fuzzer,address,undefined
+# The triage target runs the whole scoring core on the embedded policy.
+$(F)/fuzz_triage: tests/fuzz_triage.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_SRCS) $(DEFAULTS)
+	@mkdir -p $(F)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS) -lpthread -lm
 $(F)/fuzz_xgb: tests/fuzz_xgb.c server/model_xgb.c server/xgb_shap.c
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)

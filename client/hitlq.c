@@ -1,7 +1,8 @@
 /*
  * hitlq.c - the hitlq command-line tool: global options, the command
  * table and helpers shared by the commands (connect, error reporting,
- * number parsing).  Commands live in cli_items.c and cli_cmds.c.
+ * number parsing).  Commands live in cli_items.c, cli_cmds.c and
+ * cli_admin.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 7420
+
+int cli_reload(struct cli *cl, int argc, char **argv);     /* cli_admin.c */
 
 static const struct {
     const char *name;
@@ -29,6 +32,7 @@ static const struct {
     { "get",      cli_get,      "ID                          an item with its history" },
     { "watch",    cli_watch,    "[--from SEQ] [--count N] [--idle SEC]" },
     { "stats",    cli_stats,    "                            queues and types" },
+    { "reload",   cli_reload,   "                            re-read the server's policy file" },
 };
 
 static void

@@ -195,6 +195,16 @@ int hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
                          hitlq_decision *out, uint64_t *index,
                          uint8_t leaf_hash[HITLQ_HASH_LEN], char **tlog_proof);
 
+/* ---- administration ------------------------------------------------------ */
+
+/* RELOAD: the server loads and validates its configured policy file (and
+ * the models it names) again and puts it in force.  Returns HITLQ_OK with
+ * the new policy's "id@version" in policy_out (truncated to policy_len,
+ * NUL-terminated; may be NULL), or the server's status, e.g.
+ * HITLQ_ST_INVALID_POLICY (the old policy stays in force; the reason is in
+ * hitlq_errstr) or HITLQ_ST_INVALID_STATE (another reload is in flight). */
+int hitlq_reload(hitlq *c, char *policy_out, size_t policy_len);
+
 #ifdef __cplusplus
 }
 #endif

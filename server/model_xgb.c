@@ -19,11 +19,13 @@
  *
  * Layout (xgb_shap.h): one 16-byte node per tree node, trees back to back,
  * child indices absolute, leaves pointing at themselves so a tree is
- * walked branch-free for exactly its depth; four trees are walked side
+ * walked branch-free for exactly its depth; eight trees are walked side
  * by side to overlap their memory latency.  Every tree is checked at
  * load: array lengths, child ranges, each node with at most one parent
  * and the root with none (so no cycles), depth <= XGB_MAX_DEPTH, split
- * feature < num_feature, tree_info < num_class.
+ * feature < num_feature, tree_info < num_class, and every class owning
+ * num_trees / num_class trees (one per class per round, as XGBoost grows
+ * them).
  *
  * Contributions (Saabas and TreeSHAP) live in xgb_shap.c.
  */
@@ -585,7 +587,8 @@ static inline float tree_leaf(const struct xgb_model *m, size_t t, const float *
     return nodes[n].value;
 }
 
-/* Trees walked side by side: their chains of dependent loads overlap. */
+/* Trees walked side by side: their chains of dependent loads overlap
+ * (the unroll pragmas below must say the same number). */
 #define XGB_LANES 8
 
 /* Leaves of trees t .. t + XGB_LANES - 1 into v, walked in lock step for

@@ -23,6 +23,8 @@
 #include "fuzz_proof.c"
 #include "fuzz_record.c"
 #include "fuzz_validate.c"
+#include "fuzz_xgb.c"
+#include "fuzz_triage.c"
 
 /* Reads a whole file into a malloc'd buffer (NULL-safe for size 0). */
 static uint8_t *
@@ -113,6 +115,20 @@ test_replay_merkle(void **state)
     assert_true(replay_dir("tests/corpus/fuzz_merkle", fuzz_merkle_one) >= 10);
 }
 
+static void
+test_replay_xgb(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_xgb", fuzz_xgb_one) >= 3);
+}
+
+static void
+test_replay_triage(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_triage", fuzz_triage_one) >= 10);
+}
+
 /* The targets also survive the degenerate inputs. */
 static void
 test_replay_edge_inputs(void **state)
@@ -132,6 +148,10 @@ test_replay_edge_inputs(void **state)
     assert_int_equal(fuzz_proof_one(one, 1), 0);
     assert_int_equal(fuzz_record_one(one, 0), 0);
     assert_int_equal(fuzz_record_one(one, 1), 0);
+    assert_int_equal(fuzz_xgb_one(one, 0), 0);
+    assert_int_equal(fuzz_xgb_one(one, 1), 0);
+    assert_int_equal(fuzz_triage_one(one, 0), 0);
+    assert_int_equal(fuzz_triage_one(one, 1), 0);
 }
 
 int
@@ -142,6 +162,8 @@ main(void)
         cmocka_unit_test(test_replay_validate),
         cmocka_unit_test(test_replay_note),
         cmocka_unit_test(test_replay_merkle),
+        cmocka_unit_test(test_replay_xgb),
+        cmocka_unit_test(test_replay_triage),
         cmocka_unit_test(test_replay_record),
         cmocka_unit_test(test_replay_proof),
         cmocka_unit_test(test_replay_edge_inputs),
