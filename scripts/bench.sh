@@ -89,8 +89,8 @@ rss_detail() { awk '/^(RssAnon|RssFile):/ { printf "%s%s %s kB", sep, $1, $2; se
 mkdir -p "$TMPROOT/policy"
 cp server/defaults/credit_scorecard.json "$TMPROOT/policy/"
 sed -e 's/"auto_threshold": *[0-9.]*/"auto_threshold": 1.0/' \
-    -e 's/"id": *"default"/"id": "bench"/' \
-    server/defaults/credit_policy.json > "$TMPROOT/policy/policy.json"
+    -e 's/"id": *"scorecard_example"/"id": "bench"/' \
+    server/defaults/scorecard_policy.json > "$TMPROOT/policy/policy.json"
 printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TMPROOT/policy/policy.json" \
     > "$TMPROOT/policy/bench.conf"
 printf 'map_size_mb = 32768\n' > "$TMPROOT/policy/default.conf"
@@ -410,8 +410,58 @@ else
     say "bench: (j) skipped: $BS is missing (make $BS)"
 fi
 [ "$SC_SPEEDUP" = n/a ] && SC_SPEEDUP=
-# (j) durable submits/s with the tree model: the lead adds that run here
-# (hitlqd with a policy pointing at $SC_MODEL; summary row marked below).
+
+# (j) durable submits/s, scorecard policy vs tree policy: fresh servers,
+# audit log on, the same load (16 conns x 64), alternating which goes first.
+# "scorecard" = server/defaults/scorecard_policy.json (no field schema, no
+# rules); "tree" = the bundled default policy (schema, validation rules,
+# feature mapping, hard rule, bands, 2 % QA copies) with the 100x6 model in
+# place of the bundled one.  Contributions at SUBMIT are path attribution
+# (explain.auto); exact TreeSHAP is computed at CLAIM (explain.review).
+TD=$TMPROOT/tree
+mkdir -p "$TD"
+cp server/defaults/credit_scorecard.json server/defaults/scorecard_policy.json "$TD/"
+sed -e 's/"credit_xgb.json"/"credit_100x6.json"/' -e 's/"model_id": *"credit_xgb"/"model_id": "credit_100x6"/' \
+    server/defaults/credit_policy.json > "$TD/tree_policy.json"
+printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TD/scorecard_policy.json" > "$TD/card.conf"
+printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TD/tree_policy.json" > "$TD/tree.conf"
+# policy_round NAME CONF: one durable-submit run; sets pv
+policy_round() {
+    sync
+    pv=
+    start_server "$1" "$2" || return 0
+    run "$O/$1.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000
+    pv=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/$1.$r")
+    grep -q ABORTED "$O/$1.$r" && pv=
+    server_alive "$1 round $r" && stop_server
+    rm -rf "$SRV_DIR/data"
+}
+TCARD_ALL= TTREE_ALL= TRATIO_ALL=
+if [ -s "$SC_MODEL" ]; then
+    cp "$SC_MODEL" "$TD/credit_100x6.json"
+    say ""
+    say "-- (j) durable submits/s, scorecard policy vs 100x6 tree policy (load average $(loadavg))"
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        if [ $((r % 2)) -eq 1 ]; then
+            policy_round card "$TD/card.conf"; card=$pv
+            policy_round tree "$TD/tree.conf"; tree=$pv
+        else
+            policy_round tree "$TD/tree.conf"; tree=$pv
+            policy_round card "$TD/card.conf"; card=$pv
+        fi
+        tr=$(calc 'printf "%.2f", b / a' "$card" "$tree")
+        say "round $r: scorecard $(num_or_na "$card")/s, tree $(num_or_na "$tree")/s, tree/scorecard $tr"
+        TCARD_ALL="$TCARD_ALL ${card:-n/a}" TTREE_ALL="$TTREE_ALL ${tree:-n/a}" TRATIO_ALL="$TRATIO_ALL $tr"
+        r=$((r + 1))
+    done
+else
+    say "bench: (j) tree-policy submits skipped: no $SC_MODEL"
+fi
+set -- $(median3 $TCARD_ALL); TCARD_MED=$1
+set -- $(median3 $TTREE_ALL); TTREE_MED=$1
+TRATIO_MED=$(printf '%s\n' $TRATIO_ALL | grep -v '^n/a$' | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit } printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
@@ -482,6 +532,9 @@ printf '%-58s %-30s %-16s %s\n' "(j) contributions ns/item, hitlq approx / exact
     "$(num_or_na "$SC_APPROX") / $(num_or_na "$SC_EXACT")" "-" "-"
 printf '%-58s %-30s %-16s %s\n' "(j) contributions ns/item, XGBoost approx / exact" \
     "$(num_or_na "$SC_CAPI_APPROX") / $(num_or_na "$SC_CAPI_EXACT")" "-" "-"
-# (j) durable submits/s with the 100x6 tree model: row to be added by the lead.
+printf '%-58s %-30s %-16s %s\n' "(j) durable submits/s, scorecard / 100x6 tree policy" \
+    "$(num_or_na "$TCARD_MED") / $(num_or_na "$TTREE_MED")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(j) submits/s tree / scorecard (median of per-round ratios)" \
+    "$(num_or_na "$TRATIO_MED")" ">= 0.8" "$(verdict "$TRATIO_MED" ">=" 0.8)"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (PERFORMANCE.md §5)."
 exit 0

@@ -11,6 +11,7 @@
 #include "commit.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "explain.h"
 #include "op.h"
 #include "server.h"
 #include "util.h"
@@ -173,6 +174,17 @@ claim_finish(struct op *op, struct hitlq_server *srv)
     } else if (op->status != HITLQ_ST_OK) {
         reply_op_error(op);
     } else if (conn_is_open(op->conn)) {
+        uint8_t *ex = NULL;
+        size_t exl = 0;
+
+        /* exact reasons for the specialist (explain.review), computed here
+         * rather than at SUBMIT */
+        if (explain_summary(srv->scoring, op->u.claim.out.reply_mp, op->u.claim.out.reply_len,
+                            0, &ex, &exl) == 1) {
+            free(op->u.claim.out.reply_mp);
+            op->u.claim.out.reply_mp = ex;
+            op->u.claim.out.reply_len = exl;
+        }
         off = wire_frame_begin(&srv->out);
         msgpack_sbuffer_write(&srv->out, (const char *)op->u.claim.out.reply_mp,
                               op->u.claim.out.reply_len);

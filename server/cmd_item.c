@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "explain.h"
 #include "log.h"
 #include "op.h"
 #include "reasons.h"
@@ -282,8 +283,24 @@ const struct cmd cmd_submit = { "SUBMIT", HITLQ_OP_SUBMIT, submit_schema, 5, sub
 
 /* ---- GET and STATS: answered at once from a read transaction ---------- */
 
+/* GET {explain: "exact"}: replaces the body packed at off with exact
+ * reasons when the item's model allows (explain.c). */
 static void
-read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats)
+get_explain(struct hitlq_server *srv, size_t off)
+{
+    size_t body = off + HITLQ_FRAME_HDR_LEN, nl = 0;
+    uint8_t *ex = NULL;
+
+    if (explain_summary(srv->scoring, (const uint8_t *)srv->out.data + body,
+                        srv->out.size - body, 1, &ex, &nl) != 1)
+        return;
+    srv->out.size = body;
+    msgpack_sbuffer_write(&srv->out, (const char *)ex, nl);
+    free(ex);
+}
+
+static void
+read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats, bool exact)
 {
     struct hitlq_server *srv = c->srv;
     MDB_txn *txn = server_read_begin(srv);
@@ -298,6 +315,8 @@ read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats)
     st = stats ? queue_stats(srv->store, txn, util_now_ms(), &srv->pk)
                : queue_get(srv->store, txn, id, &srv->pk);
     server_read_end(srv);
+    if (st == HITLQ_ST_OK && exact)
+        get_explain(srv, off);
     if (st != HITLQ_ST_OK) {
         msgpack_sbuffer_clear(&srv->out);
         conn_send_error(c, h->opcode, h->request_id, st,
@@ -310,20 +329,29 @@ read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats)
 static void
 get_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    read_reply(c, h, wire_u64(args[0]), false);
+    bool exact = args[1] != NULL && args[1]->via.str.size == 5 &&
+                 memcmp(args[1]->via.str.ptr, "exact", 5) == 0;
+
+    if (args[1] != NULL && !exact) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        "explain must be \"exact\"");
+        return;
+    }
+    read_reply(c, h, wire_u64(args[0]), false, exact);
 }
 
 static const struct wire_field get_schema[] = {
     { "id", WIRE_UINT, true, 1, UINT64_MAX },
+    { "explain", WIRE_NAME, false, 0, 0 },
 };
 
-const struct cmd cmd_get = { "GET", HITLQ_OP_GET, get_schema, 1, get_proceed };
+const struct cmd cmd_get = { "GET", HITLQ_OP_GET, get_schema, 2, get_proceed };
 
 static void
 stats_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     (void)args;
-    read_reply(c, h, 0, true);
+    read_reply(c, h, 0, true, false);
 }
 
 const struct cmd cmd_stats = { "STATS", HITLQ_OP_STATS, NULL, 0, stats_proceed };

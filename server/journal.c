@@ -214,7 +214,7 @@ journal_audit(struct store *s, MDB_txn *txn, const struct journal_item *it,
         return HITLQ_ST_OK;
     if (journal_implied(ev[0].kind))
         return it->audit != NULL ? audit_submit(s->audit, txn, it->audit, at_ms)
-                                 : HITLQ_ST_INTERNAL;
+               : it->qa_copy ? HITLQ_ST_OK : HITLQ_ST_INTERNAL;
     for (size_t i = 0; i < n && st == HITLQ_ST_OK; i++)
         st = audit_event(s->audit, txn, it, &ev[i], at_ms, &ev[i].audit);
     return st;

@@ -79,6 +79,9 @@ struct journal_item {
     /* Later events: the item's model-decision entry (from its record);
      * audit_ref = JOURNAL_NO_AUDIT when it has none. */
     uint64_t    audit_ref;
+    /* SUBMIT of a blind QA copy (queue.c): no model-decision entry of its
+     * own; its record points at the original's. */
+    bool        qa_copy;
 };
 
 /* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms.  For

@@ -117,8 +117,8 @@ struct type_policy {
     uint32_t qa_priority;
     uint64_t qa_sla_seconds;
     uint8_t  qa_key[32];                /* BLAKE2b key from "qa_sample".seed */
-    uint8_t  explain_auto;              /* SCORE_METHOD_APPROX or _EXACT */
-    uint8_t  explain_review;
+    uint8_t  explain_auto;              /* at SUBMIT: SCORE_METHOD_APPROX or _EXACT */
+    uint8_t  explain_review;            /* at CLAIM (explain.h): APPROX or EXACT */
 };
 
 struct scoring;   /* opaque: the loaded policy set and its models */
@@ -190,10 +190,11 @@ struct triage {
 };
 
 /* Triage of an item (PROTOCOL.md §4.3): validation rules -> data-quality
- * queue; else score, hard rules, bands (auto-approve / auto-reject /
- * review with the band's priority and SLA), exact contributions for items
- * sent to humans when the policy asks, and the seeded QA sample of auto
- * items (by key: reproducible).  Returns HITLQ_ST_OK, or the model's
+ * queue; else score (contributions by explain_auto), hard rules, bands
+ * (auto-approve / auto-reject / review with the band's priority and SLA),
+ * and the seeded QA sample of auto items (by key: reproducible).  Exact
+ * contributions for items sent to humans (explain_review) are computed
+ * when they are claimed (explain.h).  Returns HITLQ_ST_OK, or the model's
  * HITLQ_ST_INVALID_ITEM (message in t->r.err) for a type without a field
  * schema whose item the model cannot read. */
 int score_triage(const struct type_policy *p, const char *key, const msgpack_object *fields,

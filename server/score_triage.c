@@ -5,16 +5,17 @@
  *   1. validation rules (schema.c): an item that breaks any goes to the
  *      data-quality queue with the broken rules as its reasons, unscored:
  *      data we cannot trust is never auto-resolved;
- *   2. the model's score with contributions (explain_auto method);
+ *   2. the model's score with contributions (explain_auto method: path
+ *      attribution by default; exact TreeSHAP for items sent to humans is
+ *      computed when a specialist claims them, explain.c, so SUBMIT never
+ *      pays ~100x a prediction for it);
  *   3. hard rules: any that holds forces human review (its queue, and its
  *      priority if higher than the band's);
  *   4. bands: auto-approve at or above auto_threshold, auto-reject at or
  *      below auto_reject_threshold (both only when every model input was
  *      present), else review with the priority and SLA of the band the
  *      score falls in;
- *   5. items sent to humans are re-explained with explain_review (exact
- *      TreeSHAP by default for tree models);
- *   6. an auto-resolved item is drawn for the blind QA sample with
+ *   5. an auto-resolved item is drawn for the blind QA sample with
  *      probability qa_rate: BLAKE2b(key = hash of the policy's seed,
  *      type || 0 || idempotency key) read as a uniform 64-bit number, so
  *      the draw is reproducible and independent of arrival order.
@@ -149,9 +150,6 @@ int score_triage(const struct type_policy *p, const char *key, const msgpack_obj
     } else {
         triage_to_humans(p, t, TRIAGE_REVIEW, p->queue);
     }
-    if (!t->is_auto && p->explain_review != t->r.method && t->r.method != SCORE_METHOD_LINEAR &&
-        (st = score_item_method(p, fields, p->explain_review, &t->r)) != HITLQ_ST_OK)
-        return st;
     t->qa = t->is_auto && score_qa_sampled(p, key);
     return HITLQ_ST_OK;
 }
