@@ -23,7 +23,7 @@ struct hitlq {
     int                 fd;
     int                 err;            /* last code */
     bool                dead;           /* sticky: calls return HITLQ_ECLOSED */
-    char                errstr[128];
+    char                errstr[512];
     int                 timeout_ms;     /* 0 = forever */
     uint32_t            next_id;
     uint32_t            watch_id;       /* request id of our WATCH, 0 = none */

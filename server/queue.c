@@ -209,6 +209,7 @@ queue_submit_qa(struct store *s, MDB_txn *txn, const struct submit_in *in,
     ji.model = "";
     ji.hist_n = &it.h.hist_n;
     ji.audit_ref = JOURNAL_NO_AUDIT;
+    ji.qa_copy = true;                 /* no model-decision entry of its own */
     journal_submit_events(ev, model_actor, &js);
     if ((st = qi_meta_put(s, txn, "next_id", orig_id + 2)) != HITLQ_ST_OK ||
         (st = journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS, &seq)) != HITLQ_ST_OK ||
