@@ -178,11 +178,13 @@ cli_get(struct cli *cl, int argc, char **argv)
     uint32_t i;
     int rc;
 
-    if (argc != 2 || !cli_parse_u64(argv[1], &id))
-        return cli_usage_error("usage: get ID");
+    bool exact = argc == 3 && strcmp(argv[2], "--exact") == 0;
+
+    if ((argc != 2 && !exact) || !cli_parse_u64(argv[1], &id))
+        return cli_usage_error("usage: get ID [--exact]");
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = hitlq_get(cl->c, id, &r)) != HITLQ_OK) {
+    if ((rc = exact ? hitlq_get_exact(cl->c, id, &r) : hitlq_get(cl->c, id, &r)) != HITLQ_OK) {
         hitlq_reply_free(r);
         return cli_fail(cl, "get", rc);
     }

@@ -29,7 +29,7 @@ static const struct {
     { "release",  cli_release,  "ID LEASE [--delay SEC]" },
     { "resolve",  cli_resolve,  "ID LEASE OUTCOME [--note TEXT] [--root-cause TAG]" },
     { "escalate", cli_escalate, "ID LEASE QUEUE [--note TEXT]" },
-    { "get",      cli_get,      "ID                          an item with its history" },
+    { "get",      cli_get,      "ID [--exact]                an item with its history (--exact: TreeSHAP reasons)" },
     { "watch",    cli_watch,    "[--from SEQ] [--count N] [--idle SEC]" },
     { "stats",    cli_stats,    "                            queues and types" },
     { "reload",   cli_reload,   "                            re-read the server's policy file" },

@@ -469,17 +469,31 @@ hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
 
 /* ---- inspection ------------------------------------------------------------ */
 
-int
-hitlq_get(hitlq *c, uint64_t id, hitlq_reply **out)
+static int
+get_req(hitlq *c, uint64_t id, bool exact, hitlq_reply **out)
 {
     struct hitlq__req q;
 
     if (c == NULL || out == NULL)
         return HITLQ_EINVAL;
     hitlq__req_init(&q);
-    msgpack_pack_map(&q.pk, 1);
+    msgpack_pack_map(&q.pk, exact ? 2 : 1);
     wire_pack_kv_u64(&q.pk, "id", id);
+    if (exact)
+        wire_pack_kv_str(&q.pk, "explain", "exact");
     return hitlq__req_call(c, &q, HITLQ_OP_GET, c->timeout_ms, out);
+}
+
+int
+hitlq_get(hitlq *c, uint64_t id, hitlq_reply **out)
+{
+    return get_req(c, id, false, out);
+}
+
+int
+hitlq_get_exact(hitlq *c, uint64_t id, hitlq_reply **out)
+{
+    return get_req(c, id, true, out);
 }
 
 int

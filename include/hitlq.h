@@ -150,6 +150,9 @@ int hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
 /* ---- inspection and results ---------------------------------------------- */
 
 int hitlq_get(hitlq *c, uint64_t id, hitlq_reply **out);
+/* GET with the reasons recomputed as exact TreeSHAP contributions (for an
+ * item scored by its type's current tree model; otherwise as stored). */
+int hitlq_get_exact(hitlq *c, uint64_t id, hitlq_reply **out);
 int hitlq_stats(hitlq *c, hitlq_reply **out);
 
 /* Streams results from `cursor` (0 = only new ones): calls fn for every
