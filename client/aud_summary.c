@@ -2,8 +2,9 @@
  * aud_summary.c - `hitlq-audit summary`: what an export's decisions say
  * (AUDIT.md §4.9 E, proto/AUDIT-HITLQ.md): counts per record type, per
  * decision, per model (id@version) and per actor; human agreement and
- * override rates from the OUTCOME extension (0x0005); first and last
- * time.  A text table, or JSON (jansson) with --json.  It reads the
+ * override rates from the OUTCOME extension (0x0005); model decisions
+ * per triage route and explanation method (SCORING, 0x0006) and per rule
+ * that routed them (RULES, 0x0007); first and last time.  A text table, or JSON (jansson) with --json.  It reads the
  * entries strictly but checks no hash or signature: run `verify` for that.
  */
 #include <inttypes.h>
@@ -17,6 +18,8 @@
 #include "aud.h"
 
 #define AUD_EXT_OUTCOME 0x0005
+#define AUD_EXT_SCORING 0x0006
+#define AUD_EXT_RULES   0x0007
 
 /* Per-key counters. */
 enum { T_ENTRIES, T_AUTO, T_ESCALATED, T_HUMAN, T_AGREED, T_OVERRODE, T_N };
@@ -36,7 +39,8 @@ struct aud_sum {
     uint64_t         entries, first_ms, last_ms;
     uint64_t         types[256], decisions[256];
     uint64_t         agreed, overrode, overrides;
-    struct aud_tally models, actors;
+    uint64_t         routes[256], methods[256], qa_sampled;   /* 256: aud_json_enum */
+    struct aud_tally models, actors, rules;
 };
 
 static uint64_t
@@ -123,6 +127,54 @@ aud_outcome_agreement(const struct record *rec)
 }
 
 static const char *
+aud_route_name(unsigned r)
+{
+    static const char *const names[] = { NULL, "auto_approve", "auto_reject", "review",
+                                         "hard_rule", "data_quality", NULL, NULL };
+    return r < 8 ? names[r] : NULL;
+}
+
+static const char *
+aud_method_name(unsigned m)
+{
+    static const char *const names[] = { "none", "linear", "approx", "exact" };
+    return m < 4 ? names[m] : NULL;
+}
+
+/* SCORING (route, method, QA flag) and RULES (rule ids, by kind) of a
+ * model decision.  Malformed bodies are skipped: summary checks nothing. */
+static int
+aud_sum_scoring(struct aud_sum *s, const struct record *rec)
+{
+    for (size_t i = 0; i < rec->ext_count; i++) {
+        const struct record_ext *x = &rec->ext[i];
+
+        if (x->type == AUD_EXT_SCORING && x->len == 19 && x->data[1] < 8 && x->data[0] < 4) {
+            s->methods[x->data[0]]++;
+            s->routes[x->data[1]]++;
+            s->qa_sampled += x->data[2] & 1;
+        } else if (x->type == AUD_EXT_RULES && x->len >= 1) {
+            size_t p = 1;
+            for (unsigned k = 0; k < x->data[0] && p + 2 <= x->len; k++) {
+                char key[8 + RECORD_STR_MAX];
+                size_t l = x->data[p + 1];
+                struct aud_slot *sl;
+                if (p + 2 + l > x->len)
+                    break;
+                int n = snprintf(key, sizeof(key), "%s %.*s",
+                                 x->data[p] == 2 ? "hard" : "check", (int)l,
+                                 (const char *)x->data + p + 2);
+                if ((sl = aud_tally_get(&s->rules, key, (size_t)n)) == NULL)
+                    return -1;
+                sl->v[T_ENTRIES]++;
+                p += 2 + l;
+            }
+        }
+    }
+    return 0;
+}
+
+static const char *
 aud_type_name(unsigned t)
 {
     switch (t) {
@@ -187,6 +239,8 @@ aud_sum_add(struct aud_sum *s, const struct record *rec)
         m->v[T_AGREED] += agree == 1;
         m->v[T_OVERRODE] += agree == 2;
     }
+    if (aud_sum_scoring(s, rec) != 0)
+        return -1;
     n = snprintf(key, sizeof(key), "%s %.*s", aud_actor_name(rec->actor_type),
                  rec->actor_id.len, (const char *)rec->actor_id.data);
     if ((a = aud_tally_get(&s->actors, key, (size_t)n)) == NULL)
@@ -256,6 +310,14 @@ aud_sum_text_counts(const struct aud_sum *s)
         if (s->decisions[d] > 0)
             printf("  %-18s %12" PRIu64 "\n",
                    aud_decision_name(d) ? aud_decision_name(d) : "?", s->decisions[d]);
+    printf("model decisions by route (QA-sampled %" PRIu64 "):\n", s->qa_sampled);
+    for (unsigned t = 0; t < 8; t++)
+        if (s->routes[t] > 0 && aud_route_name(t) != NULL)
+            printf("  %-18s %12" PRIu64 "\n", aud_route_name(t), s->routes[t]);
+    printf("model decisions by explanation method:\n");
+    for (unsigned t = 0; t < 4; t++)
+        if (s->methods[t] > 0)
+            printf("  %-18s %12" PRIu64 "\n", aud_method_name(t), s->methods[t]);
 }
 
 static int
@@ -284,6 +346,14 @@ aud_sum_text(const struct aud_sum *s)
                m[i]->v[T_AGREED], m[i]->v[T_OVERRODE]);
     printf("by actor:\n");
     for (size_t i = 0; i < s->actors.n; i++)
+        printf("  %-40s %12" PRIu64 "\n", a[i]->key, a[i]->v[T_ENTRIES]);
+    free(a);
+    if ((a = aud_tally_sorted(&s->rules)) == NULL) {
+        free(m);
+        return -1;
+    }
+    printf("rules that routed decisions:\n");
+    for (size_t i = 0; i < s->rules.n; i++)
         printf("  %-40s %12" PRIu64 "\n", a[i]->key, a[i]->v[T_ENTRIES]);
     printf("humans: agreed %" PRIu64 ", overrode %" PRIu64 " (HUMAN_OVERRIDE "
            "entries %" PRIu64 "); agreement rate %.4f, override rate %.4f\n",
@@ -346,6 +416,15 @@ aud_sum_json(const struct aud_sum *s)
     json_object_set_new(o, "decisions", aud_json_enum(s->decisions, aud_decision_name));
     json_object_set_new(o, "models", aud_json_models(&s->models));
     json_object_set_new(o, "actors", a);
+    json_object_set_new(o, "routes", aud_json_enum(s->routes, aud_route_name));
+    json_object_set_new(o, "explain_methods", aud_json_enum(s->methods, aud_method_name));
+    json_object_set_new(o, "qa_sampled", json_integer((json_int_t)s->qa_sampled));
+    a = json_object();
+    for (size_t i = 0; a != NULL && i < s->rules.cap; i++)
+        if (s->rules.s[i].key != NULL)
+            json_object_set_new(a, s->rules.s[i].key,
+                                json_integer((json_int_t)s->rules.s[i].v[T_ENTRIES]));
+    json_object_set_new(o, "rules", a);
     json_object_set_new(o, "human", json_pack("{s:I, s:I, s:I, s:f, s:f}",
                         "agreed", (json_int_t)s->agreed, "overrode",
                         (json_int_t)s->overrode, "override_entries",
@@ -406,6 +485,7 @@ aud_summary(const char *dir, bool json, struct aud_result *r)
     if (s != NULL) {
         aud_tally_clear(&s->models);
         aud_tally_clear(&s->actors);
+        aud_tally_clear(&s->rules);
     }
     free(s);
     free(rec);
