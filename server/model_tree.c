@@ -94,9 +94,15 @@ static int tree_score(const struct model *m, const struct type_policy *tp,
         return HITLQ_ST_INVALID_ITEM;
     }
     size_t missing = featmap_apply(fm, fields, x, vals);
-    out->score = xgb_predict_class(xm, x, tp->score_class, &out->margin);
-    rc = exact ? xgb_contribs_exact_class(xm, x, tp->score_class, phi)
-               : xgb_contribs_approx_class(xm, x, tp->score_class, phi);
+    if (exact) {
+        out->score = xgb_predict_class(xm, x, tp->score_class, &out->margin);
+        rc = xgb_contribs_exact_class(xm, x, tp->score_class, phi);
+    } else {        /* one pass over the trees: same bits as the two calls */
+        /* cannot fail: model_tree_bind checked the class and that the
+         * model has sum_hessian */
+        out->score = xgb_predict_approx_class(xm, x, tp->score_class, &out->margin, phi);
+        rc = 0;
+    }
     if (rc != 0)
         return tree_fail(out, "contributions failed");
     memset(gphi, 0, n_in * sizeof gphi[0]);
@@ -171,6 +177,11 @@ int model_tree_bind(const struct model *m, struct type_policy *tp, const char *w
     if (tp->score_class >= xgb_num_class(xm)) {
         snprintf(err, errlen, "%s: \"score_class\" %zu is out of range (the model has "
                  "%zu classes)", where, tp->score_class, xgb_num_class(xm));
+        return -1;
+    }
+    if (!xgb_has_contribs(xm)) {
+        snprintf(err, errlen, "%s: the model has no sum_hessian (cover) in its trees; "
+                 "reason codes need it (save the model with XGBoost >= 1.0 JSON)", where);
         return -1;
     }
     if (tp->featmap == NULL) {

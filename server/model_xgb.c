@@ -28,6 +28,9 @@
  * them).
  *
  * Contributions (Saabas and TreeSHAP) live in xgb_shap.c.
+ * xgb_predict_approx_class walks the trees as predictions do and adds, for
+ * each leaf reached, the Saabas terms xgb_shap.c tabulated for that leaf
+ * at load.
  */
 #include "model_xgb.h"
 #include "xgb_shap.h"
@@ -490,6 +493,8 @@ static int load_trees(struct xgb_model *m, json_t *gbm, char *err, size_t errlen
         if (!(m->mean = malloc(m->num_nodes * sizeof *m->mean)))
             return fail(err, errlen, "out of memory");
         xgb_shap_fill_means(m);
+        if (xgb_shap_build_terms(m))
+            return fail(err, errlen, "out of memory");
     }
     return rc;
 }
@@ -688,6 +693,109 @@ double xgb_predict(const struct xgb_model *m, const float *x, double *margin_out
     return xgb_predict_class(m, x, 0, margin_out);
 }
 
+/* ---- prediction and Saabas contributions in one pass --------------------------- */
+
+/* Margins of the class being explained (own) and of the others
+ * (margin[]), Saabas totals of its features (acc[]); all float. */
+struct fused_sums {
+    float  own;
+    float *margin;         /* XGB_MAX_CLASS; only the other classes' entries */
+    float *acc;            /* num_feature + XGB_TERMS_PAD */
+};
+
+/* Tree t ended on `leaf`: its value to its class's margin and, for a tree
+ * of class cls, its leaf's precomputed Saabas terms to the feature totals
+ * (padding terms go to the scratch slots past num_feature).  Called for
+ * the trees in model order, so every float sum runs in tree order. */
+static inline void fused_tree(const struct xgb_model *m, size_t t, uint32_t leaf,
+                              size_t cls, struct fused_sums *s)
+{
+    float v = m->nodes[leaf].value;
+    uint32_t c = m->tree_class[t];
+    if (c != cls) {
+        s->margin[c] += v;
+        return;
+    }
+    s->own += v;
+    const struct xgb_term *tm = &m->terms[m->leaf_terms[leaf]];
+    for (unsigned j = 0, w = m->tree_terms[t]; j < w; j++)
+        s->acc[tm[j].feature] += tm[j].part;
+}
+
+/* Walks trees XGB_LANES at a time like tree_leaves (a last, partial group
+ * walks its last tree again in the spare lanes), and while a group walks,
+ * one tree of the previous group per step gets fused_tree: the term
+ * additions fill the walk's load latency. */
+static void fused_walk(const struct xgb_model *m, const float *x, size_t cls,
+                       struct fused_sums *s)
+{
+    const struct xgb_node *nodes = m->nodes;
+    size_t nt = m->num_trees, prev_t = 0, prev_n = 0;
+    uint32_t prev[XGB_LANES];
+    for (size_t t = 0; t < nt; t += XGB_LANES) {
+        size_t lanes = nt - t < XGB_LANES ? nt - t : XGB_LANES, done = 0;
+        uint32_t n[XGB_LANES];
+        unsigned steps = 0;
+#pragma GCC unroll 8
+        for (size_t k = 0; k < XGB_LANES; k++) {
+            size_t tk = t + (k < lanes ? k : lanes - 1);
+            n[k] = m->root[tk];
+            steps = m->depth[tk] > steps ? m->depth[tk] : steps;
+        }
+        for (; steps > 0; steps--) {
+#pragma GCC unroll 8
+            for (int k = 0; k < XGB_LANES; k++)
+                n[k] = xgb_node_next(&nodes[n[k]], x);
+            if (done < prev_n) {
+                fused_tree(m, prev_t + done, prev[done], cls, s);
+                done++;
+            }
+        }
+        for (; done < prev_n; done++)
+            fused_tree(m, prev_t + done, prev[done], cls, s);
+        memcpy(prev, n, sizeof prev);
+        prev_t = t;
+        prev_n = lanes;
+    }
+    for (size_t k = 0; k < prev_n; k++)
+        fused_tree(m, prev_t + k, prev[k], cls, s);
+}
+
+double xgb_predict_approx_class(const struct xgb_model *m, const float *x, size_t cls,
+                                double *margin_out, double *phi)
+{
+    if (!m || !x || !phi || cls >= m->num_class || !m->mean) {
+        if (margin_out)
+            *margin_out = NAN;
+        return NAN;
+    }
+    if (!m->terms) {                /* no table (see xgb_shap.h): two passes */
+        double p = xgb_predict_class(m, x, cls, margin_out);
+        xgb_contribs_approx_class(m, x, cls, phi);
+        return p;
+    }
+    size_t nf = m->num_feature;
+    float acc[XGB_FUSED_MAX_FEATURES + XGB_TERMS_PAD], margin[XGB_MAX_CLASS];
+    struct fused_sums s = { .own = m->base_margin, .margin = margin, .acc = acc };
+    memset(acc, 0, (nf + XGB_TERMS_PAD) * sizeof *acc);
+    for (size_t c = 0; c < m->num_class; c++)
+        margin[c] = m->base_margin;
+    fused_walk(m, x, cls, &s);
+    /* phi as xgb_contribs_approx_class leaves it: float totals, the bias a
+     * constant of the class. */
+    for (size_t i = 0; i < nf; i++)
+        phi[i] = acc[i];
+    phi[nf] = m->class_bias[cls];
+    margin[cls] = s.own;
+    if (margin_out)
+        *margin_out = s.own;
+    if (m->link == XGB_SOFTMAX)
+        return softmax_class(margin, m->num_class, cls);
+    if (m->link == XGB_LOGISTIC)
+        return 1.0f / (1.0f + expf(-s.own));
+    return s.own;
+}
+
 void xgb_free(struct xgb_model *m)
 {
     if (!m)
@@ -695,6 +803,10 @@ void xgb_free(struct xgb_model *m)
     free(m->nodes);
     free(m->hess);
     free(m->mean);
+    free(m->terms);
+    free(m->leaf_terms);
+    free(m->tree_terms);
+    free(m->class_bias);
     free(m->root);
     free(m->depth);
     free(m->tree_class);
@@ -715,4 +827,9 @@ const char *xgb_objective(const struct xgb_model *m) { return m->objective; }
 const char *xgb_feature_name(const struct xgb_model *m, size_t i)
 {
     return m->names && i < m->num_feature ? m->names[i] : NULL;
+}
+
+bool xgb_has_contribs(const struct xgb_model *m)
+{
+    return m->mean != NULL;
 }

@@ -116,7 +116,7 @@ struct type_policy {
     char     qa_queue[HITLQ_MAX_QUEUE_NAME + 1];
     uint32_t qa_priority;
     uint64_t qa_sla_seconds;
-    uint8_t  qa_key[32];                /* BLAKE2b key from "qa_sample".seed */
+    uint8_t  qa_key[16];                /* SipHash key: BLAKE2b-128 of "qa_sample".seed */
     uint8_t  explain_auto;              /* at SUBMIT: SCORE_METHOD_APPROX or _EXACT */
     uint8_t  explain_review;            /* at CLAIM (explain.h): APPROX or EXACT */
 };

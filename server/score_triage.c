@@ -16,9 +16,10 @@
  *      present), else review with the priority and SLA of the band the
  *      score falls in;
  *   5. an auto-resolved item is drawn for the blind QA sample with
- *      probability qa_rate: BLAKE2b(key = hash of the policy's seed,
- *      type || 0 || idempotency key) read as a uniform 64-bit number, so
- *      the draw is reproducible and independent of arrival order.
+ *      probability qa_rate: SipHash-2-4 (libsodium crypto_shorthash) keyed
+ *      with BLAKE2b-128 of the policy's seed, over type || 0 ||
+ *      idempotency key, read big-endian as a uniform 64-bit number, so the
+ *      draw is reproducible and independent of arrival order.
  */
 #include <string.h>
 
@@ -94,17 +95,16 @@ static void triage_band(const struct type_policy *p, double score, struct triage
 
 bool score_qa_sampled(const struct type_policy *p, const char *key)
 {
-    crypto_generichash_state st;
-    uint8_t h[8], zero = 0;
+    uint8_t msg[2 * HITLQ_MAX_NAME + 1], h[crypto_shorthash_BYTES];
+    size_t tl = strnlen(p->type, HITLQ_MAX_NAME), kl = strnlen(key, HITLQ_MAX_NAME);
     uint64_t u = 0;
 
     if (!(p->qa_rate > 0))
         return false;
-    crypto_generichash_init(&st, p->qa_key, sizeof p->qa_key, sizeof h);
-    crypto_generichash_update(&st, (const uint8_t *)p->type, strlen(p->type));
-    crypto_generichash_update(&st, &zero, 1);
-    crypto_generichash_update(&st, (const uint8_t *)key, strlen(key));
-    crypto_generichash_final(&st, h, sizeof h);
+    memcpy(msg, p->type, tl);
+    msg[tl] = 0;
+    memcpy(msg + tl + 1, key, kl);
+    crypto_shorthash(h, msg, tl + 1 + kl, p->qa_key);
     for (int i = 0; i < 8; i++)
         u = u << 8 | h[i];
     return (double)u < p->qa_rate * 18446744073709551616.0;

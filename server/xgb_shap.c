@@ -12,7 +12,10 @@
  * predict(pred_contribs=True, approx_contribs=True) to the float: each
  * step from a node to the child x follows adds mean(child) - mean(node)
  * to the node's split feature; per-tree sums in float, added to float
- * totals tree by tree.
+ * totals tree by tree.  A leaf determines its path, so what a tree adds
+ * is a function of the leaf x reaches: xgb_shap_build_terms tabulates it
+ * at load (approx_tree's operations on every leaf's path) for
+ * xgb_predict_approx_class (model_xgb.c), which then only adds terms.
  *
  * TreeSHAP (xgb_contribs_exact*) is Algorithm 2 of Lundberg, Erion & Lee,
  * "Consistent Individualized Feature Attribution for Tree Ensembles"
@@ -29,6 +32,7 @@
  */
 #include "xgb_shap.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- node mean values -------------------------------------------------------- */
@@ -82,7 +86,8 @@ static void add_bias(const struct xgb_model *m, uint32_t r, double *phi)
 /* ---- Saabas ------------------------------------------------------------------ */
 
 /* Tree t's path attribution for x, summed per feature in float, then each
- * sum added to its float total in phi. */
+ * sum added to its float total in phi.  path_parts below repeats these
+ * operations for the Saabas table: keep the two in step. */
 static void approx_tree(const struct xgb_model *m, uint32_t t, const float *x,
                         double *phi)
 {
@@ -127,6 +132,123 @@ int xgb_contribs_approx_class(const struct xgb_model *m, const float *x, size_t 
 int xgb_contribs_approx(const struct xgb_model *m, const float *x, double *phi)
 {
     return xgb_contribs_approx_class(m, x, 0, phi);
+}
+
+/* ---- Saabas table (xgb_predict_approx_class) ----------------------------------- */
+
+/* approx_tree's sums for the path p[0 .. len) from the root to a leaf: the
+ * distinct split features in the order met into feat[], their float sums
+ * into part[]; returns how many.  The same float operations in the same
+ * order as approx_tree (keep the two in step: tests/test_xgb.c compares
+ * them bit for bit). */
+static unsigned path_parts(const struct xgb_model *m, const uint32_t *p, unsigned len,
+                           uint32_t *feat, float *part)
+{
+    const struct xgb_node *nodes = m->nodes;
+    uint32_t n = p[0], split;
+    unsigned used = 0, k = 0;
+    if (len < 2)                                   /* the root is a leaf */
+        return 0;
+    float node_value = m->mean[n];
+    for (unsigned s = 1; s < len; s++) {
+        split = nodes[n].split & XGB_SPLIT_FEATURE;
+        n = p[s];
+        float new_value = m->mean[n];
+        for (k = 0; k < used && feat[k] != split; k++)
+            ;
+        if (k == used) {
+            feat[used] = split;
+            part[used++] = 0;
+        }
+        part[k] += new_value - node_value;
+        node_value = new_value;
+    }
+    part[k] += nodes[n].value - node_value;    /* k: the last split's slot */
+    return used;
+}
+
+/* State of one table pass over a tree: counting (fill 0: leaves, widest
+ * leaf) or filling (terms from `next`, `width` per leaf). */
+struct terms_walk {
+    struct xgb_model *m;
+    int      fill;
+    size_t   leaves, next;
+    unsigned width, pad;                   /* pad: next padding slot */
+    uint32_t path[XGB_MAX_DEPTH + 1];
+    uint32_t feat[XGB_MAX_DEPTH];
+    float    part[XGB_MAX_DEPTH];
+};
+
+/* Node i at depth d and its subtree; recursion depth <= XGB_MAX_DEPTH. */
+static void terms_visit(struct terms_walk *w, uint32_t i, unsigned d)
+{
+    struct xgb_model *m = w->m;
+    const struct xgb_node *nd = &m->nodes[i];
+    w->path[d] = i;
+    if (!(nd->split & XGB_SPLIT_LEAF)) {
+        terms_visit(w, nd->child[0], d + 1);
+        terms_visit(w, nd->child[1], d + 1);
+        return;
+    }
+    unsigned used = path_parts(m, w->path, d + 1, w->feat, w->part);
+    if (!w->fill) {
+        w->leaves++;
+        w->width = used > w->width ? used : w->width;
+        return;
+    }
+    struct xgb_term *tm = &m->terms[w->next];
+    m->leaf_terms[i] = (uint32_t)w->next;
+    for (unsigned j = 0; j < w->width; j++) {
+        if (j < used) {
+            tm[j].feature = w->feat[j];
+            tm[j].part = w->part[j];
+        } else {                 /* spread over the scratch slots: no chain */
+            tm[j].feature = (uint32_t)m->num_feature + w->pad++ % XGB_TERMS_PAD;
+            tm[j].part = -0.0f;
+        }
+    }
+    w->next += w->width;
+}
+
+int xgb_shap_build_terms(struct xgb_model *m)
+{
+    struct terms_walk w = { .m = m };
+    size_t total = 0;
+    if (!m->mean || m->num_feature > XGB_FUSED_MAX_FEATURES)
+        return 0;
+    if (!(m->tree_terms = malloc(m->num_trees)))
+        return -1;
+    for (size_t t = 0; t < m->num_trees; t++) {
+        w.leaves = 0;
+        w.width = 0;
+        terms_visit(&w, m->root[t], 0);
+        m->tree_terms[t] = (uint8_t)w.width;
+        total += w.leaves * w.width;
+    }
+    if (total > (size_t)XGB_TERMS_PER_NODE * m->num_nodes) {
+        free(m->tree_terms);                       /* too large: no table */
+        m->tree_terms = NULL;
+        return 0;
+    }
+    m->terms = malloc((total ? total : 1) * sizeof *m->terms);
+    m->leaf_terms = calloc(m->num_nodes, sizeof *m->leaf_terms);
+    m->class_bias = malloc(m->num_class * sizeof *m->class_bias);
+    if (!m->terms || !m->leaf_terms || !m->class_bias)
+        return -1;
+    w.fill = 1;
+    for (size_t t = 0; t < m->num_trees; t++) {
+        w.width = m->tree_terms[t];
+        terms_visit(&w, m->root[t], 0);
+    }
+    /* The bias as contribs_begin, add_bias and the end of
+     * xgb_contribs_approx_class make it: float sums from 0 in class order. */
+    for (size_t c = 0; c < m->num_class; c++) {
+        float bias = 0;
+        for (uint32_t i = m->class_start[c]; i < m->class_start[c + 1]; i++)
+            bias = bias + m->mean[m->root[m->class_trees[i]]];
+        m->class_bias[c] = bias + m->base_margin;
+    }
+    return 0;
 }
 
 /* ---- TreeSHAP ---------------------------------------------------------------- */

@@ -23,6 +23,12 @@
 #define XGB_MAX_NODES    (1u << 26)
 #define XGB_MAX_FEATURES (1u << 24)  /* fits XGB_SPLIT_FEATURE */
 #define XGB_MAX_CLASS    1024        /* bounds predict's stack array */
+#define XGB_FUSED_MAX_FEATURES 2048u /* bounds xgb_predict_approx_class's stack
+                                        scratch: wider models have no Saabas
+                                        table (m->terms NULL) */
+#define XGB_TERMS_PAD    64u         /* scratch slots the padding terms go to */
+#define XGB_TERMS_PER_NODE 8u        /* no table if it would need more terms
+                                        than this times num_nodes */
 
 #define XGB_SPLIT_FEATURE 0x3fffffffu   /* split feature index (0 in leaves) */
 #define XGB_SPLIT_LEAF    0x40000000u   /* node is a leaf */
@@ -35,6 +41,15 @@ struct xgb_node {
 };
 
 enum xgb_link { XGB_IDENTITY, XGB_LOGISTIC, XGB_SOFTMAX };
+
+/* One precomputed Saabas term of a leaf (xgb_shap_build_terms): what
+ * approx_tree adds to one feature's total when x reaches that leaf. */
+struct xgb_term {
+    uint32_t feature;    /* < num_feature; padding: num_feature + j, j <
+                            XGB_TERMS_PAD (a scratch slot, never a feature) */
+    float    part;       /* the feature's float sum over the path; padding:
+                            -0.0f, which leaves any float unchanged */
+};
 
 /* Every pointer is owned by the model and freed by xgb_free. */
 struct xgb_model {
@@ -56,6 +71,19 @@ struct xgb_model {
     float    *hess;           /* num_nodes: sum_hessian (cover), or NULL when
                                  some tree has none (no contributions then) */
     float    *mean;           /* num_nodes: node mean values; NULL with hess */
+    /* Saabas table (xgb_shap_build_terms) for xgb_predict_approx_class;
+     * all NULL without mean values, with more than XGB_FUSED_MAX_FEATURES
+     * features or more than XGB_TERMS_PER_NODE * num_nodes terms. */
+    struct xgb_term *terms;   /* every leaf's terms, tree_terms[t] per leaf of
+                                 tree t: its path's distinct split features in
+                                 the order approx_tree meets them, then padding */
+    uint32_t *leaf_terms;     /* num_nodes: a leaf's first term (0 for inner
+                                 nodes) */
+    uint8_t  *tree_terms;     /* num_trees: terms per leaf of each tree, the
+                                 most distinct split features on one path */
+    float    *class_bias;     /* num_class: phi[num_feature] of
+                                 xgb_contribs_approx_class for that class, a
+                                 constant (root means and base margin) */
     char    **names;          /* num_feature, or NULL if the model has none */
 };
 
@@ -74,5 +102,13 @@ static inline uint32_t xgb_node_next(const struct xgb_node *nd, const float *x)
 /* Fills m->mean from m->hess and the leaf values (XGBoost 1.7's node mean
  * values, in float).  Called once by the loader after every tree is in. */
 void xgb_shap_fill_means(struct xgb_model *m);
+
+/* Builds m->terms, leaf_terms, tree_terms and class_bias from the node
+ * means (after xgb_shap_fill_means), computing each leaf's terms with
+ * approx_tree's own float operations on the leaf's path, so that adding
+ * a leaf's terms to float totals gives approx_tree's totals bit for bit.
+ * Leaves the table NULL (returns 0) when the model has no means or when
+ * it is too large (see struct xgb_model); returns -1 if out of memory. */
+int xgb_shap_build_terms(struct xgb_model *m);
 
 #endif

@@ -18,12 +18,17 @@
  *       contributions per row: PredictFromDense refuses those types in
  *       1.7, so through XGBoosterPredictFromDMatrix on a 1-row DMatrix made
  *       per call (its creation is included; line "xgboost-capi-dmatrix"
- *       gives that path's cost for plain predictions).
+ *       gives that path's cost for plain predictions);
+ *   (g) what a tree policy's SUBMIT computes: the prediction and the
+ *       approximate contributions, in one pass (xgb_predict_approx_class,
+ *       line "predict+approx fused") and as the two calls (line
+ *       "predict+approx separate").
  * It first checks on every row that hitlq's predictions and margins equal
  * the C API's within 1e-6 and its contributions within 1e-5 (printing the
  * max differences) and exits 1 if they do not (the check line ends in
  * "ok", "MISMATCH", or "INCOMPLETE" if the evaluator has no exact
- * contributions).  Output lines start with
+ * contributions); likewise that (g)'s two ways give the same bits (line
+ * "xgb100x6 fused check", "ok" or "MISMATCH").  Output lines start with
  * "bench: score " and carry the value right after "ns/item" or "speedup".
  *
  *   bench_score [-f CSV] [-r REPS] [--model-out PATH.json]
@@ -325,6 +330,23 @@ static int bs_fn_exact(struct bs_ctx *c, size_t r)
     return rc;
 }
 
+static int bs_fn_fused(struct bs_ctx *c, size_t r)
+{
+    double phi[BS_NPHI], margin;
+    c->sink += xgb_predict_approx_class(c->xm, c->x + r * BS_NFEAT, 0, &margin, phi);
+    c->sink += phi[BS_NFEAT];
+    return 0;
+}
+
+static int bs_fn_separate(struct bs_ctx *c, size_t r)
+{
+    double phi[BS_NPHI], margin;
+    c->sink += xgb_predict_class(c->xm, c->x + r * BS_NFEAT, 0, &margin);
+    int rc = xgb_contribs_approx_class(c->xm, c->x + r * BS_NFEAT, 0, phi);
+    c->sink += phi[BS_NFEAT];
+    return rc;
+}
+
 static int bs_fn_capi_approx(struct bs_ctx *c, size_t r)
 {
     c->sink += bs_capi_dmatrix(c, r, 3, BS_NPHI)[BS_NFEAT];
@@ -400,7 +422,20 @@ static int bs_check(struct bs_ctx *c, struct bs_diff *d)
            c->n, d->pred, d->margin, BS_TOL_PRED, d->approx,
            d->exact_missing ? "UNAVAILABLE " : "", d->exact, BS_TOL_PHI,
            !ok ? "MISMATCH" : d->exact_missing ? "INCOMPLETE" : "ok");
-    return ok ? 0 : -1;
+    size_t differ = 0;
+    for (size_t r = 0; r < c->n; r++) {
+        const float *x = c->x + r * BS_NFEAT;
+        double m1, m2, phi1[BS_NPHI], phi2[BS_NPHI];
+        double p1 = xgb_predict_class(c->xm, x, 0, &m1);
+        int rc = xgb_contribs_approx_class(c->xm, x, 0, phi1);
+        double p2 = xgb_predict_approx_class(c->xm, x, 0, &m2, phi2);
+        differ += rc != 0 || memcmp(&p1, &p2, sizeof p1) || memcmp(&m1, &m2, sizeof m1) ||
+                  memcmp(phi1, phi2, sizeof phi1);
+    }
+    printf("bench: score xgb100x6 fused check over %zu rows: xgb_predict_approx_class vs "
+           "xgb_predict_class + xgb_contribs_approx_class, %zu rows differ in any bit: %s\n",
+           c->n, differ, differ ? "MISMATCH" : "ok");
+    return ok && !differ ? 0 : -1;
 }
 
 /* ---- report ---------------------------------------------------------------------- */
@@ -453,6 +488,12 @@ static void bs_run(struct bs_ctx *c, int reps)
             "PredictFromDMatrix type 2 on a 1-row DMatrix per call, creation included");
     bs_speedup("contribs approx", cap, ap);
     bs_speedup("contribs exact", cex, ex);
+    double fu = bs_time(c, bs_fn_fused, reps, &p);
+    bs_line("xgb100x6 predict+approx fused", fu, reps, p,
+            "hitlq xgb_predict_approx_class, one pass");
+    double se = bs_time(c, bs_fn_separate, reps, &p);
+    bs_line("xgb100x6 predict+approx separate", se, reps, p,
+            "hitlq xgb_predict_class + xgb_contribs_approx_class");
     printf("bench: score (sink %g)\n", (double)c->sink);
 }
 

@@ -13,6 +13,8 @@
  * contributions within 1e-5, per class for multi:softprob.  Tolerances are
  * absolute, scaled by max(1, |reference|) so that the regression model
  * (target Duration, in months) is held to the same float32 precision.
+ * xgb_predict_approx_class must give, bit for bit, what xgb_predict_class
+ * and xgb_contribs_approx_class give on every row and class.
  *
  * Rows compared: the 1000 training rows, the same rows with ~25% of the
  * features set to NaN (fixed-seed LCG), and one all-NaN row.
@@ -351,6 +353,11 @@ static void hitlq_row(const struct xgb_model *m, size_t k, size_t c, const float
         assert_int_equal(xgb_contribs_approx_class(m, x, c, approx), 0);
         assert_int_equal(xgb_contribs_exact_class(m, x, c, exact), 0);
     }
+    /* The one-pass call: the same bits as the two above. */
+    double fused[NPHI], margin, p = xgb_predict_approx_class(m, x, c, &margin, fused);
+    assert_memory_equal(&p, &out[0], sizeof p);
+    assert_memory_equal(&margin, &out[1], sizeof margin);
+    assert_memory_equal(fused, approx, sizeof fused);
 }
 
 /* Reference self-checks: TreeSHAP sums to the margin; approx != exact. */
