@@ -123,6 +123,8 @@ explain_summary(const struct scoring *sc, const uint8_t *mp, size_t len, int for
     struct triage t;
     int rc = 0;
 
+    if (!scoring_has_trees(sc))
+        return 0;               /* scorecards are exact already */
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, (const char *)mp, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
         u.data.type != MSGPACK_OBJECT_MAP) {

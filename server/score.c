@@ -382,6 +382,14 @@ size_t scoring_n_types(const struct scoring *s)
     return s->n_types;
 }
 
+bool scoring_has_trees(const struct scoring *s)
+{
+    for (size_t i = 0; i < s->n_models; i++)
+        if (model_is_tree(s->models[i].model))
+            return true;
+    return false;
+}
+
 const struct type_policy *scoring_type_at(const struct scoring *s, size_t i)
 {
     return i < s->n_types ? &s->types[i] : NULL;

@@ -136,6 +136,9 @@ const uint8_t *scoring_policy_digest(const struct scoring *s);
 /* The type policies in file order (i < scoring_n_types), for the audit
  * log's MODEL_REGISTERED / POLICY_CHANGE entries. */
 size_t scoring_n_types(const struct scoring *s);
+/* True when some type scores with a tree model: only then can an item's
+ * explanation be made exact (explain.h). */
+bool scoring_has_trees(const struct scoring *s);
 const struct type_policy *scoring_type_at(const struct scoring *s, size_t i);
 
 /* The policy for `type`, or NULL (-> HITLQ_ST_UNKNOWN_TYPE). */
