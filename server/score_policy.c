@@ -29,13 +29,7 @@
 
 bool score_name_ok(const char *s, size_t max)
 {
-    size_t len = s ? strlen(s) : 0;
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    return true;
+    return cond_name_ok(s, max);          /* one definition of a printable name */
 }
 
 int score_get_uint(const json_t *obj, const char *key, uint64_t min, uint64_t max,
