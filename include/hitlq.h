@@ -42,6 +42,16 @@ typedef struct hitlq_options {
     uint16_t    port;        /* default 7420 */
     const char *name;        /* HELLO name: who is connecting; default "anonymous" */
     int         timeout_ms;  /* per call; 0 = wait forever (default 30000) */
+    /* TLS: on when tls_ca is set (the CA file that signed the server's
+     * certificate); tls_cert + tls_key add a client certificate (mutual
+     * TLS); tls_server_name is the name to verify (default: host). */
+    const char *tls_ca;
+    const char *tls_cert;
+    const char *tls_key;
+    const char *tls_server_name;
+    /* Authentication in HELLO: an API key "hitlq_<key_id>_<secret>";
+     * NULL = none (only servers without `auth` accept that). */
+    const char *api_key;
 } hitlq_options;
 
 /* Connects and sends HELLO.  Returns NULL only when out of memory; check
