@@ -117,7 +117,10 @@ F = build/fuzz
 FUZZCC ?= clang
 FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g -O1 -Iinclude -Iproto -Iserver $(PKG_CFLAGS) \
             -fsanitize=fuzzer,address,undefined
-# The triage target runs the whole scoring core on the embedded policy.
+# The triage and dispatch targets link the server (scoring core, opcode table).
+$(F)/fuzz_dispatch: tests/fuzz_dispatch.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_SRCS) $(DEFAULTS)
+	@mkdir -p $(F)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS) -lpthread -lm
 $(F)/fuzz_triage: tests/fuzz_triage.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_SRCS) $(DEFAULTS)
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS) -lpthread -lm

@@ -25,6 +25,7 @@
 #include "fuzz_validate.c"
 #include "fuzz_xgb.c"
 #include "fuzz_triage.c"
+#include "fuzz_dispatch.c"
 
 /* Reads a whole file into a malloc'd buffer (NULL-safe for size 0). */
 static uint8_t *
@@ -123,6 +124,13 @@ test_replay_xgb(void **state)
 }
 
 static void
+test_replay_dispatch(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_dispatch", fuzz_dispatch_one) >= 20);
+}
+
+static void
 test_replay_triage(void **state)
 {
     (void)state;
@@ -152,6 +160,8 @@ test_replay_edge_inputs(void **state)
     assert_int_equal(fuzz_xgb_one(one, 1), 0);
     assert_int_equal(fuzz_triage_one(one, 0), 0);
     assert_int_equal(fuzz_triage_one(one, 1), 0);
+    assert_int_equal(fuzz_dispatch_one(one, 0), 0);
+    assert_int_equal(fuzz_dispatch_one(one, 1), 0);
 }
 
 int
@@ -164,6 +174,7 @@ main(void)
         cmocka_unit_test(test_replay_merkle),
         cmocka_unit_test(test_replay_xgb),
         cmocka_unit_test(test_replay_triage),
+        cmocka_unit_test(test_replay_dispatch),
         cmocka_unit_test(test_replay_record),
         cmocka_unit_test(test_replay_proof),
         cmocka_unit_test(test_replay_edge_inputs),
