@@ -9,10 +9,10 @@ DESTDIR ?=
 CC      ?= cc
 VERSION  = 0.1.0
 
-PKGS      = libevent libevent_pthreads msgpack lmdb libsodium libcrypto jansson libconfuse
+PKGS      = libevent libevent_pthreads libevent_openssl msgpack lmdb libsodium libssl libcrypto jansson libconfuse
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-CLIENT_PKGS = msgpack
+CLIENT_PKGS = msgpack libssl libcrypto
 CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS))
 
 WARN    = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
@@ -30,7 +30,7 @@ CLI_SRCS    = client/hitlq.c $(wildcard client/cli_*.c)
 # of it goes into libhitlq).  Links the audit codec, libhitlq, libcrypto
 # (SHA-256), libsodium (Ed25519) and jansson.
 AUD_SRCS    = $(wildcard client/aud_*.c)
-AUD_LIBS   := $(shell pkg-config --libs msgpack libsodium libcrypto jansson)
+AUD_LIBS   := $(shell pkg-config --libs msgpack libsodium libssl libcrypto jansson)
 TEST_SRCS   = $(wildcard tests/test_*.c)
 TEST_HELPERS = $(filter-out tests/test_%.c tests/fuzz_%.c tests/bench_%.c tests/audit_%.c, $(wildcard tests/*.c))
 AUD_TEST_HELPERS = $(wildcard tests/audit_*.c)      # test_audit_tool only

@@ -42,9 +42,12 @@ aud_server_parse(const char *s, struct aud_server *srv, struct aud_result *r)
 enum aud_class
 aud_server_connect(const struct aud_server *srv, hitlq **out, struct aud_result *r)
 {
+    /* an auditor's credentials and TLS trust come from the environment
+     * (HITLQ_API_KEY, HITLQ_TLS_CA), as for the hitlq CLI */
     hitlq_options o = { .host = srv->host, .port = srv->port,
                         .name = srv->name ? srv->name : "hitlq-audit",
-                        .timeout_ms = 60000 };
+                        .timeout_ms = 60000, .api_key = getenv("HITLQ_API_KEY"),
+                        .tls_ca = getenv("HITLQ_TLS_CA") };
     hitlq *c = hitlq_connect(&o);
 
     *out = NULL;

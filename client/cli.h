@@ -25,6 +25,8 @@ struct cli {
     const char *host;
     uint16_t    port;
     const char *name;
+    const char *tls_ca, *tls_cert, *tls_key, *tls_name;   /* NULL = not given */
+    const char *api_key;      /* HELLO api_key; NULL = none */
 };
 
 /* ---- cli_json.c: JSON <-> MessagePack ------------------------------------- */

@@ -1,14 +1,17 @@
 /*
  * cli_admin.c - the administration commands of the CLI: reload (the
  * server re-reads its policy file; a bad file is refused and the old
- * policy stays in force).
+ * policy stays in force) and key (add, list and revoke API keys).
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
 /* Declared in hitlq.c's command table. */
 int cli_reload(struct cli *cl, int argc, char **argv);
+int cli_key(struct cli *cl, int argc, char **argv);
 
 int
 cli_reload(struct cli *cl, int argc, char **argv)
@@ -36,4 +39,124 @@ cli_reload(struct cli *cl, int argc, char **argv)
         printf("policy %s in force\n", policy);
     }
     return CLI_EXIT_OK;
+}
+
+/* key add PRINCIPAL ROLE [--skills Q1,Q2]: prints the new key (only time
+ * it is shown) on stdout, its id on stderr. */
+static int
+cli_key_add(struct cli *cl, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "skills", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+    const char *skills[HITLQ_MAX_CLAIM_QUEUES];
+    char key[HITLQ_API_KEY_LEN + 1], id[HITLQ_KEY_ID_LEN + 1], *list = NULL, *save = NULL, *q;
+    size_t ns = 0;
+    int ch, rc;
+
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (ch != 's')
+            return cli_usage_error("bad key add option");
+        list = optarg;
+    }
+    if (argc - optind != 2)
+        return cli_usage_error("usage: key add PRINCIPAL ROLE [--skills Q1,Q2]");
+    for (q = list ? strtok_r(list, ",", &save) : NULL; q; q = strtok_r(NULL, ",", &save)) {
+        if (ns == HITLQ_MAX_CLAIM_QUEUES)
+            return cli_usage_error("at most %u skills", HITLQ_MAX_CLAIM_QUEUES);
+        skills[ns++] = q;
+    }
+    if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
+        return rc;
+    rc = hitlq_key_add(cl->c, argv[optind], argv[optind + 1], list ? skills : NULL, ns,
+                       key, sizeof(key), id, sizeof(id));
+    if (rc != HITLQ_OK)
+        return cli_fail(cl, "key add", rc);
+    if (cl->json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "principal", argv[optind], "role",
+                              argv[optind + 1], "key_id", id, "api_key", key);
+        if (j != NULL)
+            cli_json_println(stdout, j);
+        json_decref(j);
+    } else {
+        printf("%s\n", key);
+        fprintf(stderr, "key %s for %s (%s): shown only now, keep it secret\n", id,
+                argv[optind], argv[optind + 1]);
+    }
+    explicit_bzero(key, sizeof(key));
+    return CLI_EXIT_OK;
+}
+
+/* key list [PRINCIPAL]: one line (or JSON object) per key. */
+static int
+cli_key_list(struct cli *cl, int argc, char **argv)
+{
+    const msgpack_object *keys;
+    hitlq_reply *r = NULL;
+    int rc;
+
+    if (argc > 2)
+        return cli_usage_error("usage: key list [PRINCIPAL]");
+    if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = hitlq_key_list(cl->c, argc == 2 ? argv[1] : NULL, &r)) != HITLQ_OK)
+        return cli_fail(cl, "key list", rc);
+    keys = hitlq_reply_get(r, "keys");
+    for (uint32_t i = 0; keys != NULL && keys->type == MSGPACK_OBJECT_ARRAY &&
+                         i < keys->via.array.size; i++) {
+        const msgpack_object *k = &keys->via.array.ptr[i];
+        if (cl->json) {
+            json_t *j = cli_mp_to_json(k);
+            cli_json_println(stdout, j);
+            json_decref(j);
+            continue;
+        }
+        const msgpack_object *rev = cli_map_get(k, "revoked");
+        cli_mp_print(stdout, cli_map_get(k, "key_id"));
+        putchar(' ');
+        cli_mp_print(stdout, cli_map_get(k, "principal"));
+        putchar(' ');
+        cli_mp_print(stdout, cli_map_get(k, "role"));
+        putchar(' ');
+        cli_mp_print(stdout, cli_map_get(k, "skills"));
+        printf("%s\n", rev != NULL && rev->type == MSGPACK_OBJECT_BOOLEAN && rev->via.boolean
+                           ? " revoked" : "");
+    }
+    hitlq_reply_free(r);
+    return CLI_EXIT_OK;
+}
+
+/* key revoke KEY_ID */
+static int
+cli_key_revoke(struct cli *cl, int argc, char **argv)
+{
+    int rc;
+
+    if (argc != 2)
+        return cli_usage_error("usage: key revoke KEY_ID");
+    if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = hitlq_key_revoke(cl->c, argv[1])) != HITLQ_OK)
+        return cli_fail(cl, "key revoke", rc);
+    if (cl->json) {
+        json_t *j = json_pack("{s:b, s:s}", "ok", 1, "key_id", argv[1]);
+        if (j != NULL)
+            cli_json_println(stdout, j);
+        json_decref(j);
+    } else
+        printf("key %s revoked\n", argv[1]);
+    return CLI_EXIT_OK;
+}
+
+int
+cli_key(struct cli *cl, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error("usage: key add|list|revoke ...");
+    if (strcmp(argv[1], "add") == 0)
+        return cli_key_add(cl, argc - 1, argv + 1);
+    if (strcmp(argv[1], "list") == 0)
+        return cli_key_list(cl, argc - 1, argv + 1);
+    if (strcmp(argv[1], "revoke") == 0)
+        return cli_key_revoke(cl, argc - 1, argv + 1);
+    return cli_usage_error("unknown key command \"%s\"", argv[1]);
 }

@@ -2,7 +2,8 @@
  * client.c - the libhitlq context: connect + HELLO, request ids, sending
  * frames, reading and validating replies (each reply owns a copy of its
  * body and a msgpack zone), out-of-order replies parked by request id,
- * sticky errors.  Typed operations live in ops.c, sockets in net.c.
+ * sticky errors.  Typed operations live in ops.c, sockets in net.c, TLS
+ * in tls.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -73,7 +74,7 @@ hitlq__next_id(hitlq *c)
 /* ---- connect ------------------------------------------------------------ */
 
 static int
-send_hello(hitlq *c, const char *name)
+send_hello(hitlq *c, const char *name, const char *api_key)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -82,11 +83,15 @@ send_hello(hitlq *c, const char *name)
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, api_key != NULL ? 4 : 3);
     wire_pack_kv_u64(&pk, "version", HITLQ_PROTO_VERSION);
     wire_pack_kv_str(&pk, "client", HITLQ_CLIENT_NAME);
     wire_pack_kv_str(&pk, "name", name);
+    if (api_key != NULL)
+        wire_pack_kv_str(&pk, "api_key", api_key);
     rc = hitlq_call(c, HITLQ_OP_HELLO, sb.data, sb.size, &r);
+    if (api_key != NULL)                 /* the frame held the secret */
+        explicit_bzero(sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     hitlq_reply_free(r);
     if (rc > 0 && !c->dead)            /* HELLO refused: the session is over */
@@ -119,7 +124,12 @@ hitlq_connect(const hitlq_options *opt)
         c->dead = true;
         return c;
     }
-    send_hello(c, name);
+    if (opt->tls_ca != NULL &&
+        hitlq__tls_start(c, opt, host, hitlq__deadline(c->timeout_ms)) != HITLQ_OK) {
+        c->dead = true;
+        return c;
+    }
+    send_hello(c, name, opt->api_key);
     return c;
 }
 
@@ -130,6 +140,7 @@ hitlq_free(hitlq *c)
 
     if (c == NULL)
         return;
+    hitlq__tls_free(c);
     if (c->fd >= 0)
         close(c->fd);
     for (i = 0; i < c->n_pending; i++)

@@ -1,13 +1,14 @@
 /*
  * client_int.h - private parts of libhitlq: the context struct and the
  * helpers shared by client.c (session, framing), net.c (sockets), ops.c
- * (typed operations) and ops_audit.c (audit operations, SUBMIT with a
- * receipt).  Not installed.
+ * (typed operations), ops_audit.c (audit operations, SUBMIT with a
+ * receipt) and tls.c (the TLS client).  Not installed.
  */
 #ifndef HITLQ_CLIENT_INT_H
 #define HITLQ_CLIENT_INT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hitlq.h"
 #include "frame.h"
@@ -30,6 +31,8 @@ struct hitlq {
     struct frame_reader rd;
     hitlq_reply        *pending[HITLQ_PENDING_MAX];
     size_t              n_pending;
+    struct ssl_st      *ssl;            /* owned TLS session; NULL = plaintext */
+    struct ssl_ctx_st  *ssl_ctx;        /* owned; NULL = plaintext */
 };
 
 /* ---- net.c ---------------------------------------------------------------- */
@@ -42,13 +45,33 @@ int64_t hitlq__deadline(int timeout_ms);
  * in err (errlen bytes). */
 int hitlq__net_connect(const char *host, uint16_t port, int timeout_ms,
                        char *err, size_t errlen);
-/* Writes all of buf before the deadline.  Returns HITLQ_OK or an error code
+/* Waits for events on fd.  Returns 1 when ready, 0 on timeout, -1 on
+ * error (errno). */
+int hitlq__net_wait(int fd, short events, int64_t deadline);
+/* Writes all of buf before the deadline (through TLS when c->ssl).  Returns HITLQ_OK or an error code
  * with the detail in c->errstr (the context is not marked). */
 int hitlq__net_write(hitlq *c, const void *buf, size_t len, int64_t deadline);
 /* Reads what is available (waiting until the deadline for at least one
  * byte) into the frame reader.  Returns HITLQ_OK, HITLQ_EIO, HITLQ_EOF,
  * HITLQ_ETIMEOUT or HITLQ_ENOMEM. */
 int hitlq__net_read(hitlq *c, int64_t deadline);
+
+/* ---- tls.c ---------------------------------------------------------------- */
+
+/* Starts TLS on c->fd as opt asks (tls_ca, tls_cert, tls_key,
+ * tls_server_name, else host, is the name checked) and finishes the
+ * handshake before the deadline.  Returns HITLQ_OK, or HITLQ_EIO,
+ * HITLQ_ETIMEOUT, HITLQ_ENOMEM or HITLQ_EINVAL with the detail in c. */
+int hitlq__tls_start(hitlq *c, const hitlq_options *opt, const char *host,
+                     int64_t deadline);
+/* One record-layer step.  Returns the bytes moved (> 0); 0 when the call
+ * must wait for *ev (POLLIN or POLLOUT) on c->fd and be repeated with the
+ * same arguments; -1 with the code (HITLQ_EIO, HITLQ_EOF) set in c. */
+ssize_t hitlq__tls_write(hitlq *c, const void *buf, size_t len, short *ev);
+ssize_t hitlq__tls_read(hitlq *c, void *buf, size_t len, short *ev);
+/* Frees the session and context (sending close_notify if the socket takes
+ * it at once); a no-op for plaintext. */
+void hitlq__tls_free(hitlq *c);
 
 /* ---- client.c ------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #define DEFAULT_PORT 7420
 
 int cli_reload(struct cli *cl, int argc, char **argv);     /* cli_admin.c */
+int cli_key(struct cli *cl, int argc, char **argv);        /* cli_admin.c */
 
 static const struct {
     const char *name;
@@ -33,6 +34,7 @@ static const struct {
     { "watch",    cli_watch,    "[--from SEQ] [--count N] [--idle SEC]" },
     { "stats",    cli_stats,    "                            queues and types" },
     { "reload",   cli_reload,   "                            re-read the server's policy file" },
+    { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] | list [PRINCIPAL] | revoke KEY_ID" },
 };
 
 static void
@@ -40,11 +42,18 @@ usage(FILE *f)
 {
     size_t i;
 
-    fprintf(f, "usage: hitlq [-h host] [-p port] [-n name] [--json] COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: hitlq [-h host] [-p port] [-n name] [--json] [TLS options] COMMAND [ARGS]\n\n"
                "  -h host   server address (default $HITLQ_HOST or %s)\n"
                "  -p port   server port (default $HITLQ_PORT or %d)\n"
                "  -n name   who is connecting (default $USER)\n"
-               "  --json    one JSON object per line\n\ncommands:\n",
+               "  --json    one JSON object per line\n"
+               "  --tls-ca FILE    use TLS; FILE is the CA that signed the server's\n"
+               "                   certificate (default $HITLQ_TLS_CA; unset = plaintext)\n"
+               "  --tls-cert FILE  client certificate (mutual TLS)\n"
+               "  --tls-key FILE   its private key (default: in --tls-cert)\n"
+               "  --tls-name NAME  server name to verify (default: the host)\n"
+               "  --api-key KEY    API key for servers with auth (default $HITLQ_API_KEY)\n"
+               "\ncommands:\n",
             DEFAULT_HOST, DEFAULT_PORT);
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].args);
@@ -126,7 +135,9 @@ int
 cli_connect(struct cli *cl)
 {
     hitlq_options o = { .host = cl->host, .port = cl->port, .name = cl->name,
-                        .timeout_ms = 30000 };
+                        .timeout_ms = 30000, .tls_ca = cl->tls_ca, .tls_cert = cl->tls_cert,
+                        .tls_key = cl->tls_key, .tls_server_name = cl->tls_name,
+                        .api_key = cl->api_key };
 
     cl->c = hitlq_connect(&o);
     if (cl->c == NULL) {
@@ -138,12 +149,20 @@ cli_connect(struct cli *cl)
     return CLI_EXIT_OK;
 }
 
-/* Host, port and name from the environment, overridden by options. */
+/* Long-only options' codes. */
+enum { OPT_TLS_CA = 256, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME };
+
+/* Host, port, name and TLS CA from the environment, overridden by options. */
 static int
 parse_globals(struct cli *cl, int argc, char **argv)
 {
     static const struct option lo[] = {
         { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'H' },
+        { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+        { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+        { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+        { "tls-name", required_argument, NULL, OPT_TLS_NAME },
+        { "api-key", required_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 } };
     const char *port = getenv("HITLQ_PORT");
     uint64_t p;
@@ -151,16 +170,27 @@ parse_globals(struct cli *cl, int argc, char **argv)
 
     cl->host = getenv("HITLQ_HOST") ? getenv("HITLQ_HOST") : DEFAULT_HOST;
     cl->name = getenv("USER");
+    cl->tls_ca = getenv("HITLQ_TLS_CA") && *getenv("HITLQ_TLS_CA") ? getenv("HITLQ_TLS_CA") : NULL;
+    cl->api_key = getenv("HITLQ_API_KEY") && *getenv("HITLQ_API_KEY") ? getenv("HITLQ_API_KEY")
+                                                                        : NULL;
     while ((ch = getopt_long(argc, argv, "+h:p:n:", lo, NULL)) != -1) {
         switch (ch) {
         case 'h': cl->host = optarg; break;
         case 'p': port = optarg; break;
         case 'n': cl->name = optarg; break;
         case 'j': cl->json = true; break;
+        case OPT_TLS_CA:   cl->tls_ca = optarg; break;
+        case OPT_TLS_CERT: cl->tls_cert = optarg; break;
+        case OPT_TLS_KEY:  cl->tls_key = optarg; break;
+        case OPT_TLS_NAME: cl->tls_name = optarg; break;
+        case 'A':          cl->api_key = optarg; break;
         case 'H': usage(stdout); exit(CLI_EXIT_OK);
         default:  return cli_usage_error("bad option");
         }
     }
+    if (cl->tls_ca == NULL && (cl->tls_cert || cl->tls_key || cl->tls_name))
+        return cli_usage_error("--tls-cert, --tls-key and --tls-name need --tls-ca "
+                               "(or $HITLQ_TLS_CA)");
     cl->port = DEFAULT_PORT;
     if (port != NULL) {
         if (!cli_parse_u64(port, &p) || p == 0 || p > 65535)

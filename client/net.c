@@ -1,7 +1,8 @@
 /*
  * net.c - the socket layer of libhitlq: connect with a timeout
  * (getaddrinfo, non-blocking connect + poll, TCP_NODELAY) and poll-based
- * reads and writes against a monotonic deadline.  No framing here.
+ * reads and writes against a monotonic deadline, on the socket or through
+ * the TLS session (tls.c).  No framing here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +47,8 @@ remaining(int64_t deadline)
     return left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
-/* Waits for events on fd.  Returns 1 when ready, 0 on timeout, -1 on error. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
+int
+hitlq__net_wait(int fd, short events, int64_t deadline)
 {
     struct pollfd p = { .fd = fd, .events = events };
     int rc;
@@ -78,7 +78,7 @@ try_connect(const struct addrinfo *ai, int64_t deadline, int *saved_errno)
             close(fd);
             return -1;
         }
-        rc = wait_fd(fd, POLLOUT, deadline);
+        rc = hitlq__net_wait(fd, POLLOUT, deadline);
         if (rc <= 0) {
             *saved_errno = rc == 0 ? ETIMEDOUT : errno;
             close(fd);
@@ -120,29 +120,81 @@ hitlq__net_connect(const char *host, uint16_t port, int timeout_ms,
     return fd;
 }
 
+/* One send: bytes sent (> 0), 0 = wait for *ev, -1 = error (set in c). */
+static ssize_t
+net_send_some(hitlq *c, const void *p, size_t len, short *ev)
+{
+    ssize_t n;
+
+    if (c->ssl != NULL)
+        return hitlq__tls_write(c, p, len, ev);
+    *ev = POLLOUT;
+    do
+        n = send(c->fd, p, len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0)
+        return n;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return 0;
+    hitlq__set_err(c, HITLQ_EIO, "write: %s", strerror(errno));
+    return -1;
+}
+
+/* One receive: bytes read (> 0), 0 = wait for *ev, -1 = error or EOF
+ * (set in c). */
+static ssize_t
+net_recv_some(hitlq *c, void *buf, size_t len, short *ev)
+{
+    ssize_t n;
+
+    if (c->ssl != NULL)
+        return hitlq__tls_read(c, buf, len, ev);
+    *ev = POLLIN;
+    do
+        n = recv(c->fd, buf, len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n > 0)
+        return n;
+    if (n == 0)
+        hitlq__set_err(c, HITLQ_EOF, "server closed the connection");
+    else if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return 0;
+    else
+        hitlq__set_err(c, HITLQ_EIO, "read: %s", strerror(errno));
+    return -1;
+}
+
+/* Waits for ev before the deadline: HITLQ_OK or the error recorded. */
+static int
+net_wait_for(hitlq *c, short ev, int64_t deadline, const char *what)
+{
+    int rc = hitlq__net_wait(c->fd, ev, deadline);
+
+    if (rc == 0)
+        return hitlq__set_err(c, HITLQ_ETIMEOUT, "timed out %s", what);
+    if (rc < 0)
+        return hitlq__set_err(c, HITLQ_EIO, "poll: %s", strerror(errno));
+    return HITLQ_OK;
+}
+
 int
 hitlq__net_write(hitlq *c, const void *buf, size_t len, int64_t deadline)
 {
     const uint8_t *p = buf;
     ssize_t n;
+    short ev;
     int rc;
 
     while (len > 0) {
-        n = send(c->fd, p, len, MSG_NOSIGNAL);
+        n = net_send_some(c, p, len, &ev);
+        if (n < 0)
+            return c->err;
         if (n > 0) {
             p += n;
             len -= (size_t)n;
-            continue;
+        } else if ((rc = net_wait_for(c, ev, deadline, "writing a request")) != HITLQ_OK) {
+            return rc;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return hitlq__set_err(c, HITLQ_EIO, "write: %s", strerror(errno));
-        rc = wait_fd(c->fd, POLLOUT, deadline);
-        if (rc == 0)
-            return hitlq__set_err(c, HITLQ_ETIMEOUT, "timed out writing a request");
-        if (rc < 0)
-            return hitlq__set_err(c, HITLQ_EIO, "poll: %s", strerror(errno));
     }
     return HITLQ_OK;
 }
@@ -152,23 +204,14 @@ hitlq__net_read(hitlq *c, int64_t deadline)
 {
     uint8_t buf[16384];
     ssize_t n;
+    short ev;
     int rc;
 
-    for (;;) {
-        n = recv(c->fd, buf, sizeof(buf), 0);
-        if (n > 0)
-            break;
-        if (n == 0)
-            return hitlq__set_err(c, HITLQ_EOF, "server closed the connection");
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return hitlq__set_err(c, HITLQ_EIO, "read: %s", strerror(errno));
-        rc = wait_fd(c->fd, POLLIN, deadline);
-        if (rc == 0)
-            return hitlq__set_err(c, HITLQ_ETIMEOUT, "timed out waiting for the server");
-        if (rc < 0)
-            return hitlq__set_err(c, HITLQ_EIO, "poll: %s", strerror(errno));
+    while ((n = net_recv_some(c, buf, sizeof(buf), &ev)) <= 0) {
+        if (n < 0)
+            return c->err;
+        if ((rc = net_wait_for(c, ev, deadline, "waiting for the server")) != HITLQ_OK)
+            return rc;
     }
     if (frame_reader_feed(&c->rd, buf, (size_t)n) < 0)
         return c->rd.status != HITLQ_ST_OK

@@ -218,6 +218,31 @@ int hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
  * hitlq_errstr) or HITLQ_ST_INVALID_STATE (another reload is in flight). */
 int hitlq_reload(hitlq *c, char *policy_out, size_t policy_len);
 
+/* API keys (PROTOCOL.md §3.1, §4.14; the admin role only).  A key is
+ * "hitlq_<key_id>_<secret>", HITLQ_API_KEY_LEN characters; its key_id is
+ * HITLQ_KEY_ID_LEN hex digits. */
+#define HITLQ_API_KEY_LEN 66
+#define HITLQ_KEY_ID_LEN  16
+
+/* KEY_ADD: a new key for `principal` (created with `role` - "bot",
+ * "specialist", "auditor" or "admin" - if new; an existing principal must
+ * have that role).  skills (n_skills queue names, specialists only)
+ * replace the queues the principal may claim from; skills NULL keeps them
+ * (a new principal: any queue).  The key, which the server shows only
+ * this once, is copied to api_key_out (api_key_len >= HITLQ_API_KEY_LEN
+ * + 1), its id to key_id_out (HITLQ_KEY_ID_LEN + 1 bytes; may be NULL).
+ * Wipe api_key_out when done with it. */
+int hitlq_key_add(hitlq *c, const char *principal, const char *role,
+                  const char *const *skills, size_t n_skills,
+                  char *api_key_out, size_t api_key_len,
+                  char *key_id_out, size_t key_id_len);
+/* KEY_LIST: *out is the reply {keys: [{principal, role, skills, key_id,
+ * created_ms, revoked}], truncated} (never secrets); principal NULL = all. */
+int hitlq_key_list(hitlq *c, const char *principal, hitlq_reply **out);
+/* KEY_REVOKE: the key stops working at once; the server closes the
+ * connections that authenticated with it. */
+int hitlq_key_revoke(hitlq *c, const char *key_id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -77,7 +77,10 @@
     X(AUDIT_ENTRIES,     0x41, "a range of audit-log entries")           \
     X(AUDIT_PROVE,       0x42, "inclusion proof of an entry or an item's entries") \
     X(AUDIT_CONSISTENCY, 0x43, "consistency proof between two tree sizes") \
-    X(RELOAD,            0x50, "reload the policy and models (validated first)")
+    X(RELOAD,            0x50, "reload the policy and models (validated first)") \
+    X(KEY_ADD,           0x51, "create an API key for a principal (admin)") \
+    X(KEY_LIST,          0x52, "list principals and their API keys, never secrets (admin)") \
+    X(KEY_REVOKE,        0x53, "revoke an API key; its connections are closed (admin)")
 
 enum hitlq_op {
 #define HITLQ_X_ENUM(name, val, desc) HITLQ_OP_##name = (val),
@@ -108,6 +111,8 @@ enum hitlq_op {
     X(UNKNOWN_TYPE,     204, "unknown_type",       "no policy for this item type")     \
     X(INVALID_STATE,    205, "invalid_state",      "operation not allowed in the item's state") \
     X(INVALID_POLICY,   206, "invalid_policy",     "the new policy or model was refused; the old one stays in force") \
+    X(UNAUTHORIZED,     207, "unauthorized",       "authentication required or failed") \
+    X(FORBIDDEN,        208, "forbidden",          "the principal's role may not do this") \
     X(INTERNAL,         300, "internal",           "internal server error")            \
     X(RESOURCE_EXHAUSTED,301,"resource_exhausted", "storage full; write refused, nothing changed") \
     X(SHUTTING_DOWN,    302, "shutting_down",      "server is shutting down")

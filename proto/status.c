@@ -38,6 +38,7 @@ hitlq_status_is_fatal(int status)
     case HITLQ_ST_LIMIT_EXCEEDED:
     case HITLQ_ST_BAD_VERSION:
     case HITLQ_ST_NEED_HELLO:
+    case HITLQ_ST_UNAUTHORIZED:        /* HELLO refused, or the key was revoked */
         return true;
     default:
         return false;

@@ -17,6 +17,8 @@
 #   (j) scoring cost per item, one thread (tests/bench_score.c): the default
 #       scorecard, a 100-tree depth-6 XGBoost model in hitlq vs XGBoost's
 #       C API, approximate and exact (TreeSHAP) contributions
+#   (k) TLS: (b)'s durable submits over TLS vs plaintext in alternating
+#       rounds, and server RSS holding 1000 idle TLS connections
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -480,6 +482,78 @@ med2() { printf '%s\n' $* | grep -v '^n/a$' | sort -n | awk '{ v[NR] = $1 } END 
 TRATIO_MED=$(med2 $TRATIO_ALL)
 TBRATIO_MED=$(med2 $TBRATIO_ALL)
 
+# ---- (k) TLS ---------------------------------------------------------------------
+# (b)'s load (16 conns x 64, $SUBMIT_S s, audit log on) over TLS and in
+# plaintext on fresh servers, alternating which goes first.  The TLS servers
+# use throw-away certificates from scripts/make-certs.sh (P-256, TLS 1.3);
+# bench_load -A makes its handshakes before the clock starts, and its own
+# TLS work shares the machine's cores with the server.  Then one fresh TLS
+# server holding 1000 idle connections, each after HELLO (with the
+# bootstrap admin API key when this hitlqd has `auth`) and PING.
+KC=$TMPROOT/certs
+KTLS_ALL= KPLAIN_ALL= KRATIO_ALL= IDLE_BEFORE= IDLE_AFTER= IDLE_DELTA= IDLE_HOW=
+# tls_round NAME CONF [BENCH_LOAD ARGS]: one durable-submit run; sets kv
+tls_round() {
+    sync
+    kv=
+    start_server "$1" "$2" || return 0
+    kn=$1; shift 2
+    run "$O/$kn.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000 "$@"
+    kv=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/$kn.$r")
+    grep -q ABORTED "$O/$kn.$r" && kv=
+    server_alive "$kn round $r" && stop_server
+    rm -rf "$SRV_DIR/data"
+}
+say ""
+say "-- (k) TLS: durable submits/s over TLS vs plaintext, then 1000 idle TLS connections (load average $(loadavg))"
+if sh scripts/make-certs.sh "$KC" > "$O/make-certs" 2>&1; then
+    printf 'map_size_mb = 32768\ntls_cert = "%s/server.pem"\ntls_key = "%s/server.key"\n' \
+        "$KC" "$KC" > "$TMPROOT/policy/tls.conf"
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        if [ $((r % 2)) -eq 1 ]; then
+            tls_round plain "$TMPROOT/policy/default.conf"; kplain=$kv
+            tls_round tls "$TMPROOT/policy/tls.conf" -A "$KC/ca.pem" -L " (TLS)"; ktls=$kv
+        else
+            tls_round tls "$TMPROOT/policy/tls.conf" -A "$KC/ca.pem" -L " (TLS)"; ktls=$kv
+            tls_round plain "$TMPROOT/policy/default.conf"; kplain=$kv
+        fi
+        kr=$(calc 'printf "%.2f", b / a' "$(num_or_na "$kplain")" "$(num_or_na "$ktls")")
+        say "round $r: plaintext $(num_or_na "$kplain")/s, TLS $(num_or_na "$ktls")/s, TLS/plaintext $kr"
+        KPLAIN_ALL="$KPLAIN_ALL ${kplain:-n/a}" KTLS_ALL="$KTLS_ALL ${ktls:-n/a}" KRATIO_ALL="$KRATIO_ALL $kr"
+        r=$((r + 1))
+    done
+    # 1000 connections + the server's own files: raise a 1024 soft limit
+    [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ] && ulimit -n 4096 2>/dev/null
+    cp "$TMPROOT/policy/tls.conf" "$TMPROOT/policy/idle.conf"
+    "$HITLQD" -C 2>/dev/null | grep -q '^auth =' && printf 'auth = 1\n' >> "$TMPROOT/policy/idle.conf"
+    if start_server idletls "$TMPROOT/policy/idle.conf"; then
+        if [ -s "$SRV_DIR/data/admin.key" ]; then
+            IDLE_HOW="HELLO with api_key"; set -- -K "$SRV_DIR/data/admin.key"
+        else
+            IDLE_HOW="HELLO without api_key: no auth in this build"; set --
+        fi
+        say "bench: (k) fresh TLS server VmRSS before = $(num_or_na "$(rss_kb "$SRV_PID")") kB"
+        run "$O/idle" 120 "$BL" idle-tls -P "$PORTFILE" -A "$KC/ca.pem" -n 1000 -t 2 -s "$SRV_PID" "$@"
+        if grep -q '^bench: idle-tls conns = 1000' "$O/idle"; then
+            IDLE_BEFORE=$(field "$O/idle" "bench: idle-tls" before)
+            IDLE_AFTER=$(field "$O/idle" "bench: idle-tls" after)
+            IDLE_DELTA=$(field "$O/idle" "bench: idle-tls" delta)
+        fi
+        say "bench: (k) hitlqd VmRSS with 1000 idle TLS connections = $(num_or_na "$IDLE_AFTER") kB (before $(num_or_na "$IDLE_BEFORE") kB, delta $(num_or_na "$IDLE_DELTA") kB; $IDLE_HOW)"
+        server_alive "idle-tls" && stop_server
+    fi
+else
+    say "bench: (k) skipped: scripts/make-certs.sh failed:"; tail -3 "$O/make-certs"
+fi
+set -- $(median3 $KTLS_ALL); KTLS_MED=$1
+set -- $(median3 $KPLAIN_ALL); KPLAIN_MED=$1
+KRATIO_MED=$(med2 $KRATIO_ALL)
+KRATIO_MIN=$(printf '%s\n' $KRATIO_ALL | grep -v '^n/a$' | sort -n | head -1)
+KRATIO_MAX=$(printf '%s\n' $KRATIO_ALL | grep -v '^n/a$' | sort -n | tail -1)
+IDLE_MIB=$(calc 'printf "%.1f", a / 1024' "$(num_or_na "$IDLE_AFTER")" 0)
+IDLE_DMIB=$(calc 'printf "%.1f", a / 1024' "$(num_or_na "$IDLE_DELTA")" 0)
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -557,5 +631,15 @@ printf '%-58s %-30s %-16s %s\n' "(j) submits/s 100x6 tree / scorecard (median of
     "$(num_or_na "$TRATIO_MED")" ">= 0.8" "$(verdict "$TRATIO_MED" ">=" 0.8)"
 printf '%-58s %-30s %-16s %s\n' "(j) submits/s bundled 60x3 tree policy / scorecard" \
     "$(num_or_na "$TBUND_MED")/s, ratio $(num_or_na "$TBRATIO_MED")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(k) durable submits/s, TLS / plaintext, medians" \
+    "$(num_or_na "$KTLS_MED") / $(num_or_na "$KPLAIN_MED")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(k) durable submits/s TLS / plaintext (median of ratios)" \
+    "$(num_or_na "$KRATIO_MED") (${KRATIO_MIN:-n/a}-${KRATIO_MAX:-n/a})" ">= 0.7" "$(verdict "$KRATIO_MED" ">=" 0.7)"
+case $IDLE_HOW in
+    *"with api_key"*) IDLE_ROW="(k) server RSS, 1000 idle authenticated TLS conns" ;;
+    *) IDLE_ROW="(k) server RSS, 1000 idle TLS conns (HELLO without api_key)" ;;
+esac
+printf '%-58s %-30s %-16s %s\n' "$IDLE_ROW" \
+    "$IDLE_MIB MiB (delta $IDLE_DMIB MiB)" "<= 64 MiB" "$(verdict "$IDLE_MIB" "<=" 64)"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (PERFORMANCE.md §5)."
 exit 0

@@ -132,6 +132,14 @@ int audit_key_admin(const struct hitlq_config *cfg, char op, const char *arg, FI
  * if the policy file changed.  An aborted batch restores the old set. */
 int  audit_reload(struct audit *a, MDB_txn *txn, const struct scoring *sc, uint64_t now_ms);
 
+/* An API key of principal (server/auth.h) was added (action 1) or revoked
+ * (3): a KEY_EVENT entry with KEY_INFO role 3 (actor), whose key text is
+ * desc ("apikey <key_id> <principal> <role>", at most AUDIT_ACTOR_DESC_MAX
+ * bytes), made by admin principal `by` ("hitlqd" = the server itself). */
+#define AUDIT_ACTOR_DESC_MAX 255u
+int  audit_actor_key(struct audit *a, MDB_txn *txn, const char *desc, size_t len,
+                     uint8_t action, const char *by, uint64_t now_ms);
+
 /* Around each batch transaction: begin snapshots the tree, abort rolls the
  * in-memory state back to it (the txn did not commit). */
 void audit_txn_begin(struct audit *a, MDB_txn *txn);

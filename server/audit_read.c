@@ -62,6 +62,8 @@ audit_range_pack(struct audit *a, MDB_txn *txn, uint64_t start, uint32_t n,
 
     store_put_be64(kb, start);
     msgpack_pack_array(pk, n);
+    if (n == 0)
+        return HITLQ_ST_OK;            /* start at the end: an empty range */
     if (mdb_cursor_open(txn, a->s->alog, &cur) != 0)
         return HITLQ_ST_INTERNAL;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);

@@ -223,6 +223,34 @@ audit_key_entry(struct audit *a, MDB_txn *txn, const char *vkey, size_t vlen,
     return audit_append(a, txn, r, now_ms, &index, hash);
 }
 
+int
+audit_actor_key(struct audit *a, MDB_txn *txn, const char *desc, size_t len, uint8_t action,
+                const char *by, uint64_t now_ms)
+{
+    uint8_t body[4 + AUDIT_ACTOR_DESC_MAX + 8], hash[AUDIT_HASH_LEN];
+    struct record *r = &a->rec;
+    size_t bl = strlen(by);
+    uint64_t index;
+
+    if (len > AUDIT_ACTOR_DESC_MAX || bl == 0 || bl > RECORD_STR_MAX)
+        return HITLQ_ST_INTERNAL;
+    audit_sys_record(r, RECORD_KEY_EVENT);
+    if (strcmp(by, "hitlqd") != 0) {       /* an admin principal did it */
+        r->actor_type = RECORD_ACTOR_HUMAN;
+        r->actor_id.len = (uint8_t)bl;
+        memcpy(r->actor_id.data, by, bl);
+    }
+    body[0] = 3;                           /* role: actor */
+    body[1] = action;
+    body[2] = (uint8_t)(len >> 8);
+    body[3] = (uint8_t)len;
+    memcpy(body + 4, desc, len);
+    store_put_be64(body + 4 + len, a->tree.size);
+    r->ext[0] = (struct record_ext){ RECORD_EXT_KEY_INFO, (uint16_t)(12 + len), body };
+    r->ext_count = 1;
+    return audit_append(a, txn, r, now_ms, &index, hash);
+}
+
 /* Registers keys added to or removed from the key file since last start. */
 static int
 audit_register_keys(struct audit *a, MDB_txn *txn, uint64_t now_ms)

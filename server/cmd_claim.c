@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "cmd.h"
 #include "commit.h"
 #include "conn.h"
@@ -207,6 +208,7 @@ static void
 claim_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     const msgpack_object_array *qs = &args[0]->via.array;
+    char err[HITLQ_MAX_NAME + HITLQ_MAX_QUEUE_NAME + 96];
     struct op *op;
 
     if (qs->size == 0) {
@@ -222,6 +224,10 @@ claim_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
                             "field \"queues\": each entry must be a queue name");
             return;
         }
+    }
+    if (authz_claim(c, qs, args[3], err, sizeof(err)) != 0) {   /* skills, worker */
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_FORBIDDEN, err);
+        return;
     }
     op = op_new(&claim_class, c, h->opcode, h->request_id);
     if (op == NULL) {

@@ -311,6 +311,13 @@ read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats, b
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "read failed");
         return;
     }
+    if (!stats && c->auth.role == AUTH_ROLE_BOT &&
+        !auth_item_owned(srv->store, txn, id, c->name)) {
+        server_read_end(srv);          /* a bot reads only what it submitted */
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_FORBIDDEN,
+                        "a bot may only GET the items it submitted");
+        return;
+    }
     off = wire_frame_begin(&srv->out);
     st = stats ? queue_stats(srv->store, txn, util_now_ms(), &srv->pk)
                : queue_get(srv->store, txn, id, &srv->pk);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "auth.h"
 #include "cmd.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -33,6 +34,7 @@ static const struct wire_field hello_schema[] = {
     { "version", WIRE_UINT, true, 0, UINT32_MAX },
     { "client", WIRE_STR, false, 0, HITLQ_MAX_NAME },
     { "name", WIRE_NAME, false, 0, 0 },
+    { "api_key", WIRE_STR, false, 0, HITLQ_MAX_NAME },
 };
 
 static void
@@ -52,11 +54,15 @@ hello_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
                         "this server speaks protocol version 1");
         return;
     }
-    if (args[2])
+    if (args[2] && !auth_enabled(srv->auth))     /* with auth: the principal */
         wire_copy_str(args[2], c->name, sizeof(c->name));
+    if (auth_hello(srv->auth, c, args[3], h->request_id) != 0)
+        return;                        /* refused: unauthorized, closing */
     conn_set_state(c, CONN_READY);
     off = wire_frame_begin(&srv->out);
-    msgpack_pack_map(pk, 5);
+    msgpack_pack_map(pk, 7);
+    wire_pack_kv_str(pk, "principal", c->name);
+    wire_pack_kv_str(pk, "role", auth_role_name(c->auth.role));
     wire_pack_kv_u64(pk, "version", HITLQ_PROTO_VERSION);
     wire_pack_kv_str(pk, "server", "hitlqd/" HITLQ_VERSION);
     wire_pack_kv_u64(pk, "max_frame", HITLQ_MAX_FRAME);
@@ -66,7 +72,7 @@ hello_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
 }
 
 const struct cmd cmd_hello = {
-    "HELLO", HITLQ_OP_HELLO, hello_schema, 3, hello_proceed
+    "HELLO", HITLQ_OP_HELLO, hello_schema, 4, hello_proceed
 };
 
 static void

@@ -42,6 +42,13 @@ static const struct opt config_opts[] = {
             "lease expiries before an item moves to the dead-letter queue"),
     STR_OPT("dead_letter_queue", dead_letter_queue, "dead_letter",
             "queue that receives items after max_attempts expiries"),
+    U64_OPT("auth", auth, 2, 0, 2,
+            "1 = every connection must present an API key in HELLO (roles, PROTOCOL.md §3.1);\n"
+            "# 0 = no authentication (every connection may do everything);\n"
+            "# 2 = auto: 1 unless listen is a loopback address"),
+    STR_OPT("auth_bootstrap_key", auth_bootstrap_key, "",
+            "with auth on and no principals yet: file that receives a new admin API key (0600);\n"
+            "# empty = <data_dir>/admin.key"),
     U64_OPT("max_connections", max_connections, 1024, 1, 1000000,
             "simultaneous client connections"),
     U64_OPT("max_batch", max_batch, 512, 1, 65536,
@@ -62,6 +69,21 @@ static const struct opt config_opts[] = {
             "log origin (= key name) used when the key is created; empty = localhost/hitlq/<random>"),
     U64_OPT("audit_checkpoint_ms", audit_checkpoint_ms, 1000, 10, 60000,
             "sign a checkpoint at least this often while entries arrive"),
+    STR_OPT("tls_cert", tls_cert, "",
+            "TLS certificate chain (PEM, server certificate first); empty = no TLS.\n"
+            "# Re-read with tls_key on SIGHUP (new connections get the new certificate)"),
+    STR_OPT("tls_key", tls_key, "",
+            "TLS private key (PEM); empty = the key is in tls_cert"),
+    STR_OPT("tls_client_ca", tls_client_ca, "",
+            "CA file (PEM) for mutual TLS: when set, every client must present a\n"
+            "# certificate signed by it; empty = no client certificates"),
+    STR_OPT("tls_min_version", tls_min_version, "1.3",
+            "oldest TLS version accepted: 1.3, or 1.2 (ECDHE + AEAD suites only)"),
+    U64_OPT("handshake_timeout_ms", handshake_timeout_ms, 10000, 100, 3600000,
+            "a TLS connection must finish its handshake within this"),
+    U64_OPT("insecure_plaintext", insecure_plaintext, 0, 0, 1,
+            "1 = allow listening on a non-loopback address without TLS (tls_cert);\n"
+            "# 0 = hitlqd refuses to start that way (loopback without TLS is always allowed)"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 

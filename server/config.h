@@ -26,6 +26,16 @@ struct hitlq_config {
     char     audit_key[512];       /* signing key file; "" = <data_dir>/audit.key */
     char     audit_origin[256];    /* log origin at first start; "" = generated */
     uint64_t audit_checkpoint_ms;  /* sign at least this often while entries arrive */
+    uint64_t auth;                 /* 1 = API key required in HELLO, 0 = off, 2 = auto
+                                    * (on unless listen is loopback; see auth.c) */
+    char     auth_bootstrap_key[512]; /* first admin key file; "" = <data_dir>/admin.key */
+    /* TLS (server/tls.c): on when tls_cert is set */
+    char     tls_cert[512];        /* PEM certificate chain; "" = no TLS */
+    char     tls_key[512];         /* PEM private key; "" = in tls_cert */
+    char     tls_client_ca[512];   /* CA for client certificates; "" = none asked */
+    char     tls_min_version[8];   /* "1.3" or "1.2" */
+    uint64_t handshake_timeout_ms; /* a TLS handshake must finish within this */
+    uint64_t insecure_plaintext;   /* 1 = allow no TLS on a non-loopback address */
 };
 
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.

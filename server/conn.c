@@ -2,7 +2,9 @@
  * conn.c - client connections on libevent bufferevents: framed input with
  * the header checked before the body is buffered, flow control by explicit
  * EV_READ disable/enable (never read watermarks: see RELIABILITY.md §2.8),
- * replies, and deferred free through reference counts.
+ * replies, and deferred free through reference counts.  With TLS the
+ * bufferevent is libevent's OpenSSL socket variant (never the filter one,
+ * libevent #952), with a handshake deadline of its own.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,6 +13,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "cmd.h"
 #include "conn.h"
@@ -18,6 +23,7 @@
 #include "frame.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "wire.h"
 
 static const char *const conn_state_names[] = { "new", "ready", "closing", "closed" };
@@ -28,6 +34,7 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg);
 static void conn_process_input(struct conn *c);
 static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg);
 static void conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg);
+static void conn_on_hs_timeout(evutil_socket_t fd, short what, void *arg);
 
 static void
 conn_arm(struct event *ev, uint64_t ms)
@@ -72,6 +79,55 @@ conn_peer_name(struct conn *c, const struct sockaddr *sa)
     snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
 }
 
+/* The connection's bufferevent: a plain socket one, or the server side of
+ * a TLS session when the listener has a context.  Takes fd: on failure it
+ * is closed and NULL returned. */
+static struct bufferevent *
+conn_bev_new(struct hitlq_server *srv, evutil_socket_t fd)
+{
+    struct bufferevent *bev;
+    SSL *ssl;
+
+    if (srv->tls_ctx == NULL) {
+        bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (bev == NULL)
+            evutil_closesocket(fd);
+        return bev;
+    }
+    ssl = SSL_new(srv->tls_ctx);        /* holds a ref to the current ctx */
+    if (ssl == NULL) {
+        ERR_clear_error();
+        evutil_closesocket(fd);
+        return NULL;
+    }
+    /* CLOSE_ON_FREE: the bufferevent owns ssl and fd.  When it cannot be
+     * made, libevent 2.1.12 has freed ssl but left fd open. */
+    bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        evutil_closesocket(fd);
+        return NULL;
+    }
+    /* A client that closes without close_notify has just gone (EOF). */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+/* Frees what conn_new made of c before it failed, and c. */
+static void
+conn_free_parts(struct conn *c)
+{
+    if (c->bev)
+        bufferevent_free(c->bev);
+    if (c->frame_ev)
+        event_free(c->frame_ev);
+    if (c->stall_ev)
+        event_free(c->stall_ev);
+    if (c->hs_ev)
+        event_free(c->hs_ev);
+    free(c);
+}
+
 struct conn *
 conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
@@ -83,22 +139,19 @@ conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa
         evutil_closesocket(fd);
         return NULL;
     }
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = conn_bev_new(srv, fd);
     c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
     c->stall_ev = evtimer_new(srv->base, conn_on_stall_timeout, c);
-    if (c->bev == NULL || c->frame_ev == NULL || c->stall_ev == NULL) {
-        if (c->bev)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
-        if (c->frame_ev)
-            event_free(c->frame_ev);
-        if (c->stall_ev)
-            event_free(c->stall_ev);
-        free(c);
+    if (srv->tls_ctx != NULL)
+        c->hs_ev = evtimer_new(srv->base, conn_on_hs_timeout, c);
+    if (c->bev == NULL || c->frame_ev == NULL || c->stall_ev == NULL ||
+        (srv->tls_ctx != NULL && c->hs_ev == NULL)) {
+        conn_free_parts(c);
         return NULL;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (c->hs_ev != NULL)
+        conn_arm(c->hs_ev, srv->cfg->handshake_timeout_ms);
     c->srv = srv;
     c->refs = 1;
     c->state = CONN_NEW;
@@ -145,7 +198,9 @@ conn_close(struct conn *c)
     c->bev = NULL;
     event_free(c->frame_ev);
     event_free(c->stall_ev);
-    c->frame_ev = c->stall_ev = NULL;
+    if (c->hs_ev != NULL)
+        event_free(c->hs_ev);
+    c->frame_ev = c->stall_ev = c->hs_ev = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -205,6 +260,11 @@ conn_may_read(const struct conn *c)
     return c->inflight < HITLQ_MAX_INFLIGHT && conn_outlen(c) < HITLQ_MAX_OUTBUF;
 }
 
+/* Reading was disabled explicitly (no read watermarks: with TLS they can
+ * stall or spin, libevent #690/#854/#891).  With TLS nothing is left
+ * inside OpenSSL meanwhile: before calling us, libevent moved every
+ * decrypted byte (SSL_pending) into the input evbuffer, so processing
+ * that buffer here is what bufferevent_trigger(EV_READ) would do. */
 static void
 conn_resume(struct conn *c)
 {
@@ -317,6 +377,67 @@ conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg)
     conn_close(c);
 }
 
+/* TLS: the handshake did not finish in time (a stalled or slow client
+ * holds a connection slot; nothing can be sent to it yet). */
+static void
+conn_on_hs_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    log_info("conn %s: TLS handshake not finished within %llu ms; closing", c->peer,
+             (unsigned long long)c->srv->cfg->handshake_timeout_ms);
+    conn_close(c);
+}
+
+/* TLS handshake done: stop its deadline, note the client certificate. */
+static void
+conn_on_tls_ready(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+    if (c->hs_ev != NULL) {
+        event_free(c->hs_ev);
+        c->hs_ev = NULL;
+    }
+    tls_peer_name(ssl, c->tls_peer, sizeof(c->tls_peer));
+    log_debug("conn %s: TLS handshake done (%s, %s), client certificate %s", c->peer,
+              SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+              c->tls_peer[0] ? c->tls_peer : "none");
+}
+
+/* Logs why a TLS session failed (debug: clients cause these).  libevent
+ * queues OpenSSL's errors and also SSL_get_error()'s small code; the code
+ * is shown only when there is nothing better. */
+static void
+conn_log_tls_errors(struct conn *c)
+{
+    const char *what = c->hs_ev != NULL ? "handshake failed" : "error";
+    unsigned long e, code = 0;
+    char buf[256];
+    int n = 0;
+
+    while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+        if (e <= SSL_ERROR_WANT_CLIENT_HELLO_CB) {
+            code = e;
+            continue;
+        }
+        ERR_error_string_n(e, buf, sizeof(buf));
+        log_debug("conn %s: TLS %s: %s", c->peer, what, buf);
+        n++;
+    }
+    if (n == 0 && code != 0)
+        log_debug("conn %s: TLS %s: SSL_get_error() = %lu%s", c->peer, what, code,
+                  code == SSL_ERROR_SYSCALL ? " (connection reset or closed)" : "");
+}
+
+struct ssl_st *
+conn_ssl(const struct conn *c)
+{
+    return c->bev != NULL ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+}
+
 static void
 conn_on_read(struct bufferevent *bev, void *arg)
 {
@@ -348,7 +469,12 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
     struct conn *c = arg;
 
     (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        conn_on_tls_ready(c);
+        return;
+    }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        conn_log_tls_errors(c);
         log_debug("conn %s: %s", c->peer, (what & BEV_EVENT_EOF) ? "eof" : "error");
         conn_close(c);
     }

@@ -15,6 +15,7 @@
 #include <event2/util.h>
 #include <msgpack.h>
 
+#include "auth.h"
 #include "hitlq_proto.h"
 
 struct hitlq_server;
@@ -46,6 +47,12 @@ struct conn {
     uint32_t             watch_req;
     uint64_t             watch_next;   /* next seq to push */
     struct conn         *prev, *next;  /* srv->conns list */
+    /* TLS (server/tls.c); all unused on a plaintext listener */
+    struct event        *hs_ev;        /* owned: handshake deadline; NULL once done */
+    char                 tls_peer[129]; /* verified client certificate's CN/SAN
+                                         * (mutual TLS), "" when none */
+    struct auth_ident    auth;         /* who this is (server/auth.h): role,
+                                        * key id, skills; set by HELLO */
 };
 
 /* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
@@ -70,5 +77,8 @@ void conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
 void conn_request_done(struct conn *c);
 /* Closes now (drops pending output). */
 void conn_close(struct conn *c);
+/* The connection's TLS session (borrowed; for tls_peer_name and
+ * tls_exporter), or NULL on a plaintext listener. */
+struct ssl_st *conn_ssl(const struct conn *c);
 
 #endif

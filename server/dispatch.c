@@ -1,11 +1,13 @@
 /*
  * dispatch.c - the command table and the checks that run before any
  * handler: request header sanity, HELLO gating, the allocation-free
- * MessagePack validator, unpacking into the connection's zone, and strict
- * schema decoding.  Handlers (cmd_*.c) only act.
+ * MessagePack validator, the role x opcode authorization table (authz.c),
+ * unpacking into the connection's zone, and strict schema decoding.
+ * Handlers (cmd_*.c) only act.
  */
 #include <stdio.h>
 
+#include "authz.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
@@ -30,6 +32,9 @@ static const struct cmd *const cmd_table[256] = {
     [HITLQ_OP_AUDIT_PROVE]       = &cmd_audit_prove,
     [HITLQ_OP_AUDIT_CONSISTENCY] = &cmd_audit_consistency,
     [HITLQ_OP_RELOAD]            = &cmd_reload,
+    [HITLQ_OP_KEY_ADD]           = &cmd_key_add,
+    [HITLQ_OP_KEY_LIST]          = &cmd_key_list,
+    [HITLQ_OP_KEY_REVOKE]        = &cmd_key_revoke,
 };
 
 const struct cmd *
@@ -64,6 +69,12 @@ dispatch_frame(struct conn *c, const struct frame_hdr *h, const uint8_t *body)
     if (cmd == NULL) {
         snprintf(err, sizeof(err), "unknown opcode 0x%02x", h->opcode);
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_UNKNOWN_OP, err);
+        return;
+    }
+    if (!authz_allowed(c->auth.role, h->opcode)) {    /* the one authorization check */
+        snprintf(err, sizeof(err), "role %s may not send %s", auth_role_name(c->auth.role),
+                 cmd->name);
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_FORBIDDEN, err);
         return;
     }
     if (wire_unpack(body, h->body_len, &c->zone, &root) != HITLQ_ST_OK) {

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "score.h"
 #include "server.h"
+#include "tls.h"
 
 #define EXIT_USAGE    2
 #define EXIT_CONFIG   3
@@ -81,8 +82,16 @@ static int
 main_check(const struct hitlq_config *cfg)
 {
     struct scoring *sc = NULL;
-    char err[256];
+    SSL_CTX *tls;
+    char err[512];
 
+    if (cfg->tls_cert[0] != '\0') {               /* loads and checks the TLS files */
+        if ((tls = tls_ctx_new(cfg, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "hitlqd: TLS: %s\n", err);
+            return EXIT_CONFIG;
+        }
+        SSL_CTX_free(tls);
+    }
     if (scoring_load(&sc, cfg->policy[0] ? cfg->policy : NULL, err, sizeof(err)) != 0) {
         fprintf(stderr, "hitlqd: policy: %s\n", err);
         return EXIT_CONFIG;

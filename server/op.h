@@ -18,6 +18,7 @@
 #include "queue.h"
 
 struct scoring;
+struct auth_keyop;
 
 struct hitlq_server;
 struct conn;
@@ -84,6 +85,9 @@ struct op {
         struct {
             struct scoring *sc;          /* owned until installed (cmd_admin.c) */
         } reload;
+        struct {
+            struct auth_keyop *ko;       /* owned (cmd_key.c); wiped when freed */
+        } key;
     } u;
 };
 

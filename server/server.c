@@ -21,7 +21,9 @@
 #include "score.h"
 #include "server.h"
 #include "audit.h"
+#include "auth.h"
 #include "store.h"
+#include "tls.h"
 #include "util.h"
 
 static void
@@ -100,15 +102,23 @@ server_fail(struct hitlq_server *srv, const char *why)
     event_base_loopexit(srv->base, NULL);
 }
 
-/* SIGHUP: reload the policy and models (the outcome is logged). */
+/* SIGHUP: reload the policy and models, and the TLS certificate and key
+ * (the outcomes are logged; a file that fails keeps what was loaded). */
 static void
 server_on_hup(evutil_socket_t fd, short what, void *arg)
 {
+    struct hitlq_server *srv = arg;
     char err[512];
 
     (void)fd;
     (void)what;
-    server_reload(arg, NULL, 0, err, sizeof(err));
+    server_reload(srv, NULL, 0, err, sizeof(err));
+    if (srv->tls_ctx == NULL)
+        return;
+    if (tls_reload(&srv->tls_ctx, srv->cfg, err, sizeof(err)) != 0)
+        log_error("TLS reload failed, keeping the previous certificate: %s", err);
+    else
+        log_info("TLS: reloaded %s (new connections use it)", srv->cfg->tls_cert);
 }
 
 /* Clears reader slots left by dead processes (RELIABILITY.md §2.2). */
@@ -225,12 +235,20 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     }
     if (scoring_load(&srv->scoring, cfg->policy[0] ? cfg->policy : NULL, err, errlen) != 0)
         goto fail;
+    if (cfg->tls_cert[0] != '\0') {
+        if ((srv->tls_ctx = tls_ctx_new(cfg, err, errlen)) == NULL)
+            goto fail;
+        log_info("TLS on: %s, TLS %s or later%s", cfg->tls_cert, cfg->tls_min_version,
+                 cfg->tls_client_ca[0] ? ", client certificates required" : "");
+    }
     if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
         goto fail;
     if (server_audit_mode(srv, err, errlen) != 0)
         goto fail;
     if (cfg->audit &&
         audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
+        goto fail;
+    if (auth_open(&srv->auth, srv->store, cfg, srv->base, err, errlen) != 0)
         goto fail;
     srv->commit = commit_start(srv, err, errlen);
     if (srv->commit == NULL)
@@ -286,6 +304,19 @@ server_parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
     return -1;
 }
 
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static bool
+server_is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
 int
 server_listen(struct hitlq_server *srv, char *err, size_t errlen)
 {
@@ -296,6 +327,12 @@ server_listen(struct hitlq_server *srv, char *err, size_t errlen)
     if (server_parse_listen(srv->cfg->listen, &ss, &sslen) != 0) {
         snprintf(err, errlen, "listen: cannot parse \"%s\" (want IPv4:port or [IPv6]:port)",
                  srv->cfg->listen);
+        return -1;
+    }
+    if (srv->tls_ctx == NULL && !srv->cfg->insecure_plaintext && !server_is_loopback(&ss)) {
+        snprintf(err, errlen, "listen %s: refusing to serve plaintext on a non-loopback "
+                 "address; set tls_cert and tls_key (scripts/make-certs.sh makes test "
+                 "certificates), or insecure_plaintext = 1 to allow it", srv->cfg->listen);
         return -1;
     }
     srv->listener = evconnlistener_new_bind(srv->base, server_on_accept, srv,
@@ -344,8 +381,10 @@ server_free(struct hitlq_server *srv)
     if (srv->rtxn)
         mdb_txn_abort(srv->rtxn);
     audit_close(srv->audit);
+    auth_close(srv->auth);            /* after the conns (deferred refusals hold refs) */
     store_close(srv->store);
     scoring_free(srv->scoring);
+    SSL_CTX_free(srv->tls_ctx);       /* after the conns: NULL is a no-op */
     if (srv->timer_ev)
         event_free(srv->timer_ev);
     if (srv->sig_int)

@@ -59,6 +59,10 @@ struct hitlq_server {
 
     /* Counters for STATS/bench: loop thread only. */
     uint64_t               n_batches, n_ops;
+
+    struct ssl_ctx_st     *tls_ctx;      /* owned SSL_CTX for new connections
+                                          * (server/tls.c); NULL = plaintext */
+    struct auth           *auth;         /* owned: API keys, HELLO checks (auth.h) */
 };
 
 /* Creates the server: event base, store, scoring, commit thread.  Returns

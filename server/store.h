@@ -44,6 +44,7 @@ struct store {
     MDB_dbi  anodes;   /* u8 level || u64 BE index -> Merkle node hash */
     MDB_dbi  anotes;   /* u64 BE entry index -> note salt[32] */
     MDB_dbi  acps;     /* u64 BE tree size -> signed checkpoint note */
+    MDB_dbi  principals; /* API-key principals and keys (server/auth.h has the layouts) */
     struct audit *audit;   /* borrowed: the audit log, NULL when off */
 };
 

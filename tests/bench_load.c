@@ -17,11 +17,18 @@
  *   claim-latency  one conn, sequential CLAIM then RESOLVE, N samples
  *   ping           wait for PORTFILE, then HELLO+PING; times from -0 T0_NS
  *   stats          HELLO+STATS, prints queue/type counters and any extra keys
+ *   idle-tls       open N (-n, 1000) TLS connections, HELLO+PING on each,
+ *                  hold them -t s (1); with -s PID prints that server's
+ *                  VmRSS before and after (needs -A)
  *
  * Options: -c CONNS (16) -d DEPTH (64, <= 64) -n COUNT -t SECONDS
  *          -r RATE (20000) -f CSV -m (drop one model field: never
  *          auto-resolved) -q QUEUE (credit_review) -L LABEL
  *          -T TIMEOUT_S (ping, 10) -0 T0_NS (ping: CLOCK_REALTIME ns of exec)
+ *          -A CAFILE (every mode over TLS 1.3/1.2 with OpenSSL, verifying
+ *          the server as 127.0.0.1 against CAFILE; handshakes happen before
+ *          the clock starts) -K KEYFILE (HELLO api_key: the key's first
+ *          line) -s PID (idle-tls: the server's pid)
  *
  * Output: lines starting "bench: ", fixed format, meant for grep/awk.
  */
@@ -42,6 +49,9 @@
 #include <unistd.h>
 
 #include <msgpack.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "credit_items.h"
 #include "frame.h"
@@ -116,7 +126,7 @@ h_pct(const struct hist *h, double p)
 
 /* ---- options and shared state ----------------------------------------- */
 
-enum bl_mode { M_SUBMIT, M_RATE, M_FILL, M_CLAIM, M_CLAIM_LAT, M_PING, M_STATS };
+enum bl_mode { M_SUBMIT, M_RATE, M_FILL, M_CLAIM, M_CLAIM_LAT, M_PING, M_STATS, M_IDLE_TLS };
 
 static struct {
     enum bl_mode mode;
@@ -133,6 +143,9 @@ static struct {
     const char  *label;
     double       timeout_s;
     uint64_t     t0_real_ns;
+    const char  *tls_ca;        /* -A: TLS on */
+    char         api_key[256];  /* -K: sent in HELLO when not empty */
+    int          srv_pid;       /* -s */
 } opt = {
     .conns = 16, .depth = 64, .rate = 20000, .csv = CREDIT_ITEMS_CSV,
     .queue = "credit_review", .label = "", .timeout_s = 10,
@@ -170,6 +183,7 @@ struct slot {
 
 struct bconn {
     int              fd, idx;
+    SSL             *ssl;   /* -A: the session; NULL = plaintext */
     msgpack_sbuffer  ob;    /* unsent request bytes from ob_off */
     size_t           ob_off;
     msgpack_packer   pk;
@@ -228,6 +242,83 @@ bl_connect_blocking(int port)
     return fd;
 }
 
+/* ---- TLS (-A) ------------------------------------------------------------ */
+
+static SSL_CTX *bl_tls;
+
+static void
+bl_tls_init(void)
+{
+    bl_tls = SSL_CTX_new(TLS_client_method());
+    if (bl_tls == NULL || SSL_CTX_load_verify_locations(bl_tls, opt.tls_ca, NULL) != 1) {
+        fprintf(stderr, "bench_load: TLS: cannot load %s\n", opt.tls_ca);
+        ERR_print_errors_fp(stderr);
+        exit(1);
+    }
+    SSL_CTX_set_min_proto_version(bl_tls, TLS1_2_VERSION);
+    SSL_CTX_set_verify(bl_tls, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_mode(bl_tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
+
+/* Handshake on a blocking socket; NULL when TLS is off.  Dies on failure. */
+static SSL *
+bl_tls_connect(int fd)
+{
+    SSL *ssl;
+
+    if (opt.tls_ca == NULL)
+        return NULL;
+    ssl = SSL_new(bl_tls);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1") != 1 ||
+        SSL_connect(ssl) != 1) {
+        fprintf(stderr, "bench_load: TLS handshake failed\n");
+        ERR_print_errors_fp(stderr);
+        exit(1);
+    }
+    return ssl;
+}
+
+/* write()/read() through the session when there is one: -1 with errno
+ * EAGAIN when it would block, 0 on EOF. */
+static ssize_t
+bl_tls_result(SSL *ssl, int r)
+{
+    int e;
+
+    if (r > 0)
+        return r;
+    e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0))
+        return 0;
+    if (e != SSL_ERROR_SYSCALL)
+        errno = EPROTO;
+    return -1;
+}
+
+static ssize_t
+bl_write(int fd, SSL *ssl, const void *p, size_t n)
+{
+    if (ssl == NULL)
+        return write(fd, p, n);
+    ERR_clear_error();
+    return bl_tls_result(ssl, SSL_write(ssl, p, n > INT32_MAX ? INT32_MAX : (int)n));
+}
+
+static ssize_t
+bl_read_some(int fd, SSL *ssl, void *p, size_t n)
+{
+    if (ssl == NULL)
+        return read(fd, p, n);
+    ERR_clear_error();
+    return bl_tls_result(ssl, SSL_read(ssl, p, n > INT32_MAX ? INT32_MAX : (int)n));
+}
+
 static void
 bl_update_events(struct bconn *c)
 {
@@ -244,7 +335,7 @@ static void
 bl_flush(struct bconn *c)
 {
     while (c->ob.size > c->ob_off && !c->closed) {
-        ssize_t w = write(c->fd, c->ob.data + c->ob_off, c->ob.size - c->ob_off);
+        ssize_t w = bl_write(c->fd, c->ssl, c->ob.data + c->ob_off, c->ob.size - c->ob_off);
         if (w > 0) {
             c->ob_off += (size_t)w;
         } else if (w < 0 && errno == EINTR) {
@@ -289,10 +380,12 @@ bl_send_hello(struct bconn *c)
     char name[32];
     snprintf(name, sizeof name, "bench-%d", c->idx);
     size_t off = wire_frame_begin(&c->ob);
-    msgpack_pack_map(&c->pk, 3);
+    msgpack_pack_map(&c->pk, opt.api_key[0] ? 4 : 3);
     wire_pack_kv_u64(&c->pk, "version", HITLQ_PROTO_VERSION);
     wire_pack_kv_str(&c->pk, "client", "bench_load");
     wire_pack_kv_str(&c->pk, "name", name);
+    if (opt.api_key[0])
+        wire_pack_kv_str(&c->pk, "api_key", opt.api_key);
     wire_frame_end(&c->ob, off, HITLQ_OP_HELLO, 0, BL_HELLO_RID);
 }
 
@@ -502,7 +595,7 @@ bl_read(struct bconn *c, uint64_t now)
             c->in = n;
             c->in_cap = ncap;
         }
-        ssize_t r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+        ssize_t r = bl_read_some(c->fd, c->ssl, c->in + c->in_len, c->in_cap - c->in_len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -516,8 +609,8 @@ bl_read(struct bconn *c, uint64_t now)
             return;
         }
         c->in_len += (size_t)r;
-        if ((size_t)r < c->in_cap - c->in_len + (size_t)r)
-            break;      /* short read: socket drained */
+        if (c->ssl == NULL && (size_t)r < c->in_cap - c->in_len + (size_t)r)
+            break;      /* short read: socket drained (TLS: one record per read) */
     }
     size_t pos = 0;
     for (;;) {
@@ -559,6 +652,7 @@ bl_open_conns(int port)
         c->fd = bl_connect_blocking(port);
         if (c->fd < 0)
             bl_die("connect");
+        c->ssl = bl_tls_connect(c->fd);          /* before the clock starts */
         fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
         msgpack_sbuffer_init(&c->ob);
         msgpack_packer_init(&c->pk, &c->ob, msgpack_sbuffer_write);
@@ -677,13 +771,13 @@ bl_print_errors(void)
 /* ---- blocking one-shot helpers (ping, stats) ---------------------------- */
 
 static int
-bl_rpc(int fd, uint8_t op, msgpack_sbuffer *sb, size_t off, uint32_t rid,
+bl_rpc(int fd, SSL *ssl, uint8_t op, msgpack_sbuffer *sb, size_t off, uint32_t rid,
        uint8_t **buf, size_t *cap, struct frame *fr, double timeout_s)
 {
     wire_frame_end(sb, off, op, 0, rid);
     size_t w = 0;
     while (w < sb->size) {
-        ssize_t r = write(fd, sb->data + w, sb->size - w);
+        ssize_t r = bl_write(fd, ssl, sb->data + w, sb->size - w);
         if (r <= 0)
             return -1;
         w += (size_t)r;
@@ -702,7 +796,7 @@ bl_rpc(int fd, uint8_t op, msgpack_sbuffer *sb, size_t off, uint32_t rid,
             if (!*buf)
                 bl_die("realloc");
         }
-        ssize_t r = read(fd, *buf + len, *cap - len);
+        ssize_t r = bl_read_some(fd, ssl, *buf + len, *cap - len);
         if (r <= 0)
             return -1;
         len += (size_t)r;
@@ -710,15 +804,17 @@ bl_rpc(int fd, uint8_t op, msgpack_sbuffer *sb, size_t off, uint32_t rid,
 }
 
 static int
-bl_hello_blocking(int fd, msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t **buf,
+bl_hello_blocking(int fd, SSL *ssl, msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t **buf,
                   size_t *cap, double timeout_s)
 {
     struct frame fr;
     size_t off = wire_frame_begin(sb);
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, opt.api_key[0] ? 3 : 2);
     wire_pack_kv_u64(pk, "version", HITLQ_PROTO_VERSION);
     wire_pack_kv_str(pk, "client", "bench_load");
-    return bl_rpc(fd, HITLQ_OP_HELLO, sb, off, 1, buf, cap, &fr, timeout_s);
+    if (opt.api_key[0])
+        wire_pack_kv_str(pk, "api_key", opt.api_key);
+    return bl_rpc(fd, ssl, HITLQ_OP_HELLO, sb, off, 1, buf, cap, &fr, timeout_s);
 }
 
 static int
@@ -755,12 +851,14 @@ bl_mode_ping(void)
     struct frame fr;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int rc = bl_hello_blocking(fd, &sb, &pk, &buf, &cap, opt.timeout_s);
+    SSL *ssl = bl_tls_connect(fd);
+    int rc = bl_hello_blocking(fd, ssl, &sb, &pk, &buf, &cap, opt.timeout_s);
     if (rc == HITLQ_ST_OK) {
         size_t off = wire_frame_begin(&sb);
-        rc = bl_rpc(fd, HITLQ_OP_PING, &sb, off, 2, &buf, &cap, &fr, opt.timeout_s);
+        rc = bl_rpc(fd, ssl, HITLQ_OP_PING, &sb, off, 2, &buf, &cap, &fr, opt.timeout_s);
     }
     double t_ping = (double)(bl_real_ns() - t0) / 1e6;
+    SSL_free(ssl);
     close(fd);
     free(buf);
     msgpack_sbuffer_destroy(&sb);
@@ -796,10 +894,11 @@ bl_mode_stats(void)
     struct frame fr;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int rc = bl_hello_blocking(fd, &sb, &pk, &buf, &cap, opt.timeout_s);
+    SSL *ssl = bl_tls_connect(fd);
+    int rc = bl_hello_blocking(fd, ssl, &sb, &pk, &buf, &cap, opt.timeout_s);
     if (rc == HITLQ_ST_OK) {
         size_t off = wire_frame_begin(&sb);
-        rc = bl_rpc(fd, HITLQ_OP_STATS, &sb, off, 2, &buf, &cap, &fr, opt.timeout_s);
+        rc = bl_rpc(fd, ssl, HITLQ_OP_STATS, &sb, off, 2, &buf, &cap, &fr, opt.timeout_s);
     }
     msgpack_object o;
     if (rc != HITLQ_ST_OK || wire_unpack(fr.body, fr.hdr.body_len, &zone, &o) != HITLQ_ST_OK ||
@@ -849,10 +948,84 @@ bl_mode_stats(void)
             }
         }
     }
+    SSL_free(ssl);
     close(fd);
     free(buf);
     msgpack_sbuffer_destroy(&sb);
     return 0;
+}
+
+/* ---- idle-tls: many idle authenticated TLS connections ------------------ */
+
+/* VmRSS of pid in kB, -1 when unknown. */
+static long
+bl_rss_kb(int pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* Opens opt.count TLS connections, HELLO+PING on each, holds them. */
+static int
+bl_mode_idle_tls(int port)
+{
+    size_t n = (size_t)opt.count, cap = 0;
+    int *fds = calloc(n, sizeof *fds);
+    SSL **ssls = calloc(n, sizeof *ssls);
+    long before = opt.srv_pid ? bl_rss_kb(opt.srv_pid) : -1, after;
+    uint64_t t0 = bl_now_ns();
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    uint8_t *buf = NULL;
+    struct frame fr;
+    int rc = HITLQ_ST_OK;
+
+    if (fds == NULL || ssls == NULL)
+        bl_die("calloc");
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (size_t i = 0; i < n && rc == HITLQ_ST_OK; i++) {
+        if ((fds[i] = bl_connect_blocking(port)) < 0)
+            bl_die("connect");
+        ssls[i] = bl_tls_connect(fds[i]);
+        rc = bl_hello_blocking(fds[i], ssls[i], &sb, &pk, &buf, &cap, opt.timeout_s);
+        if (rc == HITLQ_ST_OK)
+            rc = bl_rpc(fds[i], ssls[i], HITLQ_OP_PING, &sb, wire_frame_begin(&sb), 2, &buf,
+                        &cap, &fr, opt.timeout_s);
+        if (rc != HITLQ_ST_OK)
+            printf("bench: idle-tls: connection %zu: %s\n", i,
+                   rc < 0 ? "failed" : hitlq_status_str(rc));
+    }
+    double t_open = (double)(bl_now_ns() - t0) / 1e9;
+    struct timespec hold = { (time_t)opt.seconds,
+                             (long)((opt.seconds - (double)(time_t)opt.seconds) * 1e9) };
+    nanosleep(&hold, NULL);
+    after = opt.srv_pid ? bl_rss_kb(opt.srv_pid) : -1;
+    if (rc == HITLQ_ST_OK)
+        printf("bench: idle-tls conns = %zu%s (HELLO%s + PING each, opened in %.2f s), "
+               "server VmRSS before = %ld kB after = %ld kB delta = %ld kB\n", n, opt.label,
+               opt.api_key[0] ? " with api_key" : " without api_key", t_open, before, after,
+               before >= 0 && after >= 0 ? after - before : -1);
+    for (size_t i = 0; i < n; i++) {
+        SSL_free(ssls[i]);
+        if (fds[i] > 0)
+            close(fds[i]);
+    }
+    free(fds);
+    free(ssls);
+    free(buf);
+    msgpack_sbuffer_destroy(&sb);
+    return rc == HITLQ_ST_OK ? 0 : 1;
 }
 
 /* ---- items -------------------------------------------------------------- */
@@ -894,16 +1067,29 @@ static void
 bl_usage(void)
 {
     fprintf(stderr,
-        "usage: bench_load submit|submit-rate|fill|claim|claim-latency|ping|stats\n"
+        "usage: bench_load submit|submit-rate|fill|claim|claim-latency|ping|stats|idle-tls\n"
         "       (-p PORT | -P PORTFILE) [-c CONNS] [-d DEPTH] [-n COUNT] [-t SECONDS]\n"
-        "       [-r RATE] [-f CSV] [-m] [-q QUEUE] [-L LABEL] [-T TIMEOUT_S] [-0 T0_NS]\n");
+        "       [-r RATE] [-f CSV] [-m] [-q QUEUE] [-L LABEL] [-T TIMEOUT_S] [-0 T0_NS]\n"
+        "       [-A CAFILE] [-K KEYFILE] [-s SERVER_PID]\n");
 }
 
 static const struct { const char *name; enum bl_mode mode; } bl_modes[] = {
     { "submit", M_SUBMIT }, { "submit-rate", M_RATE }, { "fill", M_FILL },
     { "claim", M_CLAIM }, { "claim-latency", M_CLAIM_LAT }, { "ping", M_PING },
-    { "stats", M_STATS },
+    { "stats", M_STATS }, { "idle-tls", M_IDLE_TLS },
 };
+
+/* -K: the API key is the file's first line. */
+static void
+bl_read_key(const char *file)
+{
+    FILE *f = fopen(file, "r");
+
+    if (f == NULL || fgets(opt.api_key, sizeof opt.api_key, f) == NULL)
+        bl_die(file);
+    fclose(f);
+    opt.api_key[strcspn(opt.api_key, "\r\n")] = '\0';
+}
 
 int
 main(int argc, char **argv)
@@ -926,7 +1112,7 @@ main(int argc, char **argv)
     }
     opt.mode = bl_modes[mi].mode;
     optind = 2;
-    while ((ch = getopt(argc, argv, "p:P:c:d:n:t:r:f:mq:L:T:0:h")) != -1) {
+    while ((ch = getopt(argc, argv, "p:P:c:d:n:t:r:f:mq:L:T:0:A:K:s:h")) != -1) {
         switch (ch) {
         case 'p': opt.port = atoi(optarg); break;
         case 'P': opt.portfile = optarg; break;
@@ -941,11 +1127,28 @@ main(int argc, char **argv)
         case 'L': opt.label = optarg; break;
         case 'T': opt.timeout_s = atof(optarg); break;
         case '0': opt.t0_real_ns = strtoull(optarg, NULL, 10); break;
+        case 'A': opt.tls_ca = optarg; break;
+        case 'K': bl_read_key(optarg); break;
+        case 's': opt.srv_pid = atoi(optarg); break;
         default: bl_usage(); return ch == 'h' ? 0 : 2;
         }
     }
     signal(SIGPIPE, SIG_IGN);
     msgpack_zone_init(&zone, 65536);
+    if (opt.tls_ca != NULL)
+        bl_tls_init();
+    else if (opt.mode == M_IDLE_TLS) {
+        fprintf(stderr, "bench_load: idle-tls needs -A CAFILE\n");
+        return 2;
+    }
+    if (opt.mode == M_IDLE_TLS) {
+        int iport = opt.portfile ? bl_read_portfile(opt.portfile) : opt.port;
+        if (!have_n)
+            opt.count = 1000;
+        if (!have_t)
+            opt.seconds = 1;
+        return iport > 0 ? bl_mode_idle_tls(iport) : 2;
+    }
     if (opt.mode == M_PING)
         return bl_mode_ping();
     if (opt.mode == M_STATS)
@@ -1049,6 +1252,7 @@ main(int argc, char **argv)
     }
     bl_print_errors();
     for (int i = 0; i < opt.conns; i++) {
+        SSL_free(conns[i].ssl);
         close(conns[i].fd);
         msgpack_sbuffer_destroy(&conns[i].ob);
         free(conns[i].in);

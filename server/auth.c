@@ -1,0 +1,490 @@
+/*
+ * auth.c - API-key authentication in HELLO (auth.h): opening (auth mode,
+ * pepper, the first admin key), constant-time verification with the same
+ * work and error for every kind of failure, the per-address failure limit,
+ * and the deferred actions it needs (late refusals, hard closes of revoked
+ * connections).  The principals' records and key administration are
+ * auth_keys.c; which role may do what is authz.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "auth_int.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+
+static const char *const auth_role_names[AUTH_N_ROLES] = {
+    "none", "bot", "specialist", "auditor", "admin", "local",
+};
+
+const char *
+auth_role_name(unsigned role)
+{
+    return role < AUTH_N_ROLES ? auth_role_names[role] : NULL;
+}
+
+enum auth_role
+auth_role_parse(const char *s, size_t len)
+{
+    for (unsigned r = AUTH_ROLE_BOT; r <= AUTH_ROLE_ADMIN; r++)
+        if (strlen(auth_role_names[r]) == len && memcmp(auth_role_names[r], s, len) == 0)
+            return (enum auth_role)r;
+    return AUTH_ROLE_NONE;
+}
+
+bool
+auth_enabled(const struct auth *a)
+{
+    return a != NULL && a->on;
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+/* True when the host part of "host:port" / "[v6]:port" is a loopback
+ * address (127.0.0.0/8, ::1, ::ffff:127.x).  Anything else, including a
+ * wildcard or an unparsable address, counts as reachable from outside. */
+static bool
+auth_listen_is_loopback(const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    char host[128];
+    size_t hl;
+    struct in_addr v4;
+    struct in6_addr v6;
+
+    if (colon == NULL)
+        return false;
+    hl = (size_t)(colon - spec);
+    if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+        spec++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= sizeof(host))
+        return false;
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &v6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&v6) ||
+               (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+    return false;
+}
+
+/* Reads the pepper from meta "auth_pepper", creating it on first start. */
+static int
+auth_pepper_load(struct auth *a, MDB_txn *txn)
+{
+    MDB_val k = { 11, (void *)"auth_pepper" }, v;
+    int rc = mdb_get(txn, a->s->meta, &k, &v);
+
+    if (rc == MDB_NOTFOUND) {
+        randombytes_buf(a->pepper, AUTH_PEPPER_LEN);
+        v.mv_size = AUTH_PEPPER_LEN;
+        v.mv_data = a->pepper;
+        return mdb_put(txn, a->s->meta, &k, &v, 0);
+    }
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != AUTH_PEPPER_LEN)
+        return MDB_CORRUPTED;
+    memcpy(a->pepper, v.mv_data, AUTH_PEPPER_LEN);
+    return 0;
+}
+
+/* Writes the bootstrap key to path: mode 0600, never through a symlink. */
+static int
+auth_write_keyfile(const char *path, const char *key, char *err, size_t errlen)
+{
+    size_t n = strlen(key);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, key, n) == (ssize_t)n &&
+              write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        snprintf(err, errlen, "auth: cannot write the admin key file %s: %s", path,
+                 strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* With auth on and no principal: creates "admin" and its key file, in txn. */
+static int
+auth_bootstrap(struct auth *a, MDB_txn *txn, const struct hitlq_config *cfg, char *path,
+               size_t pathlen, bool *made, char *err, size_t errlen)
+{
+    struct auth_keyop *k;
+    MDB_stat st;
+    int rc = mdb_stat(txn, a->s->principals, &st);
+
+    *made = false;
+    if (rc != 0 || st.ms_entries > 0)
+        return rc;
+    if (cfg->auth_bootstrap_key[0] != '\0')
+        snprintf(path, pathlen, "%s", cfg->auth_bootstrap_key);
+    else if ((size_t)snprintf(path, pathlen, "%s/admin.key", cfg->data_dir) >= pathlen)
+        return ENAMETOOLONG;
+    if ((k = auth_keyop_add(a, "admin", AUTH_ROLE_ADMIN)) == NULL)
+        return ENOMEM;
+    snprintf(k->by, sizeof(k->by), "hitlqd");
+    rc = 0;
+    if (auth_keyop_apply(a->s, NULL, txn, k, util_now_ms(), err, errlen) != HITLQ_ST_OK) {
+        snprintf(err, errlen, "auth: cannot store the first admin principal");
+        rc = -1;
+    }
+    if (rc == 0 && auth_write_keyfile(path, k->api_key, err, errlen) != 0)
+        rc = -1;
+    *made = rc == 0;
+    auth_keyop_free(k);
+    return rc;
+}
+
+int
+auth_open(struct auth **out, struct store *s, const struct hitlq_config *cfg,
+          struct event_base *base, char *err, size_t errlen)
+{
+    struct auth *a = calloc(1, sizeof(*a));
+    char path[sizeof(cfg->data_dir) + sizeof(cfg->auth_bootstrap_key)];
+    bool made = false;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    *out = NULL;
+    if (a == NULL || (a->pepper = sodium_malloc(AUTH_PEPPER_LEN)) == NULL) {
+        free(a);
+        snprintf(err, errlen, "auth: out of memory");
+        return -1;
+    }
+    a->s = s;
+    a->base = base;
+    a->on = cfg->auth == 2 ? !auth_listen_is_loopback(cfg->listen) : cfg->auth == 1;
+    randombytes_buf(a->dummy, sizeof(a->dummy));
+    err[0] = '\0';
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = auth_pepper_load(a, txn);
+    if (rc == 0 && a->on)
+        rc = auth_bootstrap(a, txn, cfg, path, sizeof(path), &made, err, errlen);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc != 0) {
+        if (made)
+            unlink(path);
+        if (rc != -1)
+            snprintf(err, errlen, "auth: cannot set up the principals store: %s",
+                     rc > 0 ? strerror(rc) : mdb_strerror(rc));
+        auth_close(a);
+        return -1;
+    }
+    if (made)
+        log_warn("auth: created principal \"admin\" (role admin); its API key is in %s "
+                 "(mode 0600): store it safely, then delete the file", path);
+    log_info("auth: %s%s", a->on ? "on: every connection must present an API key"
+                                 : "off: every connection may do everything",
+             cfg->auth == 2 ? " (auto, from the listen address)" : "");
+    *out = a;
+    return 0;
+}
+
+/* ---- deferred actions ---------------------------------------------------------- */
+
+struct auth_later {
+    struct auth_later *prev, *next;
+    struct auth       *a;
+    struct conn       *c;                /* holds a reference */
+    struct event      *ev;               /* owned */
+    uint32_t           request_id;
+    bool               refuse;           /* send unauthorized; else close now */
+};
+
+static void
+auth_later_free(struct auth_later *l)
+{
+    struct auth *a = l->a;
+
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        a->later = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    event_free(l->ev);
+    conn_unref(l->c);
+    free(l);
+}
+
+static void
+auth_later_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct auth_later *l = arg;
+    struct conn *c = l->c;
+
+    (void)fd;
+    (void)what;
+    if (c->bev != NULL) {
+        if (l->refuse)
+            conn_send_error(c, HITLQ_OP_HELLO, l->request_id, HITLQ_ST_UNAUTHORIZED,
+                            "too many failed authentications from this address; retry later");
+        else
+            conn_close(c);
+    }
+    auth_later_free(l);
+}
+
+/* Runs the action after ms; on failure (out of memory) at once. */
+static void
+auth_later(struct auth *a, struct conn *c, uint32_t request_id, bool refuse, unsigned ms)
+{
+    struct auth_later *l = calloc(1, sizeof(*l));
+    struct timeval tv = { (time_t)(ms / 1000u), (suseconds_t)((ms % 1000u) * 1000u) };
+
+    if (l == NULL || (l->ev = evtimer_new(a->base, auth_later_fire, l)) == NULL) {
+        free(l);
+        if (refuse)
+            conn_send_error(c, HITLQ_OP_HELLO, request_id, HITLQ_ST_UNAUTHORIZED,
+                            "authentication refused");
+        else
+            conn_close(c);
+        return;
+    }
+    conn_ref(c);
+    l->a = a;
+    l->c = c;
+    l->request_id = request_id;
+    l->refuse = refuse;
+    l->next = a->later;
+    if (a->later)
+        a->later->prev = l;
+    a->later = l;
+    evtimer_add(l->ev, &tv);
+}
+
+void
+auth_close(struct auth *a)
+{
+    if (a == NULL)
+        return;
+    while (a->later != NULL)
+        auth_later_free(a->later);
+    sodium_free(a->pepper);            /* sodium_free wipes it */
+    sodium_memzero(a->dummy, sizeof(a->dummy));
+    free(a);
+}
+
+/* ---- failure limit ---------------------------------------------------------------- */
+
+/* The slot of addr, or NULL. */
+static struct auth_fail *
+auth_fail_find(struct auth *a, const char *addr)
+{
+    for (size_t i = 0; i < AUTH_FAIL_SLOTS; i++)
+        if (a->fails[i].addr[0] != '\0' && strcmp(a->fails[i].addr, addr) == 0)
+            return &a->fails[i];
+    return NULL;
+}
+
+static bool
+auth_blocked(struct auth *a, const char *addr, uint64_t now)
+{
+    struct auth_fail *f = auth_fail_find(a, addr);
+
+    return f != NULL && f->blocked_until > now;
+}
+
+static void
+auth_fail_note(struct auth *a, const char *addr, uint64_t now)
+{
+    struct auth_fail *f = auth_fail_find(a, addr);
+
+    if (f == NULL) {                   /* a free slot, else the stalest */
+        f = &a->fails[0];
+        for (size_t i = 0; i < AUTH_FAIL_SLOTS && f->addr[0] != '\0'; i++)
+            if (a->fails[i].addr[0] == '\0' || a->fails[i].last_ms < f->last_ms)
+                f = &a->fails[i];
+        memset(f, 0, sizeof(*f));
+        snprintf(f->addr, sizeof(f->addr), "%s", addr);
+    }
+    if (now - f->first_ms > AUTH_FAIL_WINDOW_MS) {
+        f->first_ms = now;
+        f->n = 0;
+    }
+    f->last_ms = now;
+    if (++f->n > AUTH_FAIL_MAX && f->blocked_until <= now) {
+        f->blocked_until = now + AUTH_BLOCK_MS;
+        log_warn("auth: %u failed authentications from %s within %u s; refusing it for %u s",
+                 (unsigned)f->n, addr, AUTH_FAIL_WINDOW_MS / 1000u, AUTH_BLOCK_MS / 1000u);
+    }
+}
+
+static void
+auth_fail_clear(struct auth *a, const char *addr, uint64_t now)
+{
+    struct auth_fail *f = auth_fail_find(a, addr);
+
+    if (f != NULL && f->blocked_until <= now)
+        memset(f, 0, sizeof(*f));
+}
+
+/* "ip:port" -> "ip". */
+static void
+auth_peer_addr(const struct conn *c, char *out, size_t n)
+{
+    const char *colon = strrchr(c->peer, ':');
+    size_t len = colon != NULL ? (size_t)(colon - c->peer) : strlen(c->peer);
+
+    snprintf(out, n, "%.*s", (int)len, c->peer);
+}
+
+/* ---- HELLO ---------------------------------------------------------------------------- */
+
+/* Splits "hitlq_<16 hex>_<43 base64url>" into key id and secret. */
+static int
+auth_parse_key(const char *s, size_t len, uint8_t id[AUTH_KEY_ID_LEN],
+               uint8_t secret[AUTH_SECRET_LEN])
+{
+    size_t n = 0;
+    const char *end = NULL;
+
+    if (len != AUTH_KEY_STR_LEN || memcmp(s, "hitlq_", 6) != 0 || s[6 + AUTH_KEY_ID_HEX] != '_')
+        return -1;
+    if (sodium_hex2bin(id, AUTH_KEY_ID_LEN, s + 6, AUTH_KEY_ID_HEX, NULL, &n, &end) != 0 ||
+        n != AUTH_KEY_ID_LEN || end != s + 6 + AUTH_KEY_ID_HEX)
+        return -1;
+    if (sodium_base642bin(secret, AUTH_SECRET_LEN, s + 7 + AUTH_KEY_ID_HEX, 43, NULL, &n, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        n != AUTH_SECRET_LEN || end != s + len)
+        return -1;
+    return 0;
+}
+
+/* Verifies key bytes against the store.  Every path does one key lookup
+ * attempt, one keyed hash and one constant-time compare.  Returns true
+ * with *rec and *pr filled when the key is valid, unrevoked and its
+ * principal exists. */
+static bool
+auth_verify(struct auth *a, MDB_txn *txn, const char *key, size_t len,
+            uint8_t id[AUTH_KEY_ID_LEN], struct auth_keyrec *rec, struct auth_prec *pr)
+{
+    uint8_t secret[AUTH_SECRET_LEN], got[AUTH_HASH_LEN];
+    bool parsed = key != NULL && auth_parse_key(key, len, id, secret) == 0;
+    bool found = false, match, ok;
+
+    memset(rec, 0, sizeof(*rec));
+    if (!parsed) {
+        memset(id, 0, AUTH_KEY_ID_LEN);
+        memcpy(secret, a->dummy, sizeof(secret));
+    }
+    found = parsed && auth_key_get(a->s, txn, id, rec) == HITLQ_ST_OK;
+    if (!found)
+        memcpy(rec->hash, a->dummy, AUTH_HASH_LEN);
+    crypto_generichash(got, sizeof(got), secret, sizeof(secret), a->pepper, AUTH_PEPPER_LEN);
+    match = crypto_verify_32(got, rec->hash) == 0;
+    sodium_memzero(secret, sizeof(secret));
+    sodium_memzero(got, sizeof(got));
+    ok = parsed & found & match & !rec->revoked;
+    return ok && auth_principal_get(a->s, txn, rec->principal, strlen(rec->principal), pr) ==
+                     HITLQ_ST_OK;
+}
+
+int
+auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32_t request_id)
+{
+    struct hitlq_server *srv = c->srv;
+    char addr[sizeof(c->peer)], hex[AUTH_KEY_ID_HEX + 1];
+    const char *key = api_key != NULL ? api_key->via.str.ptr : NULL;
+    size_t len = api_key != NULL ? api_key->via.str.size : 0;
+    uint8_t id[AUTH_KEY_ID_LEN];
+    struct auth_keyrec rec;
+    struct auth_prec pr;
+    uint64_t now = util_mono_ns() / 1000000u;     /* the failure limit's clock */
+    MDB_txn *txn;
+    bool ok = false;
+
+    if (!a->on) {
+        c->auth.role = AUTH_ROLE_LOCAL;
+        ok = true;
+    } else {
+        auth_peer_addr(c, addr, sizeof(addr));
+        if (auth_blocked(a, addr, now)) {
+            conn_set_state(c, CONN_CLOSING);     /* read nothing more meanwhile */
+            bufferevent_disable(c->bev, EV_READ);
+            c->reading = false;
+            auth_later(a, c, request_id, true, AUTH_BLOCK_DELAY_MS);
+        } else if ((txn = server_read_begin(srv)) != NULL) {
+            ok = auth_verify(a, txn, key, len, id, &rec, &pr);
+            server_read_end(srv);
+        }
+    }
+    /* The key's bytes are the frame's own (borrowed from the input
+     * buffer, writable, dropped after this frame): wipe them. */
+    if (key != NULL)
+        sodium_memzero((void *)(uintptr_t)key, len);
+    if (!a->on)
+        return 0;
+    if (ok) {
+        c->auth.role = pr.role;
+        c->auth.has_key = true;
+        memcpy(c->auth.key_id, id, AUTH_KEY_ID_LEN);
+        c->auth.n_skills = pr.n_skills;
+        memcpy(c->auth.skills, pr.skills, sizeof(c->auth.skills));
+        snprintf(c->name, sizeof(c->name), "%s", rec.principal);
+        auth_fail_clear(a, addr, now);
+        sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
+        log_debug("auth: %s is %s (role %s, key %s)", c->peer, c->name,
+                  auth_role_name(pr.role), hex);
+        return 0;
+    }
+    if (c->state == CONN_CLOSING)       /* blocked: the refusal comes later */
+        return -1;
+    auth_fail_note(a, addr, now);
+    log_info("auth: HELLO from %s refused (%s)", c->peer,
+             key == NULL ? "no API key" : "invalid API key");
+    conn_send_error(c, HITLQ_OP_HELLO, request_id, HITLQ_ST_UNAUTHORIZED,
+                    key == NULL ? "this server requires an API key (HELLO api_key)"
+                                : "invalid API key");
+    return -1;
+}
+
+/* ---- revocation --------------------------------------------------------------------- */
+
+size_t
+auth_close_key_conns(struct hitlq_server *srv, const uint8_t key_id[AUTH_KEY_ID_LEN])
+{
+    struct conn *c = srv->conns, *next;
+    size_t n = 0;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (!c->auth.has_key || sodium_memcmp(c->auth.key_id, key_id, AUTH_KEY_ID_LEN) != 0 ||
+            !conn_is_open(c))
+            continue;
+        n++;
+        conn_send_error(c, HITLQ_OP_HELLO, 0, HITLQ_ST_UNAUTHORIZED, "API key revoked");
+        /* The notice is flushed if the peer reads; it is cut off
+         * regardless once AUTH_REVOKE_CLOSE_MS have passed. */
+        if (c->bev != NULL)
+            auth_later(srv->auth, c, 0, false, AUTH_REVOKE_CLOSE_MS);
+    }
+    return n;
+}

@@ -1,0 +1,154 @@
+/*
+ * auth.h - authenticated principals (RELIABILITY.md §2.9, PROTOCOL.md §3.1):
+ * bearer API keys stored as keyed BLAKE2b hashes, HELLO verification with
+ * a per-address failure limit, the first admin key, and the key-admin
+ * operations' storage side.  Which role may do what is authz.h.
+ *
+ * Key string: "hitlq_" <key_id: 16 lowercase hex digits> "_" <secret: 32
+ * bytes, base64url without padding (43 chars)>.  Only
+ * BLAKE2b-256(secret, key = pepper) is stored; the pepper is 32 random
+ * bytes created once (meta "auth_pepper").
+ *
+ * Storage, db "principals" (integers big-endian):
+ *   'p' name          -> u8 version (1), u8 role, u64 created_ms,
+ *                        u8 n_skills, n x (u8 len, queue name bytes)
+ *   'k' key_id[8]     -> u8 version (1), hash[32], u64 created_ms,
+ *                        u8 revoked, u8 name_len, principal name bytes
+ * A principal's role is fixed when it is created; KEY_ADD for an existing
+ * principal must name the same role (its skills are replaced when given).
+ *
+ * Threads: auth_open/auth_close run before/after the loop; auth_hello,
+ * auth_pack_keys and the keyop constructors run on the loop thread (read
+ * transaction); auth_keyop_apply on the commit thread (write transaction).
+ */
+#ifndef HITLQ_AUTH_H
+#define HITLQ_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "hitlq_proto.h"
+
+struct store;
+struct conn;
+struct hitlq_config;
+struct hitlq_server;
+struct auth;
+struct event_base;
+
+/* Roles.  NONE: before HELLO; LOCAL: auth is off, everything is allowed. */
+enum auth_role {
+    AUTH_ROLE_NONE = 0,
+    AUTH_ROLE_BOT,
+    AUTH_ROLE_SPECIALIST,
+    AUTH_ROLE_AUDITOR,
+    AUTH_ROLE_ADMIN,
+    AUTH_ROLE_LOCAL,
+    AUTH_N_ROLES
+};
+
+#define AUTH_KEY_ID_LEN   8u
+#define AUTH_SECRET_LEN   32u
+#define AUTH_HASH_LEN     32u
+#define AUTH_PEPPER_LEN   32u
+#define AUTH_MAX_SKILLS   HITLQ_MAX_CLAIM_QUEUES
+/* "hitlq_" + 16 hex + "_" + 43 base64url = 66 characters. */
+#define AUTH_KEY_STR_LEN  (6u + 2u * AUTH_KEY_ID_LEN + 1u + 43u)
+#define AUTH_KEY_ID_HEX   (2u * AUTH_KEY_ID_LEN)
+
+/* Failure limit per client address: more than AUTH_FAIL_MAX failed HELLOs
+ * within AUTH_FAIL_WINDOW_MS block the address for AUTH_BLOCK_MS (every
+ * HELLO then gets `unauthorized` unchecked, AUTH_BLOCK_DELAY_MS late).
+ * The table keeps AUTH_FAIL_SLOTS addresses (least recently failed are
+ * forgotten first). */
+#define AUTH_FAIL_MAX        5u
+#define AUTH_FAIL_WINDOW_MS  10000u
+#define AUTH_BLOCK_MS        10000u
+#define AUTH_BLOCK_DELAY_MS  100u
+#define AUTH_FAIL_SLOTS      256u
+
+/* Who a connection is (struct conn, after HELLO). */
+struct auth_ident {
+    uint8_t role;                       /* enum auth_role */
+    bool    has_key;                    /* authenticated with key_id */
+    uint8_t key_id[AUTH_KEY_ID_LEN];
+    uint8_t n_skills;                   /* 0 = may claim from any queue */
+    char    skills[AUTH_MAX_SKILLS][HITLQ_MAX_QUEUE_NAME + 1];
+};
+
+/* Role names as on the wire ("bot", ..., "local"); NULL for an unknown
+ * value.  auth_role_parse returns AUTH_ROLE_NONE for anything but the four
+ * assignable roles. */
+const char    *auth_role_name(unsigned role);
+enum auth_role auth_role_parse(const char *s, size_t len);
+
+/* Opens the authentication state: resolves cfg->auth (2 = on unless the
+ * listen address is loopback), creates the pepper once and, with auth on
+ * and no principal yet, an "admin" principal whose key goes to
+ * cfg->auth_bootstrap_key (0600).  0 or -1 with a message in err. */
+int  auth_open(struct auth **out, struct store *s, const struct hitlq_config *cfg,
+               struct event_base *base, char *err, size_t errlen);
+void auth_close(struct auth *a);       /* NULL is a no-op; wipes the pepper */
+bool auth_enabled(const struct auth *a);
+
+/* HELLO: with auth off the connection becomes LOCAL (0).  With auth on it
+ * verifies api_key (may be NULL) in constant time with the same work and
+ * error for every failure; on success fills c->auth and c->name (the
+ * principal) and returns 0; on failure it has sent (or scheduled, when the
+ * address is blocked) `unauthorized`, which closes the connection, and
+ * returns -1.  The presented key bytes are wiped. */
+int  auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key,
+                uint32_t request_id);
+
+/* GET by a bot: true when item `id` was submitted by `name` (or does not
+ * exist, so that GET answers not_found as usual). */
+bool auth_item_owned(struct store *s, MDB_txn *txn, uint64_t id, const char *name);
+
+/* ---- key administration (server/cmd_key.c) --------------------------------- */
+
+/* One KEY_ADD or KEY_REVOKE on its way through the commit pipeline. */
+struct auth_keyop {
+    bool     revoke;
+    char     principal[HITLQ_MAX_NAME + 1];
+    char     by[HITLQ_MAX_NAME + 1];          /* who asked (audit actor) */
+    uint8_t  role;
+    bool     set_skills;
+    uint8_t  n_skills;
+    char     skills[AUTH_MAX_SKILLS][HITLQ_MAX_QUEUE_NAME + 1];
+    uint8_t  key_id[AUTH_KEY_ID_LEN];
+    uint8_t  hash[AUTH_HASH_LEN];
+    char     api_key[AUTH_KEY_STR_LEN + 1];  /* KEY_ADD: shown once, then wiped */
+    uint64_t created_ms;
+};
+
+/* Loop thread: a KEY_ADD with a new key (key_id, secret, hash) drawn now.
+ * NULL when out of memory.  Free with auth_keyop_free (wipes the key). */
+struct auth_keyop *auth_keyop_add(struct auth *a, const char *principal, uint8_t role);
+/* Loop thread: a KEY_REVOKE of the key whose 16-hex-digit id is hex;
+ * NULL (with *bad set) when hex is not a key id, or out of memory. */
+struct auth_keyop *auth_keyop_revoke(const char *hex, size_t len, bool *bad);
+void auth_keyop_free(struct auth_keyop *k);
+
+/* Commit thread, inside the batch txn: stores the key (KEY_ADD; CONFLICT
+ * when the principal exists with another role) or marks it revoked
+ * (NOT_FOUND when unknown; revoking twice is OK).  With the audit log on
+ * (audit != NULL) also appends its KEY_EVENT entry.  Message in err. */
+struct audit;
+int auth_keyop_apply(struct store *s, struct audit *audit, MDB_txn *txn,
+                     struct auth_keyop *k, uint64_t now_ms, char *err, size_t errlen);
+
+/* Loop thread, after KEY_REVOKE committed: every live connection that
+ * authenticated with key_id gets `unauthorized` and is closed (except
+ * `keep`, which is closed after its reply was queued).  Returns how many. */
+size_t auth_close_key_conns(struct hitlq_server *srv, const uint8_t key_id[AUTH_KEY_ID_LEN]);
+
+/* KEY_LIST reply body {keys: [...], truncated}: at most AUTH_LIST_MAX keys
+ * (only principal's when principal != NULL), never secrets or hashes. */
+#define AUTH_LIST_MAX 1000u
+int auth_pack_keys(struct store *s, MDB_txn *txn, const char *principal, msgpack_packer *pk);
+
+#endif

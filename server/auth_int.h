@@ -1,0 +1,63 @@
+/*
+ * auth_int.h - private to server/auth*.c: the authentication state and
+ * the decoded forms of the principals db records (layouts in auth.h).
+ */
+#ifndef HITLQ_AUTH_INT_H
+#define HITLQ_AUTH_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+
+/* A revoked key's connection gets `unauthorized` at once and is cut off
+ * this much later even if it never reads the notice (PROTOCOL.md §3.1:
+ * within 1 s). */
+#define AUTH_REVOKE_CLOSE_MS 500u
+
+#define AUTH_REC_VERSION 1u
+
+/* Failed HELLOs of one client address (auth.c). */
+struct auth_fail {
+    char     addr[64];                  /* "" = free slot */
+    uint32_t n;                         /* failures since first_ms */
+    uint64_t first_ms, last_ms;
+    uint64_t blocked_until;             /* 0 = not blocked */
+};
+
+struct auth_later;
+
+struct auth {
+    struct store      *s;               /* borrowed */
+    struct event_base *base;            /* borrowed */
+    bool               on;              /* cfg->auth resolved */
+    uint8_t           *pepper;          /* AUTH_PEPPER_LEN, sodium_malloc'd */
+    uint8_t            dummy[AUTH_HASH_LEN];  /* stands in for an unknown key */
+    struct auth_fail   fails[AUTH_FAIL_SLOTS];
+    struct auth_later *later;           /* pending deferred actions (auth.c) */
+};
+
+/* 'k' key_id record. */
+struct auth_keyrec {
+    uint8_t  hash[AUTH_HASH_LEN];
+    uint64_t created_ms;
+    bool     revoked;
+    char     principal[HITLQ_MAX_NAME + 1];
+};
+
+/* 'p' name record. */
+struct auth_prec {
+    uint8_t  role;
+    uint64_t created_ms;
+    uint8_t  n_skills;
+    char     skills[AUTH_MAX_SKILLS][HITLQ_MAX_QUEUE_NAME + 1];
+};
+
+/* Both return HITLQ_ST_OK, HITLQ_ST_NOT_FOUND or HITLQ_ST_INTERNAL (a
+ * malformed record or an LMDB error). */
+int auth_key_get(struct store *s, MDB_txn *txn, const uint8_t id[AUTH_KEY_ID_LEN],
+                 struct auth_keyrec *r);
+int auth_principal_get(struct store *s, MDB_txn *txn, const char *name, size_t len,
+                       struct auth_prec *p);
+
+#endif

@@ -1,0 +1,863 @@
+/*
+ * test_tls.c - TLS on hitlqd's listener and in libhitlq (issue 5 part 1):
+ * the server context and its helpers called directly (file errors, peer
+ * name, exporter), then a real hitlqd with certificates made at test time
+ * by scripts/make-certs.sh: libhitlq and the CLI over TLS, refused CAs and
+ * names, plaintext and stalled clients, protocol versions, mutual TLS,
+ * certificate reload on SIGHUP, and the non-loopback plaintext rule.
+ * Every server must stop with exit 0 and no sanitizer report.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "frame.h"
+#include "harness.h"
+#include "hitlq.h"
+#include "tls.h"
+
+static char BASE[64];            /* temp dir of this run */
+static char A[96], B[96];        /* two independent CAs with their certs */
+
+static int run_sh(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static int run_sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+static int group_setup(void **st)
+{
+    (void)st;
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(BASE, sizeof BASE, "/tmp/hitlq-tls-XXXXXX");
+    if (mkdtemp(BASE) == NULL)
+        return -1;
+    snprintf(A, sizeof A, "%s/a", BASE);
+    snprintf(B, sizeof B, "%s/b", BASE);
+    if (run_sh("sh scripts/make-certs.sh %s > /dev/null", A) != 0 ||
+        run_sh("sh scripts/make-certs.sh %s mallory > /dev/null", B) != 0) {
+        fprintf(stderr, "make-certs.sh failed\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **st)
+{
+    (void)st;
+    if (BASE[0] && !getenv("HITLQ_KEEP_DIRS"))
+        run_sh("rm -rf '%s'", BASE);
+    return 0;
+}
+
+static const char *path(char *buf, const char *dir, const char *file)
+{
+    snprintf(buf, PATH_MAX, "%s/%s", dir, file);
+    return buf;
+}
+
+/* Config text: TLS with dir's server certificate, plus extra. */
+static const char *tls_conf(char *buf, size_t n, const char *dir, const char *extra)
+{
+    snprintf(buf, n, "tls_cert = \"%s/server.pem\"\ntls_key = \"%s/server.key\"\n%s", dir, dir,
+             extra ? extra : "");
+    return buf;
+}
+
+static void start_tls(struct hserver *s, const char *dir, const char *extra)
+{
+    char conf[2048];
+
+    if (harness_server_start(s, tls_conf(conf, sizeof conf, dir, extra)) < 0)
+        fail_msg("hitlqd with TLS did not start");
+}
+
+static void stop(struct hserver *s)
+{
+    int rc = harness_server_stop(s);
+
+    harness_server_cleanup(s);
+    assert_int_equal(rc, 0);
+}
+
+static bool log_has(const struct hserver *s, const char *needle)
+{
+    char line[4096];
+    bool found = false;
+    FILE *f = fopen(s->logfile, "r");
+
+    if (f == NULL)
+        return false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+static bool wait_log(const struct hserver *s, const char *needle, int ms)
+{
+    uint64_t end = harness_now_ms() + (uint64_t)ms;
+
+    while (!log_has(s, needle)) {
+        if (harness_now_ms() > end)
+            return false;
+        harness_sleep_ms(20);
+    }
+    return true;
+}
+
+/* ---- libhitlq ----------------------------------------------------------- */
+
+static hitlq *tls_client(uint16_t port, const char *dir_ca, const char *dir_cert,
+                         const char *name)
+{
+    char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+    hitlq_options o = { .host = "127.0.0.1", .port = port, .name = "tls-test",
+                        .timeout_ms = 10000, .tls_ca = path(ca, dir_ca, "ca.pem"),
+                        .tls_server_name = name };
+    hitlq *c;
+
+    if (dir_cert != NULL) {
+        o.tls_cert = path(cert, dir_cert, "client.pem");
+        o.tls_key = path(key, dir_cert, "client.key");
+    }
+    c = hitlq_connect(&o);
+    assert_non_null(c);
+    return c;
+}
+
+static int ping(hitlq *c)
+{
+    hitlq_reply *r = NULL;
+    int rc = hitlq_call(c, HITLQ_OP_PING, NULL, 0, &r);
+
+    hitlq_reply_free(r);
+    return rc;
+}
+
+/* ---- a raw OpenSSL client (versions, certificates, pipelining) ---------- */
+
+struct rtls {
+    int      fd;
+    SSL_CTX *ctx;
+    SSL     *ssl;
+    uint8_t  buf[1 << 17];
+    size_t   len;
+};
+
+static int tcp_connect(uint16_t port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+    struct timeval tv = { 5, 0 };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* Blocking handshake (5 s socket timeouts), TLS 1.2 up to max_ver (0 =
+ * any), verifying against dir_ca/ca.pem.  Returns true when it completed
+ * on our side; rtls_close either way. */
+static bool rtls_open(struct rtls *t, uint16_t port, const char *dir_ca, int max_ver,
+                      const char *dir_cert)
+{
+    char p[PATH_MAX];
+
+    memset(t, 0, offsetof(struct rtls, buf));
+    t->len = 0;
+    t->fd = tcp_connect(port);
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(t->ctx);
+    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+    if (max_ver)
+        SSL_CTX_set_max_proto_version(t->ctx, max_ver);
+    assert_int_equal(SSL_CTX_load_verify_locations(t->ctx, path(p, dir_ca, "ca.pem"), NULL), 1);
+    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    if (dir_cert) {
+        assert_int_equal(SSL_CTX_use_certificate_chain_file(t->ctx, path(p, dir_cert, "client.pem")), 1);
+        assert_int_equal(SSL_CTX_use_PrivateKey_file(t->ctx, path(p, dir_cert, "client.key"),
+                                                     SSL_FILETYPE_PEM), 1);
+    }
+    t->ssl = SSL_new(t->ctx);
+    SSL_set_fd(t->ssl, t->fd);
+    SSL_set1_host(t->ssl, "localhost");
+    return SSL_connect(t->ssl) == 1;
+}
+
+static void rtls_close(struct rtls *t)
+{
+    SSL_free(t->ssl);
+    SSL_CTX_free(t->ctx);
+    if (t->fd >= 0)
+        close(t->fd);
+    t->ssl = NULL;
+    t->ctx = NULL;
+    t->fd = -1;
+    ERR_clear_error();
+}
+
+static bool rtls_send(struct rtls *t, const void *p, size_t n)
+{
+    return SSL_write(t->ssl, p, (int)n) == (int)n;
+}
+
+/* Reads one reply frame: its status, *rid its request id; -1 on failure. */
+static int rtls_read(struct rtls *t, uint32_t *rid)
+{
+    for (;;) {
+        struct frame fr;
+        int st = 0, n;
+
+        if (t->len > 0 && frame_parse(t->buf, t->len, HITLQ_MAX_FRAME, &fr, &st) == FRAME_OK) {
+            int status = fr.hdr.status;
+
+            if (rid)
+                *rid = fr.hdr.request_id;
+            memmove(t->buf, t->buf + fr.total_len, t->len - fr.total_len);
+            t->len -= fr.total_len;
+            return status;
+        }
+        if (t->len == sizeof t->buf)
+            return -1;
+        n = SSL_read(t->ssl, t->buf + t->len, (int)(sizeof t->buf - t->len));
+        if (n <= 0)
+            return -1;
+        t->len += (size_t)n;
+    }
+}
+
+static int rtls_call(struct rtls *t, uint8_t op, uint32_t rid, const void *body, size_t len)
+{
+    msgpack_sbuffer sb;
+    uint32_t got = 0;
+    int st;
+
+    msgpack_sbuffer_init(&sb);
+    hframe_append(&sb, op, rid, body, len);
+    st = rtls_send(t, sb.data, sb.size) ? rtls_read(t, &got) : -1;
+    msgpack_sbuffer_destroy(&sb);
+    return st >= 0 && got != rid ? -1 : st;
+}
+
+static int rtls_hello_ping(struct rtls *t)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int st;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    hpk_kv_u64(&pk, "version", 1);
+    hpk_kv_str(&pk, "name", "raw-tls");
+    st = rtls_call(t, HITLQ_OP_HELLO, 1, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return st != 0 ? st : rtls_call(t, HITLQ_OP_PING, 2, NULL, 0);
+}
+
+/* SHA-256 of a certificate: the server's, or the first in a PEM file. */
+static void cert_digest(X509 *x, unsigned char md[32])
+{
+    unsigned int n = 32;
+
+    assert_non_null(x);
+    assert_int_equal(X509_digest(x, EVP_sha256(), md, &n), 1);
+    X509_free(x);
+}
+
+static void peer_digest(struct rtls *t, unsigned char md[32])
+{
+    cert_digest(SSL_get1_peer_certificate(t->ssl), md);
+}
+
+static void file_digest(const char *file, unsigned char md[32])
+{
+    FILE *f = fopen(file, "r");
+
+    assert_non_null(f);
+    cert_digest(PEM_read_X509(f, NULL, NULL, NULL), md);
+    fclose(f);
+}
+
+/* ---- the server context, in process ---------------------------------------- */
+
+static void cfg_tls(struct hitlq_config *cfg, const char *dir, const char *client_ca)
+{
+    assert_int_equal(config_load(cfg, NULL, NULL, 0), 0);
+    snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "%s/server.pem", dir);
+    snprintf(cfg->tls_key, sizeof cfg->tls_key, "%s/server.key", dir);
+    if (client_ca)
+        snprintf(cfg->tls_client_ca, sizeof cfg->tls_client_ca, "%s", client_ca);
+}
+
+/* Handshakes a server and a client SSL over a BIO pair, in memory. */
+static bool pair_handshake(SSL *srv, SSL *cli)
+{
+    BIO *bs, *bc;
+    int rs = 0, rc = 0;
+
+    assert_int_equal(BIO_new_bio_pair(&bs, 0, &bc, 0), 1);
+    SSL_set_bio(srv, bs, bs);
+    SSL_set_bio(cli, bc, bc);
+    SSL_set_accept_state(srv);
+    SSL_set_connect_state(cli);
+    for (int i = 0; i < 100 && (rs != 1 || rc != 1); i++) {
+        if (rc != 1)
+            rc = SSL_do_handshake(cli);
+        if (rs != 1)
+            rs = SSL_do_handshake(srv);
+    }
+    return rs == 1 && rc == 1;
+}
+
+/* tls_ctx_new's file checks; tls_peer_name and tls_exporter on a mutual-TLS
+ * session (the exporter must match the client's, label EXPORTER-hitlq-auth). */
+static void test_tls_unit(void **st)
+{
+    struct hitlq_config cfg;
+    char err[512], name[129], ca[PATH_MAX], p[PATH_MAX];
+    uint8_t es[32], ec[32];
+    SSL_CTX *sctx, *cctx;
+    SSL *s, *c;
+
+    (void)st;
+    cfg_tls(&cfg, A, NULL);
+    snprintf(cfg.tls_key, sizeof cfg.tls_key, "%s/client.key", A);       /* wrong key */
+    assert_null(tls_ctx_new(&cfg, err, sizeof err));
+    assert_non_null(strstr(err, "tls_key"));
+    assert_non_null(strstr(err, "mismatch"));
+    cfg_tls(&cfg, A, NULL);
+    snprintf(cfg.tls_cert, sizeof cfg.tls_cert, "%s/missing.pem", A);
+    assert_null(tls_ctx_new(&cfg, err, sizeof err));
+    assert_non_null(strstr(err, "missing.pem"));
+    cfg_tls(&cfg, A, NULL);
+    snprintf(cfg.tls_min_version, sizeof cfg.tls_min_version, "1.1");
+    assert_null(tls_ctx_new(&cfg, err, sizeof err));
+    assert_non_null(strstr(err, "tls_min_version"));
+
+    cfg_tls(&cfg, A, path(ca, A, "ca.pem"));
+    sctx = tls_ctx_new(&cfg, err, sizeof err);
+    if (sctx == NULL)
+        fail_msg("tls_ctx_new: %s", err);
+    assert_int_equal(SSL_CTX_get_num_tickets(sctx), 0);
+    assert_true(SSL_CTX_get_options(sctx) & SSL_OP_NO_RENEGOTIATION);
+    assert_true(SSL_CTX_get_options(sctx) & SSL_OP_NO_COMPRESSION);
+    assert_int_equal(SSL_CTX_get_min_proto_version(sctx), TLS1_3_VERSION);
+    cctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(cctx, ca, NULL);
+    SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_use_certificate_chain_file(cctx, path(p, A, "client.pem"));
+    SSL_CTX_use_PrivateKey_file(cctx, path(p, A, "client.key"), SSL_FILETYPE_PEM);
+    s = SSL_new(sctx);
+    c = SSL_new(cctx);
+    assert_int_equal(tls_exporter(s, es), -1);             /* not before the handshake */
+    assert_true(pair_handshake(s, c));
+    tls_peer_name(s, name, sizeof name);
+    assert_string_equal(name, "alice");
+    tls_peer_name(s, name, 4);                              /* does not fit: no name */
+    assert_string_equal(name, "");
+    assert_int_equal(tls_exporter(s, es), 0);
+    assert_int_equal(SSL_export_keying_material(c, ec, 32, TLS_EXPORTER_LABEL,
+                                                strlen(TLS_EXPORTER_LABEL), NULL, 0, 0), 1);
+    assert_memory_equal(es, ec, 32);
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+}
+
+/* ---- against a real hitlqd ------------------------------------------------- */
+
+/* libhitlq over TLS: PING, SUBMIT, STATS; the CLI with --tls-ca and
+ * $HITLQ_TLS_CA; the same CLI without TLS is turned away. */
+static void test_tls_libhitlq_and_cli(void **st)
+{
+    struct hserver s;
+    msgpack_sbuffer fields;
+    msgpack_packer pk;
+    hitlq_decision d;
+    hitlq_reply *r = NULL;
+    hitlq *c;
+
+    (void)st;
+    start_tls(&s, A, NULL);
+    c = tls_client(s.port, A, NULL, NULL);
+    if (hitlq_err(c) != HITLQ_OK)
+        fail_msg("TLS connect: %s", hitlq_errstr(c));
+    assert_int_equal(ping(c), HITLQ_OK);
+    msgpack_sbuffer_init(&fields);
+    msgpack_packer_init(&pk, &fields, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    hpk_kv_u64(&pk, "amount", 1000);
+    hitlq_item it = { .key = "tls-1", .type = "credit_application", .fields = fields.data,
+                      .fields_len = fields.size, .priority = -1 };
+    assert_int_equal(hitlq_submit(c, &it, &d), HITLQ_OK);
+    assert_true(d.queued);
+    assert_int_equal(hitlq_stats(c, &r), HITLQ_OK);
+    hitlq_reply_free(r);
+    hitlq_free(c);
+    msgpack_sbuffer_destroy(&fields);
+
+    assert_int_equal(run_sh("%s -p %u --tls-ca %s/ca.pem stats > /dev/null", HARNESS_CLI,
+                            s.port, A), 0);
+    assert_int_equal(run_sh("HITLQ_TLS_CA=%s/ca.pem %s -p %u -h localhost stats > /dev/null",
+                            A, HARNESS_CLI, s.port), 0);
+    assert_int_not_equal(run_sh("%s -p %u stats > /dev/null 2>&1", HARNESS_CLI, s.port), 0);
+    assert_int_not_equal(run_sh("%s -p %u --tls-cert x stats > /dev/null 2>&1",
+                                HARNESS_CLI, s.port), 0);
+    stop(&s);
+}
+
+/* 300 SUBMITs written at once over TLS: more than the 64 in flight, so
+ * the server stops and resumes reading with decrypted bytes already
+ * buffered; every reply must still arrive (no stall). */
+static void test_tls_pipelined_flow_control(void **st)
+{
+    enum { N = 300 };
+    static struct rtls t;
+    struct hserver s;
+    msgpack_sbuffer sb, body;
+    msgpack_packer pk;
+    bool seen[N + 1] = { false };
+    int ok = 0;
+
+    (void)st;
+    start_tls(&s, A, NULL);
+    assert_true(rtls_open(&t, s.port, A, 0, NULL));
+    assert_int_equal(rtls_hello_ping(&t), 0);
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&body);
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    for (uint32_t i = 1; i <= N; i++) {
+        char key[32];
+
+        msgpack_sbuffer_clear(&body);
+        snprintf(key, sizeof key, "pipe-%u", i);
+        msgpack_pack_map(&pk, 3);
+        hpk_kv_str(&pk, "key", key);
+        hpk_kv_str(&pk, "type", "credit_application");
+        hpk_str(&pk, "fields");
+        msgpack_pack_map(&pk, 1);
+        hpk_kv_u64(&pk, "amount", 1000 + i);
+        hframe_append(&sb, HITLQ_OP_SUBMIT, 100 + i, body.data, body.size);
+    }
+    assert_true(rtls_send(&t, sb.data, sb.size));
+    for (int i = 0; i < N; i++) {
+        uint32_t rid = 0;
+        int status = rtls_read(&t, &rid);
+
+        assert_int_equal(status, 0);
+        assert_true(rid > 100 && rid <= 100 + N && !seen[rid - 100]);
+        seen[rid - 100] = true;
+        ok++;
+    }
+    assert_int_equal(ok, N);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&body);
+    rtls_close(&t);
+    stop(&s);
+}
+
+/* A SUBMIT frame of exactly `total` bytes (header included): fields
+ * {amount, note: "xxx..."} with the note sized to fit. */
+static void submit_frame_of(msgpack_sbuffer *out, size_t total, uint32_t rid)
+{
+    msgpack_sbuffer body;
+    msgpack_packer pk;
+    char key[32];
+    char *pad = malloc(total);
+    size_t n = total > 200 ? total - 200 : 1;
+
+    assert_non_null(pad);
+    memset(pad, 'x', total);
+    snprintf(key, sizeof key, "rec-%zu-%u", total, rid);
+    msgpack_sbuffer_init(&body);
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    for (int tries = 0; tries < 8; tries++) {              /* str header sizes vary */
+        msgpack_sbuffer_clear(&body);
+        msgpack_pack_map(&pk, 3);
+        hpk_kv_str(&pk, "key", key);
+        hpk_kv_str(&pk, "type", "credit_application");
+        hpk_str(&pk, "fields");
+        msgpack_pack_map(&pk, 2);
+        hpk_kv_u64(&pk, "amount", 1000);
+        hpk_str(&pk, "note");
+        msgpack_pack_str(&pk, n);
+        msgpack_pack_str_body(&pk, pad, n);
+        if (12 + body.size == total)
+            break;
+        n += total - (12 + body.size);                     /* may wrap: fixed next turn */
+    }
+    assert_int_equal(12 + body.size, total);
+    msgpack_sbuffer_clear(out);
+    hframe_append(out, HITLQ_OP_SUBMIT, rid, body.data, body.size);
+    msgpack_sbuffer_destroy(&body);
+    free(pad);
+}
+
+/* Frames around 1 KiB and around the 16 KiB TLS record size, whole or cut
+ * across two records: each is answered at once (no frame waits inside
+ * OpenSSL), and the connection stays usable. */
+static void test_tls_record_boundaries(void **st)
+{
+    static const size_t sizes[] = { 1023, 1024, 1025, 16383, 16384, 16385, 2 * 16384 + 7 };
+    static struct rtls t;
+    struct hserver s;
+    msgpack_sbuffer sb;
+    uint32_t rid = 10;
+
+    (void)st;
+    start_tls(&s, A, NULL);
+    assert_true(rtls_open(&t, s.port, A, 0, NULL));
+    assert_int_equal(rtls_hello_ping(&t), 0);
+    msgpack_sbuffer_init(&sb);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (size_t cut = 0; cut < 3; cut++) {
+            size_t at = cut == 0 ? sizes[i] : cut == 1 ? 5 : sizes[i] - 1;
+            uint64_t t0;
+            uint32_t got = 0;
+            int status;
+
+            submit_frame_of(&sb, sizes[i], ++rid);
+            assert_true(rtls_send(&t, sb.data, at));
+            if (at < sb.size) {
+                harness_sleep_ms(20);                      /* separate records */
+                assert_true(rtls_send(&t, sb.data + at, sb.size - at));
+            }
+            t0 = harness_now_ms();
+            status = rtls_read(&t, &got);
+            if (status < 0 || got != rid)
+                fail_msg("frame of %zu bytes (cut at %zu): no reply", sizes[i], at);
+            assert_true(harness_now_ms() - t0 < 1000);
+        }
+    }
+    assert_int_equal(rtls_call(&t, HITLQ_OP_PING, 99, NULL, 0), 0);
+    msgpack_sbuffer_destroy(&sb);
+    rtls_close(&t);
+    stop(&s);
+}
+
+/* A CA that did not sign the server's certificate, or a name it does not
+ * carry: the connect fails with the reason; the server is unaffected. */
+static void test_tls_wrong_ca_or_name(void **st)
+{
+    struct hserver s;
+    hitlq *c;
+
+    (void)st;
+    start_tls(&s, A, NULL);
+    c = tls_client(s.port, B, NULL, NULL);
+    assert_int_equal(hitlq_err(c), HITLQ_EIO);
+    assert_non_null(strstr(hitlq_errstr(c), "certificate"));
+    assert_int_equal(ping(c), HITLQ_ECLOSED);
+    hitlq_free(c);
+    c = tls_client(s.port, A, NULL, "db.example.com");
+    assert_int_equal(hitlq_err(c), HITLQ_EIO);
+    assert_non_null(strstr(hitlq_errstr(c), "hostname mismatch"));
+    hitlq_free(c);
+    c = tls_client(s.port, A, NULL, "localhost");
+    assert_int_equal(hitlq_err(c), HITLQ_OK);
+    assert_int_equal(ping(c), HITLQ_OK);
+    hitlq_free(c);
+    stop(&s);
+}
+
+/* A plaintext client talking the protocol to a TLS listener is closed;
+ * a TLS client connected before and one after keep working. */
+static void test_tls_plaintext_client_refused(void **st)
+{
+    struct hserver s;
+    struct hconn h;
+    hitlq *before, *after;
+
+    (void)st;
+    start_tls(&s, A, NULL);
+    before = tls_client(s.port, A, NULL, NULL);
+    assert_int_equal(hitlq_err(before), HITLQ_OK);
+    assert_int_equal(hconn_open(&h, s.port), 0);
+    assert_int_equal(hconn_hello(&h, "plain"), -1);
+    assert_true(hconn_expect_closed(&h, 5000, NULL));
+    hconn_close(&h);
+    after = tls_client(s.port, A, NULL, NULL);
+    assert_int_equal(hitlq_err(after), HITLQ_OK);
+    assert_int_equal(ping(before), HITLQ_OK);
+    assert_int_equal(ping(after), HITLQ_OK);
+    hitlq_free(before);
+    hitlq_free(after);
+    assert_true(harness_server_alive(&s));
+    stop(&s);
+}
+
+/* A client that connects and says nothing (or half a ClientHello) is
+ * closed after handshake_timeout_ms, not before; others are served
+ * meanwhile. */
+static void test_tls_handshake_timeout(void **st)
+{
+    static const uint8_t partial[] = { 0x16, 0x03, 0x01, 0x02 };
+    struct hserver s;
+    struct hconn silent, half;
+    uint64_t t0;
+    hitlq *c;
+
+    (void)st;
+    start_tls(&s, A, "handshake_timeout_ms = 400\n");
+    t0 = harness_now_ms();
+    assert_int_equal(hconn_open(&silent, s.port), 0);
+    assert_int_equal(hconn_open(&half, s.port), 0);
+    assert_int_equal(hconn_send(&half, partial, sizeof partial, 1000), 0);
+    c = tls_client(s.port, A, NULL, NULL);
+    assert_int_equal(hitlq_err(c), HITLQ_OK);
+    assert_int_equal(ping(c), HITLQ_OK);
+    assert_true(hconn_expect_closed(&silent, 5000, NULL));
+    assert_true(harness_now_ms() - t0 >= 350);
+    assert_true(hconn_expect_closed(&half, 5000, NULL));
+    assert_true(harness_now_ms() - t0 < 3000);
+    assert_int_equal(ping(c), HITLQ_OK);                   /* the handshaken one stays */
+    hitlq_free(c);
+    hconn_close(&silent);
+    hconn_close(&half);
+    assert_true(wait_log(&s, "TLS handshake not finished within 400 ms", 2000));
+    stop(&s);
+}
+
+/* tls_min_version: 1.3 (default) refuses a TLS 1.2-only client; "1.2"
+ * accepts it; anything else stops the server at start-up. */
+static void test_tls_versions(void **st)
+{
+    static struct rtls t;
+    struct hserver s;
+    char conf[2048];
+
+    (void)st;
+    start_tls(&s, A, NULL);
+    assert_false(rtls_open(&t, s.port, A, TLS1_2_VERSION, NULL));
+    rtls_close(&t);
+    assert_true(rtls_open(&t, s.port, A, 0, NULL));
+    assert_int_equal(SSL_version(t.ssl), TLS1_3_VERSION);
+    assert_int_equal(rtls_hello_ping(&t), 0);
+    rtls_close(&t);
+    stop(&s);
+
+    start_tls(&s, A, "tls_min_version = \"1.2\"\n");
+    assert_true(rtls_open(&t, s.port, A, TLS1_2_VERSION, NULL));
+    assert_int_equal(SSL_version(t.ssl), TLS1_2_VERSION);
+    assert_int_equal(rtls_hello_ping(&t), 0);
+    rtls_close(&t);
+    stop(&s);
+
+    assert_int_equal(harness_server_start(&s, tls_conf(conf, sizeof conf, A,
+                                                       "tls_min_version = \"1.0\"\n")), -1);
+    assert_true(log_has(&s, "tls_min_version"));
+    harness_server_cleanup(&s);
+}
+
+/* Mutual TLS: no client certificate, or one from another CA, is refused;
+ * ours is accepted and its CN recorded for the connection. */
+static void test_tls_mutual(void **st)
+{
+    struct hserver s;
+    char extra[512];
+    hitlq *c;
+
+    (void)st;
+    snprintf(extra, sizeof extra, "tls_client_ca = \"%s/ca.pem\"\nlog_level = \"debug\"\n", A);
+    start_tls(&s, A, extra);
+    c = tls_client(s.port, A, NULL, NULL);
+    assert_int_not_equal(hitlq_err(c), HITLQ_OK);
+    hitlq_free(c);
+    c = tls_client(s.port, A, B, NULL);                    /* mallory, from CA B */
+    assert_int_not_equal(hitlq_err(c), HITLQ_OK);
+    hitlq_free(c);
+    assert_false(log_has(&s, "client certificate mallory"));
+    c = tls_client(s.port, A, A, NULL);
+    if (hitlq_err(c) != HITLQ_OK)
+        fail_msg("mutual TLS connect: %s", hitlq_errstr(c));
+    assert_int_equal(ping(c), HITLQ_OK);
+    hitlq_free(c);
+    assert_true(wait_log(&s, "client certificate alice", 2000));
+    stop(&s);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char tmp[PATH_MAX + 8];
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", to);
+    assert_int_equal(run_sh("cp '%s' '%s' && mv '%s' '%s'", from, tmp, tmp, to), 0);
+}
+
+/* SIGHUP re-reads the certificate: new connections see the new one, an
+ * open connection keeps working; a broken key file keeps the last good
+ * certificate. */
+static void test_tls_reload_on_sighup(void **st)
+{
+    static struct rtls t;
+    unsigned char first[32], second[32], got[32];
+    char R[PATH_MAX], p[PATH_MAX], q[PATH_MAX], conf[2 * PATH_MAX + 64];
+    struct hserver s;
+    hitlq *open_conn;
+
+    (void)st;
+    snprintf(R, sizeof R, "%s/rot", BASE);
+    assert_int_equal(run_sh("sh scripts/make-certs.sh %s > /dev/null", R), 0);
+    copy_file(path(p, R, "server.pem"), path(q, R, "live.pem"));
+    copy_file(path(p, R, "server.key"), path(q, R, "live.key"));
+    file_digest(path(p, R, "server.pem"), first);
+    snprintf(conf, sizeof conf, "tls_cert = \"%s/live.pem\"\ntls_key = \"%s/live.key\"\n", R, R);
+    assert_true(harness_server_start(&s, conf) > 0);
+    open_conn = tls_client(s.port, R, NULL, NULL);
+    assert_int_equal(hitlq_err(open_conn), HITLQ_OK);
+    assert_true(rtls_open(&t, s.port, R, 0, NULL));
+    peer_digest(&t, got);
+    assert_memory_equal(got, first, 32);
+    rtls_close(&t);
+
+    assert_int_equal(run_sh("sh scripts/make-certs.sh %s > /dev/null", R), 0);  /* same CA */
+    file_digest(path(p, R, "server.pem"), second);
+    assert_memory_not_equal(first, second, 32);
+    copy_file(path(p, R, "server.pem"), path(q, R, "live.pem"));
+    copy_file(path(p, R, "server.key"), path(q, R, "live.key"));
+    assert_int_equal(harness_server_kill(&s, SIGHUP), 0);
+    assert_true(wait_log(&s, "TLS: reloaded", 5000));
+    assert_true(rtls_open(&t, s.port, R, 0, NULL));
+    peer_digest(&t, got);
+    assert_memory_equal(got, second, 32);
+    rtls_close(&t);
+    assert_int_equal(ping(open_conn), HITLQ_OK);
+
+    assert_int_equal(run_sh("echo garbage > '%s'", path(q, R, "live.key")), 0);
+    assert_int_equal(harness_server_kill(&s, SIGHUP), 0);
+    assert_true(wait_log(&s, "TLS reload failed, keeping the previous certificate", 5000));
+    assert_true(rtls_open(&t, s.port, R, 0, NULL));
+    peer_digest(&t, got);
+    assert_memory_equal(got, second, 32);
+    assert_int_equal(rtls_hello_ping(&t), 0);
+    rtls_close(&t);
+    assert_int_equal(ping(open_conn), HITLQ_OK);
+    hitlq_free(open_conn);
+    stop(&s);
+}
+
+/* Starts hitlqd on 0.0.0.0:0 (the harness always uses loopback) with
+ * conf; returns its exit status if it exits within 10 s, or 256 once it
+ * is listening (then stopped with SIGTERM, which must give exit 0). */
+static int start_any_addr(const char *conf_text, char *logfile, size_t n)
+{
+    char dir[64] = "/tmp/hitlq-tls-any-XXXXXX", conf[128], data[128], port[128];
+    int st = -1, rc = -1;
+    FILE *f;
+    pid_t pid;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(conf, sizeof conf, "%s/conf", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(port, sizeof port, "%s/port", dir);
+    snprintf(logfile, n, "%s/log", dir);
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fputs(conf_text, f);
+    fclose(f);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        execl(HARNESS_HITLQD, HARNESS_HITLQD, "-c", conf, "-d", data, "-l", "0.0.0.0:0",
+              "-P", port, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000 && rc < 0; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            rc = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+        else if (access(port, F_OK) == 0)
+            rc = 256;
+        else
+            harness_sleep_ms(10);
+    }
+    if (rc == 256) {
+        kill(pid, SIGTERM);
+        waitpid(pid, &st, 0);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    } else if (rc < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    return rc;
+}
+
+/* A non-loopback listener without TLS refuses to start (with a message
+ * naming the fix) unless insecure_plaintext = 1; with TLS it starts. */
+static void test_tls_nonloopback_needs_tls(void **st)
+{
+    char log[128], conf[3 * PATH_MAX + 256], cwd[PATH_MAX];
+    char policy[PATH_MAX + 64];
+    struct hserver fake;
+
+    (void)st;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(policy, sizeof policy, "policy = \"%s/server/defaults/scorecard_policy.json\"\n", cwd);
+    assert_int_equal(start_any_addr(policy, log, sizeof log), 5);
+    snprintf(fake.logfile, sizeof fake.logfile, "%s", log);
+    assert_true(log_has(&fake, "refusing to serve plaintext on a non-loopback address"));
+    assert_true(log_has(&fake, "insecure_plaintext = 1"));
+    run_sh("rm -rf \"$(dirname '%s')\"", log);
+
+    snprintf(conf, sizeof conf, "%sinsecure_plaintext = 1\n", policy);
+    assert_int_equal(start_any_addr(conf, log, sizeof log), 256);
+    run_sh("rm -rf \"$(dirname '%s')\"", log);
+
+    snprintf(conf, sizeof conf, "%stls_cert = \"%s/server.pem\"\ntls_key = \"%s/server.key\"\n",
+             policy, A, A);
+    assert_int_equal(start_any_addr(conf, log, sizeof log), 256);
+    run_sh("rm -rf \"$(dirname '%s')\"", log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tls_unit),
+        cmocka_unit_test(test_tls_libhitlq_and_cli),
+        cmocka_unit_test(test_tls_pipelined_flow_control),
+        cmocka_unit_test(test_tls_record_boundaries),
+        cmocka_unit_test(test_tls_wrong_ca_or_name),
+        cmocka_unit_test(test_tls_plaintext_client_refused),
+        cmocka_unit_test(test_tls_handshake_timeout),
+        cmocka_unit_test(test_tls_versions),
+        cmocka_unit_test(test_tls_mutual),
+        cmocka_unit_test(test_tls_reload_on_sighup),
+        cmocka_unit_test(test_tls_nonloopback_needs_tls),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
