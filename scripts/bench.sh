@@ -526,6 +526,8 @@ if sh scripts/make-certs.sh "$KC" > "$O/make-certs" 2>&1; then
     # 1000 connections + the server's own files: raise a 1024 soft limit
     [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ] && ulimit -n 4096 2>/dev/null
     cp "$TMPROOT/policy/tls.conf" "$TMPROOT/policy/idle.conf"
+    # all 1000 come from 127.0.0.1: lift the per-address cap (default 256)
+    printf 'max_connections = 2048\nmax_connections_per_addr = 2048\n' >> "$TMPROOT/policy/idle.conf"
     "$HITLQD" -C 2>/dev/null | grep -q '^auth =' && printf 'auth = 1\n' >> "$TMPROOT/policy/idle.conf"
     if start_server idletls "$TMPROOT/policy/idle.conf"; then
         if [ -s "$SRV_DIR/data/admin.key" ]; then

@@ -51,6 +51,14 @@ static const struct opt config_opts[] = {
             "# empty = <data_dir>/admin.key"),
     U64_OPT("max_connections", max_connections, 1024, 1, 1000000,
             "simultaneous client connections"),
+    U64_OPT("max_connections_per_addr", max_connections_per_addr, 256, 1, 1000000,
+            "simultaneous client connections from one IP address"),
+    U64_OPT("hello_timeout_ms", hello_timeout_ms, 10000, 100, 3600000,
+            "a connection must complete HELLO (and authentication) within this\n"
+            "# of being accepted, TLS handshake included"),
+    U64_OPT("idle_timeout_ms", idle_timeout_ms, 0, 0, 86400000,
+            "close a connection that sent nothing for this long (0 = never; a\n"
+            "# connection with requests in flight, a waiting CLAIM or a WATCH is not idle)"),
     U64_OPT("max_batch", max_batch, 512, 1, 65536,
             "most requests in one group commit (smaller batches let decoding\n"
             "# and committing overlap; each batch costs one sync)"),

@@ -18,6 +18,9 @@ struct hitlq_config {
     uint64_t max_attempts;         /* lease expiries before dead-lettering */
     char     dead_letter_queue[65];
     uint64_t max_connections;
+    uint64_t max_connections_per_addr;
+    uint64_t hello_timeout_ms;     /* HELLO (+ auth) must succeed within this */
+    uint64_t idle_timeout_ms;      /* 0 = never */
     uint64_t max_batch;            /* requests per group commit */
     uint64_t frame_timeout_ms;     /* a started frame must complete within this */
     uint64_t slow_reader_timeout_ms; /* output over the cap this long -> close */

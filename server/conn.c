@@ -24,6 +24,7 @@
 #include "log.h"
 #include "server.h"
 #include "tls.h"
+#include "util.h"
 #include "wire.h"
 
 static const char *const conn_state_names[] = { "new", "ready", "closing", "closed" };
@@ -35,6 +36,8 @@ static void conn_process_input(struct conn *c);
 static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg);
 static void conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg);
 static void conn_on_hs_timeout(evutil_socket_t fd, short what, void *arg);
+static void conn_on_hello_timeout(evutil_socket_t fd, short what, void *arg);
+static void conn_on_idle_check(evutil_socket_t fd, short what, void *arg);
 
 static void
 conn_arm(struct event *ev, uint64_t ms)
@@ -53,12 +56,26 @@ conn_set_state(struct conn *c, enum conn_state st)
     log_debug("conn %s: %s -> %s", c->peer, conn_state_names[c->state],
               conn_state_names[st]);
     c->state = st;
+    if (st == CONN_READY && c->hello_ev != NULL) {     /* HELLO done in time */
+        event_free(c->hello_ev);
+        c->hello_ev = NULL;
+    }
 }
 
 bool
 conn_is_open(const struct conn *c)
 {
     return c->bev != NULL && (c->state == CONN_NEW || c->state == CONN_READY);
+}
+
+void
+conn_addr_str(const struct sockaddr *sa, char out[48])
+{
+    snprintf(out, 48, "?");
+    if (sa->sa_family == AF_INET)
+        evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 48);
+    else if (sa->sa_family == AF_INET6)
+        evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 48);
 }
 
 static void
@@ -125,6 +142,10 @@ conn_free_parts(struct conn *c)
         event_free(c->stall_ev);
     if (c->hs_ev)
         event_free(c->hs_ev);
+    if (c->hello_ev)
+        event_free(c->hello_ev);
+    if (c->idle_ev)
+        event_free(c->idle_ev);
     free(c);
 }
 
@@ -144,14 +165,23 @@ conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa
     c->stall_ev = evtimer_new(srv->base, conn_on_stall_timeout, c);
     if (srv->tls_ctx != NULL)
         c->hs_ev = evtimer_new(srv->base, conn_on_hs_timeout, c);
+    c->hello_ev = evtimer_new(srv->base, conn_on_hello_timeout, c);
+    if (srv->cfg->idle_timeout_ms > 0)
+        c->idle_ev = event_new(srv->base, -1, EV_PERSIST, conn_on_idle_check, c);
     if (c->bev == NULL || c->frame_ev == NULL || c->stall_ev == NULL ||
-        (srv->tls_ctx != NULL && c->hs_ev == NULL)) {
+        (srv->tls_ctx != NULL && c->hs_ev == NULL) || c->hello_ev == NULL ||
+        (srv->cfg->idle_timeout_ms > 0 && c->idle_ev == NULL)) {
         conn_free_parts(c);
         return NULL;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (c->hs_ev != NULL)
         conn_arm(c->hs_ev, srv->cfg->handshake_timeout_ms);
+    conn_arm(c->hello_ev, srv->cfg->hello_timeout_ms);
+    if (c->idle_ev != NULL)
+        conn_arm(c->idle_ev, srv->cfg->idle_timeout_ms / 2 + 1);
+    c->last_frame_ms = util_now_ms();
+    conn_addr_str(sa, c->ip);
     c->srv = srv;
     c->refs = 1;
     c->state = CONN_NEW;
@@ -200,7 +230,11 @@ conn_close(struct conn *c)
     event_free(c->stall_ev);
     if (c->hs_ev != NULL)
         event_free(c->hs_ev);
-    c->frame_ev = c->stall_ev = c->hs_ev = NULL;
+    if (c->hello_ev != NULL)
+        event_free(c->hello_ev);
+    if (c->idle_ev != NULL)
+        event_free(c->idle_ev);
+    c->frame_ev = c->stall_ev = c->hs_ev = c->hello_ev = c->idle_ev = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -297,6 +331,8 @@ conn_read_frame(struct conn *c, struct evbuffer *in)
 
     if (avail < HITLQ_FRAME_HDR_LEN)
         return false;
+    if (c->idle_ev != NULL)
+        c->last_frame_ms = util_now_ms();
     evbuffer_copyout(in, hb, sizeof(hb));
     st = frame_hdr_decode(hb, max, &h);
     if (st != HITLQ_ST_OK) {
@@ -388,6 +424,38 @@ conn_on_hs_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     log_info("conn %s: TLS handshake not finished within %llu ms; closing", c->peer,
              (unsigned long long)c->srv->cfg->handshake_timeout_ms);
+    conn_close(c);
+}
+
+/* HELLO (and authentication) not done in time: slowloris before auth. */
+static void
+conn_on_hello_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    log_info("conn %s: no successful HELLO within %llu ms; closing", c->peer,
+             (unsigned long long)c->srv->cfg->hello_timeout_ms);
+    conn_close(c);
+}
+
+/* Every idle_timeout/2: closes a connection that sent nothing for
+ * idle_timeout_ms and waits for nothing (no request in flight, no parked
+ * CLAIM or receipt holding a reference, not watching). */
+static void
+conn_on_idle_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    uint64_t now = util_now_ms();
+
+    (void)fd;
+    (void)what;
+    if (c->inflight > 0 || c->refs > 1 || c->watching ||
+        now - c->last_frame_ms < c->srv->cfg->idle_timeout_ms)
+        return;
+    log_info("conn %s: idle for %llu ms; closing", c->peer,
+             (unsigned long long)(now - c->last_frame_ms));
     conn_close(c);
 }
 

@@ -53,7 +53,15 @@ struct conn {
                                          * (mutual TLS), "" when none */
     struct auth_ident    auth;         /* who this is (server/auth.h): role,
                                         * key id, skills; set by HELLO */
+    /* limits */
+    char                 ip[48];       /* peer address without port */
+    struct event        *hello_ev;     /* owned: HELLO deadline; NULL once ready */
+    struct event        *idle_ev;      /* owned: idle check; NULL when off */
+    uint64_t             last_frame_ms;/* when the last frame arrived */
 };
+
+/* The address part (no port) of sa into out[48]. */
+void conn_addr_str(const struct sockaddr *sa, char out[48]);
 
 /* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
 struct conn *conn_new(struct hitlq_server *srv, evutil_socket_t fd,

@@ -31,11 +31,22 @@ server_on_accept(struct evconnlistener *l, evutil_socket_t fd,
                  struct sockaddr *sa, int salen, void *arg)
 {
     struct hitlq_server *srv = arg;
+    char ip[48];
+    uint64_t same = 0;
 
     (void)l;
     if (srv->stopping || srv->n_conns >= srv->cfg->max_connections) {
         log_warn("refusing connection: %s", srv->stopping ? "stopping"
                                                           : "max_connections reached");
+        evutil_closesocket(fd);
+        return;
+    }
+    conn_addr_str(sa, ip);
+    for (const struct conn *c = srv->conns; c != NULL; c = c->next)
+        same += strcmp(c->ip, ip) == 0;
+    if (same >= srv->cfg->max_connections_per_addr) {
+        log_warn("refusing connection from %s: max_connections_per_addr (%llu) reached",
+                 ip, (unsigned long long)srv->cfg->max_connections_per_addr);
         evutil_closesocket(fd);
         return;
     }

@@ -284,12 +284,25 @@ void harness_server_cleanup(struct hserver *s)
 
 int hconn_open(struct hconn *c, uint16_t port)
 {
+    return hconn_open_from(c, port, NULL);
+}
+
+int hconn_open_from(struct hconn *c, uint16_t port, const char *src_ip)
+{
     memset(c, 0, sizeof *c);
     c->fd = -1;
     signal(SIGPIPE, SIG_IGN);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (src_ip != NULL) {
+        struct sockaddr_in s = { .sin_family = AF_INET };
+        if (inet_pton(AF_INET, src_ip, &s.sin_addr) != 1 ||
+            bind(fd, (struct sockaddr *)&s, sizeof s) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {

@@ -87,6 +87,8 @@ struct hframe {
 /* Connects to 127.0.0.1:port (blocking connect, non-blocking I/O after).
  * Returns 0 or -1. */
 int  hconn_open(struct hconn *c, uint16_t port);
+/* The same from a chosen source address (e.g. "127.0.0.2"). */
+int  hconn_open_from(struct hconn *c, uint16_t port, const char *src_ip);
 void hconn_close(struct hconn *c);
 /* Sends all bytes within timeout_ms.  Returns 0, or -1 (error/timeout;
  * EPIPE/ECONNRESET included). */
