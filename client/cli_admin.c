@@ -41,25 +41,33 @@ cli_reload(struct cli *cl, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-/* key add PRINCIPAL ROLE [--skills Q1,Q2]: prints the new key (only time
- * it is shown) on stdout, its id on stderr. */
+/* key add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN]: prints the new
+ * key (only time it is shown) on stdout, its id on stderr.  With
+ * --tls-peer: binds the principal to client certificates named CN instead
+ * (no key; the credential's id on stdout). */
 static int
 cli_key_add(struct cli *cl, int argc, char **argv)
 {
     static const struct option lo[] = {
-        { "skills", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+        { "skills", required_argument, NULL, 's' },
+        { "tls-peer", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
     const char *skills[HITLQ_MAX_CLAIM_QUEUES];
-    char key[HITLQ_API_KEY_LEN + 1], id[HITLQ_KEY_ID_LEN + 1], *list = NULL, *save = NULL, *q;
+    char key[HITLQ_API_KEY_LEN + 1], id[HITLQ_KEY_ID_LEN + 1], *list = NULL, *save = NULL, *q,
+         *peer = NULL;
     size_t ns = 0;
     int ch, rc;
 
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        if (ch != 's')
+        if (ch == 't')
+            peer = optarg;
+        else if (ch == 's')
+            list = optarg;
+        else
             return cli_usage_error("bad key add option");
-        list = optarg;
     }
     if (argc - optind != 2)
-        return cli_usage_error("usage: key add PRINCIPAL ROLE [--skills Q1,Q2]");
+        return cli_usage_error(
+            "usage: key add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN]");
     for (q = list ? strtok_r(list, ",", &save) : NULL; q; q = strtok_r(NULL, ",", &save)) {
         if (ns == HITLQ_MAX_CLAIM_QUEUES)
             return cli_usage_error("at most %u skills", HITLQ_MAX_CLAIM_QUEUES);
@@ -67,6 +75,25 @@ cli_key_add(struct cli *cl, int argc, char **argv)
     }
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;
+    if (peer != NULL) {
+        rc = hitlq_key_add_tls(cl->c, argv[optind], argv[optind + 1], peer,
+                               list ? skills : NULL, ns, id, sizeof(id));
+        if (rc != HITLQ_OK)
+            return cli_fail(cl, "key add", rc);
+        if (cl->json) {
+            json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "principal", argv[optind],
+                                  "role", argv[optind + 1], "key_id", id, "kind", "tls_peer",
+                                  "tls_peer", peer);
+            if (j != NULL)
+                cli_json_println(stdout, j);
+            json_decref(j);
+        } else {
+            printf("%s\n", id);
+            fprintf(stderr, "tls_peer credential %s: client certificates named \"%s\" are %s "
+                            "(%s)\n", id, peer, argv[optind], argv[optind + 1]);
+        }
+        return CLI_EXIT_OK;
+    }
     rc = hitlq_key_add(cl->c, argv[optind], argv[optind + 1], list ? skills : NULL, ns,
                        key, sizeof(key), id, sizeof(id));
     if (rc != HITLQ_OK)

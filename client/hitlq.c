@@ -34,7 +34,7 @@ static const struct {
     { "watch",    cli_watch,    "[--from SEQ] [--count N] [--idle SEC]" },
     { "stats",    cli_stats,    "                            queues and types" },
     { "reload",   cli_reload,   "                            re-read the server's policy file" },
-    { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] | list [PRINCIPAL] | revoke KEY_ID" },
+    { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN] | list [PRINCIPAL] | revoke KEY_ID" },
 };
 
 static void

@@ -94,6 +94,38 @@ hitlq_key_add(hitlq *c, const char *principal, const char *role,
 }
 
 int
+hitlq_key_add_tls(hitlq *c, const char *principal, const char *role, const char *tls_peer,
+                  const char *const *skills, size_t n_skills, char *key_id_out,
+                  size_t key_id_len)
+{
+    struct hitlq__req q;
+    hitlq_reply *r = NULL;
+    int rc;
+
+    if (c == NULL || principal == NULL || role == NULL || tls_peer == NULL ||
+        (skills == NULL && n_skills > 0) ||
+        (key_id_out != NULL && key_id_len <= HITLQ_KEY_ID_LEN))
+        return c == NULL ? HITLQ_EINVAL
+                         : hitlq__set_err(c, HITLQ_EINVAL, "hitlq_key_add_tls: bad argument");
+    hitlq__req_init(&q);
+    msgpack_pack_map(&q.pk, skills != NULL ? 4 : 3);
+    wire_pack_kv_str(&q.pk, "principal", principal);
+    wire_pack_kv_str(&q.pk, "role", role);
+    wire_pack_kv_str(&q.pk, "tls_peer", tls_peer);
+    if (skills != NULL) {
+        wire_pack_cstr(&q.pk, "skills");
+        msgpack_pack_array(&q.pk, n_skills);
+        for (size_t i = 0; i < n_skills; i++)
+            wire_pack_cstr(&q.pk, skills[i]);
+    }
+    rc = hitlq__req_call(c, &q, HITLQ_OP_KEY_ADD, c->timeout_ms, &r);
+    if (rc == HITLQ_OK && key_id_out != NULL)
+        rc = admin_copy_str(c, r, "key_id", key_id_out, key_id_len);
+    hitlq_reply_free(r);
+    return rc;
+}
+
+int
 hitlq_key_list(hitlq *c, const char *principal, hitlq_reply **out)
 {
     struct hitlq__req q;

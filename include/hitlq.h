@@ -236,8 +236,19 @@ int hitlq_key_add(hitlq *c, const char *principal, const char *role,
                   const char *const *skills, size_t n_skills,
                   char *api_key_out, size_t api_key_len,
                   char *key_id_out, size_t key_id_len);
+/* KEY_ADD with tls_peer: instead of an API key, binds `principal` (role
+ * and skills as for hitlq_key_add) to mutual-TLS client certificates whose
+ * verified CN/SAN is tls_peer (1..128 printable ASCII); a HELLO without
+ * api_key over such a connection then authenticates as the principal.
+ * The credential's id (revocable with hitlq_key_revoke) is copied to
+ * key_id_out (HITLQ_KEY_ID_LEN + 1 bytes; may be NULL).  No secret. */
+int hitlq_key_add_tls(hitlq *c, const char *principal, const char *role,
+                      const char *tls_peer, const char *const *skills, size_t n_skills,
+                      char *key_id_out, size_t key_id_len);
 /* KEY_LIST: *out is the reply {keys: [{principal, role, skills, key_id,
- * created_ms, revoked}], truncated} (never secrets); principal NULL = all. */
+ * created_ms, revoked}], truncated} (never secrets); principal NULL = all.
+ * A tls_peer credential's entry also has kind "tls_peer" and tls_peer (an
+ * entry without kind is an API key). */
 int hitlq_key_list(hitlq *c, const char *principal, hitlq_reply **out);
 /* KEY_REVOKE: the key stops working at once; the server closes the
  * connections that authenticated with it. */

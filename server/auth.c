@@ -402,7 +402,7 @@ auth_verify(struct auth *a, MDB_txn *txn, const char *key, size_t len,
     match = crypto_verify_32(got, rec->hash) == 0;
     sodium_memzero(secret, sizeof(secret));
     sodium_memzero(got, sizeof(got));
-    ok = parsed & found & match & !rec->revoked;
+    ok = parsed & found & match & !rec->revoked & (rec->tls_peer[0] == '\0');
     return ok && auth_principal_get(a->s, txn, rec->principal, strlen(rec->principal), pr) ==
                      HITLQ_ST_OK;
 }
@@ -419,7 +419,7 @@ auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32
     struct auth_prec pr;
     uint64_t now = util_mono_ns() / 1000000u;     /* the failure limit's clock */
     MDB_txn *txn;
-    bool ok = false;
+    bool ok = false, by_cert = false;
 
     if (!a->on) {
         c->auth.role = AUTH_ROLE_LOCAL;
@@ -432,7 +432,15 @@ auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32
             c->reading = false;
             auth_later(a, c, request_id, true, AUTH_BLOCK_DELAY_MS);
         } else if ((txn = server_read_begin(srv)) != NULL) {
-            ok = auth_verify(a, txn, key, len, id, &rec, &pr);
+            if (key == NULL && c->tls_peer[0] != '\0') {
+                /* no API key: a verified client certificate may stand in */
+                by_cert = true;
+                ok = auth_tls_find(a->s, txn, c->tls_peer, id, &rec) == HITLQ_ST_OK &&
+                     auth_principal_get(a->s, txn, rec.principal, strlen(rec.principal),
+                                        &pr) == HITLQ_ST_OK;
+            } else {
+                ok = auth_verify(a, txn, key, len, id, &rec, &pr);
+            }
             server_read_end(srv);
         }
     }
@@ -451,15 +459,18 @@ auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32
         snprintf(c->name, sizeof(c->name), "%s", rec.principal);
         auth_fail_clear(a, addr, now);
         sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
-        log_debug("auth: %s is %s (role %s, key %s)", c->peer, c->name,
-                  auth_role_name(pr.role), hex);
+        log_debug("auth: %s is %s (role %s, %s %s)", c->peer, c->name,
+                  auth_role_name(pr.role), by_cert ? "tls_peer credential" : "key", hex);
         return 0;
     }
     if (c->state == CONN_CLOSING)       /* blocked: the refusal comes later */
         return -1;
     auth_fail_note(a, addr, now);
-    log_info("auth: HELLO from %s refused (%s)", c->peer,
-             key == NULL ? "no API key" : "invalid API key");
+    log_info("auth: HELLO from %s refused (%s%s)", c->peer,
+             key != NULL ? "invalid API key"
+             : by_cert   ? "no API key, no tls_peer credential for client certificate "
+                         : "no API key",
+             by_cert ? c->tls_peer : "");
     conn_send_error(c, HITLQ_OP_HELLO, request_id, HITLQ_ST_UNAUTHORIZED,
                     key == NULL ? "this server requires an API key (HELLO api_key)"
                                 : "invalid API key");

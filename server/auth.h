@@ -14,6 +14,10 @@
  *                        u8 n_skills, n x (u8 len, queue name bytes)
  *   'k' key_id[8]     -> u8 version (1), hash[32], u64 created_ms,
  *                        u8 revoked, u8 name_len, principal name bytes
+ *                        (an API key), or u8 version (2), the same fields
+ *                        (hash all zero), u8 peer_len, peer bytes (a
+ *                        tls_peer credential: mutual-TLS client
+ *                        certificates whose verified CN/SAN is peer)
  * A principal's role is fixed when it is created; KEY_ADD for an existing
  * principal must name the same role (its skills are replaced when given).
  *
@@ -59,6 +63,7 @@ enum auth_role {
 /* "hitlq_" + 16 hex + "_" + 43 base64url = 66 characters. */
 #define AUTH_KEY_STR_LEN  (6u + 2u * AUTH_KEY_ID_LEN + 1u + 43u)
 #define AUTH_KEY_ID_HEX   (2u * AUTH_KEY_ID_LEN)
+#define AUTH_TLS_PEER_MAX 128u          /* a tls_peer credential's name */
 
 /* Failure limit per client address: more than AUTH_FAIL_MAX failed HELLOs
  * within AUTH_FAIL_WINDOW_MS block the address for AUTH_BLOCK_MS (every
@@ -97,7 +102,9 @@ bool auth_enabled(const struct auth *a);
 
 /* HELLO: with auth off the connection becomes LOCAL (0).  With auth on it
  * verifies api_key (may be NULL) in constant time with the same work and
- * error for every failure; on success fills c->auth and c->name (the
+ * error for every failure; without api_key, a connection with a verified
+ * client certificate (c->tls_peer) is authenticated by the unrevoked
+ * tls_peer credential of that name, if any.  On success fills c->auth and c->name (the
  * principal) and returns 0; on failure it has sent (or scheduled, when the
  * address is blocked) `unauthorized`, which closes the connection, and
  * returns -1.  The presented key bytes are wiped. */
@@ -122,12 +129,18 @@ struct auth_keyop {
     uint8_t  key_id[AUTH_KEY_ID_LEN];
     uint8_t  hash[AUTH_HASH_LEN];
     char     api_key[AUTH_KEY_STR_LEN + 1];  /* KEY_ADD: shown once, then wiped */
+    char     tls_peer[AUTH_TLS_PEER_MAX + 1]; /* KEY_ADD of a tls_peer credential
+                                                (api_key, hash unused); "" = API key */
     uint64_t created_ms;
 };
 
 /* Loop thread: a KEY_ADD with a new key (key_id, secret, hash) drawn now.
  * NULL when out of memory.  Free with auth_keyop_free (wipes the key). */
 struct auth_keyop *auth_keyop_add(struct auth *a, const char *principal, uint8_t role);
+/* Loop thread: a KEY_ADD of a tls_peer credential (a new key_id, no
+ * secret) binding principal to client certificates named peer.  NULL when
+ * out of memory. */
+struct auth_keyop *auth_keyop_add_tls(const char *principal, uint8_t role, const char *peer);
 /* Loop thread: a KEY_REVOKE of the key whose 16-hex-digit id is hex;
  * NULL (with *bad set) when hex is not a key id, or out of memory. */
 struct auth_keyop *auth_keyop_revoke(const char *hex, size_t len, bool *bad);

@@ -16,6 +16,7 @@
 #define AUTH_REVOKE_CLOSE_MS 500u
 
 #define AUTH_REC_VERSION 1u
+#define AUTH_REC_VERSION_TLS 2u         /* 'k' record of a tls_peer credential */
 
 /* Failed HELLOs of one client address (auth.c). */
 struct auth_fail {
@@ -43,6 +44,7 @@ struct auth_keyrec {
     uint64_t created_ms;
     bool     revoked;
     char     principal[HITLQ_MAX_NAME + 1];
+    char     tls_peer[AUTH_TLS_PEER_MAX + 1];   /* "" = an API key */
 };
 
 /* 'p' name record. */
@@ -59,5 +61,9 @@ int auth_key_get(struct store *s, MDB_txn *txn, const uint8_t id[AUTH_KEY_ID_LEN
                  struct auth_keyrec *r);
 int auth_principal_get(struct store *s, MDB_txn *txn, const char *name, size_t len,
                        struct auth_prec *p);
+/* The unrevoked tls_peer credential named peer: HITLQ_ST_OK with id and r
+ * filled, HITLQ_ST_NOT_FOUND, or HITLQ_ST_INTERNAL. */
+int auth_tls_find(struct store *s, MDB_txn *txn, const char *peer,
+                  uint8_t id[AUTH_KEY_ID_LEN], struct auth_keyrec *r);
 
 #endif

@@ -18,7 +18,8 @@
 
 #define AUTH_PKEY_MAX  (1u + HITLQ_MAX_NAME)
 #define AUTH_PREC_MAX  (1u + 1u + 8u + 1u + AUTH_MAX_SKILLS * (1u + HITLQ_MAX_QUEUE_NAME))
-#define AUTH_KREC_MAX  (1u + AUTH_HASH_LEN + 8u + 1u + 1u + HITLQ_MAX_NAME)
+#define AUTH_KREC_MAX  (1u + AUTH_HASH_LEN + 8u + 1u + 1u + HITLQ_MAX_NAME + 1u + \
+                        AUTH_TLS_PEER_MAX)
 
 static int
 auth_mdb_status(int rc)
@@ -99,12 +100,26 @@ auth_keyrec_decode(const MDB_val *v, struct auth_keyrec *r)
     const uint8_t *b = v->mv_data;
     size_t n;
 
+    size_t end, pn = 0;
+
     memset(r, 0, sizeof(*r));
-    if (v->mv_size < 1 + AUTH_HASH_LEN + 10 || b[0] != AUTH_REC_VERSION)
+    if (v->mv_size < 1 + AUTH_HASH_LEN + 10 ||
+        (b[0] != AUTH_REC_VERSION && b[0] != AUTH_REC_VERSION_TLS))
         return HITLQ_ST_INTERNAL;
     n = b[1 + AUTH_HASH_LEN + 9];
-    if (n == 0 || n > HITLQ_MAX_NAME || v->mv_size != 1 + AUTH_HASH_LEN + 10 + n)
+    end = 1 + AUTH_HASH_LEN + 10 + n;
+    if (b[0] == AUTH_REC_VERSION_TLS) {
+        pn = end < v->mv_size ? b[end] : 0;
+        if (pn == 0 || pn > AUTH_TLS_PEER_MAX)
+            return HITLQ_ST_INTERNAL;
+        end += 1 + pn;
+    }
+    if (n == 0 || n > HITLQ_MAX_NAME || v->mv_size != end)
         return HITLQ_ST_INTERNAL;
+    if (pn > 0) {
+        memcpy(r->tls_peer, b + end - pn, pn);
+        r->tls_peer[pn] = '\0';
+    }
     memcpy(r->hash, b + 1, AUTH_HASH_LEN);
     r->created_ms = store_get_be64(b + 1 + AUTH_HASH_LEN);
     r->revoked = b[1 + AUTH_HASH_LEN + 8] != 0;
@@ -135,17 +150,22 @@ auth_key_put(struct store *s, MDB_txn *txn, const uint8_t id[AUTH_KEY_ID_LEN],
              const struct auth_keyrec *r, unsigned flags)
 {
     uint8_t kb[1 + AUTH_KEY_ID_LEN], vb[AUTH_KREC_MAX];
-    size_t n = strlen(r->principal);
+    size_t n = strlen(r->principal), pn = strlen(r->tls_peer);
     MDB_val k = { sizeof(kb), kb }, v = { 1 + AUTH_HASH_LEN + 10 + n, vb };
 
     kb[0] = 'k';
     memcpy(kb + 1, id, AUTH_KEY_ID_LEN);
-    vb[0] = AUTH_REC_VERSION;
+    vb[0] = pn > 0 ? AUTH_REC_VERSION_TLS : AUTH_REC_VERSION;
     memcpy(vb + 1, r->hash, AUTH_HASH_LEN);
     store_put_be64(vb + 1 + AUTH_HASH_LEN, r->created_ms);
     vb[1 + AUTH_HASH_LEN + 8] = r->revoked ? 1 : 0;
     vb[1 + AUTH_HASH_LEN + 9] = (uint8_t)n;
     memcpy(vb + 1 + AUTH_HASH_LEN + 10, r->principal, n);
+    if (pn > 0) {
+        vb[v.mv_size] = (uint8_t)pn;
+        memcpy(vb + v.mv_size + 1, r->tls_peer, pn);
+        v.mv_size += 1 + pn;
+    }
     return auth_mdb_status(mdb_put(txn, s->principals, &k, &v, flags));
 }
 
@@ -178,6 +198,21 @@ auth_keyop_add(struct auth *a, const char *principal, uint8_t role)
 }
 
 struct auth_keyop *
+auth_keyop_add_tls(const char *principal, uint8_t role, const char *peer)
+{
+    struct auth_keyop *k = sodium_malloc(sizeof(*k));
+
+    if (k == NULL)
+        return NULL;
+    memset(k, 0, sizeof(*k));
+    snprintf(k->principal, sizeof(k->principal), "%s", principal);
+    snprintf(k->tls_peer, sizeof(k->tls_peer), "%s", peer);
+    k->role = role;
+    randombytes_buf(k->key_id, sizeof(k->key_id));
+    return k;
+}
+
+struct auth_keyop *
 auth_keyop_revoke(const char *hex, size_t len, bool *bad)
 {
     struct auth_keyop *k;
@@ -206,7 +241,8 @@ auth_keyop_free(struct auth_keyop *k)
         sodium_free(k);                /* wipes api_key and hash */
 }
 
-/* The KEY_EVENT entry's KEY_INFO text: "apikey <key_id> <principal> <role>". */
+/* The KEY_EVENT entry's KEY_INFO text: "apikey <key_id> <principal> <role>"
+ * ("tlspeer ..." for a tls_peer credential). */
 static int
 auth_keyop_audit(struct audit *audit, MDB_txn *txn, const struct auth_keyop *k,
                  uint8_t role, uint64_t now_ms)
@@ -217,7 +253,8 @@ auth_keyop_audit(struct audit *audit, MDB_txn *txn, const struct auth_keyop *k,
     if (audit == NULL)
         return HITLQ_ST_OK;
     sodium_bin2hex(hex, sizeof(hex), k->key_id, sizeof(k->key_id));
-    n = snprintf(desc, sizeof(desc), "apikey %s %s %s", hex, k->principal, auth_role_name(role));
+    n = snprintf(desc, sizeof(desc), "%s %s %s %s", k->tls_peer[0] ? "tlspeer" : "apikey", hex,
+                 k->principal, auth_role_name(role));
     return audit_actor_key(audit, txn, desc, (size_t)n, k->revoke ? 3 : 1,
                            k->by[0] != '\0' ? k->by : "hitlqd", now_ms);
 }
@@ -242,6 +279,17 @@ auth_keyop_add_apply(struct store *s, struct audit *audit, MDB_txn *txn, struct 
     }
     if (st != HITLQ_ST_OK)
         return st;
+    if (k->tls_peer[0] != '\0') {
+        uint8_t oid[AUTH_KEY_ID_LEN];
+        st = auth_tls_find(s, txn, k->tls_peer, oid, &rec);
+        if (st == HITLQ_ST_OK) {
+            snprintf(err, errlen, "tls_peer \"%s\" is already bound to principal \"%s\"",
+                     k->tls_peer, rec.principal);
+            return HITLQ_ST_CONFLICT;
+        }
+        if (st != HITLQ_ST_NOT_FOUND)
+            return st;
+    }
     if (k->set_skills) {
         pr.n_skills = k->n_skills;
         memcpy(pr.skills, k->skills, sizeof(pr.skills));
@@ -250,6 +298,7 @@ auth_keyop_add_apply(struct store *s, struct audit *audit, MDB_txn *txn, struct 
     memcpy(rec.hash, k->hash, AUTH_HASH_LEN);
     rec.created_ms = k->created_ms = now_ms;
     snprintf(rec.principal, sizeof(rec.principal), "%s", k->principal);
+    snprintf(rec.tls_peer, sizeof(rec.tls_peer), "%s", k->tls_peer);
     if ((st = auth_principal_put(s, txn, k->principal, &pr)) != HITLQ_ST_OK ||
         (st = auth_key_put(s, txn, k->key_id, &rec, MDB_NOOVERWRITE)) != HITLQ_ST_OK)
         return st == HITLQ_ST_RESOURCE_EXHAUSTED ? st : HITLQ_ST_INTERNAL;
@@ -271,6 +320,7 @@ auth_keyop_revoke_apply(struct store *s, struct audit *audit, MDB_txn *txn,
     if (st != HITLQ_ST_OK)
         return st;
     snprintf(k->principal, sizeof(k->principal), "%s", rec.principal);
+    snprintf(k->tls_peer, sizeof(k->tls_peer), "%s", rec.tls_peer);
     k->created_ms = rec.created_ms;
     if (rec.revoked)
         return HITLQ_ST_OK;            /* already revoked: nothing to record */
@@ -344,7 +394,7 @@ auth_pack_key(void *arg, MDB_txn *txn, const uint8_t *id, const struct auth_keyr
                HITLQ_ST_OK;
 
     sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, r->tls_peer[0] ? 8 : 7);
     wire_pack_kv_str(pk, "principal", r->principal);
     wire_pack_kv_str(pk, "role", has ? auth_role_name(pr.role) : "unknown");
     wire_pack_cstr(pk, "skills");
@@ -354,6 +404,9 @@ auth_pack_key(void *arg, MDB_txn *txn, const uint8_t *id, const struct auth_keyr
     wire_pack_kv_str(pk, "key_id", hex);
     wire_pack_kv_u64(pk, "created_ms", r->created_ms);
     wire_pack_kv_bool(pk, "revoked", r->revoked);
+    wire_pack_kv_str(pk, "kind", r->tls_peer[0] ? "tls_peer" : "api_key");
+    if (r->tls_peer[0])
+        wire_pack_kv_str(pk, "tls_peer", r->tls_peer);
 }
 
 int
@@ -370,6 +423,39 @@ auth_pack_keys(struct store *s, MDB_txn *txn, const char *principal, msgpack_pac
         return HITLQ_ST_INTERNAL;
     wire_pack_kv_bool(pk, "truncated", n == AUTH_LIST_MAX && more);
     return HITLQ_ST_OK;
+}
+
+struct auth_tls_ctx {
+    const char *peer;
+    bool        found;
+    uint8_t    *id;
+    struct auth_keyrec *r;
+};
+
+static void
+auth_tls_match(void *arg, MDB_txn *txn, const uint8_t *id, const struct auth_keyrec *r)
+{
+    struct auth_tls_ctx *x = arg;
+
+    (void)txn;
+    if (x->found || r->revoked || strcmp(r->tls_peer, x->peer) != 0)
+        return;
+    x->found = true;
+    memcpy(x->id, id, AUTH_KEY_ID_LEN);
+    *x->r = *r;
+}
+
+int
+auth_tls_find(struct store *s, MDB_txn *txn, const char *peer, uint8_t id[AUTH_KEY_ID_LEN],
+              struct auth_keyrec *r)
+{
+    struct auth_tls_ctx x = { peer, false, id, r };
+    bool more;
+
+    if (peer == NULL || peer[0] == '\0')
+        return HITLQ_ST_NOT_FOUND;
+    auth_keys_walk(s, txn, NULL, SIZE_MAX, &more, auth_tls_match, &x);
+    return x.found ? HITLQ_ST_OK : HITLQ_ST_NOT_FOUND;
 }
 
 /* ---- GET by a bot ---------------------------------------------------------------------------- */

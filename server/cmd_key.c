@@ -3,7 +3,8 @@
  * KEY_REVOKE go through the commit pipeline (the principals db and, with
  * the audit log on, a KEY_EVENT entry in the same transaction); KEY_LIST
  * is read at once.  Admin only (authz.c).  A new key's secret appears in
- * exactly one reply and is wiped with the op.  After a revocation commits,
+ * exactly one reply and is wiped with the op (a tls_peer credential has
+ * none: it binds a principal to verified client certificates).  After a revocation commits,
  * the key's live connections are told and closed.
  */
 #include <stdio.h>
@@ -40,14 +41,18 @@ key_reply(struct op *op, struct hitlq_server *srv, const char *hex)
     if (op->conn == NULL || !conn_is_open(op->conn))
         return;
     off = wire_frame_begin(&srv->out);
-    msgpack_pack_map(pk, k->revoke ? 3 : 5);
+    msgpack_pack_map(pk, k->revoke ? 3 : 6);
     wire_pack_kv_str(pk, "principal", k->principal);
     wire_pack_kv_str(pk, "key_id", hex);
     if (k->revoke) {
         wire_pack_kv_bool(pk, "revoked", true);
     } else {
         wire_pack_kv_str(pk, "role", auth_role_name(k->role));
-        wire_pack_kv_str(pk, "api_key", k->api_key);
+        wire_pack_kv_str(pk, "kind", k->tls_peer[0] ? "tls_peer" : "api_key");
+        if (k->tls_peer[0])            /* no secret for a certificate binding */
+            wire_pack_kv_str(pk, "tls_peer", k->tls_peer);
+        else
+            wire_pack_kv_str(pk, "api_key", k->api_key);
         wire_pack_cstr(pk, "skills");
         msgpack_pack_array(pk, k->n_skills);
         for (uint8_t i = 0; i < k->n_skills; i++)
@@ -70,15 +75,18 @@ key_finish(struct op *op, struct hitlq_server *srv)
         op_done(op);
         return;
     }
+    const char *what = k->tls_peer[0] ? "tls_peer credential" : "API key";
+
     sodium_bin2hex(hex, sizeof(hex), k->key_id, AUTH_KEY_ID_LEN);
     key_reply(op, srv, hex);
     if (k->revoke) {
         size_t n = auth_close_key_conns(srv, k->key_id);
-        log_info("auth: %s revoked API key %s of principal %s (%zu connection(s) closed)",
-                 k->by, hex, k->principal, n);
+        log_info("auth: %s revoked %s %s of principal %s (%zu connection(s) closed)",
+                 k->by, what, hex, k->principal, n);
     } else {
-        log_info("auth: %s added API key %s for principal %s (role %s)", k->by, hex,
-                 k->principal, auth_role_name(k->role));
+        log_info("auth: %s added %s %s for principal %s (role %s)%s%s", k->by, what, hex,
+                 k->principal, auth_role_name(k->role), k->tls_peer[0] ? ": " : "",
+                 k->tls_peer);
     }
     op_done(op);
 }
@@ -119,7 +127,7 @@ key_submit(struct conn *c, const struct frame_hdr *h, struct auth_keyop *ko)
 static void
 key_add_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    char principal[HITLQ_MAX_NAME + 1];
+    char principal[HITLQ_MAX_NAME + 1], tls_peer[AUTH_TLS_PEER_MAX + 1];
     const msgpack_object_str *r = &args[1]->via.str;
     enum auth_role role = auth_role_parse(r->ptr, r->size);
     struct auth_keyop *ko;
@@ -143,8 +151,22 @@ key_add_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object 
                         "field \"skills\": only a specialist has skills");
         return;
     }
+    if (args[3] != NULL) {
+        const msgpack_object_str *t = &args[3]->via.str;
+        bool good = t->size >= 1 && t->size <= AUTH_TLS_PEER_MAX;
+        for (uint32_t i = 0; good && i < t->size; i++)
+            good = (unsigned char)t->ptr[i] >= 0x20 && (unsigned char)t->ptr[i] <= 0x7e;
+        if (!good) {
+            conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                            "field \"tls_peer\": 1..128 printable ASCII characters");
+            return;
+        }
+        wire_copy_str(args[3], tls_peer, sizeof(tls_peer));
+    }
     wire_copy_str(args[0], principal, sizeof(principal));
-    if ((ko = auth_keyop_add(c->srv->auth, principal, (uint8_t)role)) == NULL) {
+    ko = args[3] != NULL ? auth_keyop_add_tls(principal, (uint8_t)role, tls_peer)
+                         : auth_keyop_add(c->srv->auth, principal, (uint8_t)role);
+    if (ko == NULL) {
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
         return;
     }
@@ -161,9 +183,10 @@ static const struct wire_field key_add_schema[] = {
     { "principal", WIRE_NAME, true, 0, 0 },
     { "role", WIRE_NAME, true, 0, 0 },
     { "skills", WIRE_ARRAY, false, 0, AUTH_MAX_SKILLS },
+    { "tls_peer", WIRE_STR, false, 0, AUTH_TLS_PEER_MAX },
 };
 
-const struct cmd cmd_key_add = { "KEY_ADD", HITLQ_OP_KEY_ADD, key_add_schema, 3,
+const struct cmd cmd_key_add = { "KEY_ADD", HITLQ_OP_KEY_ADD, key_add_schema, 4,
                                  key_add_proceed };
 
 /* ---- KEY_REVOKE ------------------------------------------------------------------ */

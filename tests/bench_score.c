@@ -95,13 +95,13 @@ static void bs_xgb_die(const char *what)
     exit(1);
 }
 
-/* ---- the CSV as floats (ci_split comes from credit_items.c) ------------------ */
+/* ---- the CSV as floats (credit_csv_split comes from credit_items.c) ------------------ */
 
 static size_t bs_header(FILE *f, char *line, struct bs_ctx *c)
 {
     char *cells[CI_MAX_COLS];
     size_t class_col = SIZE_MAX, k = 0;
-    if (!fgets(line, CI_LINE, f) || ci_split(line, cells, CI_MAX_COLS) != BS_NFEAT + 1)
+    if (!fgets(line, CI_LINE, f) || credit_csv_split(line, cells, CI_MAX_COLS) != BS_NFEAT + 1)
         return SIZE_MAX;
     for (size_t i = 0; i <= BS_NFEAT; i++) {
         if (strcmp(cells[i], "Class") == 0)
@@ -122,7 +122,7 @@ static int bs_load_matrix(const char *csv, struct bs_ctx *c)
     size_t class_col = f && c->x && c->good && c->names ? bs_header(f, line, c) : SIZE_MAX;
     size_t n = 0;
     while (class_col != SIZE_MAX && n < BS_MAXROWS && fgets(line, sizeof line, f)) {
-        if (ci_split(line, cells, CI_MAX_COLS) != BS_NFEAT + 1)
+        if (credit_csv_split(line, cells, CI_MAX_COLS) != BS_NFEAT + 1)
             continue;
         for (size_t i = 0, k = 0; i <= BS_NFEAT; i++) {
             if (i == class_col)

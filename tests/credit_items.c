@@ -68,7 +68,7 @@ struct ci_col {
 };
 
 /* Splits a CSV line in place on commas, removing surrounding quotes. */
-static size_t ci_split(char *line, char **cells, size_t max)
+size_t credit_csv_split(char *line, char **cells, size_t max)
 {
     size_t n = 0;
     line[strcspn(line, "\r\n")] = '\0';
@@ -176,7 +176,7 @@ static int ci_read_header(FILE *f, char *line, struct ci_col *cols, size_t *ncol
     char *cells[CI_MAX_COLS];
     if (!fgets(line, CI_LINE, f))
         return -1;
-    *ncols = ci_split(line, cells, CI_MAX_COLS);
+    *ncols = credit_csv_split(line, cells, CI_MAX_COLS);
     for (size_t i = 0; i < *ncols; i++)
         ci_classify(cells[i], &cols[i]);
     return 0;
@@ -217,7 +217,7 @@ int credit_items_load(const char *csv_path, struct credit_item **out, size_t *n)
         struct credit_item *it = &items[count];
         memset(it, 0, sizeof *it);
         msgpack_sbuffer_clear(&sb);
-        if (ci_split(line, cells, CI_MAX_COLS) != ncols ||
+        if (credit_csv_split(line, cells, CI_MAX_COLS) != ncols ||
             ci_pack_row(cells, ncols, cols, it, &sb) < 0 ||
             !(it->fields = malloc(sb.size))) {
             fprintf(stderr, "%s: bad row %zu\n", csv_path, count + 2);

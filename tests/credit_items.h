@@ -26,4 +26,8 @@ struct credit_item {
 int  credit_items_load(const char *csv_path, struct credit_item **out, size_t *n);
 void credit_items_free(struct credit_item *items, size_t n);   /* NULL is a no-op */
 
+/* Splits one CSV line in place on commas (quotes around a cell removed);
+ * cells[] gets at most max pointers into line.  Returns the count. */
+size_t credit_csv_split(char *line, char **cells, size_t max);
+
 #endif

@@ -698,14 +698,14 @@ static void test_key_list_has_no_secrets(void **st)
     assert_non_null(keys);
     assert_true(keys->via.array.size >= 2);
     static const char *const allowed[] = { "principal", "role", "skills", "key_id",
-                                           "created_ms", "revoked" };
+                                           "created_ms", "revoked", "kind" };
     bool found = false;
     for (uint32_t i = 0; i < keys->via.array.size; i++) {
         const msgpack_object *e = &keys->via.array.ptr[i];
-        assert_int_equal(e->via.map.size, 6);
+        assert_int_equal(e->via.map.size, 7);
         for (uint32_t j = 0; j < e->via.map.size; j++) {
             bool ok = false;
-            for (size_t n = 0; n < 6; n++)
+            for (size_t n = 0; n < 7; n++)
                 ok |= hobj_str_eq(&e->via.map.ptr[j].key, allowed[n]);
             assert_true(ok);
             if (hobj_str_eq(&e->via.map.ptr[j].key, "key_id") &&

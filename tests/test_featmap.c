@@ -435,28 +435,6 @@ static void test_schema_cross_checks(void **st)
 
 /* ---- the German-credit mapping on every CSV row ------------------------------------- */
 
-/* Splits a CSV line in place (commas; surrounding quotes removed). */
-static size_t csv_split(char *line, char **cells, size_t max)
-{
-    size_t n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < max;) {
-        char *end = strchr(p, ',');
-        if (end)
-            *end = '\0';
-        size_t len = strlen(p);
-        if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
-            p[len - 1] = '\0';
-            p++;
-        }
-        cells[n++] = p;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return n;
-}
-
 /* The CSV without Class: names (61, strdup'ed) and rows (1000 x 61 floats). */
 struct csv {
     char  *names[NFEAT];
@@ -470,7 +448,7 @@ static void csv_load(struct csv *c)
     char line[8192], *cells[80];
     assert_non_null(f);
     assert_non_null(fgets(line, sizeof line, f));
-    size_t nc = csv_split(line, cells, 80), k = 0, klass = SIZE_MAX;
+    size_t nc = credit_csv_split(line, cells, 80), k = 0, klass = SIZE_MAX;
     assert_int_equal(nc, NFEAT + 1);
     for (size_t i = 0; i < nc; i++) {
         if (strcmp(cells[i], "Class") == 0)
@@ -483,7 +461,7 @@ static void csv_load(struct csv *c)
     assert_non_null(c->rows);
     c->n = 0;
     while (fgets(line, sizeof line, f) && c->n < 1100) {
-        assert_int_equal(csv_split(line, cells, 80), nc);
+        assert_int_equal(credit_csv_split(line, cells, 80), nc);
         k = 0;
         for (size_t i = 0; i < nc; i++)
             if (i != klass)

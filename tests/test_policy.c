@@ -240,28 +240,6 @@ struct csv_data {
     double amount[N_ROWS];
 };
 
-/* Splits a CSV line in place on commas, removing surrounding quotes. */
-static size_t split_cells(char *line, char **cells, size_t max)
-{
-    size_t n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < max;) {
-        char *end = strchr(p, ',');
-        if (end)
-            *end = '\0';
-        size_t len = strlen(p);
-        if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
-            p[len - 1] = '\0';
-            p++;
-        }
-        cells[n++] = p;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return n;
-}
-
 static struct csv_data *csv_read(void)
 {
     static char line[8192];
@@ -273,7 +251,7 @@ static struct csv_data *csv_read(void)
     assert_non_null(d);
     assert_non_null(f);
     assert_non_null(fgets(line, sizeof line, f));
-    assert_int_equal(split_cells(line, cells, N_COLS + 8), N_COLS + 1);
+    assert_int_equal(credit_csv_split(line, cells, N_COLS + 8), N_COLS + 1);
     for (size_t c = 0, j = 0; c < N_COLS + 1; c++) {
         if (strcmp(cells[c], "Class") == 0) {
             cls = c;
@@ -286,7 +264,7 @@ static struct csv_data *csv_read(void)
     assert_true(cls != SIZE_MAX && amt != SIZE_MAX);
     while (fgets(line, sizeof line, f)) {
         assert_true(row < N_ROWS);
-        assert_int_equal(split_cells(line, cells, N_COLS + 8), N_COLS + 1);
+        assert_int_equal(credit_csv_split(line, cells, N_COLS + 8), N_COLS + 1);
         for (size_t c = 0, j = 0; c < N_COLS + 1; c++)
             if (c != cls)
                 d->x[row][j++] = (float)strtod(cells[c], NULL);

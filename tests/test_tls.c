@@ -4,7 +4,8 @@
  * name, exporter), then a real hitlqd with certificates made at test time
  * by scripts/make-certs.sh: libhitlq and the CLI over TLS, refused CAs and
  * names, plaintext and stalled clients, protocol versions, mutual TLS,
- * certificate reload on SIGHUP, and the non-loopback plaintext rule.
+ * certificate reload on SIGHUP, the non-loopback plaintext rule, and
+ * client certificates mapped to principals (KEY_ADD tls_peer).
  * Every server must stop with exit 0 and no sanitizer report.
  */
 #include <setjmp.h>
@@ -844,6 +845,181 @@ static void test_tls_nonloopback_needs_tls(void **st)
     run_sh("rm -rf \"$(dirname '%s')\"", log);
 }
 
+/* ---- mutual TLS mapped to principals (KEY_ADD tls_peer) ---------------- */
+
+/* HELLO {version} (no api_key) on t; principal and role copied from the
+ * reply when it is ok.  Returns the status or -1. */
+static int rtls_hello_who(struct rtls *t, char *principal, char *role, size_t n)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpacked up;
+    struct frame fr;
+    int st = 0, rd;
+
+    principal[0] = role[0] = '\0';
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    hpk_kv_u64(&pk, "version", 1);
+    {
+        msgpack_sbuffer f;
+        msgpack_sbuffer_init(&f);
+        hframe_append(&f, HITLQ_OP_HELLO, 1, sb.data, sb.size);
+        rd = rtls_send(t, f.data, f.size) ? 0 : -1;
+        msgpack_sbuffer_destroy(&f);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    if (rd != 0)
+        return -1;
+    for (;;) {
+        if (t->len > 0 && frame_parse(t->buf, t->len, HITLQ_MAX_FRAME, &fr, &st) == FRAME_OK)
+            break;
+        rd = SSL_read(t->ssl, t->buf + t->len, (int)(sizeof t->buf - t->len));
+        if (rd <= 0)
+            return -1;
+        t->len += (size_t)rd;
+    }
+    st = fr.hdr.status;
+    msgpack_unpacked_init(&up);
+    if (msgpack_unpack_next(&up, (const char *)fr.body, fr.hdr.body_len, NULL) ==
+            MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+            const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+            if (hobj_str_eq(&kv->key, "principal"))
+                hobj_str(&kv->val, principal, n);
+            else if (hobj_str_eq(&kv->key, "role"))
+                hobj_str(&kv->val, role, n);
+        }
+    }
+    msgpack_unpacked_destroy(&up);
+    memmove(t->buf, t->buf + fr.total_len, t->len - fr.total_len);
+    t->len -= fr.total_len;
+    return st;
+}
+
+static hitlq *mtls_client(uint16_t port, const char *dir_cert, const char *api_key)
+{
+    char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+    hitlq_options o = { .host = "127.0.0.1", .port = port, .name = "mtls-test",
+                        .timeout_ms = 10000, .tls_ca = path(ca, A, "ca.pem"),
+                        .tls_server_name = "localhost", .api_key = api_key };
+    hitlq *c;
+
+    if (dir_cert != NULL) {
+        o.tls_cert = path(cert, dir_cert, "client.pem");
+        o.tls_key = path(key, dir_cert, "client.key");
+    }
+    c = hitlq_connect(&o);
+    assert_non_null(c);
+    return c;
+}
+
+/* auth = 1 with mutual TLS: KEY_ADD tls_peer binds alice's certificate to
+ * principal alice (specialist); HELLO without api_key then authenticates
+ * as alice, KEY_LIST shows the credential, KEY_REVOKE closes the live
+ * connection within 1 s and refuses new ones. */
+static void test_tls_mtls_principal(void **st)
+{
+    struct hserver s;
+    char extra[512], fpath[PATH_MAX], admin_key[128] = "", id[HITLQ_KEY_ID_LEN + 1];
+    char principal[64], role[64], id2[HITLQ_KEY_ID_LEN + 1];
+    const msgpack_object *keys;
+    hitlq_reply *r = NULL;
+    struct rtls t;
+    hitlq *adm, *c;
+    FILE *f;
+    bool listed = false;
+    uint64_t t0;
+
+    (void)st;
+    snprintf(extra, sizeof extra,
+             "auth = 1\ntls_client_ca = \"%s/ca.pem\"\nlog_level = \"debug\"\n", A);
+    start_tls(&s, A, extra);
+    f = fopen(path(fpath, s.data, "admin.key"), "r");
+    assert_non_null(f);
+    assert_non_null(fgets(admin_key, sizeof admin_key, f));
+    fclose(f);
+    admin_key[strcspn(admin_key, "\n")] = '\0';
+    adm = mtls_client(s.port, A, admin_key);
+    if (hitlq_err(adm) != HITLQ_OK)
+        fail_msg("admin connect: %s", hitlq_errstr(adm));
+
+    /* no credential yet: alice's certificate alone is not enough */
+    assert_true(rtls_open(&t, s.port, A, 0, A));
+    assert_int_equal(rtls_hello_who(&t, principal, role, sizeof principal),
+                     HITLQ_ST_UNAUTHORIZED);
+    rtls_close(&t);
+
+    assert_int_equal(hitlq_key_add_tls(adm, "alice", "specialist", "", NULL, 0, NULL, 0),
+                     HITLQ_ST_BAD_REQUEST);
+    assert_int_equal(hitlq_key_add_tls(adm, "alice", "specialist", "alice", NULL, 0, id,
+                                       sizeof id), HITLQ_OK);
+    assert_int_equal(strlen(id), HITLQ_KEY_ID_LEN);
+    /* one live binding per certificate name */
+    assert_int_equal(hitlq_key_add_tls(adm, "bob", "bot", "alice", NULL, 0, id2, sizeof id2),
+                     HITLQ_ST_CONFLICT);
+
+    /* libhitlq with the client certificate and no api_key */
+    c = mtls_client(s.port, A, NULL);
+    if (hitlq_err(c) != HITLQ_OK)
+        fail_msg("mTLS HELLO without api_key: %s", hitlq_errstr(c));
+    assert_int_equal(ping(c), HITLQ_OK);
+    hitlq_free(c);
+    /* the HELLO reply names the principal and role */
+    assert_true(rtls_open(&t, s.port, A, 0, A));
+    assert_int_equal(rtls_hello_who(&t, principal, role, sizeof principal), HITLQ_ST_OK);
+    assert_string_equal(principal, "alice");
+    assert_string_equal(role, "specialist");
+    assert_int_equal(rtls_call(&t, HITLQ_OP_PING, 2, NULL, 0), HITLQ_ST_OK);
+
+    /* without a client certificate: refused (tls_client_ca makes the
+     * handshake demand one, so the HELLO never authenticates) */
+    c = mtls_client(s.port, NULL, NULL);
+    assert_int_not_equal(hitlq_err(c), HITLQ_OK);
+    hitlq_free(c);
+
+    /* KEY_LIST: kind tls_peer, the name, never a secret */
+    assert_int_equal(hitlq_key_list(adm, "alice", &r), HITLQ_OK);
+    keys = hitlq_reply_get(r, "keys");
+    assert_non_null(keys);
+    for (uint32_t i = 0; i < keys->via.array.size; i++) {
+        const msgpack_object *e = &keys->via.array.ptr[i];
+        bool mine = false, kind = false, peer = false;
+        for (uint32_t j = 0; j < e->via.map.size; j++) {
+            const msgpack_object_kv *kv = &e->via.map.ptr[j];
+            mine |= hobj_str_eq(&kv->key, "key_id") && hobj_str_eq(&kv->val, id);
+            kind |= hobj_str_eq(&kv->key, "kind") && hobj_str_eq(&kv->val, "tls_peer");
+            peer |= hobj_str_eq(&kv->key, "tls_peer") && hobj_str_eq(&kv->val, "alice");
+            assert_false(hobj_str_eq(&kv->key, "api_key"));
+        }
+        listed |= mine && kind && peer;
+    }
+    assert_true(listed);
+    hitlq_reply_free(r);
+
+    /* KEY_REVOKE: the live connection is told and closed within 1 s */
+    t0 = harness_now_ms();
+    assert_int_equal(hitlq_key_revoke(adm, id), HITLQ_OK);
+    assert_int_equal(rtls_read(&t, NULL), HITLQ_ST_UNAUTHORIZED);
+    assert_int_equal(rtls_read(&t, NULL), -1);
+    assert_true(harness_now_ms() - t0 < 1000);
+    rtls_close(&t);
+    /* ... and a new one is refused */
+    assert_true(rtls_open(&t, s.port, A, 0, A));
+    assert_int_equal(rtls_hello_who(&t, principal, role, sizeof principal),
+                     HITLQ_ST_UNAUTHORIZED);
+    rtls_close(&t);
+    c = mtls_client(s.port, A, NULL);
+    assert_int_not_equal(hitlq_err(c), HITLQ_OK);
+    hitlq_free(c);
+    /* an API key still decides when one is given */
+    assert_int_equal(ping(adm), HITLQ_OK);
+    hitlq_free(adm);
+    assert_true(wait_log(&s, "revoked tls_peer credential", 2000));
+    stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -858,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_tls_mutual),
         cmocka_unit_test(test_tls_reload_on_sighup),
         cmocka_unit_test(test_tls_nonloopback_needs_tls),
+        cmocka_unit_test(test_tls_mtls_principal),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

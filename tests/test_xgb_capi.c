@@ -63,34 +63,12 @@ struct credit_matrix {
 
 static struct credit_matrix *CM;  /* owned; loaded once by group_setup */
 
-/* Splits a CSV line in place on commas and strips surrounding quotes. */
-static size_t csv_split(char *line, char **cells, size_t max)
-{
-    size_t n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < max;) {
-        char *end = strchr(p, ',');
-        if (end)
-            *end = '\0';
-        size_t len = strlen(p);
-        if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
-            p[len - 1] = '\0';
-            p++;
-        }
-        cells[n++] = p;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return n;
-}
-
 /* Reads the header; returns the index of the Class column. */
 static size_t matrix_header(FILE *f, struct credit_matrix *cm)
 {
     char line[8192], *cells[128];
     assert_non_null(fgets(line, sizeof line, f));
-    assert_int_equal(csv_split(line, cells, 128), NFEAT + 1);
+    assert_int_equal(credit_csv_split(line, cells, 128), NFEAT + 1);
     size_t class_col = NFEAT + 1, k = 0;
     for (size_t i = 0; i <= NFEAT; i++) {
         if (strcmp(cells[i], "Class") == 0) {
@@ -115,7 +93,7 @@ static void matrix_load(const char *path, struct credit_matrix *cm)
         if (line[0] == '\n' || line[0] == '\r')
             continue;
         assert_true(rows < NROWS);
-        assert_int_equal(csv_split(line, cells, 128), NFEAT + 1);
+        assert_int_equal(credit_csv_split(line, cells, 128), NFEAT + 1);
         for (size_t i = 0, k = 0; i <= NFEAT; i++) {
             if (i == class_col) {
                 assert_true(strcmp(cells[i], "Good") == 0 || strcmp(cells[i], "Bad") == 0);
