@@ -3,10 +3,13 @@
  * stream from a cursor.  Results are read from LMDB (committed only) and
  * pushed as RESULT frames whose bodies are the stored bytes, without
  * re-encoding, while the connection's output stays under half its cap.
+ * A bot sees only the results of items it submitted (the others are
+ * skipped, the cursor still moves past them).
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "auth.h"
 #include "cmd.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -19,7 +22,27 @@
 struct watch_ctx {
     struct conn *c;
     uint64_t     last;
+    MDB_txn     *txn;          /* borrowed: the read txn of this chunk */
 };
+
+/* The "id" of a stored result (a map packed by journal.c); 0 if none. */
+static uint64_t
+watch_result_id(const uint8_t *body, size_t len)
+{
+    const uint8_t *v;
+    size_t vl;
+    uint64_t id = 0;
+
+    if (!wire_body_raw(body, len, "id", &v, &vl) || vl == 0)
+        return 0;
+    if (v[0] < 0x80)
+        return v[0];
+    if (v[0] < 0xcc || v[0] > 0xcf || vl != 1u + (1u << (v[0] - 0xcc)))
+        return 0;
+    for (size_t i = 1; i < vl; i++)
+        id = id << 8 | v[i];
+    return id;
+}
 
 static int
 watch_push_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
@@ -32,17 +55,22 @@ watch_push_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
     uint8_t hb[HITLQ_FRAME_HDR_LEN];
     struct evbuffer *out = bufferevent_get_output(w->c->bev);
 
+    w->last = seq;
+    if (w->c->auth.role == AUTH_ROLE_BOT) {
+        uint64_t id = watch_result_id(body, len);
+        if (id == 0 || !auth_item_owned(w->c->srv->store, w->txn, id, w->c->name))
+            return 0;                  /* another bot's item */
+    }
     frame_hdr_encode(hb, &h);
     evbuffer_add(out, hb, sizeof(hb));
     evbuffer_add(out, body, len);
-    w->last = seq;
     return evbuffer_get_length(out) >= HITLQ_MAX_OUTBUF / 2;
 }
 
 void
 watch_pump(struct hitlq_server *srv, struct conn *c)
 {
-    struct watch_ctx w = { c, 0 };
+    struct watch_ctx w = { c, 0, NULL };
 
     while (c->watching && conn_is_open(c) &&
            evbuffer_get_length(bufferevent_get_output(c->bev)) < HITLQ_MAX_OUTBUF / 2) {
@@ -51,6 +79,7 @@ watch_pump(struct hitlq_server *srv, struct conn *c)
 
         if (txn == NULL)
             return;
+        w.txn = txn;
         n = queue_results_read(srv->store, txn, c->watch_next, WATCH_CHUNK,
                                watch_push_one, &w);
         server_read_end(srv);

@@ -571,6 +571,104 @@ static int claim(struct hconn *c, const char *queue, const char *worker)
     return st;
 }
 
+/* Claims the next item from credit_review as c and resolves it
+ * "approve"; false when the queue is empty. */
+static bool claim_resolve(struct hconn *c)
+{
+    struct body b;
+    struct hframe f;
+    uint64_t id, lease;
+    int st;
+
+    body_init(&b, 1);
+    hpk_str(&b.pk, "queues");
+    msgpack_pack_array(&b.pk, 1);
+    hpk_str(&b.pk, "credit_review");
+    st = call(c, HITLQ_OP_CLAIM, &b.sb, &f);
+    body_free(&b);
+    if (st != HITLQ_ST_OK) {
+        hframe_free(&f);
+        return false;
+    }
+    id = hobj_u64(hframe_get(&f, "id"));
+    lease = hobj_u64(hframe_get(&f, "lease"));
+    hframe_free(&f);
+    body_init(&b, 3);
+    hpk_kv_u64(&b.pk, "id", id);
+    hpk_kv_u64(&b.pk, "lease", lease);
+    hpk_kv_str(&b.pk, "outcome", "approve");
+    assert_int_equal(call(c, HITLQ_OP_RESOLVE, &b.sb, NULL), HITLQ_ST_OK);
+    body_free(&b);
+    return true;
+}
+
+/* WATCH from cursor 1 on c: the ids of the RESULT frames pushed within
+ * 500 ms (up to max). */
+static size_t watch_ids(struct hconn *c, uint64_t *ids, size_t max)
+{
+    struct body b;
+    struct hframe f;
+    size_t n = 0;
+
+    body_init(&b, 1);
+    hpk_kv_u64(&b.pk, "cursor", 1);
+    assert_int_equal(call(c, HITLQ_OP_WATCH, &b.sb, NULL), HITLQ_ST_OK);
+    body_free(&b);
+    while (n < max && hconn_read_frame(c, &f, 500) == 1) {
+        if (f.opcode == HITLQ_OP_RESULT)
+            ids[n++] = hobj_u64(hframe_get(&f, "id"));
+        hframe_free(&f);
+    }
+    return n;
+}
+
+/* The object-level rule on the result stream: a bot that WATCHes sees the
+ * results of its own items only; the admin sees all. */
+static void test_bot_watches_only_own_results(void **st)
+{
+    (void)st;
+    char k1[KEY_LEN + 1], k2[KEY_LEN + 1], ks[KEY_LEN + 1], id[ID_LEN + 1];
+    struct hconn a, b1, b2, sp, w1, w2;
+    uint64_t i1, i2, got[16];
+    size_t n;
+
+    admin_conn(&a);
+    key_add(&a, "watch-bot-1", "bot", NULL, k1, id);
+    key_add(&a, "watch-bot-2", "bot", NULL, k2, id);
+    key_add(&a, "watch-spec", "specialist", NULL, ks, id);
+    open_as(&b1, k1, "bot");
+    open_as(&b2, k2, "bot");
+    open_as(&sp, ks, "specialist");
+    assert_int_equal(submit(&b1, "watch-1", &i1), HITLQ_ST_OK);
+    assert_int_equal(submit(&b2, "watch-2", &i2), HITLQ_ST_OK);
+    /* resolve everything on credit_review (earlier tests may have left items) */
+    for (int k = 0; k < 256 && claim_resolve(&sp); k++)
+        ;
+    open_as(&w1, k1, "bot");
+    open_as(&w2, k2, "bot");
+    n = watch_ids(&w1, got, 16);
+    assert_true(n >= 1);
+    bool saw = false;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(got[i] != i2);
+        saw |= got[i] == i1;
+    }
+    assert_true(saw);
+    n = watch_ids(&w2, got, 16);
+    saw = false;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(got[i] != i1);
+        saw |= got[i] == i2;
+    }
+    assert_true(saw);
+    hconn_close(&w1);
+    hconn_close(&w2);
+    hconn_close(&sp);
+    hconn_close(&b1);
+    hconn_close(&b2);
+    hconn_close(&a);
+}
+
 static void test_specialist_skills(void **st)
 {
     (void)st;
@@ -898,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_key_add_each_role),
         cmocka_unit_test(test_matrix_every_cell),
         cmocka_unit_test(test_bot_reads_only_own_items),
+        cmocka_unit_test(test_bot_watches_only_own_results),
         cmocka_unit_test(test_specialist_skills),
         cmocka_unit_test(test_revoke_closes_live_connections),
         cmocka_unit_test(test_key_list_has_no_secrets),
