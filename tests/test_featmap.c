@@ -30,6 +30,7 @@
 #include "featmap.h"
 #include "model_xgb.h"
 #include "schema.h"
+#include "tutil.h"
 
 #define CREDIT_FEATURES "tests/vectors/credit_features.json"
 #define XGB_MODEL       "tests/vectors/xgb/credit_small.json"
@@ -44,36 +45,6 @@ struct item {
     msgpack_unpacked up;
 };
 
-static void pack_json(msgpack_packer *pk, const json_t *j)
-{
-    const char *k;
-    json_t *v;
-    size_t i;
-
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        msgpack_pack_map(pk, json_object_size(j));
-        json_object_foreach((json_t *)j, k, v) {
-            msgpack_pack_str_with_body(pk, k, strlen(k));
-            pack_json(pk, v);
-        }
-        break;
-    case JSON_ARRAY:
-        msgpack_pack_array(pk, json_array_size(j));
-        json_array_foreach(j, i, v)
-            pack_json(pk, v);
-        break;
-    case JSON_STRING:
-        msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
-        break;
-    case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(j)); break;
-    case JSON_REAL:    msgpack_pack_double(pk, json_real_value(j)); break;
-    case JSON_TRUE:    msgpack_pack_true(pk); break;
-    case JSON_FALSE:   msgpack_pack_false(pk); break;
-    default:           msgpack_pack_nil(pk);
-    }
-}
-
 static const msgpack_object *item_make(struct item *it, const char *json)
 {
     json_error_t jerr;
@@ -83,7 +54,7 @@ static const msgpack_object *item_make(struct item *it, const char *json)
     msgpack_packer pk;
     msgpack_sbuffer_init(&it->sb);
     msgpack_packer_init(&pk, &it->sb, msgpack_sbuffer_write);
-    pack_json(&pk, j);
+    tutil_pack_json(&pk, j);
     json_decref(j);
     msgpack_unpacked_init(&it->up);
     assert_int_equal(msgpack_unpack_next(&it->up, it->sb.data, it->sb.size, NULL),

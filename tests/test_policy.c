@@ -42,6 +42,7 @@
 #include "model_xgb.h"
 #include "schema.h"
 #include "score.h"
+#include "tutil.h"
 
 #define REF_ITEMS   "tests/vectors/credit_xgb_items.csv"
 #define SMALL_MODEL "tests/vectors/xgb/credit_small.json"
@@ -84,41 +85,11 @@ struct edit {
     const char *value;
 };
 
-static void pack_json(msgpack_packer *pk, const json_t *v)
-{
-    const char *key;
-    json_t *val;
-    size_t i;
-
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        msgpack_pack_map(pk, json_object_size(v));
-        json_object_foreach((json_t *)v, key, val) {
-            msgpack_pack_str_with_body(pk, key, strlen(key));
-            pack_json(pk, val);
-        }
-        break;
-    case JSON_ARRAY:
-        msgpack_pack_array(pk, json_array_size(v));
-        json_array_foreach(v, i, val)
-            pack_json(pk, val);
-        break;
-    case JSON_STRING:
-        msgpack_pack_str_with_body(pk, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); break;
-    case JSON_REAL:    msgpack_pack_double(pk, json_real_value(v)); break;
-    case JSON_TRUE:    msgpack_pack_true(pk); break;
-    case JSON_FALSE:   msgpack_pack_false(pk); break;
-    default:           msgpack_pack_nil(pk); break;
-    }
-}
-
 static void pack_json_text(msgpack_packer *pk, const char *text)
 {
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
     assert_non_null(v);
-    pack_json(pk, v);
+    tutil_pack_json(pk, v);
     json_decref(v);
 }
 
@@ -392,26 +363,10 @@ static void write_bytes(const char *dir, const char *name, const void *bytes, si
     assert_int_equal(fclose(f), 0);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void copy_file(const char *dir, const char *name, const char *src)
 {
     size_t len;
-    char *bytes = slurp(src, &len);
+    char *bytes = tutil_slurp(src, &len);
     write_bytes(dir, name, bytes, len);
     free(bytes);
 }
@@ -1240,7 +1195,7 @@ static void load_valid(const char *dir)
     json_decref(root);
 
     snprintf(path, sizeof path, "%s/m.json", dir);
-    bytes = slurp(path, &len);
+    bytes = tutil_slurp(path, &len);
     assert_int_equal(EVP_Digest(bytes, len, dg, NULL, EVP_sha256(), NULL), 1);
     free(bytes);
     sodium_bin2hex(hex, sizeof hex, dg, 6);

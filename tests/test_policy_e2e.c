@@ -27,6 +27,7 @@
 #include "harness.h"
 #include "hitlq.h"
 #include "record.h"
+#include "tutil.h"
 
 #define TYPE          "credit_application"
 #define POLICY_SRC    "server/defaults/credit_policy.json"
@@ -50,24 +51,6 @@ static hitlq *cli(const char *name)
     if (hitlq_err(c) != HITLQ_OK)
         fail_msg("connect: %s", hitlq_errstr(c));
     return c;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    if (len != NULL)
-        *len = (size_t)n;
-    return b;
 }
 
 static void write_all(const char *path, const char *text)
@@ -102,7 +85,7 @@ static char *replace1(char *s, const char *from, const char *to)
  * rate changed (NULL = keep). */
 static void write_policy(const char *version, const char *auto_thr, const char *qa_rate)
 {
-    char *p = read_all(POLICY_SRC, NULL), buf[64];
+    char *p = tutil_slurp(POLICY_SRC, NULL), buf[64];
     if (version != NULL) {
         snprintf(buf, sizeof buf, "\"version\": \"%s\"", version);
         p = replace1(p, "\"version\": \"2\"", buf);
@@ -127,7 +110,7 @@ static void policy_dir(const char *qa_rate, char *cfg, size_t n)
     assert_non_null(mkdtemp(PDIR));
     snprintf(PFILE, sizeof PFILE, "%s/credit_policy.json", PDIR);
     snprintf(path, sizeof path, "%s/credit_xgb.json", PDIR);
-    char *m = read_all(MODEL_SRC, NULL);
+    char *m = tutil_slurp(MODEL_SRC, NULL);
     write_all(path, m);
     free(m);
     write_policy(NULL, NULL, qa_rate);
@@ -905,7 +888,7 @@ static void test_reload(void **st)
     /* bad files are refused, with the reason; the old set stays */
     write_all(PFILE, "{ \"format\": \"hitlq-policy\", \"id\": ");
     reload_expect(c, HITLQ_ST_INVALID_POLICY, "credit_policy.json");
-    char *p = read_all(POLICY_SRC, NULL);
+    char *p = tutil_slurp(POLICY_SRC, NULL);
     p = replace1(p, "\"version\": \"2\"", "\"version\": \"9\"");
     p = replace1(p, "    {\n     \"feature\": \"Duration\",\n     \"field\": \"duration_months\"\n"
                     "    },\n", "");

@@ -26,6 +26,7 @@
 #include "cond.h"
 #include "credit_items.h"
 #include "schema.h"
+#include "tutil.h"
 
 #define CREDIT_FEATURES "tests/vectors/credit_features.json"
 
@@ -35,36 +36,6 @@ struct item {
     msgpack_sbuffer  sb;
     msgpack_unpacked up;
 };
-
-static void pack_json(msgpack_packer *pk, const json_t *j)
-{
-    const char *k;
-    json_t *v;
-    size_t i;
-
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        msgpack_pack_map(pk, json_object_size(j));
-        json_object_foreach((json_t *)j, k, v) {
-            msgpack_pack_str_with_body(pk, k, strlen(k));
-            pack_json(pk, v);
-        }
-        break;
-    case JSON_ARRAY:
-        msgpack_pack_array(pk, json_array_size(j));
-        json_array_foreach(j, i, v)
-            pack_json(pk, v);
-        break;
-    case JSON_STRING:
-        msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
-        break;
-    case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(j)); break;
-    case JSON_REAL:    msgpack_pack_double(pk, json_real_value(j)); break;
-    case JSON_TRUE:    msgpack_pack_true(pk); break;
-    case JSON_FALSE:   msgpack_pack_false(pk); break;
-    default:           msgpack_pack_nil(pk);
-    }
-}
 
 /* Unpacks the bytes in it->sb. */
 static const msgpack_object *item_unpack(struct item *it)
@@ -85,7 +56,7 @@ static const msgpack_object *item_make(struct item *it, const char *json)
     msgpack_packer pk;
     msgpack_sbuffer_init(&it->sb);
     msgpack_packer_init(&pk, &it->sb, msgpack_sbuffer_write);
-    pack_json(&pk, j);
+    tutil_pack_json(&pk, j);
     json_decref(j);
     return item_unpack(it);
 }

@@ -24,6 +24,7 @@
 #include "credit_items.h"
 #include "defaults.h"
 #include "score.h"
+#include "tutil.h"
 
 #define POLICY_PATH "server/defaults/scorecard_policy.json"
 #define MODEL_PATH  "server/defaults/credit_scorecard.json"
@@ -56,36 +57,13 @@ struct test_item {
     msgpack_unpacked up;
 };
 
-static void pack_json(msgpack_packer *pk, const json_t *v)
-{
-    const char *key;
-    json_t *val;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        msgpack_pack_map(pk, json_object_size(v));
-        json_object_foreach((json_t *)v, key, val) {
-            msgpack_pack_str_with_body(pk, key, strlen(key));
-            pack_json(pk, val);
-        }
-        break;
-    case JSON_STRING:
-        msgpack_pack_str_with_body(pk, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); break;
-    case JSON_REAL:    msgpack_pack_double(pk, json_real_value(v)); break;
-    case JSON_TRUE:    msgpack_pack_true(pk); break;
-    case JSON_FALSE:   msgpack_pack_false(pk); break;
-    default:           msgpack_pack_nil(pk); break;
-    }
-}
-
 /* Packs `obj` and unpacks it into it->up.root. */
 static void item_from_obj(struct test_item *it, const json_t *obj)
 {
     msgpack_packer pk;
     msgpack_sbuffer_init(&it->sb);
     msgpack_packer_init(&pk, &it->sb, msgpack_sbuffer_write);
-    pack_json(&pk, obj);
+    tutil_pack_json(&pk, obj);
     msgpack_unpacked_init(&it->up);
     assert_int_equal(msgpack_unpack_next(&it->up, it->sb.data, it->sb.size, NULL),
                      MSGPACK_UNPACK_SUCCESS);
@@ -108,22 +86,6 @@ static void item_free(struct test_item *it)
 {
     msgpack_unpacked_destroy(&it->up);
     msgpack_sbuffer_destroy(&it->sb);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
 }
 
 static const struct type_policy *credit_policy(struct scoring **s)
@@ -249,7 +211,7 @@ static void check_credit_policy(struct scoring *s)
     assert_null(scoring_policy(s, "no_such_type"));
 
     size_t len;
-    char *bytes = slurp(MODEL_PATH, &len);
+    char *bytes = tutil_slurp(MODEL_PATH, &len);
     uint8_t want[32];
     assert_int_equal(EVP_Digest(bytes, len, want, NULL, EVP_sha256(), NULL), 1);
     assert_memory_equal(p->model->digest, want, 32);
@@ -282,7 +244,7 @@ static void test_load_embedded(void **state)
 
     size_t len, flen;                       /* the embedded bytes are the files */
     const unsigned char *p = defaults_policy(&len);
-    char *file = slurp("server/defaults/credit_policy.json", &flen);
+    char *file = tutil_slurp("server/defaults/credit_policy.json", &flen);
     assert_int_equal(len, flen);
     assert_memory_equal(p, file, len);
     assert_int_equal(p[len], 0);

@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "model_xgb.h"
+#include "tutil.h"
 
 #define VEC_DIR   "tests/vectors/xgb/"
 #define CLS_MODEL VEC_DIR "credit_small.json"
@@ -42,28 +43,11 @@
 #define NCLASS    3
 #define NFEAT     61
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static struct xgb_model *load_file(const char *path)
 {
     size_t len;
     char err[256];
-    char *buf = slurp(path, &len);
+    char *buf = tutil_slurp(path, &len);
     struct xgb_model *m = xgb_load(buf, len, err, sizeof err);
     if (!m)
         fail_msg("%s: %s", path, err);
@@ -986,7 +970,7 @@ static void test_truncated(void **state)
 {
     (void)state;
     size_t len;
-    char *buf = slurp(REG_MODEL, &len);
+    char *buf = tutil_slurp(REG_MODEL, &len);
     char err[256];
     for (size_t n = 0; n < len; n += 13) {
         err[0] = '\0';

@@ -37,6 +37,7 @@
 
 #include "credit_items.h"
 #include "model_xgb.h"
+#include "tutil.h"
 
 #define NFEAT    61
 #define NROWS    1000
@@ -211,23 +212,6 @@ static BoosterHandle booster_train(const struct model_spec *s, const float *x, c
     return h;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 /* Saves the booster as JSON (chosen by the ".json" suffix) to a temporary
  * file and returns its bytes (owned by the caller); the file is removed. */
 static char *booster_json(BoosterHandle h, size_t *len)
@@ -239,7 +223,7 @@ static char *booster_json(BoosterHandle h, size_t *len)
     assert_true(fd >= 0);
     close(fd);
     XGB_CHECK(XGBoosterSaveModel(h, path));
-    char *buf = slurp(path, len);
+    char *buf = tutil_slurp(path, len);
     unlink(path);
     return buf;
 }
