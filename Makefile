@@ -21,7 +21,7 @@ BASEFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g $(WARN) \
 OPT     ?= -O2
 SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c
+PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c proto/auth_msg.c
 AUDIT_SRCS  = $(wildcard proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c proto/proof.c)
 SERVER_SRCS = $(filter-out server/main.c, $(wildcard server/*.c))
 CLIENT_SRCS = $(filter-out client/hitlq.c client/cli_%.c client/hitlq_audit.c client/aud_%.c, $(wildcard client/*.c))

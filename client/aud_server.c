@@ -39,17 +39,41 @@ aud_server_parse(const char *s, struct aud_server *srv, struct aud_result *r)
     return AUD_OK;
 }
 
+/* $HITLQ_KEY_FILE's Ed25519 secret key into buf, or NULL when unset or
+ * unreadable. */
+static const char *
+aud_server_key(char *buf, size_t cap)
+{
+    const char *path = getenv("HITLQ_KEY_FILE");
+    FILE *f = path != NULL && *path != '\0' ? fopen(path, "re") : NULL;
+    size_t n = f != NULL ? fread(buf, 1, cap - 1, f) : 0;
+
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    return n > 0 ? buf : NULL;
+}
+
 enum aud_class
 aud_server_connect(const struct aud_server *srv, hitlq **out, struct aud_result *r)
 {
     /* an auditor's credentials and TLS trust come from the environment
-     * (HITLQ_API_KEY, HITLQ_TLS_CA), as for the hitlq CLI */
+     * (HITLQ_API_KEY or HITLQ_KEY_FILE with HITLQ_ROLE, default auditor;
+     * HITLQ_TLS_CA), as for the hitlq CLI */
+    char sk[HITLQ_ED25519_KEY_LEN + 8];
+    const char *role = getenv("HITLQ_ROLE");
     hitlq_options o = { .host = srv->host, .port = srv->port,
                         .name = srv->name ? srv->name : "hitlq-audit",
                         .timeout_ms = 60000, .api_key = getenv("HITLQ_API_KEY"),
                         .tls_ca = getenv("HITLQ_TLS_CA") };
-    hitlq *c = hitlq_connect(&o);
+    hitlq *c;
 
+    if ((o.ed25519_key = aud_server_key(sk, sizeof(sk))) != NULL) {
+        o.api_key = NULL;
+        o.role = role != NULL && *role != '\0' ? role : "auditor";
+    }
+    c = hitlq_connect(&o);
+    explicit_bzero(sk, sizeof(sk));
     *out = NULL;
     if (c == NULL)
         return aud_fail(r, AUD_IO, "out of memory");

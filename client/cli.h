@@ -27,6 +27,8 @@ struct cli {
     const char *name;
     const char *tls_ca, *tls_cert, *tls_key, *tls_name;   /* NULL = not given */
     const char *api_key;      /* HELLO api_key; NULL = none */
+    const char *key_file;     /* Ed25519 secret key file; NULL = none */
+    const char *role;         /* the role signed with it */
 };
 
 /* ---- cli_json.c: JSON <-> MessagePack ------------------------------------- */

@@ -1,17 +1,22 @@
 /*
  * cli_admin.c - the administration commands of the CLI: reload (the
  * server re-reads its policy file; a bad file is refused and the old
- * policy stays in force) and key (add, list and revoke API keys).
+ * policy stays in force), key (add, list and revoke API keys, tls_peer
+ * and Ed25519 credentials) and keygen (an Ed25519 key pair).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 /* Declared in hitlq.c's command table. */
 int cli_reload(struct cli *cl, int argc, char **argv);
 int cli_key(struct cli *cl, int argc, char **argv);
+int cli_keygen(struct cli *cl, int argc, char **argv);
 
 int
 cli_reload(struct cli *cl, int argc, char **argv)
@@ -41,33 +46,91 @@ cli_reload(struct cli *cl, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-/* key add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN]: prints the new
- * key (only time it is shown) on stdout, its id on stderr.  With
- * --tls-peer: binds the principal to client certificates named CN instead
- * (no key; the credential's id on stdout). */
+/* key add, with --tls-peer CN or --public-key PK: a credential without a
+ * secret; prints its id on stdout. */
+static int
+cli_key_add_cred(struct cli *cl, const char *principal, const char *role, const char *peer,
+                 const char *pk, const char *const *skills, size_t ns)
+{
+    char id[HITLQ_KEY_ID_LEN + 1];
+    int rc = peer != NULL ? hitlq_key_add_tls(cl->c, principal, role, peer, skills, ns, id,
+                                              sizeof(id))
+                          : hitlq_key_add_ed25519(cl->c, principal, role, pk, skills, ns, id,
+                                                  sizeof(id));
+
+    if (rc != HITLQ_OK)
+        return cli_fail(cl, "key add", rc);
+    if (cl->json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "principal", principal, "role", role,
+                              "key_id", id, "kind", peer != NULL ? "tls_peer" : "ed25519",
+                              peer != NULL ? "tls_peer" : "public_key", peer != NULL ? peer : pk);
+        if (j != NULL)
+            cli_json_println(stdout, j);
+        json_decref(j);
+    } else {
+        printf("%s\n", id);
+        if (peer != NULL)
+            fprintf(stderr, "tls_peer credential %s: client certificates named \"%s\" are %s "
+                            "(%s)\n", id, peer, principal, role);
+        else
+            fprintf(stderr, "Ed25519 key %s is %s (%s)\n", id, principal, role);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* key add without a credential option: a new API key on stdout (the only
+ * time it is shown), its id on stderr. */
+static int
+cli_key_add_api(struct cli *cl, const char *principal, const char *role,
+                const char *const *skills, size_t ns)
+{
+    char key[HITLQ_API_KEY_LEN + 1], id[HITLQ_KEY_ID_LEN + 1];
+    int rc = hitlq_key_add(cl->c, principal, role, skills, ns, key, sizeof(key), id,
+                           sizeof(id));
+
+    if (rc != HITLQ_OK)
+        return cli_fail(cl, "key add", rc);
+    if (cl->json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "principal", principal, "role", role,
+                              "key_id", id, "api_key", key);
+        if (j != NULL)
+            cli_json_println(stdout, j);
+        json_decref(j);
+    } else {
+        printf("%s\n", key);
+        fprintf(stderr, "key %s for %s (%s): shown only now, keep it secret\n", id, principal,
+                role);
+    }
+    explicit_bzero(key, sizeof(key));
+    return CLI_EXIT_OK;
+}
+
+/* key add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN | --public-key PK] */
 static int
 cli_key_add(struct cli *cl, int argc, char **argv)
 {
     static const struct option lo[] = {
         { "skills", required_argument, NULL, 's' },
-        { "tls-peer", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
-    const char *skills[HITLQ_MAX_CLAIM_QUEUES];
-    char key[HITLQ_API_KEY_LEN + 1], id[HITLQ_KEY_ID_LEN + 1], *list = NULL, *save = NULL, *q,
-         *peer = NULL;
+        { "tls-peer", required_argument, NULL, 't' },
+        { "public-key", required_argument, NULL, 'k' }, { NULL, 0, NULL, 0 } };
+    const char *skills[HITLQ_MAX_CLAIM_QUEUES], *peer = NULL, *pk = NULL;
+    char *list = NULL, *save = NULL, *q;
     size_t ns = 0;
     int ch, rc;
 
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (ch == 't')
             peer = optarg;
+        else if (ch == 'k')
+            pk = optarg;
         else if (ch == 's')
             list = optarg;
         else
             return cli_usage_error("bad key add option");
     }
-    if (argc - optind != 2)
-        return cli_usage_error(
-            "usage: key add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN]");
+    if (argc - optind != 2 || (peer != NULL && pk != NULL))
+        return cli_usage_error("usage: key add PRINCIPAL ROLE [--skills Q1,Q2] "
+                               "[--tls-peer CN | --public-key PK]");
     for (q = list ? strtok_r(list, ",", &save) : NULL; q; q = strtok_r(NULL, ",", &save)) {
         if (ns == HITLQ_MAX_CLAIM_QUEUES)
             return cli_usage_error("at most %u skills", HITLQ_MAX_CLAIM_QUEUES);
@@ -75,42 +138,10 @@ cli_key_add(struct cli *cl, int argc, char **argv)
     }
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;
-    if (peer != NULL) {
-        rc = hitlq_key_add_tls(cl->c, argv[optind], argv[optind + 1], peer,
-                               list ? skills : NULL, ns, id, sizeof(id));
-        if (rc != HITLQ_OK)
-            return cli_fail(cl, "key add", rc);
-        if (cl->json) {
-            json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "principal", argv[optind],
-                                  "role", argv[optind + 1], "key_id", id, "kind", "tls_peer",
-                                  "tls_peer", peer);
-            if (j != NULL)
-                cli_json_println(stdout, j);
-            json_decref(j);
-        } else {
-            printf("%s\n", id);
-            fprintf(stderr, "tls_peer credential %s: client certificates named \"%s\" are %s "
-                            "(%s)\n", id, peer, argv[optind], argv[optind + 1]);
-        }
-        return CLI_EXIT_OK;
-    }
-    rc = hitlq_key_add(cl->c, argv[optind], argv[optind + 1], list ? skills : NULL, ns,
-                       key, sizeof(key), id, sizeof(id));
-    if (rc != HITLQ_OK)
-        return cli_fail(cl, "key add", rc);
-    if (cl->json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "principal", argv[optind], "role",
-                              argv[optind + 1], "key_id", id, "api_key", key);
-        if (j != NULL)
-            cli_json_println(stdout, j);
-        json_decref(j);
-    } else {
-        printf("%s\n", key);
-        fprintf(stderr, "key %s for %s (%s): shown only now, keep it secret\n", id,
-                argv[optind], argv[optind + 1]);
-    }
-    explicit_bzero(key, sizeof(key));
-    return CLI_EXIT_OK;
+    if (peer != NULL || pk != NULL)
+        return cli_key_add_cred(cl, argv[optind], argv[optind + 1], peer, pk,
+                                list ? skills : NULL, ns);
+    return cli_key_add_api(cl, argv[optind], argv[optind + 1], list ? skills : NULL, ns);
 }
 
 /* key list [PRINCIPAL]: one line (or JSON object) per key. */
@@ -171,6 +202,43 @@ cli_key_revoke(struct cli *cl, int argc, char **argv)
         json_decref(j);
     } else
         printf("key %s revoked\n", argv[1]);
+    return CLI_EXIT_OK;
+}
+
+/* keygen FILE: a new Ed25519 key pair; the secret key goes to FILE (mode
+ * 0600, never overwritten), the public key to stdout, for
+ * `key add ... --public-key`. */
+int
+cli_keygen(struct cli *cl, int argc, char **argv)
+{
+    char sk[HITLQ_ED25519_KEY_LEN + 1], pk[HITLQ_ED25519_KEY_LEN + 1], id[HITLQ_KEY_ID_LEN + 1];
+    int fd, ok;
+
+    if (argc != 2)
+        return cli_usage_error("usage: keygen FILE");
+    if (hitlq_ed25519_keygen(sk, pk) != HITLQ_OK || hitlq_ed25519_key_id(pk, id) != HITLQ_OK) {
+        fprintf(stderr, "hitlq: keygen: no key pair\n");
+        return CLI_EXIT_ERR;
+    }
+    fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    ok = fd >= 0 && dprintf(fd, "%s\n", sk) == (int)strlen(sk) + 1 && fsync(fd) == 0;
+    explicit_bzero(sk, sizeof(sk));
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "hitlq: keygen: cannot write %s: %s\n", argv[1], strerror(errno));
+        return CLI_EXIT_ERR;
+    }
+    if (cl->json) {
+        json_t *j = json_pack("{s:s, s:s, s:s}", "public_key", pk, "key_id", id, "file", argv[1]);
+        if (j != NULL)
+            cli_json_println(stdout, j);
+        json_decref(j);
+    } else {
+        printf("%s\n", pk);
+        fprintf(stderr, "secret key in %s (key id %s); register the public key with "
+                        "hitlq key add NAME ROLE --public-key ...\n", argv[1], id);
+    }
     return CLI_EXIT_OK;
 }
 

@@ -73,26 +73,70 @@ hitlq__next_id(hitlq *c)
 
 /* ---- connect ------------------------------------------------------------ */
 
+/* AUTH: answers the nonce of HELLO's reply r with an Ed25519 signature. */
 static int
-send_hello(hitlq *c, const char *name, const char *api_key)
+send_auth(hitlq *c, const hitlq_reply *hr, const char *sk, const char *role)
 {
+    const msgpack_object *n = hitlq_reply_get(hr, "nonce");
+    char id[17];
+    uint8_t sig[64];
+    struct hitlq__req q;
+    hitlq_reply *r = NULL;
+    int rc;
+
+    if (n == NULL) {                   /* authentication is off: nothing to prove */
+        const msgpack_object *ro = hitlq_reply_get(hr, "role");
+        if (ro != NULL && ro->type == MSGPACK_OBJECT_STR && ro->via.str.size == 5 &&
+            memcmp(ro->via.str.ptr, "local", 5) == 0)
+            return HITLQ_OK;
+        return hitlq__fail(c, HITLQ_EPROTO, "HELLO reply without the challenge nonce");
+    }
+    if (n->type != MSGPACK_OBJECT_BIN || n->via.bin.size != 32)
+        return hitlq__fail(c, HITLQ_EPROTO, "HELLO reply: bad nonce");
+    if ((rc = hitlq__auth_sign(c, sk, (const uint8_t *)n->via.bin.ptr, role, id, sig)) != 0) {
+        c->dead = true;
+        return rc;
+    }
+    hitlq__req_init(&q);
+    msgpack_pack_map(&q.pk, 3);
+    wire_pack_kv_str(&q.pk, "key_id", id);
+    wire_pack_kv_str(&q.pk, "role", role);
+    wire_pack_kv_bin(&q.pk, "signature", sig, sizeof(sig));
+    rc = hitlq__req_call(c, &q, HITLQ_OP_AUTH, c->timeout_ms, &r);
+    hitlq_reply_free(r);
+    if (rc > 0 && !c->dead)            /* AUTH refused: the session is over */
+        c->dead = true;
+    return rc;
+}
+
+static int
+send_hello(hitlq *c, const char *name, const hitlq_options *opt)
+{
+    const char *api_key = opt->api_key;
+    bool challenge = opt->ed25519_key != NULL;
     msgpack_sbuffer sb;
     msgpack_packer pk;
     hitlq_reply *r = NULL;
     int rc;
 
+    if (challenge && (api_key != NULL || opt->role == NULL))
+        return hitlq__fail(c, HITLQ_EINVAL, "ed25519_key needs role, and no api_key");
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, api_key != NULL ? 4 : 3);
+    msgpack_pack_map(&pk, api_key != NULL || challenge ? 4 : 3);
     wire_pack_kv_u64(&pk, "version", HITLQ_PROTO_VERSION);
     wire_pack_kv_str(&pk, "client", HITLQ_CLIENT_NAME);
     wire_pack_kv_str(&pk, "name", name);
     if (api_key != NULL)
         wire_pack_kv_str(&pk, "api_key", api_key);
+    if (challenge)
+        wire_pack_kv_bool(&pk, "challenge", true);
     rc = hitlq_call(c, HITLQ_OP_HELLO, sb.data, sb.size, &r);
     if (api_key != NULL)                 /* the frame held the secret */
         explicit_bzero(sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
+    if (rc == HITLQ_OK && challenge)
+        rc = send_auth(c, r, opt->ed25519_key, opt->role);
     hitlq_reply_free(r);
     if (rc > 0 && !c->dead)            /* HELLO refused: the session is over */
         c->dead = true;
@@ -129,7 +173,7 @@ hitlq_connect(const hitlq_options *opt)
         c->dead = true;
         return c;
     }
-    send_hello(c, name, opt->api_key);
+    send_hello(c, name, opt);
     return c;
 }
 

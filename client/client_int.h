@@ -73,6 +73,14 @@ ssize_t hitlq__tls_read(hitlq *c, void *buf, size_t len, short *ev);
  * it at once); a no-op for plaintext. */
 void hitlq__tls_free(hitlq *c);
 
+/* ---- sig.c ---------------------------------------------------------------- */
+
+/* Signs HELLO's challenge (proto/auth_msg.h) with secret key string sk for
+ * role, bound to c's TLS session if any: the key id (hex) and signature.
+ * HITLQ_OK or HITLQ_EINVAL with the detail in c. */
+int hitlq__auth_sign(hitlq *c, const char *sk, const uint8_t nonce[32], const char *role,
+                     char key_id_hex[17], uint8_t sig[64]);
+
 /* ---- client.c ------------------------------------------------------------- */
 
 /* Records an error code and a printf-style detail.  Returns code. */

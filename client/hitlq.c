@@ -18,6 +18,7 @@
 
 int cli_reload(struct cli *cl, int argc, char **argv);     /* cli_admin.c */
 int cli_key(struct cli *cl, int argc, char **argv);        /* cli_admin.c */
+int cli_keygen(struct cli *cl, int argc, char **argv);     /* cli_admin.c */
 
 static const struct {
     const char *name;
@@ -34,7 +35,8 @@ static const struct {
     { "watch",    cli_watch,    "[--from SEQ] [--count N] [--idle SEC]" },
     { "stats",    cli_stats,    "                            queues and types" },
     { "reload",   cli_reload,   "                            re-read the server's policy file" },
-    { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN] | list [PRINCIPAL] | revoke KEY_ID" },
+    { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN | --public-key PK] | list [PRINCIPAL] | revoke KEY_ID" },
+    { "keygen",   cli_keygen,   "FILE                        new Ed25519 key pair: secret to FILE, public key printed" },
 };
 
 static void
@@ -53,6 +55,9 @@ usage(FILE *f)
                "  --tls-key FILE   its private key (default: in --tls-cert)\n"
                "  --tls-name NAME  server name to verify (default: the host)\n"
                "  --api-key KEY    API key for servers with auth (default $HITLQ_API_KEY)\n"
+               "  --key-file FILE  or an Ed25519 secret key (hitlq keygen) for challenge-\n"
+               "                   response (default $HITLQ_KEY_FILE); needs --role\n"
+               "  --role ROLE      the role the key was registered with (default $HITLQ_ROLE)\n"
                "\ncommands:\n",
             DEFAULT_HOST, DEFAULT_PORT);
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -131,15 +136,42 @@ cli_fail(struct cli *cl, const char *what, int rc)
     return CLI_EXIT_ERR;
 }
 
+/* Reads the Ed25519 secret key file (one line) into buf.  0 or -1. */
+static int
+cli_read_key_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "re");
+    size_t n = f != NULL ? fread(buf, 1, cap - 1, f) : 0;
+
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (f == NULL || n == 0) {
+        fprintf(stderr, "hitlq: cannot read the key file %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 int
 cli_connect(struct cli *cl)
 {
+    char sk[HITLQ_ED25519_KEY_LEN + 8];
     hitlq_options o = { .host = cl->host, .port = cl->port, .name = cl->name,
                         .timeout_ms = 30000, .tls_ca = cl->tls_ca, .tls_cert = cl->tls_cert,
                         .tls_key = cl->tls_key, .tls_server_name = cl->tls_name,
-                        .api_key = cl->api_key };
+                        .api_key = cl->api_key, .role = cl->role };
 
+    if (cl->key_file != NULL) {
+        if (cli_read_key_file(cl->key_file, sk, sizeof(sk)) != 0)
+            return CLI_EXIT_ERR;
+        o.ed25519_key = sk;
+        o.api_key = NULL;
+    }
     cl->c = hitlq_connect(&o);
+    explicit_bzero(sk, sizeof(sk));
     if (cl->c == NULL) {
         fprintf(stderr, "hitlq: out of memory\n");
         return CLI_EXIT_ERR;
@@ -150,7 +182,16 @@ cli_connect(struct cli *cl)
 }
 
 /* Long-only options' codes. */
-enum { OPT_TLS_CA = 256, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME };
+enum { OPT_TLS_CA = 256, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME, OPT_KEY_FILE, OPT_ROLE };
+
+/* $name when set and not empty, else NULL. */
+static const char *
+cli_env(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && *v != '\0' ? v : NULL;
+}
 
 /* Host, port, name and TLS CA from the environment, overridden by options. */
 static int
@@ -163,6 +204,8 @@ parse_globals(struct cli *cl, int argc, char **argv)
         { "tls-key", required_argument, NULL, OPT_TLS_KEY },
         { "tls-name", required_argument, NULL, OPT_TLS_NAME },
         { "api-key", required_argument, NULL, 'A' },
+        { "key-file", required_argument, NULL, OPT_KEY_FILE },
+        { "role", required_argument, NULL, OPT_ROLE },
         { NULL, 0, NULL, 0 } };
     const char *port = getenv("HITLQ_PORT");
     uint64_t p;
@@ -170,9 +213,10 @@ parse_globals(struct cli *cl, int argc, char **argv)
 
     cl->host = getenv("HITLQ_HOST") ? getenv("HITLQ_HOST") : DEFAULT_HOST;
     cl->name = getenv("USER");
-    cl->tls_ca = getenv("HITLQ_TLS_CA") && *getenv("HITLQ_TLS_CA") ? getenv("HITLQ_TLS_CA") : NULL;
-    cl->api_key = getenv("HITLQ_API_KEY") && *getenv("HITLQ_API_KEY") ? getenv("HITLQ_API_KEY")
-                                                                        : NULL;
+    cl->tls_ca = cli_env("HITLQ_TLS_CA");
+    cl->api_key = cli_env("HITLQ_API_KEY");
+    cl->key_file = cli_env("HITLQ_KEY_FILE");
+    cl->role = cli_env("HITLQ_ROLE");
     while ((ch = getopt_long(argc, argv, "+h:p:n:", lo, NULL)) != -1) {
         switch (ch) {
         case 'h': cl->host = optarg; break;
@@ -184,6 +228,8 @@ parse_globals(struct cli *cl, int argc, char **argv)
         case OPT_TLS_KEY:  cl->tls_key = optarg; break;
         case OPT_TLS_NAME: cl->tls_name = optarg; break;
         case 'A':          cl->api_key = optarg; break;
+        case OPT_KEY_FILE: cl->key_file = optarg; break;
+        case OPT_ROLE:     cl->role = optarg; break;
         case 'H': usage(stdout); exit(CLI_EXIT_OK);
         default:  return cli_usage_error("bad option");
         }
@@ -191,6 +237,8 @@ parse_globals(struct cli *cl, int argc, char **argv)
     if (cl->tls_ca == NULL && (cl->tls_cert || cl->tls_key || cl->tls_name))
         return cli_usage_error("--tls-cert, --tls-key and --tls-name need --tls-ca "
                                "(or $HITLQ_TLS_CA)");
+    if (cl->key_file != NULL && cl->role == NULL)
+        return cli_usage_error("--key-file needs --role (or $HITLQ_ROLE)");
     cl->port = DEFAULT_PORT;
     if (port != NULL) {
         if (!cli_parse_u64(port, &p) || p == 0 || p > 65535)

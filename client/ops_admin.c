@@ -93,25 +93,27 @@ hitlq_key_add(hitlq *c, const char *principal, const char *role,
     return rc;
 }
 
-int
-hitlq_key_add_tls(hitlq *c, const char *principal, const char *role, const char *tls_peer,
-                  const char *const *skills, size_t n_skills, char *key_id_out,
-                  size_t key_id_len)
+/* KEY_ADD of a credential without a secret: field ("tls_peer" or
+ * "public_key") = value. */
+static int
+admin_key_add_cred(hitlq *c, const char *what, const char *principal, const char *role,
+                   const char *field, const char *value, const char *const *skills,
+                   size_t n_skills, char *key_id_out, size_t key_id_len)
 {
     struct hitlq__req q;
     hitlq_reply *r = NULL;
     int rc;
 
-    if (c == NULL || principal == NULL || role == NULL || tls_peer == NULL ||
+    if (c == NULL || principal == NULL || role == NULL || value == NULL ||
         (skills == NULL && n_skills > 0) ||
         (key_id_out != NULL && key_id_len <= HITLQ_KEY_ID_LEN))
         return c == NULL ? HITLQ_EINVAL
-                         : hitlq__set_err(c, HITLQ_EINVAL, "hitlq_key_add_tls: bad argument");
+                         : hitlq__set_err(c, HITLQ_EINVAL, "%s: bad argument", what);
     hitlq__req_init(&q);
     msgpack_pack_map(&q.pk, skills != NULL ? 4 : 3);
     wire_pack_kv_str(&q.pk, "principal", principal);
     wire_pack_kv_str(&q.pk, "role", role);
-    wire_pack_kv_str(&q.pk, "tls_peer", tls_peer);
+    wire_pack_kv_str(&q.pk, field, value);
     if (skills != NULL) {
         wire_pack_cstr(&q.pk, "skills");
         msgpack_pack_array(&q.pk, n_skills);
@@ -123,6 +125,24 @@ hitlq_key_add_tls(hitlq *c, const char *principal, const char *role, const char 
         rc = admin_copy_str(c, r, "key_id", key_id_out, key_id_len);
     hitlq_reply_free(r);
     return rc;
+}
+
+int
+hitlq_key_add_tls(hitlq *c, const char *principal, const char *role, const char *tls_peer,
+                  const char *const *skills, size_t n_skills, char *key_id_out,
+                  size_t key_id_len)
+{
+    return admin_key_add_cred(c, "hitlq_key_add_tls", principal, role, "tls_peer", tls_peer,
+                              skills, n_skills, key_id_out, key_id_len);
+}
+
+int
+hitlq_key_add_ed25519(hitlq *c, const char *principal, const char *role,
+                      const char *public_key, const char *const *skills, size_t n_skills,
+                      char *key_id_out, size_t key_id_len)
+{
+    return admin_key_add_cred(c, "hitlq_key_add_ed25519", principal, role, "public_key",
+                              public_key, skills, n_skills, key_id_out, key_id_len);
 }
 
 int

@@ -52,9 +52,28 @@ typedef struct hitlq_options {
     /* Authentication in HELLO: an API key "hitlq_<key_id>_<secret>";
      * NULL = none (only servers without `auth` accept that). */
     const char *api_key;
+    /* Or Ed25519 challenge-response (PROTOCOL.md §3.2): the secret key
+     * "hitlq_ed25519_sk_" + 64 hex digits (hitlq_ed25519_keygen), and the
+     * role the principal was registered with ("bot", "specialist",
+     * "auditor" or "admin"; it is signed).  Over TLS the signature is
+     * bound to the session.  Not together with api_key. */
+    const char *ed25519_key;
+    const char *role;
 } hitlq_options;
 
-/* Connects and sends HELLO.  Returns NULL only when out of memory; check
+/* Ed25519 keys for challenge-response authentication, as strings:
+ * "hitlq_ed25519_sk_" / "hitlq_ed25519_pk_" + 64 lowercase hex digits. */
+#define HITLQ_ED25519_KEY_LEN 81
+/* A new key pair.  HITLQ_OK or HITLQ_ENOMEM/HITLQ_EIO.  Wipe sk_out. */
+int hitlq_ed25519_keygen(char sk_out[HITLQ_ED25519_KEY_LEN + 1],
+                         char pk_out[HITLQ_ED25519_KEY_LEN + 1]);
+/* The public key of a secret key string.  HITLQ_OK or HITLQ_EINVAL. */
+int hitlq_ed25519_public(const char *sk, char pk_out[HITLQ_ED25519_KEY_LEN + 1]);
+/* The key id the server derives from a public key string (16 hex digits
+ * + NUL).  HITLQ_OK or HITLQ_EINVAL. */
+int hitlq_ed25519_key_id(const char *pk, char id_out[17]);
+
+/* Connects and sends HELLO (and AUTH with ed25519_key).  Returns NULL only when out of memory; check
  * hitlq_err() on the result (hiredis convention) and free it either way. */
 hitlq *hitlq_connect(const hitlq_options *opt);
 void   hitlq_free(hitlq *c);                 /* NULL is a no-op */
@@ -245,10 +264,18 @@ int hitlq_key_add(hitlq *c, const char *principal, const char *role,
 int hitlq_key_add_tls(hitlq *c, const char *principal, const char *role,
                       const char *tls_peer, const char *const *skills, size_t n_skills,
                       char *key_id_out, size_t key_id_len);
+/* KEY_ADD with public_key: registers an Ed25519 public key
+ * ("hitlq_ed25519_pk_" + 64 hex digits, from hitlq_ed25519_keygen) for
+ * `principal` (role and skills as for hitlq_key_add).  The server keeps
+ * only the public key; its key id (derived from it) is copied to
+ * key_id_out (HITLQ_KEY_ID_LEN + 1 bytes; may be NULL). */
+int hitlq_key_add_ed25519(hitlq *c, const char *principal, const char *role,
+                          const char *public_key, const char *const *skills,
+                          size_t n_skills, char *key_id_out, size_t key_id_len);
 /* KEY_LIST: *out is the reply {keys: [{principal, role, skills, key_id,
- * created_ms, revoked}], truncated} (never secrets); principal NULL = all.
- * A tls_peer credential's entry also has kind "tls_peer" and tls_peer (an
- * entry without kind is an API key). */
+ * created_ms, revoked, kind}], truncated} (never secrets); principal NULL
+ * = all.  kind is "api_key", "tls_peer" (the entry also has tls_peer) or
+ * "ed25519" (the entry also has public_key). */
 int hitlq_key_list(hitlq *c, const char *principal, hitlq_reply **out);
 /* KEY_REVOKE: the key stops working at once; the server closes the
  * connections that authenticated with it. */

@@ -63,6 +63,7 @@
 #define HITLQ_OPCODES(X)                                                  \
     X(HELLO,    0x01, "open a session: version, client name")            \
     X(PING,     0x02, "liveness check")                                   \
+    X(AUTH,     0x03, "answer HELLO's challenge with an Ed25519 signature") \
     X(SUBMIT,   0x10, "submit a work item: triage, auto-resolve or queue") \
     X(GET,      0x11, "an item with its full history")                   \
     X(STATS,    0x12, "per-queue and per-type statistics")               \

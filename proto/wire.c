@@ -196,6 +196,10 @@ wire_check(const struct wire_field *f, const msgpack_object *v,
         if (v->type != MSGPACK_OBJECT_ARRAY)
             return wire_bad(err, errlen, f->name, "expected array");
         return wire_count(f, v->via.array.size, "array", "", err, errlen);
+    case WIRE_BIN:
+        if (v->type != MSGPACK_OBJECT_BIN)
+            return wire_bad(err, errlen, f->name, "expected bin");
+        return wire_count(f, v->via.bin.size, "bin", " bytes", err, errlen);
     case WIRE_ANY:
         return HITLQ_ST_OK;
     }

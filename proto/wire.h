@@ -33,6 +33,7 @@ enum wire_kind {
     WIRE_QNAME,    /* name, 1..HITLQ_MAX_QUEUE_NAME */
     WIRE_MAP,      /* map with at most max entries (0 = no extra cap) */
     WIRE_ARRAY,    /* array with at most max entries */
+    WIRE_BIN,      /* bin of min..max bytes */
     WIRE_ANY
 };
 
@@ -115,6 +116,14 @@ wire_pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
 {
     wire_pack_cstr(pk, k);
     msgpack_pack_uint64(pk, v);
+}
+
+static inline void
+wire_pack_kv_bin(msgpack_packer *pk, const char *k, const void *v, size_t n)
+{
+    wire_pack_cstr(pk, k);
+    msgpack_pack_bin(pk, n);
+    msgpack_pack_bin_body(pk, v, n);
 }
 
 static inline void

@@ -19,6 +19,8 @@
 #       C API, approximate and exact (TreeSHAP) contributions
 #   (k) TLS: (b)'s durable submits over TLS vs plaintext in alternating
 #       rounds, and server RSS holding 1000 idle TLS connections
+#   (l) server CPU while 1000 HELLOs/s with bad API keys arrive, each on a
+#       new connection (tests/bench_auth.c), from 1, 200 and 2000 addresses
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -556,6 +558,66 @@ KRATIO_MAX=$(printf '%s\n' $KRATIO_ALL | grep -v '^n/a$' | sort -n | tail -1)
 IDLE_MIB=$(calc 'printf "%.1f", a / 1024' "$(num_or_na "$IDLE_AFTER")" 0)
 IDLE_DMIB=$(calc 'printf "%.1f", a / 1024' "$(num_or_na "$IDLE_DELTA")" 0)
 
+# ---- (l) bad API keys -------------------------------------------------------------
+# RELIABILITY.md T5 item 19: 1,000 bad API keys/s, CPU < 50 % of one core.
+# tests/bench_auth.c opens a new connection per attempt, paced evenly at
+# 1000/s for 5 s, sends HELLO with a well-formed bad key (alternately a
+# random unknown key id, and the bootstrap admin key's id with a wrong
+# secret), reads the reply and waits for the close.  Server CPU is its
+# utime+stime delta (/proc/PID/stat) over the wall time.  Fresh `auth = 1`
+# server per run (the failure limit's state must not carry over), $AUTH_RUNS
+# runs per variant, median.  Variants by source address:
+#   1     all from 127.0.0.1: blocked after 5 failures, the rest answered
+#         unchecked ~100 ms late
+#   200   127.0.0.2-127.0.0.201: 5 attempts/s each, so each address is
+#         verified 6 times and then blocked for the rest of the run
+#   2000  127.0.0.2 up: 2.5 attempts per address per run, never over the
+#         limit, so every key is really verified (the worst case for CPU)
+BAU=$B/tests/bench_auth
+AUTH_RUNS=${BENCH_AUTH_RUNS:-3}
+AUTH_VARIANTS="1 200 2000"
+# auth_round ADDRS: one run on a fresh server; output in $O/auth.ADDRS.$r
+auth_round() {
+    start_server "auth$1" "$TMPROOT/policy/auth.conf" || return 0
+    run "$O/auth.$1.$r" 60 "$BAU" -P "$PORTFILE" -s "$SRV_PID" -K "$SRV_DIR/data/admin.key" \
+        -a "$1" -r 1000 -t 5
+    server_alive "bench_auth -a $1 round $r" && stop_server
+    rm -rf "$SRV_DIR/data"
+}
+# auth_med ADDRS NAME: median (one decimal) of NAME over the runs
+auth_med() {
+    for f in "$O"/auth."$1".*; do field "$f" "bench: auth" "$2"; done | grep -v '^n/a$' |
+        sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit }
+            printf "%.1f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# auth_sum ADDRS NAME...: the sum of the NAMEs over every run
+auth_sum() {
+    a=$1; shift
+    for f in "$O"/auth."$a".*; do for n in "$@"; do field "$f" "bench: auth" "$n"; done; done |
+        awk '{ s += $1 } END { printf "%d", s }'
+}
+say ""
+say "-- (l) 1000 bad API keys/s for 5 s, new connection each, from 1 / 200 / 2000 addresses (load average $(loadavg))"
+if [ ! -x "$BAU" ]; then
+    say "bench: (l) skipped: $BAU is missing (make $BAU)"
+elif ! "$HITLQD" -C 2>/dev/null | grep -q '^auth ='; then
+    say "bench: (l) skipped: this hitlqd has no \`auth\` option"
+else
+    printf 'map_size_mb = 32768\nauth = 1\n' > "$TMPROOT/policy/auth.conf"
+    r=1
+    while [ $r -le "$AUTH_RUNS" ]; do
+        for v in $AUTH_VARIANTS; do auth_round "$v"; done
+        r=$((r + 1))
+    done
+    for v in $AUTH_VARIANTS; do
+        say "bench: (l) $v address(es): server CPU median $(auth_med "$v" server_cpu_pct)% of a core," \
+            "achieved $(auth_med "$v" achieved_per_s)/s; over $AUTH_RUNS runs:" \
+            "unauthorized $(auth_sum "$v" verified blocked) (verified $(auth_sum "$v" verified)," \
+            "blocked $(auth_sum "$v" blocked)), closed without reply $(auth_sum "$v" closed)," \
+            "other $(auth_sum "$v" other failed timeout)"
+    done
+fi
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -643,5 +705,25 @@ case $IDLE_HOW in
 esac
 printf '%-58s %-30s %-16s %s\n' "$IDLE_ROW" \
     "$IDLE_MIB MiB (delta $IDLE_DMIB MiB)" "<= 64 MiB" "$(verdict "$IDLE_MIB" "<=" 64)"
+# (l): the CPU figure counts only if the client kept up (>= 950/s)
+auth_row() {  # auth_row ADDRS LABEL
+    c=$(auth_med "$1" server_cpu_pct) ar=$(auth_med "$1" achieved_per_s)
+    cv="$c% of a core at $ar/s"
+    [ "$c" = n/a ] && cv=n/a
+    vd=$(verdict "$c" "<=" 50)
+    [ "$vd" = met ] && [ "$(verdict "$ar" ">=" 950)" != met ] && vd="NOT met (rate $ar/s)"
+    printf '%-58s %-30s %-16s %s\n' "(l) server CPU at 1000 bad API keys/s, $2" \
+        "$cv" "<= 50%" "$vd"
+}
+if [ -x "$BAU" ] && ls "$O"/auth.* > /dev/null 2>&1; then
+    auth_row 1 "one address"
+    auth_row 200 "200 addresses"
+    auth_row 2000 "2000 addresses"
+    printf '%-58s %s\n' "(l) replies verified/blocked/none/other, 1 / 200 / 2000 addrs" \
+        "$(for v in $AUTH_VARIANTS; do printf '%s%s/%s/%s/%s' "${sep:-}" "$(auth_sum "$v" verified)" \
+            "$(auth_sum "$v" blocked)" "$(auth_sum "$v" closed)" "$(auth_sum "$v" other failed timeout)"; sep=' ; '; done) ($AUTH_RUNS runs x 5000 each)"
+else
+    printf '%-58s %-30s %-16s %s\n' "(l) server CPU at 1000 bad API keys/s" "n/a (skipped)" "<= 50%" "NOT met (no figure)"
+fi
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (PERFORMANCE.md §5)."
 exit 0

@@ -38,6 +38,14 @@ auth_role_name(unsigned role)
     return role < AUTH_N_ROLES ? auth_role_names[role] : NULL;
 }
 
+const char *
+auth_kind_name(unsigned kind)
+{
+    static const char *const names[] = { "api_key", "tls_peer", "ed25519" };
+
+    return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+}
+
 enum auth_role
 auth_role_parse(const char *s, size_t len)
 {
@@ -158,6 +166,17 @@ auth_bootstrap(struct auth *a, MDB_txn *txn, const struct hitlq_config *cfg, cha
     return rc;
 }
 
+/* A public key no one holds the secret of: an unknown Ed25519 key id is
+ * checked against it, so that it costs what a known one does. */
+static void
+auth_dummy_pk(uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+{
+    uint8_t sk[crypto_sign_SECRETKEYBYTES];
+
+    crypto_sign_keypair(pk, sk);
+    sodium_memzero(sk, sizeof(sk));
+}
+
 int
 auth_open(struct auth **out, struct store *s, const struct hitlq_config *cfg,
           struct event_base *base, char *err, size_t errlen)
@@ -178,6 +197,7 @@ auth_open(struct auth **out, struct store *s, const struct hitlq_config *cfg,
     a->base = base;
     a->on = cfg->auth == 2 ? !auth_listen_is_loopback(cfg->listen) : cfg->auth == 1;
     randombytes_buf(a->dummy, sizeof(a->dummy));
+    auth_dummy_pk(a->dummy_pk);
     err[0] = '\0';
     rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc == 0)
@@ -252,8 +272,7 @@ auth_later_fire(evutil_socket_t fd, short what, void *arg)
     auth_later_free(l);
 }
 
-/* Runs the action after ms; on failure (out of memory) at once. */
-static void
+void
 auth_later(struct auth *a, struct conn *c, uint32_t request_id, bool refuse, unsigned ms)
 {
     struct auth_later *l = calloc(1, sizeof(*l));
@@ -281,6 +300,15 @@ auth_later(struct auth *a, struct conn *c, uint32_t request_id, bool refuse, uns
 }
 
 void
+auth_refuse_blocked(struct auth *a, struct conn *c, uint32_t request_id)
+{
+    conn_set_state(c, CONN_CLOSING);   /* read nothing more meanwhile */
+    bufferevent_disable(c->bev, EV_READ);
+    c->reading = false;
+    auth_later(a, c, request_id, true, AUTH_BLOCK_DELAY_MS);
+}
+
+void
 auth_close(struct auth *a)
 {
     if (a == NULL)
@@ -304,7 +332,7 @@ auth_fail_find(struct auth *a, const char *addr)
     return NULL;
 }
 
-static bool
+bool
 auth_blocked(struct auth *a, const char *addr, uint64_t now)
 {
     struct auth_fail *f = auth_fail_find(a, addr);
@@ -312,7 +340,7 @@ auth_blocked(struct auth *a, const char *addr, uint64_t now)
     return f != NULL && f->blocked_until > now;
 }
 
-static void
+void
 auth_fail_note(struct auth *a, const char *addr, uint64_t now)
 {
     struct auth_fail *f = auth_fail_find(a, addr);
@@ -337,7 +365,7 @@ auth_fail_note(struct auth *a, const char *addr, uint64_t now)
     }
 }
 
-static void
+void
 auth_fail_clear(struct auth *a, const char *addr, uint64_t now)
 {
     struct auth_fail *f = auth_fail_find(a, addr);
@@ -347,7 +375,7 @@ auth_fail_clear(struct auth *a, const char *addr, uint64_t now)
 }
 
 /* "ip:port" -> "ip". */
-static void
+void
 auth_peer_addr(const struct conn *c, char *out, size_t n)
 {
     const char *colon = strrchr(c->peer, ':');
@@ -402,16 +430,36 @@ auth_verify(struct auth *a, MDB_txn *txn, const char *key, size_t len,
     match = crypto_verify_32(got, rec->hash) == 0;
     sodium_memzero(secret, sizeof(secret));
     sodium_memzero(got, sizeof(got));
-    ok = parsed & found & match & !rec->revoked & (rec->tls_peer[0] == '\0');
+    ok = parsed & found & match & !rec->revoked & (rec->kind == AUTH_KIND_API);
     return ok && auth_principal_get(a->s, txn, rec->principal, strlen(rec->principal), pr) ==
                      HITLQ_ST_OK;
+}
+
+void
+auth_accept(struct auth *a, struct conn *c, const uint8_t id[AUTH_KEY_ID_LEN],
+            const struct auth_keyrec *rec, const struct auth_prec *pr, uint64_t now,
+            const char *how)
+{
+    char addr[sizeof(c->peer)], hex[AUTH_KEY_ID_HEX + 1];
+
+    c->auth.role = pr->role;
+    c->auth.has_key = true;
+    memcpy(c->auth.key_id, id, AUTH_KEY_ID_LEN);
+    c->auth.n_skills = pr->n_skills;
+    memcpy(c->auth.skills, pr->skills, sizeof(c->auth.skills));
+    snprintf(c->name, sizeof(c->name), "%s", rec->principal);
+    auth_peer_addr(c, addr, sizeof(addr));
+    auth_fail_clear(a, addr, now);
+    sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
+    log_debug("auth: %s is %s (role %s, %s %s)", c->peer, c->name, auth_role_name(pr->role),
+              how, hex);
 }
 
 int
 auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32_t request_id)
 {
     struct hitlq_server *srv = c->srv;
-    char addr[sizeof(c->peer)], hex[AUTH_KEY_ID_HEX + 1];
+    char addr[sizeof(c->peer)];
     const char *key = api_key != NULL ? api_key->via.str.ptr : NULL;
     size_t len = api_key != NULL ? api_key->via.str.size : 0;
     uint8_t id[AUTH_KEY_ID_LEN];
@@ -427,10 +475,7 @@ auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32
     } else {
         auth_peer_addr(c, addr, sizeof(addr));
         if (auth_blocked(a, addr, now)) {
-            conn_set_state(c, CONN_CLOSING);     /* read nothing more meanwhile */
-            bufferevent_disable(c->bev, EV_READ);
-            c->reading = false;
-            auth_later(a, c, request_id, true, AUTH_BLOCK_DELAY_MS);
+            auth_refuse_blocked(a, c, request_id);
         } else if ((txn = server_read_begin(srv)) != NULL) {
             if (key == NULL && c->tls_peer[0] != '\0') {
                 /* no API key: a verified client certificate may stand in */
@@ -451,16 +496,7 @@ auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32
     if (!a->on)
         return 0;
     if (ok) {
-        c->auth.role = pr.role;
-        c->auth.has_key = true;
-        memcpy(c->auth.key_id, id, AUTH_KEY_ID_LEN);
-        c->auth.n_skills = pr.n_skills;
-        memcpy(c->auth.skills, pr.skills, sizeof(c->auth.skills));
-        snprintf(c->name, sizeof(c->name), "%s", rec.principal);
-        auth_fail_clear(a, addr, now);
-        sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
-        log_debug("auth: %s is %s (role %s, %s %s)", c->peer, c->name,
-                  auth_role_name(pr.role), by_cert ? "tls_peer credential" : "key", hex);
+        auth_accept(a, c, id, &rec, &pr, now, by_cert ? "tls_peer credential" : "key");
         return 0;
     }
     if (c->state == CONN_CLOSING)       /* blocked: the refusal comes later */

@@ -76,6 +76,14 @@ enum auth_role {
 #define AUTH_BLOCK_DELAY_MS  100u
 #define AUTH_FAIL_SLOTS      256u
 
+/* Credential kinds ('k' records; KEY_LIST `kind`). */
+enum auth_kind {
+    AUTH_KIND_API = 0,                  /* bearer API key */
+    AUTH_KIND_TLS,                      /* mutual-TLS client certificate name */
+    AUTH_KIND_ED25519                   /* Ed25519 public key (HELLO challenge + AUTH) */
+};
+const char *auth_kind_name(unsigned kind);
+
 /* Who a connection is (struct conn, after HELLO). */
 struct auth_ident {
     uint8_t role;                       /* enum auth_role */
@@ -111,6 +119,20 @@ bool auth_enabled(const struct auth *a);
 int  auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key,
                 uint32_t request_id);
 
+/* HELLO with `challenge` (auth_sig.c): draws a nonce into c->nonce and
+ * moves the connection to CONN_CHALLENGED (the caller replies with it).
+ * 0, or -1 when the address is blocked (refusal scheduled).  With auth
+ * off it makes the connection LOCAL like auth_hello and returns 1. */
+int  auth_challenge(struct auth *a, struct conn *c, uint32_t request_id);
+/* AUTH: verifies an Ed25519 signature over the challenge message
+ * (proto/auth_msg.h) by key key_id (16 hex digits) for role, with the same
+ * work and error for an unknown key, a wrong signature, a revoked key and
+ * a role that is not the principal's.  The nonce is used once.  0 on
+ * success (c->auth, c->name set); -1 after sending `unauthorized`
+ * (closing). */
+int  auth_respond(struct auth *a, struct conn *c, const msgpack_object *key_id,
+                  const msgpack_object *role, const msgpack_object *sig, uint32_t request_id);
+
 /* GET by a bot: true when item `id` was submitted by `name` (or does not
  * exist, so that GET answers not_found as usual). */
 bool auth_item_owned(struct store *s, MDB_txn *txn, uint64_t id, const char *name);
@@ -129,6 +151,7 @@ struct auth_keyop {
     uint8_t  key_id[AUTH_KEY_ID_LEN];
     uint8_t  hash[AUTH_HASH_LEN];
     char     api_key[AUTH_KEY_STR_LEN + 1];  /* KEY_ADD: shown once, then wiped */
+    uint8_t  kind;                            /* enum auth_kind */
     char     tls_peer[AUTH_TLS_PEER_MAX + 1]; /* KEY_ADD of a tls_peer credential
                                                 (api_key, hash unused); "" = API key */
     uint64_t created_ms;
@@ -141,6 +164,11 @@ struct auth_keyop *auth_keyop_add(struct auth *a, const char *principal, uint8_t
  * secret) binding principal to client certificates named peer.  NULL when
  * out of memory. */
 struct auth_keyop *auth_keyop_add_tls(const char *principal, uint8_t role, const char *peer);
+/* Loop thread: a KEY_ADD of an Ed25519 public key (kept in `hash`); its
+ * key_id is derived from the key (proto/auth_msg.h).  NULL when out of
+ * memory. */
+struct auth_keyop *auth_keyop_add_ed25519(const char *principal, uint8_t role,
+                                          const uint8_t pk[32]);
 /* Loop thread: a KEY_REVOKE of the key whose 16-hex-digit id is hex;
  * NULL (with *bad set) when hex is not a key id, or out of memory. */
 struct auth_keyop *auth_keyop_revoke(const char *hex, size_t len, bool *bad);

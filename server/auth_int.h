@@ -17,6 +17,7 @@
 
 #define AUTH_REC_VERSION 1u
 #define AUTH_REC_VERSION_TLS 2u         /* 'k' record of a tls_peer credential */
+#define AUTH_REC_VERSION_ED25519 3u     /* 'k' record of an Ed25519 public key */
 
 /* Failed HELLOs of one client address (auth.c). */
 struct auth_fail {
@@ -34,13 +35,17 @@ struct auth {
     bool               on;              /* cfg->auth resolved */
     uint8_t           *pepper;          /* AUTH_PEPPER_LEN, sodium_malloc'd */
     uint8_t            dummy[AUTH_HASH_LEN];  /* stands in for an unknown key */
+    uint8_t            dummy_pk[AUTH_HASH_LEN]; /* the same for an unknown
+                                                 * Ed25519 key (a valid point) */
     struct auth_fail   fails[AUTH_FAIL_SLOTS];
     struct auth_later *later;           /* pending deferred actions (auth.c) */
 };
 
 /* 'k' key_id record. */
 struct auth_keyrec {
-    uint8_t  hash[AUTH_HASH_LEN];
+    uint8_t  kind;                      /* enum auth_kind */
+    uint8_t  hash[AUTH_HASH_LEN];       /* API key: keyed hash; Ed25519: the
+                                         * public key; tls_peer: zeros */
     uint64_t created_ms;
     bool     revoked;
     char     principal[HITLQ_MAX_NAME + 1];
@@ -65,5 +70,25 @@ int auth_principal_get(struct store *s, MDB_txn *txn, const char *name, size_t l
  * filled, HITLQ_ST_NOT_FOUND, or HITLQ_ST_INTERNAL. */
 int auth_tls_find(struct store *s, MDB_txn *txn, const char *peer,
                   uint8_t id[AUTH_KEY_ID_LEN], struct auth_keyrec *r);
+
+/* ---- shared by auth.c (HELLO) and auth_sig.c (AUTH) ---------------------- */
+
+/* "ip:port" of c -> "ip". */
+void auth_peer_addr(const struct conn *c, char *out, size_t n);
+/* The per-address failure limit (now: monotonic ms). */
+bool auth_blocked(struct auth *a, const char *addr, uint64_t now);
+void auth_fail_note(struct auth *a, const char *addr, uint64_t now);
+void auth_fail_clear(struct auth *a, const char *addr, uint64_t now);
+/* Runs an action after ms (refuse: send `unauthorized` for request_id;
+ * else close); on failure (out of memory) at once. */
+void auth_later(struct auth *a, struct conn *c, uint32_t request_id, bool refuse, unsigned ms);
+/* A blocked address: reads nothing more and is refused AUTH_BLOCK_DELAY_MS
+ * late. */
+void auth_refuse_blocked(struct auth *a, struct conn *c, uint32_t request_id);
+/* Authenticated: fills c->auth and c->name from the credential and its
+ * principal, clears the address's failures; how names it in the log. */
+void auth_accept(struct auth *a, struct conn *c, const uint8_t id[AUTH_KEY_ID_LEN],
+                 const struct auth_keyrec *rec, const struct auth_prec *pr, uint64_t now,
+                 const char *how);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "auth_int.h"
+#include "auth_msg.h"
 #include "item.h"
 #include "store.h"
 #include "wire.h"
@@ -98,14 +99,16 @@ static int
 auth_keyrec_decode(const MDB_val *v, struct auth_keyrec *r)
 {
     const uint8_t *b = v->mv_data;
-    size_t n;
-
-    size_t end, pn = 0;
+    size_t n, end, pn = 0;
 
     memset(r, 0, sizeof(*r));
     if (v->mv_size < 1 + AUTH_HASH_LEN + 10 ||
-        (b[0] != AUTH_REC_VERSION && b[0] != AUTH_REC_VERSION_TLS))
+        (b[0] != AUTH_REC_VERSION && b[0] != AUTH_REC_VERSION_TLS &&
+         b[0] != AUTH_REC_VERSION_ED25519))
         return HITLQ_ST_INTERNAL;
+    r->kind = b[0] == AUTH_REC_VERSION_TLS       ? AUTH_KIND_TLS
+              : b[0] == AUTH_REC_VERSION_ED25519 ? AUTH_KIND_ED25519
+                                                 : AUTH_KIND_API;
     n = b[1 + AUTH_HASH_LEN + 9];
     end = 1 + AUTH_HASH_LEN + 10 + n;
     if (b[0] == AUTH_REC_VERSION_TLS) {
@@ -155,13 +158,15 @@ auth_key_put(struct store *s, MDB_txn *txn, const uint8_t id[AUTH_KEY_ID_LEN],
 
     kb[0] = 'k';
     memcpy(kb + 1, id, AUTH_KEY_ID_LEN);
-    vb[0] = pn > 0 ? AUTH_REC_VERSION_TLS : AUTH_REC_VERSION;
+    vb[0] = r->kind == AUTH_KIND_TLS       ? AUTH_REC_VERSION_TLS
+            : r->kind == AUTH_KIND_ED25519 ? AUTH_REC_VERSION_ED25519
+                                           : AUTH_REC_VERSION;
     memcpy(vb + 1, r->hash, AUTH_HASH_LEN);
     store_put_be64(vb + 1 + AUTH_HASH_LEN, r->created_ms);
     vb[1 + AUTH_HASH_LEN + 8] = r->revoked ? 1 : 0;
     vb[1 + AUTH_HASH_LEN + 9] = (uint8_t)n;
     memcpy(vb + 1 + AUTH_HASH_LEN + 10, r->principal, n);
-    if (pn > 0) {
+    if (r->kind == AUTH_KIND_TLS) {
         vb[v.mv_size] = (uint8_t)pn;
         memcpy(vb + v.mv_size + 1, r->tls_peer, pn);
         v.mv_size += 1 + pn;
@@ -207,8 +212,28 @@ auth_keyop_add_tls(const char *principal, uint8_t role, const char *peer)
     memset(k, 0, sizeof(*k));
     snprintf(k->principal, sizeof(k->principal), "%s", principal);
     snprintf(k->tls_peer, sizeof(k->tls_peer), "%s", peer);
+    k->kind = AUTH_KIND_TLS;
     k->role = role;
     randombytes_buf(k->key_id, sizeof(k->key_id));
+    return k;
+}
+
+struct auth_keyop *
+auth_keyop_add_ed25519(const char *principal, uint8_t role, const uint8_t pk[32])
+{
+    struct auth_keyop *k = sodium_malloc(sizeof(*k));
+    uint8_t in[AUTH_MSG_KEYID_INPUT_LEN], h[crypto_hash_sha256_BYTES];
+
+    if (k == NULL)
+        return NULL;
+    memset(k, 0, sizeof(*k));
+    snprintf(k->principal, sizeof(k->principal), "%s", principal);
+    k->kind = AUTH_KIND_ED25519;
+    k->role = role;
+    memcpy(k->hash, pk, AUTH_HASH_LEN);
+    auth_msg_key_id_input(in, pk);
+    crypto_hash_sha256(h, in, sizeof(in));
+    memcpy(k->key_id, h, AUTH_KEY_ID_LEN);
     return k;
 }
 
@@ -242,7 +267,7 @@ auth_keyop_free(struct auth_keyop *k)
 }
 
 /* The KEY_EVENT entry's KEY_INFO text: "apikey <key_id> <principal> <role>"
- * ("tlspeer ..." for a tls_peer credential). */
+ * ("tlspeer ..." for a tls_peer credential, "ed25519 ..." for a public key). */
 static int
 auth_keyop_audit(struct audit *audit, MDB_txn *txn, const struct auth_keyop *k,
                  uint8_t role, uint64_t now_ms)
@@ -253,7 +278,10 @@ auth_keyop_audit(struct audit *audit, MDB_txn *txn, const struct auth_keyop *k,
     if (audit == NULL)
         return HITLQ_ST_OK;
     sodium_bin2hex(hex, sizeof(hex), k->key_id, sizeof(k->key_id));
-    n = snprintf(desc, sizeof(desc), "%s %s %s %s", k->tls_peer[0] ? "tlspeer" : "apikey", hex,
+    n = snprintf(desc, sizeof(desc), "%s %s %s %s",
+                 k->kind == AUTH_KIND_TLS       ? "tlspeer"
+                 : k->kind == AUTH_KIND_ED25519 ? "ed25519"
+                                                : "apikey", hex,
                  k->principal, auth_role_name(role));
     return audit_actor_key(audit, txn, desc, (size_t)n, k->revoke ? 3 : 1,
                            k->by[0] != '\0' ? k->by : "hitlqd", now_ms);
@@ -290,11 +318,17 @@ auth_keyop_add_apply(struct store *s, struct audit *audit, MDB_txn *txn, struct 
         if (st != HITLQ_ST_NOT_FOUND)
             return st;
     }
+    if (k->kind == AUTH_KIND_ED25519 && auth_key_get(s, txn, k->key_id, &rec) != HITLQ_ST_NOT_FOUND) {
+        snprintf(err, errlen, "this public key is already registered (principal \"%s\")",
+                 rec.principal);
+        return HITLQ_ST_CONFLICT;
+    }
     if (k->set_skills) {
         pr.n_skills = k->n_skills;
         memcpy(pr.skills, k->skills, sizeof(pr.skills));
     }
     memset(&rec, 0, sizeof(rec));
+    rec.kind = k->kind;
     memcpy(rec.hash, k->hash, AUTH_HASH_LEN);
     rec.created_ms = k->created_ms = now_ms;
     snprintf(rec.principal, sizeof(rec.principal), "%s", k->principal);
@@ -321,6 +355,7 @@ auth_keyop_revoke_apply(struct store *s, struct audit *audit, MDB_txn *txn,
         return st;
     snprintf(k->principal, sizeof(k->principal), "%s", rec.principal);
     snprintf(k->tls_peer, sizeof(k->tls_peer), "%s", rec.tls_peer);
+    k->kind = rec.kind;
     k->created_ms = rec.created_ms;
     if (rec.revoked)
         return HITLQ_ST_OK;            /* already revoked: nothing to record */
@@ -394,7 +429,7 @@ auth_pack_key(void *arg, MDB_txn *txn, const uint8_t *id, const struct auth_keyr
                HITLQ_ST_OK;
 
     sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
-    msgpack_pack_map(pk, r->tls_peer[0] ? 8 : 7);
+    msgpack_pack_map(pk, r->kind != AUTH_KIND_API ? 8 : 7);
     wire_pack_kv_str(pk, "principal", r->principal);
     wire_pack_kv_str(pk, "role", has ? auth_role_name(pr.role) : "unknown");
     wire_pack_cstr(pk, "skills");
@@ -404,9 +439,14 @@ auth_pack_key(void *arg, MDB_txn *txn, const uint8_t *id, const struct auth_keyr
     wire_pack_kv_str(pk, "key_id", hex);
     wire_pack_kv_u64(pk, "created_ms", r->created_ms);
     wire_pack_kv_bool(pk, "revoked", r->revoked);
-    wire_pack_kv_str(pk, "kind", r->tls_peer[0] ? "tls_peer" : "api_key");
-    if (r->tls_peer[0])
+    wire_pack_kv_str(pk, "kind", auth_kind_name(r->kind));
+    if (r->kind == AUTH_KIND_TLS) {
         wire_pack_kv_str(pk, "tls_peer", r->tls_peer);
+    } else if (r->kind == AUTH_KIND_ED25519) {
+        char pks[AUTH_MSG_KEYSTR_LEN + 1];
+        auth_msg_key_format(pks, AUTH_MSG_PK_PREFIX, r->hash);
+        wire_pack_kv_str(pk, "public_key", pks);
+    }
 }
 
 int
@@ -438,7 +478,7 @@ auth_tls_match(void *arg, MDB_txn *txn, const uint8_t *id, const struct auth_key
     struct auth_tls_ctx *x = arg;
 
     (void)txn;
-    if (x->found || r->revoked || strcmp(r->tls_peer, x->peer) != 0)
+    if (x->found || r->revoked || r->kind != AUTH_KIND_TLS || strcmp(r->tls_peer, x->peer) != 0)
         return;
     x->found = true;
     memcpy(x->id, id, AUTH_KEY_ID_LEN);

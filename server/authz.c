@@ -12,7 +12,7 @@
 
 #define AUTHZ_ROW 0x8000u              /* the opcode has an explicit row */
 
-/* R(bot, specialist, auditor, admin): 1 = allowed.  HELLO and PING are
+/* R(bot, specialist, auditor, admin): 1 = allowed.  HELLO, AUTH and PING are
  * also open to a connection that has not authenticated yet (the
  * dispatcher lets nothing but HELLO through before it). */
 #define R(bot, spec, aud, adm)                                  \
@@ -26,6 +26,7 @@ static const uint16_t authz_table[256] = {
     /*                                   bot spec aud adm */
     [HITLQ_OP_HELLO]             = R(1,  1,   1,  1) | PUBLIC,
     [HITLQ_OP_PING]              = R(1,  1,   1,  1) | PUBLIC,
+    [HITLQ_OP_AUTH]              = R(1,  1,   1,  1) | PUBLIC,  /* once: cmd_session.c */
     [HITLQ_OP_SUBMIT]            = R(1,  0,   0,  0),
     [HITLQ_OP_GET]               = R(1,  1,   1,  1),   /* bot: own items (cmd_item.c) */
     [HITLQ_OP_STATS]             = R(0,  1,   0,  1),

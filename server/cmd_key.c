@@ -4,7 +4,8 @@
  * the audit log on, a KEY_EVENT entry in the same transaction); KEY_LIST
  * is read at once.  Admin only (authz.c).  A new key's secret appears in
  * exactly one reply and is wiped with the op (a tls_peer credential has
- * none: it binds a principal to verified client certificates).  After a revocation commits,
+ * none: it binds a principal to verified client certificates; nor has an
+ * Ed25519 credential: the server keeps only the public key).  After a revocation commits,
  * the key's live connections are told and closed.
  */
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "auth_msg.h"
 #include "cmd.h"
 #include "commit.h"
 #include "conn.h"
@@ -48,11 +50,16 @@ key_reply(struct op *op, struct hitlq_server *srv, const char *hex)
         wire_pack_kv_bool(pk, "revoked", true);
     } else {
         wire_pack_kv_str(pk, "role", auth_role_name(k->role));
-        wire_pack_kv_str(pk, "kind", k->tls_peer[0] ? "tls_peer" : "api_key");
-        if (k->tls_peer[0])            /* no secret for a certificate binding */
+        wire_pack_kv_str(pk, "kind", auth_kind_name(k->kind));
+        if (k->kind == AUTH_KIND_TLS) {          /* no secret for a certificate */
             wire_pack_kv_str(pk, "tls_peer", k->tls_peer);
-        else
+        } else if (k->kind == AUTH_KIND_ED25519) { /* nor for a public key */
+            char pks[AUTH_MSG_KEYSTR_LEN + 1];
+            auth_msg_key_format(pks, AUTH_MSG_PK_PREFIX, k->hash);
+            wire_pack_kv_str(pk, "public_key", pks);
+        } else {
             wire_pack_kv_str(pk, "api_key", k->api_key);
+        }
         wire_pack_cstr(pk, "skills");
         msgpack_pack_array(pk, k->n_skills);
         for (uint8_t i = 0; i < k->n_skills; i++)
@@ -75,7 +82,9 @@ key_finish(struct op *op, struct hitlq_server *srv)
         op_done(op);
         return;
     }
-    const char *what = k->tls_peer[0] ? "tls_peer credential" : "API key";
+    const char *what = k->kind == AUTH_KIND_TLS       ? "tls_peer credential"
+                       : k->kind == AUTH_KIND_ED25519 ? "Ed25519 key"
+                                                      : "API key";
 
     sodium_bin2hex(hex, sizeof(hex), k->key_id, AUTH_KEY_ID_LEN);
     key_reply(op, srv, hex);
@@ -124,10 +133,25 @@ key_submit(struct conn *c, const struct frame_hdr *h, struct auth_keyop *ko)
 
 /* ---- KEY_ADD -------------------------------------------------------------------- */
 
+/* A tls_peer name: 1..128 printable ASCII characters, copied to out. */
+static int
+key_tls_peer(const msgpack_object *o, char out[AUTH_TLS_PEER_MAX + 1])
+{
+    const msgpack_object_str *t = &o->via.str;
+    bool good = t->size >= 1 && t->size <= AUTH_TLS_PEER_MAX;
+
+    for (uint32_t i = 0; good && i < t->size; i++)
+        good = (unsigned char)t->ptr[i] >= 0x20 && (unsigned char)t->ptr[i] <= 0x7e;
+    if (good)
+        wire_copy_str(o, out, AUTH_TLS_PEER_MAX + 1);
+    return good ? 0 : -1;
+}
+
 static void
 key_add_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     char principal[HITLQ_MAX_NAME + 1], tls_peer[AUTH_TLS_PEER_MAX + 1];
+    uint8_t pk[AUTH_MSG_KEY_LEN];
     const msgpack_object_str *r = &args[1]->via.str;
     enum auth_role role = auth_role_parse(r->ptr, r->size);
     struct auth_keyop *ko;
@@ -151,21 +175,26 @@ key_add_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object 
                         "field \"skills\": only a specialist has skills");
         return;
     }
-    if (args[3] != NULL) {
-        const msgpack_object_str *t = &args[3]->via.str;
-        bool good = t->size >= 1 && t->size <= AUTH_TLS_PEER_MAX;
-        for (uint32_t i = 0; good && i < t->size; i++)
-            good = (unsigned char)t->ptr[i] >= 0x20 && (unsigned char)t->ptr[i] <= 0x7e;
-        if (!good) {
-            conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
-                            "field \"tls_peer\": 1..128 printable ASCII characters");
-            return;
-        }
-        wire_copy_str(args[3], tls_peer, sizeof(tls_peer));
+    if (args[3] != NULL && args[4] != NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        "give at most one of tls_peer and public_key");
+        return;
+    }
+    if (args[3] != NULL && key_tls_peer(args[3], tls_peer) != 0) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        "field \"tls_peer\": 1..128 printable ASCII characters");
+        return;
+    }
+    if (args[4] != NULL && auth_msg_key_parse(args[4]->via.str.ptr, args[4]->via.str.size,
+                                              AUTH_MSG_PK_PREFIX, pk) != 0) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        "field \"public_key\": hitlq_ed25519_pk_ and 64 hex digits");
+        return;
     }
     wire_copy_str(args[0], principal, sizeof(principal));
-    ko = args[3] != NULL ? auth_keyop_add_tls(principal, (uint8_t)role, tls_peer)
-                         : auth_keyop_add(c->srv->auth, principal, (uint8_t)role);
+    ko = args[3] != NULL   ? auth_keyop_add_tls(principal, (uint8_t)role, tls_peer)
+         : args[4] != NULL ? auth_keyop_add_ed25519(principal, (uint8_t)role, pk)
+                           : auth_keyop_add(c->srv->auth, principal, (uint8_t)role);
     if (ko == NULL) {
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
         return;
@@ -184,9 +213,10 @@ static const struct wire_field key_add_schema[] = {
     { "role", WIRE_NAME, true, 0, 0 },
     { "skills", WIRE_ARRAY, false, 0, AUTH_MAX_SKILLS },
     { "tls_peer", WIRE_STR, false, 0, AUTH_TLS_PEER_MAX },
+    { "public_key", WIRE_STR, false, 0, AUTH_MSG_KEYSTR_LEN },
 };
 
-const struct cmd cmd_key_add = { "KEY_ADD", HITLQ_OP_KEY_ADD, key_add_schema, 4,
+const struct cmd cmd_key_add = { "KEY_ADD", HITLQ_OP_KEY_ADD, key_add_schema, 5,
                                  key_add_proceed };
 
 /* ---- KEY_REVOKE ------------------------------------------------------------------ */

@@ -1,6 +1,6 @@
 /*
- * cmd_session.c - HELLO and PING, and the reply helpers every command
- * uses.
+ * cmd_session.c - HELLO, AUTH and PING, and the reply helpers every
+ * command uses.
  */
 #include <string.h>
 
@@ -35,14 +35,37 @@ static const struct wire_field hello_schema[] = {
     { "client", WIRE_STR, false, 0, HITLQ_MAX_NAME },
     { "name", WIRE_NAME, false, 0, 0 },
     { "api_key", WIRE_STR, false, 0, HITLQ_MAX_NAME },
+    { "challenge", WIRE_BOOL, false, 0, 0 },
 };
+
+/* The reply of a successful HELLO or AUTH: who the connection is now. */
+static void
+hello_reply(struct conn *c, const struct frame_hdr *h)
+{
+    struct hitlq_server *srv = c->srv;
+    msgpack_packer *pk = &srv->pk;
+    bool nonce = c->state == CONN_CHALLENGED;
+    size_t off = wire_frame_begin(&srv->out);
+
+    msgpack_pack_map(pk, nonce ? 8 : 7);
+    wire_pack_kv_str(pk, "principal", nonce ? "" : c->name);
+    wire_pack_kv_str(pk, "role", auth_role_name(c->auth.role));
+    wire_pack_kv_u64(pk, "version", HITLQ_PROTO_VERSION);
+    wire_pack_kv_str(pk, "server", "hitlqd/" HITLQ_VERSION);
+    wire_pack_kv_u64(pk, "max_frame", HITLQ_MAX_FRAME);
+    wire_pack_kv_u64(pk, "max_inflight", HITLQ_MAX_INFLIGHT);
+    wire_pack_kv_u64(pk, "time_ms", util_now_ms());
+    if (nonce)
+        wire_pack_kv_bin(pk, "nonce", c->nonce, sizeof(c->nonce));
+    reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
+}
 
 static void
 hello_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     struct hitlq_server *srv = c->srv;
-    msgpack_packer *pk = &srv->pk;
-    size_t off;
+    bool challenge = args[4] != NULL && args[4]->via.boolean;
+    int rc;
 
     if (c->state != CONN_NEW) {
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
@@ -54,26 +77,56 @@ hello_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
                         "this server speaks protocol version 1");
         return;
     }
+    if (challenge && args[3] != NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        "give either api_key or challenge, not both");
+        return;
+    }
     if (args[2] && !auth_enabled(srv->auth))     /* with auth: the principal */
         wire_copy_str(args[2], c->name, sizeof(c->name));
-    if (auth_hello(srv->auth, c, args[3], h->request_id) != 0)
+    if (challenge) {
+        if ((rc = auth_challenge(srv->auth, c, h->request_id)) < 0)
+            return;                    /* blocked address: refused */
+        if (rc == 0) {                 /* nonce drawn: AUTH must follow */
+            hello_reply(c, h);
+            return;
+        }
+    } else if (auth_hello(srv->auth, c, args[3], h->request_id) != 0) {
         return;                        /* refused: unauthorized, closing */
+    }
     conn_set_state(c, CONN_READY);
-    off = wire_frame_begin(&srv->out);
-    msgpack_pack_map(pk, 7);
-    wire_pack_kv_str(pk, "principal", c->name);
-    wire_pack_kv_str(pk, "role", auth_role_name(c->auth.role));
-    wire_pack_kv_u64(pk, "version", HITLQ_PROTO_VERSION);
-    wire_pack_kv_str(pk, "server", "hitlqd/" HITLQ_VERSION);
-    wire_pack_kv_u64(pk, "max_frame", HITLQ_MAX_FRAME);
-    wire_pack_kv_u64(pk, "max_inflight", HITLQ_MAX_INFLIGHT);
-    wire_pack_kv_u64(pk, "time_ms", util_now_ms());
-    reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
+    hello_reply(c, h);
 }
 
 const struct cmd cmd_hello = {
-    "HELLO", HITLQ_OP_HELLO, hello_schema, 4, hello_proceed
+    "HELLO", HITLQ_OP_HELLO, hello_schema, 5, hello_proceed
 };
+
+/* AUTH: the answer to HELLO's challenge (server/auth_sig.c).  Only once,
+ * right after that HELLO: a connection's identity never changes. */
+static void
+auth_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
+{
+    if (c->state != CONN_CHALLENGED) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        c->auth.role == AUTH_ROLE_LOCAL
+                            ? "authentication is off on this server"
+                            : "already authenticated: a connection's identity cannot change");
+        return;
+    }
+    if (auth_respond(c->srv->auth, c, args[0], args[1], args[2], h->request_id) != 0)
+        return;                        /* refused: unauthorized, closing */
+    conn_set_state(c, CONN_READY);
+    hello_reply(c, h);
+}
+
+static const struct wire_field auth_schema[] = {
+    { "key_id", WIRE_STR, true, 0, 64 },
+    { "role", WIRE_STR, true, 0, 64 },
+    { "signature", WIRE_BIN, true, 64, 64 },
+};
+
+const struct cmd cmd_auth = { "AUTH", HITLQ_OP_AUTH, auth_schema, 3, auth_proceed };
 
 static void
 ping_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)

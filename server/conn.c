@@ -27,7 +27,8 @@
 #include "util.h"
 #include "wire.h"
 
-static const char *const conn_state_names[] = { "new", "ready", "closing", "closed" };
+static const char *const conn_state_names[] = { "new", "ready", "closing", "closed",
+                                                 "challenged" };
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
 static void conn_on_write(struct bufferevent *bev, void *arg);
@@ -65,7 +66,8 @@ conn_set_state(struct conn *c, enum conn_state st)
 bool
 conn_is_open(const struct conn *c)
 {
-    return c->bev != NULL && (c->state == CONN_NEW || c->state == CONN_READY);
+    return c->bev != NULL &&
+           (c->state == CONN_NEW || c->state == CONN_READY || c->state == CONN_CHALLENGED);
 }
 
 void
@@ -324,7 +326,7 @@ conn_read_frame(struct conn *c, struct evbuffer *in)
 {
     uint8_t hb[HITLQ_FRAME_HDR_LEN];
     struct frame_hdr h;
-    uint32_t max = c->state == CONN_NEW ? HITLQ_MAX_FRAME_PREAUTH : HITLQ_MAX_FRAME;
+    uint32_t max = c->state != CONN_READY ? HITLQ_MAX_FRAME_PREAUTH : HITLQ_MAX_FRAME;
     size_t avail = evbuffer_get_length(in), total;
     const uint8_t *p;
     int st;

@@ -24,7 +24,8 @@ enum conn_state {
     CONN_NEW = 0,    /* connected, waiting for HELLO */
     CONN_READY,      /* HELLO done: any request */
     CONN_CLOSING,    /* fatal error sent: flush output, then close */
-    CONN_CLOSED      /* socket gone; struct lives until the last ref */
+    CONN_CLOSED,     /* socket gone; struct lives until the last ref */
+    CONN_CHALLENGED  /* HELLO answered with a nonce: only AUTH (or PING) */
 };
 
 struct conn {
@@ -52,7 +53,9 @@ struct conn {
     char                 tls_peer[129]; /* verified client certificate's CN/SAN
                                          * (mutual TLS), "" when none */
     struct auth_ident    auth;         /* who this is (server/auth.h): role,
-                                        * key id, skills; set by HELLO */
+                                        * key id, skills; set by HELLO/AUTH */
+    uint8_t              nonce[32];    /* HELLO's challenge (CONN_CHALLENGED);
+                                        * wiped when AUTH consumes it */
     /* limits */
     char                 ip[48];       /* peer address without port */
     struct event        *hello_ev;     /* owned: HELLO deadline; NULL once ready */

@@ -18,6 +18,7 @@
 static const struct cmd *const cmd_table[256] = {
     [HITLQ_OP_HELLO]    = &cmd_hello,
     [HITLQ_OP_PING]     = &cmd_ping,
+    [HITLQ_OP_AUTH]     = &cmd_auth,
     [HITLQ_OP_SUBMIT]   = &cmd_submit,
     [HITLQ_OP_GET]      = &cmd_get,
     [HITLQ_OP_STATS]    = &cmd_stats,

@@ -30,7 +30,7 @@ struct cmd {
 #define CMD_MAX_FIELDS 8
 
 /* The commands, defined in cmd_*.c. */
-extern const struct cmd cmd_hello, cmd_ping, cmd_submit, cmd_get, cmd_stats,
+extern const struct cmd cmd_hello, cmd_ping, cmd_auth, cmd_submit, cmd_get, cmd_stats,
     cmd_claim, cmd_extend, cmd_release, cmd_resolve, cmd_escalate, cmd_watch,
     cmd_audit_checkpoint, cmd_audit_entries, cmd_audit_prove, cmd_audit_consistency,
     cmd_reload, cmd_key_add, cmd_key_list, cmd_key_revoke;

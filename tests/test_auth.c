@@ -350,6 +350,7 @@ static bool expect_allowed(uint8_t op, int role)
     static const struct { uint8_t op; bool allow[4]; } m[] = {
         { HITLQ_OP_HELLO,             { 1, 1, 1, 1 } },
         { HITLQ_OP_PING,              { 1, 1, 1, 1 } },
+        { HITLQ_OP_AUTH,              { 1, 1, 1, 1 } },  /* then bad_request: once only */
         { HITLQ_OP_SUBMIT,            { 1, 0, 0, 0 } },
         { HITLQ_OP_GET,               { 1, 1, 1, 1 } },
         { HITLQ_OP_STATS,             { 0, 1, 0, 1 } },
@@ -452,6 +453,16 @@ static void matrix_body(uint8_t op, int role, uint64_t item, struct body *b)
         body_init(b, 1);
         hpk_kv_str(&b->pk, "key_id", "0000000000000000");
         break;
+    case HITLQ_OP_AUTH: {
+        static const uint8_t sig[64];
+        body_init(b, 3);
+        hpk_kv_str(&b->pk, "key_id", "0000000000000000");
+        hpk_kv_str(&b->pk, "role", "bot");
+        hpk_str(&b->pk, "signature");
+        msgpack_pack_bin(&b->pk, sizeof sig);
+        msgpack_pack_bin_body(&b->pk, sig, sizeof sig);
+        break;
+    }
     default:
         fail_msg("opcode 0x%02x: no request in matrix_body: add one", op);
     }
