@@ -49,6 +49,11 @@ fuzz_dispatch_arg(const struct wire_field *f, const msgpack_object *v)
         if (v->type != MSGPACK_OBJECT_ARRAY)
             abort();
         break;
+    case WIRE_BIN:
+        if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size < f->min ||
+            (f->max > 0 && v->via.bin.size > f->max))
+            abort();
+        break;
     default:
         break;
     }

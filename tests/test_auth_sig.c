@@ -27,11 +27,13 @@
 #include "harness.h"
 #include "hitlq.h"
 #include "hitlq_proto.h"
+#include "tls_util.h"
 #include "tutil.h"
 
 static struct hserver S;               /* auth = 1, plaintext */
 static char ADMIN_KEY[HITLQ_API_KEY_LEN + 1];
 static uint32_t REQ = 100;
+static const uint8_t zero32[32];
 
 /* A registered (or not) Ed25519 identity. */
 struct ident {
@@ -523,6 +525,107 @@ static void test_auth_failures_rate_limited(void **st)
     hconn_close(&c);
 }
 
+/* ---- over TLS: the signature is bound to the session ------------------------------------ */
+
+/* HELLO {challenge} on a TLS connection: the nonce; the status. */
+static int tls_challenge(struct rtls *t, uint8_t nonce[32])
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct hframe f;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    hpk_kv_u64(&pk, "version", 1);
+    hpk_str(&pk, "challenge");
+    msgpack_pack_true(&pk);
+    int st = rtls_call_frame(t, HITLQ_OP_HELLO, 1, sb.data, sb.size, &f);
+    msgpack_sbuffer_destroy(&sb);
+    if (st == HITLQ_ST_OK) {
+        const msgpack_object *n = hframe_get(&f, "nonce");
+        assert_true(n != NULL && n->type == MSGPACK_OBJECT_BIN && n->via.bin.size == 32);
+        memcpy(nonce, n->via.bin.ptr, 32);
+    }
+    if (st >= 0)
+        hframe_free(&f);
+    return st;
+}
+
+static int tls_auth(struct rtls *t, const struct ident *k, const char *role,
+                    const uint8_t sig[64])
+{
+    msgpack_sbuffer sb;
+    auth_body(&sb, k->id, role, sig, 64);
+    int st = rtls_call(t, HITLQ_OP_AUTH, 2, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return st;
+}
+
+/* A man in the middle holds TLS session A with the client and B with the
+ * server: the client signs A's exporter, which the server's B does not
+ * have, so the relayed signature fails; signed for B it works.  libhitlq
+ * binds its signatures to the session too. */
+static void test_tls_relay_refused(void **st)
+{
+    (void)st;
+    static struct rtls a, b;
+    struct hserver ts;
+    char dir[] = "/tmp/hitlq-sigtls-XXXXXX", cmd[512], conf[1024], ca[600];
+    uint8_t na[32], nb[32], ea[32], eb[32], sig[64];
+    struct ident k;
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "sh scripts/make-certs.sh %s > /dev/null 2>&1", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(conf, sizeof conf, "auth = 1\ntls_cert = \"%s/server.pem\"\n"
+             "tls_key = \"%s/server.key\"\n", dir, dir);
+    assert_true(harness_server_start(&ts, conf) > 0);
+    /* register through libhitlq over TLS with the bootstrap admin key */
+    char path[256], id[HITLQ_KEY_ID_LEN + 1];
+    snprintf(path, sizeof path, "%s/admin.key", ts.data);
+    char *ak = tutil_slurp(path, NULL);
+    ak[HITLQ_API_KEY_LEN] = '\0';
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    hitlq_options o = { .port = ts.port, .timeout_ms = 10000, .api_key = ak, .tls_ca = ca,
+                        .tls_server_name = "localhost" };
+    hitlq *adm = hitlq_connect(&o);
+    assert_int_equal(hitlq_err(adm), HITLQ_OK);
+    ident_new(&k);
+    assert_int_equal(hitlq_key_add_ed25519(adm, "tls-bot", "bot", k.pk, NULL, 0, id, sizeof id),
+                     HITLQ_OK);
+    hitlq_free(adm);
+    free(ak);
+    /* two sessions: different exporters */
+    assert_true(rtls_open(&a, ts.port, dir, 0, NULL));
+    assert_true(rtls_open(&b, ts.port, dir, 0, NULL));
+    assert_true(rtls_exporter(&a, ea) && rtls_exporter(&b, eb));
+    assert_memory_not_equal(ea, eb, 32);
+    assert_int_equal(tls_challenge(&a, na), HITLQ_ST_OK);
+    assert_int_equal(tls_challenge(&b, nb), HITLQ_ST_OK);
+    ident_sign(&k, nb, ea, "bot", sig);        /* B's nonce, A's session */
+    assert_int_equal(tls_auth(&b, &k, "bot", sig), HITLQ_ST_UNAUTHORIZED);
+    ident_sign(&k, na, zero32, "bot", sig);    /* no binding at all */
+    assert_int_equal(tls_auth(&a, &k, "bot", sig), HITLQ_ST_UNAUTHORIZED);
+    rtls_close(&a);
+    rtls_close(&b);
+    assert_true(rtls_open(&b, ts.port, dir, 0, NULL));
+    assert_true(rtls_exporter(&b, eb));
+    assert_int_equal(tls_challenge(&b, nb), HITLQ_ST_OK);
+    ident_sign(&k, nb, eb, "bot", sig);        /* the right session */
+    assert_int_equal(tls_auth(&b, &k, "bot", sig), HITLQ_ST_OK);
+    assert_int_equal(rtls_call(&b, HITLQ_OP_PING, 3, NULL, 0), HITLQ_ST_OK);
+    rtls_close(&b);
+    /* libhitlq over TLS */
+    hitlq_options ok = { .port = ts.port, .timeout_ms = 10000, .tls_ca = ca,
+                         .tls_server_name = "localhost", .ed25519_key = k.sk, .role = "bot" };
+    hitlq *c = hitlq_connect(&ok);
+    assert_int_equal(hitlq_err(c), HITLQ_OK);
+    hitlq_free(c);
+    assert_int_equal(harness_server_stop(&ts), 0);
+    harness_server_cleanup(&ts);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* With authentication off a challenge is not needed: role local, no nonce,
  * and libhitlq with a key still connects. */
 static void test_auth_off(void **st)
@@ -548,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_message_and_keys),
         cmocka_unit_test(test_openssl_signature_libsodium_verifies),
         cmocka_unit_test(test_auth_off),
+        cmocka_unit_test(test_tls_relay_refused),
     };
     const struct CMUnitTest server[] = {
         cmocka_unit_test(test_login_libhitlq_and_cli),

@@ -26,6 +26,7 @@
 #include "fuzz_xgb.c"
 #include "fuzz_triage.c"
 #include "fuzz_dispatch.c"
+#include "fuzz_auth.c"
 
 /* Reads a whole file into a malloc'd buffer (NULL-safe for size 0). */
 static uint8_t *
@@ -131,6 +132,13 @@ test_replay_dispatch(void **state)
 }
 
 static void
+test_replay_auth(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/corpus/fuzz_auth", fuzz_auth_one) >= 4);
+}
+
+static void
 test_replay_triage(void **state)
 {
     (void)state;
@@ -162,6 +170,8 @@ test_replay_edge_inputs(void **state)
     assert_int_equal(fuzz_triage_one(one, 1), 0);
     assert_int_equal(fuzz_dispatch_one(one, 0), 0);
     assert_int_equal(fuzz_dispatch_one(one, 1), 0);
+    assert_int_equal(fuzz_auth_one(one, 0), 0);
+    assert_int_equal(fuzz_auth_one(one, 1), 0);
 }
 
 int
@@ -173,6 +183,7 @@ main(void)
         cmocka_unit_test(test_replay_note),
         cmocka_unit_test(test_replay_merkle),
         cmocka_unit_test(test_replay_xgb),
+        cmocka_unit_test(test_replay_auth),
         cmocka_unit_test(test_replay_triage),
         cmocka_unit_test(test_replay_dispatch),
         cmocka_unit_test(test_replay_record),

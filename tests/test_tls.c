@@ -6,6 +6,8 @@
  * names, plaintext and stalled clients, protocol versions, mutual TLS,
  * certificate reload on SIGHUP, the non-loopback plaintext rule, and
  * client certificates mapped to principals (KEY_ADD tls_peer).
+ * The raw OpenSSL client is in tls_util.c; the hostile TLS items of
+ * RELIABILITY.md T5 are in test_tls_hostile.c.
  * Every server must stop with exit 0 and no sanitizer report.
  */
 #include <setjmp.h>
@@ -14,21 +16,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
@@ -37,6 +34,7 @@
 #include "harness.h"
 #include "hitlq.h"
 #include "tls.h"
+#include "tls_util.h"
 
 static char BASE[64];            /* temp dir of this run */
 static char A[96], B[96];        /* two independent CAs with their certs */
@@ -164,129 +162,7 @@ static int ping(hitlq *c)
     return rc;
 }
 
-/* ---- a raw OpenSSL client (versions, certificates, pipelining) ---------- */
-
-struct rtls {
-    int      fd;
-    SSL_CTX *ctx;
-    SSL     *ssl;
-    uint8_t  buf[1 << 17];
-    size_t   len;
-};
-
-static int tcp_connect(uint16_t port)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-    struct timeval tv = { 5, 0 };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    return fd;
-}
-
-/* Blocking handshake (5 s socket timeouts), TLS 1.2 up to max_ver (0 =
- * any), verifying against dir_ca/ca.pem.  Returns true when it completed
- * on our side; rtls_close either way. */
-static bool rtls_open(struct rtls *t, uint16_t port, const char *dir_ca, int max_ver,
-                      const char *dir_cert)
-{
-    char p[PATH_MAX];
-
-    memset(t, 0, offsetof(struct rtls, buf));
-    t->len = 0;
-    t->fd = tcp_connect(port);
-    t->ctx = SSL_CTX_new(TLS_client_method());
-    assert_non_null(t->ctx);
-    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
-    if (max_ver)
-        SSL_CTX_set_max_proto_version(t->ctx, max_ver);
-    assert_int_equal(SSL_CTX_load_verify_locations(t->ctx, path(p, dir_ca, "ca.pem"), NULL), 1);
-    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
-    if (dir_cert) {
-        assert_int_equal(SSL_CTX_use_certificate_chain_file(t->ctx, path(p, dir_cert, "client.pem")), 1);
-        assert_int_equal(SSL_CTX_use_PrivateKey_file(t->ctx, path(p, dir_cert, "client.key"),
-                                                     SSL_FILETYPE_PEM), 1);
-    }
-    t->ssl = SSL_new(t->ctx);
-    SSL_set_fd(t->ssl, t->fd);
-    SSL_set1_host(t->ssl, "localhost");
-    return SSL_connect(t->ssl) == 1;
-}
-
-static void rtls_close(struct rtls *t)
-{
-    SSL_free(t->ssl);
-    SSL_CTX_free(t->ctx);
-    if (t->fd >= 0)
-        close(t->fd);
-    t->ssl = NULL;
-    t->ctx = NULL;
-    t->fd = -1;
-    ERR_clear_error();
-}
-
-static bool rtls_send(struct rtls *t, const void *p, size_t n)
-{
-    return SSL_write(t->ssl, p, (int)n) == (int)n;
-}
-
-/* Reads one reply frame: its status, *rid its request id; -1 on failure. */
-static int rtls_read(struct rtls *t, uint32_t *rid)
-{
-    for (;;) {
-        struct frame fr;
-        int st = 0, n;
-
-        if (t->len > 0 && frame_parse(t->buf, t->len, HITLQ_MAX_FRAME, &fr, &st) == FRAME_OK) {
-            int status = fr.hdr.status;
-
-            if (rid)
-                *rid = fr.hdr.request_id;
-            memmove(t->buf, t->buf + fr.total_len, t->len - fr.total_len);
-            t->len -= fr.total_len;
-            return status;
-        }
-        if (t->len == sizeof t->buf)
-            return -1;
-        n = SSL_read(t->ssl, t->buf + t->len, (int)(sizeof t->buf - t->len));
-        if (n <= 0)
-            return -1;
-        t->len += (size_t)n;
-    }
-}
-
-static int rtls_call(struct rtls *t, uint8_t op, uint32_t rid, const void *body, size_t len)
-{
-    msgpack_sbuffer sb;
-    uint32_t got = 0;
-    int st;
-
-    msgpack_sbuffer_init(&sb);
-    hframe_append(&sb, op, rid, body, len);
-    st = rtls_send(t, sb.data, sb.size) ? rtls_read(t, &got) : -1;
-    msgpack_sbuffer_destroy(&sb);
-    return st >= 0 && got != rid ? -1 : st;
-}
-
-static int rtls_hello_ping(struct rtls *t)
-{
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    int st;
-
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    hpk_kv_u64(&pk, "version", 1);
-    hpk_kv_str(&pk, "name", "raw-tls");
-    st = rtls_call(t, HITLQ_OP_HELLO, 1, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return st != 0 ? st : rtls_call(t, HITLQ_OP_PING, 2, NULL, 0);
-}
+/* ---- certificates seen by the raw client (tls_util.h) ------------------ */
 
 /* SHA-256 of a certificate: the server's, or the first in a PEM file. */
 static void cert_digest(X509 *x, unsigned char md[32])
@@ -853,48 +729,21 @@ static int rtls_hello_who(struct rtls *t, char *principal, char *role, size_t n)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    msgpack_unpacked up;
-    struct frame fr;
-    int st = 0, rd;
+    struct hframe f;
+    int st;
 
     principal[0] = role[0] = '\0';
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 1);
     hpk_kv_u64(&pk, "version", 1);
-    {
-        msgpack_sbuffer f;
-        msgpack_sbuffer_init(&f);
-        hframe_append(&f, HITLQ_OP_HELLO, 1, sb.data, sb.size);
-        rd = rtls_send(t, f.data, f.size) ? 0 : -1;
-        msgpack_sbuffer_destroy(&f);
-    }
+    st = rtls_call_frame(t, HITLQ_OP_HELLO, 1, sb.data, sb.size, &f);
     msgpack_sbuffer_destroy(&sb);
-    if (rd != 0)
+    if (st < 0)
         return -1;
-    for (;;) {
-        if (t->len > 0 && frame_parse(t->buf, t->len, HITLQ_MAX_FRAME, &fr, &st) == FRAME_OK)
-            break;
-        rd = SSL_read(t->ssl, t->buf + t->len, (int)(sizeof t->buf - t->len));
-        if (rd <= 0)
-            return -1;
-        t->len += (size_t)rd;
-    }
-    st = fr.hdr.status;
-    msgpack_unpacked_init(&up);
-    if (msgpack_unpack_next(&up, (const char *)fr.body, fr.hdr.body_len, NULL) ==
-            MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP) {
-        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
-            if (hobj_str_eq(&kv->key, "principal"))
-                hobj_str(&kv->val, principal, n);
-            else if (hobj_str_eq(&kv->key, "role"))
-                hobj_str(&kv->val, role, n);
-        }
-    }
-    msgpack_unpacked_destroy(&up);
-    memmove(t->buf, t->buf + fr.total_len, t->len - fr.total_len);
-    t->len -= fr.total_len;
+    hobj_str(hframe_get(&f, "principal"), principal, n);
+    hobj_str(hframe_get(&f, "role"), role, n);
+    hframe_free(&f);
     return st;
 }
 
@@ -926,7 +775,7 @@ static void test_tls_mtls_principal(void **st)
     char principal[64], role[64], id2[HITLQ_KEY_ID_LEN + 1];
     const msgpack_object *keys;
     hitlq_reply *r = NULL;
-    struct rtls t;
+    static struct rtls t;
     hitlq *adm, *c;
     FILE *f;
     bool listed = false;

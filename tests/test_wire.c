@@ -377,7 +377,8 @@ test_status_names(void **state)
     assert_false(hitlq_status_is_fatal(HITLQ_ST_OK));
     assert_string_equal(hitlq_op_name(HITLQ_OP_ESCALATE), "ESCALATE");
     assert_string_equal(hitlq_op_name(0x31), "RESULT");
-    assert_null(hitlq_op_name(0x03));
+    assert_string_equal(hitlq_op_name(0x03), "AUTH");
+    assert_null(hitlq_op_name(0x04));
 }
 
 #define TW_TEST(f) cmocka_unit_test_setup_teardown(f, tw_setup, tw_teardown)
