@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "audit.h"
 #include "auth_int.h"
 #include "config.h"
 #include "conn.h"
@@ -137,8 +138,8 @@ auth_write_keyfile(const char *path, const char *key, char *err, size_t errlen)
 
 /* With auth on and no principal: creates "admin" and its key file, in txn. */
 static int
-auth_bootstrap(struct auth *a, MDB_txn *txn, const struct hitlq_config *cfg, char *path,
-               size_t pathlen, bool *made, char *err, size_t errlen)
+auth_bootstrap(struct auth *a, MDB_txn *txn, struct audit *audit, const struct hitlq_config *cfg,
+               char *path, size_t pathlen, bool *made, char *err, size_t errlen)
 {
     struct auth_keyop *k;
     MDB_stat st;
@@ -155,7 +156,9 @@ auth_bootstrap(struct auth *a, MDB_txn *txn, const struct hitlq_config *cfg, cha
         return ENOMEM;
     snprintf(k->by, sizeof(k->by), "hitlqd");
     rc = 0;
-    if (auth_keyop_apply(a->s, NULL, txn, k, util_now_ms(), err, errlen) != HITLQ_ST_OK) {
+    if (audit != NULL)                 /* its KEY_EVENT entry, actor hitlqd */
+        audit_txn_begin(audit, txn);
+    if (auth_keyop_apply(a->s, audit, txn, k, util_now_ms(), err, errlen) != HITLQ_ST_OK) {
         snprintf(err, errlen, "auth: cannot store the first admin principal");
         rc = -1;
     }
@@ -178,8 +181,8 @@ auth_dummy_pk(uint8_t pk[crypto_sign_PUBLICKEYBYTES])
 }
 
 int
-auth_open(struct auth **out, struct store *s, const struct hitlq_config *cfg,
-          struct event_base *base, char *err, size_t errlen)
+auth_open(struct auth **out, struct store *s, struct audit *audit,
+          const struct hitlq_config *cfg, struct event_base *base, char *err, size_t errlen)
 {
     struct auth *a = calloc(1, sizeof(*a));
     char path[sizeof(cfg->data_dir) + sizeof(cfg->auth_bootstrap_key)];
@@ -203,11 +206,18 @@ auth_open(struct auth **out, struct store *s, const struct hitlq_config *cfg,
     if (rc == 0)
         rc = auth_pepper_load(a, txn);
     if (rc == 0 && a->on)
-        rc = auth_bootstrap(a, txn, cfg, path, sizeof(path), &made, err, errlen);
+        rc = auth_bootstrap(a, txn, audit, cfg, path, sizeof(path), &made, err, errlen);
     if (rc == 0)
         rc = mdb_txn_commit(txn);
     else if (txn != NULL)
         mdb_txn_abort(txn);
+    if (made && audit != NULL) {       /* the entry is signed with the next checkpoint */
+        uint64_t next;
+        if (rc == 0)
+            (void)audit_after_commit(audit, util_now_ms(), &next);
+        else
+            audit_txn_abort(audit);
+    }
     if (rc != 0) {
         if (made)
             unlink(path);
@@ -534,4 +544,16 @@ auth_close_key_conns(struct hitlq_server *srv, const uint8_t key_id[AUTH_KEY_ID_
             auth_later(srv->auth, c, 0, false, AUTH_REVOKE_CLOSE_MS);
     }
     return n;
+}
+
+void
+auth_set_skills(struct hitlq_server *srv, const char *principal, uint8_t n_skills,
+                const char skills[][HITLQ_MAX_QUEUE_NAME + 1])
+{
+    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+        if (!c->auth.has_key || strcmp(c->name, principal) != 0)
+            continue;
+        c->auth.n_skills = n_skills;
+        memcpy(c->auth.skills, skills, sizeof(c->auth.skills));
+    }
 }

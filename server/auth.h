@@ -102,9 +102,12 @@ enum auth_role auth_role_parse(const char *s, size_t len);
 /* Opens the authentication state: resolves cfg->auth (2 = on unless the
  * listen address is loopback), creates the pepper once and, with auth on
  * and no principal yet, an "admin" principal whose key goes to
- * cfg->auth_bootstrap_key (0600).  0 or -1 with a message in err. */
-int  auth_open(struct auth **out, struct store *s, const struct hitlq_config *cfg,
-               struct event_base *base, char *err, size_t errlen);
+ * cfg->auth_bootstrap_key (0600), with its KEY_EVENT entry in the audit
+ * log when audit != NULL (actor hitlqd).  0 or -1 with a message in err. */
+struct audit;
+int  auth_open(struct auth **out, struct store *s, struct audit *audit,
+               const struct hitlq_config *cfg, struct event_base *base, char *err,
+               size_t errlen);
 void auth_close(struct auth *a);       /* NULL is a no-op; wipes the pepper */
 bool auth_enabled(const struct auth *a);
 
@@ -186,6 +189,11 @@ int auth_keyop_apply(struct store *s, struct audit *audit, MDB_txn *txn,
  * authenticated with key_id gets `unauthorized` and is closed (except
  * `keep`, which is closed after its reply was queued).  Returns how many. */
 size_t auth_close_key_conns(struct hitlq_server *srv, const uint8_t key_id[AUTH_KEY_ID_LEN]);
+
+/* Loop thread, after a KEY_ADD that replaced a principal's skills
+ * committed: its live connections claim with the new skills at once. */
+void auth_set_skills(struct hitlq_server *srv, const char *principal, uint8_t n_skills,
+                     const char skills[][HITLQ_MAX_QUEUE_NAME + 1]);
 
 /* KEY_LIST reply body {keys: [...], truncated}: at most AUTH_LIST_MAX keys
  * (only principal's when principal != NULL), never secrets or hashes. */

@@ -93,6 +93,8 @@ key_finish(struct op *op, struct hitlq_server *srv)
         log_info("auth: %s revoked %s %s of principal %s (%zu connection(s) closed)",
                  k->by, what, hex, k->principal, n);
     } else {
+        if (k->set_skills)
+            auth_set_skills(srv, k->principal, k->n_skills, k->skills);
         log_info("auth: %s added %s %s for principal %s (role %s)%s%s", k->by, what, hex,
                  k->principal, auth_role_name(k->role), k->tls_peer[0] ? ": " : "",
                  k->tls_peer);

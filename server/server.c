@@ -259,7 +259,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (cfg->audit &&
         audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
         goto fail;
-    if (auth_open(&srv->auth, srv->store, cfg, srv->base, err, errlen) != 0)
+    if (auth_open(&srv->auth, srv->store, srv->audit, cfg, srv->base, err, errlen) != 0)
         goto fail;
     srv->commit = commit_start(srv, err, errlen);
     if (srv->commit == NULL)

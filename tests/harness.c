@@ -400,6 +400,27 @@ void hframe_free(struct hframe *f)
     memset(f, 0, sizeof *f);
 }
 
+int hframe_fill(struct hframe *f, const struct frame *fr)
+{
+    memset(f, 0, sizeof *f);
+    f->raw = malloc(fr->hdr.body_len ? fr->hdr.body_len : 1);
+    if (!f->raw)
+        return -1;
+    f->opcode = fr->hdr.opcode;
+    f->status = fr->hdr.status;
+    f->request_id = fr->hdr.request_id;
+    f->body_len = fr->hdr.body_len;
+    memcpy(f->raw, fr->body, fr->hdr.body_len);
+    msgpack_unpacked_init(&f->up);
+    if (fr->hdr.body_len) {
+        size_t off = 0;
+        if (msgpack_unpack_next(&f->up, (const char *)f->raw, fr->hdr.body_len, &off) ==
+            MSGPACK_UNPACK_SUCCESS)
+            f->body = f->up.data;
+    }
+    return 0;
+}
+
 int hconn_read_frame(struct hconn *c, struct hframe *f, int timeout_ms)
 {
     memset(f, 0, sizeof *f);
@@ -412,21 +433,8 @@ int hconn_read_frame(struct hconn *c, struct hframe *f, int timeout_ms)
         if (rc == FRAME_ERROR)
             return -2;
         if (rc == FRAME_OK) {
-            f->opcode = fr.hdr.opcode;
-            f->status = fr.hdr.status;
-            f->request_id = fr.hdr.request_id;
-            f->body_len = fr.hdr.body_len;
-            f->raw = malloc(fr.hdr.body_len ? fr.hdr.body_len : 1);
-            if (!f->raw)
+            if (hframe_fill(f, &fr) != 0)
                 return -2;
-            memcpy(f->raw, fr.body, fr.hdr.body_len);
-            msgpack_unpacked_init(&f->up);
-            if (fr.hdr.body_len) {
-                size_t off = 0;
-                if (msgpack_unpack_next(&f->up, (const char *)f->raw, fr.hdr.body_len, &off) ==
-                    MSGPACK_UNPACK_SUCCESS)
-                    f->body = f->up.data;
-            }
             memmove(c->buf, c->buf + fr.total_len, c->len - fr.total_len);
             c->len -= fr.total_len;
             return 1;

@@ -101,6 +101,10 @@ ssize_t hconn_send_some(struct hconn *c, const void *data, size_t len);
  * frame from the server. */
 int  hconn_read_frame(struct hconn *c, struct hframe *f, int timeout_ms);
 void hframe_free(struct hframe *f);
+/* Fills *f from a parsed frame (a copy of its body, unpacked).  0, or -1
+ * when out of memory. */
+struct frame;
+int  hframe_fill(struct hframe *f, const struct frame *fr);
 /* Waits for the server to close: frames received meanwhile are dropped
  * (their count added to *frames if non-NULL).  Returns true on EOF/reset
  * within timeout_ms. */

@@ -713,6 +713,11 @@ static void test_specialist_skills(void **st)
     assert_int_equal(sk->via.array.size, 1);
     assert_true(hobj_str_eq(&sk->via.array.ptr[0], "q1"));
     hframe_free(&f);
+    /* new skills reach the open connection at once */
+    char k2[KEY_LEN + 1];
+    key_add(&a, "skilled", "specialist", "q2", k2, id);
+    assert_int_equal(claim(&s, "q2", NULL), HITLQ_ST_EMPTY);
+    assert_int_equal(claim(&s, "q1", NULL), HITLQ_ST_FORBIDDEN);
     hconn_close(&s);
     hconn_close(&s_any);
     hconn_close(&a);
@@ -829,7 +834,8 @@ static void test_key_list_has_no_secrets(void **st)
     hconn_close(&a);
 }
 
-/* KEY_ADD and KEY_REVOKE leave KEY_EVENT entries (KEY_INFO role 3 actor). */
+/* KEY_ADD and KEY_REVOKE leave KEY_EVENT entries (KEY_INFO role 3 actor),
+ * and so does the first admin key made at the first start. */
 static void test_key_events_audited(void **st)
 {
     (void)st;
@@ -846,7 +852,7 @@ static void test_key_events_audited(void **st)
     open_as(&au, ka, "auditor");
     struct record *r = calloc(1, sizeof *r);
     assert_non_null(r);
-    int add = 0, revoke = 0;
+    int add = 0, revoke = 0, boot = 0;
     for (uint64_t start = 0;;) {
         struct hframe f;
         body_init(&b, 2);
@@ -863,6 +869,9 @@ static void test_key_events_audited(void **st)
                 continue;
             for (uint16_t x = 0; x < r->ext_count; x++) {
                 const struct record_ext *ex = &r->ext[x];
+                if (ex->type == RECORD_EXT_KEY_INFO && ex->data[1] == 1 &&
+                    memmem(ex->data, ex->len, ADMIN_KEY + 6, ID_LEN) != NULL)
+                    boot++;            /* the first admin key, made by hitlqd */
                 if (ex->type != RECORD_EXT_KEY_INFO || ex->data[0] != 3 ||
                     memmem(ex->data, ex->len, id, ID_LEN) == NULL)
                     continue;
@@ -880,6 +889,7 @@ static void test_key_events_audited(void **st)
     free(r);
     assert_int_equal(add, 1);
     assert_int_equal(revoke, 1);
+    assert_int_equal(boot, 1);
     hconn_close(&au);
     hconn_close(&a);
 }

@@ -85,20 +85,26 @@ static void ident_register(const struct ident *k, const char *principal, const c
     hitlq_free(a);
 }
 
+/* The HELLO body {version: 1, challenge: true}. */
+static void challenge_body(msgpack_sbuffer *sb)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    hpk_kv_u64(&pk, "version", 1);
+    hpk_str(&pk, "challenge");
+    msgpack_pack_true(&pk);
+}
+
 /* HELLO {version, challenge: true} on a new raw connection from src (NULL
  * = 127.0.0.1): the nonce.  Returns the status. */
 static int hello_challenge(struct hconn *c, const char *src, uint8_t nonce[32])
 {
     msgpack_sbuffer sb;
-    msgpack_packer pk;
     struct hframe f;
     assert_int_equal(hconn_open_from(c, S.port, src), 0);
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    hpk_kv_u64(&pk, "version", 1);
-    hpk_str(&pk, "challenge");
-    msgpack_pack_true(&pk);
+    challenge_body(&sb);
     assert_int_equal(hconn_call(c, HITLQ_OP_HELLO, 1, sb.data, sb.size, &f, 5000), 1);
     msgpack_sbuffer_destroy(&sb);
     int st = f.status;
@@ -531,14 +537,8 @@ static void test_auth_failures_rate_limited(void **st)
 static int tls_challenge(struct rtls *t, uint8_t nonce[32])
 {
     msgpack_sbuffer sb;
-    msgpack_packer pk;
     struct hframe f;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    hpk_kv_u64(&pk, "version", 1);
-    hpk_str(&pk, "challenge");
-    msgpack_pack_true(&pk);
+    challenge_body(&sb);
     int st = rtls_call_frame(t, HITLQ_OP_HELLO, 1, sb.data, sb.size, &f);
     msgpack_sbuffer_destroy(&sb);
     if (st == HITLQ_ST_OK) {

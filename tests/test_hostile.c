@@ -1012,6 +1012,61 @@ static void test_unknown_opcode(void **st)
     hconn_close(&c);
 }
 
+/* T5 item 22: proof requests with inverted or out-of-range indices get a
+ * typed error (never a crash, never `internal`), and the connection goes
+ * on. */
+static void test_proof_bad_indices(void **st)
+{
+    (void)st;
+    static const struct { uint8_t op; const char *k1; uint64_t v1; const char *k2; uint64_t v2; }
+    reqs[] = {
+        { HITLQ_OP_AUDIT_PROVE, "index", 1000000, NULL, 0 },
+        { HITLQ_OP_AUDIT_PROVE, "index", UINT64_MAX, NULL, 0 },
+        { HITLQ_OP_AUDIT_PROVE, "index", 0, "size", 1000000 },
+        { HITLQ_OP_AUDIT_CONSISTENCY, "size1", 2, "size2", 1 },          /* inverted */
+        { HITLQ_OP_AUDIT_CONSISTENCY, "size1", 1000000, NULL, 0 },
+        { HITLQ_OP_AUDIT_CONSISTENCY, "size1", 1, "size2", 1000000 },
+        { HITLQ_OP_AUDIT_CONSISTENCY, "size1", 0, "size2", 1 },
+        { HITLQ_OP_AUDIT_ENTRIES, "start", UINT64_MAX, NULL, 0 },
+    };
+    struct hconn c;
+    open_conn(&c, true);
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        struct hframe f;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, reqs[i].k2 ? 2 : 1);
+        hpk_kv_u64(&pk, reqs[i].k1, reqs[i].v1);
+        if (reqs[i].k2)
+            hpk_kv_u64(&pk, reqs[i].k2, reqs[i].v2);
+        assert_int_equal(hconn_call(&c, reqs[i].op, 300 + (uint32_t)i, sb.data, sb.size, &f,
+                                    5000), 1);
+        msgpack_sbuffer_destroy(&sb);
+        if (f.status < HITLQ_ST_BAD_REQUEST || f.status == HITLQ_ST_INTERNAL ||
+            hframe_get(&f, "message") == NULL)
+            fail_msg("request %zu: status %u", i, f.status);
+        hframe_free(&f);
+        assert_int_equal(hconn_ping(&c, 400 + (uint32_t)i), 0);
+    }
+    /* a range past the end is not an error: no entries */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct hframe f;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    hpk_kv_u64(&pk, "start", 1000000);
+    hpk_kv_u64(&pk, "count", 10);
+    assert_int_equal(hconn_call(&c, HITLQ_OP_AUDIT_ENTRIES, 500, sb.data, sb.size, &f, 5000), 1);
+    msgpack_sbuffer_destroy(&sb);
+    assert_int_equal(f.status, HITLQ_ST_OK);
+    assert_int_equal(hframe_get(&f, "entries")->via.array.size, 0);
+    hframe_free(&f);
+    hconn_close(&c);
+}
+
 static void test_long_and_bad_names(void **st)
 {
     (void)st;
@@ -1343,6 +1398,7 @@ int main(void)
         T(test_nan_inf),
         T(test_unknown_opcode),
         T(test_long_and_bad_names),
+        T(test_proof_bad_indices),
         T(test_pipelined_10000_pings),
         T(test_non_reading_client_is_paused),
         T(test_200_connections),

@@ -154,24 +154,8 @@ int rtls_read_frame(struct rtls *t, struct hframe *f)
     struct frame fr;
 
     memset(f, 0, sizeof *f);
-    if (rtls_next_frame(t, &fr) != 0)
+    if (rtls_next_frame(t, &fr) != 0 || hframe_fill(f, &fr) != 0)
         return -1;
-    f->raw = malloc(fr.hdr.body_len ? fr.hdr.body_len : 1);
-    if (f->raw == NULL)
-        return -1;
-    f->opcode = fr.hdr.opcode;
-    f->status = fr.hdr.status;
-    f->request_id = fr.hdr.request_id;
-    f->body_len = fr.hdr.body_len;
-    memcpy(f->raw, fr.body, fr.hdr.body_len);
-    msgpack_unpacked_init(&f->up);
-    if (fr.hdr.body_len) {
-        size_t off = 0;
-
-        if (msgpack_unpack_next(&f->up, (const char *)f->raw, fr.hdr.body_len, &off) ==
-            MSGPACK_UNPACK_SUCCESS)
-            f->body = f->up.data;
-    }
     rtls_consume(t, fr.total_len);
     return 1;
 }
