@@ -165,6 +165,8 @@ auth_bootstrap(struct auth *a, MDB_txn *txn, struct audit *audit, const struct h
     if (rc == 0 && auth_write_keyfile(path, k->api_key, err, errlen) != 0)
         rc = -1;
     *made = rc == 0;
+    if (rc != 0 && audit != NULL)
+        audit_txn_abort(audit);
     auth_keyop_free(k);
     return rc;
 }
