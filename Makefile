@@ -17,36 +17,81 @@ CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS))
 
 WARN    = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 BASEFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g $(WARN) \
-            -Iinclude -Iproto -Iserver -Iclient $(PKG_CFLAGS)
+            $(PKG_CFLAGS)
 OPT     ?= -O2
 SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+B = build
+T = build/test
+
+# ---- layers -------------------------------------------------------------------
+# Each wing is compiled with the include paths of the wings it may use, so
+# an include against the direction (ARCHITECTURE.md) does not compile:
+#   proto -> util -> score;  util -> store -> audit;  auth;  net;  cmd;  main
+# scripts/check-style.sh checks the same table on the #include lines.
+INC_proto = -Iinclude -Iproto
+INC_util  = $(INC_proto) -Iserver/util
+INC_score = $(INC_util) -Iserver/score -Iserver/score/model
+INC_store = $(INC_util) -Iserver/store -Iserver/audit -Iserver/score
+INC_audit = $(INC_util) -Iserver/store -Iserver/audit -Iserver/score
+INC_auth  = $(INC_util) -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net
+INC_net   = $(INC_util) -Iserver/score -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/cmd
+INC_cmd   = $(INC_util) -Iserver/score -Iserver/score/model -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/cmd
+INC_main  = $(INC_cmd)
+INC_clib  = $(INC_proto) -Iclient/lib
+INC_cli   = -Iinclude -Iclient/cli
+INC_aud   = $(INC_proto) -Iclient/audit
+INC_tests = $(INC_cmd) -Iclient/lib -Iclient/cli -Iclient/audit -Itests/lib -Itests/fuzz
+INC = $(INC_proto)
+
 PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c proto/auth_msg.c
-AUDIT_SRCS  = $(wildcard proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c proto/proof.c)
-SERVER_SRCS = $(filter-out server/main.c, $(wildcard server/*.c))
-CLIENT_SRCS = $(filter-out client/hitlq.c client/cli_%.c client/hitlq_audit.c client/aud_%.c, $(wildcard client/*.c))
-CLI_SRCS    = client/hitlq.c $(wildcard client/cli_*.c)
-# hitlq-audit: the auditor's verifier (client/aud_*.c are its modules; none
-# of it goes into libhitlq).  Links the audit codec, libhitlq, libcrypto
-# (SHA-256), libsodium (Ed25519) and jansson.
-AUD_SRCS    = $(wildcard client/aud_*.c)
+AUDIT_SRCS  = proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c proto/proof.c
+SERVER_SRCS = $(wildcard server/util/*.c server/score/*.c server/score/model/*.c server/store/*.c \
+                         server/audit/*.c server/auth/*.c server/net/*.c server/cmd/*.c)
+CLIENT_SRCS = $(wildcard client/lib/*.c)
+CLI_SRCS    = $(wildcard client/cli/*.c)
+# hitlq-audit: the auditor's verifier (client/audit/; none of it goes into
+# libhitlq).  Links the audit codec, libhitlq, libcrypto (SHA-256),
+# libsodium (Ed25519) and jansson.
+AUD_SRCS    = $(wildcard client/audit/*.c)
 AUD_LIBS   := $(shell pkg-config --libs msgpack libsodium libssl libcrypto jansson)
-TEST_SRCS   = $(wildcard tests/test_*.c)
-TEST_HELPERS = $(filter-out tests/test_%.c tests/fuzz_%.c tests/bench_%.c tests/audit_%.c, $(wildcard tests/*.c))
-AUD_TEST_HELPERS = $(wildcard tests/audit_*.c)      # test_audit_tool only
-BENCH_SRCS  = $(wildcard tests/bench_*.c)
-FUZZ_SRCS   = $(wildcard tests/fuzz_*.c)
-DEFAULTS    = $(wildcard server/defaults/*)
+TEST_SRCS   = $(wildcard tests/unit/test_*.c tests/e2e/test_*.c tests/interop/test_*.c)
+TEST_HELPERS = $(filter-out tests/lib/audit_%.c, $(wildcard tests/lib/*.c))
+AUD_TEST_HELPERS = $(wildcard tests/lib/audit_*.c)      # test_audit_tool only
+BENCH_SRCS  = $(wildcard tests/bench/bench_*.c)
+FUZZ_SRCS   = $(wildcard tests/fuzz/fuzz_*.c)
+DEFAULTS    = $(wildcard server/score/defaults/*)
+
+# Which include paths an object gets: by the folder of its source.
+define wing_incs
+$(1)/proto/%.o:        INC = $$(INC_proto)
+$(1)/server/util/%.o:  INC = $$(INC_util)
+$(1)/server/score/%.o: INC = $$(INC_score)
+$(1)/server/store/%.o: INC = $$(INC_store)
+$(1)/server/audit/%.o: INC = $$(INC_audit)
+$(1)/server/auth/%.o:  INC = $$(INC_auth)
+$(1)/server/net/%.o:   INC = $$(INC_net)
+$(1)/server/cmd/%.o:   INC = $$(INC_cmd)
+$(1)/server/main.o:    INC = $$(INC_main)
+$(1)/client/lib/%.o:   INC = $$(INC_clib)
+$(1)/client/cli/%.o:   INC = $$(INC_cli)
+$(1)/client/audit/%.o: INC = $$(INC_aud)
+$(1)/tests/%.o:        INC = $$(INC_tests)
+$(1)/unsafe/%.o:       INC = $$(INC_cmd)
+endef
+$(foreach d,$(B) $(T),$(eval $(call wing_incs,$(d))))
+
+# Test binaries land in $(T)/tests/ whatever their folder.
+test_bin = $(T)/tests/$(basename $(notdir $(1)))
 
 # ---- release build ---------------------------------------------------------
-B = build
 all: $(B)/hitlqd $(B)/hitlq $(B)/hitlq-audit $(B)/libhitlq.a $(B)/libhitlq.so $(B)/hitlq.pc
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(OPT) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(BASEFLAGS) $(INC) $(OPT) -fPIC -MMD -MP -c $< -o $@
 
-$(B)/server/defaults.o: $(DEFAULTS)
+$(B)/server/score/defaults.o: $(DEFAULTS)
 
 $(B)/libhitlqd.a: $(PROTO_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(SERVER_SRCS:%.c=$(B)/%.o)
 	ar rcs $@ $^
@@ -58,17 +103,16 @@ $(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
 	$(CC) -shared -Wl,-soname,libhitlq.so.0 -o $@ $^ $(CLIENT_LIBS)
 $(B)/hitlq: $(CLI_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lm
-$(B)/hitlq-audit: $(B)/client/hitlq_audit.o $(AUD_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
+$(B)/hitlq-audit: $(AUD_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
 	$(CC) -o $@ $^ $(AUD_LIBS) -lm
 $(B)/hitlq.pc: scripts/hitlq.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- test build (ASan + UBSan) ----------------------------------------------
-T = build/test
 $(T)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
-$(T)/server/defaults.o: $(DEFAULTS)
+	$(CC) $(BASEFLAGS) $(INC) $(SANFLAGS) -MMD -MP -c $< -o $@
+$(T)/server/score/defaults.o: $(DEFAULTS)
 $(T)/libhitlqd.a: $(PROTO_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o)
 	ar rcs $@ $^
 $(T)/libhitlq.a: $(CLIENT_SRCS:%.c=$(T)/%.o)
@@ -77,60 +121,67 @@ $(T)/hitlqd: $(T)/server/main.o $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 $(T)/hitlq: $(CLI_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-$(T)/hitlq-audit: $(T)/client/hitlq_audit.o $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a
+$(T)/hitlq-audit: $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) -lm
+
+TEST_LINK = $(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 # The tool's tests call its modules directly and run the binary: no server.
-$(T)/tests/test_audit_tool: $(T)/tests/test_audit_tool.o $(AUD_TEST_HELPERS:%.c=$(T)/%.o) $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a | $(T)/hitlq-audit
+AUD_MODS = $(filter-out client/audit/hitlq_audit.c, $(AUD_SRCS))
+$(T)/tests/test_audit_tool: $(T)/tests/unit/test_audit_tool.o $(AUD_TEST_HELPERS:%.c=$(T)/%.o) $(AUD_MODS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a | $(T)/hitlq-audit
 	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
 # The XGBoost oracle test trains its reference models with libxgboost.
-$(T)/tests/test_xgb_capi: $(T)/tests/test_xgb_capi.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
-	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lxgboost -lpthread -lm
-$(T)/tests/test_%: $(T)/tests/test_%.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
-	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
+$(T)/tests/test_xgb_capi: $(T)/tests/unit/test_xgb_capi.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
+	$(TEST_LINK) -lxgboost -lpthread -lm
+define test_rule
+$(call test_bin,$(1)): $(T)/$(1:.c=.o) $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
+	$$(TEST_LINK) -lpthread -lm
+endef
+$(foreach t,$(filter-out %/test_audit_tool.c %/test_xgb_capi.c,$(TEST_SRCS)),$(eval $(call test_rule,$(t))))
 
-# Negative control for the crash-loop test (RELIABILITY.md §3 T1): the test
-# server with server/commit.c built to acknowledge BEFORE the durable commit.
-# Test-only and deliberately broken: never install or ship it.
-$(T)/unsafe/commit.o: server/commit.c
+# Negative control for the crash-loop test (tests/e2e/test_crash.c): the
+# test server with server/cmd/commit.c built to acknowledge BEFORE the
+# durable commit.  Test-only and deliberately broken: never install or ship it.
+$(T)/unsafe/commit.o: server/cmd/commit.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -DHITLQ_UNSAFE_ACK_BEFORE_COMMIT -MMD -MP -c $< -o $@
+	$(CC) $(BASEFLAGS) $(INC) $(SANFLAGS) -DHITLQ_UNSAFE_ACK_BEFORE_COMMIT -MMD -MP -c $< -o $@
 $(T)/hitlqd-unsafe: $(T)/server/main.o $(T)/unsafe/commit.o \
-                    $(filter-out $(T)/server/commit.o, $(PROTO_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o))
+                    $(filter-out $(T)/server/cmd/commit.o, $(PROTO_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o))
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
-TEST_BINS = $(TEST_SRCS:%.c=$(T)/%)
+TEST_BINS = $(foreach t,$(TEST_SRCS),$(call test_bin,$(t)))
 test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(T)/hitlq-audit $(TEST_BINS) $(B)/hitlq.pc
 test: test-build
 	sh scripts/run-tests.sh $(T)
 
 # ---- benchmark (release build) ------------------------------------------------
+BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/%)
 # bench_score compares hitlq's tree evaluator with libxgboost's own.
-$(B)/tests/bench_score: $(B)/tests/bench_score.o $(B)/libhitlq.a $(B)/libhitlqd.a
+$(B)/tests/bench_score: $(B)/tests/bench/bench_score.o $(B)/libhitlq.a $(B)/libhitlqd.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lxgboost -lpthread -lm
-$(B)/tests/bench_%: $(B)/tests/bench_%.o $(B)/libhitlq.a $(B)/libhitlqd.a
+$(B)/tests/bench_%: $(B)/tests/bench/bench_%.o $(B)/libhitlq.a $(B)/libhitlqd.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
-bench: all $(BENCH_SRCS:%.c=$(B)/%)
+bench: all $(BENCH_BINS)
 	sh scripts/bench.sh $(B)
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------------
 F = build/fuzz
 FUZZCC ?= clang
-FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g -O1 -Iinclude -Iproto -Iserver $(PKG_CFLAGS) \
+FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g -O1 $(INC_cmd) $(PKG_CFLAGS) \
             -fsanitize=fuzzer,address,undefined
 # The triage and dispatch targets link the server (scoring core, opcode table).
-$(F)/fuzz_dispatch: tests/fuzz_dispatch.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_SRCS) $(DEFAULTS)
+$(F)/fuzz_dispatch: tests/fuzz/fuzz_dispatch.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_SRCS) $(DEFAULTS)
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS) -lpthread -lm
-$(F)/fuzz_triage: tests/fuzz_triage.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_SRCS) $(DEFAULTS)
+$(F)/fuzz_triage: tests/fuzz/fuzz_triage.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_SRCS) $(DEFAULTS)
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS) -lpthread -lm
-$(F)/fuzz_xgb: tests/fuzz_xgb.c server/model_xgb.c server/xgb_shap.c
+$(F)/fuzz_xgb: tests/fuzz/fuzz_xgb.c server/score/model/model_xgb.c server/score/model/xgb_shap.c
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)
-$(F)/%: tests/%.c $(PROTO_SRCS) $(AUDIT_SRCS)
+$(F)/%: tests/fuzz/%.c $(PROTO_SRCS) $(AUDIT_SRCS)
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)
-FUZZ_BINS = $(FUZZ_SRCS:tests/%.c=$(F)/%)
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(F)/%)
 fuzz: $(FUZZ_BINS)
 	sh scripts/fuzz.sh $(F) $${FUZZ_SECONDS:-60}
 fuzz-build: $(FUZZ_BINS)

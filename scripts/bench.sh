@@ -91,10 +91,10 @@ rss_detail() { awk '/^(RssAnon|RssFile):/ { printf "%s%s %s kB", sep, $1, $2; se
 # bench policy: nothing auto-resolves (auto_threshold 1.0: the policy loader
 # accepts [0, 1] only, and a logistic score never reaches 1.0 here)
 mkdir -p "$TMPROOT/policy"
-cp server/defaults/credit_scorecard.json "$TMPROOT/policy/"
+cp server/score/defaults/credit_scorecard.json "$TMPROOT/policy/"
 sed -e 's/"auto_threshold": *[0-9.]*/"auto_threshold": 1.0/' \
     -e 's/"id": *"scorecard_example"/"id": "bench"/' \
-    server/defaults/scorecard_policy.json > "$TMPROOT/policy/policy.json"
+    server/score/defaults/scorecard_policy.json > "$TMPROOT/policy/policy.json"
 printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TMPROOT/policy/policy.json" \
     > "$TMPROOT/policy/bench.conf"
 printf 'map_size_mb = 32768\n' > "$TMPROOT/policy/default.conf"
@@ -426,9 +426,9 @@ fi
 # TreeSHAP is computed at CLAIM (explain.review).
 TD=$TMPROOT/tree
 mkdir -p "$TD"
-cp server/defaults/credit_scorecard.json "$TD/"
+cp server/score/defaults/credit_scorecard.json "$TD/"
 sed -e 's/"credit_xgb.json"/"credit_100x6.json"/' -e 's/"model_id": *"credit_xgb"/"model_id": "credit_100x6"/' \
-    server/defaults/credit_policy.json > "$TD/tree_policy.json"
+    server/score/defaults/credit_policy.json > "$TD/tree_policy.json"
 python3 -c '
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -436,7 +436,7 @@ t = p["types"]["credit_application"]
 for k in ("features", "model_id", "model_version"):
     t.pop(k, None)
 t["model"] = "credit_scorecard.json"
-json.dump(p, open(sys.argv[2], "w"), indent=1)' server/defaults/credit_policy.json "$TD/scorecard_policy.json"
+json.dump(p, open(sys.argv[2], "w"), indent=1)' server/score/defaults/credit_policy.json "$TD/scorecard_policy.json"
 printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TD/scorecard_policy.json" > "$TD/card.conf"
 printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TD/tree_policy.json" > "$TD/tree.conf"
 # policy_round NAME CONF: one durable-submit run; sets pv

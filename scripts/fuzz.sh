@@ -4,7 +4,7 @@
 #   sh scripts/fuzz.sh build/fuzz SECONDS
 #
 # Each target DIR/fuzz_X runs for SECONDS over a scratch copy of
-# tests/corpus/fuzz_X (the committed corpus is never grown) with the T4
+# tests/fuzz/corpus/fuzz_X (the committed corpus is never grown) with the T4
 # settings.  Prints execs/s and total execs per target from libFuzzer's
 # final stats; crash reproducers go to DIR/crashes/.  Exits non-zero if any
 # target crashed, leaked, timed out or ran out of memory.
@@ -26,8 +26,8 @@ for bin in "$dir"/fuzz_*; do
     log="$work/$name.log"
     rm -rf "$corpus"
     mkdir -p "$corpus"
-    if [ -d "$root/tests/corpus/$name" ]; then
-        cp "$root/tests/corpus/$name"/* "$corpus"/ 2>/dev/null || true
+    if [ -d "$root/tests/fuzz/corpus/$name" ]; then
+        cp "$root/tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true
     fi
     "$bin" -max_total_time="$secs" -rss_limit_mb=512 -malloc_limit_mb=64 \
         -timeout=2 -print_final_stats=1 -artifact_prefix="$crashes/$name-" \

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """make-corpus.py - writes the seed corpora for the fuzz targets.
 
-tests/corpus/fuzz_validate/: frame bodies (MessagePack only), one valid
+tests/fuzz/corpus/fuzz_validate/: frame bodies (MessagePack only), one valid
 request body per opcode of proto/PROTOCOL.md §4 plus the hostile catalogue
 of RELIABILITY.md T5 items 6-13.
-tests/corpus/fuzz_frame/: a chunk-size byte followed by a stream of whole
+tests/fuzz/corpus/fuzz_frame/: a chunk-size byte followed by a stream of whole
 frames (12-byte header + body), valid and hostile.
 Python 3 standard library only.  Run from the repository root.
 """

@@ -7,8 +7,8 @@ XGBoost binary:logistic model for P(Good) with Debian 12's python3-xgboost
 (1.7.4) on the 61 CSV columns (file order, Class left out) as float32
 features named after the columns.  Writes:
 
-  server/defaults/credit_xgb.json     Booster.save_model (XGBoost JSON)
-  server/defaults/credit_policy.json  the bundled policy: field schema,
+  server/score/defaults/credit_xgb.json     Booster.save_model (XGBoost JSON)
+  server/score/defaults/credit_policy.json  the bundled policy: field schema,
                                       validation rules, the feature mapping
                                       from item fields to the 61 columns,
                                       bands, a hard rule, QA sample

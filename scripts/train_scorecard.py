@@ -7,8 +7,8 @@ columns, label Class Good/Bad), turns every row into a hitlq
 logistic regression for P(Good) with Newton/IRLS, folds the
 standardisation back into raw-unit weights and writes
 
-    server/defaults/credit_scorecard.json   (format: scripts/README-model.md)
-    server/defaults/scorecard_policy.json   (auto_threshold chosen below; the
+    server/score/defaults/credit_scorecard.json   (format: scripts/README-model.md)
+    server/score/defaults/scorecard_policy.json   (auto_threshold chosen below; the
                                             bundled default policy is made by
                                             scripts/train_credit_xgb.py)
 

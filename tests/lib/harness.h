@@ -36,7 +36,7 @@ struct hserver {
 /* Creates the data dir, writes the config (if any), starts hitlqd and waits
  * (<= 10 s) for the port file.  Returns the port, or -1 (log on stderr). */
 /* Without "policy" in config_text the server runs the example scorecard
- * policy (server/defaults/scorecard_policy.json); put
+ * policy (server/score/defaults/scorecard_policy.json); put
  * HARNESS_EMBEDDED_POLICY in config_text for the embedded default. */
 #define HARNESS_EMBEDDED_POLICY "# policy: embedded default\n"
 int  harness_server_start(struct hserver *s, const char *config_text);

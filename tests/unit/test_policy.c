@@ -1,6 +1,6 @@
 /*
  * test_policy.c - the policy layer end to end on the bundled XGBoost
- * credit policy (server/defaults/credit_policy.json, embedded):
+ * credit policy (server/score/defaults/credit_policy.json, embedded):
  *
  *   - the whole item path (fields map -> feature mapping -> trees) against
  *     python xgboost 1.7.4's predictions in tests/vectors/credit_xgb_items.csv,

@@ -2,7 +2,7 @@
  * bench_score.c - cost of scoring one item, one item at a time, on one
  * thread: nanoseconds per item, the median of REPS repetitions over the
  * same German Credit rows, for
- *   (a) the embedded default scorecard (server/defaults/
+ *   (a) the embedded default scorecard (server/score/defaults/
  *       credit_scorecard.json) scoring a msgpack fields map
  *       (tests/credit_items.c) through its model ops; also, for
  *       reference, score_item with the embedded default policy's

@@ -1,5 +1,5 @@
 /*
- * test_fuzz_replay.c - replays the committed fuzz corpora (tests/corpus/)
+ * test_fuzz_replay.c - replays the committed fuzz corpora (tests/fuzz/corpus/)
  * through the fuzz targets' bodies under the normal ASan+UBSan test build,
  * so every seed and every saved crash reproducer runs on each `make test`.
  * The targets abort() on a broken invariant.  Run from the repo root.
@@ -79,70 +79,70 @@ static void
 test_replay_frame(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_frame", fuzz_frame_one) >= 10);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_frame", fuzz_frame_one) >= 10);
 }
 
 static void
 test_replay_validate(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_validate", fuzz_validate_one) >= 10);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_validate", fuzz_validate_one) >= 10);
 }
 
 static void
 test_replay_note(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_note", fuzz_note_one) >= 10);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_note", fuzz_note_one) >= 10);
 }
 
 static void
 test_replay_proof(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_proof", fuzz_proof_one) >= 10);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_proof", fuzz_proof_one) >= 10);
 }
 
 static void
 test_replay_record(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_record", fuzz_record_one) >= 10);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_record", fuzz_record_one) >= 10);
 }
 
 static void
 test_replay_merkle(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_merkle", fuzz_merkle_one) >= 10);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_merkle", fuzz_merkle_one) >= 10);
 }
 
 static void
 test_replay_xgb(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_xgb", fuzz_xgb_one) >= 3);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_xgb", fuzz_xgb_one) >= 3);
 }
 
 static void
 test_replay_dispatch(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_dispatch", fuzz_dispatch_one) >= 20);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_dispatch", fuzz_dispatch_one) >= 20);
 }
 
 static void
 test_replay_auth(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_auth", fuzz_auth_one) >= 4);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_auth", fuzz_auth_one) >= 4);
 }
 
 static void
 test_replay_triage(void **state)
 {
     (void)state;
-    assert_true(replay_dir("tests/corpus/fuzz_triage", fuzz_triage_one) >= 10);
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_triage", fuzz_triage_one) >= 10);
 }
 
 /* The targets also survive the degenerate inputs. */

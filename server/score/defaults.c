@@ -1,5 +1,5 @@
 /*
- * defaults.c - embeds server/defaults/credit_policy.json,
+ * defaults.c - embeds server/score/defaults/credit_policy.json,
  * credit_xgb.json (the bundled XGBoost model) and credit_scorecard.json
  * into the binary with the GNU
  * assembler's .incbin (paths are relative to the repo root, where the
@@ -7,7 +7,7 @@
  *
  * Each blob is followed by a NUL byte and its length is computed by the
  * assembler (end - start), so C never subtracts unrelated pointers.  The
- * Makefile makes defaults.o depend on the files in server/defaults/.
+ * Makefile makes defaults.o depend on the files in server/score/defaults/.
  */
 #include <stdint.h>
 #include <string.h>
@@ -31,9 +31,9 @@
     "    .popsection\n"
 
 __asm__(
-    DEFAULTS_BLOB(defaults_policy_blob, "server/defaults/credit_policy.json")
-    DEFAULTS_BLOB(defaults_scorecard_blob, "server/defaults/credit_scorecard.json")
-    DEFAULTS_BLOB(defaults_xgb_blob, "server/defaults/credit_xgb.json")
+    DEFAULTS_BLOB(defaults_policy_blob, "server/score/defaults/credit_policy.json")
+    DEFAULTS_BLOB(defaults_scorecard_blob, "server/score/defaults/credit_scorecard.json")
+    DEFAULTS_BLOB(defaults_xgb_blob, "server/score/defaults/credit_xgb.json")
 );
 
 #define DEFAULTS_EXTERN __attribute__((visibility("hidden"))) extern

@@ -26,8 +26,8 @@
 #include "score.h"
 #include "tutil.h"
 
-#define POLICY_PATH "server/defaults/scorecard_policy.json"
-#define MODEL_PATH  "server/defaults/credit_scorecard.json"
+#define POLICY_PATH "server/score/defaults/scorecard_policy.json"
+#define MODEL_PATH  "server/score/defaults/credit_scorecard.json"
 
 /* Row 1 of the CSV as an item (scripts/make_items.py). */
 static const char *const base_item_json =
@@ -244,7 +244,7 @@ static void test_load_embedded(void **state)
 
     size_t len, flen;                       /* the embedded bytes are the files */
     const unsigned char *p = defaults_policy(&len);
-    char *file = tutil_slurp("server/defaults/credit_policy.json", &flen);
+    char *file = tutil_slurp("server/score/defaults/credit_policy.json", &flen);
     assert_int_equal(len, flen);
     assert_memory_equal(p, file, len);
     assert_int_equal(p[len], 0);

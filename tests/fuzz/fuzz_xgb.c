@@ -13,7 +13,7 @@
  *
  * Models declaring more than FUZZ_XGB_MAX_FEATURES features are loaded but
  * not evaluated (the rows would exceed libFuzzer's malloc limit).  Seeds:
- * tests/corpus/fuzz_xgb/ (tiny models) and tests/vectors/xgb/.  Built with
+ * tests/fuzz/corpus/fuzz_xgb/ (tiny models) and tests/vectors/xgb/.  Built with
  * HITLQ_FUZZ_REPLAY defined, only fuzz_xgb_one() is compiled.
  */
 #include <math.h>

@@ -30,8 +30,8 @@
 #include "tutil.h"
 
 #define TYPE          "credit_application"
-#define POLICY_SRC    "server/defaults/credit_policy.json"
-#define MODEL_SRC     "server/defaults/credit_xgb.json"
+#define POLICY_SRC    "server/score/defaults/credit_policy.json"
+#define MODEL_SRC     "server/score/defaults/credit_xgb.json"
 #define EXT_OUTCOME   0x0005u          /* AUDIT-FORMAT.md: OUTCOME extension */
 
 static struct hserver S;

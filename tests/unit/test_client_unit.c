@@ -21,7 +21,7 @@
 #include "frame.h"
 #include "wire.h"
 
-#include "../client/cli_json.c"
+#include "cli_json.c"
 
 /* ---- the fake server ---------------------------------------------------------- */
 

@@ -704,7 +704,7 @@ static void test_tls_nonloopback_needs_tls(void **st)
 
     (void)st;
     assert_non_null(getcwd(cwd, sizeof cwd));
-    snprintf(policy, sizeof policy, "policy = \"%s/server/defaults/scorecard_policy.json\"\n", cwd);
+    snprintf(policy, sizeof policy, "policy = \"%s/server/score/defaults/scorecard_policy.json\"\n", cwd);
     assert_int_equal(start_any_addr(policy, log, sizeof log), 5);
     snprintf(fake.logfile, sizeof fake.logfile, "%s", log);
     assert_true(log_has(&fake, "refusing to serve plaintext on a non-loopback address"));

@@ -1,6 +1,6 @@
 /*
  * defaults.h - the default policy and model files compiled into hitlqd
- * (the files in server/defaults/, embedded by server/defaults.c with .incbin), used by
+ * (the files in server/score/defaults/, embedded by server/defaults.c with .incbin), used by
  * scoring_load(NULL, ...).  The bytes are read-only and live for the whole
  * process; each blob is followed by a NUL byte not counted in *len.
  */
@@ -9,10 +9,10 @@
 
 #include <stddef.h>
 
-/* server/defaults/credit_policy.json */
+/* server/score/defaults/credit_policy.json */
 const unsigned char *defaults_policy(size_t *len);
 
-/* server/defaults/credit_scorecard.json */
+/* server/score/defaults/credit_scorecard.json */
 const unsigned char *defaults_scorecard(size_t *len);
 
 /* An embedded file by the name a policy uses for it ("credit_scorecard.json"),

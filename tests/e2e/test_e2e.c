@@ -1323,7 +1323,7 @@ static void test_sla_breached(void **st)
     assert_int_equal(harness_server_stop(&S), 0);
     char path[256];
     snprintf(path, sizeof path, "%s/credit_scorecard.json", S.dir);
-    copy_file("server/defaults/credit_scorecard.json", path);
+    copy_file("server/score/defaults/credit_scorecard.json", path);
     snprintf(path, sizeof path, "%s/policy.json", S.dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);

@@ -155,7 +155,7 @@ int harness_server_start_bin(struct hserver *s, const char *config_text, const c
         n = strlen(cwd) + 128 + (config_text ? strlen(config_text) : 0);
         if ((buf = malloc(n)) == NULL)
             return -1;
-        snprintf(buf, n, "policy = \"%s/server/defaults/scorecard_policy.json\"\n%s", cwd,
+        snprintf(buf, n, "policy = \"%s/server/score/defaults/scorecard_policy.json\"\n%s", cwd,
                  config_text ? config_text : "");
         int rc = write_file(s->cfgfile, buf);
         free(buf);
