@@ -173,9 +173,9 @@ main(int argc, char **argv)
         return EXIT_LISTEN;
     }
     log_info("listening on %s (port %u), data in %s, policy %s", cfg.listen,
-             (unsigned)srv->port, cfg.data_dir, scoring_policy_id(srv->scoring));
+             (unsigned)srv->net.port, cfg.data_dir, scoring_policy_id(srv->scoring));
     if (o.portfile)
-        write_portfile(o.portfile, srv->port);
+        write_portfile(o.portfile, srv->net.port);
     rc = server_run(srv);
     server_free(srv);
     log_info("stopped");

@@ -530,7 +530,7 @@ auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32
 size_t
 auth_close_key_conns(struct hitlq_server *srv, const uint8_t key_id[AUTH_KEY_ID_LEN])
 {
-    struct conn *c = srv->conns, *next;
+    struct conn *c = srv->net.conns, *next;
     size_t n = 0;
 
     for (; c != NULL; c = next) {
@@ -552,7 +552,7 @@ void
 auth_set_skills(struct hitlq_server *srv, const char *principal, uint8_t n_skills,
                 const char skills[][HITLQ_MAX_QUEUE_NAME + 1])
 {
-    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+    for (struct conn *c = srv->net.conns; c != NULL; c = c->next) {
         if (!c->auth.has_key || strcmp(c->name, principal) != 0)
             continue;
         c->auth.n_skills = n_skills;

@@ -1,6 +1,8 @@
 /*
- * cmd.h - what the command files (cmd_*.c) offer the rest of the server:
- * waiting CLAIMs, WATCH pushing, the lease-expiry op, and reply helpers.
+ * cmd.h - what the command files (cmd_*.c) offer the rest of the command
+ * layer: the lease-expiry op, reply helpers, and SUBMIT's audit side.
+ * (Their parked requests are reached through park.h, their handlers
+ * through dispatch.h.)
  */
 #ifndef HITLQ_CMD_H
 #define HITLQ_CMD_H
@@ -16,17 +18,9 @@ struct hitlq_server;
 struct conn;
 struct op;
 
-/* cmd_claim.c: parked CLAIMs. */
-void claim_cancel_waiters(struct hitlq_server *srv, struct conn *c);
-void claim_wake(struct hitlq_server *srv, const struct queue_fx *fx);
-void claim_free_all_waiters(struct hitlq_server *srv);
-
-/* cmd_watch.c: pushes committed results to a watching connection until its
- * output buffer is half full. */
-void watch_pump(struct hitlq_server *srv, struct conn *c);
-void watch_pump_all(struct hitlq_server *srv);
-
-/* cmd_lease.c: the internal op that expires due leases and delays. */
+/* cmd_lease.c: the internal op that expires due leases and delays; the
+ * expiry timer (server.c) starts it.  Nothing while one is in flight or
+ * the server is stopping. */
 void expire_start(struct hitlq_server *srv);
 
 /* cmd_session.c: sends a reply frame whose body is already packed in
@@ -42,7 +36,8 @@ void submit_reply(struct op *op, struct hitlq_server *srv, const char *proof,
                   size_t proof_len);
 
 /* cmd_audit.c: the audit fields of a SUBMIT decision (0 or -1), the
- * receipt in its reply, and receipts waiting for a checkpoint. */
+ * receipt in its reply, and receipt_finish: replies with the receipt's
+ * proof, or parks the op until a checkpoint covers its entry. */
 struct type_policy;
 struct triage;
 int  submit_audit_fill(struct hitlq_server *srv, struct op *op,
@@ -50,7 +45,5 @@ int  submit_audit_fill(struct hitlq_server *srv, struct op *op,
 void submit_pack_receipt(msgpack_packer *pk, const struct decision *d, const char *proof,
                          size_t proof_len);
 void receipt_finish(struct op *op, struct hitlq_server *srv);
-void receipt_wake(struct hitlq_server *srv);
-void receipt_free_all(struct hitlq_server *srv);
 
 #endif

@@ -4,7 +4,8 @@
  * answered at once from the loop thread's read transaction; plus the audit
  * side of SUBMIT: the decision's audit fields (built from the policy on
  * the loop thread), its receipt, and receipts parked until a checkpoint
- * covers their entry.
+ * covers their entry (receipt_parking, a kind of park.h, which also holds
+ * AUDIT_CHECKPOINT {fresh: true} until a checkpoint covers its size).
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "op.h"
+#include "park.h"
 #include "score.h"
 #include "server.h"
 #include "store.h"
@@ -179,12 +181,14 @@ receipt_finish(struct op *op, struct hitlq_server *srv)
     free(proof);
 }
 
-/* Parks op until the next checkpoint (receipt_wake looks again). */
+extern const struct park_kind receipt_parking;
+
+/* Parks op until the next checkpoint (receipt_wake looks again); the
+ * newest parked is the first looked at. */
 static void
 receipt_park(struct op *op, struct hitlq_server *srv)
 {
-    op->next = srv->receipts;
-    srv->receipts = op;
+    park_push(park_list(srv->park, &receipt_parking), &op->park, op->conn);
     audit_request_checkpoint(srv->store->audit);
     commit_wake(srv->commit);
 }
@@ -226,15 +230,20 @@ cpwait_finish(struct op *op, struct hitlq_server *srv)
 
 static const struct op_class cpwait_class = { "checkpoint-wait", NULL, cpwait_finish, NULL };
 
-void
-receipt_wake(struct hitlq_server *srv)
+/* A new checkpoint, before the batch's replies: every parked receipt
+ * and checkpoint wait looks again (and parks again if still not covered). */
+static void
+receipt_wake(struct hitlq_server *srv, struct park_list *l, const struct park_news *news)
 {
-    struct op *op = srv->receipts, *next;
+    struct park_entry *e, *next;
 
-    srv->receipts = NULL;
-    for (; op != NULL; op = next) {
-        next = op->next;
-        op->next = NULL;
+    if (!news->checkpoint)
+        return;
+    for (e = park_take_all(l); e != NULL; e = next) {
+        struct op *op = PARK_ENTRY_OF(e, struct op, park);
+
+        next = e->next;
+        e->next = e->prev = NULL;
         if (op->cls == &cpwait_class)
             cpwait_finish(op, srv);
         else
@@ -242,17 +251,19 @@ receipt_wake(struct hitlq_server *srv)
     }
 }
 
-void
-receipt_free_all(struct hitlq_server *srv)
+/* Shutdown: the receipt or checkpoint wait goes unanswered. */
+static void
+receipt_drop(struct park_entry *e)
 {
-    struct op *op = srv->receipts, *next;
-
-    srv->receipts = NULL;
-    for (; op != NULL; op = next) {
-        next = op->next;
-        op_done(op);
-    }
+    op_done(PARK_ENTRY_OF(e, struct op, park));
 }
+
+/* No cancel: a receipt whose connection closed stays parked until the
+ * next checkpoint, then finds nobody to answer. */
+const struct park_kind receipt_parking = {
+    .name = "receipt", .phase = PARK_BEFORE_REPLIES,
+    .wake = receipt_wake, .drop = receipt_drop,
+};
 
 /* ---- the audit opcodes ------------------------------------------------------ */
 

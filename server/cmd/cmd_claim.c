@@ -1,8 +1,9 @@
 /*
  * cmd_claim.c - CLAIM: lease the best ready item, and park claims that
- * asked to wait.  A parked claim costs one timer and a list entry; it is
- * re-run only when a commit made items ready on one of its queues (no
- * polling), and answered `empty` when its wait runs out.
+ * asked to wait (claim_parking, a kind of park.h).  A parked claim costs
+ * one timer and a list entry; it is re-run only when a commit made items
+ * ready on one of its queues (no polling), in the order the claims
+ * parked, and answered `empty` when its wait runs out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +15,24 @@
 #include "dispatch.h"
 #include "explain.h"
 #include "op.h"
+#include "park.h"
 #include "server.h"
 #include "util.h"
 #include "wire.h"
 
 extern const struct op_class claim_class;
+extern const struct park_kind claim_parking;
+
+/* The parked claims, oldest first. */
+static struct park_list *
+claim_waiters(struct hitlq_server *srv)
+{
+    return park_list(srv->park, &claim_parking);
+}
 
 static void
-waiter_unlink(struct hitlq_server *srv, struct op *op)
+claim_stop_timer(struct op *op)
 {
-    if (op->prev)
-        op->prev->next = op->next;
-    else
-        srv->waiters = op->next;
-    if (op->next)
-        op->next->prev = op->prev;
-    else
-        srv->waiters_tail = op->prev;
-    op->next = op->prev = NULL;
     if (op->u.claim.wait_ev) {
         event_free(op->u.claim.wait_ev);
         op->u.claim.wait_ev = NULL;
@@ -59,7 +60,8 @@ claim_on_wait_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    waiter_unlink(op->conn->srv, op);
+    park_unlink(claim_waiters(op->conn->srv), &op->park);
+    claim_stop_timer(op);
     claim_reply_empty(op);
     op_done(op);
 }
@@ -77,13 +79,7 @@ claim_park(struct hitlq_server *srv, struct op *op, uint64_t now)
         return;
     }
     evtimer_add(op->u.claim.wait_ev, &tv);
-    op->next = NULL;
-    op->prev = srv->waiters_tail;
-    if (srv->waiters_tail)
-        srv->waiters_tail->next = op;
-    else
-        srv->waiters = op;
-    srv->waiters_tail = op;
+    park_append(claim_waiters(srv), &op->park, op->conn);
 }
 
 /* Returns the index of a woken queue this claim listens on with items
@@ -101,53 +97,59 @@ claim_matches(const struct op *op, const struct queue_fx *fx, const uint32_t *le
     return -1;
 }
 
-void
-claim_wake(struct hitlq_server *srv, const struct queue_fx *fx)
+/* After the batch's replies: re-runs, oldest first, the parked claims
+ * that listen on a queue given ready items, as many per queue as it got
+ * (all of them when too many queues were woken to list). */
+static void
+claim_wake(struct hitlq_server *srv, struct park_list *l, const struct park_news *news)
 {
+    const struct queue_fx *fx = news->fx;
     uint32_t left[HITLQ_MAX_CLAIM_QUEUES];
-    struct op *op = srv->waiters, *next;
+    struct park_entry *e, *next;
 
+    if (fx->n_woken == 0 && !fx->wake_all)
+        return;
     /* While stopping, the commit thread takes nothing new: parked claims
-     * stay parked and are released by claim_free_all_waiters(). */
+     * stay parked and are dropped at shutdown (park_drop_all). */
     if (srv->stopping)
         return;
     memcpy(left, fx->woken_count, sizeof(left));
-    for (; op; op = next) {
+    for (e = l->head; e; e = next) {
+        struct op *op = PARK_ENTRY_OF(e, struct op, park);
         int i = 0;
 
-        next = op->next;
+        next = e->next;
         if (!fx->wake_all && (i = claim_matches(op, fx, left)) < 0)
             continue;
         if (!fx->wake_all)
             left[i]--;
-        waiter_unlink(srv, op);
+        park_unlink(l, e);
+        claim_stop_timer(op);
         commit_submit(srv->commit, op);
     }
 }
 
-void
-claim_cancel_waiters(struct hitlq_server *srv, struct conn *c)
+/* Connection closed, or shutdown: the claim goes unanswered. */
+static void
+claim_drop(struct park_entry *e)
 {
-    struct op *op = srv->waiters, *next;
+    struct op *op = PARK_ENTRY_OF(e, struct op, park);
 
-    for (; op; op = next) {
-        next = op->next;
-        if (op->conn == c) {
-            waiter_unlink(srv, op);
-            op_done(op);
-        }
-    }
+    claim_stop_timer(op);
+    op_done(op);
 }
 
-void
-claim_free_all_waiters(struct hitlq_server *srv)
+static void
+claim_cancel(struct hitlq_server *srv, struct park_entry *e)
 {
-    while (srv->waiters) {
-        struct op *op = srv->waiters;
-        waiter_unlink(srv, op);
-        op_done(op);
-    }
+    (void)srv;
+    claim_drop(e);
 }
+
+const struct park_kind claim_parking = {
+    .name = "claim", .phase = PARK_AFTER_REPLIES,
+    .wake = claim_wake, .cancel = claim_cancel, .drop = claim_drop,
+};
 
 static int
 claim_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,

@@ -4,8 +4,13 @@
  * pushed as RESULT frames whose bodies are the stored bytes, without
  * re-encoding, while the connection's output stays under half its cap.
  * A bot sees only the results of items it submitted (the others are
- * skipped, the cursor still moves past them).
+ * skipped, the cursor still moves past them).  A watching connection is a
+ * parked request of kind watch_parking (park.h): pushed to after every
+ * batch that appended results and whenever its output drains, dropped
+ * when it closes.
  */
+#include <stdlib.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -14,13 +19,24 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "frame.h"
+#include "park.h"
 #include "server.h"
 #include "wire.h"
 
 #define WATCH_CHUNK 256   /* results per read transaction */
 
+/* One watching connection. */
+struct watch {
+    struct park_entry park;    /* in watch_parking's list; holds a ref on park.conn */
+    uint32_t          req;     /* the WATCH's request id: RESULT frames carry it */
+    uint64_t          next;    /* next seq to push */
+};
+
+extern const struct park_kind watch_parking;
+
 struct watch_ctx {
     struct conn *c;
+    uint32_t     req;
     uint64_t     last;
     MDB_txn     *txn;          /* borrowed: the read txn of this chunk */
 };
@@ -50,7 +66,7 @@ watch_push_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
     struct watch_ctx *w = arg;
     struct frame_hdr h = {
         .body_len = (uint32_t)len, .opcode = HITLQ_OP_RESULT,
-        .status = HITLQ_ST_OK, .request_id = w->c->watch_req,
+        .status = HITLQ_ST_OK, .request_id = w->req,
     };
     uint8_t hb[HITLQ_FRAME_HDR_LEN];
     struct evbuffer *out = bufferevent_get_output(w->c->bev);
@@ -67,46 +83,81 @@ watch_push_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
     return evbuffer_get_length(out) >= HITLQ_MAX_OUTBUF / 2;
 }
 
-void
-watch_pump(struct hitlq_server *srv, struct conn *c)
+/* Pushes committed results to w's connection until its output buffer is
+ * half full or the stream is caught up. */
+static void
+watch_pump(struct hitlq_server *srv, struct watch *w)
 {
-    struct watch_ctx w = { c, 0, NULL };
+    struct conn *c = w->park.conn;
+    struct watch_ctx x = { c, w->req, 0, NULL };
 
-    while (c->watching && conn_is_open(c) &&
+    while (conn_is_open(c) &&
            evbuffer_get_length(bufferevent_get_output(c->bev)) < HITLQ_MAX_OUTBUF / 2) {
         MDB_txn *txn = server_read_begin(srv);
         size_t n;
 
         if (txn == NULL)
             return;
-        w.txn = txn;
-        n = queue_results_read(srv->store, txn, c->watch_next, WATCH_CHUNK,
-                               watch_push_one, &w);
+        x.txn = txn;
+        n = queue_results_read(srv->store, txn, w->next, WATCH_CHUNK, watch_push_one, &x);
         server_read_end(srv);
         if (n == 0)
             return;
-        c->watch_next = w.last + 1;
+        w->next = x.last + 1;
         if (n < WATCH_CHUNK)
             return;
     }
 }
 
-void
-watch_pump_all(struct hitlq_server *srv)
+/* After the batch's replies: results were appended, every watcher gets
+ * them. */
+static void
+watch_wake(struct hitlq_server *srv, struct park_list *l, const struct park_news *news)
 {
-    for (struct conn *c = srv->conns; c; c = c->next)
-        if (c->watching)
-            watch_pump(srv, c);
+    if (!news->fx->results)
+        return;
+    for (struct park_entry *e = l->head; e != NULL; e = e->next)
+        watch_pump(srv, PARK_ENTRY_OF(e, struct watch, park));
 }
+
+static void
+watch_drain(struct hitlq_server *srv, struct park_entry *e)
+{
+    watch_pump(srv, PARK_ENTRY_OF(e, struct watch, park));
+}
+
+/* The connection closed, or shutdown: the stream ends. */
+static void
+watch_drop(struct park_entry *e)
+{
+    struct conn *c = e->conn;
+
+    free(PARK_ENTRY_OF(e, struct watch, park));
+    conn_unref(c);
+}
+
+static void
+watch_cancel(struct hitlq_server *srv, struct park_entry *e)
+{
+    (void)srv;
+    watch_drop(e);
+}
+
+const struct park_kind watch_parking = {
+    .name = "watch", .phase = PARK_AFTER_REPLIES, .wake = watch_wake,
+    .cancel = watch_cancel, .drain = watch_drain, .drop = watch_drop,
+};
 
 static void
 watch_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     struct hitlq_server *srv = c->srv;
+    struct park_list *l = park_list(srv->park, &watch_parking);
     uint64_t cursor = wire_u64(args[0]);
+    struct watch *w;
     size_t off;
 
-    if (c->watching) {
+    if (park_find(l, c) != NULL) {
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
                         "this connection is already watching");
         return;
@@ -120,14 +171,19 @@ watch_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
         cursor = queue_results_next(srv->store, txn);
         server_read_end(srv);
     }
-    c->watching = true;
-    c->watch_req = h->request_id;
-    c->watch_next = cursor;
+    if ((w = calloc(1, sizeof(*w))) == NULL) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "out of memory");
+        return;
+    }
+    w->req = h->request_id;
+    w->next = cursor;
+    conn_ref(c);
+    park_append(l, &w->park, c);
     off = wire_frame_begin(&srv->out);
     msgpack_pack_map(&srv->pk, 1);
     wire_pack_kv_u64(&srv->pk, "cursor", cursor);
     reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
-    watch_pump(srv, c);
+    watch_pump(srv, w);
 }
 
 static const struct wire_field watch_schema[] = {

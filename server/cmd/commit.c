@@ -17,10 +17,10 @@
 #include <event2/event.h>
 
 #include "audit.h"
-#include "cmd.h"
 #include "commit.h"
 #include "log.h"
 #include "op.h"
+#include "park.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -321,16 +321,18 @@ commit_main(void *arg)
     return NULL;
 }
 
-/* Loop thread: a batch came back.  Finish ops first (replies, parking),
- * then act on the side effects (wake waiters, push results, timer). */
+/* Loop thread: a batch came back.  Parked requests that answer before
+ * the batch's replies (a new checkpoint) come first; then the ops are
+ * finished (replies, parking); then the parked requests that react to
+ * what changed (items made ready, results appended), and the timer. */
 static void
 commit_finish_batch(struct hitlq_server *srv, struct batch *b)
 {
     struct op *op = b->head, *next;
     bool failed = op != NULL && op->batch_failed;
+    struct park_news news = { .fx = &b->fx, .checkpoint = b->cp_new };
 
-    if (b->cp_new)
-        receipt_wake(srv);
+    park_wake(srv->park, PARK_BEFORE_REPLIES, &news);
     if (b->n == 0) {                   /* an audit checkpoint only */
         free(b);
         return;
@@ -342,10 +344,7 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
         op->next = NULL;
         op->cls->finish(op, srv);
     }
-    if (b->fx.n_woken > 0 || b->fx.wake_all)
-        claim_wake(srv, &b->fx);
-    if (b->fx.results)
-        watch_pump_all(srv);
+    park_wake(srv->park, PARK_AFTER_REPLIES, &news);
     if (!failed)
         server_arm_timer(srv, b->next_timer);
     if (b->fatal_rc != 0)

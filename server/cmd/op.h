@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "hitlq_proto.h"
+#include "park.h"
 #include "queue.h"
 
 struct scoring;
@@ -30,7 +31,7 @@ struct op_class {
     int  (*apply)(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
                   uint64_t now_ms, struct queue_fx *fx);
     /* Loop thread, after the commit: reply (or park).  Must end with
-     * op_done() unless it kept the op (parked CLAIM). */
+     * op_done() unless it kept the op (parked: park.h). */
     void (*finish)(struct op *op, struct hitlq_server *srv);
     /* Frees what the op owns (never the op itself).  May be NULL. */
     void (*clear)(struct op *op);
@@ -41,8 +42,9 @@ struct op_class {
 #define SUBMIT_RECEIPT_CHECKPOINT 2
 
 struct op {
-    struct op            *next;          /* batch / waiter list */
-    struct op            *prev;          /* waiter list only */
+    struct op            *next;          /* batch list */
+    struct park_entry     park;          /* while parked (a waiting CLAIM,
+                                          * receipt or checkpoint wait) */
     const struct op_class *cls;
     struct conn          *conn;          /* holds a reference; NULL if internal */
     uint8_t               opcode;

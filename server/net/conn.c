@@ -4,7 +4,8 @@
  * EV_READ disable/enable (never read watermarks: see RELIABILITY.md §2.8),
  * replies, and deferred free through reference counts.  With TLS the
  * bufferevent is libevent's OpenSSL socket variant (never the filter one,
- * libevent #952), with a handshake deadline of its own.
+ * libevent #952), with a handshake deadline of its own.  Complete frames,
+ * closes and drained output go to the owner through net->hooks.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,12 +18,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "cmd.h"
 #include "conn.h"
-#include "dispatch.h"
 #include "frame.h"
 #include "log.h"
-#include "server.h"
+#include "net.h"
 #include "tls.h"
 #include "util.h"
 #include "wire.h"
@@ -102,18 +101,18 @@ conn_peer_name(struct conn *c, const struct sockaddr *sa)
  * a TLS session when the listener has a context.  Takes fd: on failure it
  * is closed and NULL returned. */
 static struct bufferevent *
-conn_bev_new(struct hitlq_server *srv, evutil_socket_t fd)
+conn_bev_new(struct net *n, evutil_socket_t fd)
 {
     struct bufferevent *bev;
     SSL *ssl;
 
-    if (srv->tls_ctx == NULL) {
-        bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (n->tls_ctx == NULL) {
+        bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
         if (bev == NULL)
             evutil_closesocket(fd);
         return bev;
     }
-    ssl = SSL_new(srv->tls_ctx);        /* holds a ref to the current ctx */
+    ssl = SSL_new(n->tls_ctx);          /* holds a ref to the current ctx */
     if (ssl == NULL) {
         ERR_clear_error();
         evutil_closesocket(fd);
@@ -121,7 +120,7 @@ conn_bev_new(struct hitlq_server *srv, evutil_socket_t fd)
     }
     /* CLOSE_ON_FREE: the bufferevent owns ssl and fd.  When it cannot be
      * made, libevent 2.1.12 has freed ssl but left fd open. */
-    bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+    bev = bufferevent_openssl_socket_new(n->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                          BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL) {
         evutil_closesocket(fd);
@@ -152,8 +151,9 @@ conn_free_parts(struct conn *c)
 }
 
 struct conn *
-conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen)
+conn_new(struct net *n, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
+    const struct hitlq_config *cfg = n->cfg;
     struct conn *c = calloc(1, sizeof(*c));
     int one = 1;
 
@@ -162,29 +162,30 @@ conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa
         evutil_closesocket(fd);
         return NULL;
     }
-    c->bev = conn_bev_new(srv, fd);
-    c->frame_ev = evtimer_new(srv->base, conn_on_frame_timeout, c);
-    c->stall_ev = evtimer_new(srv->base, conn_on_stall_timeout, c);
-    if (srv->tls_ctx != NULL)
-        c->hs_ev = evtimer_new(srv->base, conn_on_hs_timeout, c);
-    c->hello_ev = evtimer_new(srv->base, conn_on_hello_timeout, c);
-    if (srv->cfg->idle_timeout_ms > 0)
-        c->idle_ev = event_new(srv->base, -1, EV_PERSIST, conn_on_idle_check, c);
+    c->bev = conn_bev_new(n, fd);
+    c->frame_ev = evtimer_new(n->base, conn_on_frame_timeout, c);
+    c->stall_ev = evtimer_new(n->base, conn_on_stall_timeout, c);
+    if (n->tls_ctx != NULL)
+        c->hs_ev = evtimer_new(n->base, conn_on_hs_timeout, c);
+    c->hello_ev = evtimer_new(n->base, conn_on_hello_timeout, c);
+    if (cfg->idle_timeout_ms > 0)
+        c->idle_ev = event_new(n->base, -1, EV_PERSIST, conn_on_idle_check, c);
     if (c->bev == NULL || c->frame_ev == NULL || c->stall_ev == NULL ||
-        (srv->tls_ctx != NULL && c->hs_ev == NULL) || c->hello_ev == NULL ||
-        (srv->cfg->idle_timeout_ms > 0 && c->idle_ev == NULL)) {
+        (n->tls_ctx != NULL && c->hs_ev == NULL) || c->hello_ev == NULL ||
+        (cfg->idle_timeout_ms > 0 && c->idle_ev == NULL)) {
         conn_free_parts(c);
         return NULL;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (c->hs_ev != NULL)
-        conn_arm(c->hs_ev, srv->cfg->handshake_timeout_ms);
-    conn_arm(c->hello_ev, srv->cfg->hello_timeout_ms);
+        conn_arm(c->hs_ev, cfg->handshake_timeout_ms);
+    conn_arm(c->hello_ev, cfg->hello_timeout_ms);
     if (c->idle_ev != NULL)
-        conn_arm(c->idle_ev, srv->cfg->idle_timeout_ms / 2 + 1);
+        conn_arm(c->idle_ev, cfg->idle_timeout_ms / 2 + 1);
     c->last_frame_ms = util_now_ms();
     conn_addr_str(sa, c->ip);
-    c->srv = srv;
+    c->net = n;
+    c->srv = n->owner;
     c->refs = 1;
     c->state = CONN_NEW;
     snprintf(c->name, sizeof(c->name), "anonymous");
@@ -194,11 +195,11 @@ conn_new(struct hitlq_server *srv, evutil_socket_t fd, const struct sockaddr *sa
     bufferevent_setwatermark(c->bev, EV_WRITE, HITLQ_MAX_OUTBUF / 2, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->reading = true;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->n_conns++;
+    c->next = n->conns;
+    if (n->conns)
+        n->conns->prev = c;
+    n->conns = c;
+    n->n_conns++;
     log_debug("conn %s: accepted", c->peer);
     return c;
 }
@@ -221,7 +222,7 @@ conn_unref(struct conn *c)
 void
 conn_close(struct conn *c)
 {
-    struct hitlq_server *srv = c->srv;
+    struct net *n = c->net;
 
     if (c->bev == NULL)
         return;
@@ -240,12 +241,12 @@ conn_close(struct conn *c)
     if (c->prev)
         c->prev->next = c->next;
     else
-        srv->conns = c->next;
+        n->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    srv->n_conns--;
-    c->watching = false;
-    claim_cancel_waiters(srv, c);
+    n->n_conns--;
+    if (n->hooks.on_close != NULL)
+        n->hooks.on_close(c);      /* the owner drops what waits on c */
     conn_unref(c);                 /* the socket's reference */
 }
 
@@ -258,24 +259,24 @@ conn_outlen(const struct conn *c)
 void
 conn_flush_out(struct conn *c)
 {
-    struct hitlq_server *srv = c->srv;
+    struct net *n = c->net;
 
     if (c->bev != NULL && c->state != CONN_CLOSED) {
-        bufferevent_write(c->bev, srv->out.data, srv->out.size);
+        bufferevent_write(c->bev, n->out->data, n->out->size);
         if (conn_outlen(c) > HITLQ_MAX_OUTBUF)
-            conn_arm(c->stall_ev, srv->cfg->slow_reader_timeout_ms);
+            conn_arm(c->stall_ev, n->cfg->slow_reader_timeout_ms);
     }
-    msgpack_sbuffer_clear(&srv->out);
+    msgpack_sbuffer_clear(n->out);
 }
 
 void
 conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
                 int status, const char *message)
 {
-    struct hitlq_server *srv = c->srv;
+    struct net *n = c->net;
 
-    msgpack_sbuffer_clear(&srv->out);
-    wire_pack_error(&srv->out, &srv->pk, opcode, (uint16_t)status, request_id, message);
+    msgpack_sbuffer_clear(n->out);
+    wire_pack_error(n->out, n->pk, opcode, (uint16_t)status, request_id, message);
     conn_flush_out(c);
     if (hitlq_status_is_fatal(status) && c->bev != NULL) {
         char safe[200];
@@ -351,7 +352,7 @@ conn_read_frame(struct conn *c, struct evbuffer *in)
         conn_close(c);
         return false;
     }
-    dispatch_frame(c, &h, p + HITLQ_FRAME_HDR_LEN);
+    c->net->hooks.on_frame(c, &h, p + HITLQ_FRAME_HDR_LEN);
     msgpack_zone_clear(&c->zone);
     if (c->bev == NULL)
         return false;
@@ -379,7 +380,7 @@ conn_process_input(struct conn *c)
      * while we pause reading, the wait is ours, not the client's. */
     if (conn_is_open(c)) {
         if (!paused && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-            conn_arm(c->frame_ev, c->srv->cfg->frame_timeout_ms);
+            conn_arm(c->frame_ev, c->net->cfg->frame_timeout_ms);
         else
             evtimer_del(c->frame_ev);
     }
@@ -397,7 +398,7 @@ conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
     if (!conn_is_open(c) || !c->reading)
         return;
     snprintf(msg, sizeof(msg), "frame not completed within %llu ms",
-             (unsigned long long)c->srv->cfg->frame_timeout_ms);
+             (unsigned long long)c->net->cfg->frame_timeout_ms);
     conn_send_error(c, 0, 0, HITLQ_ST_BAD_FRAME, msg);
 }
 
@@ -425,7 +426,7 @@ conn_on_hs_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     log_info("conn %s: TLS handshake not finished within %llu ms; closing", c->peer,
-             (unsigned long long)c->srv->cfg->handshake_timeout_ms);
+             (unsigned long long)c->net->cfg->handshake_timeout_ms);
     conn_close(c);
 }
 
@@ -438,13 +439,13 @@ conn_on_hello_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     log_info("conn %s: no successful HELLO within %llu ms; closing", c->peer,
-             (unsigned long long)c->srv->cfg->hello_timeout_ms);
+             (unsigned long long)c->net->cfg->hello_timeout_ms);
     conn_close(c);
 }
 
 /* Every idle_timeout/2: closes a connection that sent nothing for
- * idle_timeout_ms and waits for nothing (no request in flight, no parked
- * CLAIM or receipt holding a reference, not watching). */
+ * idle_timeout_ms and waits for nothing (no request in flight, nothing of
+ * the owner's holding a reference: a parked request, a subscription). */
 static void
 conn_on_idle_check(evutil_socket_t fd, short what, void *arg)
 {
@@ -453,8 +454,8 @@ conn_on_idle_check(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (c->inflight > 0 || c->refs > 1 || c->watching ||
-        now - c->last_frame_ms < c->srv->cfg->idle_timeout_ms)
+    if (c->inflight > 0 || c->refs > 1 ||
+        now - c->last_frame_ms < c->net->cfg->idle_timeout_ms)
         return;
     log_info("conn %s: idle for %llu ms; closing", c->peer,
              (unsigned long long)(now - c->last_frame_ms));
@@ -528,8 +529,8 @@ conn_on_write(struct bufferevent *bev, void *arg)
     }
     if (conn_outlen(c) <= HITLQ_MAX_OUTBUF / 2)
         evtimer_del(c->stall_ev);
-    if (c->watching)
-        watch_pump(c->srv, c);
+    if (c->net->hooks.on_drain != NULL)
+        c->net->hooks.on_drain(c);
     conn_resume(c);
 }
 

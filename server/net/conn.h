@@ -1,8 +1,10 @@
 /*
  * conn.h - one client connection: its state machine, framed input with
  * limits checked before buffering, flow control (in-flight cap, output
- * cap), replies, and reference counting so that ops still in the commit
- * pipeline never touch a freed connection.
+ * cap), replies, and reference counting so that requests the owner still
+ * holds (in its commit pipeline, parked) never touch a freed connection.
+ * What arrives, what closes and what drains is handed to the owner
+ * through the hooks of its struct net (net.h).
  */
 #ifndef HITLQ_CONN_H
 #define HITLQ_CONN_H
@@ -19,6 +21,7 @@
 #include "hitlq_proto.h"
 
 struct hitlq_server;
+struct net;
 
 enum conn_state {
     CONN_NEW = 0,    /* connected, waiting for HELLO */
@@ -29,10 +32,13 @@ enum conn_state {
 };
 
 struct conn {
-    struct hitlq_server *srv;          /* borrowed */
+    struct net          *net;          /* borrowed: the layer it belongs to */
+    struct hitlq_server *srv;          /* borrowed: net->owner, for the owner's
+                                        * code; never dereferenced in server/net */
     struct bufferevent  *bev;          /* owned; NULL once closed */
     enum conn_state      state;
-    unsigned             refs;         /* 1 for the socket + 1 per op/waiter */
+    unsigned             refs;         /* 1 for the socket + 1 per holder (an op,
+                                        * a parked request, ...) */
     uint32_t             inflight;     /* requests without a reply yet */
     bool                 reading;      /* EV_READ enabled */
     char                 name[HITLQ_MAX_NAME + 1];   /* HELLO name */
@@ -43,16 +49,12 @@ struct conn {
     size_t               frame_len;
     struct event        *frame_ev;     /* owned: deadline of a started frame */
     struct event        *stall_ev;     /* owned: output stuck over the cap */
-    /* WATCH state */
-    bool                 watching;
-    uint32_t             watch_req;
-    uint64_t             watch_next;   /* next seq to push */
-    struct conn         *prev, *next;  /* srv->conns list */
-    /* TLS (server/tls.c); all unused on a plaintext listener */
+    struct conn         *prev, *next;  /* net->conns list */
+    /* TLS (server/net/tls.c); all unused on a plaintext listener */
     struct event        *hs_ev;        /* owned: handshake deadline; NULL once done */
     char                 tls_peer[129]; /* verified client certificate's CN/SAN
                                          * (mutual TLS), "" when none */
-    struct auth_ident    auth;         /* who this is (server/auth.h): role,
+    struct auth_ident    auth;         /* who this is (server/auth/auth.h): role,
                                         * key id, skills; set by HELLO/AUTH */
     uint8_t              nonce[32];    /* HELLO's challenge (CONN_CHALLENGED);
                                         * wiped when AUTH consumes it */
@@ -66,8 +68,9 @@ struct conn {
 /* The address part (no port) of sa into out[48]. */
 void conn_addr_str(const struct sockaddr *sa, char out[48]);
 
-/* Takes ownership of fd.  Returns NULL (fd closed) on failure. */
-struct conn *conn_new(struct hitlq_server *srv, evutil_socket_t fd,
+/* A new connection of n (first in n->conns), reading.  Takes ownership
+ * of fd.  Returns NULL (fd closed) on failure. */
+struct conn *conn_new(struct net *n, evutil_socket_t fd,
                       const struct sockaddr *sa, int salen);
 
 void conn_ref(struct conn *c);
@@ -79,14 +82,15 @@ void conn_set_state(struct conn *c, enum conn_state st);
 /* True when replies can still be delivered. */
 bool conn_is_open(const struct conn *c);
 
-/* Sends srv->out's content (one or more whole frames) and clears it. */
+/* Sends net->out's content (one or more whole frames) and clears it. */
 void conn_flush_out(struct conn *c);
 /* Sends an error frame; fatal statuses also close after the flush. */
 void conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
                      int status, const char *message);
 /* An op of this connection got its reply: lower inflight, resume reading. */
 void conn_request_done(struct conn *c);
-/* Closes now (drops pending output). */
+/* Closes now (drops pending output); the owner's on_close hook runs
+ * before the socket's reference is dropped. */
 void conn_close(struct conn *c);
 /* The connection's TLS session (borrowed; for tls_peer_name and
  * tls_exporter), or NULL on a plaintext listener. */

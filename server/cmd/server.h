@@ -1,6 +1,9 @@
 /*
- * server.h - the hitlqd server context: one struct passed explicitly to
- * everything (no globals), and the server lifecycle.
+ * server.h - the hitlqd daemon, assembled: one struct passed explicitly to
+ * everything (no globals) holding the network layer (server/net/net.h),
+ * the store, scoring, audit log, auth, the commit thread, parked requests
+ * (park.h), the expiry timer, signals and the loop thread's read
+ * transaction; and the daemon's lifecycle.
  */
 #ifndef HITLQ_SERVER_H
 #define HITLQ_SERVER_H
@@ -10,11 +13,11 @@
 #include <stdint.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <lmdb.h>
 #include <msgpack.h>
 
 #include "config.h"
+#include "net.h"
 
 /* Event priorities: the group-commit hand-over runs after every I/O
  * callback of an event-loop pass, so one batch holds all of that pass. */
@@ -26,12 +29,13 @@ struct op;
 struct store;
 struct scoring;
 struct commit;
+struct park;
 
 struct hitlq_server {
     const struct hitlq_config *cfg;      /* borrowed from main */
-    struct event_base     *base;         /* owned */
-    struct evconnlistener *listener;     /* owned */
-    uint16_t               port;         /* bound port (after server_listen) */
+    struct event_base     *base;         /* owned: the loop thread's event loop */
+    struct net             net;          /* listener, TLS, connections, limits;
+                                          * its hooks lead to dispatch.c and park.c */
     struct store          *store;        /* owned */
     struct scoring        *scoring;      /* owned; immutable while running */
     struct commit         *commit;       /* owned: the group-commit thread */
@@ -40,35 +44,31 @@ struct hitlq_server {
     uint64_t               timer_due_ms; /* what timer_ev is armed for; 0 = none */
     bool                   expire_inflight;
 
-    struct conn           *conns;        /* all open connections (list) */
-    size_t                 n_conns;
-    struct op             *waiters;      /* parked CLAIMs with wait_ms, FIFO */
-    struct op             *waiters_tail;
-    struct op             *receipts;     /* SUBMITs waiting for a checkpoint (cmd_audit.c) */
+    struct park           *park;         /* owned: requests answered later (park.h) */
     struct audit          *audit;        /* owned: the signed audit log; NULL when off */
 
     MDB_txn               *rtxn;         /* loop thread's reusable read txn (reset when idle) */
-    msgpack_sbuffer        out;          /* scratch for building reply frames */
+    msgpack_sbuffer        out;          /* scratch for building reply frames
+                                          * (lent to net: conn_flush_out sends it) */
     msgpack_packer         pk;           /* packs into `out` */
 
     struct event          *sig_int, *sig_term, *sig_hup;
     bool                   reloading;    /* a RELOAD op is in the pipeline */
     struct event          *reader_ev;    /* periodic mdb_reader_check */
-    bool                   stopping;
+    bool                   stopping;     /* set together with net.stopping */
     bool                   failed;       /* storage failed: exit non-zero */
 
     /* Counters for STATS/bench: loop thread only. */
     uint64_t               n_batches, n_ops;
 
-    struct ssl_ctx_st     *tls_ctx;      /* owned SSL_CTX for new connections
-                                          * (server/tls.c); NULL = plaintext */
     struct auth           *auth;         /* owned: API keys, HELLO checks (auth.h) */
 };
 
-/* Creates the server: event base, store, scoring, commit thread.  Returns
- * NULL with a message in err. */
+/* Creates the server: event base, scoring, TLS context, store, audit log,
+ * auth, commit thread, parked-request lists, and arms the expiry timer.
+ * Returns NULL with a message in err. */
 struct hitlq_server *server_new(const struct hitlq_config *cfg, char *err, size_t errlen);
-/* Binds cfg->listen; srv->port gets the bound port.  0 or -1. */
+/* Binds cfg->listen; srv->net.port gets the bound port.  0 or -1. */
 int  server_listen(struct hitlq_server *srv, char *err, size_t errlen);
 /* Runs the event loop until SIGINT/SIGTERM.  Returns 0 or -1. */
 int  server_run(struct hitlq_server *srv);

@@ -1,66 +1,51 @@
 /*
- * server.c - the server context and its lifecycle: event base, listener,
- * store, scoring, commit thread, expiry timer, signals, and the loop
- * thread's reusable read transaction.
+ * server.c - the daemon assembled (server.h): the event loop, scoring,
+ * the network layer and its hooks (frames to dispatch.c; closed
+ * connections and drained output to park.c), store, audit log, auth, the
+ * commit thread, parked requests, the lease-expiry timer, signals and
+ * SIGHUP reload, storage failure, the loop thread's read transaction, and
+ * the shutdown order.
  */
-#include <errno.h>
 #include <signal.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
+#include "audit.h"
+#include "auth.h"
 #include "cmd.h"
 #include "commit.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "log.h"
+#include "net.h"
+#include "park.h"
 #include "score.h"
 #include "server.h"
-#include "audit.h"
-#include "auth.h"
 #include "store.h"
 #include "tls.h"
 #include "util.h"
 
+/* net hook: a connection is closing; what is parked on it goes. */
 static void
-server_on_accept(struct evconnlistener *l, evutil_socket_t fd,
-                 struct sockaddr *sa, int salen, void *arg)
+server_on_conn_close(struct conn *c)
 {
-    struct hitlq_server *srv = arg;
-    char ip[48];
-    uint64_t same = 0;
-
-    (void)l;
-    if (srv->stopping || srv->n_conns >= srv->cfg->max_connections) {
-        log_warn("refusing connection: %s", srv->stopping ? "stopping"
-                                                          : "max_connections reached");
-        evutil_closesocket(fd);
-        return;
-    }
-    conn_addr_str(sa, ip);
-    for (const struct conn *c = srv->conns; c != NULL; c = c->next)
-        same += strcmp(c->ip, ip) == 0;
-    if (same >= srv->cfg->max_connections_per_addr) {
-        log_warn("refusing connection from %s: max_connections_per_addr (%llu) reached",
-                 ip, (unsigned long long)srv->cfg->max_connections_per_addr);
-        evutil_closesocket(fd);
-        return;
-    }
-    if (conn_new(srv, fd, sa, salen) == NULL)
-        log_error("cannot set up a connection: out of memory");
+    park_cancel(c->srv->park, c);
 }
 
+/* net hook: a connection's output drained; parked streams may push. */
 static void
-server_on_accept_error(struct evconnlistener *l, void *arg)
+server_on_conn_drain(struct conn *c)
 {
-    (void)l;
-    (void)arg;
-    log_warn("accept: %s", strerror(errno));
+    park_drain(c->srv->park, c);
 }
+
+static const struct net_hooks server_net_hooks = {
+    .on_frame = dispatch_frame,
+    .on_close = server_on_conn_close,
+    .on_drain = server_on_conn_drain,
+};
 
 static void
 server_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -91,6 +76,16 @@ server_arm_timer(struct hitlq_server *srv, uint64_t due_ms)
     evtimer_add(srv->timer_ev, &tv);
 }
 
+/* Stops serving: no new connection is taken, nothing new is parked or
+ * submitted, and the event loop ends after the current pass. */
+static void
+server_stop(struct hitlq_server *srv)
+{
+    srv->stopping = true;
+    srv->net.stopping = true;
+    event_base_loopexit(srv->base, NULL);
+}
+
 static void
 server_on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -98,8 +93,7 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
 
     (void)what;
     log_info("signal %d: shutting down", (int)sig);
-    srv->stopping = true;
-    event_base_loopexit(srv->base, NULL);
+    server_stop(srv);
 }
 
 void
@@ -109,8 +103,7 @@ server_fail(struct hitlq_server *srv, const char *why)
         return;
     log_error("storage failure: %s; stopping (nothing unacknowledged was acknowledged)", why);
     srv->failed = true;
-    srv->stopping = true;
-    event_base_loopexit(srv->base, NULL);
+    server_stop(srv);
 }
 
 /* SIGHUP: reload the policy and models, and the TLS certificate and key
@@ -124,9 +117,9 @@ server_on_hup(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     server_reload(srv, NULL, 0, err, sizeof(err));
-    if (srv->tls_ctx == NULL)
+    if (srv->net.tls_ctx == NULL)
         return;
-    if (tls_reload(&srv->tls_ctx, srv->cfg, err, sizeof(err)) != 0)
+    if (tls_reload(&srv->net.tls_ctx, srv->cfg, err, sizeof(err)) != 0)
         log_error("TLS reload failed, keeping the previous certificate: %s", err);
     else
         log_info("TLS: reloaded %s (new connections use it)", srv->cfg->tls_cert);
@@ -246,12 +239,9 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     }
     if (scoring_load(&srv->scoring, cfg->policy[0] ? cfg->policy : NULL, err, errlen) != 0)
         goto fail;
-    if (cfg->tls_cert[0] != '\0') {
-        if ((srv->tls_ctx = tls_ctx_new(cfg, err, errlen)) == NULL)
-            goto fail;
-        log_info("TLS on: %s, TLS %s or later%s", cfg->tls_cert, cfg->tls_min_version,
-                 cfg->tls_client_ca[0] ? ", client certificates required" : "");
-    }
+    if (net_init(&srv->net, srv->base, cfg, err, errlen) != 0)
+        goto fail;
+    net_set_owner(&srv->net, &server_net_hooks, srv, &srv->out, &srv->pk);
     if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
         goto fail;
     if (server_audit_mode(srv, err, errlen) != 0)
@@ -261,6 +251,10 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
         goto fail;
     if (auth_open(&srv->auth, srv->store, srv->audit, cfg, srv->base, err, errlen) != 0)
         goto fail;
+    if ((srv->park = park_new(srv)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     srv->commit = commit_start(srv, err, errlen);
     if (srv->commit == NULL)
         goto fail;
@@ -279,87 +273,10 @@ fail:
     return NULL;
 }
 
-/* Parses "host:port" or "[v6]:port" (port 0 allowed) into ss. */
-static int
-server_parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
-{
-    char host[128];
-    const char *colon = strrchr(spec, ':');
-    uint64_t port;
-    size_t hl;
-
-    if (colon == NULL || util_parse_u64(colon + 1, 0, 65535, &port) != 0)
-        return -1;
-    hl = (size_t)(colon - spec);
-    if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
-        spec++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= sizeof(host))
-        return -1;
-    memcpy(host, spec, hl);
-    host[hl] = '\0';
-    memset(ss, 0, sizeof(*ss));
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-        ((struct sockaddr_in *)ss)->sin_family = AF_INET;
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-        *sslen = sizeof(struct sockaddr_in);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-        ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-        *sslen = sizeof(struct sockaddr_in6);
-        return 0;
-    }
-    return -1;
-}
-
-/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
-static bool
-server_is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-    }
-    return false;
-}
-
 int
 server_listen(struct hitlq_server *srv, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
-    socklen_t len = sizeof(ss);
-
-    if (server_parse_listen(srv->cfg->listen, &ss, &sslen) != 0) {
-        snprintf(err, errlen, "listen: cannot parse \"%s\" (want IPv4:port or [IPv6]:port)",
-                 srv->cfg->listen);
-        return -1;
-    }
-    if (srv->tls_ctx == NULL && !srv->cfg->insecure_plaintext && !server_is_loopback(&ss)) {
-        snprintf(err, errlen, "listen %s: refusing to serve plaintext on a non-loopback "
-                 "address; set tls_cert and tls_key (scripts/make-certs.sh makes test "
-                 "certificates), or insecure_plaintext = 1 to allow it", srv->cfg->listen);
-        return -1;
-    }
-    srv->listener = evconnlistener_new_bind(srv->base, server_on_accept, srv,
-                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                            LEV_OPT_CLOSE_ON_EXEC, 511,
-                                            (struct sockaddr *)&ss, sslen);
-    if (srv->listener == NULL) {
-        snprintf(err, errlen, "listen on %s: %s", srv->cfg->listen, strerror(errno));
-        return -1;
-    }
-    evconnlistener_set_error_cb(srv->listener, server_on_accept_error);
-    len = sizeof(ss);
-    getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&ss, &len);
-    srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                              : ((struct sockaddr_in *)&ss)->sin_port);
-    return 0;
+    return net_listen(&srv->net, err, errlen);
 }
 
 int
@@ -368,10 +285,7 @@ server_run(struct hitlq_server *srv)
     int rc = event_base_dispatch(srv->base);
 
     srv->stopping = true;
-    if (srv->listener) {
-        evconnlistener_free(srv->listener);
-        srv->listener = NULL;
-    }
+    net_stop(&srv->net);
     return rc < 0 || srv->failed ? -1 : 0;
 }
 
@@ -381,21 +295,18 @@ server_free(struct hitlq_server *srv)
     if (srv == NULL)
         return;
     srv->stopping = true;
+    srv->net.stopping = true;
     if (srv->commit)
-        commit_stop(srv->commit);
-    claim_free_all_waiters(srv);
-    receipt_free_all(srv);
-    while (srv->conns)
-        conn_close(srv->conns);
-    if (srv->listener)
-        evconnlistener_free(srv->listener);
+        commit_stop(srv->commit);     /* replies of what was in the pipeline */
+    park_drop_all(srv->park);         /* parked requests go unanswered */
+    net_free(&srv->net);              /* the conns, the listener, the TLS context */
     if (srv->rtxn)
         mdb_txn_abort(srv->rtxn);
     audit_close(srv->audit);
     auth_close(srv->auth);            /* after the conns (deferred refusals hold refs) */
     store_close(srv->store);
     scoring_free(srv->scoring);
-    SSL_CTX_free(srv->tls_ctx);       /* after the conns: NULL is a no-op */
+    park_free(srv->park);             /* after the conns: their closes look at it */
     if (srv->timer_ev)
         event_free(srv->timer_ev);
     if (srv->sig_int)
