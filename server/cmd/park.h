@@ -6,7 +6,9 @@
  * gives every kind a list and runs the kinds' operations when a batch has
  * committed (park_wake), when a connection closes (park_cancel), when a
  * connection's output drains (park_drain) and at shutdown
- * (park_drop_all).  Loop thread only.
+ * (park_drop_all).  Loop thread only.  park_cancel, park_drain and
+ * park_find walk the lists of the kinds concerned (cost: their entries;
+ * a kind with no cancel or no drain is skipped).
  */
 #ifndef HITLQ_PARK_H
 #define HITLQ_PARK_H
