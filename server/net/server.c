@@ -259,7 +259,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (cfg->audit &&
         audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
         goto fail;
-    if (auth_open(&srv->auth, srv->store, srv->audit, cfg, srv->base, err, errlen) != 0)
+    if (auth_open(&srv->auth, srv->store, srv->audit, cfg, err, errlen) != 0)
         goto fail;
     srv->commit = commit_start(srv, err, errlen);
     if (srv->commit == NULL)
@@ -392,7 +392,8 @@ server_free(struct hitlq_server *srv)
     if (srv->rtxn)
         mdb_txn_abort(srv->rtxn);
     audit_close(srv->audit);
-    auth_close(srv->auth);            /* after the conns (deferred refusals hold refs) */
+    session_later_free_all(srv);      /* after the conns (deferred refusals hold refs) */
+    auth_close(srv->auth);
     store_close(srv->store);
     scoring_free(srv->scoring);
     SSL_CTX_free(srv->tls_ctx);       /* after the conns: NULL is a no-op */

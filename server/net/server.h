@@ -45,6 +45,7 @@ struct hitlq_server {
     struct op             *waiters;      /* parked CLAIMs with wait_ms, FIFO */
     struct op             *waiters_tail;
     struct op             *receipts;     /* SUBMITs waiting for a checkpoint (cmd_audit.c) */
+    struct session_later  *later;        /* deferred refusals/closes (cmd/session_auth.c) */
     struct audit          *audit;        /* owned: the signed audit log; NULL when off */
 
     MDB_txn               *rtxn;         /* loop thread's reusable read txn (reset when idle) */
