@@ -21,6 +21,7 @@
 #include "score.h"
 #include "server.h"
 #include "audit.h"
+#include "cmd_audit_policy.h"
 #include "auth.h"
 #include "store.h"
 #include "tls.h"
@@ -257,7 +258,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (server_audit_mode(srv, err, errlen) != 0)
         goto fail;
     if (cfg->audit &&
-        audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
+        cmd_audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
         goto fail;
     if (auth_open(&srv->auth, srv->store, srv->audit, cfg, err, errlen) != 0)
         goto fail;
