@@ -32,9 +32,9 @@ T = build/test
 INC_proto = -Iinclude -Iproto
 INC_util  = $(INC_proto) -Iserver/util
 INC_score = $(INC_util) -Iserver/score -Iserver/score/model
-INC_store = $(INC_util) -Iserver/store -Iserver/audit -Iserver/score
-INC_audit = $(INC_util) -Iserver/store -Iserver/audit -Iserver/score
-INC_auth  = $(INC_util) -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/cmd
+INC_store = $(INC_util) -Iserver/store
+INC_audit = $(INC_util) -Iserver/store -Iserver/audit
+INC_auth  = $(INC_util) -Iserver/store -Iserver/audit -Iserver/auth
 INC_net   = $(INC_util) -Iserver/auth -Iserver/net
 INC_cmd   = $(INC_util) -Iserver/score -Iserver/score/model -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/cmd
 INC_main  = $(INC_cmd)
@@ -44,7 +44,8 @@ INC_aud   = $(INC_proto) -Iclient/audit
 INC_tests = $(INC_cmd) -Iclient/lib -Iclient/cli -Iclient/audit -Itests/lib -Itests/fuzz
 INC = $(INC_proto)
 
-PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c proto/auth_msg.c
+PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c proto/auth_msg.c \
+              proto/triage_name.c
 AUDIT_SRCS  = proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c proto/proof.c
 SERVER_SRCS = $(wildcard server/util/*.c server/score/*.c server/score/model/*.c server/store/*.c \
                          server/audit/*.c server/auth/*.c server/net/*.c server/cmd/*.c)

@@ -137,4 +137,35 @@ enum hitlq_item_state {
 #undef HITLQ_X_ENUM
 };
 
+/* Triage routes: the `route` of SUBMIT, GET and CLAIM replies (§4.3) and
+ * the u8 route of the audit log's SCORING extension (AUDIT-FORMAT.md).
+ * QA_SAMPLE marks a blind QA copy (GET only; never in the log). */
+#define HITLQ_ROUTES(X)                     \
+    X(AUTO_APPROVE, 1, "auto_approve")      \
+    X(AUTO_REJECT,  2, "auto_reject")       \
+    X(REVIEW,       3, "review")            \
+    X(HARD_RULE,    4, "hard_rule")         \
+    X(DATA_QUALITY, 5, "data_quality")      \
+    X(QA_SAMPLE,    6, "qa_sample")
+
+enum hitlq_route {
+#define HITLQ_X_ENUM(name, val, str) HITLQ_ROUTE_##name = (val),
+    HITLQ_ROUTES(HITLQ_X_ENUM)
+#undef HITLQ_X_ENUM
+};
+
+/* How a decision's contributions were computed: the `explain` of the same
+ * replies and the u8 method of the SCORING extension. */
+#define HITLQ_METHODS(X)        \
+    X(NONE,   0, "none")        \
+    X(LINEAR, 1, "linear")      \
+    X(APPROX, 2, "approx")      \
+    X(EXACT,  3, "exact")
+
+enum hitlq_method {
+#define HITLQ_X_ENUM(name, val, str) HITLQ_METHOD_##name = (val),
+    HITLQ_METHODS(HITLQ_X_ENUM)
+#undef HITLQ_X_ENUM
+};
+
 #endif /* HITLQ_PROTO_H */

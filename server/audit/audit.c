@@ -1,10 +1,12 @@
 /*
  * audit.c - the audit log's write path: builds the AXR1 record of each
  * decision (model decisions from SUBMIT, human and system events from
- * journal.c), appends it to the Merkle tree and stores entry, nodes, salts
- * and the item's entry list in the batch's write transaction; plus opening
- * and closing the log.  Signing and configuration entries: audit_sign.c.
- * Reads and proofs: audit_read.c.  Layouts in audit.h.
+ * journal.c, through the journal sink of audit_sink.c), appends it to the
+ * Merkle tree and stores entry, nodes, salts and the item's entry list in
+ * the batch's write transaction.  Signing, configuration entries, opening
+ * and closing: audit_sign.c.  Reads and proofs: audit_read.c.  The policy
+ * copy: audit_policy.c.  The journal sink: audit_sink.c.  Layouts in
+ * audit.h.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -18,17 +20,8 @@
 #include "audit_int.h"
 #include "config.h"
 #include "log.h"
-#include "score.h"
 
 /* ---- storage helpers ---------------------------------------------------- */
-
-static int
-audit_err(int rc)
-{
-    if (rc == 0)
-        return HITLQ_ST_OK;
-    return rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
-}
 
 int
 audit_meta_get(struct store *s, MDB_txn *txn, const char *name, MDB_val *v)
@@ -183,7 +176,7 @@ audit_store_entry(struct audit *a, MDB_txn *txn, size_t len, uint64_t t)
     MDB_val k = { 8, kb }, v = { AUDIT_HASH_LEN + len, a->enc };
     rc = mdb_put(txn, a->s->alog, &k, &v, MDB_APPEND);
     if (rc != 0)
-        return audit_err(rc);
+        return store_status(rc);
     a->last_time = t;
     return HITLQ_ST_OK;
 }
@@ -212,7 +205,7 @@ audit_txn_begin(struct audit *a, MDB_txn *txn)
 {
     a->snap = a->tree;
     a->snap_last_time = a->last_time;
-    a->snap_sc = a->sc;
+    audit_policy_begin(a);
     a->txn = txn;
 }
 
@@ -221,7 +214,7 @@ audit_txn_abort(struct audit *a)
 {
     a->tree = a->snap;
     a->last_time = a->snap_last_time;
-    a->sc = a->snap_sc;
+    audit_policy_abort(a);
     a->txn = NULL;
 }
 
@@ -410,7 +403,7 @@ audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32]
 
 /* Commit thread: prefix + the prepared tail, then the usual append. */
 int
-audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms)
+audit_submit(struct audit *a, MDB_txn *txn, struct journal_log_entry *in, uint64_t now_ms)
 {
     uint8_t *p = a->enc + AUDIT_HASH_LEN;
     uint64_t index = a->tree.size, t = now_ms > a->last_time ? now_ms : a->last_time;
@@ -487,7 +480,7 @@ static uint8_t
 audit_outcome(struct audit *a, const struct journal_item *it, const struct audit_refd *rf,
               const char *outcome, bool judged, uint8_t *p, size_t *n)
 {
-    const struct type_policy *tp = scoring_policy(a->sc, it->type);
+    const struct audit_type *tp = audit_policy_type(a, it->type);
     bool rejected = rf->found && a->ref.record_type == RECORD_AUTO_DECISION &&
                     a->ref.decision == RECORD_DEC_REJECT;
     const char *auto_action = tp == NULL ? "" : rejected ? tp->reject_action : tp->auto_action;
@@ -564,7 +557,7 @@ audit_note_salt(struct audit *a, MDB_txn *txn, uint64_t index, const uint8_t *sa
 
     store_put_be64(kb, index);
     MDB_val k = { 8, kb }, v = { RECORD_SALT_LEN, (void *)salt };
-    return audit_err(mdb_put(txn, a->s->anotes, &k, &v, MDB_APPEND));
+    return store_status(mdb_put(txn, a->s->anotes, &k, &v, MDB_APPEND));
 }
 
 int

@@ -24,6 +24,12 @@
  * checkpoint is guarded by a mutex; the read functions (audit_read.c) run
  * on the loop thread inside its read transaction.
  *
+ * Item events reach the log through the store's journal sink (store.h),
+ * which audit_open registers: journal_record calls it inside the batch
+ * transaction, and GET and duplicate SUBMITs read entries through it.
+ * What the log records of the scoring configuration comes in as values
+ * (struct audit_policy), copied by audit_open / audit_reload.
+ *
  * Errors: HITLQ_ST_* statuses (journal.c passes them on; INTERNAL or
  * RESOURCE_EXHAUSTED make the commit thread abort the batch).
  */
@@ -52,9 +58,30 @@
 #define AUDIT_TOP_MAX      3u        /* TOP_FEATURES entries per model decision */
 
 struct store;
-struct scoring;
 struct hitlq_config;
 struct audit;
+
+/* What the log records of one item type's policy (all borrowed for the
+ * call that passes them; the log keeps copies). */
+struct audit_type {
+    const char    *type;
+    const char    *auto_action, *reject_action;
+    double         auto_threshold;
+    const char    *model_id;               /* "id@version" */
+    const uint8_t *model_digest;           /* 32 bytes: SHA-256 of the model file */
+    const char    *model_kind;             /* "scorecard", "xgboost" */
+};
+
+/* What the log records of the scoring configuration (the policy set in
+ * force): its id and file digest and its types in file order, for
+ * MODEL_REGISTERED / POLICY_CHANGE entries and the OUTCOME of human
+ * decisions.  Built from the loaded set by the layer that owns it. */
+struct audit_policy {
+    const char    *id;                     /* "id@version" */
+    const uint8_t *digest;                 /* 32 bytes: SHA-256 of the policy file */
+    size_t         n_types;
+    const struct audit_type *types;
+};
 
 /* What SUBMIT's model decision is, for audit_prepare (loop thread; all
  * borrowed for the call). */
@@ -85,18 +112,6 @@ struct audit_decision {
 #define AUDIT_SCORING_LEN  19u                         /* SCORING body bytes */
 #define AUDIT_RULES_MAX    (1u + 16u * (2u + 255u))   /* RULES body bound */
 
-/* The commit-time part of a model decision's entry. */
-struct audit_submit {
-    uint64_t       id;
-    uint8_t        type;                   /* RECORD_AUTO_DECISION / _ESCALATION */
-    const uint8_t *tail;                   /* from audit_prepare */
-    size_t         tail_len;
-    /* out */
-    bool           index_set;
-    uint64_t       index;
-    uint8_t        leaf_hash[AUDIT_HASH_LEN];
-};
-
 /* Loop thread: draws the input salt, computes the input commitment and
  * encodes the whole record but its prefix (magic, type, index, time,
  * item id), which audit_submit writes at commit time; the commit thread
@@ -107,11 +122,13 @@ int audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt
 /* Opens the log (creating key file and GENESIS on first start), restores
  * the tree, refuses a store that is behind its last signed checkpoint,
  * appends KEY_EVENT / MODEL_REGISTERED / POLICY_CHANGE entries for what
- * changed since the last start, and signs a checkpoint.  Sets s->audit.
- * Returns 0 or -1 with a message in err. */
+ * changed since the last start (pol: the policy set in force, copied),
+ * and signs a checkpoint.  Registers the log as s's journal sink
+ * (store.h).  Returns 0 or -1 with a message in err. */
 int  audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
-                const struct scoring *sc, char *err, size_t errlen);
-void audit_close(struct audit *a);             /* wipes the keys; NULL ok */
+                const struct audit_policy *pol, char *err, size_t errlen);
+/* Removes the journal sink, wipes the keys, frees a.  NULL ok. */
+void audit_close(struct audit *a);
 
 /* The verifier keys, one "name+id+base64" per line (for logs, -K). */
 size_t audit_vkeys(const struct audit *a, char *out, size_t cap);
@@ -127,12 +144,13 @@ int audit_key_admin(const struct hitlq_config *cfg, char op, const char *arg, FI
 
 /* ---- commit thread ------------------------------------------------------ */
 
-/* Hot reload: from now on the log reads the policy set sc (borrowed);
+/* Hot reload: from now on the log uses the policy set pol (copied);
  * appends MODEL_REGISTERED for models it has not seen and POLICY_CHANGE
  * if the policy file changed.  An aborted batch restores the old set. */
-int  audit_reload(struct audit *a, MDB_txn *txn, const struct scoring *sc, uint64_t now_ms);
+int  audit_reload(struct audit *a, MDB_txn *txn, const struct audit_policy *pol,
+                  uint64_t now_ms);
 
-/* An API key of principal (server/auth.h) was added (action 1) or revoked
+/* An API key of principal (server/auth/auth.h) was added (action 1) or revoked
  * (3): a KEY_EVENT entry with KEY_INFO role 3 (actor), whose key text is
  * desc ("apikey <key_id> <principal> <role>", at most AUDIT_ACTOR_DESC_MAX
  * bytes), made by admin principal `by` ("hitlqd" = the server itself). */
@@ -145,8 +163,11 @@ int  audit_actor_key(struct audit *a, MDB_txn *txn, const char *desc, size_t len
 void audit_txn_begin(struct audit *a, MDB_txn *txn);
 void audit_txn_abort(struct audit *a);
 
-/* The model decision of a new item.  *index / leaf_hash get its entry. */
-int audit_submit(struct audit *a, MDB_txn *txn, struct audit_submit *in, uint64_t now_ms);
+/* The model decision of a new item: in->tail from audit_prepare, in->type
+ * RECORD_AUTO_DECISION / _ESCALATION; in->index / leaf_hash get its
+ * entry (index_set).  Called by the journal sink for SUBMIT. */
+int audit_submit(struct audit *a, MDB_txn *txn, struct journal_log_entry *in,
+                 uint64_t now_ms);
 /* One human or system event of journal.c (RESOLVED, ESCALATED, RELEASED,
  * EXPIRED, DEAD_LETTERED): its entry's index goes to *index (other kinds
  * are not logged: OK with *index = JOURNAL_NO_AUDIT). */

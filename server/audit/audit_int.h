@@ -1,6 +1,7 @@
 /*
- * audit_int.h - private to server/audit*.c: the audit log's state and the
- * helpers its files share (node getter, meta blobs, signing).
+ * audit_int.h - private to server/audit/audit*.c: the audit log's state
+ * and the helpers its files share (node getter, meta blobs, signing, the
+ * policy copy, the journal sink).
  */
 #ifndef HITLQ_AUDIT_INT_H
 #define HITLQ_AUDIT_INT_H
@@ -29,9 +30,10 @@ struct audit_salts {
 
 struct audit {
     struct store         *s;              /* borrowed */
-    const struct scoring *sc;             /* borrowed; replaced by audit_reload (commit
+    struct audit_policy  *pol;            /* owned copy; replaced by audit_reload (commit
                                            * thread), restored by audit_txn_abort */
-    const struct scoring *snap_sc;        /* sc when the batch txn began */
+    struct audit_policy  *snap_pol;       /* pol when the batch txn began (owned;
+                                           * the same as pol unless a reload came) */
     char                  origin[NOTE_NAME_MAX + 1];
     size_t                origin_len;
     char                  key_path[1024];
@@ -77,7 +79,8 @@ struct audit_get {
 int audit_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
 
 
-/* meta blob helpers: get returns MDB_NOTFOUND (> 0) when absent. */
+/* meta blob helpers, returning LMDB codes: get returns MDB_NOTFOUND
+ * (negative, -30798) when absent. */
 int audit_meta_get(struct store *s, MDB_txn *txn, const char *name, MDB_val *v);
 int audit_meta_put(struct store *s, MDB_txn *txn, const char *name,
                    const void *p, size_t n);
@@ -91,6 +94,20 @@ int  audit_keys_load(struct audit *a, const struct hitlq_config *cfg, char *err,
 int  audit_register(struct audit *a, MDB_txn *txn, uint64_t now_ms, char *err, size_t errlen);
 int  audit_sign_now(struct audit *a);
 int  audit_check_rollback(struct audit *a, MDB_txn *txn, char *err, size_t errlen);
+
+/* audit_policy.c: the log's copy of the policy values (audit.h).  set
+ * copies in (HITLQ_ST_OK, or INTERNAL with pol unchanged); begin / abort
+ * snapshot and restore it around a batch; release frees both copies. */
+int  audit_policy_set(struct audit *a, const struct audit_policy *in);
+void audit_policy_begin(struct audit *a);
+void audit_policy_abort(struct audit *a);
+void audit_policy_release(struct audit *a);
+/* The type named `type` of a->pol, or NULL. */
+const struct audit_type *audit_policy_type(const struct audit *a, const char *type);
+
+/* audit_sink.c: registers / removes a as its store's journal sink. */
+void audit_sink_attach(struct audit *a);
+void audit_sink_detach(struct audit *a);
 
 /* SHA-256(salt || data) with the given hasher's context. */
 int audit_commit_hash(struct merkle_hasher *h, const uint8_t *salt, const void *data,

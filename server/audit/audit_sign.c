@@ -18,7 +18,6 @@
 #include "audit_int.h"
 #include "config.h"
 #include "log.h"
-#include "score.h"
 #include "util.h"
 #include "wire.h"
 
@@ -286,32 +285,32 @@ audit_register_keys(struct audit *a, MDB_txn *txn, uint64_t now_ms)
 
 /* MODEL_REGISTERED for a model digest the log has not seen. */
 static int
-audit_register_model(struct audit *a, MDB_txn *txn, const struct model *m, uint64_t now_ms)
+audit_register_model(struct audit *a, MDB_txn *txn, const struct audit_type *m, uint64_t now_ms)
 {
     char name[16 + 2 * AUDIT_HASH_LEN + 1], *at;
     uint8_t body[2 * AUDIT_HASH_LEN + 1 + RECORD_STR_MAX], hash[AUDIT_HASH_LEN];
     struct record *r = &a->rec;
-    size_t kn = strlen(m->ops->kind);
+    size_t kn = strlen(m->model_kind);
     uint64_t index;
     MDB_val v;
     int st;
 
     memcpy(name, "audit_model:", 12);
-    sodium_bin2hex(name + 12, sizeof(name) - 12, m->digest, AUDIT_HASH_LEN);
+    sodium_bin2hex(name + 12, sizeof(name) - 12, m->model_digest, AUDIT_HASH_LEN);
     if (audit_meta_get(a->s, txn, name, &v) == 0)
         return HITLQ_ST_OK;
     audit_sys_record(r, RECORD_MODEL_REGISTERED);
-    at = strrchr(m->id, '@');
-    r->model_id.len = (uint8_t)(at != NULL ? (size_t)(at - m->id) : strlen(m->id));
-    memcpy(r->model_id.data, m->id, r->model_id.len);
+    at = strrchr(m->model_id, '@');
+    r->model_id.len = (uint8_t)(at != NULL ? (size_t)(at - m->model_id) : strlen(m->model_id));
+    memcpy(r->model_id.data, m->model_id, r->model_id.len);
     if (at != NULL) {
         r->model_version.len = (uint8_t)strlen(at + 1);
         memcpy(r->model_version.data, at + 1, r->model_version.len);
     }
-    memcpy(r->model_digest, m->digest, AUDIT_HASH_LEN);
+    memcpy(r->model_digest, m->model_digest, AUDIT_HASH_LEN);
     memset(body, 0, 2 * AUDIT_HASH_LEN);
     body[2 * AUDIT_HASH_LEN] = (uint8_t)kn;
-    memcpy(body + 2 * AUDIT_HASH_LEN + 1, m->ops->kind, kn);
+    memcpy(body + 2 * AUDIT_HASH_LEN + 1, m->model_kind, kn);
     r->ext[0] = (struct record_ext){ RECORD_EXT_MODEL_INFO, (uint16_t)(65 + kn), body };
     r->ext_count = 1;
     if ((st = audit_append(a, txn, r, now_ms, &index, hash)) != HITLQ_ST_OK)
@@ -324,9 +323,9 @@ audit_register_model(struct audit *a, MDB_txn *txn, const struct model *m, uint6
 static int
 audit_register_policy(struct audit *a, MDB_txn *txn, uint64_t now_ms)
 {
-    const uint8_t *dg = scoring_policy_digest(a->sc);
-    const char *id = scoring_policy_id(a->sc);
-    const struct type_policy *tp = scoring_type_at(a->sc, 0);
+    const uint8_t *dg = a->pol->digest;
+    const char *id = a->pol->id;
+    const struct audit_type *tp = a->pol->n_types > 0 ? &a->pol->types[0] : NULL;
     uint8_t body[AUDIT_HASH_LEN + 2 + 8], hash[AUDIT_HASH_LEN];
     struct record *r = &a->rec;
     double thr = tp != NULL ? tp->auto_threshold : 0.0;
@@ -355,13 +354,13 @@ audit_register_policy(struct audit *a, MDB_txn *txn, uint64_t now_ms)
 }
 
 int
-audit_reload(struct audit *a, MDB_txn *txn, const struct scoring *sc, uint64_t now_ms)
+audit_reload(struct audit *a, MDB_txn *txn, const struct audit_policy *pol, uint64_t now_ms)
 {
-    int st = HITLQ_ST_OK;
+    /* audit_txn_abort restores the old set */
+    int st = audit_policy_set(a, pol);
 
-    a->sc = sc;                        /* audit_txn_abort restores the old set */
-    for (size_t i = 0; st == HITLQ_ST_OK && i < scoring_n_types(sc); i++)
-        st = audit_register_model(a, txn, scoring_type_at(sc, i)->model, now_ms);
+    for (size_t i = 0; st == HITLQ_ST_OK && i < a->pol->n_types; i++)
+        st = audit_register_model(a, txn, &a->pol->types[i], now_ms);
     if (st == HITLQ_ST_OK)
         st = audit_register_policy(a, txn, now_ms);
     return st;
@@ -372,8 +371,8 @@ audit_register(struct audit *a, MDB_txn *txn, uint64_t now_ms, char *err, size_t
 {
     int st = audit_register_keys(a, txn, now_ms);
 
-    for (size_t i = 0; st == HITLQ_ST_OK && i < scoring_n_types(a->sc); i++)
-        st = audit_register_model(a, txn, scoring_type_at(a->sc, i)->model, now_ms);
+    for (size_t i = 0; st == HITLQ_ST_OK && i < a->pol->n_types; i++)
+        st = audit_register_model(a, txn, &a->pol->types[i], now_ms);
     if (st == HITLQ_ST_OK)
         st = audit_register_policy(a, txn, now_ms);
     if (st != HITLQ_ST_OK)
@@ -622,7 +621,7 @@ audit_open_sign(struct audit *a, char *err, size_t errlen)
 
 int
 audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
-           const struct scoring *sc, char *err, size_t errlen)
+           const struct audit_policy *pol, char *err, size_t errlen)
 {
     struct audit *a = calloc(1, sizeof(*a));
     char vk[AUDIT_KEYS_MAX * (NOTE_VKEY_MAX + 1) + 1];
@@ -634,7 +633,6 @@ audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
         return -1;
     }
     a->s = s;
-    a->sc = sc;
     a->interval_ms = (uint32_t)cfg->audit_checkpoint_ms;
     randombytes_buf(a->csalt.key, sizeof(a->csalt.key));
     randombytes_buf(a->lsalt.key, sizeof(a->lsalt.key));
@@ -643,7 +641,7 @@ audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
     merkle_tree_init(&a->tree);
     a->signers = sodium_allocarray(AUDIT_KEYS_MAX, sizeof(struct note_signer));
     if (a->signers == NULL || merkle_hasher_init(&a->h) != MERKLE_OK ||
-        merkle_hasher_init(&a->rh) != MERKLE_OK) {
+        merkle_hasher_init(&a->rh) != MERKLE_OK || audit_policy_set(a, pol) != HITLQ_ST_OK) {
         snprintf(err, errlen, "audit: out of memory");
         audit_close(a);
         return -1;
@@ -656,7 +654,7 @@ audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
     audit_vkeys(a, vk, sizeof(vk));
     log_info("audit: log %s, %llu entries; verifier key(s):\n%s", a->origin,
              (unsigned long long)a->tree.size, vk);
-    s->audit = a;
+    audit_sink_attach(a);
     *out = a;
     return 0;
 }
@@ -666,8 +664,8 @@ audit_close(struct audit *a)
 {
     if (a == NULL)
         return;
-    if (a->s != NULL && a->s->audit == a)
-        a->s->audit = NULL;
+    audit_sink_detach(a);
+    audit_policy_release(a);
     if (a->signers != NULL)
         sodium_free(a->signers);       /* wipes the secret keys */
     sodium_memzero(&a->csalt, sizeof(a->csalt));

@@ -2,8 +2,9 @@
  * auth.c - API-key authentication in HELLO (auth.h): opening (auth mode,
  * pepper, the first admin key), constant-time verification with the same
  * work and error for every kind of failure, the per-address failure limit,
- * and the deferred actions it needs (late refusals, hard closes of revoked
- * connections).  The principals' records and key administration are
+ * and the verdicts it returns (late refusals of a blocked address, the
+ * hard close of a revoked key's connections), which the session code
+ * carries out.  The principals' records and key administration are
  * auth_keys.c; which role may do what is authz.c.
  */
 #include <arpa/inet.h>
@@ -16,16 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <sodium.h>
 
 #include "audit.h"
 #include "auth_int.h"
 #include "config.h"
-#include "conn.h"
 #include "log.h"
-#include "server.h"
 #include "store.h"
 #include "util.h"
 
@@ -184,7 +181,7 @@ auth_dummy_pk(uint8_t pk[crypto_sign_PUBLICKEYBYTES])
 
 int
 auth_open(struct auth **out, struct store *s, struct audit *audit,
-          const struct hitlq_config *cfg, struct event_base *base, char *err, size_t errlen)
+          const struct hitlq_config *cfg, char *err, size_t errlen)
 {
     struct auth *a = calloc(1, sizeof(*a));
     char path[sizeof(cfg->data_dir) + sizeof(cfg->auth_bootstrap_key)];
@@ -199,7 +196,6 @@ auth_open(struct auth **out, struct store *s, struct audit *audit,
         return -1;
     }
     a->s = s;
-    a->base = base;
     a->on = cfg->auth == 2 ? !auth_listen_is_loopback(cfg->listen) : cfg->auth == 1;
     randombytes_buf(a->dummy, sizeof(a->dummy));
     auth_dummy_pk(a->dummy_pk);
@@ -239,94 +235,11 @@ auth_open(struct auth **out, struct store *s, struct audit *audit,
     return 0;
 }
 
-/* ---- deferred actions ---------------------------------------------------------- */
-
-struct auth_later {
-    struct auth_later *prev, *next;
-    struct auth       *a;
-    struct conn       *c;                /* holds a reference */
-    struct event      *ev;               /* owned */
-    uint32_t           request_id;
-    bool               refuse;           /* send unauthorized; else close now */
-};
-
-static void
-auth_later_free(struct auth_later *l)
-{
-    struct auth *a = l->a;
-
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        a->later = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
-    event_free(l->ev);
-    conn_unref(l->c);
-    free(l);
-}
-
-static void
-auth_later_fire(evutil_socket_t fd, short what, void *arg)
-{
-    struct auth_later *l = arg;
-    struct conn *c = l->c;
-
-    (void)fd;
-    (void)what;
-    if (c->bev != NULL) {
-        if (l->refuse)
-            conn_send_error(c, HITLQ_OP_HELLO, l->request_id, HITLQ_ST_UNAUTHORIZED,
-                            "too many failed authentications from this address; retry later");
-        else
-            conn_close(c);
-    }
-    auth_later_free(l);
-}
-
-void
-auth_later(struct auth *a, struct conn *c, uint32_t request_id, bool refuse, unsigned ms)
-{
-    struct auth_later *l = calloc(1, sizeof(*l));
-    struct timeval tv = { (time_t)(ms / 1000u), (suseconds_t)((ms % 1000u) * 1000u) };
-
-    if (l == NULL || (l->ev = evtimer_new(a->base, auth_later_fire, l)) == NULL) {
-        free(l);
-        if (refuse)
-            conn_send_error(c, HITLQ_OP_HELLO, request_id, HITLQ_ST_UNAUTHORIZED,
-                            "authentication refused");
-        else
-            conn_close(c);
-        return;
-    }
-    conn_ref(c);
-    l->a = a;
-    l->c = c;
-    l->request_id = request_id;
-    l->refuse = refuse;
-    l->next = a->later;
-    if (a->later)
-        a->later->prev = l;
-    a->later = l;
-    evtimer_add(l->ev, &tv);
-}
-
-void
-auth_refuse_blocked(struct auth *a, struct conn *c, uint32_t request_id)
-{
-    conn_set_state(c, CONN_CLOSING);   /* read nothing more meanwhile */
-    bufferevent_disable(c->bev, EV_READ);
-    c->reading = false;
-    auth_later(a, c, request_id, true, AUTH_BLOCK_DELAY_MS);
-}
-
 void
 auth_close(struct auth *a)
 {
     if (a == NULL)
         return;
-    while (a->later != NULL)
-        auth_later_free(a->later);
     sodium_free(a->pepper);            /* sodium_free wipes it */
     sodium_memzero(a->dummy, sizeof(a->dummy));
     free(a);
@@ -388,12 +301,41 @@ auth_fail_clear(struct auth *a, const char *addr, uint64_t now)
 
 /* "ip:port" -> "ip". */
 void
-auth_peer_addr(const struct conn *c, char *out, size_t n)
+auth_peer_addr(const char *peer, char *out, size_t n)
 {
-    const char *colon = strrchr(c->peer, ':');
-    size_t len = colon != NULL ? (size_t)(colon - c->peer) : strlen(c->peer);
+    const char *colon = strrchr(peer, ':');
+    size_t len = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
 
-    snprintf(out, n, "%.*s", (int)len, c->peer);
+    snprintf(out, n, "%.*s", (int)len, peer);
+}
+
+/* ---- verdicts ------------------------------------------------------------------------- */
+
+static struct auth_verdict
+auth_verdict_ok(enum auth_verdict_kind kind)
+{
+    struct auth_verdict v = { kind, HITLQ_ST_OK, 0, NULL };
+
+    return v;
+}
+
+struct auth_verdict
+auth_verdict_refuse(const char *msg)
+{
+    struct auth_verdict v = { AUTH_REFUSE, HITLQ_ST_UNAUTHORIZED, 0, msg };
+
+    return v;
+}
+
+struct auth_verdict
+auth_verdict_blocked(void)
+{
+    struct auth_verdict v = {
+        AUTH_REFUSE_LATER, HITLQ_ST_UNAUTHORIZED, AUTH_BLOCK_DELAY_MS,
+        "too many failed authentications from this address; retry later"
+    };
+
+    return v;
 }
 
 /* ---- HELLO ---------------------------------------------------------------------------- */
@@ -448,114 +390,99 @@ auth_verify(struct auth *a, MDB_txn *txn, const char *key, size_t len,
 }
 
 void
-auth_accept(struct auth *a, struct conn *c, const uint8_t id[AUTH_KEY_ID_LEN],
+auth_accept(struct auth *a, const char *peer, const uint8_t id[AUTH_KEY_ID_LEN],
             const struct auth_keyrec *rec, const struct auth_prec *pr, uint64_t now,
-            const char *how)
+            const char *how, struct auth_ident *who, char *name, size_t namelen)
 {
-    char addr[sizeof(c->peer)], hex[AUTH_KEY_ID_HEX + 1];
+    char addr[64], hex[AUTH_KEY_ID_HEX + 1];
 
-    c->auth.role = pr->role;
-    c->auth.has_key = true;
-    memcpy(c->auth.key_id, id, AUTH_KEY_ID_LEN);
-    c->auth.n_skills = pr->n_skills;
-    memcpy(c->auth.skills, pr->skills, sizeof(c->auth.skills));
-    snprintf(c->name, sizeof(c->name), "%s", rec->principal);
-    auth_peer_addr(c, addr, sizeof(addr));
+    who->role = pr->role;
+    who->has_key = true;
+    memcpy(who->key_id, id, AUTH_KEY_ID_LEN);
+    who->n_skills = pr->n_skills;
+    memcpy(who->skills, pr->skills, sizeof(who->skills));
+    snprintf(name, namelen, "%s", rec->principal);
+    auth_peer_addr(peer, addr, sizeof(addr));
     auth_fail_clear(a, addr, now);
     sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
-    log_debug("auth: %s is %s (role %s, %s %s)", c->peer, c->name, auth_role_name(pr->role),
-              how, hex);
+    log_debug("auth: %s is %s (role %s, %s %s)", peer, name, auth_role_name(pr->role), how,
+              hex);
 }
 
-int
-auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key, uint32_t request_id)
+/* HELLO's credential check (auth on, address not blocked): the API key,
+ * or (cert) the tls_peer credential of the verified client certificate. */
+static bool
+auth_hello_check(struct auth *a, MDB_txn *txn, const struct auth_hello_in *in, bool cert,
+                 uint8_t id[AUTH_KEY_ID_LEN], struct auth_keyrec *rec, struct auth_prec *pr)
 {
-    struct hitlq_server *srv = c->srv;
-    char addr[sizeof(c->peer)];
-    const char *key = api_key != NULL ? api_key->via.str.ptr : NULL;
-    size_t len = api_key != NULL ? api_key->via.str.size : 0;
+    if (txn == NULL)
+        return false;
+    if (cert)
+        return auth_tls_find(a->s, txn, in->tls_peer, id, rec) == HITLQ_ST_OK &&
+               auth_principal_get(a->s, txn, rec->principal, strlen(rec->principal), pr) ==
+                   HITLQ_ST_OK;
+    return auth_verify(a, txn, in->api_key, in->api_key_len, id, rec, pr);
+}
+
+struct auth_verdict
+auth_hello(struct auth *a, MDB_txn *txn, const struct auth_hello_in *in,
+           struct auth_ident *who, char *name, size_t namelen)
+{
+    char addr[64];
     uint8_t id[AUTH_KEY_ID_LEN];
     struct auth_keyrec rec;
     struct auth_prec pr;
     uint64_t now = util_mono_ns() / 1000000u;     /* the failure limit's clock */
-    MDB_txn *txn;
-    bool ok = false, by_cert = false;
+    /* no API key: a verified client certificate may stand in */
+    bool cert = in->api_key == NULL && in->tls_peer != NULL && in->tls_peer[0] != '\0' &&
+                txn != NULL;
+    bool blocked = false, ok = false;
 
-    if (!a->on) {
-        c->auth.role = AUTH_ROLE_LOCAL;
-        ok = true;
-    } else {
-        auth_peer_addr(c, addr, sizeof(addr));
-        if (auth_blocked(a, addr, now)) {
-            auth_refuse_blocked(a, c, request_id);
-        } else if ((txn = server_read_begin(srv)) != NULL) {
-            if (key == NULL && c->tls_peer[0] != '\0') {
-                /* no API key: a verified client certificate may stand in */
-                by_cert = true;
-                ok = auth_tls_find(a->s, txn, c->tls_peer, id, &rec) == HITLQ_ST_OK &&
-                     auth_principal_get(a->s, txn, rec.principal, strlen(rec.principal),
-                                        &pr) == HITLQ_ST_OK;
-            } else {
-                ok = auth_verify(a, txn, key, len, id, &rec, &pr);
-            }
-            server_read_end(srv);
-        }
+    if (a->on) {
+        auth_peer_addr(in->peer, addr, sizeof(addr));
+        blocked = auth_blocked(a, addr, now);
+        ok = !blocked && auth_hello_check(a, txn, in, cert, id, &rec, &pr);
     }
     /* The key's bytes are the frame's own (borrowed from the input
      * buffer, writable, dropped after this frame): wipe them. */
-    if (key != NULL)
-        sodium_memzero((void *)(uintptr_t)key, len);
-    if (!a->on)
-        return 0;
-    if (ok) {
-        auth_accept(a, c, id, &rec, &pr, now, by_cert ? "tls_peer credential" : "key");
-        return 0;
+    if (in->api_key != NULL)
+        sodium_memzero(in->api_key, in->api_key_len);
+    if (!a->on) {
+        who->role = AUTH_ROLE_LOCAL;
+        return auth_verdict_ok(AUTH_OK);
     }
-    if (c->state == CONN_CLOSING)       /* blocked: the refusal comes later */
-        return -1;
+    if (blocked)                        /* the refusal comes later */
+        return auth_verdict_blocked();
+    if (ok) {
+        auth_accept(a, in->peer, id, &rec, &pr, now, cert ? "tls_peer credential" : "key", who,
+                    name, namelen);
+        return auth_verdict_ok(AUTH_OK);
+    }
     auth_fail_note(a, addr, now);
-    log_info("auth: HELLO from %s refused (%s%s)", c->peer,
-             key != NULL ? "invalid API key"
-             : by_cert   ? "no API key, no tls_peer credential for client certificate "
-                         : "no API key",
-             by_cert ? c->tls_peer : "");
-    conn_send_error(c, HITLQ_OP_HELLO, request_id, HITLQ_ST_UNAUTHORIZED,
-                    key == NULL ? "this server requires an API key (HELLO api_key)"
-                                : "invalid API key");
-    return -1;
+    log_info("auth: HELLO from %s refused (%s%s)", in->peer,
+             in->api_key != NULL ? "invalid API key"
+             : cert              ? "no API key, no tls_peer credential for client certificate "
+                                 : "no API key",
+             cert ? in->tls_peer : "");
+    return auth_verdict_refuse(in->api_key == NULL
+                                   ? "this server requires an API key (HELLO api_key)"
+                                   : "invalid API key");
 }
 
 /* ---- revocation --------------------------------------------------------------------- */
 
-size_t
-auth_close_key_conns(struct hitlq_server *srv, const uint8_t key_id[AUTH_KEY_ID_LEN])
+struct auth_verdict
+auth_revoked(const struct auth_ident *who, const uint8_t key_id[AUTH_KEY_ID_LEN])
 {
-    struct conn *c = srv->net.conns, *next;
-    size_t n = 0;
+    struct auth_verdict v = auth_verdict_ok(AUTH_OK);
 
-    for (; c != NULL; c = next) {
-        next = c->next;
-        if (!c->auth.has_key || sodium_memcmp(c->auth.key_id, key_id, AUTH_KEY_ID_LEN) != 0 ||
-            !conn_is_open(c))
-            continue;
-        n++;
-        conn_send_error(c, HITLQ_OP_HELLO, 0, HITLQ_ST_UNAUTHORIZED, "API key revoked");
-        /* The notice is flushed if the peer reads; it is cut off
-         * regardless once AUTH_REVOKE_CLOSE_MS have passed. */
-        if (c->bev != NULL)
-            auth_later(srv->auth, c, 0, false, AUTH_REVOKE_CLOSE_MS);
-    }
-    return n;
-}
-
-void
-auth_set_skills(struct hitlq_server *srv, const char *principal, uint8_t n_skills,
-                const char skills[][HITLQ_MAX_QUEUE_NAME + 1])
-{
-    for (struct conn *c = srv->net.conns; c != NULL; c = c->next) {
-        if (!c->auth.has_key || strcmp(c->name, principal) != 0)
-            continue;
-        c->auth.n_skills = n_skills;
-        memcpy(c->auth.skills, skills, sizeof(c->auth.skills));
-    }
+    if (!who->has_key || sodium_memcmp(who->key_id, key_id, AUTH_KEY_ID_LEN) != 0)
+        return v;
+    /* The notice is flushed if the peer reads; it is cut off regardless
+     * once AUTH_REVOKE_CLOSE_MS have passed. */
+    v.kind = AUTH_CLOSE_LATER;
+    v.status = HITLQ_ST_UNAUTHORIZED;
+    v.delay_ms = AUTH_REVOKE_CLOSE_MS;
+    v.msg = "API key revoked";
+    return v;
 }

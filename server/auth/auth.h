@@ -21,6 +21,11 @@
  * A principal's role is fixed when it is created; KEY_ADD for an existing
  * principal must name the same role (its skills are replaced when given).
  *
+ * Authentication never touches a connection: it takes plain values (the
+ * peer address, the presented credential, the TLS exporter computed by
+ * the caller) and returns a verdict (struct auth_verdict) that the session
+ * code (server/cmd/session_auth.c) carries out on the connection.
+ *
  * Threads: auth_open/auth_close run before/after the loop; auth_hello,
  * auth_pack_keys and the keyop constructors run on the loop thread (read
  * transaction); auth_keyop_apply on the commit thread (write transaction).
@@ -35,14 +40,12 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
+#include "auth_msg.h"
 #include "hitlq_proto.h"
 
 struct store;
-struct conn;
 struct hitlq_config;
-struct hitlq_server;
 struct auth;
-struct event_base;
 
 /* Roles.  NONE: before HELLO; LOCAL: auth is off, everything is allowed. */
 enum auth_role {
@@ -84,7 +87,7 @@ enum auth_kind {
 };
 const char *auth_kind_name(unsigned kind);
 
-/* Who a connection is (struct conn, after HELLO). */
+/* Who a connection is (held in struct conn, set after HELLO/AUTH). */
 struct auth_ident {
     uint8_t role;                       /* enum auth_role */
     bool    has_key;                    /* authenticated with key_id */
@@ -106,41 +109,100 @@ enum auth_role auth_role_parse(const char *s, size_t len);
  * log when audit != NULL (actor hitlqd).  0 or -1 with a message in err. */
 struct audit;
 int  auth_open(struct auth **out, struct store *s, struct audit *audit,
-               const struct hitlq_config *cfg, struct event_base *base, char *err,
-               size_t errlen);
+               const struct hitlq_config *cfg, char *err, size_t errlen);
 void auth_close(struct auth *a);       /* NULL is a no-op; wipes the pepper */
 bool auth_enabled(const struct auth *a);
 
-/* HELLO: with auth off the connection becomes LOCAL (0).  With auth on it
- * verifies api_key (may be NULL) in constant time with the same work and
- * error for every failure; without api_key, a connection with a verified
- * client certificate (c->tls_peer) is authenticated by the unrevoked
- * tls_peer credential of that name, if any.  On success fills c->auth and c->name (the
- * principal) and returns 0; on failure it has sent (or scheduled, when the
- * address is blocked) `unauthorized`, which closes the connection, and
- * returns -1.  The presented key bytes are wiped. */
-int  auth_hello(struct auth *a, struct conn *c, const msgpack_object *api_key,
-                uint32_t request_id);
+/* ---- verdicts ------------------------------------------------------------------ */
 
-/* HELLO with `challenge` (auth_sig.c): draws a nonce into c->nonce and
- * moves the connection to CONN_CHALLENGED (the caller replies with it).
- * 0, or -1 when the address is blocked (refusal scheduled).  With auth
- * off it makes the connection LOCAL like auth_hello and returns 1. */
-int  auth_challenge(struct auth *a, struct conn *c, uint32_t request_id);
+/* What the session code must do with the connection after HELLO, AUTH or
+ * a revocation. */
+enum auth_verdict_kind {
+    AUTH_OK = 0,          /* authenticated (or LOCAL): ident and name are set */
+    AUTH_CHALLENGE,       /* HELLO challenge: nonce drawn, AUTH must follow */
+    AUTH_REFUSE,          /* send status + msg now (unauthorized: closes) */
+    AUTH_REFUSE_LATER,    /* blocked address: read nothing more; send status
+                           * + msg (as a HELLO reply) after delay_ms */
+    AUTH_CLOSE_LATER      /* send status + msg now, cut off after delay_ms
+                           * even if the peer never reads it */
+};
+
+struct auth_verdict {
+    enum auth_verdict_kind kind;
+    uint16_t    status;                 /* REFUSE*, CLOSE_LATER: HITLQ_ST_* */
+    unsigned    delay_ms;               /* *_LATER */
+    const char *msg;                    /* static text; NULL when OK/CHALLENGE */
+};
+
+/* The message to send instead of a deferred refusal that cannot be
+ * scheduled (out of memory): the refusal goes out at once. */
+#define AUTH_REFUSE_NOW_MSG "authentication refused"
+
+/* What HELLO presents, as plain values. */
+struct auth_hello_in {
+    const char *peer;                   /* "ip:port" (logs; the failure limit
+                                         * counts per ip) */
+    const char *tls_peer;               /* verified client certificate's name,
+                                         * "" when none */
+    char       *api_key;                /* NULL when absent; wiped */
+    size_t      api_key_len;
+};
+
+/* HELLO: with auth off the connection is LOCAL (AUTH_OK, who->role set,
+ * name untouched).  With auth on it verifies in->api_key in constant time
+ * with the same work and error for every failure; without api_key, a
+ * verified client certificate (in->tls_peer) is authenticated by the
+ * unrevoked tls_peer credential of that name, if any.  txn: a read
+ * transaction (NULL counts as a failure).  On success fills *who and
+ * name (the principal; namelen bytes) and returns AUTH_OK; a blocked
+ * address gets AUTH_REFUSE_LATER; any other failure AUTH_REFUSE
+ * (unauthorized).  The presented key bytes are wiped in every case. */
+struct auth_verdict auth_hello(struct auth *a, MDB_txn *txn, const struct auth_hello_in *in,
+                               struct auth_ident *who, char *name, size_t namelen);
+
+/* HELLO with `challenge` (auth_sig.c): draws a nonce into nonce and
+ * returns AUTH_CHALLENGE (the caller replies with it and waits for AUTH),
+ * or AUTH_REFUSE_LATER when the address of peer ("ip:port") is blocked.
+ * With auth off it makes who LOCAL like auth_hello and returns AUTH_OK. */
+struct auth_verdict auth_challenge(struct auth *a, const char *peer, struct auth_ident *who,
+                                   uint8_t nonce[AUTH_MSG_NONCE_LEN]);
+
+/* What AUTH presents, as plain values. */
+struct auth_respond_in {
+    const char    *peer;                        /* "ip:port" */
+    uint8_t       *nonce;                       /* HELLO's challenge
+                                                 * (AUTH_MSG_NONCE_LEN); wiped:
+                                                 * it is used once */
+    const uint8_t *exporter;                    /* the TLS session's exporter
+                                                 * (AUTH_MSG_EXPORTER_LEN):
+                                                 * zeros on plaintext */
+    const char    *key_id;                      /* 16 hex digits, not terminated */
+    size_t         key_id_len;
+    const char    *role;                        /* not terminated */
+    size_t         role_len;
+    const uint8_t *sig;                         /* AUTH_MSG_SIG_LEN bytes */
+};
+
 /* AUTH: verifies an Ed25519 signature over the challenge message
- * (proto/auth_msg.h) by key key_id (16 hex digits) for role, with the same
- * work and error for an unknown key, a wrong signature, a revoked key and
- * a role that is not the principal's.  The nonce is used once.  0 on
- * success (c->auth, c->name set); -1 after sending `unauthorized`
- * (closing). */
-int  auth_respond(struct auth *a, struct conn *c, const msgpack_object *key_id,
-                  const msgpack_object *role, const msgpack_object *sig, uint32_t request_id);
+ * (proto/auth_msg.h) by key key_id for role, with the same work and error
+ * for an unknown key, a wrong signature, a revoked key and a role that is
+ * not the principal's.  txn: a read transaction (NULL counts as a
+ * failure).  AUTH_OK with *who and name filled; AUTH_REFUSE_LATER for a
+ * blocked address; else AUTH_REFUSE (unauthorized). */
+struct auth_verdict auth_respond(struct auth *a, MDB_txn *txn, const struct auth_respond_in *in,
+                                 struct auth_ident *who, char *name, size_t namelen);
+
+/* After KEY_REVOKE of key_id committed: AUTH_CLOSE_LATER (`unauthorized`
+ * now, cut off within 1 s) when who authenticated with that key, else
+ * AUTH_OK. */
+struct auth_verdict auth_revoked(const struct auth_ident *who,
+                                 const uint8_t key_id[AUTH_KEY_ID_LEN]);
 
 /* GET by a bot: true when item `id` was submitted by `name` (or does not
  * exist, so that GET answers not_found as usual). */
 bool auth_item_owned(struct store *s, MDB_txn *txn, uint64_t id, const char *name);
 
-/* ---- key administration (server/cmd_key.c) --------------------------------- */
+/* ---- key administration (server/cmd/cmd_key.c) --------------------------------- */
 
 /* One KEY_ADD or KEY_REVOKE on its way through the commit pipeline. */
 struct auth_keyop {
@@ -180,20 +242,12 @@ void auth_keyop_free(struct auth_keyop *k);
 /* Commit thread, inside the batch txn: stores the key (KEY_ADD; CONFLICT
  * when the principal exists with another role) or marks it revoked
  * (NOT_FOUND when unknown; revoking twice is OK).  With the audit log on
- * (audit != NULL) also appends its KEY_EVENT entry.  Message in err. */
-struct audit;
+ * (audit != NULL) also appends its KEY_EVENT entry.  Message in err.
+ * Afterwards k tells what changed, for the session code to act on live
+ * connections: a revoked key_id (auth_revoked), or a principal whose
+ * skills were replaced (set_skills, n_skills, skills). */
 int auth_keyop_apply(struct store *s, struct audit *audit, MDB_txn *txn,
                      struct auth_keyop *k, uint64_t now_ms, char *err, size_t errlen);
-
-/* Loop thread, after KEY_REVOKE committed: every live connection that
- * authenticated with key_id gets `unauthorized` and is closed (except
- * `keep`, which is closed after its reply was queued).  Returns how many. */
-size_t auth_close_key_conns(struct hitlq_server *srv, const uint8_t key_id[AUTH_KEY_ID_LEN]);
-
-/* Loop thread, after a KEY_ADD that replaced a principal's skills
- * committed: its live connections claim with the new skills at once. */
-void auth_set_skills(struct hitlq_server *srv, const char *principal, uint8_t n_skills,
-                     const char skills[][HITLQ_MAX_QUEUE_NAME + 1]);
 
 /* KEY_LIST reply body {keys: [...], truncated}: at most AUTH_LIST_MAX keys
  * (only principal's when principal != NULL), never secrets or hashes. */

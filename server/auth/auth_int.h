@@ -1,6 +1,7 @@
 /*
- * auth_int.h - private to server/auth*.c: the authentication state and
- * the decoded forms of the principals db records (layouts in auth.h).
+ * auth_int.h - private to the files of server/auth: the authentication
+ * state, the decoded forms of the principals db records (layouts in
+ * auth.h) and the helpers HELLO (auth.c) and AUTH (auth_sig.c) share.
  */
 #ifndef HITLQ_AUTH_INT_H
 #define HITLQ_AUTH_INT_H
@@ -27,18 +28,14 @@ struct auth_fail {
     uint64_t blocked_until;             /* 0 = not blocked */
 };
 
-struct auth_later;
-
 struct auth {
     struct store      *s;               /* borrowed */
-    struct event_base *base;            /* borrowed */
     bool               on;              /* cfg->auth resolved */
     uint8_t           *pepper;          /* AUTH_PEPPER_LEN, sodium_malloc'd */
     uint8_t            dummy[AUTH_HASH_LEN];  /* stands in for an unknown key */
     uint8_t            dummy_pk[AUTH_HASH_LEN]; /* the same for an unknown
                                                  * Ed25519 key (a valid point) */
     struct auth_fail   fails[AUTH_FAIL_SLOTS];
-    struct auth_later *later;           /* pending deferred actions (auth.c) */
 };
 
 /* 'k' key_id record. */
@@ -73,22 +70,22 @@ int auth_tls_find(struct store *s, MDB_txn *txn, const char *peer,
 
 /* ---- shared by auth.c (HELLO) and auth_sig.c (AUTH) ---------------------- */
 
-/* "ip:port" of c -> "ip". */
-void auth_peer_addr(const struct conn *c, char *out, size_t n);
+/* "ip:port" (peer) -> "ip" (the failure limit's key). */
+void auth_peer_addr(const char *peer, char *out, size_t n);
 /* The per-address failure limit (now: monotonic ms). */
 bool auth_blocked(struct auth *a, const char *addr, uint64_t now);
 void auth_fail_note(struct auth *a, const char *addr, uint64_t now);
 void auth_fail_clear(struct auth *a, const char *addr, uint64_t now);
-/* Runs an action after ms (refuse: send `unauthorized` for request_id;
- * else close); on failure (out of memory) at once. */
-void auth_later(struct auth *a, struct conn *c, uint32_t request_id, bool refuse, unsigned ms);
-/* A blocked address: reads nothing more and is refused AUTH_BLOCK_DELAY_MS
- * late. */
-void auth_refuse_blocked(struct auth *a, struct conn *c, uint32_t request_id);
-/* Authenticated: fills c->auth and c->name from the credential and its
- * principal, clears the address's failures; how names it in the log. */
-void auth_accept(struct auth *a, struct conn *c, const uint8_t id[AUTH_KEY_ID_LEN],
+/* The verdict for a blocked address: refused AUTH_BLOCK_DELAY_MS late,
+ * reading nothing more meanwhile. */
+struct auth_verdict auth_verdict_blocked(void);
+/* An immediate `unauthorized` with msg. */
+struct auth_verdict auth_verdict_refuse(const char *msg);
+/* Authenticated: fills *who and name from the credential and its
+ * principal, clears the address's failures; peer and how name it in the
+ * log. */
+void auth_accept(struct auth *a, const char *peer, const uint8_t id[AUTH_KEY_ID_LEN],
                  const struct auth_keyrec *rec, const struct auth_prec *pr, uint64_t now,
-                 const char *how);
+                 const char *how, struct auth_ident *who, char *name, size_t namelen);
 
 #endif

@@ -8,7 +8,6 @@
 
 #include "auth.h"
 #include "authz.h"
-#include "conn.h"
 
 #define AUTHZ_ROW 0x8000u              /* the opcode has an explicit row */
 
@@ -63,33 +62,33 @@ authz_allowed(unsigned role, uint8_t opcode)
     return role < AUTH_ROLE_LOCAL && (authz_table[opcode] & (1u << role)) != 0;
 }
 
-/* True when s[0..len) is one of the connection's skills. */
+/* True when s[0..len) is one of who's skills. */
 static bool
-authz_has_skill(const struct conn *c, const char *s, size_t len)
+authz_has_skill(const struct auth_ident *who, const char *s, size_t len)
 {
-    for (uint8_t i = 0; i < c->auth.n_skills; i++)
-        if (strlen(c->auth.skills[i]) == len && memcmp(c->auth.skills[i], s, len) == 0)
+    for (uint8_t i = 0; i < who->n_skills; i++)
+        if (strlen(who->skills[i]) == len && memcmp(who->skills[i], s, len) == 0)
             return true;
     return false;
 }
 
 int
-authz_claim(const struct conn *c, const msgpack_object_array *queues,
+authz_claim(const struct auth_ident *who, const char *name, const msgpack_object_array *queues,
             const msgpack_object *worker, char *err, size_t errlen)
 {
-    if (!c->auth.has_key)
+    if (!who->has_key)
         return 0;                      /* auth off: LOCAL */
-    for (uint32_t i = 0; c->auth.n_skills > 0 && i < queues->size; i++) {
+    for (uint32_t i = 0; who->n_skills > 0 && i < queues->size; i++) {
         const msgpack_object_str *q = &queues->ptr[i].via.str;
-        if (!authz_has_skill(c, q->ptr, q->size)) {
+        if (!authz_has_skill(who, q->ptr, q->size)) {
             snprintf(err, errlen, "principal %s may not claim from queue \"%.*s\" "
-                     "(not among its skills)", c->name, (int)q->size, q->ptr);
+                     "(not among its skills)", name, (int)q->size, q->ptr);
             return -1;
         }
     }
-    if (worker != NULL && (worker->via.str.size != strlen(c->name) ||
-                           memcmp(worker->via.str.ptr, c->name, worker->via.str.size) != 0)) {
-        snprintf(err, errlen, "worker must be the authenticated principal \"%s\"", c->name);
+    if (worker != NULL && (worker->via.str.size != strlen(name) ||
+                           memcmp(worker->via.str.ptr, name, worker->via.str.size) != 0)) {
+        snprintf(err, errlen, "worker must be the authenticated principal \"%s\"", name);
         return -1;
     }
     return 0;

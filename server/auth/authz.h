@@ -15,7 +15,7 @@
 
 #include <msgpack.h>
 
-struct conn;
+struct auth_ident;
 
 /* True when `role` (enum auth_role) may send `opcode`.  AUTH_ROLE_LOCAL
  * (auth off) may send everything that has a row. */
@@ -25,10 +25,12 @@ bool authz_allowed(unsigned role, uint8_t opcode);
  * allows nobody).  A test checks this for every opcode of HITLQ_OPCODES. */
 bool authz_has_row(uint8_t opcode);
 
-/* CLAIM by an authenticated connection: every queue must be among the
- * specialist's skills (when it has any) and `worker`, if given, must be
- * the principal.  Returns 0, or -1 with the reason in err. */
-int authz_claim(const struct conn *c, const msgpack_object_array *queues,
-                const msgpack_object *worker, char *err, size_t errlen);
+/* CLAIM by principal `name` authenticated as who: every queue must be
+ * among the specialist's skills (when it has any) and `worker`, if given,
+ * must be the principal.  Anything goes when who has no key (auth off).
+ * Returns 0, or -1 with the reason in err. */
+int authz_claim(const struct auth_ident *who, const char *name,
+                const msgpack_object_array *queues, const msgpack_object *worker, char *err,
+                size_t errlen);
 
 #endif

@@ -30,6 +30,10 @@ void reply_finish(struct conn *c, size_t off, uint8_t opcode, uint16_t status,
 /* Sends an op's error reply (status >= 100) with its errmsg, if any. */
 void reply_op_error(struct op *op);
 
+/* session_auth.c: drops the deferred refusals and closes still pending
+ * (server shutdown). */
+void session_later_free_all(struct hitlq_server *srv);
+
 /* cmd_item.c: SUBMIT's reply (with a tlog-proof when proof != NULL), then
  * op_done. */
 void submit_reply(struct op *op, struct hitlq_server *srv, const char *proof,

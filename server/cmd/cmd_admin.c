@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "cmd_audit_policy.h"
 #include "cmd.h"
 #include "commit.h"
 #include "conn.h"
@@ -35,7 +36,7 @@ reload_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn, uint64_t now
     (void)fx;
     if (srv->audit == NULL)
         return HITLQ_ST_OK;
-    return audit_reload(srv->audit, txn, op->u.reload.sc, now_ms);
+    return cmd_audit_reload(srv->audit, txn, op->u.reload.sc, now_ms);
 }
 
 static void

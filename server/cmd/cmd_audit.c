@@ -107,7 +107,7 @@ submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_pol
     size_t nc = 0;
     bool is_auto = d->outcome == DECISION_AUTO;
 
-    if (srv->store->audit == NULL)
+    if (srv->audit == NULL)
         return 0;
     for (size_t i = 0; i < t->n_rules && nc < AUDIT_MAX_CODES; i++)
         codes[nc++] = t->rules[i].code;
@@ -130,7 +130,7 @@ submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_pol
         .rules_ext = t->n_rules > 0 ? rx : NULL,
         .rules_ext_len = t->n_rules > 0 ? submit_rules_ext(t, rx) : 0,
     };
-    return audit_prepare(srv->store->audit, &ad, d->audit_salt, &d->audit_type,
+    return audit_prepare(srv->audit, &ad, d->audit_salt, &d->audit_type,
                          &d->audit_tail, &d->audit_tail_len) == HITLQ_ST_OK ? 0 : -1;
 }
 
@@ -153,7 +153,7 @@ static void receipt_park(struct op *op, struct hitlq_server *srv);
 void
 receipt_finish(struct op *op, struct hitlq_server *srv)
 {
-    struct audit *a = srv->store->audit;
+    struct audit *a = srv->audit;
     struct audit_cp *cp = malloc(sizeof(*cp));
     char *proof = NULL;
     size_t len = 0;
@@ -189,7 +189,7 @@ static void
 receipt_park(struct op *op, struct hitlq_server *srv)
 {
     park_push(park_list(srv->park, &receipt_parking), &op->park, op->conn);
-    audit_request_checkpoint(srv->store->audit);
+    audit_request_checkpoint(srv->audit);
     commit_wake(srv->commit);
 }
 
@@ -215,7 +215,7 @@ cpwait_finish(struct op *op, struct hitlq_server *srv)
 {
     struct audit_cp *cp = malloc(sizeof(*cp));
 
-    if (cp == NULL || audit_cp_get(srv->store->audit, cp) != HITLQ_ST_OK) {
+    if (cp == NULL || audit_cp_get(srv->audit, cp) != HITLQ_ST_OK) {
         free(cp);
         conn_send_error(op->conn, op->opcode, op->request_id, HITLQ_ST_INTERNAL, NULL);
         op_done(op);
@@ -278,7 +278,7 @@ audit_reply(struct conn *c, const struct frame_hdr *h, const msgpack_object **ar
             audit_read_fn fn)
 {
     struct hitlq_server *srv = c->srv;
-    struct audit *a = srv->store->audit;
+    struct audit *a = srv->audit;
     struct audit_cp *cp;
     char err[160] = "";
     MDB_txn *txn;
@@ -357,7 +357,7 @@ checkpoint_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_obje
     struct op *op;
 
     if (args[0] == NULL || args[0]->type != MSGPACK_OBJECT_BOOLEAN || !args[0]->via.boolean ||
-        srv->store->audit == NULL) {
+        srv->audit == NULL) {
         audit_reply(c, h, args, checkpoint_fn);
         return;
     }

@@ -227,7 +227,7 @@ claim_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
             return;
         }
     }
-    if (authz_claim(c, qs, args[3], err, sizeof(err)) != 0) {   /* skills, worker */
+    if (authz_claim(&c->auth, c->name, qs, args[3], err, sizeof(err)) != 0) {   /* skills, worker */
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_FORBIDDEN, err);
         return;
     }

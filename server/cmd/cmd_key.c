@@ -6,7 +6,8 @@
  * exactly one reply and is wiped with the op (a tls_peer credential has
  * none: it binds a principal to verified client certificates; nor has an
  * Ed25519 credential: the server keeps only the public key).  After a revocation commits,
- * the key's live connections are told and closed.
+ * the key's live connections are told and closed, and replaced skills reach
+ * the principal's live connections (session_auth.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "op.h"
 #include "server.h"
+#include "session_auth.h"
 #include "wire.h"
 
 static int
@@ -89,12 +91,12 @@ key_finish(struct op *op, struct hitlq_server *srv)
     sodium_bin2hex(hex, sizeof(hex), k->key_id, AUTH_KEY_ID_LEN);
     key_reply(op, srv, hex);
     if (k->revoke) {
-        size_t n = auth_close_key_conns(srv, k->key_id);
+        size_t n = session_revoke_key(srv, k->key_id);
         log_info("auth: %s revoked %s %s of principal %s (%zu connection(s) closed)",
                  k->by, what, hex, k->principal, n);
     } else {
         if (k->set_skills)
-            auth_set_skills(srv, k->principal, k->n_skills, k->skills);
+            session_push_skills(srv, k->principal, k->n_skills, k->skills);
         log_info("auth: %s added %s %s for principal %s (role %s)%s%s", k->by, what, hex,
                  k->principal, auth_role_name(k->role), k->tls_peer[0] ? ": " : "",
                  k->tls_peer);

@@ -1,6 +1,7 @@
 /*
  * cmd_session.c - HELLO, AUTH and PING, and the reply helpers every
- * command uses.
+ * command uses.  HELLO and AUTH hand the presented credential to auth
+ * (auth.h) as plain values and carry out its verdict (session_auth.c).
  */
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "dispatch.h"
 #include "op.h"
 #include "server.h"
+#include "session_auth.h"
 #include "util.h"
 #include "wire.h"
 
@@ -60,12 +62,33 @@ hello_reply(struct conn *c, const struct frame_hdr *h)
     reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
 }
 
+/* HELLO's credential (api_key, else the client certificate) checked by
+ * auth in a read transaction. */
+static struct auth_verdict
+hello_check(struct conn *c, const msgpack_object *api_key)
+{
+    struct hitlq_server *srv = c->srv;
+    struct auth_hello_in in = { c->peer, c->tls_peer, NULL, 0 };
+    MDB_txn *txn = auth_enabled(srv->auth) ? server_read_begin(srv) : NULL;
+    struct auth_verdict v;
+
+    if (api_key != NULL) {
+        /* the frame's own bytes (writable, dropped after it): auth wipes them */
+        in.api_key = (char *)(uintptr_t)api_key->via.str.ptr;
+        in.api_key_len = api_key->via.str.size;
+    }
+    v = auth_hello(srv->auth, txn, &in, &c->auth, c->name, sizeof(c->name));
+    if (txn != NULL)
+        server_read_end(srv);
+    return v;
+}
+
 static void
 hello_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     struct hitlq_server *srv = c->srv;
     bool challenge = args[4] != NULL && args[4]->via.boolean;
-    int rc;
+    struct auth_verdict v;
 
     if (c->state != CONN_NEW) {
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
@@ -84,29 +107,46 @@ hello_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
     }
     if (args[2] && !auth_enabled(srv->auth))     /* with auth: the principal */
         wire_copy_str(args[2], c->name, sizeof(c->name));
-    if (challenge) {
-        if ((rc = auth_challenge(srv->auth, c, h->request_id)) < 0)
-            return;                    /* blocked address: refused */
-        if (rc == 0) {                 /* nonce drawn: AUTH must follow */
-            hello_reply(c, h);
-            return;
-        }
-    } else if (auth_hello(srv->auth, c, args[3], h->request_id) != 0) {
-        return;                        /* refused: unauthorized, closing */
-    }
-    conn_set_state(c, CONN_READY);
-    hello_reply(c, h);
+    v = challenge ? auth_challenge(srv->auth, c->peer, &c->auth, c->nonce)
+                  : hello_check(c, args[3]);
+    if (!session_auth_apply(c, h->opcode, h->request_id, &v))
+        return;                        /* refused (now or later): closing */
+    hello_reply(c, h);                 /* with the nonce when CONN_CHALLENGED */
 }
 
 const struct cmd cmd_hello = {
     "HELLO", HITLQ_OP_HELLO, hello_schema, 5, hello_proceed
 };
 
-/* AUTH: the answer to HELLO's challenge (server/auth_sig.c).  Only once,
- * right after that HELLO: a connection's identity never changes. */
+/* AUTH's signature (over the nonce and this TLS session's exporter)
+ * checked by auth in a read transaction; the nonce is wiped. */
+static struct auth_verdict
+auth_check(struct conn *c, const msgpack_object **args)
+{
+    struct hitlq_server *srv = c->srv;
+    uint8_t exporter[AUTH_MSG_EXPORTER_LEN];
+    struct auth_respond_in in = {
+        c->peer, c->nonce, exporter, args[0]->via.str.ptr, args[0]->via.str.size,
+        args[1]->via.str.ptr, args[1]->via.str.size, (const uint8_t *)args[2]->via.bin.ptr
+    };
+    MDB_txn *txn;
+    struct auth_verdict v;
+
+    session_auth_exporter(c, exporter);
+    txn = server_read_begin(srv);
+    v = auth_respond(srv->auth, txn, &in, &c->auth, c->name, sizeof(c->name));
+    if (txn != NULL)
+        server_read_end(srv);
+    return v;
+}
+
+/* AUTH: the answer to HELLO's challenge (server/auth/auth_sig.c).  Only
+ * once, right after that HELLO: a connection's identity never changes. */
 static void
 auth_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
+    struct auth_verdict v;
+
     if (c->state != CONN_CHALLENGED) {
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
                         c->auth.role == AUTH_ROLE_LOCAL
@@ -114,9 +154,9 @@ auth_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **a
                             : "already authenticated: a connection's identity cannot change");
         return;
     }
-    if (auth_respond(c->srv->auth, c, args[0], args[1], args[2], h->request_id) != 0)
-        return;                        /* refused: unauthorized, closing */
-    conn_set_state(c, CONN_READY);
+    v = auth_check(c, args);
+    if (!session_auth_apply(c, h->opcode, h->request_id, &v))
+        return;                        /* refused (now or later): closing */
     hello_reply(c, h);
 }
 

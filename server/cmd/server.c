@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cmd.h"
+#include "cmd_audit_policy.h"
 #include "commit.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -247,9 +248,9 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (server_audit_mode(srv, err, errlen) != 0)
         goto fail;
     if (cfg->audit &&
-        audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
+        cmd_audit_open(&srv->audit, srv->store, cfg, srv->scoring, err, errlen) != 0)
         goto fail;
-    if (auth_open(&srv->auth, srv->store, srv->audit, cfg, srv->base, err, errlen) != 0)
+    if (auth_open(&srv->auth, srv->store, srv->audit, cfg, err, errlen) != 0)
         goto fail;
     if ((srv->park = park_new(srv)) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -303,7 +304,8 @@ server_free(struct hitlq_server *srv)
     if (srv->rtxn)
         mdb_txn_abort(srv->rtxn);
     audit_close(srv->audit);
-    auth_close(srv->auth);            /* after the conns (deferred refusals hold refs) */
+    session_later_free_all(srv);      /* after the conns (deferred refusals hold refs) */
+    auth_close(srv->auth);
     store_close(srv->store);
     scoring_free(srv->scoring);
     park_free(srv->park);             /* after the conns: their closes look at it */

@@ -45,6 +45,7 @@ struct hitlq_server {
     bool                   expire_inflight;
 
     struct park           *park;         /* owned: requests answered later (park.h) */
+    struct session_later  *later;        /* deferred refusals/closes (cmd/session_auth.c) */
     struct audit          *audit;        /* owned: the signed audit log; NULL when off */
 
     MDB_txn               *rtxn;         /* loop thread's reusable read txn (reset when idle) */

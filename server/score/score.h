@@ -30,10 +30,10 @@ struct cond;
 
 /* How a decision's contributions were computed (recorded with it). */
 enum score_method {
-    SCORE_METHOD_NONE   = 0,   /* not scored (data-quality routing) */
-    SCORE_METHOD_LINEAR = 1,   /* scorecard: exact, w * (x - mean) */
-    SCORE_METHOD_APPROX = 2,   /* trees: path attribution (Saabas) */
-    SCORE_METHOD_EXACT  = 3,   /* trees: path-dependent TreeSHAP */
+    SCORE_METHOD_NONE   = HITLQ_METHOD_NONE,     /* not scored (data-quality routing) */
+    SCORE_METHOD_LINEAR = HITLQ_METHOD_LINEAR,   /* scorecard: exact, w * (x - mean) */
+    SCORE_METHOD_APPROX = HITLQ_METHOD_APPROX,   /* trees: path attribution (Saabas) */
+    SCORE_METHOD_EXACT  = HITLQ_METHOD_EXACT,    /* trees: path-dependent TreeSHAP */
 };
 
 struct model_ops {
@@ -159,11 +159,11 @@ bool score_auto_resolves(const struct type_policy *p, const struct score_result 
 
 /* Where an item goes (recorded in the audit log's SCORING extension). */
 enum triage_route {
-    TRIAGE_AUTO_APPROVE = 1,   /* score >= auto_threshold, complete */
-    TRIAGE_AUTO_REJECT  = 2,   /* score <= auto_reject_threshold, complete */
-    TRIAGE_REVIEW       = 3,   /* between the bands, or incomplete */
-    TRIAGE_HARD_RULE    = 4,   /* a hard rule forced human review */
-    TRIAGE_DATA_QUALITY = 5,   /* broke a validation rule: not scored */
+    TRIAGE_AUTO_APPROVE = HITLQ_ROUTE_AUTO_APPROVE,  /* score >= auto_threshold, complete */
+    TRIAGE_AUTO_REJECT  = HITLQ_ROUTE_AUTO_REJECT,   /* score <= auto_reject_threshold, complete */
+    TRIAGE_REVIEW       = HITLQ_ROUTE_REVIEW,        /* between the bands, or incomplete */
+    TRIAGE_HARD_RULE    = HITLQ_ROUTE_HARD_RULE,     /* a hard rule forced human review */
+    TRIAGE_DATA_QUALITY = HITLQ_ROUTE_DATA_QUALITY,  /* broke a validation rule: not scored */
 };
 
 #define TRIAGE_MAX_RULES  16u        /* rule hits kept per decision */
@@ -202,9 +202,10 @@ struct triage {
  * schema whose item the model cannot read. */
 int score_triage(const struct type_policy *p, const char *key, const msgpack_object *fields,
                  struct triage *t);
-/* Wire names: "auto_approve", "auto_reject", "review", "hard_rule",
- * "data_quality", "qa_sample" (a blind QA copy); "none", "linear",
- * "approx", "exact".  "unknown" for anything else. */
+/* Wire names, from the one table in hitlq_proto.h (triage_name.h):
+ * "auto_approve", "auto_reject", "review", "hard_rule", "data_quality",
+ * "qa_sample" (a blind QA copy); "none", "linear", "approx", "exact".
+ * "unknown" for anything else. */
 const char *score_route_name(unsigned route);
 const char *score_method_name(unsigned method);
 

@@ -28,6 +28,7 @@
 #include "cond.h"
 #include "schema.h"
 #include "score.h"
+#include "triage_name.h"
 
 /* Step 1: fills t->rules from the schema's broken rules; true if any. */
 static bool triage_validate(const struct type_policy *p, const msgpack_object *fields,
@@ -156,15 +157,10 @@ int score_triage(const struct type_policy *p, const char *key, const msgpack_obj
 
 const char *score_route_name(unsigned route)
 {
-    static const char *const names[] = { "unknown", "auto_approve", "auto_reject",
-        "review", "hard_rule", "data_quality", "qa_sample" };
-
-    return route < sizeof names / sizeof names[0] ? names[route] : "unknown";
+    return hitlq_route_name(route);
 }
 
 const char *score_method_name(unsigned method)
 {
-    static const char *const names[] = { "none", "linear", "approx", "exact" };
-
-    return method < sizeof names / sizeof names[0] ? names[method] : "unknown";
+    return hitlq_method_name(method);
 }

@@ -34,8 +34,8 @@
  *   u32 len + stored reasons (below; len 0 = none), u32 len + fields
  *   (msgpack map, exactly the bytes received);
  *   optionally (items since issue 4) a triage trailer: 'S', u8 route
- *   (enum triage_route, or ITEM_ROUTE_QA for a QA copy), u8 explanation
- *   method (enum score_method), u8 flags (ITEM_FLAG_*), u64 link (a QA
+ *   (enum hitlq_route, ITEM_ROUTE_QA for a QA copy), u8 explanation
+ *   method (enum hitlq_method), u8 flags (ITEM_FLAG_*), u64 link (a QA
  *   copy: the original item's id; a sampled original: its copy's id);
  *   with the audit log on, a trailer: 'A', salt[32] of the input
  *   commitment, u64 index of the model decision's audit entry (nothing
@@ -142,7 +142,7 @@ struct item_body_in {
 
 #define ITEM_TRIAGE_TAG     0x53u    /* 'S' */
 #define ITEM_TRIAGE_TRAILER (1u + 3u + 8u)
-#define ITEM_ROUTE_QA       6u       /* route of a blind QA copy */
+#define ITEM_ROUTE_QA       HITLQ_ROUTE_QA_SAMPLE   /* route of a blind QA copy */
 #define ITEM_FLAG_QA_SAMPLED 0x01u   /* auto item drawn for the QA sample */
 #define ITEM_FLAG_QA_COPY    0x02u   /* the blind review copy of one */
 #define ITEM_AUDIT_TAG     0x41u     /* 'A' */

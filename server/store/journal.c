@@ -2,16 +2,15 @@
  * journal.c - makes item events durable: every decision and state change
  * (submitted, scored, auto_resolved / queued, claimed, extended, released,
  * expired, dead_lettered, escalated, resolved) goes through journal_record,
- * which appends the history entry, the audit-log entry (server/audit.c)
- * and, for resolutions, the result-stream entry, in the caller's write
- * transaction.  The submit-time events are
+ * which has the journal sink (store.h; the signed audit log) append its
+ * entries, then appends the history entry and, for resolutions, the
+ * result-stream entry, in the caller's write transaction.  The submit-time events are
  * not stored in hist (the item record implies them): GET rebuilds them
  * with journal_submit_events.  Layouts in journal.h.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
 #include "queue_int.h"
 #include "wire.h"
 
@@ -145,9 +144,8 @@ journal_submit_events(struct journal_ev *ev, char *model_actor,
     }
 }
 
-/* Submit-time kinds: implied by the item record, never stored in hist. */
-static bool
-journal_implied(enum journal_kind k)
+bool
+journal_kind_implied(enum journal_kind k)
 {
     return k == JOURNAL_SUBMITTED || k == JOURNAL_SCORED ||
            k == JOURNAL_AUTO_RESOLVED || k == JOURNAL_QUEUED;
@@ -195,35 +193,26 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
         return HITLQ_ST_INTERNAL;
     store_put_be64(kb, *seq);
     MDB_val k = { 8, kb }, d = { b.len, mem };
-    return qi_err(mdb_put(txn, s->results, &k, &d, MDB_APPEND));
+    return store_status(mdb_put(txn, s->results, &k, &d, MDB_APPEND));
 }
 
-/* The audit log's entries for these events (none when the log is off):
- * the model decision for the submit-time events, one entry per human or
- * system event (claims and extensions decide nothing and are not logged);
+/* The journal sink's entries for these events (none without a sink);
  * ev[i].audit gets each entry's index, for the history. */
 static int
-journal_audit(struct store *s, MDB_txn *txn, const struct journal_item *it,
-              uint64_t at_ms, struct journal_ev *ev, size_t n)
+journal_sink(struct store *s, MDB_txn *txn, const struct journal_item *it,
+             uint64_t at_ms, struct journal_ev *ev, size_t n)
 {
-    int st = HITLQ_ST_OK;
-
     for (size_t i = 0; i < n; i++)
         ev[i].audit = JOURNAL_NO_AUDIT;
-    if (s->audit == NULL)
+    if (s->sink.record == NULL)
         return HITLQ_ST_OK;
-    if (journal_implied(ev[0].kind))
-        return it->audit != NULL ? audit_submit(s->audit, txn, it->audit, at_ms)
-               : it->qa_copy ? HITLQ_ST_OK : HITLQ_ST_INTERNAL;
-    for (size_t i = 0; i < n && st == HITLQ_ST_OK; i++)
-        st = audit_event(s->audit, txn, it, &ev[i], at_ms, &ev[i].audit);
-    return st;
+    return s->sink.record(s->sink.ctx, txn, it, ev, n, at_ms);
 }
 
 /*
- * The one place where item events become durable.  The signed audit log
- * appends its entries here too (journal_audit), in the same transaction,
- * so history, results and audit can never disagree.
+ * The one place where item events become durable.  The journal sink (the
+ * signed audit log) appends its entries here too (journal_sink), in the
+ * same transaction, so history, results and audit can never disagree.
  * The submit-time events come through here as well (SUBMIT journals
  * them): only their hist copy is left out, as the item record implies it.
  */
@@ -243,17 +232,17 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
     if (n == 0 || n > JOURNAL_EV_MAX)
         return HITLQ_ST_INTERNAL;
     memcpy(ev, in, n * sizeof(*ev));
-    /* audit entries first: their indices go into the history events */
-    if ((st = journal_audit(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)
+    /* the sink's entries first: their indices go into the history events */
+    if ((st = journal_sink(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)
         return st;
     /* The submit-time events: exactly the first JOURNAL_SUBMIT_EVENTS of
      * the item, implied by its record, so nothing goes to hist. */
-    while (first < n && journal_implied(ev[first].kind))
+    while (first < n && journal_kind_implied(ev[first].kind))
         first++;
     if (first != 0 && (first != JOURNAL_SUBMIT_EVENTS || *it->hist_n != 0))
         return HITLQ_ST_INTERNAL;
     for (size_t i = first; i < n; i++) {
-        if (journal_implied(ev[i].kind))
+        if (journal_kind_implied(ev[i].kind))
             return HITLQ_ST_INTERNAL;
     }
     if (first < n) {
@@ -264,7 +253,7 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
         store_put_be64(kb, it->id);
         store_put_be32(kb + 8, *it->hist_n + (uint32_t)first);
         MDB_val k = { sizeof(kb), kb }, d = { b.len, mem };
-        st = qi_err(mdb_put(txn, s->hist, &k, &d, 0));
+        st = store_status(mdb_put(txn, s->hist, &k, &d, 0));
         if (st != HITLQ_ST_OK)
             return st;
     }

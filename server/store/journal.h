@@ -1,15 +1,17 @@
 /*
  * journal.h - the single place where item events become durable: history
  * entries (hist db) and result-stream entries (results db), written in the
- * caller's write transaction.
+ * caller's write transaction together with the journal sink's entries
+ * (store.h: the signed audit log's, when it is on).
  *
  * hist db:    key id BE64 + seq BE32 (seq = index of the value's first
  *             event), value = one or more msgpack maps {at_ms, event,
  *             actor, ...details, audit?} concatenated; `audit` is the index
- *             of the event's audit-log entry (human and system decisions,
- *             when the log is on), so an item's entries are found from its
- *             history without an index that every event would rewrite.  The item header's hist_n
- *             is the total number of events, so GET packs
+ *             of the event's entry in the journal sink's log (human and
+ *             system decisions, when a sink is registered), so an item's
+ *             entries are found from its history without an index that
+ *             every event would rewrite.  The item header's hist_n is the
+ *             total number of events, so GET packs
  *             array(hist_n), the JOURNAL_SUBMIT_EVENTS submit-time events
  *             rebuilt from the item record, then the values in key order.
  *             The submit-time events (submitted, scored, queued |
@@ -64,18 +66,31 @@ struct journal_ev {
 
 #define JOURNAL_NO_AUDIT UINT64_MAX
 
+/* SUBMIT's model-decision entry for the journal sink (store.h): the
+ * record prepared before the transaction (struct decision's audit_tail,
+ * queue.h), opaque bytes to the store, and what the sink reports back. */
+struct journal_log_entry {
+    uint64_t       id;                     /* the item */
+    uint8_t        type;                   /* record type, from the preparer */
+    const uint8_t *tail;                   /* borrowed */
+    size_t         tail_len;
+    /* out */
+    bool           index_set;
+    uint64_t       index;
+    uint8_t        leaf_hash[32];
+};
+
 /* The item the events belong to.  *hist_n is the item's event counter:
  * read, and advanced by the number of events written (the caller stores
  * it back in the item header in the same txn). */
-struct audit_submit;
 struct journal_item {
     uint64_t    id;
     const char *key, *type, *model;   /* borrowed */
     double      score;
     uint32_t   *hist_n;
-    /* SUBMIT only: what its audit entry needs (in/out, borrowed); NULL
-     * for later events. */
-    struct audit_submit *audit;
+    /* SUBMIT only: its log entry (in/out, borrowed); NULL for later
+     * events, and when no entry was prepared (no sink). */
+    struct journal_log_entry *log_entry;
     /* Later events: the item's model-decision entry (from its record);
      * audit_ref = JOURNAL_NO_AUDIT when it has none. */
     uint64_t    audit_ref;
@@ -84,7 +99,9 @@ struct journal_item {
     bool        qa_copy;
 };
 
-/* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms.  For
+/* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms: first
+ * the journal sink's entries (store.h; none without a sink), then the
+ * history, then the result.  For
  * JOURNAL_AUTO_RESOLVED / JOURNAL_RESOLVED also appends the result-stream
  * entry and stores its seq in *result_seq (else *result_seq is 0).
  * The submit-time kinds (SUBMITTED, SCORED, AUTO_RESOLVED, QUEUED) may
@@ -95,6 +112,10 @@ struct journal_item {
 int journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
                    uint64_t at_ms, const struct journal_ev *ev, size_t n,
                    uint64_t *result_seq);
+
+/* True for the submit-time kinds (SUBMITTED, SCORED, AUTO_RESOLVED,
+ * QUEUED): implied by the item record, never stored in hist. */
+bool journal_kind_implied(enum journal_kind k);
 
 /* Every item's first events: submitted, scored, queued | auto_resolved. */
 #define JOURNAL_SUBMIT_EVENTS 3u

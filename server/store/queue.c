@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "queue_int.h"
 
 #define IDEM_VAL_LEN 24u   /* id64 + content_hash[16] */
@@ -136,7 +135,7 @@ queue_record_put(struct store *s, MDB_txn *txn, const struct item_body_in *bi,
     rc = mdb_put(txn, s->items, &k, &v, MDB_APPEND);
     if (rec != stack)
         free(rec);
-    return qi_err(rc);
+    return store_status(rc);
 }
 
 /* Writes the new record (body from in/d) and the idempotency entry. */
@@ -165,7 +164,7 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
         return st;
     store_put_be64(vb, it->id);
     memcpy(vb + 8, in->content_hash, 16);
-    return qi_err(mdb_put(txn, s->idem, &k, &v, MDB_NOOVERWRITE));
+    return store_status(mdb_put(txn, s->idem, &k, &v, MDB_NOOVERWRITE));
 }
 
 /* The blind QA copy of auto item `orig` (id orig_id + 1 = next_id). */
@@ -221,8 +220,8 @@ queue_submit_qa(struct store *s, MDB_txn *txn, const struct submit_in *in,
 }
 
 /* Journals the submit-time events (journal.c keeps them out of hist: the
- * record implies them) and the audit entry (d->audit_index, leaf_hash);
- * sets it->h.result_seq for auto. */
+ * record implies them) and, through the journal sink, the prepared log
+ * entry (d->audit_index, leaf_hash); sets it->h.result_seq for auto. */
 static int
 queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
                      struct decision *d, struct qi_item *it, uint64_t now_ms)
@@ -240,13 +239,13 @@ queue_submit_journal(struct store *s, MDB_txn *txn, const struct submit_in *in,
         .deadline_ms = it->h.deadline_ms,
     };
     struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
-    struct audit_submit as = {
+    struct journal_log_entry as = {
         .id = it->id, .type = d->audit_type, .tail = d->audit_tail,
         .tail_len = d->audit_tail_len,
     };
     int st;
 
-    ji.audit = d->audit_tail != NULL ? &as : NULL;
+    ji.log_entry = d->audit_tail != NULL ? &as : NULL;
     journal_submit_events(ev, model_actor, &js);
     st = journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS,
                         &it->h.result_seq);
@@ -290,9 +289,9 @@ queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
     if (found) {
         st = queue_submit_dup(s, txn, id, d);
         *duplicate = st == HITLQ_ST_OK;
-        if (st == HITLQ_ST_OK && s->audit != NULL && d->audited)
-            d->audited = audit_leaf(s->audit, txn, d->audit_index,
-                                    d->leaf_hash) == HITLQ_ST_OK;
+        if (st == HITLQ_ST_OK && s->sink.leaf != NULL && d->audited)
+            d->audited = s->sink.leaf(s->sink.ctx, txn, d->audit_index,
+                                      d->leaf_hash) == HITLQ_ST_OK;
         return st;
     }
     if ((st = qi_meta_get(s, txn, "next_id", &id)) != HITLQ_ST_OK ||

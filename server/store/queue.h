@@ -50,8 +50,8 @@ struct decision {
     uint8_t  audit_salt[32];                   /* of the input commitment */
     /* Triage (score_triage): route, explanation method, and for an
      * auto item drawn for the QA sample, where its blind copy goes. */
-    uint8_t  route;                            /* enum triage_route */
-    uint8_t  method;                           /* enum score_method */
+    uint8_t  route;                            /* enum hitlq_route (hitlq_proto.h) */
+    uint8_t  method;                           /* enum hitlq_method (hitlq_proto.h) */
     bool     qa;
     char     qa_queue[HITLQ_MAX_QUEUE_NAME + 1];
     uint32_t qa_priority;

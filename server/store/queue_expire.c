@@ -87,7 +87,7 @@ queue_expire_due(struct store *s, MDB_txn *txn, uint64_t now_ms,
 
     *done = 0;
     if (rc != 0)
-        return qi_err(rc);
+        return store_status(rc);
     while (*done < max) {
         MDB_val k, d;
         uint64_t due, id;
@@ -115,7 +115,7 @@ queue_expire_due(struct store *s, MDB_txn *txn, uint64_t now_ms,
     }
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return qi_err(rc);
+        return store_status(rc);
     return st;
 }
 

@@ -9,14 +9,6 @@
 #include "queue_int.h"
 
 int
-qi_err(int rc)
-{
-    if (rc == 0)
-        return HITLQ_ST_OK;
-    return rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
-}
-
-int
 qi_meta_get(struct store *s, MDB_txn *txn, const char *name, uint64_t *v)
 {
     MDB_val k = { strlen(name), (void *)name }, d;
@@ -39,7 +31,7 @@ qi_meta_put(struct store *s, MDB_txn *txn, const char *name, uint64_t v)
     MDB_val k = { strlen(name), (void *)name }, d = { 8, buf };
 
     store_put_be64(buf, v);
-    return qi_err(mdb_put(txn, s->meta, &k, &d, 0));
+    return store_status(mdb_put(txn, s->meta, &k, &d, 0));
 }
 
 int
@@ -82,7 +74,7 @@ qi_item_save(struct store *s, MDB_txn *txn, struct qi_item *it)
     store_put_be64(kb, it->id);
     rc = mdb_put(txn, s->items, &k, &d, MDB_RESERVE);
     if (rc != 0)
-        return qi_err(rc);
+        return store_status(rc);
     memcpy(d.mv_data, hb, hl);
     memcpy((uint8_t *)d.mv_data + hl, it->rec + it->body_off, bl);
     return HITLQ_ST_OK;
@@ -105,7 +97,7 @@ qi_item_journal(struct qi_item *it, struct journal_item *ji)
     ji->model = it->b.model;
     ji->score = it->b.score;
     ji->hist_n = &it->h.hist_n;
-    ji->audit = NULL;
+    ji->log_entry = NULL;
     ji->audit_ref = it->b.has_audit ? it->b.audit_index : JOURNAL_NO_AUDIT;
 }
 
@@ -146,7 +138,7 @@ qi_ready_put(struct store *s, MDB_txn *txn, const struct qi_item *it)
     uint8_t kb[QI_KEY_MAX];
     MDB_val k = { qi_ready_key(kb, it), kb }, d = { 0, kb };
 
-    return qi_err(mdb_put(txn, s->ready, &k, &d, 0));
+    return store_status(mdb_put(txn, s->ready, &k, &d, 0));
 }
 
 int
@@ -156,7 +148,7 @@ qi_ready_del(struct store *s, MDB_txn *txn, const struct qi_item *it)
     MDB_val k = { qi_ready_key(kb, it), kb };
     int rc = mdb_del(txn, s->ready, &k, NULL);
 
-    return rc == MDB_NOTFOUND ? HITLQ_ST_OK : qi_err(rc);
+    return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 
 int
@@ -172,12 +164,12 @@ qi_open_put(struct store *s, MDB_txn *txn, const struct qi_item *it)
     store_put_be64(vb + 8, it->h.deadline_ms);
     rc = mdb_put(txn, s->open, &k, &d, 0);
     if (rc != 0)
-        return qi_err(rc);
+        return store_status(rc);
     store_put_be64(kb + n, it->h.deadline_ms);
     store_put_be64(kb + n + 8, it->id);
     k.mv_size = n + 16;
     d.mv_size = 0;
-    return qi_err(mdb_put(txn, s->sla, &k, &d, 0));
+    return store_status(mdb_put(txn, s->sla, &k, &d, 0));
 }
 
 int
@@ -191,12 +183,12 @@ qi_open_del(struct store *s, MDB_txn *txn, const struct qi_item *it)
     store_put_be64(kb + n, it->id);
     rc = mdb_del(txn, s->open, &k, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return qi_err(rc);
+        return store_status(rc);
     store_put_be64(kb + n, it->h.deadline_ms);
     store_put_be64(kb + n + 8, it->id);
     k.mv_size = n + 16;
     rc = mdb_del(txn, s->sla, &k, NULL);
-    return rc == MDB_NOTFOUND ? HITLQ_ST_OK : qi_err(rc);
+    return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 
 int
@@ -207,7 +199,7 @@ qi_timer_put(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id, uint8_t k
 
     store_put_be64(kb, due);
     store_put_be64(kb + 8, id);
-    return qi_err(mdb_put(txn, s->timers, &k, &d, 0));
+    return store_status(mdb_put(txn, s->timers, &k, &d, 0));
 }
 
 int
@@ -220,7 +212,7 @@ qi_timer_del(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id)
     store_put_be64(kb, due);
     store_put_be64(kb + 8, id);
     rc = mdb_del(txn, s->timers, &k, NULL);
-    return rc == MDB_NOTFOUND ? HITLQ_ST_OK : qi_err(rc);
+    return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 
 /* Adds three signed deltas to the three BE64 counters under key in dbi. */
@@ -235,7 +227,7 @@ qi_counters_add(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_len,
     if (rc == 0 && d.mv_size == sizeof(vb))
         memcpy(vb, d.mv_data, sizeof(vb));
     else if (rc != 0 && rc != MDB_NOTFOUND)
-        return qi_err(rc);
+        return store_status(rc);
     for (int i = 0; i < 3; i++) {
         uint64_t v = store_get_be64(vb + 8 * i) + (uint64_t)delta[i];
 
@@ -243,7 +235,7 @@ qi_counters_add(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_len,
     }
     d.mv_size = sizeof(vb);
     d.mv_data = vb;
-    return qi_err(mdb_put(txn, dbi, &k, &d, 0));
+    return store_status(mdb_put(txn, dbi, &k, &d, 0));
 }
 
 int

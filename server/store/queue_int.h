@@ -1,6 +1,6 @@
 /*
- * queue_int.h - internals shared by queue*.c and journal.c: LMDB error
- * mapping, meta counters, item record load/save, and the index and counter
+ * queue_int.h - internals shared by queue*.c and journal.c: meta
+ * counters, item record load/save, and the index and counter
  * databases.  Not part of the server's module interface.
  *
  * Index layouts (all integers big-endian; "q" = queue name bytes, no NUL):
@@ -29,10 +29,6 @@
 #define QI_TIMER_DELAY 2u
 #define QI_KEY_MAX     (HITLQ_MAX_QUEUE_NAME + 1 + 4 + 8 + 8)
 #define QI_REC_STACK   2048u
-
-/* MDB rc -> HITLQ_ST_* (0 -> OK, MAP_FULL -> RESOURCE_EXHAUSTED, else
- * INTERNAL). */
-int qi_err(int rc);
 
 int qi_meta_get(struct store *s, MDB_txn *txn, const char *name, uint64_t *v);
 int qi_meta_put(struct store *s, MDB_txn *txn, const char *name, uint64_t v);

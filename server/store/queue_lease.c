@@ -23,7 +23,7 @@ queue_claim_pick(struct store *s, MDB_txn *txn, const struct claim_in *in,
     int rc = mdb_cursor_open(txn, s->ready, &cur);
 
     if (rc != 0)
-        return qi_err(rc);
+        return store_status(rc);
     *best_len = 0;
     for (size_t i = 0; i < in->n_queues; i++) {
         uint8_t pre[HITLQ_MAX_QUEUE_NAME + 1];
@@ -48,7 +48,7 @@ queue_claim_pick(struct store *s, MDB_txn *txn, const struct claim_in *in,
     }
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND)
-        return qi_err(rc);
+        return store_status(rc);
     return *best_len ? HITLQ_ST_OK : HITLQ_ST_EMPTY;
 }
 
@@ -126,7 +126,7 @@ queue_claim(struct store *s, MDB_txn *txn, const struct claim_in *in,
     if (st != HITLQ_ST_OK)
         return HITLQ_ST_INTERNAL;      /* index points at no item */
     MDB_val k = { key_len, key };
-    st = it.h.state == HITLQ_STATE_QUEUED ? qi_err(mdb_del(txn, s->ready, &k, NULL))
+    st = it.h.state == HITLQ_STATE_QUEUED ? store_status(mdb_del(txn, s->ready, &k, NULL))
                                           : HITLQ_ST_INTERNAL;
     if (st == HITLQ_ST_OK)
         st = queue_claim_item(s, txn, in, now_ms, &it);

@@ -6,9 +6,8 @@
  */
 #include <string.h>
 
-#include "audit.h"
 #include "queue_int.h"
-#include "score.h"
+#include "triage_name.h"
 #include "wire.h"
 
 static const char *
@@ -56,9 +55,9 @@ qi_pack_summary(msgpack_packer *pk, const struct qi_item *it, size_t n_extra)
     wire_pack_kv_strn(pk, "model", it->b.model, it->b.model_len);
     queue_pack_key(pk, "reasons");
     item_reasons_pack(pk, &it->b);
-    wire_pack_kv_str(pk, "route", it->b.has_triage ? score_route_name(it->b.route) : "unknown");
+    wire_pack_kv_str(pk, "route", it->b.has_triage ? hitlq_route_name(it->b.route) : "unknown");
     wire_pack_kv_str(pk, "explain", !it->b.has_triage ? "unknown"
-                     : score_method_name(it->b.method));
+                     : hitlq_method_name(it->b.method));
 }
 
 /* Packs the submit-time events, rebuilt from the record (journal.h). */
@@ -90,7 +89,7 @@ queue_pack_history(struct store *s, MDB_txn *txn, const struct qi_item *it,
     int rc = mdb_cursor_open(txn, s->hist, &cur);
 
     if (rc != 0)
-        return qi_err(rc);
+        return store_status(rc);
     store_put_be64(kb, it->id);
     store_put_be32(kb + 8, 0);
     msgpack_pack_array(pk, it->h.hist_n);
@@ -101,7 +100,7 @@ queue_pack_history(struct store *s, MDB_txn *txn, const struct qi_item *it,
         rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? HITLQ_ST_OK : qi_err(rc);
+    return rc == 0 || rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 
 int
@@ -116,7 +115,7 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
         qi_item_done(&it);             /* every item has them */
         return HITLQ_ST_INTERNAL;
     }
-    qi_pack_summary(pk, &it, 5 + (s->audit != NULL));
+    qi_pack_summary(pk, &it, 5 + (s->sink.pack_item != NULL));
     wire_pack_kv_str(pk, "state", queue_state_str(it.h.state));
     wire_pack_kv_u64(pk, "created_ms", it.h.created_ms);
     if (it.h.state == HITLQ_STATE_LEASED) {
@@ -133,9 +132,9 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
         wire_pack_kv_nil(pk, "outcome");
     queue_pack_key(pk, "history");
     st = queue_pack_history(s, txn, &it, pk);
-    if (st == HITLQ_ST_OK && s->audit != NULL) {
+    if (st == HITLQ_ST_OK && s->sink.pack_item != NULL) {
         queue_pack_key(pk, "audit");
-        st = audit_pack_item(s->audit, txn, id, pk);
+        st = s->sink.pack_item(s->sink.ctx, txn, id, pk);
     }
     qi_item_done(&it);
     return st;
@@ -233,7 +232,7 @@ queue_pack_counters(struct store *s, MDB_txn *txn, MDB_dbi dbi, bool queues,
     if (rc == 0)
         rc = mdb_cursor_open(txn, dbi, &cur);
     if (rc != 0)
-        return qi_err(rc);
+        return store_status(rc);
     queue_pack_key(pk, queues ? "queues" : "types");
     msgpack_pack_array(pk, st.ms_entries);
     for (size_t i = 0; i < st.ms_entries; i++) {
@@ -246,7 +245,7 @@ queue_pack_counters(struct store *s, MDB_txn *txn, MDB_dbi dbi, bool queues,
             queue_pack_tstat(&k, &d, pk);
     }
     mdb_cursor_close(cur);
-    return qi_err(rc);
+    return store_status(rc);
 }
 
 int

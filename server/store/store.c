@@ -4,7 +4,8 @@
  * meta "schema".  Also the big-endian key helpers used by every module.
  *
  * Default LMDB flags only (no NOSYNC/NOMETASYNC/MAPASYNC/WRITEMAP): a
- * commit is durable when mdb_txn_commit returns 0 (RELIABILITY.md §2.2).
+ * commit is durable when mdb_txn_commit returns 0.  Also store_status
+ * (LMDB codes to statuses) and the journal sink registration.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +50,23 @@ store_get_be32(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
            ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+int
+store_status(int mdb_rc)
+{
+    if (mdb_rc == 0)
+        return HITLQ_ST_OK;
+    return mdb_rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
+}
+
+void
+store_set_journal_sink(struct store *s, const struct store_journal_sink *sink)
+{
+    if (sink != NULL)
+        s->sink = *sink;
+    else
+        memset(&s->sink, 0, sizeof(s->sink));
 }
 
 /* Opens every named database in one write txn. */

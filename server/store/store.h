@@ -1,11 +1,15 @@
 /*
  * store.h - the LMDB environment of hitlqd: opening, the named databases,
- * transactions and the on-disk schema version.
+ * transactions, the on-disk schema version, the one mapping of LMDB
+ * return codes to HITLQ_ST_* statuses, and the journal sink through which
+ * a higher layer (the signed audit log) writes its own entries in the
+ * same transaction as each item event.
  *
  * All durable state lives here.  Write transactions are only ever opened by
- * the commit thread (server/commit.c); read transactions by the event-loop
- * thread.  Default LMDB flags: a commit is durable when mdb_txn_commit
- * returns 0 (never MDB_NOSYNC / NOMETASYNC / MAPASYNC / WRITEMAP).
+ * the commit thread (server/cmd/commit.c); read transactions by the
+ * event-loop thread.  Default LMDB flags: a commit is durable when
+ * mdb_txn_commit returns 0 (never MDB_NOSYNC / NOMETASYNC / MAPASYNC /
+ * WRITEMAP).
  */
 #ifndef HITLQ_STORE_H
 #define HITLQ_STORE_H
@@ -14,8 +18,36 @@
 #include <stdint.h>
 
 #include <lmdb.h>
+#include <msgpack.h>
 
-struct audit;
+#include "hitlq_proto.h"
+
+struct journal_item;
+struct journal_ev;
+
+/* What a layer above the store registers to keep its own record of item
+ * events (the signed audit log does, at audit_open).  The store calls it
+ * by these pointers only; ctx is passed back to each.  With no sink
+ * registered (all NULL) items carry no log entries and GET has no
+ * `audit` key. */
+struct store_journal_sink {
+    /* Called by journal_record (journal.h) for the events ev[0..n) of
+     * item `it` at time at_ms, inside the caller's write transaction and
+     * before the history is written, so the sink's entries commit or
+     * abort with the state change.  ev[i].audit arrive as
+     * JOURNAL_NO_AUDIT; the sink sets the index of each event's entry
+     * (packed into the history) and, for SUBMIT, fills it->log_entry's
+     * out fields.  Returns HITLQ_ST_OK or the status journal_record then
+     * returns (INTERNAL / RESOURCE_EXHAUSTED: abort the txn). */
+    int (*record)(void *ctx, MDB_txn *txn, const struct journal_item *it,
+                  struct journal_ev *ev, size_t n, uint64_t at_ms);
+    /* The 32-byte leaf hash of entry `index` (a duplicate SUBMIT's
+     * receipt).  HITLQ_ST_OK, else any other status. */
+    int (*leaf)(void *ctx, MDB_txn *txn, uint64_t index, uint8_t out[32]);
+    /* Packs GET's `audit` value for item id (any txn).  HITLQ_ST_*. */
+    int (*pack_item)(void *ctx, MDB_txn *txn, uint64_t id, msgpack_packer *pk);
+    void *ctx;
+};
 
 /* On-disk format version, stored under meta key "schema".  If you change
  * any record layout in queue.c / journal.c, bump this and write the upgrade
@@ -39,13 +71,13 @@ struct store {
     MDB_dbi  results;  /* u64 BE seq -> RESULT body (msgpack map) */
     MDB_dbi  qstats;   /* queue -> counters */
     MDB_dbi  tstats;   /* type -> counters */
-    /* The signed audit log (server/audit.h has the layouts). */
+    /* The signed audit log (server/audit/audit.h has the layouts). */
     MDB_dbi  alog;     /* u64 BE index -> leaf hash[32] || AXR1 record */
     MDB_dbi  anodes;   /* u8 level || u64 BE index -> Merkle node hash */
     MDB_dbi  anotes;   /* u64 BE entry index -> note salt[32] */
     MDB_dbi  acps;     /* u64 BE tree size -> signed checkpoint note */
-    MDB_dbi  principals; /* API-key principals and keys (server/auth.h has the layouts) */
-    struct audit *audit;   /* borrowed: the audit log, NULL when off */
+    MDB_dbi  principals; /* API-key principals and keys (server/auth/auth.h has the layouts) */
+    struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
 };
 
 /* Opens (creating if needed) the environment in directory `dir` (created
@@ -55,6 +87,20 @@ struct store {
 int  store_open(struct store **out, const char *dir, uint64_t map_size,
                 char *err, size_t errlen);
 void store_close(struct store *s);           /* NULL is a no-op */
+
+/* Registers the journal sink (copied; NULL or all-NULL pointers remove
+ * it).  Call before the commit and loop threads use the store, or after
+ * they stopped: the pointers are read without a lock. */
+void store_set_journal_sink(struct store *s, const struct store_journal_sink *sink);
+
+/* THE mapping of an LMDB return code to a HITLQ_ST_* status, for every
+ * wing: 0 -> HITLQ_ST_OK, MDB_MAP_FULL -> HITLQ_ST_RESOURCE_EXHAUSTED
+ * (the map is full: nothing of the txn may be kept), anything else
+ * (including MDB_NOTFOUND, which is negative, -30798) ->
+ * HITLQ_ST_INTERNAL.  A caller for whom absence is an answer tests
+ * MDB_NOTFOUND itself first.  After RESOURCE_EXHAUSTED or INTERNAL from a
+ * write the caller must abort the transaction. */
+int store_status(int mdb_rc);
 
 /* Big-endian u64 helpers for keys. */
 void     store_put_be64(uint8_t *p, uint64_t v);

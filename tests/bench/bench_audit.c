@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "audit_int.h"
+#include "cmd_audit_policy.h"
 #include "config.h"
 #include "score.h"
 
@@ -139,8 +140,8 @@ static void ba_append(struct audit *a, struct store *st, const struct type_polic
             exit(1);
         audit_txn_begin(a, txn);
         for (unsigned k = 0; k < m; k++) {
-            struct audit_submit as = { .id = done + k + 1, .type = types[k], .tail = tails[k],
-                                       .tail_len = lens[k] };
+            struct journal_log_entry as = { .id = done + k + 1, .type = types[k],
+                                            .tail = tails[k], .tail_len = lens[k] };
             if (audit_submit(a, txn, &as, 1700000000000ull + done) != HITLQ_ST_OK) {
                 fprintf(stderr, "bench_audit: append failed at %llu\n",
                         (unsigned long long)(done + k));
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
     }
     snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s/data", dir);
     if (store_open(&st, cfg.data_dir, 16ull << 30, err, sizeof err) != 0 ||
-        audit_open(&a, st, &cfg, sc, err, sizeof err) != 0) {
+        cmd_audit_open(&a, st, &cfg, sc, err, sizeof err) != 0) {
         fprintf(stderr, "bench_audit: %s\n", err);
         return 1;
     }
