@@ -22,14 +22,11 @@
 #define AUTH_KREC_MAX  (1u + AUTH_HASH_LEN + 8u + 1u + 1u + HITLQ_MAX_NAME + 1u + \
                         AUTH_TLS_PEER_MAX)
 
+/* store_status, except that absence is an answer here. */
 static int
 auth_mdb_status(int rc)
 {
-    if (rc == 0)
-        return HITLQ_ST_OK;
-    if (rc == MDB_NOTFOUND)
-        return HITLQ_ST_NOT_FOUND;
-    return rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
+    return rc == MDB_NOTFOUND ? HITLQ_ST_NOT_FOUND : store_status(rc);
 }
 
 /* ---- records ------------------------------------------------------------------ */

@@ -73,12 +73,6 @@ batch_fail(struct batch *b, int status, const char *msg)
     }
 }
 
-static int
-commit_status_of(int mdb_rc)
-{
-    return mdb_rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
-}
-
 /* Commit thread: applies a batch's ops inside a new write transaction.
  * Returns 0 with *txnp open (for the caller to commit), or -1 when
  * the batch has already been failed (no transaction left open). */
@@ -97,7 +91,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
         log_error("commit: mdb_txn_begin: %s", mdb_strerror(rc));
-        batch_fail(b, commit_status_of(rc), mdb_strerror(rc));
+        batch_fail(b, store_status(rc), mdb_strerror(rc));
         return -1;
     }
     if (cm->srv->audit != NULL) {
@@ -162,7 +156,7 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
             b->fatal_rc = rc;          /* e.g. EIO from the sync: never retry */
             cm->dead = true;
         }
-        batch_fail(b, commit_status_of(rc), "commit failed; nothing in this batch was stored");
+        batch_fail(b, store_status(rc), "commit failed; nothing in this batch was stored");
         memset(&b->fx, 0, sizeof(b->fx));
     }
 }
