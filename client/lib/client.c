@@ -26,7 +26,7 @@ static const struct mp_limits reply_limits = {
     .max_str = HITLQ_MAX_STR,
 };
 
-static int
+static __attribute__((format(printf, 3, 0))) int
 vset_err(hitlq *c, int code, const char *fmt, va_list ap)
 {
     c->err = code;
