@@ -99,8 +99,10 @@ $(B)/hitlqd: $(B)/server/main.o $(B)/libhitlqd.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 $(B)/libhitlq.a: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
 	ar rcs $@ $^
-$(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
-	$(CC) -shared -Wl,-soname,libhitlq.so.0 -o $@ $^ $(CLIENT_LIBS)
+# Exports only the hitlq_ API (client/lib/libhitlq.map).
+LIB_MAP = client/lib/libhitlq.map
+$(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,libhitlq.so.0 -Wl,--version-script=$(LIB_MAP) -o $@ $(filter %.o,$^) $(CLIENT_LIBS)
 $(B)/hitlq: $(CLI_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lm
 $(B)/hitlq-audit: $(AUD_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
@@ -193,7 +195,7 @@ install: all
 	install -m 0644 $(B)/libhitlq.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(B)/libhitlq.so $(DESTDIR)$(PREFIX)/lib/libhitlq.so.0
 	ln -sf libhitlq.so.0 $(DESTDIR)$(PREFIX)/lib/libhitlq.so
-	install -m 0644 include/hitlq.h include/hitlq_proto.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/hitlq.h include/hitlq_proto.h include/hitlq_msgpack.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(B)/hitlq.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 clean:
