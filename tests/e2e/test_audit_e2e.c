@@ -27,7 +27,7 @@
 
 #include "credit_items.h"
 #include "harness.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 #include "merkle.h"
 #include "note.h"
 #include "proof.h"
