@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "hitlq_msgpack.h"
 #include "frame.h"
+#include "hitlq_msgpack.h"
 
 /* Replies read while waiting for another request id are parked here until
  * asked for.  No more than HITLQ_MAX_INFLIGHT requests can be outstanding,

@@ -101,10 +101,10 @@ hitlq_reply_get_f64(const hitlq_reply *r, const char *key, double *out)
         return false;
     switch (o->type) {
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:          *out = o->via.f64; return true;
+    case MSGPACK_OBJECT_FLOAT64: *out = o->via.f64; return true;
     case MSGPACK_OBJECT_POSITIVE_INTEGER: *out = (double)o->via.u64; return true;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: *out = (double)o->via.i64; return true;
-    default:                              return false;
+    default: return false;
     }
 }
 
@@ -128,7 +128,7 @@ hitlq_reply_get_str(const hitlq_reply *r, const char *key, size_t *len)
         return NULL;
     if (len != NULL)
         *len = o->via.str.size;
-    return o->via.str.ptr != NULL ? o->via.str.ptr : "";    /* "" may have no pointer */
+    return o->via.str.ptr != NULL ? o->via.str.ptr : ""; /* "" may have no pointer */
 }
 
 const void *
