@@ -366,6 +366,7 @@ hitlq__wait(hitlq *c, uint32_t id, uint8_t opcode, int64_t deadline,
         }
         r = NULL;
     }
+    /* cppcheck-suppress nullPointerRedundantCheck ; the loop ends only with r set */
     if (r->opcode != opcode) {
         uint8_t got = r->opcode;
 
