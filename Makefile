@@ -2,7 +2,10 @@
 #
 # Targets: all (release build in build/), test (everything rebuilt with
 # ASan+UBSan in build/test/, then scripts/run-tests.sh), bench, fuzz,
-# install (PREFIX, DESTDIR), clean.  Dependencies come from pkg-config.
+# install (PREFIX, DESTDIR), clean; checks: check-style
+# (scripts/check-style.sh), lint (cppcheck), clang (release build with
+# clang in build/clang/).  B= and T= move the release and test builds
+# (e.g. make CC=clang B=build/clang all).  Dependencies come from pkg-config.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -201,6 +204,34 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all test test-build bench fuzz fuzz-build install clean
+# ---- checks -------------------------------------------------------------------
+check-style:
+	CC=$(CC) sh scripts/check-style.sh
+
+# cppcheck, each wing with its own include paths (as the compiler sees it);
+# any finding fails.  False positives are suppressed where they occur with
+# a /* cppcheck-suppress ID ; reason */ comment.
+CPPCHECK = cppcheck --error-exitcode=1 --enable=warning,portability --inline-suppr -q \
+           --std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"'
+lint:
+	$(CPPCHECK) $(INC_proto) proto/*.c
+	$(CPPCHECK) $(INC_util) server/util/*.c
+	$(CPPCHECK) $(INC_score) server/score/*.c server/score/model/*.c
+	$(CPPCHECK) $(INC_store) server/store/*.c
+	$(CPPCHECK) $(INC_audit) server/audit/*.c
+	$(CPPCHECK) $(INC_auth) server/auth/*.c
+	$(CPPCHECK) $(INC_net) server/net/*.c
+	$(CPPCHECK) $(INC_cmd) server/cmd/*.c
+	$(CPPCHECK) $(INC_main) server/main.c
+	$(CPPCHECK) $(INC_clib) client/lib/*.c
+	$(CPPCHECK) $(INC_cli) client/cli/*.c
+	$(CPPCHECK) $(INC_aud) client/audit/*.c
+
+# The release build with clang (-Werror: its warnings differ from gcc's),
+# beside the gcc one.
+clang:
+	$(MAKE) CC=clang B=build/clang all
+
+.PHONY: all test test-build bench fuzz fuzz-build install clean check-style lint clang
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
