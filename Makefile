@@ -2,7 +2,10 @@
 #
 # Targets: all (release build in build/), test (everything rebuilt with
 # ASan+UBSan in build/test/, then scripts/run-tests.sh), bench, fuzz,
-# install (PREFIX, DESTDIR), clean.  Dependencies come from pkg-config.
+# install (PREFIX, DESTDIR), clean; checks: check-style
+# (scripts/check-style.sh), lint (cppcheck), clang (release build with
+# clang in build/clang/).  B= and T= move the release and test builds
+# (e.g. make CC=clang B=build/clang all).  Dependencies come from pkg-config.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -100,8 +103,10 @@ $(B)/hitlqd: $(B)/server/main.o $(B)/libhitlqd.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 $(B)/libhitlq.a: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
 	ar rcs $@ $^
-$(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o)
-	$(CC) -shared -Wl,-soname,libhitlq.so.0 -o $@ $^ $(CLIENT_LIBS)
+# Exports only the hitlq_ API (client/lib/libhitlq.map).
+LIB_MAP = client/lib/libhitlq.map
+$(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,libhitlq.so.0 -Wl,--version-script=$(LIB_MAP) -o $@ $(filter %.o,$^) $(CLIENT_LIBS)
 $(B)/hitlq: $(CLI_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lm
 $(B)/hitlq-audit: $(AUD_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
@@ -194,12 +199,40 @@ install: all
 	install -m 0644 $(B)/libhitlq.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(B)/libhitlq.so $(DESTDIR)$(PREFIX)/lib/libhitlq.so.0
 	ln -sf libhitlq.so.0 $(DESTDIR)$(PREFIX)/lib/libhitlq.so
-	install -m 0644 include/hitlq.h include/hitlq_proto.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/hitlq.h include/hitlq_proto.h include/hitlq_msgpack.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(B)/hitlq.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 clean:
 	rm -rf build
 
-.PHONY: all test test-build bench fuzz fuzz-build install clean
+# ---- checks -------------------------------------------------------------------
+check-style:
+	CC=$(CC) sh scripts/check-style.sh
+
+# cppcheck, each wing with its own include paths (as the compiler sees it);
+# any finding fails.  False positives are suppressed where they occur with
+# a /* cppcheck-suppress ID ; reason */ comment.
+CPPCHECK = cppcheck --error-exitcode=1 --enable=warning,portability --inline-suppr -q \
+           --std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"'
+lint:
+	$(CPPCHECK) $(INC_proto) proto/*.c
+	$(CPPCHECK) $(INC_util) server/util/*.c
+	$(CPPCHECK) $(INC_score) server/score/*.c server/score/model/*.c
+	$(CPPCHECK) $(INC_store) server/store/*.c
+	$(CPPCHECK) $(INC_audit) server/audit/*.c
+	$(CPPCHECK) $(INC_auth) server/auth/*.c
+	$(CPPCHECK) $(INC_net) server/net/*.c
+	$(CPPCHECK) $(INC_cmd) server/cmd/*.c
+	$(CPPCHECK) $(INC_main) server/main.c
+	$(CPPCHECK) $(INC_clib) client/lib/*.c
+	$(CPPCHECK) $(INC_cli) client/cli/*.c
+	$(CPPCHECK) $(INC_aud) client/audit/*.c
+
+# The release build with clang (-Werror: its warnings differ from gcc's),
+# beside the gcc one.
+clang:
+	$(MAKE) CC=clang B=build/clang all
+
+.PHONY: all test test-build bench fuzz fuzz-build install clean check-style lint clang
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

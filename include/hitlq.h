@@ -10,6 +10,10 @@
  *
  * Ownership: contexts are freed with hitlq_free(); replies with
  * hitlq_reply_free(); strings inside a reply are borrowed from it.
+ *
+ * This header needs only the C library: replies are opaque and read with
+ * the typed accessors below.  Raw MessagePack access to a reply (nested
+ * maps and arrays) is in hitlq_msgpack.h, which needs msgpack-c.
  */
 #ifndef HITLQ_H
 #define HITLQ_H
@@ -17,8 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <msgpack.h>
 
 #include "hitlq_proto.h"
 
@@ -88,16 +90,9 @@ int         hitlq_fd(const hitlq *c);
 
 /* ---- generic call ------------------------------------------------------ */
 
-/* A decoded reply.  `body` is a msgpack map owned by the reply. */
-typedef struct hitlq_reply {
-    uint8_t        opcode;
-    uint16_t       status;
-    uint32_t       request_id;
-    msgpack_object body;
-    /* private */
-    msgpack_zone   zone_;
-    void          *raw_;
-} hitlq_reply;
+/* A decoded reply (opaque): its frame header, and a body that is a
+ * MessagePack map, validated and decoded, owned by the reply. */
+typedef struct hitlq_reply hitlq_reply;
 
 void hitlq_reply_free(hitlq_reply *r);       /* NULL is a no-op */
 
@@ -107,8 +102,39 @@ void hitlq_reply_free(hitlq_reply *r);       /* NULL is a no-op */
 int hitlq_call(hitlq *c, uint8_t opcode, const void *body, size_t len,
                hitlq_reply **out);
 
-/* Looks up `key` in a reply map: NULL when absent. */
-const msgpack_object *hitlq_reply_get(const hitlq_reply *r, const char *key);
+/* ---- reading a reply ------------------------------------------------------
+ * The header fields of a reply's frame (r must not be NULL). */
+uint8_t  hitlq_reply_opcode(const hitlq_reply *r);
+uint16_t hitlq_reply_status(const hitlq_reply *r);    /* HITLQ_ST_* */
+uint32_t hitlq_reply_request_id(const hitlq_reply *r);
+
+/* The body as the server sent it: *len bytes of one MessagePack map, for a
+ * decoder of the caller's choice.  Borrowed from the reply. */
+const void *hitlq_reply_data(const hitlq_reply *r, size_t *len);
+
+/* Top-level keys of the body.  hitlq_reply_has: the key is present (any
+ * value, nil included).  The typed getters return true and set *out only
+ * when the key is present with a value of that kind, else false and *out
+ * untouched: _u64 a non-negative integer; _i64 an integer within int64_t;
+ * _f64 a float or an integer (converted); _bool true/false.  r NULL or key
+ * NULL is "absent". */
+bool hitlq_reply_has(const hitlq_reply *r, const char *key);
+bool hitlq_reply_get_u64(const hitlq_reply *r, const char *key, uint64_t *out);
+bool hitlq_reply_get_i64(const hitlq_reply *r, const char *key, int64_t *out);
+bool hitlq_reply_get_f64(const hitlq_reply *r, const char *key, double *out);
+bool hitlq_reply_get_bool(const hitlq_reply *r, const char *key, bool *out);
+/* A string (_str) or binary (_bin) value: a pointer into the reply, valid
+ * until it is freed and NOT NUL-terminated, with its length in *len (len
+ * may be NULL); NULL when absent or of another kind. */
+const char *hitlq_reply_get_str(const hitlq_reply *r, const char *key, size_t *len);
+const void *hitlq_reply_get_bin(const hitlq_reply *r, const char *key, size_t *len);
+/* Copies string `key` into buf (size bytes, NUL-terminated, truncated to
+ * fit).  Returns the string's full length (>= size: truncated), or -1 when
+ * absent or not a string (buf then holds "" if size > 0). */
+long hitlq_reply_copy_str(const hitlq_reply *r, const char *key, char *buf, size_t size);
+/* The server's error message of a failed reply ("message"; see
+ * hitlq_reply_get_str), or NULL. */
+const char *hitlq_reply_message(const hitlq_reply *r, size_t *len);
 
 /* ---- submit -------------------------------------------------------------- */
 

@@ -49,6 +49,7 @@ mp_fail(struct mp_walk *w, int status, size_t off, const char *fmt, ...)
     va_list ap;
     int n;
 
+    /* cppcheck-suppress ctuuninitvar ; mp_fail reads only err and errlen, always set */
     if (w->err == NULL || w->errlen == 0)
         return status;
     n = snprintf(w->err, w->errlen, "offset %zu: ", off);

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmsgpack-dev \
 liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libconfuse-dev \
-libcmocka-dev clang libclang-rt-14-dev python3 procps strace \
+libcmocka-dev clang libclang-rt-14-dev cppcheck python3 procps strace \
 golang-go golang-golang-x-mod-dev libxgboost-dev openssl"
 
 missing=""

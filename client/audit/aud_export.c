@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "aud.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 
 #define AUD_EXPORT_BATCH 1024u           /* AUDIT_ENTRIES count ceiling */
 

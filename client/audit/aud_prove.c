@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "aud.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 #include "wire.h"
 
 /* Fetches entry idx, decodes it into rec, checks its leaf hash against

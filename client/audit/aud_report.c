@@ -40,7 +40,7 @@ aud_class_exit(enum aud_class cls)
     return cls == AUD_IO || cls == AUD_USAGE ? 2 : 1;
 }
 
-static enum aud_class
+static __attribute__((format(printf, 5, 0))) enum aud_class
 aud_vfail(struct aud_result *r, enum aud_class cls, bool has_index,
           uint64_t index, const char *fmt, va_list ap)
 {

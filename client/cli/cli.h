@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 
 /* Exit codes. */
 #define CLI_EXIT_OK     0

@@ -163,7 +163,7 @@ print_event(const msgpack_object *ev)
 static void
 print_json_body(const hitlq_reply *r)
 {
-    json_t *j = cli_mp_to_json(&r->body);
+    json_t *j = cli_mp_to_json(hitlq_reply_body(r));
 
     cli_json_println(stdout, j);
     json_decref(j);
@@ -191,7 +191,7 @@ cli_get(struct cli *cl, int argc, char **argv)
     if (cl->json) {
         print_json_body(r);
     } else {
-        cli_print_item(&r->body);
+        cli_print_item(hitlq_reply_body(r));
         h = hitlq_reply_get(r, "history");
         if (h != NULL && h->type == MSGPACK_OBJECT_ARRAY) {
             printf("history:\n");
@@ -324,7 +324,7 @@ print_stats(const hitlq_reply *r)
                u64_of(t, "auto_resolved"), u64_of(t, "queued"),
                100.0 * f64_of(t, "auto_rate"));
     }
-    printf("\nresults: next seq %" PRIu64 "\n", u64_of(&r->body, "results"));
+    printf("\nresults: next seq %" PRIu64 "\n", u64_of(hitlq_reply_body(r), "results"));
 }
 
 int

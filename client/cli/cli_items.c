@@ -330,12 +330,12 @@ cli_claim(struct cli *cl, int argc, char **argv)
     if (rc != HITLQ_OK)
         return cli_fail(cl, "claim", rc);
     if (cl->json) {
-        json_t *j = cli_mp_to_json(&claim.reply->body);
+        json_t *j = cli_mp_to_json(hitlq_reply_body(claim.reply));
 
         cli_json_println(stdout, j);
         json_decref(j);
     } else {
-        cli_print_item(&claim.reply->body);
+        cli_print_item(hitlq_reply_body(claim.reply));
     }
     hitlq_claim_clear(&claim);
     return CLI_EXIT_OK;

@@ -2,8 +2,8 @@
  * client.c - the libhitlq context: connect + HELLO, request ids, sending
  * frames, reading and validating replies (each reply owns a copy of its
  * body and a msgpack zone), out-of-order replies parked by request id,
- * sticky errors.  Typed operations live in ops.c, sockets in net.c, TLS
- * in tls.c.
+ * sticky errors.  Reply accessors live in client_reply.c, typed operations
+ * in ops.c, sockets in client_net.c, TLS in client_tls.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,7 +26,7 @@ static const struct mp_limits reply_limits = {
     .max_str = HITLQ_MAX_STR,
 };
 
-static int
+static __attribute__((format(printf, 3, 0))) int
 vset_err(hitlq *c, int code, const char *fmt, va_list ap)
 {
     c->err = code;
@@ -237,26 +237,6 @@ hitlq_strdesc(int code)
     return code > 0 ? hitlq_status_desc(code) : hitlq_strerror(code);
 }
 
-/* ---- replies -------------------------------------------------------------- */
-
-void
-hitlq_reply_free(hitlq_reply *r)
-{
-    if (r == NULL)
-        return;
-    msgpack_zone_destroy(&r->zone_);
-    free(r->raw_);
-    free(r);
-}
-
-const msgpack_object *
-hitlq_reply_get(const hitlq_reply *r, const char *key)
-{
-    if (r == NULL || key == NULL)
-        return NULL;
-    return wire_map_get(&r->body, key);
-}
-
 /* Copies, validates and unpacks one frame into a new reply. */
 static int
 make_reply(hitlq *c, const struct frame *f, hitlq_reply **out)
@@ -268,20 +248,21 @@ make_reply(hitlq *c, const struct frame *f, hitlq_reply **out)
     if (mp_validate(f->body, len, &reply_limits, verr, sizeof(verr)) != HITLQ_ST_OK)
         return hitlq__fail(c, HITLQ_EPROTO, "bad reply body: %s", verr);
     r = calloc(1, sizeof(*r));
-    if (r == NULL || (r->raw_ = malloc(len ? len : 1)) == NULL) {
+    if (r == NULL || (r->raw = malloc(len ? len : 1)) == NULL) {
         free(r);
         return hitlq__fail(c, HITLQ_ENOMEM, "out of memory");
     }
-    if (!msgpack_zone_init(&r->zone_, 1024)) {
-        free(r->raw_);
+    if (!msgpack_zone_init(&r->zone, 1024)) {
+        free(r->raw);
         free(r);
         return hitlq__fail(c, HITLQ_ENOMEM, "out of memory");
     }
-    memcpy(r->raw_, f->body, len);
+    memcpy(r->raw, f->body, len);
+    r->raw_len = len;
     r->opcode = f->hdr.opcode;
     r->status = f->hdr.status;
     r->request_id = f->hdr.request_id;
-    if (wire_unpack(r->raw_, len, &r->zone_, &r->body) != HITLQ_ST_OK ||
+    if (wire_unpack(r->raw, len, &r->zone, &r->body) != HITLQ_ST_OK ||
         r->body.type != MSGPACK_OBJECT_MAP) {
         hitlq_reply_free(r);
         return hitlq__fail(c, HITLQ_EPROTO, "reply body is not a map");
@@ -385,6 +366,7 @@ hitlq__wait(hitlq *c, uint32_t id, uint8_t opcode, int64_t deadline,
         }
         r = NULL;
     }
+    /* cppcheck-suppress nullPointerRedundantCheck ; the loop ends only with r set */
     if (r->opcode != opcode) {
         uint8_t got = r->opcode;
 

@@ -1,8 +1,9 @@
 /*
  * client_int.h - private parts of libhitlq: the context struct and the
- * helpers shared by client.c (session, framing), net.c (sockets), ops.c
- * (typed operations), ops_audit.c (audit operations, SUBMIT with a
- * receipt) and tls.c (the TLS client).  Not installed.
+ * helpers shared by client.c (session, framing), client_reply.c (reply
+ * accessors), client_net.c (sockets), ops.c (typed operations),
+ * ops_audit.c (audit operations, SUBMIT with a receipt) and client_tls.c
+ * (the TLS client).  Not installed.
  */
 #ifndef HITLQ_CLIENT_INT_H
 #define HITLQ_CLIENT_INT_H
@@ -10,8 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "hitlq.h"
 #include "frame.h"
+#include "hitlq_msgpack.h"
 
 /* Replies read while waiting for another request id are parked here until
  * asked for.  No more than HITLQ_MAX_INFLIGHT requests can be outstanding,
@@ -19,6 +20,19 @@
 #define HITLQ_PENDING_MAX  (HITLQ_MAX_INFLIGHT + 16u)
 
 #define HITLQ_CLIENT_NAME  "libhitlq/0.1"
+
+/* A decoded reply (opaque in hitlq.h): the frame header's fields, the
+ * body's bytes and their decoded map, whose objects live in the zone and
+ * point into raw. */
+struct hitlq_reply {
+    uint8_t        opcode;
+    uint16_t       status;
+    uint32_t       request_id;
+    msgpack_object body;
+    msgpack_zone   zone;
+    void          *raw;
+    size_t         raw_len;
+};
 
 struct hitlq {
     int                 fd;

@@ -553,6 +553,7 @@ watch_next(hitlq *c, int idle_ms, hitlq_reply **out)
         if ((rc = hitlq__park(c, r)) != HITLQ_OK)
             return rc;
     }
+    /* cppcheck-suppress nullPointerRedundantCheck ; the loop ends only with r set */
     if (r->status != HITLQ_ST_OK) {           /* the server ended the stream */
         rc = hitlq__reply_status(c, r);
         hitlq_reply_free(r);

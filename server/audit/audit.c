@@ -359,6 +359,7 @@ audit_tail_write(uint8_t *p, const struct audit_decision *in, const uint8_t comm
     if (in->top_ext != NULL)
         p = tail_ext(p, RECORD_EXT_TOP_FEATURES, in->top_ext, in->top_ext_len);
     if (!in->is_auto) {
+        /* cppcheck-suppress uninitvar ; x.b[0] is the output of put_opaque */
         n = put_opaque(x.b[0], in->queue);
         x.b[0][n++] = (uint8_t)(in->priority > 255 ? 255 : in->priority);
         store_put_be64(x.b[0] + n, in->deadline_ms);

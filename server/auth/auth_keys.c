@@ -486,6 +486,7 @@ int
 auth_tls_find(struct store *s, MDB_txn *txn, const char *peer, uint8_t id[AUTH_KEY_ID_LEN],
               struct auth_keyrec *r)
 {
+    /* cppcheck-suppress ctuuninitvar ; r is an output: only its address is kept */
     struct auth_tls_ctx x = { peer, false, id, r };
     bool more;
 

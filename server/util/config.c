@@ -112,7 +112,7 @@ config_defaults(struct hitlq_config *cfg)
 
 static char config_errbuf[256];   /* only touched during single-threaded start-up */
 
-static void
+static __attribute__((format(printf, 2, 0))) void
 config_on_error(cfg_t *c, const char *fmt, va_list ap)
 {
     (void)c;

@@ -27,7 +27,7 @@
 
 #include "credit_items.h"
 #include "harness.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 #include "merkle.h"
 #include "note.h"
 #include "proof.h"
@@ -751,7 +751,7 @@ static void test_checkpoint_on_demand(void **st)
 
 /* Runs a shell command; returns its exit status and, in out, its stderr
  * and stdout (truncated). */
-static int run_cmd(char *out, size_t n, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) int run_cmd(char *out, size_t n, const char *fmt, ...)
 {
     char cmd[2048], path[64];
     va_list ap;

@@ -25,7 +25,7 @@
 #include "auth_msg.h"
 #include "client_int.h"
 #include "harness.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 #include "hitlq_proto.h"
 #include "tls_util.h"
 #include "tutil.h"

@@ -39,7 +39,7 @@
 
 #include "credit_items.h"
 #include "harness.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 
 #define N_SUBMITTERS   4
 #define N_SPECIALISTS  2

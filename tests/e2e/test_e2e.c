@@ -23,7 +23,7 @@
 
 #include "credit_items.h"
 #include "harness.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 
 #define CONFIG "max_attempts = 2\n"
 

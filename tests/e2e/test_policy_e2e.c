@@ -25,7 +25,7 @@
 
 #include "credit_items.h"
 #include "harness.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 #include "record.h"
 #include "tutil.h"
 
@@ -450,7 +450,7 @@ static void test_default_triage(void **st)
             assert_true(is_auto_route(d[k].route));
             hitlq_reply *g = NULL;
             assert_int_equal(hitlq_get(c, gap, &g), HITLQ_OK);
-            check_blind(&g->body, ids[i - 1], keys[k]);
+            check_blind(hitlq_reply_body(g), ids[i - 1], keys[k]);
             hitlq_reply_free(g);
             n_copies++;
         }
@@ -460,7 +460,7 @@ static void test_default_triage(void **st)
         size_t k = 0;
         while (d[k].id != ids[n - 1])
             k++;
-        check_blind(&g->body, ids[n - 1], keys[k]);
+        check_blind(hitlq_reply_body(g), ids[n - 1], keys[k]);
         n_copies++;
     }
     hitlq_reply_free(g);
@@ -521,7 +521,7 @@ static void test_default_triage(void **st)
     for (size_t q = 0; q < 3; q++) {
         struct hitlq_claim cl;
         assert_int_equal(hitlq_claim(c, &QS[q], 1, 60000, 0, "ann", &cl), HITLQ_OK);
-        const msgpack_object *b = &cl.reply->body;
+        const msgpack_object *b = hitlq_reply_body(cl.reply);
         const msgpack_object *rr = mget(b, "reasons");
         assert_true(rr != NULL && rr->type == MSGPACK_OBJECT_ARRAY && rr->via.array.size >= 1);
         if (q == 2) {                               /* not scored: nothing to explain */
@@ -582,7 +582,7 @@ static void test_qa_sample(void **st)
         n_auto++;                                   /* rate 1.0: every auto item */
         hitlq_reply *g = NULL;
         assert_int_equal(hitlq_get(c, d[i].id + 1, &g), HITLQ_OK);
-        check_blind(&g->body, d[i].id, keys[i]);
+        check_blind(hitlq_reply_body(g), d[i].id, keys[i]);
         assert_true(hobj_str_eq(hitlq_reply_get(g, "state"), "queued"));
         hitlq_reply_free(g);
     }
@@ -599,7 +599,7 @@ static void test_qa_sample(void **st)
     struct hitlq_claim cl;
     int crc;
     while ((crc = hitlq_claim(c, Q, 1, 60000, 0, "qa-ann", &cl)) == HITLQ_OK) {
-        const msgpack_object *body = &cl.reply->body;
+        const msgpack_object *body = hitlq_reply_body(cl.reply);
         char key[64];
         hobj_str(mget(body, "key"), key, sizeof key);
         assert_int_equal(strncmp(key, "qa:", 3), 0);

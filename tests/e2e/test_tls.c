@@ -32,7 +32,7 @@
 #include "config.h"
 #include "frame.h"
 #include "harness.h"
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 #include "tls.h"
 #include "tls_util.h"
 

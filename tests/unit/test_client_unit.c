@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "hitlq.h"
+#include "hitlq_msgpack.h"
 #include "frame.h"
 #include "wire.h"
 
@@ -221,7 +221,7 @@ test_hello_and_call(void **state)
     assert_int_equal(hitlq_err(c), HITLQ_OK);
     assert_true(hitlq_fd(c) >= 0);
     assert_int_equal(hitlq_call(c, HITLQ_OP_PING, NULL, 0, &r), HITLQ_OK);
-    assert_int_equal(r->opcode, HITLQ_OP_PING);
+    assert_int_equal(hitlq_reply_opcode(r), HITLQ_OP_PING);
     t = hitlq_reply_get(r, "time_ms");
     assert_non_null(t);
     assert_int_equal(t->via.u64, 1234);
@@ -492,7 +492,7 @@ count_two(void *arg, const hitlq_reply *r)
 {
     uint64_t *n = arg;
 
-    assert_int_equal(r->opcode, HITLQ_OP_RESULT);
+    assert_int_equal(hitlq_reply_opcode(r), HITLQ_OP_RESULT);
     assert_int_equal(hitlq_reply_get(r, "seq")->via.u64, *n + 1);
     return ++*n == 2;
 }

@@ -526,6 +526,7 @@ static void sc_pick_reasons(const struct scorecard *sc, const double *phi,
             reserved--;
         }
     for (size_t k = 0; k < n; k++) {
+        /* cppcheck-suppress uninitvar ; the loops above set idx[0..n) */
         out->reasons[k].feature = sc->features[idx[k]].field;
         out->reasons[k].code = (uint16_t)(idx[k] + 1);
         out->reasons[k].value = vals[idx[k]];
