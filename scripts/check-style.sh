@@ -10,9 +10,10 @@
 #  c. layers: every #include "x.h" in proto/, include/, server/ and
 #     client/ names a header of a wing the including file's wing may use
 #     (the table LAYERS below; include/ is allowed everywhere).  Known
-#     violations being removed are listed in scripts/layers.allow, one
-#     "file -> header" per line; a violation not listed there fails, an
-#     entry that no longer matches is reported as stale (not a failure).
+#     exceptions would be listed in scripts/layers.allow, one
+#     "file -> header" per line (it lists none: the tree has no
+#     violation); a violation not listed there fails, and so does an entry
+#     that no longer matches (stale).
 #  d. file names (.c .h .py .sh .go) are unique across the tree, so that
 #     an #include "x.h" means one file whatever the include path.
 #  e. every .c/.h file starts with a comment saying what it holds.
@@ -190,7 +191,7 @@ def main():
             errors.append('c. %s:%d: includes %s: the %s wing may not use %s (allowed: %s)'
                           % (f, lineno, t, w, tw, ', '.join(sorted(LAYERS[w] | {'include'}))))
     for f, t in sorted(allowed - seen):
-        warnings.append('c. stale entry in %s (no longer a violation, delete it): %s -> %s'
+        errors.append('c. stale entry in %s (no longer a violation, delete it): %s -> %s'
                         % (ALLOW, f, t))
     # a, b, e: sizes and the opening comment
     for f in csrc:
