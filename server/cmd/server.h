@@ -31,38 +31,54 @@ struct scoring;
 struct commit;
 struct park;
 
+/*
+ * Who may touch what.  hitlqd has two threads (ARCHITECTURE.md): the loop
+ * thread (libevent: sockets, decoding, scoring, reads, replies) and the
+ * commit thread (server/cmd/commit.c: the LMDB write transaction).  Fields
+ * marked [L] belong to the loop thread alone; [C] to the commit thread
+ * while it holds a batch; [R] are set before the threads start and only
+ * read afterwards (by either); [*] say how they are shared.
+ */
 struct hitlq_server {
-    const struct hitlq_config *cfg;      /* borrowed from main */
-    struct event_base     *base;         /* owned: the loop thread's event loop */
-    struct net             net;          /* listener, TLS, connections, limits;
+    const struct hitlq_config *cfg;      /* [R] borrowed from main */
+    struct event_base     *base;         /* [L] owned: the loop thread's event loop */
+    struct net             net;          /* [L] listener, TLS, connections, limits;
                                           * its hooks lead to dispatch.c and park.c */
-    struct store          *store;        /* owned */
-    struct scoring        *scoring;      /* owned; immutable while running */
-    struct commit         *commit;       /* owned: the group-commit thread */
+    struct store          *store;        /* [R] owned: the environment and dbi handles;
+                                          * write txns only on [C], read txns on [L] */
+    struct scoring        *scoring;      /* [L] owned: the policy set in force.  RELOAD
+                                          * replaces it on the loop thread after the
+                                          * durable commit (cmd_admin.c); ops carry
+                                          * what they scored, so [C] never reads it */
+    struct commit         *commit;       /* [*] owned: the group-commit thread; its
+                                          * hand-over is locked (commit.c) */
 
-    struct event          *timer_ev;     /* next lease expiry / delayed release */
-    uint64_t               timer_due_ms; /* what timer_ev is armed for; 0 = none */
-    bool                   expire_inflight;
+    struct event          *timer_ev;     /* [L] next lease expiry / delayed release */
+    uint64_t               timer_due_ms; /* [L] what timer_ev is armed for; 0 = none */
+    bool                   expire_inflight; /* [L] an EXPIRE op is in the pipeline */
 
-    struct park           *park;         /* owned: requests answered later (park.h) */
-    struct session_later  *later;        /* deferred refusals/closes (cmd/session_auth.c) */
-    struct audit          *audit;        /* owned: the signed audit log; NULL when off */
+    struct park           *park;         /* [L] owned: requests answered later (park.h) */
+    struct session_later  *later;        /* [L] deferred refusals/closes (session_auth.c) */
+    struct audit          *audit;        /* [*] owned: the signed audit log; NULL when off.
+                                          * Entries are appended on [C] inside the
+                                          * batch's txn; reads on [L] use their own txn
+                                          * and the published checkpoint (audit.h) */
 
-    MDB_txn               *rtxn;         /* loop thread's reusable read txn (reset when idle) */
-    msgpack_sbuffer        out;          /* scratch for building reply frames
+    MDB_txn               *rtxn;         /* [L] reusable read txn (reset when idle) */
+    msgpack_sbuffer        out;          /* [L] scratch for building reply frames
                                           * (lent to net: conn_flush_out sends it) */
-    msgpack_packer         pk;           /* packs into `out` */
+    msgpack_packer         pk;           /* [L] packs into `out` */
 
-    struct event          *sig_int, *sig_term, *sig_hup;
-    bool                   reloading;    /* a RELOAD op is in the pipeline */
-    struct event          *reader_ev;    /* periodic mdb_reader_check */
-    bool                   stopping;     /* set together with net.stopping */
-    bool                   failed;       /* storage failed: exit non-zero */
+    struct event          *sig_int, *sig_term, *sig_hup;  /* [L] */
+    bool                   reloading;    /* [L] a RELOAD op is in the pipeline */
+    struct event          *reader_ev;    /* [L] periodic mdb_reader_check */
+    bool                   stopping;     /* [L] set together with net.stopping */
+    bool                   failed;       /* [L] storage failed: exit non-zero */
 
-    /* Counters for STATS/bench: loop thread only. */
-    uint64_t               n_batches, n_ops;
+    uint64_t               n_batches, n_ops;   /* [L] counters for STATS/bench */
 
-    struct auth           *auth;         /* owned: API keys, HELLO checks (auth.h) */
+    struct auth           *auth;         /* [L] owned: credentials, HELLO/AUTH verdicts
+                                          * (auth.h) */
 };
 
 /* Creates the server: event base, scoring, TLS context, store, audit log,
