@@ -911,14 +911,11 @@ test_ext_hitlq(void **state)
 static void
 test_ext_encoders(void **state)
 {
-    static uint8_t big[RECORD_EXT_DATA_MAX];
+    static uint8_t big[RECORD_EXT_STR_MAX + 1];
     uint8_t out[RECORD_EXT_OUTCOME_MAX];
     struct record_ext_queue_ref q = { BYTES("ap-exceptions"), 2, UINT64_C(1700003600123) };
     struct record_ext_outcome oc = { BYTES("approve"), BYTES("review"), RECORD_AGREE_AGREED };
     struct record_ext_scoring sc = { RECORD_METHOD_TREESHAP, RECORD_ROUTE_REVIEW, 1, 0.5, -0.25 };
-    struct record_ext_rules rl = { .n = 1, .rule = { { RECORD_RULE_HARD, BYTES("r1") } } };
-    struct record_ext_key_info ki = { RECORD_KEY_ROLE_LOG, RECORD_KEY_ADD, { big, 0 }, 7 };
-    struct record_ext_checkpoint_ref cr = { { big, RECORD_EXT_DATA_MAX - 2 } };
     size_t len = 0;
 
     (void)state;
@@ -950,7 +947,22 @@ test_ext_encoders(void **state)
     sc.margin = 0.0;
     sc.route = 0;
     assert_int_equal(record_ext_scoring_encode(&sc, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
+    assert_int_equal(record_ext_outcome_decode(NULL, 1, &oc), RECORD_ERR_INVAL);
+    assert_int_equal(record_ext_outcome_decode(out, 1, NULL), RECORD_ERR_INVAL);
+}
 
+/* Encoders of lists and long bodies: counts, enums, the u16 data bound. */
+static void
+test_ext_encoders_long(void **state)
+{
+    static uint8_t big[RECORD_EXT_DATA_MAX];
+    uint8_t out[64];
+    struct record_ext_rules rl = { .n = 1, .rule = { { RECORD_RULE_HARD, BYTES("r1") } } };
+    struct record_ext_key_info ki = { RECORD_KEY_ROLE_LOG, RECORD_KEY_ADD, { big, 0 }, 7 };
+    struct record_ext_checkpoint_ref cr = { { big, RECORD_EXT_DATA_MAX - 2 } };
+    size_t len = 0;
+
+    (void)state;
     assert_int_equal(record_ext_rules_encode(&rl, out, sizeof out, &len), RECORD_OK);
     rl.rule[0].kind = 0;
     assert_int_equal(record_ext_rules_encode(&rl, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
@@ -972,27 +984,56 @@ test_ext_encoders(void **state)
     cr.note.len++;
     assert_int_equal(record_ext_checkpoint_ref_encode(&cr, g_buf, sizeof g_buf, &len),
                      RECORD_ERR_EXT_BODY);
-    assert_int_equal(record_ext_outcome_decode(NULL, 1, &oc), RECORD_ERR_INVAL);
-    assert_int_equal(record_ext_outcome_decode(out, 1, NULL), RECORD_ERR_INVAL);
 }
 
-/* Random valid bodies of every type: encode, decode, encode again. */
+/* Random valid bodies of every type: encode, decode, encode again.  g_pool
+ * holds random bytes for the byte fields. */
+static uint8_t g_pool[256];
+
+/* A random valid body of a record-level type (0010-0021). */
+static int
+rnd_ext_info(uint16_t type, uint8_t *out, size_t cap, size_t *len)
+{
+    struct record_ext_bytes s0 = { g_pool, rnd() % 256 };
+    struct record_ext_model_info m;
+    struct record_ext_policy_info p;
+    struct record_ext_key_info k;
+    struct record_ext_checkpoint_ref c;
+
+    switch (type) {
+    case RECORD_EXT_MODEL_INFO:
+        rnd_bytes(m.training_manifest_digest, 32);
+        rnd_bytes(m.eval_report_digest, 32);
+        m.framework = s0;
+        return record_ext_model_info_encode(&m, out, cap, len);
+    case RECORD_EXT_POLICY_INFO:
+        rnd_bytes(p.policy_doc_digest, 32);
+        p.reason_registry_version = (uint16_t)rnd();
+        p.threshold = rnd_f64() + 0.0;
+        return record_ext_policy_info_encode(&p, out, cap, len);
+    case RECORD_EXT_KEY_INFO:
+        k = (struct record_ext_key_info){ (uint8_t)(1 + rnd() % 4), (uint8_t)(1 + rnd() % 3),
+                                          s0, rnd() };
+        return record_ext_key_info_encode(&k, out, cap, len);
+    default:
+        c.note = s0;
+        return record_ext_checkpoint_ref_encode(&c, out, cap, len);
+    }
+}
+
 static void
 rnd_ext_body(uint16_t type, uint8_t *out, size_t cap, size_t *len)
 {
     static struct record_ext_top_features tf;
-    static uint8_t pool[256];
-    struct record_ext_bytes s1 = { pool, 1 + rnd() % 255 }, s0 = { pool, rnd() % 256 };
+    struct record_ext_bytes s1 = { g_pool, 1 + rnd() % 255 }, s0 = { g_pool, rnd() % 256 };
     union {
         struct record_ext_queue_ref q;     struct record_ext_submission sb;
         struct record_ext_latency l;       struct record_ext_outcome o;
         struct record_ext_scoring sc;      struct record_ext_rules r;
-        struct record_ext_model_info m;    struct record_ext_policy_info p;
-        struct record_ext_key_info k;      struct record_ext_checkpoint_ref c;
     } u;
     int rc = -1;
 
-    rnd_bytes(pool, sizeof pool);
+    rnd_bytes(g_pool, sizeof g_pool);
     memset(&u, 0, sizeof u);
     switch (type) {
     case RECORD_EXT_TOP_FEATURES:
@@ -1026,29 +1067,11 @@ rnd_ext_body(uint16_t type, uint8_t *out, size_t cap, size_t *len)
         u.r.n = (uint8_t)(rnd() % (RECORD_EXT_RULE_COUNT_MAX + 1));
         for (unsigned i = 0; i < u.r.n; i++)
             u.r.rule[i] = (struct record_ext_rule){ (uint8_t)(1 + rnd() % 2),
-                                                    { pool, 1 + rnd() % 16 } };
+                                                    { g_pool, 1 + rnd() % 16 } };
         rc = record_ext_rules_encode(&u.r, out, cap, len);
         break;
-    case RECORD_EXT_MODEL_INFO:
-        rnd_bytes(u.m.training_manifest_digest, 32);
-        rnd_bytes(u.m.eval_report_digest, 32);
-        u.m.framework = s0;
-        rc = record_ext_model_info_encode(&u.m, out, cap, len);
-        break;
-    case RECORD_EXT_POLICY_INFO:
-        rnd_bytes(u.p.policy_doc_digest, 32);
-        u.p.reason_registry_version = (uint16_t)rnd();
-        u.p.threshold = rnd_f64() + 0.0;
-        rc = record_ext_policy_info_encode(&u.p, out, cap, len);
-        break;
-    case RECORD_EXT_KEY_INFO:
-        u.k = (struct record_ext_key_info){ (uint8_t)(1 + rnd() % 4), (uint8_t)(1 + rnd() % 3),
-                                            s0, rnd() };
-        rc = record_ext_key_info_encode(&u.k, out, cap, len);
-        break;
     default:
-        u.c.note = s0;
-        rc = record_ext_checkpoint_ref_encode(&u.c, out, cap, len);
+        rc = rnd_ext_info(type, out, cap, len);
         break;
     }
     assert_int_equal(rc, RECORD_OK);
@@ -1186,6 +1209,7 @@ main(void)
         cmocka_unit_test(test_ext_decoders),
         cmocka_unit_test(test_ext_hitlq),
         cmocka_unit_test(test_ext_encoders),
+        cmocka_unit_test(test_ext_encoders_long),
         cmocka_unit_test(test_ext_roundtrip),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_sequence),
