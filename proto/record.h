@@ -11,6 +11,7 @@
  *
  * Return convention: RECORD_OK (0) or a negative RECORD_ERR_* code whose
  * meaning is stable (part of the API); record_strerror() says what is wrong.
+ * (The convention of all of proto/: proto/README.md.)
  *
  * ---- Wire format (to become proto/AUDIT-FORMAT.md) ------------------------
  *
