@@ -264,7 +264,9 @@ audit_bytes(const char *s)
 {
     size_t n = strlen(s);
 
-    return (struct record_ext_bytes){ (const uint8_t *)s, n > RECORD_STR_MAX ? RECORD_STR_MAX : n };
+    if (n > RECORD_STR_MAX)
+        n = RECORD_STR_MAX;
+    return (struct record_ext_bytes){ (const uint8_t *)s, n };
 }
 
 static void

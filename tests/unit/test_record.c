@@ -972,12 +972,14 @@ test_ext_encoders_long(void **state)
     assert_int_equal(record_ext_key_info_encode(&ki, out, sizeof out, &len), RECORD_OK);
     assert_int_equal(len, RECORD_EXT_KEY_INFO_LEN(0));
     ki.vkey.len = RECORD_EXT_DATA_MAX - RECORD_EXT_KEY_INFO_LEN(0) + 1;
-    assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len), RECORD_ERR_EXT_BODY);
+    assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len),
+                     RECORD_ERR_EXT_BODY);
     ki.vkey.len--;
     assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len), RECORD_OK);
     assert_int_equal(len, RECORD_EXT_DATA_MAX);
     ki.role = 5;
-    assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len), RECORD_ERR_EXT_BODY);
+    assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len),
+                     RECORD_ERR_EXT_BODY);
 
     assert_int_equal(record_ext_checkpoint_ref_encode(&cr, g_buf, sizeof g_buf, &len), RECORD_OK);
     assert_int_equal(len, RECORD_EXT_DATA_MAX);
