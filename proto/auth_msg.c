@@ -6,6 +6,16 @@
 
 #include "auth_msg.h"
 
+const char *
+auth_msg_strerror(int code)
+{
+    switch (code) {
+    case AUTH_MSG_OK:            return "ok";
+    case AUTH_MSG_ERR_MALFORMED: return "malformed key string or hex";
+    default:                     return "unknown auth_msg error code";
+    }
+}
+
 size_t
 auth_msg_build(uint8_t out[AUTH_MSG_MAX], const uint8_t nonce[AUTH_MSG_NONCE_LEN],
                const uint8_t exporter[AUTH_MSG_EXPORTER_LEN],
@@ -47,6 +57,7 @@ auth_msg_hex(char *out, const uint8_t *b, size_t n)
     out[2 * n] = '\0';
 }
 
+/* Value of one hex digit, or -1. */
 static int
 auth_msg_nibble(char ch)
 {
@@ -63,14 +74,14 @@ int
 auth_msg_unhex(uint8_t *out, size_t n, const char *s, size_t len)
 {
     if (len != 2 * n)
-        return -1;
+        return AUTH_MSG_ERR_MALFORMED;
     for (size_t i = 0; i < n; i++) {
         int hi = auth_msg_nibble(s[2 * i]), lo = auth_msg_nibble(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            return -1;
+            return AUTH_MSG_ERR_MALFORMED;
         out[i] = (uint8_t)(hi << 4 | lo);
     }
-    return 0;
+    return AUTH_MSG_OK;
 }
 
 int
@@ -83,7 +94,7 @@ auth_msg_key_parse(const char *s, size_t len, const char *prefix, uint8_t key[AU
         len--;
     if (len != AUTH_MSG_KEYSTR_LEN || pl != AUTH_MSG_KEYSTR_LEN - 2 * AUTH_MSG_KEY_LEN ||
         memcmp(s, prefix, pl) != 0)
-        return -1;
+        return AUTH_MSG_ERR_MALFORMED;
     return auth_msg_unhex(key, AUTH_MSG_KEY_LEN, s + pl, 2 * AUTH_MSG_KEY_LEN);
 }
 

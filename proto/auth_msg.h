@@ -13,6 +13,10 @@
  *
  * Key strings: "hitlq_ed25519_pk_" + 64 lowercase hex digits (the public
  * key) and "hitlq_ed25519_sk_" + 64 hex digits (the 32-byte seed).
+ *
+ * Return convention (proto/README.md): AUTH_MSG_OK (0) or a negative
+ * AUTH_MSG_ERR_* code, named by auth_msg_strerror(); auth_msg_build is
+ * the one exception (a length, 0 for a role that is too long).
  */
 #ifndef HITLQ_AUTH_MSG_H
 #define HITLQ_AUTH_MSG_H
@@ -37,6 +41,12 @@
 #define AUTH_MSG_SK_PREFIX     "hitlq_ed25519_sk_"
 #define AUTH_MSG_KEYSTR_LEN    (17u + 2u * AUTH_MSG_KEY_LEN)   /* 81 */
 
+#define AUTH_MSG_OK             0
+#define AUTH_MSG_ERR_MALFORMED -1   /* not a key string / hex of the expected length */
+
+/* Static text for any AUTH_MSG_* code (never NULL). */
+const char *auth_msg_strerror(int code);
+
 /* Writes the signed message into out (AUTH_MSG_MAX bytes).  Returns its
  * length, or 0 when role is longer than AUTH_MSG_ROLE_MAX. */
 size_t auth_msg_build(uint8_t out[AUTH_MSG_MAX], const uint8_t nonce[AUTH_MSG_NONCE_LEN],
@@ -51,14 +61,15 @@ void auth_msg_key_id_input(uint8_t out[AUTH_MSG_KEYID_INPUT_LEN],
 
 /* Parses a key string with the given prefix (AUTH_MSG_PK_PREFIX or
  * AUTH_MSG_SK_PREFIX) into 32 bytes.  Trailing whitespace (a newline in a
- * key file) is allowed.  0, or -1 when malformed. */
+ * key file) is allowed.  AUTH_MSG_OK, or AUTH_MSG_ERR_MALFORMED. */
 int  auth_msg_key_parse(const char *s, size_t len, const char *prefix,
                         uint8_t key[AUTH_MSG_KEY_LEN]);
 /* Formats 32 key bytes as a key string (AUTH_MSG_KEYSTR_LEN + 1 bytes). */
 void auth_msg_key_format(char out[AUTH_MSG_KEYSTR_LEN + 1], const char *prefix,
                          const uint8_t key[AUTH_MSG_KEY_LEN]);
 
-/* Lowercase hex of n bytes into out (2n + 1); and back: 0 or -1. */
+/* Lowercase hex of n bytes into out (2n + 1); and back (exactly 2n hex
+ * digits, either case): AUTH_MSG_OK or AUTH_MSG_ERR_MALFORMED. */
 void auth_msg_hex(char *out, const uint8_t *b, size_t n);
 int  auth_msg_unhex(uint8_t *out, size_t n, const char *s, size_t len);
 

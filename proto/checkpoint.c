@@ -39,23 +39,23 @@ note_checkpoint_format(const char *origin, size_t origin_len, uint64_t size,
 }
 
 /* "0" or [1-9][0-9]* fitting in uint64 (also proof.c's index line). */
-int
+bool
 note_u64_parse(const char *s, size_t len, uint64_t *v)
 {
     uint64_t x = 0;
 
     if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
-        return -1;
+        return false;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return false;
         uint64_t d = (uint64_t)(s[i] - '0');
         if (x > (UINT64_MAX - d) / 10)
-            return -1;
+            return false;
         x = x * 10 + d;
     }
     *v = x;
-    return 0;
+    return true;
 }
 
 /* note_checkpoint_parse without the argument check and final wipe. */
@@ -71,11 +71,11 @@ note_checkpoint_lines(const char *text, size_t len, struct note_checkpoint *cp)
     if (a == 0 || a == len)
         return NOTE_ERR_CHECKPOINT;
     b = a + 1 + note_find(text + a + 1, len - a - 1, '\n');
-    if (b >= len || note_u64_parse(text + a + 1, b - a - 1, &cp->size) != 0)
+    if (b >= len || !note_u64_parse(text + a + 1, b - a - 1, &cp->size))
         return NOTE_ERR_CHECKPOINT;
     c = b + 1 + note_find(text + b + 1, len - b - 1, '\n');
     if (c >= len || c - b - 1 != 44 ||
-        note_b64_decode(text + b + 1, 44, cp->root, NOTE_ROOT_LEN, &rlen) ||
+        !note_b64_decode(text + b + 1, 44, cp->root, NOTE_ROOT_LEN, &rlen) ||
         rlen != NOTE_ROOT_LEN)
         return NOTE_ERR_CHECKPOINT;
     for (pos = c + 1; pos < len; cp->ext_lines++) { /* extension lines */

@@ -3,6 +3,10 @@
  *
  * Shared by hitlqd, libhitlq, the tests and the fuzzers.  Nothing here
  * touches a socket, logs or keeps global state.  Layout: PROTOCOL.md §2.
+ *
+ * Errors (proto/README.md): HITLQ_ST_* statuses; the parsers return enum
+ * frame_rc with the status beside it; frame_reader_feed is the one 0/-1
+ * exception.
  */
 #ifndef HITLQ_FRAME_H
 #define HITLQ_FRAME_H

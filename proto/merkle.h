@@ -11,6 +11,7 @@
  *
  * Return convention: MERKLE_OK (0) or a negative MERKLE_ERR_* code whose
  * meaning is stable (part of the API); merkle_strerror() names it.
+ * (The convention of all of proto/: proto/README.md.)
  */
 #ifndef HITLQ_MERKLE_H
 #define HITLQ_MERKLE_H

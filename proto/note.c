@@ -120,21 +120,21 @@ note_scan_text(const char *s, size_t len)
     return 1;
 }
 
-int
+bool
 note_name_valid(const char *name, size_t len)
 {
     const uint8_t *p = (const uint8_t *)name;
     size_t i = 0, n;
 
     if (name == NULL || len == 0)
-        return 0;
+        return false;
     while (i < len) {
         int32_t cp = note_utf8_next(p + i, len - i, &n);
         if (cp < 0x20 || cp == '+' || note_is_space(cp))   /* cp < 0: bad */
-            return 0;
+            return false;
         i += n;
     }
-    return 1;
+    return true;
 }
 
 int
@@ -172,8 +172,8 @@ note_b64_alphabet(const char *s, size_t len)
  * of in[0..len).  The decoded length goes to *outlen and its first
  * min(*outlen, cap) bytes to out; longer inputs are still fully checked, in
  * chunks, so arbitrarily long (unknown-key) signatures need no allocation.
- * Returns 0 or -1. */
-int
+ * Returns false when in is not canonical base64. */
+bool
 note_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
                 size_t *outlen)
 {
@@ -181,14 +181,14 @@ note_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
     size_t total, got, pos = 0, done = 0;
 
     if (len == 0 || len % 4 != 0 || !note_b64_alphabet(in, len))
-        return -1;
+        return false;
     total = len / 4 * 3 - (in[len - 1] == '=') - (in[len - 2] == '=');
     if (total <= cap) {
         if (sodium_base642bin(out, cap, in, len, NULL, &got, NULL,
                               NOTE_B64) != 0 || got != total)
-            return -1;
+            return false;
         *outlen = got;
-        return 0;
+        return true;
     }
     while (pos < len) {                /* chunks of 1024 chars = 768 bytes */
         size_t n = len - pos < 1024 ? len - pos : 1024;
@@ -205,7 +205,7 @@ note_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
     }
     sodium_memzero(tmp, sizeof(tmp));   /* may be a (malformed) key string */
     *outlen = done;
-    return pos == len ? 0 : -1;
+    return pos == len;
 }
 
 /* Exactly 8 lowercase hex digits (C2SP: fixed-length lowercase). */
@@ -350,8 +350,8 @@ note_keystr_split(const char *s, size_t len, const char **name,
     h = note_find(s + n + 1, len - n - 1, '+');
     if (h == len - n - 1 || note_hex32_parse(s + n + 1, h, id) != 0)
         return NOTE_ERR_KEY;
-    if (note_b64_decode(s + n + 2 + h, len - n - 2 - h, key, NOTE_KEYBUF_MAX,
-                        key_len) != 0 || *key_len == 0 ||
+    if (!note_b64_decode(s + n + 2 + h, len - n - 2 - h, key, NOTE_KEYBUF_MAX,
+                         key_len) || *key_len == 0 ||
         *key_len > NOTE_KEYBUF_MAX)
         return NOTE_ERR_KEY;
     *name = s;
@@ -652,8 +652,7 @@ note_sigline_parse(const char *line, size_t len, struct note_sigline *sl)
     n = note_find(line, len, ' ');
     if (n == len || !note_name_valid(line, n))
         return NOTE_ERR_MALFORMED;
-    if (note_b64_decode(line + n + 1, len - n - 1, raw, sizeof(raw),
-                        &rawlen) != 0 ||
+    if (!note_b64_decode(line + n + 1, len - n - 1, raw, sizeof(raw), &rawlen) ||
         rawlen < 5)
         return NOTE_ERR_MALFORMED;
     sl->name = line;

@@ -17,10 +17,12 @@
  *
  * Return convention: NOTE_OK (0) or a negative NOTE_ERR_* code whose meaning
  * is stable (part of the API); note_strerror() names it.
+ * (The convention of all of proto/: proto/README.md.)
  */
 #ifndef HITLQ_NOTE_H
 #define HITLQ_NOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,7 +111,7 @@ struct note_signer {
 /* True when name[0..len) is a valid key name: non-empty, valid UTF-8, no
  * '+', no Unicode white space (Go's unicode.IsSpace), no C0 control char.
  * (Length is not capped here; NOTE_NAME_MAX applies to keys we hold.) */
-int note_name_valid(const char *name, size_t len);
+bool note_name_valid(const char *name, size_t len);
 
 /* SHA-256(name || 0x0A || type || pk)[:4] as a big-endian uint32. */
 uint32_t note_key_id(const char *name, size_t name_len, uint8_t type,

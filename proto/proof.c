@@ -81,13 +81,13 @@ proof_line(const char *s, size_t len, size_t *linelen, size_t *next)
 
 /* The optional "extra <b64>" line: canonical base64, any length >= 1
  * byte; decoded in chunks by note_b64_decode and discarded. */
-static int
-proof_extra_check(const char *s, size_t len)
+static bool
+proof_extra_valid(const char *s, size_t len)
 {
     uint8_t sink[1];
     size_t got;
 
-    return note_b64_decode(s, len, sink, sizeof(sink), &got) == 0 ? 0 : -1;
+    return note_b64_decode(s, len, sink, sizeof(sink), &got);
 }
 
 /* Header, optional extra and index lines; *pos advances past them. */
@@ -103,14 +103,14 @@ proof_parse_head(const char *text, size_t len, size_t *pos, uint64_t *index)
     if (proof_line(text + *pos, len - *pos, &ll, &next) != 0)
         return PROOF_ERR_INDEX;
     if (ll >= 6 && memcmp(text + *pos, "extra ", 6) == 0) {
-        if (proof_extra_check(text + *pos + 6, ll - 6) != 0)
+        if (!proof_extra_valid(text + *pos + 6, ll - 6))
             return PROOF_ERR_EXTRA;
         *pos += next;
         if (proof_line(text + *pos, len - *pos, &ll, &next) != 0)
             return PROOF_ERR_INDEX;
     }
     if (ll < 6 || memcmp(text + *pos, "index ", 6) != 0 ||
-        note_u64_parse(text + *pos + 6, ll - 6, index) != 0)
+        !note_u64_parse(text + *pos + 6, ll - 6, index))
         return PROOF_ERR_INDEX;
     *pos += next;
     return PROOF_OK;
@@ -131,7 +131,7 @@ proof_parse_hashes(const char *text, size_t len, size_t *pos,
         if (out->n == PROOF_MAX_HASHES)
             return PROOF_ERR_TOO_MANY;
         if (ll != PROOF_HASH_B64 ||
-            note_b64_decode(text + *pos, ll, out->hashes[out->n], 32, &got) != 0 ||
+            !note_b64_decode(text + *pos, ll, out->hashes[out->n], 32, &got) ||
             got != 32)
             return PROOF_ERR_HASH;
         out->n++;

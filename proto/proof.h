@@ -17,6 +17,7 @@
  *
  * Return convention: PROOF_OK (0) or a negative PROOF_ERR_* code whose
  * meaning is stable (part of the API); proof_strerror() names it.
+ * (The convention of all of proto/: proto/README.md.)
  */
 #ifndef HITLQ_PROOF_H
 #define HITLQ_PROOF_H

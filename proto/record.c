@@ -1,9 +1,10 @@
 /*
  * record.c - AXR1 decision record codec (AUDIT.md §4.1; format table in
  * record.h): canonical encoder, strict bounded decoder, sequence checks,
- * salted SHA-256 commitments and the RFC 6962 leaf hash.  No I/O, no
- * logging, no heap beyond OpenSSL's digest context.  Attestation signing
- * and verification are not here.
+ * salted SHA-256 commitments and the RFC 6962 leaf hash.  Extension bodies
+ * are checked by record_ext_check (record_ext.c).  No I/O, no logging, no
+ * heap beyond OpenSSL's digest context.  Attestation signing and
+ * verification are not here.
  */
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "record.h"
+#include "record_int.h"
 
 const char *
 record_strerror(int code)
@@ -45,8 +47,6 @@ record_strerror(int code)
 
 /* ---- value checks shared by encoder and decoder ---------------------- */
 
-static int record_ext_body(uint16_t type, const uint8_t *data, size_t len);
-
 static int
 record_type_valid(uint8_t t)
 {
@@ -79,7 +79,7 @@ record_f64_bits(double d)
 /* Extension list rules: count bound, data present, strictly ascending,
  * known bodies well formed (the same checks the decoder makes). */
 static int
-record_ext_check(const struct record *r)
+record_ext_list_check(const struct record *r)
 {
     size_t i;
     int rc;
@@ -93,7 +93,7 @@ record_ext_check(const struct record *r)
             return RECORD_ERR_EXT_ORDER;
     }
     for (i = 0; i < r->ext_count; i++) {
-        rc = record_ext_body(r->ext[i].type, r->ext[i].data, r->ext[i].len);
+        rc = record_ext_check(r->ext[i].type, r->ext[i].data, r->ext[i].len);
         if (rc != RECORD_OK)
             return rc;
     }
@@ -119,7 +119,7 @@ record_validate(const struct record *r)
     for (i = 0; i < r->att_count; i++)
         if (r->att[i].sig_type != RECORD_SIG_ED25519)
             return RECORD_ERR_SIG_TYPE;
-    return record_ext_check(r);
+    return record_ext_list_check(r);
 }
 
 void
@@ -261,54 +261,7 @@ record_encode(const struct record *r, uint8_t *out, size_t cap, size_t *len)
 
 /* ---- decoder ---------------------------------------------------------- */
 
-/* Bounded reader: every take checks the remaining length first. */
-struct record_rd {
-    const uint8_t *p;
-    size_t         left;
-};
-
-static int
-rd_bytes(struct record_rd *rd, void *dst, size_t n)
-{
-    if (rd->left < n)
-        return RECORD_ERR_TRUNCATED;
-    if (n > 0)
-        memcpy(dst, rd->p, n);
-    rd->p += n;
-    rd->left -= n;
-    return RECORD_OK;
-}
-
-static int
-rd_be(struct record_rd *rd, uint64_t *v, unsigned n)
-{
-    uint64_t x = 0;
-
-    if (rd->left < n)
-        return RECORD_ERR_TRUNCATED;
-    while (n-- > 0) {
-        x = (x << 8) | *rd->p++;
-        rd->left--;
-    }
-    *v = x;
-    return RECORD_OK;
-}
-
-static int
-rd_u8(struct record_rd *rd, uint8_t *v)
-{
-    return rd_bytes(rd, v, 1);
-}
-
-static int
-rd_u16(struct record_rd *rd, uint16_t *v)
-{
-    uint64_t x = 0;
-    int rc = rd_be(rd, &x, 2);
-
-    *v = (uint16_t)x;
-    return rc;
-}
+/* The bounded reader (struct record_rd, rd_*) is in record_int.h. */
 
 static int
 rd_str(struct record_rd *rd, struct record_str *s, int nonempty)
@@ -320,21 +273,6 @@ rd_str(struct record_rd *rd, struct record_str *s, int nonempty)
     if ((rc = rd_bytes(rd, s->data, s->len)) != RECORD_OK)
         return rc;
     return (nonempty && s->len == 0) ? RECORD_ERR_EMPTY_ID : RECORD_OK;
-}
-
-/* f64: finite, and -0 rejected as the non-canonical form of +0. */
-static int
-rd_f64(struct record_rd *rd, double *d)
-{
-    uint64_t u;
-    int rc;
-
-    if ((rc = rd_be(rd, &u, 8)) != RECORD_OK)
-        return rc;
-    if (u == UINT64_C(0x8000000000000000))
-        return RECORD_ERR_NEG_ZERO;
-    memcpy(d, &u, sizeof *d);
-    return isfinite(*d) ? RECORD_OK : RECORD_ERR_FLOAT;
 }
 
 /* Enum byte: read it, then check it with `valid`. */
@@ -398,104 +336,6 @@ rd_refs(struct record_rd *rd, struct record *r)
     return RECORD_OK;
 }
 
-/* ---- known extension bodies (AUDIT.md §4.1 "extension types") -------- */
-
-static int
-rd_skip(struct record_rd *rd, size_t n)
-{
-    if (rd->left < n)
-        return RECORD_ERR_TRUNCATED;
-    rd->p += n;
-    rd->left -= n;
-    return RECORD_OK;
-}
-
-/* opaque<min..255>, skipped. */
-static int
-rd_opaque(struct record_rd *rd, unsigned min)
-{
-    uint8_t n;
-    int rc = rd_u8(rd, &n);
-
-    if (rc != RECORD_OK)
-        return rc;
-    return n < min ? RECORD_ERR_EXT_BODY : rd_skip(rd, n);
-}
-
-static int
-rd_top_features(struct record_rd *rd)
-{
-    uint8_t k;
-    double d;
-    unsigned i;
-    int rc = rd_u8(rd, &k);
-
-    for (i = 0; rc == RECORD_OK && i < k; i++) {
-        if ((rc = rd_opaque(rd, 1)) == RECORD_OK &&       /* name */
-            (rc = rd_f64(rd, &d)) == RECORD_OK)           /* value */
-            rc = rd_f64(rd, &d);                          /* contribution */
-    }
-    return rc;
-}
-
-static int
-rd_key_info(struct record_rd *rd)
-{
-    uint8_t role, action;
-    uint16_t vlen;
-    int rc;
-
-    if ((rc = rd_u8(rd, &role)) != RECORD_OK ||
-        (rc = rd_u8(rd, &action)) != RECORD_OK)
-        return rc;
-    if (role < 1 || role > 4 || action < 1 || action > 3)
-        return RECORD_ERR_EXT_BODY;
-    if ((rc = rd_u16(rd, &vlen)) != RECORD_OK)
-        return rc;
-    return rd_skip(rd, (size_t)vlen + 8);
-}
-
-/* Parses one extension's data by its type; unknown and private types are
- * opaque.  The body must be consumed exactly. */
-static int
-record_ext_body(uint16_t type, const uint8_t *data, size_t len)
-{
-    struct record_rd rd = { data, len };
-    uint16_t n;
-    double d;
-    int rc;
-
-    switch (type) {
-    case RECORD_EXT_TOP_FEATURES:   rc = rd_top_features(&rd); break;
-    case RECORD_EXT_QUEUE_REF:
-        if ((rc = rd_opaque(&rd, 1)) == RECORD_OK)
-            rc = rd_skip(&rd, 1 + 8);
-        break;
-    case RECORD_EXT_SUBMISSION:
-        if ((rc = rd_opaque(&rd, 1)) == RECORD_OK &&
-            (rc = rd_opaque(&rd, 1)) == RECORD_OK)
-            rc = rd_skip(&rd, 8);
-        break;
-    case RECORD_EXT_LATENCY:        rc = rd_skip(&rd, 4); break;
-    case RECORD_EXT_MODEL_INFO:
-        if ((rc = rd_skip(&rd, 64)) == RECORD_OK)
-            rc = rd_opaque(&rd, 0);
-        break;
-    case RECORD_EXT_POLICY_INFO:
-        if ((rc = rd_skip(&rd, 32 + 2)) == RECORD_OK)
-            rc = rd_f64(&rd, &d);
-        break;
-    case RECORD_EXT_KEY_INFO:       rc = rd_key_info(&rd); break;
-    case RECORD_EXT_CHECKPOINT_REF:
-        if ((rc = rd_u16(&rd, &n)) == RECORD_OK)
-            rc = rd_skip(&rd, n);
-        break;
-    default:
-        return RECORD_OK;
-    }
-    return (rc == RECORD_OK && rd.left == 0) ? RECORD_OK : RECORD_ERR_EXT_BODY;
-}
-
 /* The extension list: exactly ext_len bytes of {type, len, data}. */
 static int
 rd_exts(struct record_rd *rd, struct record *r)
@@ -526,7 +366,7 @@ rd_exts(struct record_rd *rd, struct record *r)
         if (r->ext_count > 0 && e->type <= r->ext[r->ext_count - 1].type)
             return RECORD_ERR_EXT_ORDER;
         e->data = e->len > 0 ? list.p : NULL;
-        if ((rc = record_ext_body(e->type, e->data, e->len)) != RECORD_OK)
+        if ((rc = record_ext_check(e->type, e->data, e->len)) != RECORD_OK)
             return rc;
         list.p += e->len;
         list.left -= e->len;

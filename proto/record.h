@@ -11,6 +11,7 @@
  *
  * Return convention: RECORD_OK (0) or a negative RECORD_ERR_* code whose
  * meaning is stable (part of the API); record_strerror() says what is wrong.
+ * (The convention of all of proto/: proto/README.md.)
  *
  * ---- Wire format (to become proto/AUDIT-FORMAT.md) ------------------------
  *
@@ -58,27 +59,15 @@
  *
  * Smallest record: 4+1+8+8+2+1+2+32+1+1+32+32+8+8+1+1+1+8+32+32+2+1 = 218.
  *
- * Extension types.  The decoder (and encoder) parse the data of the known
- * types below and require it to be consumed exactly: opaque<1..> non-empty,
- * f64 finite and not -0 (no normalisation inside extensions), KEY_INFO role
- * 1..4 and action 1..3, CHECKPOINT_REF's len = data length - 2.  Other
- * types, 0005-000F etc. and private 8000-FFFF, are opaque bytes (verifiers
- * hash unknown extensions but ignore their meaning).
- *   0001 TOP_FEATURES   u8 k; k x { opaque name<1..255>; f64 value;
- *                       f64 contribution }
- *   0002 QUEUE_REF      opaque queue<1..255>; u8 priority; u64 sla_deadline_ms
- *   0003 SUBMISSION     opaque bot_id<1..255>; opaque request_id<1..255>;
- *                       u64 submitted_ms
- *   0004 LATENCY        u32 scoring_us
- *   0010 MODEL_INFO     u8 training_manifest_digest[32];
- *                       u8 eval_report_digest[32]; opaque framework<0..255>
- *   0011 POLICY_INFO    u8 policy_doc_digest[32]; u16 reason_registry_version;
- *                       f64 threshold
- *   0020 KEY_INFO       u8 role (1 log, 2 witness, 3 actor, 4 auditor);
- *                       u8 action (1 add, 2 retire, 3 revoke);
- *                       u16 vkey_len; vkey; u64 effective_from_size
- *   0021 CHECKPOINT_REF u16 len; signed note bytes
- *   8000-FFFF           private
+ * Extension types: the ids, the bodies and their codecs are in
+ * proto/record_ext.h.  The decoder (and encoder) check the body of every
+ * type record_ext_check knows (0001-0004, 0010, 0011, 0020, 0021) with its
+ * decoder: consumed exactly, opaque<1..> non-empty, f64 finite and not -0
+ * (no normalisation inside extensions), KEY_INFO role 1..4 and action 1..3,
+ * CHECKPOINT_REF's len = data length - 2.  Other types, 0005-000F
+ * (hitlq's OUTCOME, SCORING, RULES included) and private 8000-FFFF, are
+ * opaque bytes here (verifiers hash unknown extensions but ignore their
+ * meaning).
  *
  * Attestation (Ed25519 by the actor's key) signs
  *   "axr/v1/attestation\n" || SHA-256(bytes[0 .. end of the extension list))
@@ -97,6 +86,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record_ext.h"     /* extension type ids and body codecs */
+
 #define RECORD_MAGIC        "AXR1"
 #define RECORD_MAGIC_LEN    4
 #define RECORD_HASH_LEN     32        /* SHA-256 */
@@ -109,8 +100,8 @@
 #define RECORD_ATT_LEN      (1 + RECORD_KEY_ID_LEN + RECORD_SIG_LEN)   /* 69 */
 #define RECORD_LEAF_MAX     65535     /* tlog-tiles bundle entry: u16 length */
 #define RECORD_MIN_LEN      218       /* all opaques minimal, no lists */
-/* hitlq's bound on extensions per record.  Types are unique, 8 are defined
- * and a record carries 1-3 in practice; 64 keeps struct record bounded.
+/* hitlq's bound on extensions per record.  Types are unique, 11 are defined
+ * and a record carries 1-5 in practice; 64 keeps struct record bounded.
  * A record with more is rejected (RECORD_ERR_EXT_COUNT). */
 #define RECORD_EXT_MAX      64
 #define RECORD_REF_NONE     UINT64_MAX
@@ -142,18 +133,6 @@ enum record_decision {
     RECORD_DEC_ESCALATE     = 0x03,
     RECORD_DEC_REQUEST_INFO = 0x04,
     RECORD_DEC_DEFER        = 0x05,
-};
-
-enum record_ext_type {
-    RECORD_EXT_TOP_FEATURES   = 0x0001,
-    RECORD_EXT_QUEUE_REF      = 0x0002,
-    RECORD_EXT_SUBMISSION     = 0x0003,
-    RECORD_EXT_LATENCY        = 0x0004,
-    RECORD_EXT_MODEL_INFO     = 0x0010,
-    RECORD_EXT_POLICY_INFO    = 0x0011,
-    RECORD_EXT_KEY_INFO       = 0x0020,
-    RECORD_EXT_CHECKPOINT_REF = 0x0021,
-    RECORD_EXT_PRIVATE_MIN    = 0x8000,
 };
 
 #define RECORD_SIG_ED25519  0x01

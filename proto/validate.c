@@ -106,7 +106,7 @@ mp_utf8_seq(const uint8_t *s, size_t i, size_t len)
     return n;
 }
 
-int
+bool
 mp_utf8_valid(const uint8_t *s, size_t len)
 {
     size_t i = 0, n;
@@ -126,10 +126,10 @@ mp_utf8_valid(const uint8_t *s, size_t len)
             break;
         n = mp_utf8_seq(s, i, len);
         if (n == 0)
-            return 0;
+            return false;
         i += n;
     }
-    return 1;
+    return true;
 }
 
 /* str or bin payload of n bytes starting at w->pos. */

@@ -4,10 +4,12 @@
  * Walks a frame body with an explicit stack before msgpack-c ever sees it,
  * so that msgpack-c's unbounded pre-allocation (a 5-byte array header can
  * ask for ~96 GB) can never be triggered by a peer.  No I/O, no globals.
+ * Errors (proto/README.md): HITLQ_ST_* statuses; predicates return bool.
  */
 #ifndef HITLQ_VALIDATE_H
 #define HITLQ_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,6 @@ int mp_validate(const uint8_t *buf, size_t len, const struct mp_limits *lim,
 
 /* True when s[0..len) is valid UTF-8 (no overlong forms, no surrogates,
  * nothing above U+10FFFF). */
-int mp_utf8_valid(const uint8_t *s, size_t len);
+bool mp_utf8_valid(const uint8_t *s, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  *
  * No I/O.  Decoding runs only on bodies that mp_validate() accepted, so
  * msgpack-c's allocations are bounded by the element budget.
+ * Errors (proto/README.md): HITLQ_ST_* statuses; predicates return bool.
  */
 #ifndef HITLQ_WIRE_H
 #define HITLQ_WIRE_H
@@ -151,10 +152,11 @@ wire_pack_kv_nil(msgpack_packer *pk, const char *k)
 }
 
 /* For a VALIDATED msgpack map at raw[0..len): the byte span of each value,
- * in map order (off[i], vlen[i]), for at most max entries.  Returns the
- * number of entries, or -1 if raw is not a map. */
+ * in map order (off[i], vlen[i]), for at most max entries; *n gets their
+ * number.  Returns HITLQ_ST_OK, or HITLQ_ST_BAD_MSGPACK (*n = 0) if raw is
+ * not a map. */
 int wire_map_value_spans(const uint8_t *raw, size_t len, uint32_t *off,
-                         uint32_t *vlen, size_t max);
+                         uint32_t *vlen, size_t max, size_t *n);
 
 /* Finds the value stored under `key` in the top-level map of a VALIDATED
  * body and returns its exact bytes (borrowed from body) in *val, *vlen.

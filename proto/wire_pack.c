@@ -148,29 +148,31 @@ wire_body_raw(const uint8_t *body, size_t len, const char *key,
 
 int
 wire_map_value_spans(const uint8_t *raw, size_t len, uint32_t *off,
-                     uint32_t *vlen, size_t max)
+                     uint32_t *vlen, size_t max, size_t *n)
 {
     size_t at;
-    uint64_t n;
+    uint64_t cnt;
 
+    *n = 0;
     if (len == 0 || !((raw[0] & 0xf0) == 0x80 || raw[0] == 0xde || raw[0] == 0xdf))
-        return -1;
-    at = mp_head(raw, &n);
-    n /= 2;
-    if (n > max)
-        n = max;
-    for (size_t i = 0; i < n; i++) {
+        return HITLQ_ST_BAD_MSGPACK;
+    at = mp_head(raw, &cnt);
+    cnt /= 2;
+    if (cnt > max)
+        cnt = max;
+    for (size_t i = 0; i < cnt; i++) {
         size_t ks = mp_skip(raw + at, len - at), vs;
 
         if (ks == 0)
-            return -1;
+            return HITLQ_ST_BAD_MSGPACK;
         at += ks;
         vs = mp_skip(raw + at, len - at);
         if (vs == 0)
-            return -1;
+            return HITLQ_ST_BAD_MSGPACK;
         off[i] = (uint32_t)at;
         vlen[i] = (uint32_t)vs;
         at += vs;
     }
-    return (int)n;
+    *n = (size_t)cnt;
+    return HITLQ_ST_OK;
 }

@@ -1,11 +1,13 @@
 /*
  * aud_summary.c - `hitlq-audit summary`: what an export's decisions say
- * (AUDIT.md §4.9 E, proto/AUDIT-HITLQ.md): counts per record type, per
- * decision, per model (id@version) and per actor; human agreement and
- * override rates from the OUTCOME extension (0x0005); model decisions
- * per triage route and explanation method (SCORING, 0x0006) and per rule
- * that routed them (RULES, 0x0007); first and last time.  A text table, or JSON (jansson) with --json.  It reads the
- * entries strictly but checks no hash or signature: run `verify` for that.
+ * (proto/AUDIT-FORMAT.md §3.4, §9): counts per record type, per decision,
+ * per model (id@version) and per actor; human agreement and override rates
+ * from the OUTCOME extension; model decisions per triage route and
+ * explanation method (SCORING) and per rule that routed them (RULES);
+ * first and last time.  Extension bodies are read with the decoders of
+ * proto/record_ext.h.  A text table, or JSON (jansson) with --json.  It
+ * reads the entries strictly but checks no hash or signature: run `verify`
+ * for that.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,10 +18,6 @@
 #include <jansson.h>
 
 #include "aud.h"
-
-#define AUD_EXT_OUTCOME 0x0005
-#define AUD_EXT_SCORING 0x0006
-#define AUD_EXT_RULES   0x0007
 
 /* Per-key counters. */
 enum { T_ENTRIES, T_AUTO, T_ESCALATED, T_HUMAN, T_AGREED, T_OVERRODE, T_N };
@@ -112,16 +110,15 @@ aud_tally_clear(struct aud_tally *t)
 static int
 aud_outcome_agreement(const struct record *rec)
 {
+    struct record_ext_outcome oc;
+
     for (size_t i = 0; i < rec->ext_count; i++) {
         const struct record_ext *x = &rec->ext[i];
-        size_t a, b;
-        if (x->type != AUD_EXT_OUTCOME)
+        if (x->type != RECORD_EXT_OUTCOME)
             continue;
-        if (x->len < 1 || (a = 1u + x->data[0]) >= x->len)
+        if (record_ext_outcome_decode(x->data, x->len, &oc) != RECORD_OK)
             return -1;
-        if ((b = a + 1u + x->data[a]) + 1u != x->len)
-            return -1;
-        return x->data[b] <= 2 ? x->data[b] : -1;
+        return oc.agreement;
     }
     return -1;
 }
@@ -141,34 +138,44 @@ aud_method_name(unsigned m)
     return m < 4 ? names[m] : NULL;
 }
 
+/* Counts the rules of a RULES body (by kind and id). */
+static int
+aud_sum_rules(struct aud_sum *s, const struct record_ext_rules *rl)
+{
+    for (unsigned k = 0; k < rl->n; k++) {
+        const struct record_ext_rule *ru = &rl->rule[k];
+        char key[8 + RECORD_STR_MAX];
+        struct aud_slot *sl;
+        int n = snprintf(key, sizeof(key), "%s %.*s",
+                         ru->kind == RECORD_RULE_HARD ? "hard" : "check", (int)ru->id.len,
+                         (const char *)ru->id.data);
+        if ((sl = aud_tally_get(&s->rules, key, (size_t)n)) == NULL)
+            return -1;
+        sl->v[T_ENTRIES]++;
+    }
+    return 0;
+}
+
 /* SCORING (route, method, QA flag) and RULES (rule ids, by kind) of a
  * model decision.  Malformed bodies are skipped: summary checks nothing. */
 static int
 aud_sum_scoring(struct aud_sum *s, const struct record *rec)
 {
+    struct record_ext_scoring sc;
+    struct record_ext_rules rl;
+
     for (size_t i = 0; i < rec->ext_count; i++) {
         const struct record_ext *x = &rec->ext[i];
 
-        if (x->type == AUD_EXT_SCORING && x->len == 19 && x->data[1] < 8 && x->data[0] < 4) {
-            s->methods[x->data[0]]++;
-            s->routes[x->data[1]]++;
-            s->qa_sampled += x->data[2] & 1;
-        } else if (x->type == AUD_EXT_RULES && x->len >= 1) {
-            size_t p = 1;
-            for (unsigned k = 0; k < x->data[0] && p + 2 <= x->len; k++) {
-                char key[8 + RECORD_STR_MAX];
-                size_t l = x->data[p + 1];
-                struct aud_slot *sl;
-                if (p + 2 + l > x->len)
-                    break;
-                int n = snprintf(key, sizeof(key), "%s %.*s",
-                                 x->data[p] == 2 ? "hard" : "check", (int)l,
-                                 (const char *)x->data + p + 2);
-                if ((sl = aud_tally_get(&s->rules, key, (size_t)n)) == NULL)
-                    return -1;
-                sl->v[T_ENTRIES]++;
-                p += 2 + l;
-            }
+        if (x->type == RECORD_EXT_SCORING &&
+            record_ext_scoring_decode(x->data, x->len, &sc) == RECORD_OK) {
+            s->methods[sc.method]++;
+            s->routes[sc.route]++;
+            s->qa_sampled += sc.flags & RECORD_SCORING_FLAG_QA;
+        } else if (x->type == RECORD_EXT_RULES &&
+                   record_ext_rules_decode(x->data, x->len, &rl) == RECORD_OK &&
+                   aud_sum_rules(s, &rl) != 0) {
+            return -1;
         }
     }
     return 0;

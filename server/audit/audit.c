@@ -251,16 +251,15 @@ struct audit_ext {
     uint8_t b[3][2 * (1 + RECORD_STR_MAX) + 16];
 };
 
-static size_t
-put_opaque(uint8_t *p, const char *s)
+/* s as an extension body field, cut at RECORD_STR_MAX bytes. */
+static struct record_ext_bytes
+audit_bytes(const char *s)
 {
     size_t n = strlen(s);
 
     if (n > RECORD_STR_MAX)
         n = RECORD_STR_MAX;
-    p[0] = (uint8_t)n;
-    memcpy(p + 1, s, n);
-    return 1 + n;
+    return (struct record_ext_bytes){ (const uint8_t *)s, n };
 }
 
 static void
@@ -272,15 +271,32 @@ audit_ext_add(struct record *r, uint16_t type, const uint8_t *p, size_t n)
     r->ext_count++;
 }
 
-static void
+/* QUEUE_REF body into p (RECORD_EXT_QUEUE_REF_MAX bytes), *n its length;
+ * the priority is capped at 255.  RECORD_OK or a RECORD_ERR_* code. */
+static int
+audit_queue_body(uint8_t *p, const char *queue, uint32_t priority, uint64_t deadline_ms,
+                 size_t *n)
+{
+    struct record_ext_queue_ref q = {
+        .queue = audit_bytes(queue),
+        .priority = (uint8_t)(priority > 255 ? 255 : priority),
+        .sla_deadline_ms = deadline_ms,
+    };
+
+    return record_ext_queue_ref_encode(&q, p, RECORD_EXT_QUEUE_REF_MAX, n);
+}
+
+/* Adds a QUEUE_REF (body written into p) to r; false if it cannot be encoded. */
+static bool
 audit_ext_queue(struct record *r, uint8_t *p, const char *queue, uint32_t priority,
                 uint64_t deadline_ms)
 {
-    size_t n = put_opaque(p, queue);
+    size_t n;
 
-    p[n++] = (uint8_t)(priority > 255 ? 255 : priority);
-    store_put_be64(p + n, deadline_ms);
-    audit_ext_add(r, RECORD_EXT_QUEUE_REF, p, n + 8);
+    if (audit_queue_body(p, queue, priority, deadline_ms, &n) != RECORD_OK)
+        return false;
+    audit_ext_add(r, RECORD_EXT_QUEUE_REF, p, n);
+    return true;
 }
 
 /* Record bytes before the tail: magic, type, index, time, item id. */
@@ -325,17 +341,53 @@ tail_ext(uint8_t *p, uint16_t type, const uint8_t *data, size_t len)
     return p + 4 + len;
 }
 
+/* Writes the extension list of a model decision at p (after its u16
+ * length, filled here); QUEUE_REF and SUBMISSION through their proto
+ * encoders, the other bodies as prepared by the caller.  Returns the end
+ * of the list, or NULL if a body cannot be encoded. */
+static uint8_t *
+audit_tail_exts(uint8_t *p, const struct audit_decision *in)
+{
+    struct audit_ext x;
+    struct record_ext_submission sub = {
+        .bot_id = audit_bytes(in->actor),
+        .request_id = audit_bytes(in->key),
+        .submitted_ms = in->received_ms,
+    };
+    uint8_t *ext_len = p;
+    size_t n;
+
+    p = ext_len + 2;
+    if (in->top_ext != NULL)
+        p = tail_ext(p, RECORD_EXT_TOP_FEATURES, in->top_ext, in->top_ext_len);
+    if (!in->is_auto) {
+        if (audit_queue_body(x.b[0], in->queue, in->priority, in->deadline_ms, &n) != RECORD_OK)
+            return NULL;
+        p = tail_ext(p, RECORD_EXT_QUEUE_REF, x.b[0], n);
+    }
+    if (record_ext_submission_encode(&sub, x.b[1], sizeof(x.b[1]), &n) != RECORD_OK)
+        return NULL;
+    p = tail_ext(p, RECORD_EXT_SUBMISSION, x.b[1], n);
+    if (in->scoring_ext != NULL)
+        p = tail_ext(p, RECORD_EXT_SCORING, in->scoring_ext, in->scoring_ext_len);
+    if (in->rules_ext != NULL)
+        p = tail_ext(p, RECORD_EXT_RULES, in->rules_ext, in->rules_ext_len);
+    n = (size_t)(p - ext_len - 2);
+    ext_len[0] = (uint8_t)(n >> 8);
+    ext_len[1] = (uint8_t)n;
+    return p;
+}
+
 /* Writes the record from actor_type on (AUDIT-FORMAT.md §3; canonical by
  * construction: the same bytes record_encode writes, which the strict
  * decoder in the tests and in hitlq-audit checks on every entry).
- * Returns the end of what was written. */
+ * Returns the end of what was written, or NULL if an extension body
+ * cannot be encoded. */
 static uint8_t *
 audit_tail_write(uint8_t *p, const struct audit_decision *in, const uint8_t commit[32])
 {
-    struct audit_ext x;
     const char *at = strrchr(in->model, '@');
-    size_t ml = at != NULL ? (size_t)(at - in->model) : strlen(in->model), n;
-    uint8_t *ext_len;
+    size_t ml = at != NULL ? (size_t)(at - in->model) : strlen(in->model);
 
     *p++ = RECORD_ACTOR_MODEL;         /* the model itself: model_* fields */
     p = tail_opaque(p, AUDIT_MODEL_ACTOR, sizeof(AUDIT_MODEL_ACTOR) - 1);
@@ -354,28 +406,9 @@ audit_tail_write(uint8_t *p, const struct audit_decision *in, const uint8_t comm
     }
     store_put_be64(p, RECORD_REF_NONE);
     memset(p + 8, 0, 2 * AUDIT_HASH_LEN);                     /* ref leaf, note */
-    ext_len = p + 8 + 2 * AUDIT_HASH_LEN;
-    p = ext_len + 2;
-    if (in->top_ext != NULL)
-        p = tail_ext(p, RECORD_EXT_TOP_FEATURES, in->top_ext, in->top_ext_len);
-    if (!in->is_auto) {
-        /* cppcheck-suppress uninitvar ; x.b[0] is the output of put_opaque */
-        n = put_opaque(x.b[0], in->queue);
-        x.b[0][n++] = (uint8_t)(in->priority > 255 ? 255 : in->priority);
-        store_put_be64(x.b[0] + n, in->deadline_ms);
-        p = tail_ext(p, RECORD_EXT_QUEUE_REF, x.b[0], n + 8);
-    }
-    n = put_opaque(x.b[1], in->actor);
-    n += put_opaque(x.b[1] + n, in->key);
-    store_put_be64(x.b[1] + n, in->received_ms);
-    p = tail_ext(p, RECORD_EXT_SUBMISSION, x.b[1], n + 8);
-    if (in->scoring_ext != NULL)
-        p = tail_ext(p, AUDIT_EXT_SCORING, in->scoring_ext, in->scoring_ext_len);
-    if (in->rules_ext != NULL)
-        p = tail_ext(p, AUDIT_EXT_RULES, in->rules_ext, in->rules_ext_len);
-    n = (size_t)(p - ext_len - 2);
-    ext_len[0] = (uint8_t)(n >> 8);
-    ext_len[1] = (uint8_t)n;
+    p = audit_tail_exts(p + 8 + 2 * AUDIT_HASH_LEN, in);
+    if (p == NULL)
+        return NULL;
     *p++ = 0;                                                 /* no attestations */
     return p;
 }
@@ -397,7 +430,11 @@ audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32]
     if (audit_commit_hash(&a->rh, salt, in->fields, in->fields_len, commit) != 0 ||
         (*tail = malloc(cap)) == NULL)
         return HITLQ_ST_INTERNAL;
-    end = audit_tail_write(*tail, in, commit);
+    if ((end = audit_tail_write(*tail, in, commit)) == NULL) {
+        free(*tail);
+        *tail = NULL;
+        return HITLQ_ST_INTERNAL;
+    }
     *tail_len = (size_t)(end - *tail);
     return HITLQ_ST_OK;
 }
@@ -476,8 +513,9 @@ audit_copy_model(struct record *r, const struct record *m)
 }
 
 /* OUTCOME body: outcome, the model's recommendation and the agreement
- * (proto/AUDIT-FORMAT.md).  Returns the agreement byte. */
-static uint8_t
+ * (proto/AUDIT-FORMAT.md), written into p (RECORD_EXT_OUTCOME_MAX bytes).
+ * Returns the agreement byte, or -1 if the body cannot be encoded. */
+static int
 audit_outcome(struct audit *a, const struct journal_item *it, const struct audit_refd *rf,
               const char *outcome, bool judged, uint8_t *p, size_t *n)
 {
@@ -487,28 +525,34 @@ audit_outcome(struct audit *a, const struct journal_item *it, const struct audit
     const char *auto_action = tp == NULL ? "" : rejected ? tp->reject_action : tp->auto_action;
     bool above = rf->found && (rejected || a->ref.score >= a->ref.threshold);
     const char *rec = !rf->found ? "" : above ? auto_action : "review";
-    uint8_t agree = 0;
+    struct record_ext_outcome oc = {
+        .outcome = audit_bytes(outcome),
+        .recommendation = audit_bytes(rec),
+        .agreement = RECORD_AGREE_NONE,
+    };
 
     if (judged && rf->found) {
         uint8_t d = audit_decision_of(outcome);
         bool as_auto = strcmp(outcome, auto_action) == 0 ||
                        (d != RECORD_DEC_NONE && d == audit_decision_of(auto_action));
-        agree = (as_auto == above) ? 1 : 2;
+        oc.agreement = (as_auto == above) ? RECORD_AGREE_AGREED : RECORD_AGREE_OVERRODE;
     }
-    *n = put_opaque(p, outcome);
-    *n += put_opaque(p + *n, rec);
-    p[(*n)++] = agree;
-    return agree;
+    if (record_ext_outcome_encode(&oc, p, RECORD_EXT_OUTCOME_MAX, n) != RECORD_OK)
+        return -1;
+    return oc.agreement;
 }
 
-/* Fills type, actor, decision and extensions of an event's record. */
+/* Fills type, actor, decision and extensions of an event's record.  False
+ * when the event is not logged (*st untouched), or when an extension body
+ * cannot be encoded (*st = HITLQ_ST_INTERNAL). */
 static bool
 audit_event_fill(struct audit *a, struct record *r, const struct journal_item *it,
                  const struct journal_ev *ev, const struct audit_refd *rf,
-                 struct audit_ext *x)
+                 struct audit_ext *x, int *st)
 {
-    const char *outcome;
+    const char *outcome, *queue = NULL;
     bool judged = false;
+    int agree;
     size_t n;
 
     r->record_type = RECORD_QUEUE_EVENT;
@@ -524,7 +568,7 @@ audit_event_fill(struct audit *a, struct record *r, const struct journal_item *i
         outcome = "escalate";
         r->record_type = RECORD_HUMAN_DECISION;
         r->decision = RECORD_DEC_ESCALATE;
-        audit_ext_queue(r, x->b[0], ev->to, 0, 0);
+        queue = ev->to;
         break;
     case JOURNAL_RELEASED:
         outcome = "release";
@@ -537,16 +581,21 @@ audit_event_fill(struct audit *a, struct record *r, const struct journal_item *i
         outcome = "dead_lettered";
         r->actor_type = RECORD_ACTOR_SYSTEM;
         r->decision = RECORD_DEC_ESCALATE;
-        audit_ext_queue(r, x->b[0], ev->queue, 0, 0);
+        queue = ev->queue;
         break;
     default:
         return false;
     }
-    if (audit_outcome(a, it, rf, outcome, judged, x->b[1], &n) == 2)
+    if ((queue != NULL && !audit_ext_queue(r, x->b[0], queue, 0, 0)) ||
+        (agree = audit_outcome(a, it, rf, outcome, judged, x->b[1], &n)) < 0) {
+        *st = HITLQ_ST_INTERNAL;
+        return false;
+    }
+    if (agree == RECORD_AGREE_OVERRODE)
         r->record_type = RECORD_HUMAN_OVERRIDE;
     else if (judged)
         r->record_type = RECORD_HUMAN_DECISION;
-    audit_ext_add(r, AUDIT_EXT_OUTCOME, x->b[1], n);
+    audit_ext_add(r, RECORD_EXT_OUTCOME, x->b[1], n);
     return true;
 }
 
@@ -576,7 +625,7 @@ audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
     *index = JOURNAL_NO_AUDIT;
     record_init(r);
     st = audit_load_ref(a, txn, it, &rf);
-    if (st != HITLQ_ST_OK || !audit_event_fill(a, r, it, ev, &rf, &x))
+    if (st != HITLQ_ST_OK || !audit_event_fill(a, r, it, ev, &rf, &x, &st))
         return st;
     audit_str(&r->item_id, buf, audit_u64_str(buf, it->id));
     if (r->actor_type == RECORD_ACTOR_SYSTEM)

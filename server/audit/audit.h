@@ -52,9 +52,6 @@
 #define AUDIT_NOTE_MAX     4096u     /* a signed checkpoint (few signatures) */
 #define AUDIT_KEYS_MAX     8u        /* signing keys at once (rotation overlap) */
 #define AUDIT_ITEM_MAX     64u       /* entries listed per item (AUDIT_PROVE) */
-#define AUDIT_EXT_OUTCOME  0x0005u   /* hitlq: outcome, recommendation, agreement */
-#define AUDIT_EXT_SCORING  0x0006u   /* hitlq: method, route, flags, margin, base value */
-#define AUDIT_EXT_RULES    0x0007u   /* hitlq: the rules that routed a decision */
 #define AUDIT_TOP_MAX      3u        /* TOP_FEATURES entries per model decision */
 
 struct store;

@@ -206,18 +206,19 @@ static int
 audit_key_entry(struct audit *a, MDB_txn *txn, const char *vkey, size_t vlen,
                 uint8_t action, uint64_t now_ms)
 {
-    uint8_t body[4 + NOTE_VKEY_MAX + 8], hash[AUDIT_HASH_LEN];
+    uint8_t body[RECORD_EXT_KEY_INFO_LEN(NOTE_VKEY_MAX)], hash[AUDIT_HASH_LEN];
     struct record *r = &a->rec;
+    struct record_ext_key_info ki = {
+        .role = RECORD_KEY_ROLE_LOG, .action = action,
+        .vkey = { (const uint8_t *)vkey, vlen }, .effective_from_size = a->tree.size,
+    };
     uint64_t index;
+    size_t n;
 
+    if (record_ext_key_info_encode(&ki, body, sizeof(body), &n) != RECORD_OK)
+        return HITLQ_ST_INTERNAL;
     audit_sys_record(r, a->tree.size == 0 ? RECORD_GENESIS : RECORD_KEY_EVENT);
-    body[0] = 1;                           /* role: log */
-    body[1] = action;
-    body[2] = (uint8_t)(vlen >> 8);
-    body[3] = (uint8_t)vlen;
-    memcpy(body + 4, vkey, vlen);
-    store_put_be64(body + 4 + vlen, a->tree.size);
-    r->ext[0] = (struct record_ext){ RECORD_EXT_KEY_INFO, (uint16_t)(12 + vlen), body };
+    r->ext[0] = (struct record_ext){ RECORD_EXT_KEY_INFO, (uint16_t)n, body };
     r->ext_count = 1;
     return audit_append(a, txn, r, now_ms, &index, hash);
 }
@@ -226,12 +227,17 @@ int
 audit_actor_key(struct audit *a, MDB_txn *txn, const char *desc, size_t len, uint8_t action,
                 const char *by, uint64_t now_ms)
 {
-    uint8_t body[4 + AUDIT_ACTOR_DESC_MAX + 8], hash[AUDIT_HASH_LEN];
+    uint8_t body[RECORD_EXT_KEY_INFO_LEN(AUDIT_ACTOR_DESC_MAX)], hash[AUDIT_HASH_LEN];
     struct record *r = &a->rec;
-    size_t bl = strlen(by);
+    struct record_ext_key_info ki = {
+        .role = RECORD_KEY_ROLE_ACTOR, .action = action,
+        .vkey = { (const uint8_t *)desc, len }, .effective_from_size = a->tree.size,
+    };
+    size_t bl = strlen(by), n;
     uint64_t index;
 
-    if (len > AUDIT_ACTOR_DESC_MAX || bl == 0 || bl > RECORD_STR_MAX)
+    if (len > AUDIT_ACTOR_DESC_MAX || bl == 0 || bl > RECORD_STR_MAX ||
+        record_ext_key_info_encode(&ki, body, sizeof(body), &n) != RECORD_OK)
         return HITLQ_ST_INTERNAL;
     audit_sys_record(r, RECORD_KEY_EVENT);
     if (strcmp(by, "hitlqd") != 0) {       /* an admin principal did it */
@@ -239,13 +245,7 @@ audit_actor_key(struct audit *a, MDB_txn *txn, const char *desc, size_t len, uin
         r->actor_id.len = (uint8_t)bl;
         memcpy(r->actor_id.data, by, bl);
     }
-    body[0] = 3;                           /* role: actor */
-    body[1] = action;
-    body[2] = (uint8_t)(len >> 8);
-    body[3] = (uint8_t)len;
-    memcpy(body + 4, desc, len);
-    store_put_be64(body + 4 + len, a->tree.size);
-    r->ext[0] = (struct record_ext){ RECORD_EXT_KEY_INFO, (uint16_t)(12 + len), body };
+    r->ext[0] = (struct record_ext){ RECORD_EXT_KEY_INFO, (uint16_t)n, body };
     r->ext_count = 1;
     return audit_append(a, txn, r, now_ms, &index, hash);
 }
@@ -288,10 +288,13 @@ static int
 audit_register_model(struct audit *a, MDB_txn *txn, const struct audit_type *m, uint64_t now_ms)
 {
     char name[16 + 2 * AUDIT_HASH_LEN + 1], *at;
-    uint8_t body[2 * AUDIT_HASH_LEN + 1 + RECORD_STR_MAX], hash[AUDIT_HASH_LEN];
+    uint8_t body[RECORD_EXT_MODEL_INFO_MAX], hash[AUDIT_HASH_LEN];
     struct record *r = &a->rec;
-    size_t kn = strlen(m->model_kind);
+    struct record_ext_model_info mi = {   /* digests zero: not known yet */
+        .framework = { (const uint8_t *)m->model_kind, strlen(m->model_kind) },
+    };
     uint64_t index;
+    size_t n;
     MDB_val v;
     int st;
 
@@ -308,10 +311,9 @@ audit_register_model(struct audit *a, MDB_txn *txn, const struct audit_type *m, 
         memcpy(r->model_version.data, at + 1, r->model_version.len);
     }
     memcpy(r->model_digest, m->model_digest, AUDIT_HASH_LEN);
-    memset(body, 0, 2 * AUDIT_HASH_LEN);
-    body[2 * AUDIT_HASH_LEN] = (uint8_t)kn;
-    memcpy(body + 2 * AUDIT_HASH_LEN + 1, m->model_kind, kn);
-    r->ext[0] = (struct record_ext){ RECORD_EXT_MODEL_INFO, (uint16_t)(65 + kn), body };
+    if (record_ext_model_info_encode(&mi, body, sizeof(body), &n) != RECORD_OK)
+        return HITLQ_ST_INTERNAL;
+    r->ext[0] = (struct record_ext){ RECORD_EXT_MODEL_INFO, (uint16_t)n, body };
     r->ext_count = 1;
     if ((st = audit_append(a, txn, r, now_ms, &index, hash)) != HITLQ_ST_OK)
         return st;
@@ -326,10 +328,15 @@ audit_register_policy(struct audit *a, MDB_txn *txn, uint64_t now_ms)
     const uint8_t *dg = a->pol->digest;
     const char *id = a->pol->id;
     const struct audit_type *tp = a->pol->n_types > 0 ? &a->pol->types[0] : NULL;
-    uint8_t body[AUDIT_HASH_LEN + 2 + 8], hash[AUDIT_HASH_LEN];
+    uint8_t body[RECORD_EXT_POLICY_INFO_LEN], hash[AUDIT_HASH_LEN];
     struct record *r = &a->rec;
     double thr = tp != NULL ? tp->auto_threshold : 0.0;
-    uint64_t index, bits;
+    struct record_ext_policy_info pi = {
+        .reason_registry_version = 1,
+        .threshold = thr == 0.0 ? 0.0 : thr,      /* -0 is written as +0 */
+    };
+    uint64_t index;
+    size_t n;
     MDB_val v;
     int st;
 
@@ -340,12 +347,10 @@ audit_register_policy(struct audit *a, MDB_txn *txn, uint64_t now_ms)
     r->policy_id.len = (uint8_t)strlen(id);
     memcpy(r->policy_id.data, id, r->policy_id.len);
     r->threshold = thr;
-    memcpy(body, dg, AUDIT_HASH_LEN);
-    body[AUDIT_HASH_LEN] = 0;
-    body[AUDIT_HASH_LEN + 1] = 1;          /* reason registry version */
-    memcpy(&bits, &thr, sizeof(bits));
-    store_put_be64(body + AUDIT_HASH_LEN + 2, thr == 0.0 ? 0 : bits);
-    r->ext[0] = (struct record_ext){ RECORD_EXT_POLICY_INFO, sizeof(body), body };
+    memcpy(pi.policy_doc_digest, dg, AUDIT_HASH_LEN);
+    if (record_ext_policy_info_encode(&pi, body, sizeof(body), &n) != RECORD_OK)
+        return HITLQ_ST_INTERNAL;
+    r->ext[0] = (struct record_ext){ RECORD_EXT_POLICY_INFO, (uint16_t)n, body };
     r->ext_count = 1;
     if ((st = audit_append(a, txn, r, now_ms, &index, hash)) != HITLQ_ST_OK)
         return st;

@@ -104,7 +104,8 @@ reasons_pack(const struct triage *t, const msgpack_object *fields,
     size_t nr = t->n_rules;
     static const uint8_t nil = 0xc0;
     uint32_t off[HITLQ_MAX_FIELDS], vl[HITLQ_MAX_FIELDS];
-    int nf = wire_map_value_spans(raw, raw_len, off, vl, HITLQ_MAX_FIELDS);
+    size_t nf = 0;              /* 0 when raw is not a map: values go out as nil */
+    (void)wire_map_value_spans(raw, raw_len, off, vl, HITLQ_MAX_FIELDS, &nf);
     struct fixbuf fb;
     size_t n = r->n_reasons;
 
@@ -130,7 +131,7 @@ reasons_pack(const struct triage *t, const msgpack_object *fields,
             fb_str(&fb, "feature", 7);
             fb_str(&fb, r->reasons[i].feature, strlen(r->reasons[i].feature));
             fb_str(&fb, "value", 5);
-            if (k >= 0 && k < nf)
+            if (k >= 0 && (size_t)k < nf)
                 fb_put(&fb, raw + off[k], vl[k]);
             else
                 fb_put(&fb, &nil, 1);

@@ -32,7 +32,6 @@
 #define TYPE          "credit_application"
 #define POLICY_SRC    "server/score/defaults/credit_policy.json"
 #define MODEL_SRC     "server/score/defaults/credit_xgb.json"
-#define EXT_OUTCOME   0x0005u          /* AUDIT-FORMAT.md: OUTCOME extension */
 
 static struct hserver S;
 static struct credit_item *CI;
@@ -636,13 +635,14 @@ static void test_qa_sample(void **st)
         assert_memory_equal(r->ref_leaf_hash, mleaf, 32);
         assert_int_equal(r->decision, strcmp(verdict, "approve") == 0 ? RECORD_DEC_APPROVE
                                                                       : RECORD_DEC_REJECT);
-        const struct record_ext *o = find_ext(r, EXT_OUTCOME);
+        const struct record_ext *o = find_ext(r, RECORD_EXT_OUTCOME);
+        struct record_ext_outcome oc;
         assert_non_null(o);
-        assert_int_equal(o->data[o->len - 1], disagree ? 2 : 1);
+        assert_int_equal(record_ext_outcome_decode(o->data, o->len, &oc), RECORD_OK);
+        assert_int_equal(oc.agreement, disagree ? 2 : 1);
         /* the recommendation in OUTCOME is the model's action */
-        size_t ol = o->data[0];
-        assert_int_equal(o->data[1 + ol], strlen(d[i].action));
-        assert_memory_equal(o->data + 2 + ol, d[i].action, strlen(d[i].action));
+        assert_int_equal(oc.recommendation.len, strlen(d[i].action));
+        assert_memory_equal(oc.recommendation.data, d[i].action, strlen(d[i].action));
         free(bytes);
         overrides_of_approve += approved && disagree;
         agreements_with_approve += approved && !disagree;

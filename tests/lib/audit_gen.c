@@ -2,9 +2,10 @@
  * audit_gen.c - builds audit logs for tests/test_audit_tool.c (see
  * audit_gen.h): a GENESIS entry, then a repeating pattern of ESCALATION
  * (model entry, QUEUE_REF + TOP_FEATURES), HUMAN_DECISION or
- * HUMAN_OVERRIDE resolving it (ref + OUTCOME 0x0005) and AUTO_DECISION
+ * HUMAN_OVERRIDE resolving it (ref + OUTCOME) and AUTO_DECISION
  * (SUBMISSION), about 300 bytes each, as hitlqd fills them
- * (proto/AUDIT-HITLQ.md).  Keys and seeds are test-only.
+ * (proto/AUDIT-FORMAT.md §9); extension bodies are written with the
+ * encoders of proto/record_ext.h.  Keys and seeds are test-only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,31 +29,11 @@ gen_str(struct record_str *s, const char *v)
     memcpy(s->data, v, s->len);
 }
 
-static size_t
-gen_put_opaque(uint8_t *p, const char *s)
+/* s as an extension body field. */
+static struct record_ext_bytes
+gen_bytes(const char *s)
 {
-    size_t n = strlen(s);
-
-    p[0] = (uint8_t)n;
-    memcpy(p + 1, s, n);
-    return 1 + n;
-}
-
-static size_t
-gen_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-    return 8;
-}
-
-static size_t
-gen_put_f64(uint8_t *p, double d)
-{
-    uint64_t u;
-
-    memcpy(&u, &d, 8);
-    return gen_put_u64(p, u);
+    return (struct record_ext_bytes){ (const uint8_t *)s, strlen(s) };
 }
 
 /* Extension bodies of one entry, kept beside it while it is encoded. */
@@ -60,11 +41,16 @@ struct gen_ext {
     uint8_t a[512], b[512];
 };
 
-/* ESCALATION by the model: TOP_FEATURES (0x0001) + QUEUE_REF (0x0002). */
+/* ESCALATION by the model: TOP_FEATURES + QUEUE_REF. */
 static void
 gen_model_entry(struct record *r, struct gen_ext *x, uint64_t i)
 {
     static const char *const feats[] = { "amount_z", "vendor_age_days", "country_risk" };
+    struct record_ext_top_features tf = { .n = 3 };
+    struct record_ext_queue_ref q = {
+        .queue = gen_bytes("credit_review"), .priority = 100,
+        .sla_deadline_ms = GEN_T0 + i * 1000 + 3600000,
+    };
     size_t n = 0;
 
     r->record_type = RECORD_ESCALATION;
@@ -75,26 +61,27 @@ gen_model_entry(struct record *r, struct gen_ext *x, uint64_t i)
     r->reason_count = 2;
     r->reason_codes[0] = 0x0101;
     r->reason_codes[1] = (uint16_t)(0x0200 + i % 7);
-    x->a[n++] = 3;
-    for (size_t k = 0; k < 3; k++) {
-        n += gen_put_opaque(x->a + n, feats[k]);
-        n += gen_put_f64(x->a + n, 0.0);
-        n += gen_put_f64(x->a + n, 0.25 - 0.1 * (double)k);
-    }
+    for (size_t k = 0; k < 3; k++)
+        tf.f[k] = (struct record_ext_feature){ gen_bytes(feats[k]), 0.0,
+                                               0.25 - 0.1 * (double)k };
+    assert_int_equal(record_ext_top_features_encode(&tf, x->a, sizeof(x->a), &n), RECORD_OK);
     r->ext[0] = (struct record_ext){ RECORD_EXT_TOP_FEATURES, (uint16_t)n, x->a };
-    n = gen_put_opaque(x->b, "credit_review");
-    x->b[n++] = 100;
-    n += gen_put_u64(x->b + n, GEN_T0 + i * 1000 + 3600000);
+    assert_int_equal(record_ext_queue_ref_encode(&q, x->b, sizeof(x->b), &n), RECORD_OK);
     r->ext[1] = (struct record_ext){ RECORD_EXT_QUEUE_REF, (uint16_t)n, x->b };
     r->ext_count = 2;
 }
 
-/* HUMAN_DECISION / HUMAN_OVERRIDE resolving entry i - 1: OUTCOME 0x0005. */
+/* HUMAN_DECISION / HUMAN_OVERRIDE resolving entry i - 1: OUTCOME. */
 static void
 gen_human_entry(struct record *r, struct gen_ext *x, uint64_t i,
                 const uint8_t ref_leaf[32], const char *who)
 {
     bool override = i % 7 == 5;
+    struct record_ext_outcome oc = {
+        .outcome = gen_bytes(override ? "reject" : "approve"),
+        .recommendation = gen_bytes("review"),
+        .agreement = override ? RECORD_AGREE_OVERRODE : RECORD_AGREE_AGREED,
+    };
     size_t n = 0;
 
     r->record_type = override ? RECORD_HUMAN_OVERRIDE : RECORD_HUMAN_DECISION;
@@ -104,18 +91,19 @@ gen_human_entry(struct record *r, struct gen_ext *x, uint64_t i,
     r->ref_index = i - 1;
     memcpy(r->ref_leaf_hash, ref_leaf, 32);
     memset(r->note_commit, 0x5a, 32);
-    n += gen_put_opaque(x->a + n, override ? "reject" : "approve");
-    n += gen_put_opaque(x->a + n, "review");
-    x->a[n++] = override ? 2 : 1;
-    r->ext[0] = (struct record_ext){ 0x0005, (uint16_t)n, x->a };
+    assert_int_equal(record_ext_outcome_encode(&oc, x->a, sizeof(x->a), &n), RECORD_OK);
+    r->ext[0] = (struct record_ext){ RECORD_EXT_OUTCOME, (uint16_t)n, x->a };
     r->ext_count = 1;
 }
 
-/* AUTO_DECISION APPROVE with SUBMISSION (0x0003). */
+/* AUTO_DECISION APPROVE with SUBMISSION. */
 static void
 gen_auto_entry(struct record *r, struct gen_ext *x, uint64_t i)
 {
     char req[32];
+    struct record_ext_submission sub = {
+        .bot_id = gen_bytes("bot-7"), .submitted_ms = GEN_T0 + i * 1000 - 5,
+    };
     size_t n = 0;
 
     r->record_type = RECORD_AUTO_DECISION;
@@ -124,9 +112,8 @@ gen_auto_entry(struct record *r, struct gen_ext *x, uint64_t i)
     r->score = 0.95;
     r->decision = RECORD_DEC_APPROVE;
     snprintf(req, sizeof(req), "req-%llu", (unsigned long long)i);
-    n += gen_put_opaque(x->a + n, "bot-7");
-    n += gen_put_opaque(x->a + n, req);
-    n += gen_put_u64(x->a + n, GEN_T0 + i * 1000 - 5);
+    sub.request_id = gen_bytes(req);
+    assert_int_equal(record_ext_submission_encode(&sub, x->a, sizeof(x->a), &n), RECORD_OK);
     r->ext[0] = (struct record_ext){ RECORD_EXT_SUBMISSION, (uint16_t)n, x->a };
     r->ext_count = 1;
 }
