@@ -422,8 +422,9 @@ audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32]
                  in->rules_ext_len;
 
     if (!isfinite(in->score) || !isfinite(in->threshold) || in->n_codes > AUDIT_MAX_CODES ||
-        in->top_ext_len > 1 + 3 * 272 || in->scoring_ext_len > AUDIT_SCORING_LEN ||
-        in->rules_ext_len > AUDIT_RULES_MAX || in->actor[0] == '\0')
+        in->top_ext_len > RECORD_EXT_TOP_FEATURES_MAX(AUDIT_TOP_MAX) ||
+        in->scoring_ext_len > RECORD_EXT_SCORING_LEN ||
+        in->rules_ext_len > RECORD_EXT_RULES_MAX || in->actor[0] == '\0')
         return HITLQ_ST_INTERNAL;
     *type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
     memcpy(salt, audit_salt(&a->lsalt), RECORD_SALT_LEN);

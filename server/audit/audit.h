@@ -106,8 +106,6 @@ struct audit_decision {
 };
 
 #define AUDIT_MAX_CODES    (HITLQ_MAX_REASONS + 16u)   /* reason codes per decision */
-#define AUDIT_SCORING_LEN  19u                         /* SCORING body bytes */
-#define AUDIT_RULES_MAX    (1u + 16u * (2u + 255u))   /* RULES body bound */
 
 /* Loop thread: draws the input salt, computes the input commitment and
  * encodes the whole record but its prefix (magic, type, index, time,

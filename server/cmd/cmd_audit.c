@@ -19,81 +19,79 @@
 #include "dispatch.h"
 #include "op.h"
 #include "park.h"
+#include "record.h"
 #include "score.h"
 #include "server.h"
 #include "store.h"
 #include "wire.h"
 
-#define TOP_EXT_MAX (1 + AUDIT_TOP_MAX * (1 + 255 + 16))
+#define TOP_EXT_MAX RECORD_EXT_TOP_FEATURES_MAX(AUDIT_TOP_MAX)
 
 /* ---- SUBMIT: audit fields and receipts ----------------------------------- */
 
-static size_t
-put_f64(uint8_t *p, double v)
+/* v, with -0 written as +0 (the canonical zero). */
+static double
+canon_f64(double v)
 {
-    uint64_t u;
+    return v == 0.0 ? 0.0 : v;
+}
 
-    if (v == 0.0)
-        v = 0.0;                       /* -0 is not canonical */
-    memcpy(&u, &v, sizeof(u));
-    store_put_be64(p, u);
-    return 8;
+/* b's bytes: s clipped to opaque<..255>. */
+static struct record_ext_bytes
+ext_str(const char *s)
+{
+    size_t l = strlen(s);
+
+    return (struct record_ext_bytes){ (const uint8_t *)s, l > 255 ? 255 : l };
 }
 
 /* TOP_FEATURES body: the AUDIT_TOP_MAX largest contributions by name
  * (every reason is in reason_codes; this one is in every entry, so kept
- * short).  Values stay behind the input commitment: written as 0. */
+ * short).  Values stay behind the input commitment: written as 0.
+ * Returns the body's length, 0 when it cannot be encoded. */
 static size_t
 submit_top_features(const struct score_result *r, uint8_t *buf)
 {
-    size_t n = 1;
+    struct record_ext_top_features tf = { 0 };
+    size_t n;
 
-    buf[0] = (uint8_t)(r->n_reasons < AUDIT_TOP_MAX ? r->n_reasons : AUDIT_TOP_MAX);
-    for (size_t i = 0; i < buf[0]; i++) {
-        size_t fl = strlen(r->reasons[i].feature);
-
-        if (fl > 255)
-            fl = 255;
-        buf[n++] = (uint8_t)fl;
-        memcpy(buf + n, r->reasons[i].feature, fl);
-        n += fl;
-        n += put_f64(buf + n, 0.0);
-        n += put_f64(buf + n, r->reasons[i].contribution);
-    }
-    return n;
+    tf.n = (uint8_t)(r->n_reasons < AUDIT_TOP_MAX ? r->n_reasons : AUDIT_TOP_MAX);
+    for (size_t i = 0; i < tf.n; i++)
+        tf.f[i] = (struct record_ext_feature){ ext_str(r->reasons[i].feature), 0.0,
+                                               canon_f64(r->reasons[i].contribution) };
+    return record_ext_top_features_encode(&tf, buf, TOP_EXT_MAX, &n) == RECORD_OK ? n : 0;
 }
 
-/* SCORING body: u8 method, u8 route, u8 flags (bit 0: QA-sampled), f64
- * margin, f64 base value (proto/AUDIT-FORMAT.md §3.4). */
+/* SCORING body: method, route, flags (bit 0: QA-sampled), margin, base
+ * value (proto/AUDIT-FORMAT.md §3.4).  0 when it cannot be encoded. */
 static size_t
 submit_scoring_ext(const struct triage *t, uint8_t *p)
 {
     bool scored = t->r.method != SCORE_METHOD_NONE;
+    struct record_ext_scoring sc = {
+        .method = t->r.method, .route = t->route,
+        .flags = t->qa ? RECORD_SCORING_FLAG_QA : 0,
+        .margin = canon_f64(scored && isfinite(t->r.margin) ? t->r.margin : 0.0),
+        .base_value = canon_f64(scored && isfinite(t->r.base_margin) ? t->r.base_margin : 0.0),
+    };
+    size_t n;
 
-    p[0] = t->r.method;
-    p[1] = t->route;
-    p[2] = t->qa ? 1 : 0;
-    put_f64(p + 3, scored && isfinite(t->r.margin) ? t->r.margin : 0.0);
-    put_f64(p + 11, scored && isfinite(t->r.base_margin) ? t->r.base_margin : 0.0);
-    return AUDIT_SCORING_LEN;
+    return record_ext_scoring_encode(&sc, p, RECORD_EXT_SCORING_LEN, &n) == RECORD_OK ? n : 0;
 }
 
-/* RULES body: u8 n; n x {u8 kind (1 validation, 2 hard rule); opaque id}. */
+/* RULES body: the rules that routed the item (kind, id).  0 when it
+ * cannot be encoded. */
 static size_t
 submit_rules_ext(const struct triage *t, uint8_t *p)
 {
-    size_t n = 1;
+    struct record_ext_rules ru = { 0 };
+    size_t n;
 
-    p[0] = (uint8_t)t->n_rules;
-    for (size_t i = 0; i < t->n_rules; i++) {
-        p[n++] = t->rules[i].kind;
-        size_t l = strlen(t->rules[i].id) > 255 ? 255 : strlen(t->rules[i].id);
-
-        p[n++] = (uint8_t)l;
-        memcpy(p + n, t->rules[i].id, l);
-        n += l;
-    }
-    return n;
+    ru.n = (uint8_t)(t->n_rules < RECORD_EXT_RULE_COUNT_MAX ? t->n_rules
+                                                             : RECORD_EXT_RULE_COUNT_MAX);
+    for (size_t i = 0; i < ru.n; i++)
+        ru.rule[i] = (struct record_ext_rule){ t->rules[i].kind, ext_str(t->rules[i].id) };
+    return record_ext_rules_encode(&ru, p, RECORD_EXT_RULES_MAX, &n) == RECORD_OK ? n : 0;
 }
 
 int
@@ -102,7 +100,7 @@ submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_pol
 {
     struct decision *d = &op->u.submit.d;
     const struct score_result *r = &t->r;
-    uint8_t top[TOP_EXT_MAX], sx[AUDIT_SCORING_LEN], rx[AUDIT_RULES_MAX];
+    uint8_t top[TOP_EXT_MAX], sx[RECORD_EXT_SCORING_LEN], rx[RECORD_EXT_RULES_MAX];
     uint16_t codes[AUDIT_MAX_CODES];
     size_t nc = 0;
     bool is_auto = d->outcome == DECISION_AUTO;
@@ -130,6 +128,9 @@ submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_pol
         .rules_ext = t->n_rules > 0 ? rx : NULL,
         .rules_ext_len = t->n_rules > 0 ? submit_rules_ext(t, rx) : 0,
     };
+    if (ad.top_ext_len == 0 || ad.scoring_ext_len == 0 ||
+        (t->n_rules > 0 && ad.rules_ext_len == 0))
+        return -1;
     return audit_prepare(srv->audit, &ad, d->audit_salt, &d->audit_type,
                          &d->audit_tail, &d->audit_tail_len) == HITLQ_ST_OK ? 0 : -1;
 }
