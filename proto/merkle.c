@@ -1,5 +1,5 @@
 /*
- * merkle.c - RFC 6962 / 9162 Merkle tree (AUDIT.md §4.2): SHA-256 leaf and
+ * merkle.c - RFC 6962 / 9162 Merkle tree (proto/AUDIT-FORMAT.md §4): SHA-256 leaf and
  * node hashes through a reused OpenSSL context, the compact-range tree,
  * inclusion/consistency proofs built from stored complete subtrees, and the
  * RFC 9162 §2.1.3.2 / §2.1.4.2 verifiers transcribed step by step.

@@ -1,6 +1,6 @@
 /*
  * merkle.h - RFC 6962 / RFC 9162 Merkle tree codec for the audit log
- * (AUDIT.md §4.2): SHA-256 leaf and node hashes, the compact-range tree
+ * (proto/AUDIT-FORMAT.md §4): SHA-256 leaf and node hashes, the compact-range tree
  * for O(1) amortised appends, inclusion and consistency proof generation
  * from stored complete-subtree hashes, and proof verification.
  *
@@ -42,7 +42,7 @@
 const char *merkle_strerror(int code);
 
 /* SHA-256 with the digest fetched once and one reused EVP_MD_CTX
- * (PERFORMANCE.md: ~0.15 µs per node, ~3x faster than one-shot EVP_Digest).
+ * (docs/PERFORMANCE.md §3.2: ~0.15 µs per node, ~3x faster than one-shot EVP_Digest).
  * Not shareable between threads: give each thread its own.  The struct is
  * owned by the caller; init/clear manage the OpenSSL objects inside. */
 struct evp_md_st;        /* EVP_MD, forward-declared: no OpenSSL include here */

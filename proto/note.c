@@ -1,6 +1,6 @@
 /*
  * note.c - C2SP signed-note, tlog-checkpoint and tlog-cosignature (Ed25519)
- * codec (AUDIT.md §2, §4.3, §4.4), following Go's golang.org/x/mod/sumdb/note
+ * codec (proto/AUDIT-FORMAT.md §1, §6), following Go's golang.org/x/mod/sumdb/note
  * where the spec leaves room.  Strict, bounded parsers over attacker text;
  * libsodium for SHA-256, Ed25519 and constant-time base64.  No I/O, no
  * logging, no global mutable state; the only allocation is the temporary

@@ -1,6 +1,6 @@
 /*
  * note.h - C2SP signed notes, tlog checkpoints and Ed25519 cosignatures
- * for the audit log (AUDIT.md §2, §4.3, §4.4): key IDs, verifier keys
+ * for the audit log (proto/AUDIT-FORMAT.md §1, §6): key IDs, verifier keys
  * ("vkeys"), Go-style private key strings, signing, strict note parsing
  * and verification, checkpoint bodies and cosignature/v1 lines.
  *
@@ -8,7 +8,7 @@
  * attacker-controlled input in the auditor's tool, so every parser here is
  * strict and bounded (NOTE_MSG_MAX, NOTE_SIGS_MAX).  Crypto is libsodium
  * (Ed25519 verify is libsodium-strict: small-order and non-canonical keys
- * and signatures are rejected, AUDIT.md §5.1 item 8).  Not here: ML-DSA-44
+ * and signatures are rejected, proto/AUDIT-FORMAT.md §6.2).  Not here: ML-DSA-44
  * cosignatures (0x06), ECDSA (0x02), tlog-witness / tlog-proof bodies.
  *
  * Strings are (pointer, length) pairs and need not be NUL-terminated.
@@ -227,11 +227,11 @@ struct note_checkpoint {
     uint8_t     root[NOTE_ROOT_LEN];
     const char *ext;         /* extension lines (each ends '\n'), or NULL */
     size_t      ext_len;
-    size_t      ext_lines;   /* 0 for hitlq's own checkpoints (AUDIT §4.3) */
+    size_t      ext_lines;   /* 0 for hitlq's own checkpoints (proto/AUDIT-FORMAT.md §6.1) */
 };
 
 /* "<origin>\n<size>\n<base64 root>\n".  hitlq origins are key names
- * (AUDIT.md §4.3: the log key name equals the origin), so origin must pass
+ * (proto/AUDIT-FORMAT.md §6.4: the log key name equals the origin), so origin must pass
  * note_name_valid and be <= NOTE_NAME_MAX bytes.  No extension lines. */
 int note_checkpoint_format(const char *origin, size_t origin_len,
                            uint64_t size, const uint8_t root[NOTE_ROOT_LEN],

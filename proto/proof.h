@@ -1,6 +1,6 @@
 /*
  * proof.h - C2SP tlog-proof@v1 codec (c2sp.org/tlog-proof, pinned in
- * AUDIT.md §2 to C2SP @ 5ba5ee83; AUDIT.md §4.7): the offline-verifiable
+ * proto/AUDIT-FORMAT.md §1 to C2SP @ 5ba5ee83; §8): the offline-verifiable
  * inclusion receipt "spicy signature".  Text only: no I/O, no crypto, no
  * allocation.  Verifying one is note_open (signature) + note_checkpoint_parse
  * + merkle_verify_inclusion (proof) by the caller.

@@ -1,5 +1,5 @@
 /*
- * record.c - AXR1 decision record codec (AUDIT.md §4.1; format table in
+ * record.c - AXR1 decision record codec (proto/AUDIT-FORMAT.md §3; format table in
  * record.h): canonical encoder, strict bounded decoder, sequence checks,
  * salted SHA-256 commitments and the RFC 6962 leaf hash.  Extension bodies
  * are checked by record_ext_check (record_ext.c).  No I/O, no logging, no

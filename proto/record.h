@@ -1,6 +1,6 @@
 /*
  * record.h - the audit log's leaf: the `AXR1` decision record codec
- * (AUDIT.md §4.1, §4.12, §5.2).  Canonical encoder, strict bounded decoder
+ * (proto/AUDIT-FORMAT.md §3, §5, §13).  Canonical encoder, strict bounded decoder
  * (the auditor's tool feeds it attacker-controlled bytes), per-log sequence
  * checks, salted commitments and the RFC 6962 leaf hash.
  *
@@ -74,7 +74,7 @@
  * i.e. everything but the final att_count byte and the attestations;
  * key_id = SHA-256(key_name || 0x0A || 0x01 || pk)[:4].
  *
- * Commitments (AUDIT.md §4.12): salts are 32 random bytes kept with the
+ * Commitments (proto/AUDIT-FORMAT.md §5): salts are 32 random bytes kept with the
  * payload outside the log; deleting both leaves an unopenable commitment.
  *
  * Checks that need more than one record (index == position, time_ms

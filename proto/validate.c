@@ -1,6 +1,6 @@
 /*
  * validate.c - allocation-free MessagePack validator run on every frame
- * body before msgpack-c sees it (PROTOCOL.md §2 rules 2-7, RELIABILITY.md
+ * body before msgpack-c sees it (PROTOCOL.md §2 rules 2-7, docs/RELIABILITY.md
  * §2.6).  An explicit fixed stack walks the containers; one global element
  * budget bounds what msgpack-c will later pre-allocate.  No I/O, no state.
  */

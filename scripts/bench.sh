@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench.sh BUILD_DIR - hitlq benchmarks for `make bench` (PERFORMANCE.md §5).
+# bench.sh BUILD_DIR - hitlq benchmarks for `make bench` (docs/PERFORMANCE.md).
 #
 # Runs, in order, against fresh hitlqd instances on 127.0.0.1 with fresh
 # temporary data directories:
@@ -559,7 +559,7 @@ IDLE_MIB=$(calc 'printf "%.1f", a / 1024' "$(num_or_na "$IDLE_AFTER")" 0)
 IDLE_DMIB=$(calc 'printf "%.1f", a / 1024' "$(num_or_na "$IDLE_DELTA")" 0)
 
 # ---- (l) bad API keys -------------------------------------------------------------
-# RELIABILITY.md T5 item 19: 1,000 bad API keys/s, CPU < 50 % of one core.
+# docs/RELIABILITY.md T5 item 19: 1,000 bad API keys/s, CPU < 50 % of one core.
 # tests/bench_auth.c opens a new connection per attempt, paced evenly at
 # 1000/s for 5 s, sends HELLO with a well-formed bad key (alternately a
 # random unknown key id, and the bootstrap admin key's id with a wrong
@@ -725,5 +725,5 @@ if [ -x "$BAU" ] && ls "$O"/auth.* > /dev/null 2>&1; then
 else
     printf '%-58s %-30s %-16s %s\n' "(l) server CPU at 1000 bad API keys/s" "n/a (skipped)" "<= 50%" "NOT met (no figure)"
 fi
-say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (PERFORMANCE.md §5)."
+say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0

@@ -1,5 +1,5 @@
 #!/bin/sh
-# fuzz.sh - runs every built libFuzzer target for a while (RELIABILITY.md T4).
+# fuzz.sh - runs every built libFuzzer target for a while (docs/RELIABILITY.md T4).
 #
 #   sh scripts/fuzz.sh build/fuzz SECONDS
 #

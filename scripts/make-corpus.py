@@ -3,7 +3,7 @@
 
 tests/fuzz/corpus/fuzz_validate/: frame bodies (MessagePack only), one valid
 request body per opcode of proto/PROTOCOL.md §4 plus the hostile catalogue
-of RELIABILITY.md T5 items 6-13.
+of docs/RELIABILITY.md T5 items 6-13.
 tests/fuzz/corpus/fuzz_frame/: a chunk-size byte followed by a stream of whole
 frames (12-byte header + body), valid and hostile.
 Python 3 standard library only.  Run from the repository root.

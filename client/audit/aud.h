@@ -1,7 +1,7 @@
 /*
  * aud.h - private declarations shared by the modules of hitlq-audit, the
  * auditor's verifier (client/hitlq_audit.c and client/aud_*.c; not part of
- * libhitlq, not installed).  AUDIT.md §4.7-4.9, PROTOCOL.md §4.12.
+ * libhitlq, not installed).  proto/AUDIT-FORMAT.md §8-11, PROTOCOL.md §4.12.
  *
  * Error convention: every aud_* function that can fail returns an enum
  * aud_class (AUD_OK = 0) and fills a caller-owned struct aud_result with the

@@ -1,7 +1,7 @@
 /*
  * aud_consistency.c - `hitlq-audit consistency`: are two signed
- * checkpoints of one log views of the same append-only history (AUDIT.md
- * §4.9 B, C)?  Both signatures must verify with the trusted keys; then a
+ * checkpoints of one log views of the same append-only history (proto/AUDIT-FORMAT.md
+ * §11 C)?  Both signatures must verify with the trusted keys; then a
  * smaller new size is ROLLBACK, equal sizes must have equal roots, and
  * otherwise the RFC 9162 consistency proof (from the server, or base64
  * lines in a file) must verify.  Any disagreement is a FORK: the two

@@ -2,7 +2,7 @@
  * aud_export.c - `hitlq-audit export`: fetches the latest signed
  * checkpoint and every entry up to its size from a hitlqd (AUDIT_CHECKPOINT,
  * AUDIT_ENTRIES; PROTOCOL.md §4.12) and writes them in the tlog-tiles
- * layout (AUDIT.md §4.8).  Level-0 tiles hold the leaf hashes the server
+ * layout (proto/AUDIT-FORMAT.md §10).  Level-0 tiles hold the leaf hashes the server
  * returned, not recomputed ones, so that a server-side change of an entry
  * is pinpointed by the verification that follows.  What was received is
  * written even when it is wrong: it is evidence.

@@ -2,7 +2,7 @@
  * aud_keys.c - hitlq-audit's trust anchors and checkpoint opening: the
  * vkeys given with --vkey / --vkey-file (the only keys trusted), and the
  * check of a signed checkpoint against them (C2SP signed-note rules plus
- * AUDIT.md §4.3: a trusted Ed25519 log key named like the origin signs).
+ * proto/AUDIT-FORMAT.md §6.4: a trusted Ed25519 log key named like the origin signs).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * aud_receipt.c - `hitlq-audit receipt`: offline check of one decision's
- * C2SP tlog-proof@v1 receipt (AUDIT.md §4.7, §4.9 A): the checkpoint is
+ * C2SP tlog-proof@v1 receipt (proto/AUDIT-FORMAT.md §8, §11 A): the checkpoint is
  * signed by a trusted log key, the leaf (from the raw AXR1 entry, or given
  * as a hash) is included at the proof's index under the signed root, and
  * the entry's own index field is that index.

@@ -1,5 +1,5 @@
 /*
- * aud_state.c - hitlq-audit's --state file (AUDIT.md §4.9 C): the last
+ * aud_state.c - hitlq-audit's --state file (proto/AUDIT-FORMAT.md §11 C): the last
  * checkpoint this auditor verified, kept as the signed note verbatim.  A
  * new checkpoint must not be smaller (ROLLBACK) nor of the same size with
  * another root (FORK); the prefix check against the entries is in

@@ -1,6 +1,6 @@
 /*
- * aud_tiles.c - the C2SP tlog-tiles layout (c2sp.org/tlog-tiles, AUDIT.md
- * §2, §4.8) for hitlq-audit: tile and entry-bundle paths ("x001/x234/067"
+ * aud_tiles.c - the C2SP tlog-tiles layout (c2sp.org/tlog-tiles, proto/AUDIT-FORMAT.md
+ * §10) for hitlq-audit: tile and entry-bundle paths ("x001/x234/067"
  * index encoding, ".p/<W>" partial tiles), tile widths for a tree size,
  * the writer that lays out an export as entries arrive, and the loader of
  * one tile file for verification.

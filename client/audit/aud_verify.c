@@ -1,6 +1,6 @@
 /*
  * aud_verify.c - `hitlq-audit verify`: offline verification of a
- * tlog-tiles export (AUDIT.md §4.9 B-D).  One pass over the entries in
+ * tlog-tiles export (proto/AUDIT-FORMAT.md §11 C-D).  One pass over the entries in
  * order: strict AXR1 decode, index == position and time order, leaf hash
  * == the level-0 tile hash, references to earlier entries, then the leaf
  * joins an incremental tree whose complete 256^k subtrees are checked

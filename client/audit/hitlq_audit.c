@@ -1,6 +1,6 @@
 /*
  * hitlq_audit.c - main of hitlq-audit, the auditor's verifier for the
- * hitlq audit log (AUDIT.md §4.7-4.9): the command table, argument parsing
+ * hitlq audit log (proto/AUDIT-FORMAT.md §8-11): the command table, argument parsing
  * and the one place that prints a result.  The work is in client/aud_*.c.
  *
  * Exit status: 0 everything verified; 1 a verification failure, printed on

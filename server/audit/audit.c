@@ -361,6 +361,7 @@ audit_tail_exts(uint8_t *p, const struct audit_decision *in)
     if (in->top_ext != NULL)
         p = tail_ext(p, RECORD_EXT_TOP_FEATURES, in->top_ext, in->top_ext_len);
     if (!in->is_auto) {
+        /* cppcheck-suppress uninitvar ; x.b[0] is audit_queue_body's output */
         if (audit_queue_body(x.b[0], in->queue, in->priority, in->deadline_ms, &n) != RECORD_OK)
             return NULL;
         p = tail_ext(p, RECORD_EXT_QUEUE_REF, x.b[0], n);

@@ -1,5 +1,5 @@
 /*
- * auth.h - authenticated principals (RELIABILITY.md §2.9, PROTOCOL.md §3.1):
+ * auth.h - authenticated principals (docs/RELIABILITY.md §2.9, PROTOCOL.md §3.1):
  * bearer API keys stored as keyed BLAKE2b hashes, HELLO verification with
  * a per-address failure limit, the first admin key, and the key-admin
  * operations' storage side.  Which role may do what is authz.h.

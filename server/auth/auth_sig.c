@@ -1,6 +1,6 @@
 /*
  * auth_sig.c - Ed25519 challenge-response authentication (PROTOCOL.md
- * §3.2, RELIABILITY.md §2.9): HELLO with `challenge` draws a 32-byte
+ * §3.2, docs/RELIABILITY.md §2.9): HELLO with `challenge` draws a 32-byte
  * nonce; AUTH carries a signature over "hitlq-auth-v1" || nonce || the TLS
  * session's exporter || key_id || role (proto/auth_msg.h), so a signature
  * is good for one nonce on one TLS session: it cannot be replayed on a

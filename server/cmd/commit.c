@@ -179,7 +179,7 @@ commit_run(struct commit *cm, struct batch *b)
  * !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
  *
  * HITLQ_UNSAFE_ACK_BEFORE_COMMIT is defined only by the Makefile rule for
- * build/test/hitlqd-unsafe (RELIABILITY.md §3 T1, "negative controls ...
+ * build/test/hitlqd-unsafe (docs/RELIABILITY.md §3 T1, "negative controls ...
  * must FAIL"): it breaks the one rule this file exists for and sends the
  * replies of a batch BEFORE mdb_txn_commit, then commits ~30 ms later, so
  * a SIGKILL in that window loses acknowledged writes.  tests/test_crash.c

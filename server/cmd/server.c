@@ -126,7 +126,7 @@ server_on_hup(evutil_socket_t fd, short what, void *arg)
         log_info("TLS: reloaded %s (new connections use it)", srv->cfg->tls_cert);
 }
 
-/* Clears reader slots left by dead processes (RELIABILITY.md §2.2). */
+/* Clears reader slots left by dead processes (docs/RELIABILITY.md §2.2). */
 static void
 server_on_reader_check(evutil_socket_t fd, short what, void *arg)
 {

@@ -97,7 +97,7 @@ void     server_read_end(struct hitlq_server *srv);
 
 /* A durable write failed in a way that leaves the page cache suspect
  * (e.g. EIO from the sync): stop serving and exit non-zero, so that a
- * supervisor restarts from what is really on disk (RELIABILITY.md §2.4). */
+ * supervisor restarts from what is really on disk (docs/RELIABILITY.md §2.4). */
 void server_fail(struct hitlq_server *srv, const char *why);
 
 /* cmd_admin.c: loads the configured policy and models anew and, if they

@@ -1,7 +1,7 @@
 /*
  * conn.c - client connections on libevent bufferevents: framed input with
  * the header checked before the body is buffered, flow control by explicit
- * EV_READ disable/enable (never read watermarks: see RELIABILITY.md §2.8),
+ * EV_READ disable/enable (never read watermarks: see docs/RELIABILITY.md §2.8),
  * replies, and deferred free through reference counts.  With TLS the
  * bufferevent is libevent's OpenSSL socket variant (never the filter one,
  * libevent #952), with a handshake deadline of its own.  Complete frames,

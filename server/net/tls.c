@@ -1,5 +1,5 @@
 /*
- * tls.c - the listener's TLS context (settings from RELIABILITY.md §2.9),
+ * tls.c - the listener's TLS context (settings from docs/RELIABILITY.md §2.9),
  * its reload on SIGHUP, and per-session helpers (peer name, exporter).
  * Loop thread only: contexts are built and swapped where connections are
  * accepted, so no locking.

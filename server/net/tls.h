@@ -1,5 +1,5 @@
 /*
- * tls.h - hitlqd's TLS (RELIABILITY.md §2.9): the listener's SSL_CTX built
+ * tls.h - hitlqd's TLS (docs/RELIABILITY.md §2.9): the listener's SSL_CTX built
  * from the tls_* options (TLS 1.3 by default, no renegotiation,
  * compression, session tickets or 0-RTT; client certificates required
  * when tls_client_ca is set), reloaded on SIGHUP by building a new context
@@ -16,7 +16,7 @@
 
 struct hitlq_config;
 
-/* The exporter label for channel binding (RELIABILITY.md §2.9). */
+/* The exporter label for channel binding (docs/RELIABILITY.md §2.9). */
 #define TLS_EXPORTER_LABEL "EXPORTER-hitlq-auth"
 
 /* Builds a server context from cfg's tls_cert, tls_key, tls_client_ca and

@@ -1,7 +1,7 @@
 /*
  * schema.h - an item type's declared fields and validation rules, loaded
  * from the policy's "fields" and "checks", and the check of an item's
- * fields map against them (the deterministic gates of SCORING.md §1.6).
+ * fields map against them (the deterministic gates: scripts/README-model.md "Policy file").
  *
  *   "fields": {
  *     "amount":   {"type": "number", "required": true, "min": 0, "max": 1000000},

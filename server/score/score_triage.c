@@ -1,6 +1,6 @@
 /*
  * score_triage.c - the triage of one item by its type's policy, in the
- * order fraud and claims practice layers them (SCORING.md §1.6):
+ * order fraud and claims practice layers them (README.md "The bundled model and policy"):
  *
  *   1. validation rules (schema.c): an item that breaks any goes to the
  *      data-quality queue with the broken rules as its reasons, unscored:

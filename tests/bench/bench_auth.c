@@ -1,6 +1,6 @@
 /*
  * bench_auth.c - bad-API-key load for `make bench` section (l)
- * (RELIABILITY.md T5 item 19: "1,000 bad API keys per second (rate
+ * (docs/RELIABILITY.md T5 item 19: "1,000 bad API keys per second (rate
  * limited; CPU < 50% of one core)").  One thread, epoll, non-blocking
  * loopback sockets, the raw protocol through the proto codec.
  *

@@ -4,7 +4,7 @@
  * ~300-byte fields maps bench_load submits) under monotonic 8-byte
  * big-endian keys, default (durable) flags, K items per mdb_txn_commit, in
  * a fresh environment under a temporary directory, for ~S seconds (and at
- * most N items).  PERFORMANCE.md §4.1 a2 is the reference method.
+ * most N items).  docs/PERFORMANCE.md §3.1 describes the method.
  *
  *   bench_lmdb [-f CSV] [-d PARENT_DIR] [-s SECONDS] [-b PER_COMMIT] [-n MAX]
  *

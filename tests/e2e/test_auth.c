@@ -1,6 +1,6 @@
 /*
  * test_auth.c - authentication and authorization (PROTOCOL.md §3.1,
- * RELIABILITY.md §2.9) against a real hitlqd with `auth = 1`: the first
+ * docs/RELIABILITY.md §2.9) against a real hitlqd with `auth = 1`: the first
  * admin key, refused and rate-limited HELLOs, KEY_ADD/LIST/REVOKE (also
  * through the CLI), every cell of the role x operation matrix, the
  * object-level rules (a bot's GET, a specialist's skills), revocation of

@@ -1,6 +1,6 @@
 /*
  * test_auth_sig.c - Ed25519 challenge-response authentication
- * (PROTOCOL.md §3.2, RELIABILITY.md §2.9 and T5 item 19): the signed
+ * (PROTOCOL.md §3.2, docs/RELIABILITY.md §2.9 and T5 item 19): the signed
  * message and key strings; libhitlq's OpenSSL signatures checked with
  * libsodium and 10,000 replayed or relayed ones refused; then a real
  * hitlqd with `auth = 1`: login through libhitlq and the CLI, a replayed

@@ -1,5 +1,5 @@
 /*
- * test_crash.c - kill -9 crash loop under load (RELIABILITY.md T1, adapted:
+ * test_crash.c - kill -9 crash loop under load (docs/RELIABILITY.md T1, adapted:
  * no TLS, SIGKILL only).
  *
  * Each cycle: (re)start hitlqd on the same data dir; 4 submitter threads
@@ -788,7 +788,7 @@ static void test_crash_loop(void **st)
     crash_state_free();
 }
 
-/* Negative control (RELIABILITY.md §3 T1: negative controls must FAIL):
+/* Negative control (docs/RELIABILITY.md §3 T1: negative controls must FAIL):
  * the same crash loop and checker against build/test/hitlqd-unsafe, whose
  * commit thread sends replies ~30 ms before it commits.  SIGKILL in that
  * window loses acknowledged submits, and the checker must see it: this

@@ -1,5 +1,5 @@
 /*
- * test_hostile.c - the hostile-input catalogue (RELIABILITY.md T5, the
+ * test_hostile.c - the hostile-input catalogue (docs/RELIABILITY.md T5, the
  * items that apply without TLS/auth) as raw frames against a real hitlqd.
  *
  * One server for the whole group.  A well-behaved client connects at the
@@ -378,7 +378,7 @@ static void test_truncated_then_silence(void **st)
         hconn_close(&c[i]);
 }
 
-/* RELIABILITY.md T5 item 4: a truncated frame followed by silence is
+/* docs/RELIABILITY.md T5 item 4: a truncated frame followed by silence is
  * closed at the frame deadline (frame_timeout_ms, 1.5 s in this suite's
  * config; 10 s by default). */
 static void test_truncated_frame_deadline(void **st)
@@ -1300,7 +1300,7 @@ static void test_non_reading_client_is_paused(void **st)
             msgpack_sbuffer_destroy(&req);
             hconn_close(&w);
             fail_msg("a client that never reads was not disconnected within 15 s "
-                     "(RELIABILITY.md T5 item 16)");
+                     "(docs/RELIABILITY.md T5 item 16)");
         }
     }
     msgpack_sbuffer_destroy(&req);

@@ -1,5 +1,5 @@
 /*
- * test_limits.c - connection limits of a real hitlqd (RELIABILITY.md T5
+ * test_limits.c - connection limits of a real hitlqd (docs/RELIABILITY.md T5
  * item 17 and the timeouts of §2.8): the total connection cap, the
  * per-address cap (another source address still gets in), the HELLO
  * deadline (a client that connects and says nothing is closed; one that

@@ -7,7 +7,7 @@
  * certificate reload on SIGHUP, the non-loopback plaintext rule, and
  * client certificates mapped to principals (KEY_ADD tls_peer).
  * The raw OpenSSL client is in tls_util.c; the hostile TLS items of
- * RELIABILITY.md T5 are in test_tls_hostile.c.
+ * docs/RELIABILITY.md T5 are in test_tls_hostile.c.
  * Every server must stop with exit 0 and no sanitizer report.
  */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /*
  * test_tls_hostile.c - the TLS items of the hostile-input catalogue
- * (RELIABILITY.md T5 items 5, 17 and 18) against a real hitlqd with
+ * (docs/RELIABILITY.md T5 items 5, 17 and 18) against a real hitlqd with
  * certificates made at test time by scripts/make-certs.sh:
  *   - slowloris: a real ClientHello sent 1 byte per second is closed at
  *     handshake_timeout_ms (T5.5, the handshake half);

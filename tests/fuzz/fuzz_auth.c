@@ -1,6 +1,6 @@
 /*
  * fuzz_auth.c - libFuzzer target for the authentication inputs that are
- * parsed before anything is trusted (RELIABILITY.md T4 fuzz_auth): Ed25519
+ * parsed before anything is trusted (docs/RELIABILITY.md T4 fuzz_auth): Ed25519
  * key strings and key ids (proto/auth_msg.c, KEY_ADD public_key, AUTH
  * key_id) and the challenge message with libsodium's verification over
  * attacker-chosen public key, signature, nonce and role.  Oracle: a key

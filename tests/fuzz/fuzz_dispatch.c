@@ -1,6 +1,6 @@
 /*
  * fuzz_dispatch.c - libFuzzer target for the request path up to the
- * handlers (RELIABILITY.md T4): the input is a byte stream of frames; each
+ * handlers (docs/RELIABILITY.md T4): the input is a byte stream of frames; each
  * frame found by frame_parse goes through what dispatch_frame does before
  * a handler runs — header rules, mp_validate, the opcode table
  * (dispatch_lookup), wire_unpack and the command's schema (wire_decode).

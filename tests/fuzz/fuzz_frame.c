@@ -1,6 +1,6 @@
 /*
  * fuzz_frame.c - libFuzzer target for the incremental frame reader
- * (RELIABILITY.md §2.7, T4).  The first input byte picks a feed chunk size
+ * (docs/RELIABILITY.md §2.7, T4).  The first input byte picks a feed chunk size
  * of 1..256; the rest is fed in such chunks, frames are drained after each
  * feed, checked against the stateless frame_parse over the same stream, and
  * each body goes through mp_validate.  Built with HITLQ_FUZZ_REPLAY defined,

@@ -1,6 +1,6 @@
 /*
  * fuzz_merkle.c - libFuzzer target for the RFC 6962 / 9162 proof verifiers
- * and generators of proto/merkle.c (RELIABILITY.md T4, AUDIT.md §4.2).
+ * and generators of proto/merkle.c (docs/RELIABILITY.md T4, proto/AUDIT-FORMAT.md §4).
  *
  * Input layout (missing bytes read as zero):
  *   [0]        flags: bit 0 = small sizes (a, b masked to 10 bits),

@@ -1,10 +1,10 @@
 /*
  * fuzz_note.c - libFuzzer target for the signed-note / checkpoint / key
- * parsers of proto/note.c and proto/checkpoint.c (RELIABILITY.md T4,
- * AUDIT.md §2, §4.3, §4.4).  The whole input goes, unchanged, through:
+ * parsers of proto/note.c and proto/checkpoint.c (docs/RELIABILITY.md T4,
+ * proto/AUDIT-FORMAT.md §1, §6).  The whole input goes, unchanged, through:
  *
  *  - note_open with no verifier, with a fixed set (the Go vectors
- *    PeterNeumann and EnochRoot, hitlq's §5.2 log key and its type-0x04
+ *    PeterNeumann and EnochRoot, hitlq's test log key and its type-0x04
  *    witness) and with an ambiguous set (PeterNeumann twice); the three
  *    outcomes must agree with each other (differential);
  *  - note_vkey_parse and note_skey_parse: whatever parses must format back
@@ -30,7 +30,7 @@
 
 #define FUZZ_NOTE_DASH "\xe2\x80\x94"
 
-/* golang/mod sumdb/note/note_test.go and AUDIT.md §5.2 (tests/test_note.c) */
+/* golang/mod sumdb/note/note_test.go and docs/RELIABILITY.md §4.2 (tests/test_note.c) */
 static const char fuzz_note_peter_skey[] =
     "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 static const char *const fuzz_note_vkeys[] = {

@@ -1,14 +1,14 @@
 /*
  * fuzz_proof.c - libFuzzer target for the C2SP tlog-proof@v1 parser of
- * proto/proof.c (AUDIT.md §4.7).  The whole input goes through:
+ * proto/proof.c (proto/AUDIT-FORMAT.md §8).  The whole input goes through:
  *
  *  - tlog_proof_parse: on success, n <= 63, the note is a non-empty suffix
  *    of the input, and tlog_proof_format of the parsed fields reproduces
  *    the input exactly (minus an "extra" line, which is skipped); on
  *    failure *out is zeroed;
- *  - the verifier path a receipt takes: note_open with the AUDIT.md §5.2
+ *  - the verifier path a receipt takes: note_open with the docs/RELIABILITY.md §4.2
  *    log and witness keys, note_checkpoint_parse, merkle_verify_inclusion
- *    of the empty leaf (must never crash; the §5.2 seed verifies);
+ *    of the empty leaf (must never crash; the receipt seed verifies);
  *  - the reverse round trip: the input used as a note, wrapped by
  *    tlog_proof_format with hashes taken from the input, parses back to
  *    the same index, hashes and note bytes.
@@ -24,7 +24,7 @@
 #include "note.h"
 #include "proof.h"
 
-/* AUDIT.md §5.2 (tests/test_proof.c) */
+/* docs/RELIABILITY.md §4.2 (tests/test_proof.c) */
 static const char *const fuzz_proof_vkeys[] = {
     "anchors.example/audit/test-1+06f1c421+AfoXO5W7bOtilrFA1jtI/J4rXEkTY2ulpJyU6qNM9iM1",
     "witness.anchors.example/w1+da777e40+BKS8tgrY2C3ZxqaV1daED88ayWvC8FiCcjK19NTinjJB",

@@ -1,6 +1,6 @@
 /*
  * fuzz_validate.c - libFuzzer target for mp_validate plus schema decoding
- * (RELIABILITY.md T4).  Differential check: whatever the validator accepts,
+ * (docs/RELIABILITY.md T4).  Differential check: whatever the validator accepts,
  * msgpack-c must unpack completely (wire_unpack) into a zone of bounded
  * size; then wire_decode runs a SUBMIT-like schema.  Built with
  * HITLQ_FUZZ_REPLAY defined, only fuzz_validate_one() is compiled.

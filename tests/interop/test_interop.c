@@ -1,6 +1,6 @@
 /*
  * test_interop.c - an independent implementation accepts our audit-log
- * artifacts (AUDIT.md §5.3 item 6, proto/AUDIT-FORMAT.md §11 and §13):
+ * artifacts (docs/RELIABILITY.md §4.3 item 6, proto/AUDIT-FORMAT.md §11 and §13):
  * checkpoints, tlog-proof@v1 receipts and consistency proofs made by our C code
  * (proto/record.c, merkle.c, note.c, checkpoint.c, proof.c) over a tree of
  * 1000 real AXR1 records are verified by tests/interop/verify.go, which
@@ -609,7 +609,7 @@ test_dual_signed(void **state)
     GO_REJECTS("no valid signature by " ORIGIN, "checkpoint", arg, put("cp", g_note, len));
 }
 
-/* The §5.2 vectors of AUDIT.md (which AUDIT-FORMAT.md §13 points to). */
+/* hitlq's own vectors (docs/RELIABILITY.md §4.2; proto/AUDIT-FORMAT.md §13). */
 static const char spec_vkey[] =
     "anchors.example/audit/test-1+06f1c421+AfoXO5W7bOtilrFA1jtI/J4rXEkTY2ulpJyU6qNM9iM1";
 static const char spec_cp8[] =

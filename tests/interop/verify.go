@@ -1,6 +1,6 @@
 // verify.go - an independent verifier for hitlq's audit-log artifacts,
 // written against Go's golang.org/x/mod/sumdb/note and sumdb/tlog only
-// (AUDIT.md §5.3 item 6; proto/AUDIT-FORMAT.md).  It shares no code with
+// (docs/RELIABILITY.md §4.3 item 6; proto/AUDIT-FORMAT.md).  It shares no code with
 // hitlq: if hitlq's checkpoints, signatures or proofs drift from C2SP /
 // RFC 6962, this program rejects them.
 //

@@ -1,6 +1,6 @@
 /*
  * test_frame.c - unit tests of the frame header codec, frame_parse and the
- * incremental frame_reader (PROTOCOL.md §2, RELIABILITY.md T5 items 1-4).
+ * incremental frame_reader (PROTOCOL.md §2, docs/RELIABILITY.md T5 items 1-4).
  */
 #include <setjmp.h>
 #include <stdarg.h>

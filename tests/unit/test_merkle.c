@@ -1,9 +1,10 @@
 /*
  * test_merkle.c - unit tests of the RFC 6962 / 9162 Merkle codec
- * (proto/merkle.c, AUDIT.md §4.2): hasher vectors (§5.1 items 2 and 5), the
- * RFC 6962 reference tree (item 1), proof vectors and derived negatives
- * (item 3, all 196 files under tests/vectors/merkle/), properties over
- * every tree of 1..300 leaves and proof-length bounds.
+ * (proto/merkle.c, proto/AUDIT-FORMAT.md §4): hasher vectors
+ * (docs/RELIABILITY.md §4.1 items 2 and 5), the RFC 6962 reference tree
+ * (item 1), proof vectors and derived negatives (item 3, all 196 files
+ * under tests/vectors/merkle/), properties over every tree of 1..300
+ * leaves and proof-length bounds.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -131,7 +132,7 @@ tm_get_fake(void *arg, unsigned level, uint64_t index, uint8_t out[HL])
     return 0;
 }
 
-/* The RFC 6962 reference tree's leaf inputs (AUDIT.md §5.1 item 1). */
+/* The RFC 6962 reference tree's leaf inputs (docs/RELIABILITY.md §4.1 item 1). */
 static const char *const tm_ref_leaves[8] = {
     "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
     "606162636465666768696a6b6c6d6e6f",
@@ -414,7 +415,7 @@ test_consistency_vector(void **state)
     assert_int_equal(n, 3);
     assert_memory_equal(gen, p, 3 * HL);
 
-    /* AUDIT.md §5.2: consistency 1 -> 2 is [leafhash1]; inclusion of
+    /* proto/AUDIT-FORMAT.md §13: consistency 1 -> 2 is [leafhash1]; inclusion of
      * index 1 at size 2 is [leafhash0]. */
     assert_int_equal(merkle_consistency_proof(&h, 1, 2, tm_get, &s, gen, &n), MERKLE_OK);
     assert_int_equal(n, 1);

@@ -1,6 +1,6 @@
 /*
- * test_note.c - unit tests of proto/note.c (AUDIT.md §5.1 items 4, 6, 7 and
- * 8, §5.2, §5.3 items 3-4): Go sumdb/note vectors and negative cases
+ * test_note.c - unit tests of proto/note.c (docs/RELIABILITY.md §4.1
+ * items 4, 6, 7 and 8, §4.2, §4.3 items 3-4): Go sumdb/note vectors and negative cases
  * (golang/mod @ fe2ec04f sumdb/note/note_test.go, BSD-style licence, The Go
  * Authors), the C2SP signed-note example (C2SP/C2SP @ 5ba5ee83, CC0), a real
  * sum.golang.org checkpoint, hitlq's own log/witness vectors, checkpoint and
@@ -49,14 +49,14 @@ static const char c2sp_note[] =
     "This is an example message.\n\n"
     DASH " example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
 
-/* A production sum.golang.org checkpoint (AUDIT.md §5.1 item 7). */
+/* A production sum.golang.org checkpoint (docs/RELIABILITY.md §4.1 item 7). */
 static const char sumdb_vkey[] =
     "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8";
 static const char sumdb_note[] =
     "go.sum database tree\n65664258\nWVVNVD2qx+fTq31zkj6UAqxT5X6HvGphGM+o8Thnbsg=\n\n"
     DASH " sum.golang.org Az3grligJmgX7KGyGPKybykNTh3VgsbLvUuvOwrM5zLVlulmFp2wdvbxOw74/gcNxURShXEpb7RXcs3+BYflYN+w0gQ=\n";
 
-/* hitlq's own vectors (AUDIT.md §5.2); test-only seeds. */
+/* hitlq's own vectors (docs/RELIABILITY.md §4.2); test-only seeds. */
 #define LOG_NAME "anchors.example/audit/test-1"
 #define WIT_NAME "witness.anchors.example/w1"
 static const char log_seed_hex[] =
@@ -595,7 +595,7 @@ test_too_large(void **state)
     free(m);
 }
 
-/* libsodium-strict Ed25519 (AUDIT.md §5.1 item 8): a small-order public
+/* libsodium-strict Ed25519 (docs/RELIABILITY.md §4.1 item 8): a small-order public
  * key with the all-identity signature, which Go's ed25519.Verify accepts,
  * is refused. */
 static void
@@ -656,7 +656,7 @@ test_sumdb_checkpoint(void **state)
     tn_flip_all(sumdb_note, &v);
 }
 
-/* ---- hitlq vectors (AUDIT.md §5.2) -------------------------------------- */
+/* ---- hitlq vectors (docs/RELIABILITY.md §4.2) --------------------------- */
 
 static void
 test_hitlq_keys(void **state)
@@ -783,7 +783,7 @@ tn_wit_signer(struct note_signer *w)
     sodium_memzero(seed, sizeof(seed));
 }
 
-/* The §5.2 size-8 checkpoint body into cp (>= 128 bytes); its length. */
+/* The §4.2 size-8 checkpoint body into cp (>= 128 bytes); its length. */
 static size_t
 tn_cp8(char *cp)
 {
@@ -818,7 +818,7 @@ tn_note_with(const char *cp, const char *log_line, const char *name,
     return tn_cat(cp, "\n", log_line, DASH " ", name, " ", b64, "\n", NULL);
 }
 
-/* The §5.2 cosigned checkpoint: the witness line is reproduced byte for
+/* The §4.2 cosigned checkpoint: the witness line is reproduced byte for
  * byte and the note verifies with both keys. */
 static void
 test_hitlq_cosignature(void **state)
@@ -859,7 +859,7 @@ test_hitlq_cosignature(void **state)
     note_signer_clear(&w);
 }
 
-/* Tampering with the §5.2 cosignature: time, key ID, body, length. */
+/* Tampering with the §4.2 cosignature: time, key ID, body, length. */
 static void
 test_cosig_tamper(void **state)
 {

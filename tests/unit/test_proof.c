@@ -1,7 +1,7 @@
 /*
  * test_proof.c - unit tests of proto/proof.c, the C2SP tlog-proof@v1 codec:
- * the AUDIT.md §5.2 receipt (index 0 of the RFC 6962 8-leaf reference tree,
- * cosigned checkpoint) parses, its signatures verify with the §5.2 vkeys and
+ * the docs/RELIABILITY.md §4.2 receipt (index 0 of the RFC 6962 8-leaf reference tree,
+ * cosigned checkpoint) parses, its signatures verify with the §4.2 vkeys and
  * its inclusion proof verifies against the checkpoint root; format/parse
  * round trips; the C2SP example with an extra line; strict-parse negatives.
  */
@@ -21,7 +21,7 @@
 
 #define DASH "\xe2\x80\x94"
 
-/* AUDIT.md §5.2 */
+/* docs/RELIABILITY.md §4.2 */
 static const char log_vkey[] =
     "anchors.example/audit/test-1+06f1c421+AfoXO5W7bOtilrFA1jtI/J4rXEkTY2ulpJyU6qNM9iM1";
 static const char wit_vkey[] =
@@ -55,7 +55,7 @@ parse_err(const char *s, int want)
     assert_null(p.note);
 }
 
-/* §5.2: parse, open the note with both keys, verify the inclusion of the
+/* §4.2: parse, open the note with both keys, verify the inclusion of the
  * empty leaf (index 0) against the signed root. */
 static void
 test_vector_verifies(void **state)

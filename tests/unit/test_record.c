@@ -1,6 +1,6 @@
 /*
- * test_record.c - unit tests of proto/record.c (AUDIT.md §4.1, §4.12,
- * §5.2): the two AXR1 vectors rebuilt from their field values (commitments,
+ * test_record.c - unit tests of proto/record.c (proto/AUDIT-FORMAT.md §3,
+ * §5, §13): the two AXR1 vectors rebuilt from their field values (commitments,
  * leaf hashes, attestation, 2-leaf root) byte for byte, generated
  * round trips, every truncation, enum/magic flips, non-canonical and
  * oversize encodings, extension list rules, encoder errors, sequence
@@ -24,7 +24,7 @@
 #include "merkle.h"
 #include "record.h"
 
-/* ---- AUDIT.md §5.2 vectors -------------------------------------------- */
+/* ---- proto/AUDIT-FORMAT.md §13 vectors -------------------------------- */
 
 static const char v0_hex[] =
     "415852310200000000000000000000018bcfe5687b08494e562d31303031020b636f7265"

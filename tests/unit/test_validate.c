@@ -1,6 +1,6 @@
 /*
  * test_validate.c - unit tests of mp_validate and mp_utf8_valid: the
- * hostile-input catalogue of RELIABILITY.md T5 items 6-13 that applies to a
+ * hostile-input catalogue of docs/RELIABILITY.md T5 items 6-13 that applies to a
  * validator, the limits of PROTOCOL.md §2, and one valid body per request
  * type of §4 (packed with msgpack-c).
  */

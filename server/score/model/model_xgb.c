@@ -1,7 +1,7 @@
 /*
  * model_xgb.c - XGBoost JSON (gbtree) loader and evaluator.
  *
- * Follows ../shared/docs/SCORING.md §1.4: per tree, left_children /
+ * Follows XGBoost's JSON model (scripts/README-model.md): per tree, left_children /
  * right_children (-1 = leaf), split_indices, split_conditions (threshold,
  * or the leaf value for leaves), default_left; missing (NaN) goes to the
  * default child, otherwise `x < cond` (float32) goes left.  Margin =
