@@ -55,7 +55,9 @@ static void test_unauthenticated_refused(void **st)
     assert_int_equal(hconn_ping(&c, 3), HITLQ_ST_NEED_HELLO);
     hconn_close(&c);
     /* and the client library reports it */
-    hitlq_options o = { .host = "127.0.0.1", .port = afx_srv.port, .name = "x", .timeout_ms = 5000 };
+    hitlq_options o = {
+        .host = "127.0.0.1", .port = afx_srv.port, .name = "x", .timeout_ms = 5000
+    };
     hitlq *h = hitlq_connect(&o);
     assert_int_equal(hitlq_err(h), HITLQ_ST_UNAUTHORIZED);
     hitlq_free(h);

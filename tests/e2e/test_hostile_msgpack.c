@@ -130,8 +130,8 @@ static void test_embedded_nul_in_name(void **st)
     hpk_str(&b.pk, "fields");
     msgpack_pack_map(&b.pk, 1);
     hpk_kv_u64(&b.pk, "amount", 1000);
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
 }
 
@@ -210,7 +210,8 @@ static void test_element_budget(void **st)
         b[5] = (uint8_t)n;
         memset(b + 6, 0x00, n);
         if (k == 0)   /* exactly 4096: valid msgpack, PING refuses the key */
-            hostile_request_error(HITLQ_OP_PING, b, len, HITLQ_ST_BAD_REQUEST, "bad_request", 0, NULL);
+            hostile_request_error(HITLQ_OP_PING, b, len, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
+                                  NULL);
         else
             hostile_body_fatal(b, len, HITLQ_ST_LIMIT_EXCEEDED, HITLQ_ST_LIMIT_EXCEEDED);
         free(b);
@@ -236,7 +237,8 @@ static void test_str_limit(void **st)
         b[7] = (uint8_t)sl;
         memset(b + 8, 'x', sl);
         if (k == 0)
-            hostile_request_error(HITLQ_OP_PING, b, len, HITLQ_ST_BAD_REQUEST, "bad_request", 0, NULL);
+            hostile_request_error(HITLQ_OP_PING, b, len, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
+                                  NULL);
         else
             hostile_body_fatal(b, len, HITLQ_ST_BAD_MSGPACK, HITLQ_ST_LIMIT_EXCEEDED);
         free(b);
@@ -289,8 +291,8 @@ static void test_note_too_long(void **st)
     hpk_kv_u64(&b.pk, "lease", 1);
     hpk_kv_str(&b.pk, "outcome", "approve");
     hpk_kv_str(&b.pk, "note", note);
-    hostile_request_error(HITLQ_OP_RESOLVE, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+    hostile_request_error(HITLQ_OP_RESOLVE, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);
     msgpack_pack_map(&b.pk, 4);
@@ -298,8 +300,8 @@ static void test_note_too_long(void **st)
     hpk_kv_u64(&b.pk, "lease", 1);
     hpk_kv_str(&b.pk, "queue", "x");
     hpk_kv_str(&b.pk, "note", note);
-    hostile_request_error(HITLQ_OP_ESCALATE, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+    hostile_request_error(HITLQ_OP_ESCALATE, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
     free(note);
     /* a lease op on an unknown id: not_found */
@@ -307,8 +309,8 @@ static void test_note_too_long(void **st)
     msgpack_pack_map(&b.pk, 2);
     hpk_kv_u64(&b.pk, "id", 123456789);
     hpk_kv_u64(&b.pk, "lease", 1);
-    hostile_request_error(HITLQ_OP_RELEASE, b.sb.data, b.sb.size, HITLQ_ST_NOT_FOUND, "not_found", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_RELEASE, b.sb.data, b.sb.size, HITLQ_ST_NOT_FOUND, "not_found",
+                          0, NULL);
     hostile_body_free(&b);
 }
 

@@ -38,7 +38,7 @@ static void test_duplicate_map_keys(void **st)
     /* §2 rule 7; §5 lists it under bad_msgpack, rule 8 / the brief under
      * bad_request: either typed error, with a close if fatal */
     hostile_request_error(HITLQ_OP_GET, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  HITLQ_ST_BAD_MSGPACK, "bad_msgpack");
+                          HITLQ_ST_BAD_MSGPACK, "bad_msgpack");
     hostile_body_free(&b);
 }
 
@@ -56,8 +56,8 @@ static void test_fields_duplicate_keys(void **st)
     msgpack_pack_map(&b.pk, 2);
     hpk_kv_u64(&b.pk, "amount", 1000);
     hpk_kv_u64(&b.pk, "amount", 2000);
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  HITLQ_ST_BAD_MSGPACK, "bad_msgpack");
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", HITLQ_ST_BAD_MSGPACK, "bad_msgpack");
     hostile_body_free(&b);
 }
 
@@ -67,14 +67,14 @@ static void test_unknown_key(void **st)
     struct hostile_body b;
     hostile_pack_submit(&b, "unk-1", "credit_application", 1);
     hpk_kv_u64(&b.pk, "bogus", 1);
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);
     msgpack_pack_map(&b.pk, 1);
     hpk_kv_u64(&b.pk, "x", 1);
     hostile_request_error(HITLQ_OP_PING, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+                          0, NULL);
     hostile_body_free(&b);
 }
 
@@ -85,8 +85,8 @@ static void test_missing_required(void **st)
     hostile_body_init(&b);
     msgpack_pack_map(&b.pk, 1);
     hpk_kv_str(&b.pk, "key", "missing-1");
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
     hostile_request_error(HITLQ_OP_GET, NULL, 0, HITLQ_ST_BAD_REQUEST, "bad_request", 0, NULL);
     hostile_request_error(HITLQ_OP_CLAIM, NULL, 0, HITLQ_ST_BAD_REQUEST, "bad_request", 0, NULL);
@@ -100,28 +100,28 @@ static void test_wrong_types(void **st)
     hostile_body_init(&b);
     msgpack_pack_map(&b.pk, 1);
     hpk_kv_str(&b.pk, "id", "17");
-    hostile_request_error(HITLQ_OP_GET, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_GET, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);                          /* float where an int is required */
     msgpack_pack_map(&b.pk, 1);
     hpk_str(&b.pk, "id");
     msgpack_pack_double(&b.pk, 1.0);
-    hostile_request_error(HITLQ_OP_GET, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_GET, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);                          /* negative int */
     msgpack_pack_map(&b.pk, 1);
     hpk_str(&b.pk, "id");
     msgpack_pack_int64(&b.pk, -1);
-    hostile_request_error(HITLQ_OP_GET, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_GET, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);                          /* queues not an array */
     msgpack_pack_map(&b.pk, 1);
     hpk_kv_str(&b.pk, "queues", "credit_review");
-    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);                          /* fields not a map */
     msgpack_pack_map(&b.pk, 3);
@@ -129,8 +129,8 @@ static void test_wrong_types(void **st)
     hpk_kv_str(&b.pk, "type", "credit_application");
     hpk_str(&b.pk, "fields");
     msgpack_pack_array(&b.pk, 0);
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
 }
 
@@ -148,8 +148,8 @@ static void test_fields_value_wrong_type(void **st)
     msgpack_pack_map(&b.pk, 1);
     hpk_str(&b.pk, "amount");
     msgpack_pack_map(&b.pk, 0);
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
 }
 
@@ -163,18 +163,18 @@ static void test_out_of_range_ints(void **st)
     msgpack_pack_array(&b.pk, 1);
     hpk_str(&b.pk, "credit_review");
     hpk_kv_u64(&b.pk, "lease_ms", (uint64_t)INT64_MAX + 2u);
-    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_pack_submit(&b, "range-1", "credit_application", 1);   /* priority too high */
     hpk_kv_u64(&b.pk, "priority", UINT64_MAX);
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
     hostile_pack_submit(&b, "range-2", "credit_application", 1);
     hpk_kv_u64(&b.pk, "priority", HITLQ_MAX_PRIORITY + 1);
-    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
-                  0, NULL);
+    hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
+                          "bad_request", 0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);                          /* lease_ms below 1000 */
     msgpack_pack_map(&b.pk, 2);
@@ -182,8 +182,8 @@ static void test_out_of_range_ints(void **st)
     msgpack_pack_array(&b.pk, 1);
     hpk_str(&b.pk, "credit_review");
     hpk_kv_u64(&b.pk, "lease_ms", 999);
-    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);                          /* wait_ms above the ceiling */
     msgpack_pack_map(&b.pk, 2);
@@ -191,8 +191,8 @@ static void test_out_of_range_ints(void **st)
     msgpack_pack_array(&b.pk, 1);
     hpk_str(&b.pk, "credit_review");
     hpk_kv_u64(&b.pk, "wait_ms", HITLQ_MAX_WAIT_MS + 1);
-    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);                          /* 17 queues */
     msgpack_pack_map(&b.pk, 1);
@@ -203,8 +203,8 @@ static void test_out_of_range_ints(void **st)
         snprintf(q, sizeof q, "q%d", i);
         hpk_str(&b.pk, q);
     }
-    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
 }
 
@@ -322,11 +322,11 @@ static void test_long_and_bad_names(void **st)
         struct hostile_body b;
         hostile_pack_submit(&b, bad[i], "credit_application", 0);
         hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
-                      "bad_request", 0, NULL);
+                              "bad_request", 0, NULL);
         hostile_body_free(&b);
         hostile_pack_submit(&b, "name-ok-key", bad[i], 0);      /* as the type */
         hostile_request_error(HITLQ_OP_SUBMIT, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST,
-                      "bad_request", 0, NULL);
+                              "bad_request", 0, NULL);
         hostile_body_free(&b);
     }
     /* a 128-byte key is fine */
@@ -348,8 +348,8 @@ static void test_long_and_bad_names(void **st)
     hpk_str(&b.pk, "queues");
     msgpack_pack_array(&b.pk, 1);
     hpk_str(&b.pk, q65);
-    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hostile_body_init(&b);
     msgpack_pack_map(&b.pk, 2);
@@ -357,8 +357,8 @@ static void test_long_and_bad_names(void **st)
     msgpack_pack_array(&b.pk, 1);
     hpk_str(&b.pk, "credit_review");
     hpk_kv_str(&b.pk, "worker", k129);
-    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request", 0,
-                  NULL);
+    hostile_request_error(HITLQ_OP_CLAIM, b.sb.data, b.sb.size, HITLQ_ST_BAD_REQUEST, "bad_request",
+                          0, NULL);
     hostile_body_free(&b);
     hconn_close(&c);
 }

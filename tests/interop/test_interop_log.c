@@ -67,7 +67,8 @@ test_receipts_accepted(void **state)
             /* at most 3 indices per small size, all at the big ones */
             if (SIZES[s] < 256 && k > 3 && i != SIZES[s] - 1)
                 continue;
-            size_t plen = interop_receipt(i, SIZES[s], interop_note, nlen, interop_proof, sizeof interop_proof);
+            size_t plen = interop_receipt(i, SIZES[s], interop_note, nlen, interop_proof,
+                                          sizeof interop_proof);
             GO_OK("receipt", interop_vkey1, interop_put("r.tlog-proof", interop_proof, plen),
                   interop_put("leaf", interop_leaf[i], interop_leaf_len[i]));
             ok++;
@@ -77,7 +78,8 @@ test_receipts_accepted(void **state)
     for (size_t s = 0; s < NSIZES; s++) {
         uint64_t i = SIZES[s] - 1;
         size_t nlen = interop_checkpoint1(SIZES[s], interop_note, sizeof interop_note);
-        size_t plen = interop_receipt(i, SIZES[s], interop_note, nlen, interop_proof, sizeof interop_proof);
+        size_t plen =
+            interop_receipt(i, SIZES[s], interop_note, nlen, interop_proof, sizeof interop_proof);
         GO_OK("receipt", interop_vkey1, interop_put("r.tlog-proof", interop_proof, plen),
               interop_put("leaf", interop_leaf[i], interop_leaf_len[i]));
         ok++;
@@ -99,9 +101,10 @@ test_consistency_accepted(void **state)
     for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
         size_t l1 = interop_checkpoint1(pairs[k][0], interop_note, sizeof interop_note);
         size_t l2 = interop_checkpoint1(pairs[k][1], interop_note2, sizeof interop_note2);
-        size_t pl = interop_consistency_text(pairs[k][0], pairs[k][1], interop_proof, sizeof interop_proof);
-        GO_OK("consistency", interop_vkey1, interop_put("old", interop_note, l1), interop_put("new", interop_note2, l2),
-              interop_put("cproof", interop_proof, pl));
+        size_t pl =
+            interop_consistency_text(pairs[k][0], pairs[k][1], interop_proof, sizeof interop_proof);
+        GO_OK("consistency", interop_vkey1, interop_put("old", interop_note, l1),
+              interop_put("new", interop_note2, l2), interop_put("cproof", interop_proof, pl));
     }
 }
 
@@ -118,7 +121,8 @@ test_dual_signed(void **state)
     (void)state;
     snprintf(keys, sizeof keys, "%s\n%s\n", interop_vkey1, interop_vkey2);
     snprintf(arg, sizeof arg, "@%s", interop_put_str("vkeys", keys));
-    len = interop_checkpoint(1000, NULL, INTEROP_ORIGIN, both, 2, interop_note, sizeof interop_note);
+    len =
+        interop_checkpoint(1000, NULL, INTEROP_ORIGIN, both, 2, interop_note, sizeof interop_note);
     GO_OK("checkpoint", arg, interop_put("cp", interop_note, len));
     GO_OK("checkpoint", interop_vkey1, interop_put("cp", interop_note, len));
     GO_OK("checkpoint", interop_vkey2, interop_put("cp", interop_note, len));
@@ -126,10 +130,12 @@ test_dual_signed(void **state)
     GO_OK("receipt", arg, interop_put("r.tlog-proof", interop_proof, plen),
           interop_put("leaf", interop_leaf[42], interop_leaf_len[42]));
     /* signed by the new key only: both required -> rejected */
-    len = interop_checkpoint(1000, NULL, INTEROP_ORIGIN, new_only, 1, interop_note, sizeof interop_note);
+    len = interop_checkpoint(1000, NULL, INTEROP_ORIGIN, new_only, 1, interop_note,
+                             sizeof interop_note);
     GO_OK("checkpoint", interop_vkey2, interop_put("cp", interop_note, len));
     snprintf(arg, sizeof arg, "@%s", interop_put_str("vkeys", keys));
-    GO_REJECTS("no valid signature by " INTEROP_ORIGIN, "checkpoint", arg, interop_put("cp", interop_note, len));
+    GO_REJECTS("no valid signature by " INTEROP_ORIGIN, "checkpoint", arg,
+               interop_put("cp", interop_note, len));
 }
 
 /* The §5.2 vectors of AUDIT.md (which AUDIT-FORMAT.md §13 points to). */
@@ -187,8 +193,8 @@ test_spec_vectors(void **state)
     assert_non_null(strstr(interop_out, spec_leaf1_hash_b64));
     /* consistency 1 -> 2 is [leafhash1] */
     snprintf(buf, sizeof buf, "%s\n", spec_leaf1_hash_b64);
-    GO_OK("consistency", spec_vkey, interop_put_str("c1", spec_cp1), interop_put_str("c2", spec_cp2),
-          interop_put_str("cp12", buf));
+    GO_OK("consistency", spec_vkey, interop_put_str("c1", spec_cp1),
+          interop_put_str("c2", spec_cp2), interop_put_str("cp12", buf));
     /* ... and our signer reproduces the size-2 checkpoint byte for byte */
     {
         struct note_signer s;
@@ -201,7 +207,7 @@ test_spec_vectors(void **state)
         assert_int_equal(sodium_base642bin(root, 32, "PnwpqqZrOb4IHDAf1fMNDSe/R0xETfLIZgC7V1A97Jg=",
                                            44, NULL, &rl, NULL, INTEROP_B64), 0);
         size_t len = interop_checkpoint(2, root, "anchors.example/audit/test-1", ss, 1,
-                                interop_note, sizeof interop_note);
+                                        interop_note, sizeof interop_note);
         note_signer_clear(&s);
         assert_int_equal(len, strlen(spec_cp2));
         assert_memory_equal(interop_note, spec_cp2, len);
@@ -272,11 +278,14 @@ test_go_signs_we_verify(void **state)
     assert_memory_equal(gv.pk, gs.pub.pk, 32);
     {
         const struct note_signer *gss[] = { &gs };
-        size_t len = interop_checkpoint(1000, NULL, name, gss, 1, interop_note, sizeof interop_note);
+        size_t len =
+            interop_checkpoint(1000, NULL, name, gss, 1, interop_note, sizeof interop_note);
         note_signer_clear(&gs);
         GO_OK("checkpoint", gvkey, interop_put("cp", interop_note, len));
-        size_t plen = interop_receipt(999, 1000, interop_note, len, interop_proof, sizeof interop_proof);
-        GO_OK("receipt", gvkey, interop_put("r", interop_proof, plen), interop_put("leaf", interop_leaf[999], interop_leaf_len[999]));
+        size_t plen =
+            interop_receipt(999, 1000, interop_note, len, interop_proof, sizeof interop_proof);
+        GO_OK("receipt", gvkey, interop_put("r", interop_proof, plen),
+              interop_put("leaf", interop_leaf[999], interop_leaf_len[999]));
     }
 }
 

@@ -128,7 +128,7 @@ void afx_body_free(struct afx_body *b)
 
 /* KEY_ADD through connection admin; copies the key and its id. */
 void afx_key_add(struct hconn *admin, const char *principal, const char *role,
-                    const char *skill, char key[AFX_KEY_LEN + 1], char id[AFX_ID_LEN + 1])
+                 const char *skill, char key[AFX_KEY_LEN + 1], char id[AFX_ID_LEN + 1])
 {
     struct afx_body b;
     struct hframe f;

@@ -86,7 +86,7 @@ uint64_t e2e_must_queue(hitlq *c, const char *key, int64_t prio)
 }
 
 struct hitlq_claim e2e_must_claim(hitlq *c, const char *const *qs, size_t nq,
-                                     uint32_t lease_ms, uint32_t wait_ms)
+                                  uint32_t lease_ms, uint32_t wait_ms)
 {
     struct hitlq_claim cl;
     memset(&cl, 0, sizeof cl);
@@ -166,7 +166,7 @@ const char *e2e_event_actor(const hitlq_reply *r, const char *event, char *out, 
 }
 
 const msgpack_object *e2e_stats_entry(const hitlq_reply *r, const char *list,
-                                         const char *kname, const char *name)
+                                      const char *kname, const char *name)
 {
     const msgpack_object *a = hitlq_reply_get(r, list);
     if (!a || a->type != MSGPACK_OBJECT_ARRAY)

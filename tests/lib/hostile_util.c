@@ -22,9 +22,11 @@ uint32_t hostile_good_rid = 1000;
 int hostile_group_setup(void **st)
 {
     (void)st;
-    if (harness_server_start(&hostile_srv, "frame_timeout_ms = 1500\nslow_reader_timeout_ms = 2000\n") < 0)
+    if (harness_server_start(&hostile_srv,
+                             "frame_timeout_ms = 1500\nslow_reader_timeout_ms = 2000\n") < 0)
         return -1;
-    if (hconn_open(&hostile_good, hostile_srv.port) != 0 || hconn_hello(&hostile_good, "good-client") != 0)
+    if (hconn_open(&hostile_good, hostile_srv.port) != 0 ||
+        hconn_hello(&hostile_good, "good-client") != 0)
         return -1;
     return 0;
 }
@@ -111,7 +113,7 @@ void hostile_expect_closed(struct hconn *c)
 
 /* Sends a whole frame made of header + body bytes. */
 void hostile_send_frame(struct hconn *c, uint8_t op, uint16_t status, uint32_t rid,
-                       const void *body, size_t len)
+                        const void *body, size_t len)
 {
     uint8_t h[12];
     hframe_header(h, (uint32_t)len, HITLQ_MAGIC, op, status, rid);
@@ -146,7 +148,7 @@ void hostile_body_fatal(const void *body, size_t len, uint16_t want1, uint16_t w
  * answers PING.  Accepts `alt` too (when the spec allows a fatal variant,
  * the close is then required). */
 void hostile_request_error(uint8_t op, const void *body, size_t len, uint16_t want,
-                          const char *code, uint16_t alt_fatal, const char *alt_code)
+                           const char *code, uint16_t alt_fatal, const char *alt_code)
 {
     struct hconn c;
     hostile_open(&c, true);

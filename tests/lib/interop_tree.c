@@ -179,7 +179,8 @@ interop_tree_setup(void **state)
     }
     if (signer(&interop_log1, INTEROP_ORIGIN, "hitlq interop test log key 1") != NOTE_OK ||
         signer(&interop_log2, INTEROP_ORIGIN, "hitlq interop test log key 2") != NOTE_OK ||
-        signer(&interop_other, INTEROP_ORIGIN, "hitlq interop attacker key, same name") != NOTE_OK ||
+        signer(&interop_other, INTEROP_ORIGIN, "hitlq interop attacker key, same name") !=
+            NOTE_OK ||
         signer(&interop_alien, "other.example/log", "hitlq interop other log") != NOTE_OK ||
         note_vkey_format(&interop_log1.pub, interop_vkey1, sizeof interop_vkey1, &len) != NOTE_OK ||
         note_vkey_format(&interop_log2.pub, interop_vkey2, sizeof interop_vkey2, &len) != NOTE_OK)
@@ -211,13 +212,14 @@ interop_root_at(uint64_t size, uint8_t out[32])
     if (size == 0)
         assert_int_equal(merkle_empty_root(&interop_hasher, out), MERKLE_OK);
     else
-        assert_int_equal(merkle_root_at(&interop_hasher, size, interop_get_cb, NULL, out), MERKLE_OK);
+        assert_int_equal(merkle_root_at(&interop_hasher, size, interop_get_cb, NULL, out),
+                         MERKLE_OK);
 }
 
 /* Signed checkpoint of `size` (root: the tree's, or `root` if not NULL). */
 size_t
 interop_checkpoint(uint64_t size, const uint8_t *root, const char *origin,
-           const struct note_signer *const *ss, size_t nss, char *out, size_t cap)
+                   const struct note_signer *const *ss, size_t nss, char *out, size_t cap)
 {
     char text[512];
     uint8_t r[32];
@@ -243,13 +245,14 @@ interop_checkpoint1(uint64_t size, char *out, size_t cap)
 /* tlog-proof@v1 text for leaf `index` in the checkpoint note[0..nlen). */
 size_t
 interop_receipt(uint64_t index, uint64_t size, const char *note, size_t nlen,
-        char *out, size_t cap)
+                char *out, size_t cap)
 {
     uint8_t proof[MERKLE_MAX_PROOF][32];
     size_t n, len;
 
-    assert_int_equal(merkle_inclusion_proof(&interop_hasher, size, index, interop_get_cb, NULL, proof, &n),
-                     MERKLE_OK);
+    assert_int_equal(
+        merkle_inclusion_proof(&interop_hasher, size, index, interop_get_cb, NULL, proof, &n),
+        MERKLE_OK);
     assert_int_equal(tlog_proof_format(index, (const uint8_t (*)[32])proof, n,
                                        note, nlen, out, cap, &len), PROOF_OK);
     return len;
@@ -263,7 +266,8 @@ interop_consistency_text(uint64_t size1, uint64_t size2, char *out, size_t cap)
     size_t n = 0, len = 0;
 
     if (size1 > 0)
-        assert_int_equal(merkle_consistency_proof(&interop_hasher, size1, size2, interop_get_cb, NULL, proof, &n),
+        assert_int_equal(merkle_consistency_proof(&interop_hasher, size1, size2, interop_get_cb,
+                                                  NULL, proof, &n),
                          MERKLE_OK);
     for (size_t i = 0; i < n; i++) {
         assert_true(cap - len > 46);

@@ -71,7 +71,7 @@ static int edit_of(const msgpack_object *key, const struct pfx_edit *ed, size_t 
 /* Copies the map `src` into it with the edits applied (setting an absent
  * field appends it). */
 void pfx_item_edit(struct pfx_item *it, const msgpack_object *src,
-                      const struct pfx_edit *ed, size_t n_ed)
+                   const struct pfx_edit *ed, size_t n_ed)
 {
     bool seen[32] = { false };
     uint32_t n = 0;

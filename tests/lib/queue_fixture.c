@@ -96,8 +96,8 @@ const uint8_t qfx_reasons_mp[5] = { 0x91, 0x81, 0xa1, 'f', 0xc3 }; /* [{f:true}]
 /* Submits `key` (queue NULL = auto-resolved "approve"). */
 int
 qfx_submit_tx(struct qfx_env *e, MDB_txn *t, const char *key, const char *queue,
-          uint32_t prio, uint64_t sla, uint8_t hash, uint64_t now,
-          struct decision *d, bool *dup, struct queue_fx *fx)
+              uint32_t prio, uint64_t sla, uint8_t hash, uint64_t now,
+              struct decision *d, bool *dup, struct queue_fx *fx)
 {
     struct submit_in in = {
         .key = key, .type = "credit", .fields = qfx_fields_mp,
@@ -124,14 +124,15 @@ qfx_submit_tx(struct qfx_env *e, MDB_txn *t, const char *key, const char *queue,
 
 uint64_t
 qfx_submit1(struct qfx_env *e, const char *key, const char *queue, uint32_t prio,
-        uint64_t sla, uint64_t now)
+            uint64_t sla, uint64_t now)
 {
     struct decision d;
     struct queue_fx fx = { 0 };
     bool dup;
     MDB_txn *t = qfx_wtxn(e);
 
-    assert_int_equal(qfx_submit_tx(e, t, key, queue, prio, sla, 1, now, &d, &dup, &fx), HITLQ_ST_OK);
+    assert_int_equal(qfx_submit_tx(e, t, key, queue, prio, sla, 1, now, &d, &dup, &fx),
+                     HITLQ_ST_OK);
     assert_false(dup);
     qfx_commit(t);
     decision_clear(&d);
@@ -140,7 +141,7 @@ qfx_submit1(struct qfx_env *e, const char *key, const char *queue, uint32_t prio
 
 int
 qfx_claim_q(struct qfx_env *e, const char *q1, const char *q2, uint64_t now,
-        struct claim_out *out)
+            struct claim_out *out)
 {
     struct claim_in in = { .n_queues = q2 ? 2 : 1, .lease_ms = 10000 };
     MDB_txn *t = qfx_wtxn(e);

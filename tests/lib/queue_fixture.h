@@ -40,7 +40,7 @@ MDB_txn *qfx_rtxn(struct qfx_env *e);
 /* Commits t (must succeed). */
 void qfx_commit(MDB_txn *t);
 
-/* {a: 1}, the fields of every submit_tx item, and [{f: true}], its reasons. */
+/* {a: 1}, the fields of every qfx_submit_tx item, and [{f: true}], its reasons. */
 extern const uint8_t qfx_fields_mp[4];
 extern const uint8_t qfx_reasons_mp[5];
 

@@ -96,7 +96,8 @@ test_stale_lease(void **state)
     /* not leased */
     assert_int_equal(queue_extend(e->s, t, other, lease, 0, QFX_T0, &exp), HITLQ_ST_STALE_LEASE);
     /* expired, even though the timer has not run yet */
-    assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 10000, &exp), HITLQ_ST_STALE_LEASE);
+    assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 10000, &exp),
+                     HITLQ_ST_STALE_LEASE);
     assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 9999, &exp), HITLQ_ST_OK);
     qfx_commit(t);
 }
@@ -234,7 +235,8 @@ test_expiry_dead_letter(void **state)
     qfx_commit(t);
     /* the old token is dead */
     t = qfx_wtxn(e);
-    assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 10001, &exp), HITLQ_ST_STALE_LEASE);
+    assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 10001, &exp),
+                     HITLQ_ST_STALE_LEASE);
     mdb_txn_abort(t);
     qfx_get_item(e, id, &res);
     assert_int_equal(qfx_mu64(&res.data, "attempts"), 1);

@@ -74,7 +74,7 @@ test_volume(void **state)
         for (int j = i; j < i + BATCH; j++) {
             snprintf(key, sizeof(key), "k%d", j);
             assert_int_equal(qfx_submit_tx(e, t, key, j % 4 ? "q" : NULL, (uint32_t)(j % 7), 1000,
-                                       1, QFX_T0 + (uint64_t)j, &d, &dup, &fx), HITLQ_ST_OK);
+                                           1, QFX_T0 + (uint64_t)j, &d, &dup, &fx), HITLQ_ST_OK);
             assert_int_equal(d.id, (uint64_t)j + 1);
             decision_clear(&d);
         }

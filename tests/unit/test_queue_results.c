@@ -27,7 +27,8 @@ test_submit_idempotency(void **state)
     bool dup;
     MDB_txn *t = qfx_wtxn(e);
 
-    assert_int_equal(qfx_submit_tx(e, t, "k1", "review", 7, 5000, 1, QFX_T0, &d, &dup, &fx), HITLQ_ST_OK);
+    assert_int_equal(qfx_submit_tx(e, t, "k1", "review", 7, 5000, 1, QFX_T0, &d, &dup, &fx),
+                     HITLQ_ST_OK);
     assert_false(dup);
     assert_int_equal(d.id, 1);
     assert_int_equal(d.deadline_ms, QFX_T0 + 5000);
@@ -57,7 +58,8 @@ test_submit_idempotency(void **state)
         assert_int_equal(d.reasons_len, sizeof(qfx_reasons_mp));
         assert_memory_equal(d.reasons_mp, qfx_reasons_mp, sizeof(qfx_reasons_mp));
         decision_clear(&d);
-        assert_int_equal(qfx_submit_tx(e, t, "k2", NULL, 0, 0, 1, QFX_T0, &d, &dup, NULL), HITLQ_ST_OK);
+        assert_int_equal(qfx_submit_tx(e, t, "k2", NULL, 0, 0, 1, QFX_T0, &d, &dup, NULL),
+                         HITLQ_ST_OK);
         assert_true(dup);
         assert_int_equal(d.outcome, DECISION_AUTO);
         assert_string_equal(d.action, "approve");
@@ -259,7 +261,8 @@ test_stats(void **state)
     qfx_claim_id(e, "q", NULL, QFX_T0 + 400, &lease);
     assert_int_equal(qfx_claim_id(e, "q", NULL, QFX_T0 + 400, &lease), d);
     t = qfx_wtxn(e);
-    assert_int_equal(queue_release(e->s, t, d, lease, 60000, QFX_T0 + 500, &rdy, NULL), HITLQ_ST_OK);
+    assert_int_equal(queue_release(e->s, t, d, lease, 60000, QFX_T0 + 500, &rdy, NULL),
+                     HITLQ_ST_OK);
     qfx_commit(t);
 
     qfx_stats(e, QFX_T0 + 2000, &res);
@@ -281,7 +284,8 @@ test_stats(void **state)
     assert_int_equal(qfx_mu64(ty, "submitted"), 6);
     assert_int_equal(qfx_mu64(ty, "auto_resolved"), 2);
     assert_int_equal(qfx_mu64(ty, "queued"), 4);
-    assert_true(qfx_mget(ty, "auto_rate")->via.f64 > 0.333 && qfx_mget(ty, "auto_rate")->via.f64 < 0.334);
+    assert_true(qfx_mget(ty, "auto_rate")->via.f64 > 0.333 &&
+                qfx_mget(ty, "auto_rate")->via.f64 < 0.334);
     msgpack_unpacked_destroy(&res);
 }
 
@@ -300,7 +304,8 @@ test_qa_copy(void **state)
     MDB_txn *t = qfx_wtxn(e);
 
     memset(&d, 0, sizeof(d));
-    assert_int_equal(qfx_submit_tx(e, t, "k-qa", NULL, 0, 0, 1, QFX_T0, &d, &dup, &fx), HITLQ_ST_OK);
+    assert_int_equal(qfx_submit_tx(e, t, "k-qa", NULL, 0, 0, 1, QFX_T0, &d, &dup, &fx),
+                     HITLQ_ST_OK);
     qfx_commit(t);
     decision_clear(&d);
     /* an auto item with the QA draw set */

@@ -32,7 +32,7 @@
 
 /* ---- predictions ----------------------------------------------------------- */
 
-/* Compares every row of a *_preds.csv (pred, margin, NFEAT features). */
+/* Compares every row of a *_preds.csv (pred, margin, XGBU_NFEAT features). */
 static void check_preds(const struct xgb_model *m, const char *csv, double tol)
 {
     FILE *f = fopen(csv, "r");
