@@ -3,7 +3,7 @@
 #
 # Runs, in order, against fresh hitlqd instances on 127.0.0.1 with fresh
 # temporary data directories:
-#   (a) raw LMDB durable-insert ceiling (tests/bench_lmdb.c), interleaved with
+#   (a) raw LMDB durable-insert ceiling (tests/bench/bench_lmdb.c), interleaved with
 #   (b) durable submits/s, 16 conns x 64 in flight; 3 rounds, median + min-max
 #   (c) submit latency at a fixed offered 20k/s (open loop)
 #   (d) claim+resolve cycles/s, 16 specialists, after filling >= 250k items
@@ -13,14 +13,14 @@
 #   (h) ops per fsync (STATS counters if any, else strace -c if installed)
 #   (i) the audit log: (b) again with the log off in the same rounds (on/off
 #       ratio), its append cost and proof serving at 1M entries
-#       (tests/bench_audit.c), and hitlq-audit's offline verify rate
-#   (j) scoring cost per item, one thread (tests/bench_score.c): the default
+#       (tests/bench/bench_audit.c), and hitlq-audit's offline verify rate
+#   (j) scoring cost per item, one thread (tests/bench/bench_score.c): the default
 #       scorecard, a 100-tree depth-6 XGBoost model in hitlq vs XGBoost's
 #       C API, approximate and exact (TreeSHAP) contributions
 #   (k) TLS: (b)'s durable submits over TLS vs plaintext in alternating
 #       rounds, and server RSS holding 1000 idle TLS connections
 #   (l) server CPU while 1000 HELLOs/s with bad API keys arrive, each on a
-#       new connection (tests/bench_auth.c), from 1, 200 and 2000 addresses
+#       new connection (tests/bench/bench_auth.c), from 1, 200 and 2000 addresses
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -362,7 +362,7 @@ ARATIO_MED=$(printf '%s\n' $ARATIO_ALL | grep -v '^n/a$' | sort -n | awk '{v[NR]
 ARATIO_MIN=$(printf '%s\n' $ARATIO_ALL | grep -v '^n/a$' | sort -n | head -1)
 ARATIO_MAX=$(printf '%s\n' $ARATIO_ALL | grep -v '^n/a$' | sort -n | tail -1)
 say ""
-say "-- (i) audit log: $AUDIT_N entries appended with server/audit.c, proofs, offline verify"
+say "-- (i) audit log: $AUDIT_N entries appended with server/audit/audit.c, proofs, offline verify"
 AL=$TMPROOT/auditlog
 mkdir -p "$AL"
 run "$O/audit" 900 "$BA" -n "$AUDIT_N" -k "$AL"
@@ -383,7 +383,7 @@ fi
 rm -rf "$AL"
 
 # ---- (j) scoring cost per item ------------------------------------------------
-# tests/bench_score.c, no server: one thread, one item at a time, median of
+# tests/bench/bench_score.c, no server: one thread, one item at a time, median of
 # 7 repetitions over the 1000 German Credit rows.  It trains its own
 # 100-tree depth-6 binary:logistic model with libxgboost (kept in
 # $SC_MODEL for the rest of the run) and checks hitlq's predictions and
@@ -560,7 +560,7 @@ IDLE_DMIB=$(calc 'printf "%.1f", a / 1024' "$(num_or_na "$IDLE_DELTA")" 0)
 
 # ---- (l) bad API keys -------------------------------------------------------------
 # docs/RELIABILITY.md T5 item 19: 1,000 bad API keys/s, CPU < 50 % of one core.
-# tests/bench_auth.c opens a new connection per attempt, paced evenly at
+# tests/bench/bench_auth.c opens a new connection per attempt, paced evenly at
 # 1000/s for 5 s, sends HELLO with a well-formed bad key (alternately a
 # random unknown key id, and the bootstrap admin key's id with a wrong
 # secret), reads the reply and waits for the close.  Server CPU is its

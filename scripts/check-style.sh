@@ -2,9 +2,10 @@
 # check-style.sh - the structural rules of the tree, checked on every C file
 # (`make check-style`; .ci/run runs it).  Exit status 0 when all hold.
 #
-#  a. file size: a .c/.h file has at most 1000 lines; under tests/ 1700
-#     (test files are being split; the largest, tests/e2e/test_e2e.c, has
-#     1686 lines).
+#  a. file size: a .c/.h file has at most 1000 lines; under tests/ 1100
+#     (the long test files were split by subject, shared helpers in
+#     tests/lib/; the largest left, tests/unit/test_note.c, has 1093 lines)
+#     and under tests/bench/ 1300 (tests/bench/bench_load.c has 1266).
 #  b. function size: no function body (opening to closing brace) over 100
 #     lines; under tests/ 200 (several end-to-end scenarios are 100-182).
 #  c. layers: every #include "x.h" in proto/, include/, server/ and
@@ -54,7 +55,7 @@ LAYERS = {                      # wing -> wings whose headers it may include
     'cli':     {'cli'},
     'caudit':  {'proto', 'caudit'},
 }
-MAX_FILE, MAX_FILE_TESTS = 1000, 1700
+MAX_FILE, MAX_FILE_TESTS, MAX_FILE_BENCH = 1000, 1100, 1300
 MAX_FUNC, MAX_FUNC_TESTS = 100, 200
 ALLOW = 'scripts/layers.allow'
 
@@ -198,7 +199,8 @@ def main():
         src = read(f)
         in_tests = f.startswith('tests/')
         nlines = src.count('\n') + (0 if src.endswith('\n') or not src else 1)
-        lim = MAX_FILE_TESTS if in_tests else MAX_FILE
+        lim = MAX_FILE_BENCH if f.startswith('tests/bench/') else \
+            MAX_FILE_TESTS if in_tests else MAX_FILE
         if nlines > lim:
             errors.append('a. %s: %d lines (limit %d)' % (f, nlines, lim))
         flim = MAX_FUNC_TESTS if in_tests else MAX_FUNC

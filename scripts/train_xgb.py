@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""train_xgb.py - make the XGBoost reference vectors for tests/test_xgb.c.
+"""train_xgb.py - make the XGBoost reference vectors for tests/unit/test_xgb_*.c.
 
 Reads the caret-encoded Statlog German Credit CSV (1000 rows; numeric
 columns plus 0/1 one-hot columns, label Class Good/Bad), uses every column

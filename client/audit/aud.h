@@ -1,6 +1,6 @@
 /*
  * aud.h - private declarations shared by the modules of hitlq-audit, the
- * auditor's verifier (client/hitlq_audit.c and client/aud_*.c; not part of
+ * auditor's verifier (client/audit/hitlq_audit.c and client/aud_*.c; not part of
  * libhitlq, not installed).  proto/AUDIT-FORMAT.md §8-11, PROTOCOL.md §4.12.
  *
  * Error convention: every aud_* function that can fail returns an enum

@@ -182,7 +182,7 @@ commit_run(struct commit *cm, struct batch *b)
  * build/test/hitlqd-unsafe (docs/RELIABILITY.md §3 T1, "negative controls ...
  * must FAIL"): it breaks the one rule this file exists for and sends the
  * replies of a batch BEFORE mdb_txn_commit, then commits ~30 ms later, so
- * a SIGKILL in that window loses acknowledged writes.  tests/test_crash.c
+ * a SIGKILL in that window loses acknowledged writes.  tests/e2e/test_crash.c
  * runs its crash-loop checker against that binary and requires it to
  * report lost > 0, which shows the checker can see loss at all.
  *

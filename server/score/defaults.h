@@ -1,6 +1,6 @@
 /*
  * defaults.h - the default policy and model files compiled into hitlqd
- * (the files in server/score/defaults/, embedded by server/defaults.c with .incbin), used by
+ * (the files in server/score/defaults/, embedded by server/score/defaults.c with .incbin), used by
  * scoring_load(NULL, ...).  The bytes are read-only and live for the whole
  * process; each blob is followed by a NUL byte not counted in *len.
  */

@@ -32,7 +32,7 @@ struct hitlq_config {
     uint64_t auth;                 /* 1 = API key required in HELLO, 0 = off, 2 = auto
                                     * (on unless listen is loopback; see auth.c) */
     char     auth_bootstrap_key[512]; /* first admin key file; "" = <data_dir>/admin.key */
-    /* TLS (server/tls.c): on when tls_cert is set */
+    /* TLS (server/net/tls.c): on when tls_cert is set */
     char     tls_cert[512];        /* PEM certificate chain; "" = no TLS */
     char     tls_key[512];         /* PEM private key; "" = in tls_cert */
     char     tls_client_ca[512];   /* CA for client certificates; "" = none asked */

@@ -315,7 +315,7 @@ ba_str_starts(const msgpack_object *m, const char *prefix)
     return m->via.str.size >= n && memcmp(m->via.str.ptr, prefix, n) == 0;
 }
 
-/* Classifies a whole reply frame by status and message (server/auth.c). */
+/* Classifies a whole reply frame by status and message (server/auth/auth.c). */
 static enum ba_outcome
 ba_classify(const struct frame *fr)
 {

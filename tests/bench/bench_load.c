@@ -2,7 +2,7 @@
  * bench_load.c - hitlqd load generator for `make bench`: one thread, epoll,
  * non-blocking loopback sockets, the raw protocol through the proto codec
  * (frame_parse, wire_frame_begin/end, msgpack-c).  Items are the German
- * Credit rows (tests/credit_items.c), resampled at random, under unique
+ * Credit rows (tests/lib/credit_items.c), resampled at random, under unique
  * idempotency keys.
  *
  *   bench_load MODE (-p PORT | -P PORTFILE) [options]

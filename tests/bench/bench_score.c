@@ -4,13 +4,13 @@
  * same German Credit rows, for
  *   (a) the embedded default scorecard (server/score/defaults/
  *       credit_scorecard.json) scoring a msgpack fields map
- *       (tests/credit_items.c) through its model ops; also, for
+ *       (tests/lib/credit_items.c) through its model ops; also, for
  *       reference, score_item with the embedded default policy's
  *       credit_application type (whatever model that policy names,
  *       feature mapping and reasons included: line "default-policy");
  *   (b) a 100-tree depth-6 binary:logistic XGBoost model TRAINED here with
  *       the libxgboost C API (Debian 1.7.4, nthread=1, seed=0) on the 61
- *       CSV features, evaluated by hitlq's xgb_predict (server/model_xgb.c);
+ *       CSV features, evaluated by hitlq's xgb_predict (server/score/model/model_xgb.c);
  *   (c) the same model through XGBoost's XGBoosterPredictFromDense, one
  *       1x61 float32 row per call (array-interface JSON built beforehand);
  *   (d) hitlq's approximate (Saabas) and (e) exact TreeSHAP contributions;

@@ -10,7 +10,7 @@
  *     server, a renegotiation attempt (server at tls_min_version 1.2),
  *     garbage records after the handshake, early data offered (T5.18).
  * Plaintext on the TLS port (also T5.18) is test_tls_plaintext_client_refused
- * in test_tls.c, and a slowloris frame in test_hostile.c; not repeated here.
+ * in test_tls.c, and a slowloris frame in test_hostile_frames.c; not repeated here.
  *
  * In every test the hostile connection is closed (possibly after a TLS
  * alert), the server's RSS grows by at most 1 MiB per hostile connection,

@@ -4,7 +4,7 @@
  * of 1..256; the rest is fed in such chunks, frames are drained after each
  * feed, checked against the stateless frame_parse over the same stream, and
  * each body goes through mp_validate.  Built with HITLQ_FUZZ_REPLAY defined,
- * only fuzz_frame_one() is compiled (tests/test_fuzz_replay.c).
+ * only fuzz_frame_one() is compiled (tests/unit/test_fuzz_replay.c).
  */
 #include <stdint.h>
 #include <stdlib.h>

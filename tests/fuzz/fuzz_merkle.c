@@ -23,7 +23,7 @@
  *    the proof, leaf or roots must make them fail.  The getter aborts if a
  *    generator asks for a node outside the tree size it proves.
  * Built with HITLQ_FUZZ_REPLAY defined, only fuzz_merkle_one() is compiled
- * (tests/test_fuzz_replay.c).
+ * (tests/unit/test_fuzz_replay.c).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -16,9 +16,9 @@
  *    it is a checkpoint, cosigned by the witness) it must open again with
  *    those verifiers (sign/open round trip).
  *
- * The key material is the public test vectors of tests/test_note.c; the
+ * The key material is the public test vectors of tests/unit/test_note.c; the
  * private keys are test-only.  Built with HITLQ_FUZZ_REPLAY defined, only
- * fuzz_note_one() is compiled (tests/test_fuzz_replay.c).
+ * fuzz_note_one() is compiled (tests/unit/test_fuzz_replay.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@
 
 #define FUZZ_NOTE_DASH "\xe2\x80\x94"
 
-/* golang/mod sumdb/note/note_test.go and docs/RELIABILITY.md §4.2 (tests/test_note.c) */
+/* golang/mod sumdb/note/note_test.go and docs/RELIABILITY.md §4.2 (tests/unit/test_note.c) */
 static const char fuzz_note_peter_skey[] =
     "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 static const char *const fuzz_note_vkeys[] = {

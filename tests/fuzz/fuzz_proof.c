@@ -14,7 +14,7 @@
  *    the same index, hashes and note bytes.
  *
  * Built with HITLQ_FUZZ_REPLAY defined, only fuzz_proof_one() is compiled
- * (tests/test_fuzz_replay.c).
+ * (tests/unit/test_fuzz_replay.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@
 #include "note.h"
 #include "proof.h"
 
-/* docs/RELIABILITY.md §4.2 (tests/test_proof.c) */
+/* docs/RELIABILITY.md §4.2 (tests/unit/test_proof.c) */
 static const char *const fuzz_proof_vkeys[] = {
     "anchors.example/audit/test-1+06f1c421+AfoXO5W7bOtilrFA1jtI/J4rXEkTY2ulpJyU6qNM9iM1",
     "witness.anchors.example/w1+da777e40+BKS8tgrY2C3ZxqaV1daED88ayWvC8FiCcjK19NTinjJB",

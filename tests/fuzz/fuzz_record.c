@@ -16,7 +16,7 @@
  *    record codec checks always decodes.
  *
  * Built with HITLQ_FUZZ_REPLAY defined, only fuzz_record_one() is compiled
- * (tests/test_fuzz_replay.c).
+ * (tests/unit/test_fuzz_replay.c).
  */
 #include <stdbool.h>
 #include <stdint.h>

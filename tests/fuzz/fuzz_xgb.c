@@ -1,6 +1,6 @@
 /*
  * fuzz_xgb.c - libFuzzer target for the XGBoost JSON loader and evaluator
- * (server/model_xgb.c, server/xgb_shap.c).  The whole input goes to
+ * (server/score/model/model_xgb.c, server/score/model/xgb_shap.c).  The whole input goes to
  * xgb_load; a model that loads is then evaluated, for every class, on an
  * all-NaN row and an all-zero row: prediction, Saabas and TreeSHAP
  * contributions.  Invariants (abort() when broken):

@@ -10,7 +10,7 @@
 //	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$PWD/build/test/gocache \
 //	    go build -o build/test/interop-verify tests/interop/verify.go
 //
-// (tests/test_interop.c runs exactly this when the binary is missing or
+// (tests/lib/interop_go.c runs exactly this when the binary is missing or
 // older than this file.)
 //
 // Usage (every FILE is read byte for byte; VKEYS is one vkey

@@ -1,5 +1,5 @@
 /*
- * audit_fake.h - test helper for tests/test_audit_tool.c: a fake hitlqd
+ * audit_fake.h - test helper for tests/unit/test_audit_tool.c: a fake hitlqd
  * that speaks the real wire protocol (frames, HELLO, the audit opcodes of
  * PROTOCOL.md §4.12) over loopback from a generated log, with switches to
  * misbehave.  One thread; connections are served one after another.

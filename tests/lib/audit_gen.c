@@ -1,5 +1,5 @@
 /*
- * audit_gen.c - builds audit logs for tests/test_audit_tool.c (see
+ * audit_gen.c - builds audit logs for tests/unit/test_audit_tool.c (see
  * audit_gen.h): a GENESIS entry, then a repeating pattern of ESCALATION
  * (model entry, QUEUE_REF + TOP_FEATURES), HUMAN_DECISION or
  * HUMAN_OVERRIDE resolving it (ref + OUTCOME) and AUTO_DECISION

@@ -1,8 +1,8 @@
 /*
- * audit_gen.h - test helper for tests/test_audit_tool.c (linked into that
+ * audit_gen.h - test helper for tests/unit/test_audit_tool.c (linked into that
  * test only): builds audit logs of valid AXR1 records without a server,
  * signs checkpoints with test-only keys, writes tlog-tiles exports through
- * the tool's own writer (client/aud_tiles.c) and computes proofs.  Failures
+ * the tool's own writer (client/audit/aud_tiles.c) and computes proofs.  Failures
  * are cmocka assertions.
  */
 #ifndef HITLQ_AUDIT_GEN_H

@@ -1,5 +1,5 @@
 /*
- * audit_tamper.h - test helper for tests/test_audit_tool.c: edits an
+ * audit_tamper.h - test helper for tests/unit/test_audit_tool.c: edits an
  * export's entry bundles in place the way a dishonest log or a damaged
  * copy would (flip a byte, delete, swap, cut off, rewrite a bundle).
  * Failures are cmocka assertions.

@@ -17,7 +17,7 @@
 #define HARNESS_HITLQD "build/test/hitlqd"
 #define HARNESS_CLI    "build/test/hitlq"
 /* Test-only negative control: acknowledges before the durable commit
- * (server/commit.c, HITLQ_UNSAFE_ACK_BEFORE_COMMIT). */
+ * (server/cmd/commit.c, HITLQ_UNSAFE_ACK_BEFORE_COMMIT). */
 #define HARNESS_HITLQD_UNSAFE "build/test/hitlqd-unsafe"
 
 struct hserver {

@@ -1,10 +1,10 @@
 /*
- * test_featmap.c - item fields -> model feature vectors (server/featmap.c):
+ * test_featmap.c - item fields -> model feature vectors (server/score/featmap.c):
  * numeric, boolean, map and one-hot entries with defaults and NaN, the
  * value pointers, bind errors (unmapped, unknown, twice mapped, index out
  * of range, names missing), loader errors, schema cross-checks, and the
  * realistic case: tests/vectors/credit_features.json maps every German
- * Credit item (tests/credit_items.c) back onto the CSV's 61 feature
+ * Credit item (tests/lib/credit_items.c) back onto the CSV's 61 feature
  * columns exactly, for all 1000 rows, and onto the XGBoost reference
  * model (tests/vectors/xgb) with its reference predictions; a dropped
  * one-hot level maps to all 0.  Prints a rough ns/item for featmap_apply.

@@ -1,6 +1,6 @@
 /*
- * test_schema.c - one-comparison conditions (server/cond.c) and per-type
- * field schemas with validation rules (server/schema.c): every operator
+ * test_schema.c - one-comparison conditions (server/score/cond.c) and per-type
+ * field schemas with validation rules (server/score/schema.c): every operator
  * and rule kind passing and failing at its boundaries, exact 64-bit
  * number comparison, missing operands, hit capping, strict loader errors
  * naming the key, and the German-credit field declarations of

@@ -1,6 +1,6 @@
 /*
  * test_xgb_capi.c - oracle test of hitlq's XGBoost evaluator
- * (server/model_xgb.c) against libxgboost itself.
+ * (server/score/model/model_xgb.c) against libxgboost itself.
  *
  * Each test TRAINS a reference model at test time with Debian's XGBoost
  * 1.7.4 C API (nthread=1, seed=0) on all 1000 rows of

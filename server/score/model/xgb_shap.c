@@ -139,7 +139,7 @@ int xgb_contribs_approx(const struct xgb_model *m, const float *x, double *phi)
 /* approx_tree's sums for the path p[0 .. len) from the root to a leaf: the
  * distinct split features in the order met into feat[], their float sums
  * into part[]; returns how many.  The same float operations in the same
- * order as approx_tree (keep the two in step: tests/test_xgb.c compares
+ * order as approx_tree (keep the two in step: tests/unit/test_xgb_fused.c compares
  * them bit for bit). */
 static unsigned path_parts(const struct xgb_model *m, const uint32_t *p, unsigned len,
                            uint32_t *feat, float *part)

@@ -1,5 +1,5 @@
 /*
- * xgb_shap.h - private to server/model_xgb.c and server/xgb_shap.c: the
+ * xgb_shap.h - private to server/score/model/model_xgb.c and server/score/model/xgb_shap.c: the
  * in-memory layout of a loaded XGBoost model and the one load-time hook
  * of the contribution code.  Nothing outside those two files may include
  * it; the public API is model_xgb.h.
