@@ -18,6 +18,9 @@
 #  d. file names (.c .h .py .sh .go) are unique across the tree, so that
 #     an #include "x.h" means one file whatever the include path.
 #  e. every .c/.h file starts with a comment saying what it holds.
+#  g. every repository path (server/, client/, proto/, tests/, scripts/,
+#     docs/, include/ + a file name) cited in a .c/.h/.md/.sh/.py/.go file,
+#     the Makefile or .ci/ names a file that exists.
 #  f. include/hitlq.h (and hitlq_proto.h) compile on their own with only
 #     -Iinclude and pull in no msgpack-c header; hitlq_msgpack.h compiles
 #     with msgpack-c's flags.
@@ -209,6 +212,21 @@ def main():
                 errors.append('b. %s:%d: function %s is %d lines (limit %d)' % (f, start, name, n, flim))
         if not src.lstrip('\ufeff').startswith(('/*', '//')):
             errors.append('e. %s: does not start with a comment saying what it holds' % f)
+    # g. a repository path cited in code, scripts or docs names a file that
+    #    exists (comments cite only files in the repository)
+    cite = re.compile(r'\b(?:server|client|proto|tests|scripts|docs|include)/'
+                      r'[A-Za-z0-9_./-]+\.(?:c|h|md|py|sh|go|json|csv|map|in)\b')
+    tracked = set(files) | set(os.popen('git ls-files 2>/dev/null').read().split())
+    tracked |= {os.path.join(d, x)[2:] for d, _, xs in os.walk('./tests/vectors') for x in xs}
+    for f in files:
+        if f.startswith(('tests/fuzz/corpus/', 'tests/vectors/merkle/')) or \
+           not re.search(r'\.(c|h|md|sh|py|go)$|(^|/)Makefile$|^\.ci/', f):
+            continue
+        for lineno, text in enumerate(read(f).split('\n'), 1):
+            for m in cite.finditer(text):
+                if m.group(0) not in tracked:
+                    errors.append('g. %s:%d: cites %s, which is not in the repository'
+                                  % (f, lineno, m.group(0)))
     for w in warnings:
         print('check-style: warning: ' + w)
     for e in errors:

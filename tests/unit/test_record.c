@@ -4,10 +4,8 @@
  * leaf hashes, attestation, 2-leaf root) byte for byte, generated
  * round trips, every truncation, enum/magic flips, non-canonical and
  * oversize encodings, extension list rules, encoder errors, sequence
- * checks; and the extension body codecs of proto/record_ext.c (each type's
- * decoder against the same cases, hitlq's OUTCOME/SCORING/RULES, encoder
- * errors, generated round trips).  Hashes are cross-checked with
- * libsodium's SHA-256.
+ * checks (the extension body codecs: tests/unit/test_record_ext.c).
+ * Hashes are cross-checked with libsodium's SHA-256.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -23,6 +21,7 @@
 
 #include "merkle.h"
 #include "record.h"
+#include "record_fixture.h"
 
 /* ---- proto/AUDIT-FORMAT.md §13 vectors -------------------------------- */
 
@@ -64,19 +63,7 @@ static const char note_text[] = "Vendor verified by phone; invoice matches PO-55
 #define ALICE_NAME "humans.anchors.example/alice"
 
 /* QUEUE_REF data of vector 0: "ap-exceptions", priority 2, SLA 1700003600123. */
-static const uint8_t v0_queue_ref[] = {
-    0x0d, 'a', 'p', '-', 'e', 'x', 'c', 'e', 'p', 't', 'i', 'o', 'n', 's',
-    0x02, 0x00, 0x00, 0x01, 0x8b, 0xd0, 0x1c, 0x56, 0xfb,
-};
 
-static size_t
-tr_hex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t len = 0;
-
-    assert_int_equal(sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &len, NULL), 0);
-    return len;
-}
 
 static void
 tr_sha(const char *s, uint8_t out[32])
@@ -110,7 +97,7 @@ static void
 build_v0(struct record *r)
 {
     uint8_t feat[128];
-    size_t flen = tr_hex(features_hex, feat, sizeof feat);
+    size_t flen = rfx_hex(features_hex, feat, sizeof feat);
 
     record_init(r);
     r->record_type = RECORD_ESCALATION;
@@ -133,8 +120,8 @@ build_v0(struct record *r)
     r->reason_codes[1] = 0x0204;
     r->ext_count = 1;
     r->ext[0].type = RECORD_EXT_QUEUE_REF;
-    r->ext[0].len = sizeof v0_queue_ref;
-    r->ext[0].data = v0_queue_ref;
+    r->ext[0].len = rfx_v0_queue_ref_len;
+    r->ext[0].data = rfx_v0_queue_ref;
 }
 
 /* Vector 1 without its attestation (att_count 0). */
@@ -154,7 +141,7 @@ build_v1_unsigned(struct record *r)
     r->reason_count = 1;
     r->reason_codes[0] = 0x0301;
     r->ref_index = 0;
-    tr_hex(v0_leaf_hex, r->ref_leaf_hash, 32);
+    rfx_hex(v0_leaf_hex, r->ref_leaf_hash, 32);
     tr_commit("axr test salt note 1", note_text, strlen(note_text), r->note_commit);
 }
 
@@ -204,7 +191,7 @@ static void
 test_vector0(void **state)
 {
     uint8_t want[400], leaf[32], want_leaf[32];
-    size_t wlen = tr_hex(v0_hex, want, sizeof want), len = 0;
+    size_t wlen = rfx_hex(v0_hex, want, sizeof want), len = 0;
 
     (void)state;
     assert_int_equal(wlen, 297);
@@ -214,7 +201,7 @@ test_vector0(void **state)
     assert_int_equal(len, 297);
     assert_memory_equal(g_buf, want, 297);
     assert_int_equal(record_leaf_hash(g_buf, len, leaf), RECORD_OK);
-    tr_hex(v0_leaf_hex, want_leaf, 32);
+    rfx_hex(v0_leaf_hex, want_leaf, 32);
     assert_memory_equal(leaf, want_leaf, 32);
     assert_int_equal(record_decode(want, wlen, &g_d), RECORD_OK);
     assert_record_equal(&g_r, &g_d);
@@ -226,7 +213,7 @@ test_vector1(void **state)
 {
     uint8_t want[400], leaf[32], want_leaf[32], seed[32], pk[32], sk[64];
     uint8_t msg[19 + 32], want_msg[64], kid[32];
-    size_t wlen = tr_hex(v1_hex, want, sizeof want), len = 0, signed_len;
+    size_t wlen = rfx_hex(v1_hex, want, sizeof want), len = 0, signed_len;
     crypto_hash_sha256_state st;
 
     (void)state;
@@ -236,7 +223,7 @@ test_vector1(void **state)
     signed_len = len - 1;                        /* drop att_count */
     memcpy(msg, "axr/v1/attestation\n", 19);
     crypto_hash_sha256(msg + 19, g_buf, signed_len);
-    assert_int_equal(tr_hex(v1_attmsg_hex, want_msg, sizeof want_msg), sizeof msg);
+    assert_int_equal(rfx_hex(v1_attmsg_hex, want_msg, sizeof want_msg), sizeof msg);
     assert_memory_equal(msg, want_msg, sizeof msg);
 
     tr_sha("anchors test human key alice", seed);
@@ -254,7 +241,7 @@ test_vector1(void **state)
     assert_int_equal(len, 313);
     assert_memory_equal(g_buf, want, 313);
     assert_int_equal(record_leaf_hash(g_buf, len, leaf), RECORD_OK);
-    tr_hex(v1_leaf_hex, want_leaf, 32);
+    rfx_hex(v1_leaf_hex, want_leaf, 32);
     assert_memory_equal(leaf, want_leaf, 32);
     assert_int_equal(record_decode(want, wlen, &g_d), RECORD_OK);
     assert_record_equal(&g_r, &g_d);
@@ -269,16 +256,16 @@ test_two_leaf_root(void **state)
     size_t n;
 
     (void)state;
-    n = tr_hex(v0_hex, buf, sizeof buf);
+    n = rfx_hex(v0_hex, buf, sizeof buf);
     assert_int_equal(record_leaf_hash(buf, n, l0), RECORD_OK);
-    n = tr_hex(v1_hex, buf, sizeof buf);
+    n = rfx_hex(v1_hex, buf, sizeof buf);
     assert_int_equal(record_leaf_hash(buf, n, l1), RECORD_OK);
     assert_int_equal(merkle_hasher_init(&h), MERKLE_OK);
     assert_int_equal(merkle_leaf_hash(&h, buf, n, root), MERKLE_OK);
     assert_memory_equal(root, l1, 32);                 /* same function */
     assert_int_equal(merkle_node_hash(&h, l0, l1, root), MERKLE_OK);
     merkle_hasher_clear(&h);
-    tr_hex(root2_hex, want, 32);
+    rfx_hex(root2_hex, want, 32);
     assert_memory_equal(root, want, 32);
 }
 
@@ -290,14 +277,14 @@ test_hash_vectors(void **state)
     (void)state;
     /* golang/mod sumdb/tlog RecordHash("hello world") */
     assert_int_equal(record_leaf_hash((const uint8_t *)"hello world", 11, out), RECORD_OK);
-    tr_hex("4eccf34608d31bac5c7becf6006df59005d828181056d092084e341e6bb005bd", want, 32);
+    rfx_hex("4eccf34608d31bac5c7becf6006df59005d828181056d092084e341e6bb005bd", want, 32);
     assert_memory_equal(out, want, 32);
     /* transparency-dev rfc6962 leaf "L123456" */
     assert_int_equal(record_leaf_hash((const uint8_t *)"L123456", 7, out), RECORD_OK);
-    tr_hex("395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56", want, 32);
+    rfx_hex("395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56", want, 32);
     assert_memory_equal(out, want, 32);
     assert_int_equal(record_leaf_hash(NULL, 0, out), RECORD_OK);
-    tr_hex("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d", want, 32);
+    rfx_hex("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d", want, 32);
     assert_memory_equal(out, want, 32);
     assert_int_equal(record_commit(want, NULL, 0, out), RECORD_OK);
     assert_int_equal(record_commit(NULL, "x", 1, out), RECORD_ERR_INVAL);
@@ -307,68 +294,34 @@ test_hash_vectors(void **state)
 
 /* ---- generated records ------------------------------------------------ */
 
-static uint64_t g_rng = 0x9e3779b97f4a7c15u;
 
-static uint64_t
-rnd(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return g_rng;
-}
 
 static const uint8_t rtypes[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x10, 0x11, 0x20, 0x21, 0x22 };
 static uint8_t g_extdata[RECORD_EXT_MAX][300];
 
-static void
-rnd_bytes(uint8_t *p, size_t n)
-{
-    while (n-- > 0)
-        *p++ = (uint8_t)rnd();
-}
 
 static void
 rnd_str(struct record_str *s, unsigned min)
 {
-    unsigned pick = (unsigned)(rnd() % 4);
+    unsigned pick = (unsigned)(rfx_rnd() % 4);
 
-    s->len = (uint8_t)(pick == 0 ? min : pick == 1 ? 255 : min + rnd() % (256 - min));
-    rnd_bytes(s->data, s->len);
+    s->len = (uint8_t)(pick == 0 ? min : pick == 1 ? 255 : min + rfx_rnd() % (256 - min));
+    rfx_rnd_bytes(s->data, s->len);
 }
 
-static double
-rnd_f64(void)
-{
-    uint64_t u;
-    double d;
-
-    switch (rnd() % 5) {
-    case 0: return 0.0;
-    case 1: return -0.0;                   /* encoder writes +0 */
-    case 2: return (double)(rnd() % 1000) / 1000.0;
-    case 3: return -1e300;
-    default:
-        do {
-            u = rnd();
-            memcpy(&d, &u, 8);
-        } while (!isfinite(d) || u == UINT64_C(0x8000000000000000));
-        return d;
-    }
-}
 
 static void
 rnd_exts(struct record *r)
 {
-    unsigned i, n = (unsigned)(rnd() % 8 == 0 ? RECORD_EXT_MAX : rnd() % 4);
+    unsigned i, n = (unsigned)(rfx_rnd() % 8 == 0 ? RECORD_EXT_MAX : rfx_rnd() % 4);
     uint16_t type = RECORD_EXT_CHECKPOINT_REF;        /* opaque types only */
 
     r->ext_count = n;
     for (i = 0; i < n; i++) {
-        type = (uint16_t)(type + 1 + rnd() % 900);
+        type = (uint16_t)(type + 1 + rfx_rnd() % 900);
         r->ext[i].type = type;
-        r->ext[i].len = (uint16_t)(rnd() % 300);
-        rnd_bytes(g_extdata[i], r->ext[i].len);
+        r->ext[i].len = (uint16_t)(rfx_rnd() % 300);
+        rfx_rnd_bytes(g_extdata[i], r->ext[i].len);
         r->ext[i].data = r->ext[i].len ? g_extdata[i] : NULL;
     }
 }
@@ -379,33 +332,33 @@ rnd_record(struct record *r)
     unsigned i;
 
     record_init(r);
-    r->record_type = rtypes[rnd() % sizeof rtypes];
-    r->index = rnd() % 3 ? rnd() % 1000 : rnd();
-    r->time_ms = rnd();
+    r->record_type = rtypes[rfx_rnd() % sizeof rtypes];
+    r->index = rfx_rnd() % 3 ? rfx_rnd() % 1000 : rfx_rnd();
+    r->time_ms = rfx_rnd();
     rnd_str(&r->item_id, 1);
-    r->actor_type = (uint8_t)(1 + rnd() % 4);
+    r->actor_type = (uint8_t)(1 + rfx_rnd() % 4);
     rnd_str(&r->actor_id, 1);
-    rnd_bytes(r->input_commit, 32);
+    rfx_rnd_bytes(r->input_commit, 32);
     rnd_str(&r->model_id, 0);
     rnd_str(&r->model_version, 0);
-    rnd_bytes(r->model_digest, 32);
-    rnd_bytes(r->features_commit, 32);
-    r->score = rnd_f64();
-    r->threshold = rnd_f64();
+    rfx_rnd_bytes(r->model_digest, 32);
+    rfx_rnd_bytes(r->features_commit, 32);
+    r->score = rfx_rnd_f64();
+    r->threshold = rfx_rnd_f64();
     rnd_str(&r->policy_id, 0);
-    r->decision = (uint8_t)(rnd() % 6);
-    r->reason_count = (uint8_t)(rnd() % 2 ? rnd() % 5 : rnd() % 256);
+    r->decision = (uint8_t)(rfx_rnd() % 6);
+    r->reason_count = (uint8_t)(rfx_rnd() % 2 ? rfx_rnd() % 5 : rfx_rnd() % 256);
     for (i = 0; i < r->reason_count; i++)
-        r->reason_codes[i] = (uint16_t)rnd();
-    r->ref_index = rnd() % 2 ? RECORD_REF_NONE : rnd();
-    rnd_bytes(r->ref_leaf_hash, 32);
-    rnd_bytes(r->note_commit, 32);
+        r->reason_codes[i] = (uint16_t)rfx_rnd();
+    r->ref_index = rfx_rnd() % 2 ? RECORD_REF_NONE : rfx_rnd();
+    rfx_rnd_bytes(r->ref_leaf_hash, 32);
+    rfx_rnd_bytes(r->note_commit, 32);
     rnd_exts(r);
-    r->att_count = (uint8_t)(rnd() % 4 ? rnd() % 3 : rnd() % 256);
+    r->att_count = (uint8_t)(rfx_rnd() % 4 ? rfx_rnd() % 3 : rfx_rnd() % 256);
     for (i = 0; i < r->att_count; i++) {
         r->att[i].sig_type = RECORD_SIG_ED25519;
-        rnd_bytes(r->att[i].key_id, 4);
-        rnd_bytes(r->att[i].sig, 64);
+        rfx_rnd_bytes(r->att[i].key_id, 4);
+        rfx_rnd_bytes(r->att[i].sig, 64);
     }
 }
 
@@ -460,13 +413,13 @@ test_mutations(void **state)
     unsigned i, k, which, ok = 0;
 
     (void)state;
-    n[0] = tr_hex(v0_hex, v[0], sizeof v[0]);
-    n[1] = tr_hex(v1_hex, v[1], sizeof v[1]);
+    n[0] = rfx_hex(v0_hex, v[0], sizeof v[0]);
+    n[1] = rfx_hex(v1_hex, v[1], sizeof v[1]);
     for (i = 0; i < 30000; i++) {
         which = i & 1;
         memcpy(g_buf2, v[which], n[which]);
-        for (k = 0; k <= rnd() % 4; k++)
-            g_buf2[rnd() % n[which]] = (uint8_t)rnd();
+        for (k = 0; k <= rfx_rnd() % 4; k++)
+            g_buf2[rfx_rnd() % n[which]] = (uint8_t)rfx_rnd();
         if (record_decode(g_buf2, n[which], &g_d) != RECORD_OK)
             continue;
         ok++;
@@ -485,9 +438,9 @@ test_truncation(void **state)
     unsigned i;
 
     (void)state;
-    n = tr_hex(v0_hex, v, sizeof v);
+    n = rfx_hex(v0_hex, v, sizeof v);
     check_truncations(v, n);
-    n = tr_hex(v1_hex, v, sizeof v);
+    n = rfx_hex(v1_hex, v, sizeof v);
     check_truncations(v, n);
     for (i = 0; i < 40; i++) {
         rnd_record(&g_r);
@@ -512,7 +465,7 @@ static void
 test_enum_flips(void **state)
 {
     uint8_t v[400], v1[400];
-    size_t n = tr_hex(v0_hex, v, sizeof v), n1 = tr_hex(v1_hex, v1, sizeof v1);
+    size_t n = rfx_hex(v0_hex, v, sizeof v), n1 = rfx_hex(v1_hex, v1, sizeof v1);
     unsigned i, bit, val;
     uint8_t save;
 
@@ -565,7 +518,7 @@ test_noncanonical_floats(void **state)
         UINT64_C(0x7ff0000000000000), UINT64_C(0xfff0000000000000),
     };
     uint8_t v[400], orig[8];
-    size_t n = tr_hex(v0_hex, v, sizeof v), i;
+    size_t n = rfx_hex(v0_hex, v, sizeof v), i;
     unsigned f, off;
 
     (void)state;
@@ -590,7 +543,7 @@ static void
 test_lengths_and_trailing(void **state)
 {
     uint8_t v[400];
-    size_t n = tr_hex(v0_hex, v, sizeof v);
+    size_t n = rfx_hex(v0_hex, v, sizeof v);
 
     (void)state;
     v[n] = 0x00;                                           /* trailing */
@@ -652,7 +605,7 @@ static size_t
 v0_with_exts(const uint8_t *list, size_t n)
 {
     uint8_t v[400];
-    size_t vn = tr_hex(v0_hex, v, sizeof v), head = V0_EXTLEN;
+    size_t vn = rfx_hex(v0_hex, v, sizeof v), head = V0_EXTLEN;
 
     memcpy(g_buf, v, head);
     g_buf[head] = (uint8_t)(n >> 8);
@@ -710,64 +663,20 @@ test_ext_rules(void **state)
     assert_int_equal(record_encoded_len(&g_r), 0);
 }
 
-/* Known extension bodies: one valid and several malformed for each type,
- * checked through both record_decode (spliced into vector 0) and
- * record_encode. */
-struct ext_case {
-    uint16_t    type;
-    int         want;
-    size_t      len;
-    const char *hex;
-};
 
-static const struct ext_case ext_cases[] = {
-    { 0x0001, RECORD_OK, 0, "00" },
-    { 0x0001, RECORD_OK, 0, "0108616d6f756e745f7a40040000000000003fe0000000000000" },
-    { 0x0001, RECORD_ERR_EXT_BODY, 0, "01" },
-    { 0x0001, RECORD_ERR_EXT_BODY, 0, "0100400400000000000000000000000000000000" },  /* empty name */
-    { 0x0001, RECORD_ERR_EXT_BODY, 0, "01016140040000000000008000000000000000" },    /* -0 */
-    { 0x0001, RECORD_ERR_EXT_BODY, 0, "0101617ff80000000000000000000000000000" },    /* NaN */
-    { 0x0001, RECORD_ERR_EXT_BODY, 0, "0101614004000000000000000000000000000000" },  /* extra */
-    { 0x0002, RECORD_OK, 0, "0171020000018bd01c56fb" },
-    { 0x0002, RECORD_ERR_EXT_BODY, 0, "00020000018bd01c56fb" },
-    { 0x0002, RECORD_ERR_EXT_BODY, 0, "0171020000018bd01c56" },
-    { 0x0003, RECORD_OK, 0, "0162017200000000000000ff" },
-    { 0x0003, RECORD_ERR_EXT_BODY, 0, "016200000000000000000000" },
-    { 0x0004, RECORD_OK, 0, "000003e8" },
-    { 0x0004, RECORD_ERR_EXT_BODY, 0, "0003e8" },
-    { 0x0004, RECORD_ERR_EXT_BODY, 0, "000003e800" },
-    { 0x0010, RECORD_OK, 64, "00" },
-    { 0x0010, RECORD_OK, 64, "036c6762" },
-    { 0x0010, RECORD_ERR_EXT_BODY, 64, "046c6762" },
-    { 0x0011, RECORD_OK, 34, "3fe6666666666666" },
-    { 0x0011, RECORD_ERR_EXT_BODY, 34, "fff0000000000000" },
-    { 0x0011, RECORD_ERR_EXT_BODY, 34, "8000000000000000" },
-    { 0x0020, RECORD_OK, 0, "010100020a0b0000000000000001" },
-    { 0x0020, RECORD_OK, 0, "04030000ffffffffffffffff" },
-    { 0x0020, RECORD_ERR_EXT_BODY, 0, "050100000000000000000000" },
-    { 0x0020, RECORD_ERR_EXT_BODY, 0, "010400000000000000000000" },
-    { 0x0020, RECORD_ERR_EXT_BODY, 0, "000100000000000000000000" },
-    { 0x0020, RECORD_ERR_EXT_BODY, 0, "0101000100000000000000000000" },
-    { 0x0021, RECORD_OK, 0, "0000" },
-    { 0x0021, RECORD_OK, 0, "0003414243" },
-    { 0x0021, RECORD_ERR_EXT_BODY, 0, "000341424344" },
-    { 0x0021, RECORD_ERR_EXT_BODY, 0, "00" },
-    { 0x0005, RECORD_OK, 0, "ff" },                      /* unassigned: opaque */
-    { 0xbeef, RECORD_OK, 0, "" },                        /* private: opaque */
-};
 
 static void
 test_known_exts(void **state)
 {
     uint8_t data[300], list[310];
     size_t i, n, len = 0;
-    const struct ext_case *c;
+    const struct rfx_ext_case *c;
 
     (void)state;
-    for (i = 0; i < sizeof ext_cases / sizeof ext_cases[0]; i++) {
-        c = &ext_cases[i];
+    for (i = 0; i < rfx_n_ext_cases; i++) {
+        c = &rfx_ext_cases[i];
         memset(data, 0x5a, c->len);                    /* fixed-size prefix */
-        n = c->len + tr_hex(c->hex, data + c->len, sizeof data - c->len);
+        n = c->len + rfx_hex(c->hex, data + c->len, sizeof data - c->len);
         list[0] = (uint8_t)(c->type >> 8);
         list[1] = (uint8_t)c->type;
         list[2] = (uint8_t)(n >> 8);
@@ -783,322 +692,6 @@ test_known_exts(void **state)
             assert_int_equal(record_decode(g_buf2, len, &g_d), RECORD_OK);
             assert_record_equal(&g_r, &g_d);
         }
-    }
-}
-
-/* ---- extension body codecs (proto/record_ext.h) ------------------------ */
-
-/* Decodes data[0..len) with the decoder of `type` and encodes the result
- * again into out (*olen bytes).  Returns the decoder's code, then the
- * encoder's.  -100 for a type without a codec. */
-#define EXT_RECODE(T, name)                                                     \
-    case T: {                                                                   \
-        static struct record_ext_##name v;                                      \
-        rc = record_ext_##name##_decode(data, len, &v);                         \
-        if (rc == RECORD_OK)                                                    \
-            rc = record_ext_##name##_encode(&v, out, cap, olen);                \
-        return rc;                                                              \
-    }
-
-static int
-ext_recode(uint16_t type, const uint8_t *data, size_t len, uint8_t *out, size_t cap,
-           size_t *olen)
-{
-    int rc;
-
-    switch (type) {
-    EXT_RECODE(RECORD_EXT_TOP_FEATURES, top_features)
-    EXT_RECODE(RECORD_EXT_QUEUE_REF, queue_ref)
-    EXT_RECODE(RECORD_EXT_SUBMISSION, submission)
-    EXT_RECODE(RECORD_EXT_LATENCY, latency)
-    EXT_RECODE(RECORD_EXT_OUTCOME, outcome)
-    EXT_RECODE(RECORD_EXT_SCORING, scoring)
-    EXT_RECODE(RECORD_EXT_RULES, rules)
-    EXT_RECODE(RECORD_EXT_MODEL_INFO, model_info)
-    EXT_RECODE(RECORD_EXT_POLICY_INFO, policy_info)
-    EXT_RECODE(RECORD_EXT_KEY_INFO, key_info)
-    EXT_RECODE(RECORD_EXT_CHECKPOINT_REF, checkpoint_ref)
-    default:
-        return -100;
-    }
-}
-
-/* Each case's body through its type's own decoder (the check record.c
- * makes) and, when valid, back through its encoder to the same bytes. */
-static void
-ext_case_check(uint16_t type, int want, const uint8_t *data, size_t n)
-{
-    uint8_t out[300];
-    size_t olen = 0;
-    int rc = ext_recode(type, data, n, out, sizeof out, &olen);
-
-    if (rc == -100) {                                  /* opaque type */
-        assert_int_equal(record_ext_check(type, data, n), RECORD_OK);
-        return;
-    }
-    assert_int_equal(rc, want);
-    if (want == RECORD_OK) {
-        assert_int_equal(olen, n);
-        assert_memory_equal(out, data, n);
-    }
-}
-
-static void
-test_ext_decoders(void **state)
-{
-    uint8_t data[300];
-    size_t i, n;
-    const struct ext_case *c;
-
-    (void)state;
-    for (i = 0; i < sizeof ext_cases / sizeof ext_cases[0]; i++) {
-        c = &ext_cases[i];
-        memset(data, 0x5a, c->len);
-        n = c->len + tr_hex(c->hex, data + c->len, sizeof data - c->len);
-        if (c->type != RECORD_EXT_OUTCOME)             /* opaque to record.c */
-            ext_case_check(c->type, c->want, data, n);
-        assert_int_equal(record_ext_check(c->type, data, n), c->want);
-    }
-}
-
-/* hitlq's own bodies, opaque to record.c: only their decoders check them. */
-static const struct ext_case hitlq_cases[] = {
-    { 0x0005, RECORD_OK, 0, "07617070726f766506726576696577" "01" },
-    { 0x0005, RECORD_OK, 0, "016100" "02" },
-    { 0x0005, RECORD_OK, 0, "016100" "00" },
-    { 0x0005, RECORD_ERR_EXT_BODY, 0, "0000" "01" },                  /* empty outcome */
-    { 0x0005, RECORD_ERR_EXT_BODY, 0, "016100" "03" },                /* agreement */
-    { 0x0005, RECORD_ERR_EXT_BODY, 0, "016100" "0100" },              /* extra */
-    { 0x0005, RECORD_ERR_EXT_BODY, 0, "ff" },
-    { 0x0006, RECORD_OK, 0, "030101" "3fe0000000000000" "bff0000000000000" },
-    { 0x0006, RECORD_OK, 0, "0005fe" "0000000000000000" "0000000000000000" },
-    { 0x0006, RECORD_ERR_EXT_BODY, 0, "040101" "3fe0000000000000" "0000000000000000" },
-    { 0x0006, RECORD_ERR_EXT_BODY, 0, "030001" "3fe0000000000000" "0000000000000000" },
-    { 0x0006, RECORD_ERR_EXT_BODY, 0, "030601" "3fe0000000000000" "0000000000000000" },
-    { 0x0006, RECORD_ERR_EXT_BODY, 0, "030101" "8000000000000000" "0000000000000000" },
-    { 0x0006, RECORD_ERR_EXT_BODY, 0, "030101" "3fe0000000000000" "7ff8000000000000" },
-    { 0x0006, RECORD_ERR_EXT_BODY, 0, "030101" "3fe0000000000000" "00000000000000" },
-    { 0x0007, RECORD_OK, 0, "00" },
-    { 0x0007, RECORD_OK, 0, "02" "0103616765" "020461676532" },
-    { 0x0007, RECORD_ERR_EXT_BODY, 0, "" },
-    { 0x0007, RECORD_ERR_EXT_BODY, 0, "01" "0300" },                  /* kind 3 */
-    { 0x0007, RECORD_ERR_EXT_BODY, 0, "01" "0100" },                  /* empty id */
-    { 0x0007, RECORD_ERR_EXT_BODY, 0, "02" "0103616765" },            /* missing */
-    { 0x0007, RECORD_ERR_EXT_BODY, 0, "11" "010161010161010161010161010161010161"
-                                      "010161010161010161010161010161010161010161"
-                                      "010161010161010161010161" },      /* 17 rules */
-};
-
-static void
-test_ext_hitlq(void **state)
-{
-    uint8_t data[300];
-    size_t i, n;
-    const struct ext_case *c;
-
-    (void)state;
-    for (i = 0; i < sizeof hitlq_cases / sizeof hitlq_cases[0]; i++) {
-        c = &hitlq_cases[i];
-        n = tr_hex(c->hex, data, sizeof data);
-        ext_case_check(c->type, c->want, data, n);
-        assert_int_equal(record_ext_check(c->type, data, n), RECORD_OK);
-    }
-}
-
-#define BYTES(s) { (const uint8_t *)(s), sizeof(s) - 1 }
-
-/* Encoders: the bytes of vector 0's QUEUE_REF, sizes, and every error. */
-static void
-test_ext_encoders(void **state)
-{
-    static uint8_t big[RECORD_EXT_STR_MAX + 1];
-    uint8_t out[RECORD_EXT_OUTCOME_MAX];
-    struct record_ext_queue_ref q = { BYTES("ap-exceptions"), 2, UINT64_C(1700003600123) };
-    struct record_ext_outcome oc = { BYTES("approve"), BYTES("review"), RECORD_AGREE_AGREED };
-    struct record_ext_scoring sc = { RECORD_METHOD_TREESHAP, RECORD_ROUTE_REVIEW, 1, 0.5, -0.25 };
-    size_t len = 0;
-
-    (void)state;
-    assert_int_equal(record_ext_queue_ref_encode(&q, out, sizeof out, &len), RECORD_OK);
-    assert_int_equal(len, sizeof v0_queue_ref);
-    assert_memory_equal(out, v0_queue_ref, len);
-    assert_int_equal(record_ext_queue_ref_encode(&q, out, len - 1, &len), RECORD_ERR_BUFFER);
-    assert_int_equal(record_ext_queue_ref_encode(&q, NULL, 0, &len), RECORD_ERR_BUFFER);
-    assert_int_equal(record_ext_queue_ref_encode(NULL, out, sizeof out, &len), RECORD_ERR_INVAL);
-    assert_int_equal(record_ext_queue_ref_encode(&q, out, sizeof out, NULL), RECORD_ERR_INVAL);
-    q.queue.len = 0;                                   /* queue<1..255> */
-    assert_int_equal(record_ext_queue_ref_encode(&q, out, 0, &len), RECORD_ERR_EXT_BODY);
-    q.queue = (struct record_ext_bytes){ NULL, 3 };
-    assert_int_equal(record_ext_queue_ref_encode(&q, out, sizeof out, &len), RECORD_ERR_INVAL);
-    q.queue = (struct record_ext_bytes){ big, 256 };
-    assert_int_equal(record_ext_queue_ref_encode(&q, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
-
-    assert_int_equal(record_ext_outcome_encode(&oc, out, sizeof out, &len), RECORD_OK);
-    assert_int_equal(len, 1 + 7 + 1 + 6 + 1);
-    oc.agreement = 3;
-    assert_int_equal(record_ext_outcome_encode(&oc, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
-
-    assert_int_equal(record_ext_scoring_encode(&sc, out, sizeof out, &len), RECORD_OK);
-    assert_int_equal(len, RECORD_EXT_SCORING_LEN);
-    sc.margin = -0.0;                                  /* refused, not normalised */
-    assert_int_equal(record_ext_scoring_encode(&sc, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
-    sc.margin = INFINITY;
-    assert_int_equal(record_ext_scoring_encode(&sc, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
-    sc.margin = 0.0;
-    sc.route = 0;
-    assert_int_equal(record_ext_scoring_encode(&sc, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
-    assert_int_equal(record_ext_outcome_decode(NULL, 1, &oc), RECORD_ERR_INVAL);
-    assert_int_equal(record_ext_outcome_decode(out, 1, NULL), RECORD_ERR_INVAL);
-}
-
-/* Encoders of lists and long bodies: counts, enums, the u16 data bound. */
-static void
-test_ext_encoders_long(void **state)
-{
-    static uint8_t big[RECORD_EXT_DATA_MAX];
-    uint8_t out[64];
-    struct record_ext_rules rl = { .n = 1, .rule = { { RECORD_RULE_HARD, BYTES("r1") } } };
-    struct record_ext_key_info ki = { RECORD_KEY_ROLE_LOG, RECORD_KEY_ADD, { big, 0 }, 7 };
-    struct record_ext_checkpoint_ref cr = { { big, RECORD_EXT_DATA_MAX - 2 } };
-    size_t len = 0;
-
-    (void)state;
-    assert_int_equal(record_ext_rules_encode(&rl, out, sizeof out, &len), RECORD_OK);
-    rl.rule[0].kind = 0;
-    assert_int_equal(record_ext_rules_encode(&rl, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
-    rl.n = RECORD_EXT_RULE_COUNT_MAX + 1;
-    assert_int_equal(record_ext_rules_encode(&rl, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
-
-    assert_int_equal(record_ext_key_info_encode(&ki, out, sizeof out, &len), RECORD_OK);
-    assert_int_equal(len, RECORD_EXT_KEY_INFO_LEN(0));
-    ki.vkey.len = RECORD_EXT_DATA_MAX - RECORD_EXT_KEY_INFO_LEN(0) + 1;
-    assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len),
-                     RECORD_ERR_EXT_BODY);
-    ki.vkey.len--;
-    assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len), RECORD_OK);
-    assert_int_equal(len, RECORD_EXT_DATA_MAX);
-    ki.role = 5;
-    assert_int_equal(record_ext_key_info_encode(&ki, g_buf, sizeof g_buf, &len),
-                     RECORD_ERR_EXT_BODY);
-
-    assert_int_equal(record_ext_checkpoint_ref_encode(&cr, g_buf, sizeof g_buf, &len), RECORD_OK);
-    assert_int_equal(len, RECORD_EXT_DATA_MAX);
-    cr.note.len++;
-    assert_int_equal(record_ext_checkpoint_ref_encode(&cr, g_buf, sizeof g_buf, &len),
-                     RECORD_ERR_EXT_BODY);
-}
-
-/* Random valid bodies of every type: encode, decode, encode again.  g_pool
- * holds random bytes for the byte fields. */
-static uint8_t g_pool[256];
-
-/* A random valid body of a record-level type (0010-0021). */
-static int
-rnd_ext_info(uint16_t type, uint8_t *out, size_t cap, size_t *len)
-{
-    struct record_ext_bytes s0 = { g_pool, rnd() % 256 };
-    struct record_ext_model_info m;
-    struct record_ext_policy_info p;
-    struct record_ext_key_info k;
-    struct record_ext_checkpoint_ref c;
-
-    switch (type) {
-    case RECORD_EXT_MODEL_INFO:
-        rnd_bytes(m.training_manifest_digest, 32);
-        rnd_bytes(m.eval_report_digest, 32);
-        m.framework = s0;
-        return record_ext_model_info_encode(&m, out, cap, len);
-    case RECORD_EXT_POLICY_INFO:
-        rnd_bytes(p.policy_doc_digest, 32);
-        p.reason_registry_version = (uint16_t)rnd();
-        p.threshold = rnd_f64() + 0.0;
-        return record_ext_policy_info_encode(&p, out, cap, len);
-    case RECORD_EXT_KEY_INFO:
-        k = (struct record_ext_key_info){ (uint8_t)(1 + rnd() % 4), (uint8_t)(1 + rnd() % 3),
-                                          s0, rnd() };
-        return record_ext_key_info_encode(&k, out, cap, len);
-    default:
-        c.note = s0;
-        return record_ext_checkpoint_ref_encode(&c, out, cap, len);
-    }
-}
-
-static void
-rnd_ext_body(uint16_t type, uint8_t *out, size_t cap, size_t *len)
-{
-    static struct record_ext_top_features tf;
-    struct record_ext_bytes s1 = { g_pool, 1 + rnd() % 255 }, s0 = { g_pool, rnd() % 256 };
-    union {
-        struct record_ext_queue_ref q;     struct record_ext_submission sb;
-        struct record_ext_latency l;       struct record_ext_outcome o;
-        struct record_ext_scoring sc;      struct record_ext_rules r;
-    } u;
-    int rc = -1;
-
-    rnd_bytes(g_pool, sizeof g_pool);
-    memset(&u, 0, sizeof u);
-    switch (type) {
-    case RECORD_EXT_TOP_FEATURES:
-        tf.n = (uint8_t)(rnd() % 4);
-        for (unsigned i = 0; i < tf.n; i++)
-            tf.f[i] = (struct record_ext_feature){ s1, rnd_f64() + 0.0, rnd_f64() + 0.0 };
-        rc = record_ext_top_features_encode(&tf, out, cap, len);
-        break;
-    case RECORD_EXT_QUEUE_REF:
-        u.q = (struct record_ext_queue_ref){ s1, (uint8_t)rnd(), rnd() };
-        rc = record_ext_queue_ref_encode(&u.q, out, cap, len);
-        break;
-    case RECORD_EXT_SUBMISSION:
-        u.sb = (struct record_ext_submission){ s1, s1, rnd() };
-        rc = record_ext_submission_encode(&u.sb, out, cap, len);
-        break;
-    case RECORD_EXT_LATENCY:
-        u.l.scoring_us = (uint32_t)rnd();
-        rc = record_ext_latency_encode(&u.l, out, cap, len);
-        break;
-    case RECORD_EXT_OUTCOME:
-        u.o = (struct record_ext_outcome){ s1, s0, (uint8_t)(rnd() % 3) };
-        rc = record_ext_outcome_encode(&u.o, out, cap, len);
-        break;
-    case RECORD_EXT_SCORING:
-        u.sc = (struct record_ext_scoring){ (uint8_t)(rnd() % 4), (uint8_t)(1 + rnd() % 5),
-                                            (uint8_t)rnd(), rnd_f64() + 0.0, rnd_f64() + 0.0 };
-        rc = record_ext_scoring_encode(&u.sc, out, cap, len);
-        break;
-    case RECORD_EXT_RULES:
-        u.r.n = (uint8_t)(rnd() % (RECORD_EXT_RULE_COUNT_MAX + 1));
-        for (unsigned i = 0; i < u.r.n; i++)
-            u.r.rule[i] = (struct record_ext_rule){ (uint8_t)(1 + rnd() % 2),
-                                                    { g_pool, 1 + rnd() % 16 } };
-        rc = record_ext_rules_encode(&u.r, out, cap, len);
-        break;
-    default:
-        rc = rnd_ext_info(type, out, cap, len);
-        break;
-    }
-    assert_int_equal(rc, RECORD_OK);
-}
-
-static void
-test_ext_roundtrip(void **state)
-{
-    static const uint16_t types[] = { 0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006,
-                                      0x0007, 0x0010, 0x0011, 0x0020, 0x0021 };
-    uint8_t body[RECORD_EXT_TOP_FEATURES_MAX(4)], again[sizeof body];
-    size_t len = 0, len2 = 0;
-
-    (void)state;
-    for (unsigned i = 0; i < 2000; i++) {
-        uint16_t t = types[i % (sizeof types / sizeof types[0])];
-
-        rnd_ext_body(t, body, sizeof body, &len);
-        assert_int_equal(ext_recode(t, body, len, again, sizeof again, &len2), RECORD_OK);
-        assert_int_equal(len2, len);
-        assert_memory_equal(again, body, len);
-        assert_int_equal(record_ext_check(t, body, len), RECORD_OK);
-        if (len > 0)                                   /* one byte short never parses */
-            assert_int_equal(ext_recode(t, body, len - 1, again, sizeof again, &len2),
-                             RECORD_ERR_EXT_BODY);
     }
 }
 
@@ -1208,11 +801,6 @@ main(void)
         cmocka_unit_test(test_empty_ids),
         cmocka_unit_test(test_ext_rules),
         cmocka_unit_test(test_known_exts),
-        cmocka_unit_test(test_ext_decoders),
-        cmocka_unit_test(test_ext_hitlq),
-        cmocka_unit_test(test_ext_encoders),
-        cmocka_unit_test(test_ext_encoders_long),
-        cmocka_unit_test(test_ext_roundtrip),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_sequence),
         cmocka_unit_test(test_strerror),
