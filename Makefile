@@ -167,7 +167,8 @@ $(B)/tests/bench_score: $(B)/tests/bench/bench_score.o $(B)/libhitlq.a $(B)/libh
 	$(CC) -o $@ $^ $(PKG_LIBS) -lxgboost -lpthread -lm
 $(B)/tests/bench_%: $(B)/tests/bench/bench_%.o $(B)/libhitlq.a $(B)/libhitlqd.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
-bench: all $(BENCH_BINS)
+bench-build: all $(BENCH_BINS)
+bench: bench-build
 	sh scripts/bench.sh $(B)
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------------
@@ -234,6 +235,6 @@ lint:
 clang:
 	$(MAKE) CC=clang B=build/clang all
 
-.PHONY: all test test-build bench fuzz fuzz-build install clean check-style lint clang
+.PHONY: all test test-build bench bench-build fuzz fuzz-build install clean check-style lint clang
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
