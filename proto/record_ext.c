@@ -395,6 +395,83 @@ record_ext_rules_decode(const uint8_t *data, size_t len, struct record_ext_rules
     return rd_done(&rd, rc);
 }
 
+/* ---- 0008 RECOMMENDATION, 0009 VERDICT (hitlq, format v2) ---------------- */
+
+int
+record_ext_recommendation_encode(const struct record_ext_recommendation *in, uint8_t *out,
+                                 size_t cap, size_t *len)
+{
+    struct ext_w w;
+    int rc = w_begin(&w, in, out, cap, len);
+
+    if (rc != RECORD_OK)
+        return rc;
+    w_opaque(&w, &in->recommendation, 0);
+    w_f64(&w, in->lean_threshold);
+    w_f64(&w, in->auto_threshold);
+    w_f64(&w, in->reject_threshold);
+    if ((in->flags & ~RECORD_REC_FLAGS_ALL) != 0)
+        w_fail(&w, RECORD_ERR_EXT_BODY);
+    w_u8(&w, in->flags);
+    return w_done(&w, len);
+}
+
+int
+record_ext_recommendation_decode(const uint8_t *data, size_t len,
+                                 struct record_ext_recommendation *out)
+{
+    struct record_rd rd;
+    int rc = rd_begin(&rd, data, len, out);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if ((rc = rd_opaque(&rd, 0, &out->recommendation)) == RECORD_OK &&
+        (rc = rd_f64(&rd, &out->lean_threshold)) == RECORD_OK &&
+        (rc = rd_f64(&rd, &out->auto_threshold)) == RECORD_OK &&
+        (rc = rd_f64(&rd, &out->reject_threshold)) == RECORD_OK)
+        rc = rd_u8_in(&rd, &out->flags, 0, RECORD_REC_FLAGS_ALL);
+    return rd_done(&rd, rc);
+}
+
+int
+record_ext_verdict_encode(const struct record_ext_verdict *in, uint8_t *out, size_t cap,
+                          size_t *len)
+{
+    struct ext_w w;
+    int rc = w_begin(&w, in, out, cap, len);
+
+    if (rc != RECORD_OK)
+        return rc;
+    w_opaque(&w, &in->outcome, 1);
+    w_opaque(&w, &in->recommendation, 0);
+    if (in->agreement > RECORD_AGREE_NOT_COMPARABLE ||
+        (in->flags & ~RECORD_VERDICT_FLAGS_ALL) != 0)
+        w_fail(&w, RECORD_ERR_EXT_BODY);
+    w_u8(&w, in->agreement);
+    w_opaque(&w, &in->root_cause, 0);
+    w_opaque(&w, &in->reviewer, 0);
+    w_u8(&w, in->flags);
+    return w_done(&w, len);
+}
+
+int
+record_ext_verdict_decode(const uint8_t *data, size_t len, struct record_ext_verdict *out)
+{
+    struct record_rd rd;
+    int rc = rd_begin(&rd, data, len, out);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if ((rc = rd_opaque(&rd, 1, &out->outcome)) == RECORD_OK &&
+        (rc = rd_opaque(&rd, 0, &out->recommendation)) == RECORD_OK &&
+        (rc = rd_u8_in(&rd, &out->agreement, RECORD_AGREE_NONE,
+                       RECORD_AGREE_NOT_COMPARABLE)) == RECORD_OK &&
+        (rc = rd_opaque(&rd, 0, &out->root_cause)) == RECORD_OK &&
+        (rc = rd_opaque(&rd, 0, &out->reviewer)) == RECORD_OK)
+        rc = rd_u8_in(&rd, &out->flags, 0, RECORD_VERDICT_FLAGS_ALL);
+    return rd_done(&rd, rc);
+}
+
 /* ---- 0010 MODEL_INFO, 0011 POLICY_INFO ----------------------------------- */
 
 int
@@ -562,6 +639,6 @@ record_ext_check(uint16_t type, const uint8_t *data, size_t len)
     case RECORD_EXT_POLICY_INFO:    return record_ext_policy_info_decode(data, len, &u.policy);
     case RECORD_EXT_KEY_INFO:       return record_ext_key_info_decode(data, len, &u.key);
     case RECORD_EXT_CHECKPOINT_REF: return record_ext_checkpoint_ref_decode(data, len, &u.cp);
-    default:                        return RECORD_OK;     /* opaque */
+    default:                        return RECORD_OK;     /* opaque, 0005-000F too */
     }
 }

@@ -39,6 +39,8 @@ enum record_ext_type {
     RECORD_EXT_OUTCOME        = 0x0005,   /* hitlq (reserved range 0005-000F) */
     RECORD_EXT_SCORING        = 0x0006,   /* hitlq */
     RECORD_EXT_RULES          = 0x0007,   /* hitlq */
+    RECORD_EXT_RECOMMENDATION = 0x0008,   /* hitlq, format v2 */
+    RECORD_EXT_VERDICT        = 0x0009,   /* hitlq, format v2 */
     RECORD_EXT_MODEL_INFO     = 0x0010,
     RECORD_EXT_POLICY_INFO    = 0x0011,
     RECORD_EXT_KEY_INFO       = 0x0020,
@@ -59,6 +61,8 @@ enum record_ext_type {
 #define RECORD_EXT_SUBMISSION_MAX (2u * (1u + RECORD_EXT_STR_MAX) + 8u)
 #define RECORD_EXT_LATENCY_LEN    4u
 #define RECORD_EXT_OUTCOME_MAX    (2u * (1u + RECORD_EXT_STR_MAX) + 1u)
+#define RECORD_EXT_RECOMMENDATION_MAX (1u + RECORD_EXT_STR_MAX + 3u * 8u + 1u)
+#define RECORD_EXT_VERDICT_MAX    (4u * (1u + RECORD_EXT_STR_MAX) + 2u)
 #define RECORD_EXT_SCORING_LEN    19u
 #define RECORD_EXT_RULES_MAX      (1u + RECORD_EXT_RULE_COUNT_MAX * (2u + RECORD_EXT_STR_MAX))
 #define RECORD_EXT_MODEL_INFO_MAX (2u * RECORD_EXT_DIGEST_LEN + 1u + RECORD_EXT_STR_MAX)
@@ -67,11 +71,21 @@ enum record_ext_type {
 
 /* ---- enumerations inside bodies ------------------------------------------- */
 
-enum record_ext_agreement {            /* OUTCOME agreement */
+enum record_ext_agreement {            /* OUTCOME (0..2) and VERDICT (0..3) agreement */
     RECORD_AGREE_NONE     = 0,          /* no human verdict (an event) */
     RECORD_AGREE_AGREED   = 1,
     RECORD_AGREE_OVERRODE = 2,
+    RECORD_AGREE_NOT_COMPARABLE = 3,    /* VERDICT only: no recommendation, or escalate */
 };
+
+/* RECOMMENDATION flags; the other bits MUST be 0. */
+#define RECORD_REC_FLAG_REJECT_BAND 0x01u  /* the type has a reject band */
+#define RECORD_REC_FLAG_SCORED      0x02u  /* score meaningful (else read it as null) */
+#define RECORD_REC_FLAG_HARD_RULE   0x04u  /* routed by a hard rule */
+#define RECORD_REC_FLAGS_ALL        0x07u
+/* VERDICT flags; the other bits MUST be 0. */
+#define RECORD_VERDICT_FLAG_QA      0x01u  /* the item is a blind QA copy */
+#define RECORD_VERDICT_FLAGS_ALL    0x01u
 
 enum record_ext_method {               /* SCORING method */
     RECORD_METHOD_NONE     = 0,
@@ -168,6 +182,24 @@ struct record_ext_rules {
     struct record_ext_rule rule[RECORD_EXT_RULE_COUNT_MAX];
 };
 
+/* 0008: opaque recommendation<0..255>; f64 lean_threshold; f64 auto_threshold;
+ * f64 reject_threshold; u8 flags (RECORD_REC_FLAG_*). */
+struct record_ext_recommendation {
+    struct record_ext_bytes recommendation;     /* empty = none */
+    double                  lean_threshold, auto_threshold, reject_threshold;
+    uint8_t                 flags;
+};
+
+/* 0009: opaque outcome<1..255>; opaque recommendation<0..255>; u8 agreement
+ * (0..3); opaque root_cause<0..255>; opaque reviewer<0..255>; u8 flags
+ * (RECORD_VERDICT_FLAG_*). */
+struct record_ext_verdict {
+    struct record_ext_bytes outcome, recommendation;
+    uint8_t                 agreement;          /* enum record_ext_agreement */
+    struct record_ext_bytes root_cause, reviewer;
+    uint8_t                 flags;
+};
+
 /* 0010: u8 training_manifest_digest[32]; u8 eval_report_digest[32];
  * opaque framework<0..255>. */
 struct record_ext_model_info {
@@ -244,6 +276,19 @@ int record_ext_rules_encode(const struct record_ext_rules *in, uint8_t *out,
 int record_ext_rules_decode(const uint8_t *data, size_t len, struct record_ext_rules *out)
     __attribute__((warn_unused_result));
 
+int record_ext_recommendation_encode(const struct record_ext_recommendation *in,
+                                     uint8_t *out, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+int record_ext_recommendation_decode(const uint8_t *data, size_t len,
+                                     struct record_ext_recommendation *out)
+    __attribute__((warn_unused_result));
+
+int record_ext_verdict_encode(const struct record_ext_verdict *in, uint8_t *out,
+                              size_t cap, size_t *len) __attribute__((warn_unused_result));
+int record_ext_verdict_decode(const uint8_t *data, size_t len,
+                              struct record_ext_verdict *out)
+    __attribute__((warn_unused_result));
+
 int record_ext_model_info_encode(const struct record_ext_model_info *in, uint8_t *out,
                                  size_t cap, size_t *len) __attribute__((warn_unused_result));
 int record_ext_model_info_decode(const uint8_t *data, size_t len,
@@ -272,9 +317,10 @@ int record_ext_checkpoint_ref_decode(const uint8_t *data, size_t len,
 /* The check proto/record.c makes on every extension it encodes or decodes:
  * RECORD_OK when type is one the record codec knows (0001-0004, 0010,
  * 0011, 0020, 0021) and its body decodes, or when type is opaque to the
- * record codec; RECORD_ERR_EXT_BODY otherwise.  OUTCOME, SCORING and RULES
- * are opaque here (AUDIT-FORMAT.md §3.4): a hitlq reader decodes them with
- * their own decoders above. */
+ * record codec; RECORD_ERR_EXT_BODY otherwise.  hitlq's own types in the
+ * reserved range 0005-000F (OUTCOME, SCORING, RULES, RECOMMENDATION,
+ * VERDICT) are opaque here (AUDIT-FORMAT.md §3.4): a hitlq reader decodes
+ * them with their own decoders above. */
 int record_ext_check(uint16_t type, const uint8_t *data, size_t len)
     __attribute__((warn_unused_result));
 

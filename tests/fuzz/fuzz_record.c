@@ -11,7 +11,7 @@
  *    with RECORD_ERR_INDEX one position later;
  *  - the leaf hash of the input equals merkle_leaf_hash of it;
  *  - extensions (proto/record_ext.c): the body of every extension with a
- *    codec (hitlq's OUTCOME, SCORING, RULES included) that its decoder
+ *    codec (hitlq's OUTCOME ... VERDICT included) that its decoder
  *    accepts is encoded back to exactly its bytes; a body of a type the
  *    record codec checks always decodes.
  *
@@ -54,6 +54,8 @@ fuzz_record_ext_recode(const struct record_ext *e, size_t *len)
     FUZZ_EXT_RECODE(RECORD_EXT_OUTCOME, outcome)
     FUZZ_EXT_RECODE(RECORD_EXT_SCORING, scoring)
     FUZZ_EXT_RECODE(RECORD_EXT_RULES, rules)
+    FUZZ_EXT_RECODE(RECORD_EXT_RECOMMENDATION, recommendation)
+    FUZZ_EXT_RECODE(RECORD_EXT_VERDICT, verdict)
     FUZZ_EXT_RECODE(RECORD_EXT_MODEL_INFO, model_info)
     FUZZ_EXT_RECODE(RECORD_EXT_POLICY_INFO, policy_info)
     FUZZ_EXT_RECODE(RECORD_EXT_KEY_INFO, key_info)
@@ -69,7 +71,7 @@ fuzz_record_exts(const struct record *r)
 {
     for (size_t i = 0; i < r->ext_count; i++) {
         const struct record_ext *e = &r->ext[i];
-        bool hitlq = e->type >= RECORD_EXT_OUTCOME && e->type <= RECORD_EXT_RULES;
+        bool hitlq = e->type >= RECORD_EXT_OUTCOME && e->type <= 0x000f;
         size_t len = 0;
         int rc = fuzz_record_ext_recode(e, &len);
 

@@ -94,7 +94,9 @@ const struct rfx_ext_case rfx_ext_cases[] = {
     { 0x0021, RECORD_OK, 0, "0003414243" },
     { 0x0021, RECORD_ERR_EXT_BODY, 0, "000341424344" },
     { 0x0021, RECORD_ERR_EXT_BODY, 0, "00" },
-    { 0x0005, RECORD_OK, 0, "ff" },                      /* unassigned: opaque */
+    { 0x0005, RECORD_OK, 0, "ff" },                      /* hitlq range: opaque */
+    { 0x0008, RECORD_OK, 0, "ff" },                      /* to record.c */
+    { 0x0009, RECORD_OK, 0, "" },
     { 0xbeef, RECORD_OK, 0, "" },                        /* private: opaque */
 };
 const size_t rfx_n_ext_cases = sizeof rfx_ext_cases / sizeof rfx_ext_cases[0];

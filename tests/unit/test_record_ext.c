@@ -1,7 +1,8 @@
 /*
  * test_record_ext.c - unit tests of the audit-record extension body codecs
  * (proto/record_ext.c, proto/AUDIT-FORMAT.md §3.4): each type's decoder
- * against the known-body cases, hitlq's OUTCOME/SCORING/RULES bodies,
+ * against the known-body cases, hitlq's OUTCOME/SCORING/RULES and (format
+ * v2) RECOMMENDATION/VERDICT bodies,
  * encoders refusing what their decoders would refuse, long inputs, and
  * generated round trips (encode, decode, encode again to the same bytes).
  */
@@ -51,6 +52,8 @@ ext_recode(uint16_t type, const uint8_t *data, size_t len, uint8_t *out, size_t 
     EXT_RECODE(RECORD_EXT_OUTCOME, outcome)
     EXT_RECODE(RECORD_EXT_SCORING, scoring)
     EXT_RECODE(RECORD_EXT_RULES, rules)
+    EXT_RECODE(RECORD_EXT_RECOMMENDATION, recommendation)
+    EXT_RECODE(RECORD_EXT_VERDICT, verdict)
     EXT_RECODE(RECORD_EXT_MODEL_INFO, model_info)
     EXT_RECODE(RECORD_EXT_POLICY_INFO, policy_info)
     EXT_RECODE(RECORD_EXT_KEY_INFO, key_info)
@@ -92,7 +95,7 @@ test_ext_decoders(void **state)
         c = &rfx_ext_cases[i];
         memset(data, 0x5a, c->len);
         n = c->len + rfx_hex(c->hex, data + c->len, sizeof data - c->len);
-        if (c->type != RECORD_EXT_OUTCOME)             /* opaque to record.c */
+        if (c->type < RECORD_EXT_OUTCOME || c->type > 0x000f)  /* opaque to record.c */
             ext_case_check(c->type, c->want, data, n);
         assert_int_equal(record_ext_check(c->type, data, n), c->want);
     }
@@ -124,6 +127,38 @@ static const struct rfx_ext_case hitlq_cases[] = {
     { 0x0007, RECORD_ERR_EXT_BODY, 0, "11" "010161010161010161010161010161010161"
                                       "010161010161010161010161010161010161010161"
                                       "010161010161010161010161" },      /* 17 rules */
+    /* 0008 RECOMMENDATION: rec; lean, auto, reject thresholds; flags. */
+    { 0x0008, RECORD_OK, 0, "07617070726f7665" "3fe0000000000000" "3fe6666666666666"
+                            "3fd3333333333333" "03" },
+    { 0x0008, RECORD_OK, 0, "00" "3fe6666666666666" "3fe6666666666666"
+                            "0000000000000000" "04" },             /* empty rec */
+    { 0x0008, RECORD_ERR_EXT_BODY, 0, "00" "3fe0000000000000" "3fe6666666666666"
+                                      "3fd3333333333333" "08" },  /* flag bit 3 */
+    { 0x0008, RECORD_ERR_EXT_BODY, 0, "00" "8000000000000000" "3fe6666666666666"
+                                      "3fd3333333333333" "03" },  /* -0 */
+    { 0x0008, RECORD_ERR_EXT_BODY, 0, "00" "3fe0000000000000" "7ff0000000000000"
+                                      "3fd3333333333333" "03" },  /* +inf */
+    { 0x0008, RECORD_ERR_EXT_BODY, 0, "00" "3fe0000000000000" "3fe6666666666666"
+                                      "7ff8000000000000" "03" },  /* NaN */
+    { 0x0008, RECORD_ERR_EXT_BODY, 0, "00" "3fe0000000000000" "3fe6666666666666"
+                                      "3fd3333333333333" },       /* no flags */
+    { 0x0008, RECORD_ERR_EXT_BODY, 0, "00" "3fe0000000000000" "3fe6666666666666"
+                                      "3fd3333333333333" "0300" }, /* extra */
+    { 0x0008, RECORD_ERR_EXT_BODY, 0, "05616263" },                   /* opaque short */
+    /* 0009 VERDICT: outcome; rec; agreement; root_cause; reviewer; flags. */
+    { 0x0009, RECORD_OK, 0, "07617070726f7665" "07617070726f7665" "01" "00"
+                            "05616c696365" "00" },
+    { 0x0009, RECORD_OK, 0, "0464656e79" "07617070726f7665" "02" "0a6d697373696e67646f63"
+                            "03626f62" "01" },
+    { 0x0009, RECORD_OK, 0, "08657363616c617465" "00" "03" "00" "00" "00" },
+    { 0x0009, RECORD_OK, 0, "0772656c65617365" "00" "00" "00" "00" "00" },
+    { 0x0009, RECORD_ERR_EXT_BODY, 0, "00" "00" "01" "00" "00" "00" },  /* empty outcome */
+    { 0x0009, RECORD_ERR_EXT_BODY, 0, "0161" "00" "04" "00" "00" "00" }, /* agreement 4 */
+    { 0x0009, RECORD_ERR_EXT_BODY, 0, "0161" "00" "01" "00" "00" "02" }, /* flag bit 1 */
+    { 0x0009, RECORD_ERR_EXT_BODY, 0, "0161" "00" "01" "00" "00" },      /* no flags */
+    { 0x0009, RECORD_ERR_EXT_BODY, 0, "0161" "00" "01" "00" "00" "0000" }, /* extra */
+    { 0x0009, RECORD_ERR_EXT_BODY, 0, "0161" "00" "01" "0561" "00" "00" }, /* root short */
+    { 0x0009, RECORD_ERR_EXT_BODY, 0, "0161" "00" "01" "00" "ff61" "00" }, /* reviewer */
 };
 
 static void
@@ -186,6 +221,60 @@ test_ext_encoders(void **state)
     assert_int_equal(record_ext_scoring_encode(&sc, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
     assert_int_equal(record_ext_outcome_decode(NULL, 1, &oc), RECORD_ERR_INVAL);
     assert_int_equal(record_ext_outcome_decode(out, 1, NULL), RECORD_ERR_INVAL);
+}
+
+/* RECOMMENDATION and VERDICT encoders: sizes, bounds, flags and enums. */
+static void
+test_ext_encoders_v2(void **state)
+{
+    static uint8_t big[RECORD_EXT_STR_MAX + 1];
+    uint8_t out[RECORD_EXT_VERDICT_MAX];
+    struct record_ext_recommendation rc = { BYTES("deny"), 0.5, 0.7, 0.3,
+                                            RECORD_REC_FLAG_REJECT_BAND | RECORD_REC_FLAG_SCORED };
+    struct record_ext_verdict vd = { BYTES("approve"), BYTES("deny"), RECORD_AGREE_OVERRODE,
+                                     BYTES("missing_doc"), BYTES("alice"), RECORD_VERDICT_FLAG_QA };
+    size_t len = 0;
+
+    (void)state;
+    assert_true(RECORD_EXT_RECOMMENDATION_MAX <= sizeof out);
+    assert_int_equal(record_ext_recommendation_encode(&rc, out, sizeof out, &len), RECORD_OK);
+    assert_int_equal(len, 1 + 4 + 24 + 1);
+    assert_int_equal(record_ext_recommendation_encode(&rc, out, len - 1, &len), RECORD_ERR_BUFFER);
+    rc.recommendation = (struct record_ext_bytes){ big, 256 };
+    assert_int_equal(record_ext_recommendation_encode(&rc, out, sizeof out, &len),
+                     RECORD_ERR_EXT_BODY);
+    rc.recommendation = (struct record_ext_bytes){ big, 255 };
+    assert_int_equal(record_ext_recommendation_encode(&rc, out, sizeof out, &len), RECORD_OK);
+    assert_int_equal(len, RECORD_EXT_RECOMMENDATION_MAX);
+    rc.flags = 0x08;
+    assert_int_equal(record_ext_recommendation_encode(&rc, out, sizeof out, &len),
+                     RECORD_ERR_EXT_BODY);
+    rc.flags = 0;
+    rc.reject_threshold = -0.0;
+    assert_int_equal(record_ext_recommendation_encode(&rc, out, sizeof out, &len),
+                     RECORD_ERR_EXT_BODY);
+    assert_int_equal(record_ext_recommendation_encode(NULL, out, sizeof out, &len),
+                     RECORD_ERR_INVAL);
+
+    assert_int_equal(record_ext_verdict_encode(&vd, out, sizeof out, &len), RECORD_OK);
+    assert_int_equal(len, 8 + 5 + 1 + 12 + 6 + 1);
+    vd.outcome = vd.recommendation = vd.root_cause = vd.reviewer =
+        (struct record_ext_bytes){ big, 255 };
+    assert_int_equal(record_ext_verdict_encode(&vd, out, sizeof out, &len), RECORD_OK);
+    assert_int_equal(len, RECORD_EXT_VERDICT_MAX);
+    vd.outcome.len = 0;                                /* outcome<1..255> */
+    assert_int_equal(record_ext_verdict_encode(&vd, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
+    vd.outcome.len = 1;
+    vd.agreement = RECORD_AGREE_NOT_COMPARABLE + 1;
+    assert_int_equal(record_ext_verdict_encode(&vd, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
+    vd.agreement = RECORD_AGREE_NOT_COMPARABLE;
+    vd.flags = 0x02;
+    assert_int_equal(record_ext_verdict_encode(&vd, out, sizeof out, &len), RECORD_ERR_EXT_BODY);
+    vd.flags = 0;
+    vd.reviewer = (struct record_ext_bytes){ NULL, 2 };
+    assert_int_equal(record_ext_verdict_encode(&vd, out, sizeof out, &len), RECORD_ERR_INVAL);
+    assert_int_equal(record_ext_verdict_decode(NULL, 1, &vd), RECORD_ERR_INVAL);
+    assert_int_equal(record_ext_verdict_decode(out, 1, NULL), RECORD_ERR_INVAL);
 }
 
 /* Encoders of lists and long bodies: counts, enums, the u16 data bound. */
@@ -269,6 +358,7 @@ rnd_ext_body(uint16_t type, uint8_t *out, size_t cap, size_t *len)
         struct record_ext_queue_ref q;     struct record_ext_submission sb;
         struct record_ext_latency l;       struct record_ext_outcome o;
         struct record_ext_scoring sc;      struct record_ext_rules r;
+        struct record_ext_recommendation rc; struct record_ext_verdict v;
     } u;
     int rc = -1;
 
@@ -309,6 +399,16 @@ rnd_ext_body(uint16_t type, uint8_t *out, size_t cap, size_t *len)
                                                     { g_pool, 1 + rfx_rnd() % 16 } };
         rc = record_ext_rules_encode(&u.r, out, cap, len);
         break;
+    case RECORD_EXT_RECOMMENDATION:
+        u.rc = (struct record_ext_recommendation){ s0, rfx_rnd_f64() + 0.0, rfx_rnd_f64() + 0.0,
+                                                   rfx_rnd_f64() + 0.0, (uint8_t)(rfx_rnd() % 8) };
+        rc = record_ext_recommendation_encode(&u.rc, out, cap, len);
+        break;
+    case RECORD_EXT_VERDICT:
+        u.v = (struct record_ext_verdict){ s1, s0, (uint8_t)(rfx_rnd() % 4), s0,
+                                           { g_pool, rfx_rnd() % 32 }, (uint8_t)(rfx_rnd() % 2) };
+        rc = record_ext_verdict_encode(&u.v, out, cap, len);
+        break;
     default:
         rc = rnd_ext_info(type, out, cap, len);
         break;
@@ -319,9 +419,9 @@ rnd_ext_body(uint16_t type, uint8_t *out, size_t cap, size_t *len)
 static void
 test_ext_roundtrip(void **state)
 {
-    static const uint16_t types[] = { 0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006,
-                                      0x0007, 0x0010, 0x0011, 0x0020, 0x0021 };
-    uint8_t body[RECORD_EXT_TOP_FEATURES_MAX(4)], again[sizeof body];
+    static const uint16_t types[] = { 0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007,
+                                      0x0008, 0x0009, 0x0010, 0x0011, 0x0020, 0x0021 };
+    uint8_t body[RECORD_EXT_TOP_FEATURES_MAX(4)], again[sizeof body];  /* > VERDICT_MAX */
     size_t len = 0, len2 = 0;
 
     (void)state;
@@ -346,6 +446,7 @@ main(void)
         cmocka_unit_test(test_ext_decoders),
         cmocka_unit_test(test_ext_hitlq),
         cmocka_unit_test(test_ext_encoders),
+        cmocka_unit_test(test_ext_encoders_v2),
         cmocka_unit_test(test_ext_encoders_long),
         cmocka_unit_test(test_ext_roundtrip),
     };
