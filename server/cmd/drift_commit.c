@@ -22,9 +22,9 @@
 
 _Static_assert(PROFILE_BIN_MISSING == DRIFT_BIN_MISSING, "one missing bin");
 _Static_assert(PROFILE_BIN_UNSEEN == DRIFT_BIN_UNSEEN, "one unseen bin");
-_Static_assert(PROFILE_FEATURES_MAX == DRIFT_FEATURES_MAX &&
-               PROFILE_BINS_MAX == DRIFT_BINS_MAX &&
-               DRIFT_BINS_MAX == RECORD_EXT_DRIFT_BINS_MAX, "one set of limits");
+_Static_assert(PROFILE_FEATURES_MAX == DRIFT_STORE_FEATURES_MAX &&
+               PROFILE_BINS_MAX == DRIFT_STORE_BINS_MAX &&
+               DRIFT_STORE_BINS_MAX == RECORD_EXT_DRIFT_BINS_MAX, "one set of limits");
 
 #define DRIFT_SLOTS     8u              /* (type, profile, window) sums per batch */
 #define DRIFT_UNKNOWN   1u              /* next_close: scan the store to find out */
