@@ -2,7 +2,7 @@
  * cmd_drift.c - DRIFT_INPUTS (auditors and admins): a type's input drift
  * over a range of windows against its reference profile, per feature the
  * window counts beside the reference counts, PSI and Jensen-Shannon, the
- * missing and unseen rates, ranked by PSI (proto/PROTOCOL.md §4.13).  A
+ * missing and unseen rates, ranked by PSI (proto/PROTOCOL.md §4.12a).  A
  * read transaction on the loop thread; the profile is the one in force.
  * The figures come from proto/drift_stats.h (drift_dist_compare) over
  * each feature's bins plus its missing and unseen counts, so hitlq-audit
