@@ -52,17 +52,13 @@ void
 drift_observe(const struct type_policy *p, const msgpack_object *fields, struct drift_obs *o)
 {
     const struct profile *pr = p->profile;
-    struct profile_feature f;
 
     o->k = 0;
     if (pr == NULL)
         return;
     o->k = (uint8_t)profile_n_features(pr);
     memcpy(o->digest, profile_digest(pr), sizeof o->digest);
-    for (uint8_t i = 0; i < o->k; i++) {
-        profile_feature_at(pr, i, &f);
-        o->m[i] = f.n_bins;
-    }
+    memcpy(o->m, profile_bins(pr), o->k);
     profile_bin_item(pr, fields, o->bin);
 }
 
