@@ -112,6 +112,9 @@ int  audit_model_id_put(struct audit *a, MDB_txn *txn, const char *id, size_t id
                         const uint8_t digest[AUDIT_HASH_LEN]);
 int  audit_model_ids_build(struct audit *a, MDB_txn *txn);
 
+/* The type named `type` of a->pol, or NULL. */
+const struct audit_type *audit_policy_type(const struct audit *a, const char *type);
+
 /* audit_sink.c: registers / removes a as its store's journal sink. */
 void audit_sink_attach(struct audit *a);
 void audit_sink_detach(struct audit *a);

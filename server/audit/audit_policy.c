@@ -127,3 +127,12 @@ audit_policy_release(struct audit *a)
     free(a->pol);
     a->pol = a->snap_pol = NULL;
 }
+
+const struct audit_type *
+audit_policy_type(const struct audit *a, const char *type)
+{
+    for (size_t i = 0; a->pol != NULL && i < a->pol->n_types; i++)
+        if (strcmp(a->pol->types[i].type, type) == 0)
+            return &a->pol->types[i];
+    return NULL;
+}
