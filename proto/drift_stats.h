@@ -431,13 +431,15 @@ struct drift_whatif {
  * on a review item is the label QA would have given had the item been
  * auto-resolved (reviewers who saw the recommendation may lean to it);
  * undecided review items (n_new_unlabelled) are missing at random.
- * Returns DRIFT_ERR_INVAL for NULL items with n > 0, a non-finite
+ * Returns DRIFT_ERR_INVAL for out NULL, items NULL with n > 0, a non-finite
  * threshold, or a labelled eligible item with a negative / non-finite weight
- * or a non-finite score; DRIFT_ERR_EMPTY when no labelled item is auto at the
+ * or a non-finite score (an unlabelled eligible item with a NaN score is
+ * simply never auto); DRIFT_ERR_EMPTY when no labelled item is auto at the
  * threshold (counts and auto_rate filled, or auto_rate NaN when n is 0;
- * error est, lo, hi NaN).
+ * error est, lo, hi, n_eff NaN).  z is the normal quantile of the interval
+ * (DRIFT_Z95); z <= 0 is DRIFT_ERR_INVAL.
  */
 int drift_whatif_eval(const struct drift_whatif_item *items, size_t n, double threshold,
-                      struct drift_whatif *out);
+                      double z, struct drift_whatif *out);
 
 #endif /* HITLQ_DRIFT_STATS_H */
