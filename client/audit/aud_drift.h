@@ -86,6 +86,9 @@ int dr_count_add(struct dr_counts *t, uint32_t a, uint32_t b, uint32_t c, uint64
 /* The count of (a, b, c) (0 when absent). */
 uint64_t dr_count_get(const struct dr_counts *t, uint32_t a, uint32_t b, uint32_t c);
 void dr_counts_clear(struct dr_counts *t);
+/* The slots of first key a, sorted by (b, c), into *out (malloc'd, caller
+ * frees; NULL when out of memory); returns how many. */
+size_t dr_counts_collect(const struct dr_counts *t, uint32_t a, struct dr_count_slot **out);
 
 /* "2025-06-01T12:00:00.123Z" (UTC) into out[32]; returns out. */
 const char *dr_iso(uint64_t ms, char out[32]);

@@ -4,7 +4,6 @@
  * width parsing, ISO times, band and route names, JSON numbers.  No clock,
  * no locale: every output depends on the inputs only.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -355,4 +354,29 @@ dr_window_name(const struct dr_ctx *c, uint32_t w, char out[32])
     if (w >= c->d->n_windows)
         return "?";
     return dr_iso(c->d->windows[w].start_ms, out);
+}
+
+static int
+dr_slot_cmp(const void *x, const void *y)
+{
+    const struct dr_count_slot *a = x, *b = y;
+
+    if (a->b != b->b)
+        return a->b < b->b ? -1 : 1;
+    return a->c < b->c ? -1 : a->c > b->c;
+}
+
+size_t
+dr_counts_collect(const struct dr_counts *t, uint32_t a, struct dr_count_slot **out)
+{
+    size_t n = 0;
+
+    *out = malloc((t->n + 1) * sizeof(**out));
+    if (*out == NULL)
+        return 0;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->s[i].used && t->s[i].a == a)
+            (*out)[n++] = t->s[i];
+    qsort(*out, n, sizeof(**out), dr_slot_cmp);
+    return n;
 }
