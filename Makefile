@@ -50,7 +50,7 @@ INC = $(INC_proto)
 PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c proto/status.c proto/auth_msg.c \
               proto/triage_name.c
 AUDIT_SRCS  = proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c proto/record_ext.c \
-              proto/proof.c
+              proto/proof.c proto/drift_stats.c
 SERVER_SRCS = $(wildcard server/util/*.c server/score/*.c server/score/model/*.c server/store/*.c \
                          server/audit/*.c server/auth/*.c server/net/*.c server/cmd/*.c)
 CLIENT_SRCS = $(wildcard client/lib/*.c)

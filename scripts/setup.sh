@@ -1,13 +1,16 @@
 #!/bin/sh
 # setup.sh - installs the Debian 12 packages hitlq needs to build, test,
 # fuzz and benchmark.  Idempotent and non-interactive; skips apt-get when
-# everything is already installed.
+# everything is already installed.  python3-numpy, python3-scipy and
+# python3-sklearn are test oracles only (tests/unit/drift_oracle.py, run by
+# tests/unit/test_drift_stats.c under /usr/bin/python3).
 set -eu
 
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmsgpack-dev \
 liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libconfuse-dev \
 libcmocka-dev clang libclang-rt-14-dev cppcheck python3 procps strace \
-golang-go golang-golang-x-mod-dev libxgboost-dev openssl"
+golang-go golang-golang-x-mod-dev libxgboost-dev openssl \
+python3-numpy python3-scipy python3-sklearn"
 
 missing=""
 for p in $PKGS; do
