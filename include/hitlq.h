@@ -154,7 +154,7 @@ typedef struct hitlq_decision {
     char     queue[65];          /* queued: the queue */
     uint32_t priority;
     uint64_t deadline_ms;
-    double   score;
+    double   score;              /* NaN: not scored (data_quality; server sent nil) */
     char     model[129];
     char     route[16];          /* auto_approve, auto_reject, review, hard_rule,
                                     data_quality ("" from older servers) */
@@ -225,6 +225,9 @@ int hitlq_watch(hitlq *c, uint64_t cursor, int idle_ms,
 /* The latest signed checkpoint: *note gets a malloc'd NUL-terminated copy of
  * the signed note (free() it), *size its tree size. */
 int hitlq_audit_checkpoint(hitlq *c, char **note, size_t *note_len, uint64_t *size);
+/* The same with `fresh: true`: the server first signs a checkpoint that
+ * covers every entry committed when the request arrived. */
+int hitlq_audit_checkpoint_fresh(hitlq *c, char **note, size_t *note_len, uint64_t *size);
 
 /* Entries [start, start + count) as far as the server has them (count
  * 1..1024; the server may return fewer).  *out is the reply: `entries`

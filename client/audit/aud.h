@@ -233,10 +233,18 @@ enum aud_class aud_server_connect(const struct aud_server *srv, struct hitlq **o
 enum aud_class aud_server_error(struct hitlq *c, const char *what, int rc,
                                 struct aud_result *r);
 
-/* aud_export.c */
-enum aud_class aud_export(const struct aud_server *srv, const char *dir,
+/* aud_export.c: fetches a checkpoint (fresh = AUDIT_CHECKPOINT {fresh:
+ * true}: the server first signs one covering every committed entry; else
+ * the latest signed one) and the entries it covers into dir, then
+ * verifies them with k.  *cp_size gets the checkpoint's size and *beyond
+ * how many entries the server already held after it (a lower bound, 0
+ * when none). */
+struct aud_export_out {
+    uint64_t cp_size, beyond;
+};
+enum aud_class aud_export(const struct aud_server *srv, const char *dir, bool fresh,
                           const struct aud_keys *k, struct aud_verify_stats *st,
-                          struct aud_result *r);
+                          struct aud_export_out *out, struct aud_result *r);
 
 /* aud_consistency.c */
 struct aud_consistency_opts {

@@ -1,7 +1,9 @@
 /*
- * aud_export.c - `hitlq-audit export`: fetches the latest signed
- * checkpoint and every entry up to its size from a hitlqd (AUDIT_CHECKPOINT,
- * AUDIT_ENTRIES; PROTOCOL.md §4.12) and writes them in the tlog-tiles
+ * aud_export.c - `hitlq-audit export`: asks a hitlqd for a fresh signed
+ * checkpoint (AUDIT_CHECKPOINT {fresh: true}: one that covers every entry
+ * committed so far; with --no-fresh the latest signed one, which may lag,
+ * and then counts the entries the server holds beyond it), fetches every
+ * entry up to its size (AUDIT_ENTRIES; PROTOCOL.md §4.12) and writes them in the tlog-tiles
  * layout (proto/AUDIT-FORMAT.md §10).  Level-0 tiles hold the leaf hashes the server
  * returned, not recomputed ones, so that a server-side change of an entry
  * is pinpointed by the verification that follows.  What was received is
@@ -86,31 +88,52 @@ aud_export_entries(hitlq *c, const char *dir, uint64_t size, struct aud_result *
     return cls;
 }
 
+/* How many entries the server holds from `from` on (one AUDIT_ENTRIES
+ * call: a lower bound, up to a batch); 0 when none or on error. */
+static uint64_t
+aud_export_beyond(hitlq *c, uint64_t from)
+{
+    hitlq_reply *rep = NULL;
+    size_t got = 0;
+
+    if (hitlq_audit_entries(c, from, AUD_EXPORT_BATCH, &rep, &got) != HITLQ_OK)
+        got = 0;
+    hitlq_reply_free(rep);
+    return got;
+}
+
+/* The checkpoint note from the server: fresh or the latest signed one. */
+static enum aud_class
+aud_export_cp(hitlq *c, bool fresh, char **note, size_t *len, struct aud_result *r)
+{
+    uint64_t size = 0;                   /* the reply's; the signed one rules */
+    int rc = fresh ? hitlq_audit_checkpoint_fresh(c, note, len, &size)
+                   : hitlq_audit_checkpoint(c, note, len, &size);
+
+    return rc == HITLQ_OK ? AUD_OK : aud_server_error(c, "AUDIT_CHECKPOINT", rc, r);
+}
+
 enum aud_class
-aud_export(const struct aud_server *srv, const char *dir,
+aud_export(const struct aud_server *srv, const char *dir, bool fresh,
            const struct aud_keys *k, struct aud_verify_stats *st,
-           struct aud_result *r)
+           struct aud_export_out *out, struct aud_result *r)
 {
     struct aud_checkpoint cp;
     struct aud_keys none = { .n = 0 };
     struct aud_verify_opts vo = { .dir = dir, .keys = k };
     char *note = NULL;
     size_t len = 0;
-    uint64_t size = 0;                   /* the reply's; unused */
     enum aud_class cls;
     hitlq *c;
-    int rc;
 
+    *out = (struct aud_export_out){ 0, 0 };
     if (strlen(dir) > AUD_DIR_MAX)
         return aud_fail(r, AUD_USAGE, "--out path too long");
     if ((cls = aud_server_connect(srv, &c, r)) != AUD_OK)
         return cls;
-    if ((rc = hitlq_audit_checkpoint(c, &note, &len, &size)) != HITLQ_OK) {
-        cls = aud_server_error(c, "AUDIT_CHECKPOINT", rc, r);
-        hitlq_free(c);
-        return cls;
-    }
-    if ((cls = aud_export_checkpoint(dir, note, len, r)) != AUD_OK) {
+    if ((cls = aud_export_cp(c, fresh, &note, &len, r)) == AUD_OK)
+        cls = aud_export_checkpoint(dir, note, len, r);
+    if (cls != AUD_OK) {
         free(note);
         hitlq_free(c);
         return cls;
@@ -118,8 +141,12 @@ aud_export(const struct aud_server *srv, const char *dir,
     /* The signed size rules, not the reply's size field: parse only here
      * (aud_checkpoint_open takes note). */
     cls = aud_checkpoint_open(&cp, note, len, &none, "checkpoint", r);
-    if (cls == AUD_OK)
+    if (cls == AUD_OK) {
+        out->cp_size = cp.cp.size;
         cls = aud_export_entries(c, dir, cp.cp.size, r);
+    }
+    if (cls == AUD_OK)
+        out->beyond = aud_export_beyond(c, out->cp_size);
     aud_checkpoint_clear(&cp);
     hitlq_free(c);
     if (cls != AUD_OK)

@@ -1,10 +1,15 @@
 /*
  * aud_summary.c - `hitlq-audit summary`: what an export's decisions say
  * (proto/AUDIT-FORMAT.md §3.4, §9): counts per record type, per decision,
- * per model (id@version) and per actor; human agreement and override rates
- * from the OUTCOME extension; model decisions per triage route and
- * explanation method (SCORING) and per rule that routed them (RULES);
- * first and last time.  Extension bodies are read with the decoders of
+ * per model and per actor; human agreement and override rates from the
+ * VERDICT extension (format v2), overall and for the blind QA sample;
+ * model decisions per triage route and explanation method (SCORING) and
+ * per rule that routed them (RULES); first and last time.  A model is its
+ * file's digest (model_digest), shown with the id@version it came under;
+ * its mean score counts scored decisions only (RECOMMENDATION flag bit 1;
+ * in v1 entries SCORING method != none), never an unscored item's 0.  v1
+ * OUTCOME verdicts are counted apart: their agreement (AUDIT-FORMAT.md §9,
+ * legacy) is not used.  Extension bodies are read with the decoders of
  * proto/record_ext.h.  A text table, or JSON (jansson) with --json.  It
  * reads the entries strictly but checks no hash or signature: run `verify`
  * for that.
@@ -20,11 +25,21 @@
 #include "aud.h"
 
 /* Per-key counters. */
-enum { T_ENTRIES, T_AUTO, T_ESCALATED, T_HUMAN, T_AGREED, T_OVERRODE, T_N };
+enum { T_ENTRIES, T_AUTO, T_ESCALATED, T_HUMAN, T_AGREED, T_OVERRODE, T_NOTCMP,
+       T_LEGACY, T_SCORED, T_N };
 
 struct aud_slot {
     char    *key;                        /* owned, NUL-terminated */
+    char    *label;                      /* models: id@version seen first (owned) */
     uint64_t v[T_N];
+    double   score_sum;                  /* models: over T_SCORED decisions */
+};
+
+/* What a human or queue entry's verdict says. */
+struct aud_verdict {
+    int  agreement;                      /* VERDICT 0..3; -1 none */
+    bool legacy;                         /* a v1 OUTCOME verdict (agreement unused) */
+    bool qa;                             /* VERDICT flag: a blind QA copy */
 };
 
 /* Open-addressing string table.  Owned slots; aud_tally_clear frees. */
@@ -36,7 +51,8 @@ struct aud_tally {
 struct aud_sum {
     uint64_t         entries, first_ms, last_ms;
     uint64_t         types[256], decisions[256];
-    uint64_t         agreed, overrode, overrides;
+    uint64_t         agreed, overrode, not_comparable, overrides, legacy;
+    uint64_t         qa_agreed, qa_overrode, qa_not_comparable;
     uint64_t         routes[256], methods[256], qa_sampled;   /* 256: aud_json_enum */
     struct aud_tally models, actors, rules;
 };
@@ -99,28 +115,58 @@ aud_tally_get(struct aud_tally *t, const char *key, size_t n)
 static void
 aud_tally_clear(struct aud_tally *t)
 {
-    for (size_t i = 0; i < t->cap; i++)
+    for (size_t i = 0; i < t->cap; i++) {
         free(t->s[i].key);
+        free(t->s[i].label);
+    }
     free(t->s);
     memset(t, 0, sizeof(*t));
 }
 
-/* agreement byte of an OUTCOME extension: 0 n/a, 1 agreed, 2 overrode;
- * -1 when the record has none or it is malformed. */
-static int
-aud_outcome_agreement(const struct record *rec)
+/* The verdict of an entry: VERDICT (v2) or OUTCOME (v1, legacy: only
+ * counted when it was a verdict, agreement 1 or 2).  Malformed bodies
+ * count as none: summary checks nothing. */
+static struct aud_verdict
+aud_entry_verdict(const struct record *rec)
 {
+    struct aud_verdict v = { -1, false, false };
     struct record_ext_outcome oc;
+    struct record_ext_verdict vd;
 
     for (size_t i = 0; i < rec->ext_count; i++) {
         const struct record_ext *x = &rec->ext[i];
-        if (x->type != RECORD_EXT_OUTCOME)
-            continue;
-        if (record_ext_outcome_decode(x->data, x->len, &oc) != RECORD_OK)
-            return -1;
-        return oc.agreement;
+
+        if (x->type == RECORD_EXT_VERDICT &&
+            record_ext_verdict_decode(x->data, x->len, &vd) == RECORD_OK)
+            return (struct aud_verdict){ vd.agreement, false,
+                                         (vd.flags & RECORD_VERDICT_FLAG_QA) != 0 };
+        if (x->type == RECORD_EXT_OUTCOME &&
+            record_ext_outcome_decode(x->data, x->len, &oc) == RECORD_OK)
+            v.legacy = oc.agreement != RECORD_AGREE_NONE;
     }
-    return -1;
+    return v;
+}
+
+/* Whether a model decision's score is meaningful: RECOMMENDATION flag
+ * bit 1 (v2), else SCORING method != none (v1); true without either. */
+static bool
+aud_entry_scored(const struct record *rec)
+{
+    struct record_ext_recommendation rc;
+    struct record_ext_scoring sc;
+    bool scored = true;
+
+    for (size_t i = 0; i < rec->ext_count; i++) {
+        const struct record_ext *x = &rec->ext[i];
+
+        if (x->type == RECORD_EXT_RECOMMENDATION &&
+            record_ext_recommendation_decode(x->data, x->len, &rc) == RECORD_OK)
+            return (rc.flags & RECORD_REC_FLAG_SCORED) != 0;
+        if (x->type == RECORD_EXT_SCORING &&
+            record_ext_scoring_decode(x->data, x->len, &sc) == RECORD_OK)
+            scored = sc.method != RECORD_METHOD_NONE;
+    }
+    return scored;
 }
 
 static const char *
@@ -214,15 +260,65 @@ aud_actor_name(unsigned a)
     return a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 
+/* Counts a verdict into the totals. */
+static void
+aud_sum_verdict(struct aud_sum *s, const struct aud_verdict *v)
+{
+    s->legacy += v->legacy;
+    s->agreed += v->agreement == RECORD_AGREE_AGREED;
+    s->overrode += v->agreement == RECORD_AGREE_OVERRODE;
+    s->not_comparable += v->agreement == RECORD_AGREE_NOT_COMPARABLE;
+    if (v->qa) {
+        s->qa_agreed += v->agreement == RECORD_AGREE_AGREED;
+        s->qa_overrode += v->agreement == RECORD_AGREE_OVERRODE;
+        s->qa_not_comparable += v->agreement == RECORD_AGREE_NOT_COMPARABLE;
+    }
+}
+
+/* Counts an entry into its model's slot (keyed by the model file's digest,
+ * labelled with the id@version it came under first). */
+static int
+aud_sum_model(struct aud_sum *s, const struct record *rec, const struct aud_verdict *v)
+{
+    char key[2 * RECORD_HASH_LEN + 1], label[2 * RECORD_STR_MAX + 2];
+    bool model = rec->record_type == RECORD_AUTO_DECISION ||
+                 rec->record_type == RECORD_ESCALATION;
+    struct aud_slot *m;
+
+    for (size_t i = 0; i < RECORD_HASH_LEN; i++)
+        snprintf(key + 2 * i, 3, "%02x", rec->model_digest[i]);
+    if ((m = aud_tally_get(&s->models, key, 2 * RECORD_HASH_LEN)) == NULL)
+        return -1;
+    if (m->label == NULL) {
+        snprintf(label, sizeof(label), "%.*s@%.*s", rec->model_id.len,
+                 (const char *)rec->model_id.data, rec->model_version.len,
+                 (const char *)rec->model_version.data);
+        if ((m->label = strdup(label)) == NULL)
+            return -1;
+    }
+    m->v[T_ENTRIES]++;
+    m->v[T_AUTO] += rec->record_type == RECORD_AUTO_DECISION;
+    m->v[T_ESCALATED] += rec->record_type == RECORD_ESCALATION;
+    m->v[T_HUMAN] += rec->record_type == RECORD_HUMAN_DECISION ||
+                     rec->record_type == RECORD_HUMAN_OVERRIDE;
+    m->v[T_AGREED] += v->agreement == RECORD_AGREE_AGREED;
+    m->v[T_OVERRODE] += v->agreement == RECORD_AGREE_OVERRODE;
+    m->v[T_NOTCMP] += v->agreement == RECORD_AGREE_NOT_COMPARABLE;
+    m->v[T_LEGACY] += v->legacy;
+    if (model && aud_entry_scored(rec)) {
+        m->v[T_SCORED]++;
+        m->score_sum += rec->score;
+    }
+    return 0;
+}
+
 /* Counts one decoded entry. */
 static int
 aud_sum_add(struct aud_sum *s, const struct record *rec)
 {
     char key[2 * RECORD_STR_MAX + 16];
-    struct aud_slot *m = NULL, *a;
-    bool human = rec->record_type == RECORD_HUMAN_DECISION ||
-                 rec->record_type == RECORD_HUMAN_OVERRIDE;
-    int agree = aud_outcome_agreement(rec);
+    struct aud_verdict v = aud_entry_verdict(rec);
+    struct aud_slot *a;
     int n;
 
     if (s->entries++ == 0)
@@ -231,21 +327,9 @@ aud_sum_add(struct aud_sum *s, const struct record *rec)
     s->types[rec->record_type]++;
     s->decisions[rec->decision]++;
     s->overrides += rec->record_type == RECORD_HUMAN_OVERRIDE;
-    s->agreed += agree == 1;
-    s->overrode += agree == 2;
-    if (rec->model_id.len > 0) {
-        n = snprintf(key, sizeof(key), "%.*s@%.*s", rec->model_id.len,
-                     (const char *)rec->model_id.data, rec->model_version.len,
-                     (const char *)rec->model_version.data);
-        if ((m = aud_tally_get(&s->models, key, (size_t)n)) == NULL)
-            return -1;
-        m->v[T_ENTRIES]++;
-        m->v[T_AUTO] += rec->record_type == RECORD_AUTO_DECISION;
-        m->v[T_ESCALATED] += rec->record_type == RECORD_ESCALATION;
-        m->v[T_HUMAN] += human;
-        m->v[T_AGREED] += agree == 1;
-        m->v[T_OVERRODE] += agree == 2;
-    }
+    aud_sum_verdict(s, &v);
+    if (rec->model_id.len > 0 && aud_sum_model(s, rec, &v) != 0)
+        return -1;
     if (aud_sum_scoring(s, rec) != 0)
         return -1;
     n = snprintf(key, sizeof(key), "%s %.*s", aud_actor_name(rec->actor_type),
@@ -327,6 +411,47 @@ aud_sum_text_counts(const struct aud_sum *s)
             printf("  %-18s %12" PRIu64 "\n", aud_method_name(t), s->methods[t]);
 }
 
+/* Mean score of a model's scored decisions ("-" / null when none). */
+static double
+aud_mean(const struct aud_slot *m)
+{
+    return m->v[T_SCORED] > 0 ? m->score_sum / (double)m->v[T_SCORED] : 0.0;
+}
+
+static void
+aud_sum_text_models(const struct aud_sum *s, struct aud_slot **m)
+{
+    printf("by model (file digest; id@version):\n  %-16s %-24s %9s %9s %9s %9s %9s %9s "
+           "%9s %10s\n", "digest", "model", "entries", "auto", "escalated", "human",
+           "agreed", "overrode", "n/c", "mean score");
+    for (size_t i = 0; i < s->models.n; i++) {
+        char mean[16] = "-";
+        if (m[i]->v[T_SCORED] > 0)
+            snprintf(mean, sizeof(mean), "%.4f", aud_mean(m[i]));
+        printf("  %-16.16s %-24s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+               " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %10s\n", m[i]->key, m[i]->label,
+               m[i]->v[T_ENTRIES], m[i]->v[T_AUTO], m[i]->v[T_ESCALATED], m[i]->v[T_HUMAN],
+               m[i]->v[T_AGREED], m[i]->v[T_OVERRODE], m[i]->v[T_NOTCMP], mean);
+    }
+}
+
+static void
+aud_sum_text_humans(const struct aud_sum *s)
+{
+    printf("humans (v2 VERDICT, agreement with the model's recommendation): agreed %"
+           PRIu64 ", overrode %" PRIu64 ", not comparable %" PRIu64 " (HUMAN_OVERRIDE "
+           "entries %" PRIu64 "); agreement rate %.4f, override rate %.4f\n",
+           s->agreed, s->overrode, s->not_comparable, s->overrides,
+           aud_rate(s->agreed, s->overrode), aud_rate(s->overrode, s->agreed));
+    printf("blind QA sample: agreed %" PRIu64 ", overrode %" PRIu64 ", not comparable %"
+           PRIu64 "; override rate %.4f\n", s->qa_agreed, s->qa_overrode,
+           s->qa_not_comparable, aud_rate(s->qa_overrode, s->qa_agreed));
+    if (s->legacy > 0)
+        printf("legacy v1 OUTCOME verdicts: %" PRIu64 " (legacy agreement: not used; "
+               "these entries carry no recommendation, root cause or reviewer)\n",
+               s->legacy);
+}
+
 static int
 aud_sum_text(const struct aud_sum *s)
 {
@@ -344,13 +469,7 @@ aud_sum_text(const struct aud_sum *s)
         printf("first: %s\nlast:  %s\n", aud_iso(s->first_ms, t1),
                aud_iso(s->last_ms, t2));
     aud_sum_text_counts(s);
-    printf("by model:\n  %-32s %10s %10s %10s %10s %10s %10s\n", "model",
-           "entries", "auto", "escalated", "human", "agreed", "overrode");
-    for (size_t i = 0; i < s->models.n; i++)
-        printf("  %-32s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
-               " %10" PRIu64 " %10" PRIu64 "\n", m[i]->key, m[i]->v[T_ENTRIES],
-               m[i]->v[T_AUTO], m[i]->v[T_ESCALATED], m[i]->v[T_HUMAN],
-               m[i]->v[T_AGREED], m[i]->v[T_OVERRODE]);
+    aud_sum_text_models(s, m);
     printf("by actor:\n");
     for (size_t i = 0; i < s->actors.n; i++)
         printf("  %-40s %12" PRIu64 "\n", a[i]->key, a[i]->v[T_ENTRIES]);
@@ -362,10 +481,7 @@ aud_sum_text(const struct aud_sum *s)
     printf("rules that routed decisions:\n");
     for (size_t i = 0; i < s->rules.n; i++)
         printf("  %-40s %12" PRIu64 "\n", a[i]->key, a[i]->v[T_ENTRIES]);
-    printf("humans: agreed %" PRIu64 ", overrode %" PRIu64 " (HUMAN_OVERRIDE "
-           "entries %" PRIu64 "); agreement rate %.4f, override rate %.4f\n",
-           s->agreed, s->overrode, s->overrides, aud_rate(s->agreed, s->overrode),
-           aud_rate(s->overrode, s->agreed));
+    aud_sum_text_humans(s);
     free(m);
     free(a);
     return 0;
@@ -387,20 +503,42 @@ static json_t *
 aud_json_models(const struct aud_tally *t)
 {
     static const char *const f[T_N] = { "entries", "auto", "escalated", "human",
-                                        "agreed", "overrode" };
+                                        "agreed", "overrode", "not_comparable",
+                                        "legacy_verdicts", "scored" };
     json_t *o = json_object();
 
     for (size_t i = 0; o != NULL && i < t->cap; i++) {
+        const struct aud_slot *sl = &t->s[i];
         json_t *m;
-        if (t->s[i].key == NULL || (m = json_object()) == NULL)
+        if (sl->key == NULL || (m = json_object()) == NULL)
             continue;
+        json_object_set_new(m, "id", json_string(sl->label ? sl->label : ""));
         for (unsigned k = 0; k < T_N; k++)
-            json_object_set_new(m, f[k], json_integer((json_int_t)t->s[i].v[k]));
+            json_object_set_new(m, f[k], json_integer((json_int_t)sl->v[k]));
+        json_object_set_new(m, "mean_score", sl->v[T_SCORED] > 0 ? json_real(aud_mean(sl))
+                                                                 : json_null());
         json_object_set_new(m, "agreement_rate",
-                            json_real(aud_rate(t->s[i].v[T_AGREED], t->s[i].v[T_OVERRODE])));
-        json_object_set_new(o, t->s[i].key, m);
+                            json_real(aud_rate(sl->v[T_AGREED], sl->v[T_OVERRODE])));
+        json_object_set_new(o, sl->key, m);
     }
     return o;
+}
+
+/* The "human" object: v2 verdicts, the QA sample, legacy v1 verdicts. */
+static json_t *
+aud_json_human(const struct aud_sum *s)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:{s:I, s:I, s:I, s:f}, s:I}",
+                     "agreed", (json_int_t)s->agreed, "overrode", (json_int_t)s->overrode,
+                     "not_comparable", (json_int_t)s->not_comparable,
+                     "override_entries", (json_int_t)s->overrides,
+                     "agreement_rate", aud_rate(s->agreed, s->overrode),
+                     "override_rate", aud_rate(s->overrode, s->agreed),
+                     "qa", "agreed", (json_int_t)s->qa_agreed,
+                     "overrode", (json_int_t)s->qa_overrode,
+                     "not_comparable", (json_int_t)s->qa_not_comparable,
+                     "override_rate", aud_rate(s->qa_overrode, s->qa_agreed),
+                     "legacy_outcome_verdicts", (json_int_t)s->legacy);
 }
 
 static int
@@ -432,12 +570,7 @@ aud_sum_json(const struct aud_sum *s)
             json_object_set_new(a, s->rules.s[i].key,
                                 json_integer((json_int_t)s->rules.s[i].v[T_ENTRIES]));
     json_object_set_new(o, "rules", a);
-    json_object_set_new(o, "human", json_pack("{s:I, s:I, s:I, s:f, s:f}",
-                        "agreed", (json_int_t)s->agreed, "overrode",
-                        (json_int_t)s->overrode, "override_entries",
-                        (json_int_t)s->overrides, "agreement_rate",
-                        aud_rate(s->agreed, s->overrode), "override_rate",
-                        aud_rate(s->overrode, s->agreed)));
+    json_object_set_new(o, "human", aud_json_human(s));
     rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(o);

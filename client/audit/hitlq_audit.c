@@ -22,7 +22,7 @@ struct aud_args {
     struct aud_server srv;
     bool              have_srv;
     const char       *out, *name, *state, *proof, *entry, *leaf_hex;
-    bool              json, have_index, have_item;
+    bool              json, have_index, have_item, no_fresh;
     uint64_t          index, item;
     int               nargs;
     char            **args;          /* positional arguments */
@@ -32,7 +32,7 @@ static const struct {
     const char *name;
     const char *usage;
 } aud_commands[] = {
-    { "export",      "--server HOST:PORT --out DIR [--name N] [--vkey VKEY ...]" },
+    { "export",      "--server HOST:PORT --out DIR [--no-fresh] [--name N] [--vkey VKEY ...]" },
     { "verify",      "--vkey VKEY... DIR [--state FILE]" },
     { "consistency", "--vkey VKEY... OLD_CHECKPOINT NEW_CHECKPOINT (--server HOST:PORT | --proof FILE)" },
     { "receipt",     "--vkey VKEY... RECEIPT_FILE (--entry ENTRY_FILE | --leaf-hash HEX)" },
@@ -102,6 +102,7 @@ aud_option(struct aud_args *a, int ch, const char *val, struct aud_result *r)
     case 'e': a->entry = val; return AUD_OK;
     case 'l': a->leaf_hex = val; return AUD_OK;
     case 'j': a->json = true; return AUD_OK;
+    case 'F': a->no_fresh = true; return AUD_OK;
     case 'i':
         a->have_index = true;
         return aud_parse_u64(val, &a->index) ? AUD_OK :
@@ -131,6 +132,7 @@ aud_parse(int argc, char **argv, struct aud_args *a, struct aud_result *r)
         { "index", required_argument, NULL, 'i' },
         { "item", required_argument, NULL, 'I' },
         { "json", no_argument, NULL, 'j' },
+        { "no-fresh", no_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
     enum aud_class cls = AUD_OK;
@@ -180,6 +182,7 @@ static enum aud_class
 aud_cmd_export(struct aud_args *a, struct aud_result *r)
 {
     struct aud_verify_stats st = { 0 };
+    struct aud_export_out eo;
     enum aud_class cls;
 
     if (!a->have_srv || a->out == NULL || a->nargs != 0)
@@ -187,11 +190,20 @@ aud_cmd_export(struct aud_args *a, struct aud_result *r)
     if (a->keys.n == 0)
         fprintf(stderr, "hitlq-audit: warning: no --vkey given: the checkpoint "
                         "signature is NOT verified\n");
-    cls = aud_export(&a->srv, a->out, &a->keys, &st, r);
-    if (cls == AUD_OK)
-        printf("exported %" PRIu64 " entries to %s; verified in %.3f s "
-               "(%.0f entries/s)\n", st.entries, a->out, st.seconds,
-               st.seconds > 0 ? (double)st.entries / st.seconds : 0.0);
+    cls = aud_export(&a->srv, a->out, !a->no_fresh, &a->keys, &st, &eo, r);
+    if (cls != AUD_OK)
+        return cls;
+    printf("checkpoint: size %" PRIu64 " (%s); the export covers entries [0, %" PRIu64
+           ")\n", eo.cp_size, a->no_fresh ? "the latest signed one" : "fresh, signed on request",
+           eo.cp_size);
+    printf("exported %" PRIu64 " entries to %s; verified in %.3f s (%.0f entries/s)\n",
+           st.entries, a->out, st.seconds,
+           st.seconds > 0 ? (double)st.entries / st.seconds : 0.0);
+    if (eo.beyond > 0)
+        fprintf(stderr, "hitlq-audit: warning: the server already holds %s%" PRIu64
+                " entries after this checkpoint; they are not in the export%s\n",
+                eo.beyond >= 1024 ? "at least " : "", eo.beyond,
+                a->no_fresh ? " (run without --no-fresh)" : "");
     return cls;
 }
 

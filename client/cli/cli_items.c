@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,13 +29,19 @@ print_decision(struct cli *cl, const char *key, const hitlq_decision *d)
     json_t *j, *rs;
     size_t i;
 
+    char sc[16];
+
+    if (isnan(d->score))
+        snprintf(sc, sizeof(sc), "null");      /* not scored */
+    else
+        snprintf(sc, sizeof(sc), "%.2f", d->score);
     if (!cl->json) {
         if (d->queued)
-            printf("%" PRIu64 " queued %s score=%.2f prio=%" PRIu32 " route=%s%s\n", d->id,
-                   d->queue, d->score, d->priority, d->route, d->duplicate ? " dup" : "");
+            printf("%" PRIu64 " queued %s score=%s prio=%" PRIu32 " route=%s%s\n", d->id,
+                   d->queue, sc, d->priority, d->route, d->duplicate ? " dup" : "");
         else
-            printf("%" PRIu64 " auto_resolved %s score=%.2f%s\n", d->id, d->action,
-                   d->score, d->duplicate ? " dup" : "");
+            printf("%" PRIu64 " auto_resolved %s score=%s%s\n", d->id, d->action,
+                   sc, d->duplicate ? " dup" : "");
         return;
     }
     rs = json_array();
@@ -44,8 +51,9 @@ print_decision(struct cli *cl, const char *key, const hitlq_decision *d)
     for (i = 0; i < d->n_reasons; i++)
         json_array_append_new(rs, json_pack("{s:s,s:f}", "feature", d->reasons[i].feature,
                                             "contribution", d->reasons[i].contribution));
-    j = json_pack("{s:s,s:I,s:s,s:f,s:s,s:b,s:o}", "key", key, "id", (json_int_t)d->id,
-                  "outcome", d->queued ? "queued" : "auto_resolved", "score", d->score,
+    j = json_pack("{s:s,s:I,s:s,s:o,s:s,s:b,s:o}", "key", key, "id", (json_int_t)d->id,
+                  "outcome", d->queued ? "queued" : "auto_resolved", "score",
+                  isnan(d->score) ? json_null() : json_real(d->score),
                   "model", d->model, "duplicate", d->duplicate, "reasons", rs);
     if (d->route[0] != '\0')
         json_object_set_new(j, "route", json_string(d->route));

@@ -5,6 +5,7 @@
  * PROTOCOL.md §8 asks) but a missing or mistyped key we need is an error.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,7 +133,8 @@ hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
     if (get_u64(r, "priority", &prio))
         d->priority = prio > UINT32_MAX ? UINT32_MAX : (uint32_t)prio;
     get_u64(r, "deadline_ms", &d->deadline_ms);
-    obj_f64(hitlq_reply_get(r, "score"), &d->score);
+    if (!obj_f64(hitlq_reply_get(r, "score"), &d->score))
+        d->score = NAN;                /* nil: the item was not scored */
     obj_str(hitlq_reply_get(r, "route"), d->route, sizeof(d->route));
     obj_str(hitlq_reply_get(r, "explain"), d->explain, sizeof(d->explain));
     decode_reasons(hitlq_reply_get(r, "reasons"), d);

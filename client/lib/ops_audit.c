@@ -83,9 +83,11 @@ aud_bad(hitlq *c, hitlq_reply **r, const char *what)
 
 /* ---- AUDIT_CHECKPOINT ------------------------------------------------- */
 
-int
-hitlq_audit_checkpoint(hitlq *c, char **note, size_t *note_len, uint64_t *size)
+/* AUDIT_CHECKPOINT, with `fresh: true` when fresh. */
+static int
+aud_checkpoint_call(hitlq *c, bool fresh, char **note, size_t *note_len, uint64_t *size)
 {
+    static const uint8_t fresh_body[] = { 0x81, 0xa5, 'f', 'r', 'e', 's', 'h', 0xc3 };
     const msgpack_object *cp;
     hitlq_reply *r = NULL;
     int rc;
@@ -93,7 +95,8 @@ hitlq_audit_checkpoint(hitlq *c, char **note, size_t *note_len, uint64_t *size)
     if (c == NULL || note == NULL || size == NULL)
         return c ? hitlq__set_err(c, HITLQ_EINVAL, "NULL argument") : HITLQ_EINVAL;
     *note = NULL;
-    rc = hitlq__call(c, HITLQ_OP_AUDIT_CHECKPOINT, NULL, 0, c->timeout_ms, &r);
+    rc = hitlq__call(c, HITLQ_OP_AUDIT_CHECKPOINT, fresh ? fresh_body : NULL,
+                     fresh ? sizeof(fresh_body) : 0, c->timeout_ms, &r);
     if (rc != HITLQ_OK) {
         hitlq_reply_free(r);
         return rc;
@@ -109,6 +112,18 @@ hitlq_audit_checkpoint(hitlq *c, char **note, size_t *note_len, uint64_t *size)
         *note_len = cp->via.str.size;
     hitlq_reply_free(r);
     return HITLQ_OK;
+}
+
+int
+hitlq_audit_checkpoint(hitlq *c, char **note, size_t *note_len, uint64_t *size)
+{
+    return aud_checkpoint_call(c, false, note, note_len, size);
+}
+
+int
+hitlq_audit_checkpoint_fresh(hitlq *c, char **note, size_t *note_len, uint64_t *size)
+{
+    return aud_checkpoint_call(c, true, note, note_len, size);
 }
 
 /* ---- AUDIT_ENTRIES ---------------------------------------------------- */

@@ -246,9 +246,10 @@ audit_decision_of(const char *s)
     return RECORD_DEC_NONE;
 }
 
-/* Extension scratch: QUEUE_REF, SUBMISSION, OUTCOME bodies. */
+/* Extension scratch: QUEUE_REF and SUBMISSION bodies, a VERDICT body. */
 struct audit_ext {
     uint8_t b[3][2 * (1 + RECORD_STR_MAX) + 16];
+    uint8_t v[RECORD_EXT_VERDICT_MAX];
 };
 
 /* s as an extension body field, cut at RECORD_STR_MAX bytes. */
@@ -373,6 +374,8 @@ audit_tail_exts(uint8_t *p, const struct audit_decision *in)
         p = tail_ext(p, RECORD_EXT_SCORING, in->scoring_ext, in->scoring_ext_len);
     if (in->rules_ext != NULL)
         p = tail_ext(p, RECORD_EXT_RULES, in->rules_ext, in->rules_ext_len);
+    if (in->rec_ext != NULL)
+        p = tail_ext(p, RECORD_EXT_RECOMMENDATION, in->rec_ext, in->rec_ext_len);
     n = (size_t)(p - ext_len - 2);
     ext_len[0] = (uint8_t)(n >> 8);
     ext_len[1] = (uint8_t)n;
@@ -420,12 +423,13 @@ audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32]
 {
     uint8_t commit[AUDIT_HASH_LEN], *end;
     size_t cap = AUDIT_TAIL_FIXED + in->top_ext_len + 4 + in->scoring_ext_len + 4 +
-                 in->rules_ext_len;
+                 in->rules_ext_len + 4 + in->rec_ext_len;
 
     if (!isfinite(in->score) || !isfinite(in->threshold) || in->n_codes > AUDIT_MAX_CODES ||
         in->top_ext_len > RECORD_EXT_TOP_FEATURES_MAX(AUDIT_TOP_MAX) ||
         in->scoring_ext_len > RECORD_EXT_SCORING_LEN ||
-        in->rules_ext_len > RECORD_EXT_RULES_MAX || in->actor[0] == '\0')
+        in->rules_ext_len > RECORD_EXT_RULES_MAX ||
+        in->rec_ext_len > RECORD_EXT_RECOMMENDATION_MAX || in->actor[0] == '\0')
         return HITLQ_ST_INTERNAL;
     *type = in->is_auto ? RECORD_AUTO_DECISION : RECORD_ESCALATION;
     memcpy(salt, audit_salt(&a->lsalt), RECORD_SALT_LEN);
@@ -514,90 +518,142 @@ audit_copy_model(struct record *r, const struct record *m)
     r->policy_id = m->policy_id;
 }
 
-/* OUTCOME body: outcome, the model's recommendation and the agreement
- * (proto/AUDIT-FORMAT.md), written into p (RECORD_EXT_OUTCOME_MAX bytes).
- * Returns the agreement byte, or -1 if the body cannot be encoded. */
-static int
-audit_outcome(struct audit *a, const struct journal_item *it, const struct audit_refd *rf,
-              const char *outcome, bool judged, uint8_t *p, size_t *n)
+/* The RECOMMENDATION of the model entry in a->ref: true with its
+ * recommendation in *rec (borrowed from the stored entry), false when the
+ * item has no model entry or it is a v1 entry without one. */
+static bool
+audit_ref_recommendation(const struct audit *a, const struct audit_refd *rf,
+                         struct record_ext_bytes *rec)
 {
-    const struct audit_type *tp = audit_policy_type(a, it->type);
-    bool rejected = rf->found && a->ref.record_type == RECORD_AUTO_DECISION &&
-                    a->ref.decision == RECORD_DEC_REJECT;
-    const char *auto_action = tp == NULL ? "" : rejected ? tp->reject_action : tp->auto_action;
-    bool above = rf->found && (rejected || a->ref.score >= a->ref.threshold);
-    const char *rec = !rf->found ? "" : above ? auto_action : "review";
-    struct record_ext_outcome oc = {
-        .outcome = audit_bytes(outcome),
-        .recommendation = audit_bytes(rec),
-        .agreement = RECORD_AGREE_NONE,
-    };
+    struct record_ext_recommendation rc;
 
-    if (judged && rf->found) {
-        uint8_t d = audit_decision_of(outcome);
-        bool as_auto = strcmp(outcome, auto_action) == 0 ||
-                       (d != RECORD_DEC_NONE && d == audit_decision_of(auto_action));
-        oc.agreement = (as_auto == above) ? RECORD_AGREE_AGREED : RECORD_AGREE_OVERRODE;
+    for (size_t i = 0; rf->found && i < a->ref.ext_count; i++) {
+        const struct record_ext *x = &a->ref.ext[i];
+
+        if (x->type == RECORD_EXT_RECOMMENDATION &&
+            record_ext_recommendation_decode(x->data, x->len, &rc) == RECORD_OK) {
+            *rec = rc.recommendation;
+            return true;
+        }
     }
-    if (record_ext_outcome_encode(&oc, p, RECORD_EXT_OUTCOME_MAX, n) != RECORD_OK)
-        return -1;
-    return oc.agreement;
+    return false;
 }
 
-/* Fills type, actor, decision and extensions of an event's record.  False
- * when the event is not logged (*st untouched), or when an extension body
- * cannot be encoded (*st = HITLQ_ST_INTERNAL). */
-static bool
-audit_event_fill(struct audit *a, struct record *r, const struct journal_item *it,
-                 const struct journal_ev *ev, const struct audit_refd *rf,
-                 struct audit_ext *x, int *st)
-{
-    const char *outcome, *queue = NULL;
-    bool judged = false;
-    int agree;
-    size_t n;
+/* What an event says (audit_event_fill): the outcome string, whether it
+ * is a verdict (RESOLVE, ESCALATE) and whether it escalates. */
+struct audit_said {
+    const char *outcome;
+    bool        verdict, escalate;
+};
 
+/* Agreement of a verdict with the model's recommendation (AUDIT-FORMAT.md
+ * §3.4 VERDICT): 0 for events, 3 when not comparable (no recommendation:
+ * unscored item or a v1 model entry; or an escalation), else 1 when the
+ * outcome is exactly the recommendation, 2 when not. */
+static uint8_t
+audit_agreement(const struct audit_said *sd, bool has_rec, const struct record_ext_bytes *rec)
+{
+    size_t n = strlen(sd->outcome);
+
+    if (!sd->verdict)
+        return RECORD_AGREE_NONE;
+    if (sd->escalate || !has_rec || rec->len == 0)
+        return RECORD_AGREE_NOT_COMPARABLE;
+    return rec->len == n && memcmp(rec->data, sd->outcome, n) == 0 ? RECORD_AGREE_AGREED
+                                                                   : RECORD_AGREE_OVERRODE;
+}
+
+/* VERDICT body (format v2) into p (RECORD_EXT_VERDICT_MAX bytes): outcome,
+ * the model entry's recommendation, the agreement, the RESOLVE root cause,
+ * the reviewer (empty for system events) and the QA-copy flag.  Returns
+ * the agreement byte, or -1 if the body cannot be encoded. */
+static int
+audit_verdict(struct audit *a, const struct journal_item *it, const struct journal_ev *ev,
+              const struct audit_refd *rf, const struct audit_said *sd, uint8_t *p, size_t *n)
+{
+    struct record_ext_bytes rec = { NULL, 0 };
+    bool has_rec = audit_ref_recommendation(a, rf, &rec);
+    bool human = ev->kind != JOURNAL_EXPIRED && ev->kind != JOURNAL_DEAD_LETTERED;
+    struct record_ext_verdict vd = {
+        .outcome = audit_bytes(sd->outcome),
+        .recommendation = rec,
+        .agreement = audit_agreement(sd, has_rec, &rec),
+        .root_cause = audit_bytes(ev->kind == JOURNAL_RESOLVED && ev->root_cause != NULL
+                                  ? ev->root_cause : ""),
+        .reviewer = audit_bytes(human && ev->actor != NULL ? ev->actor : ""),
+        .flags = it->qa_copy ? RECORD_VERDICT_FLAG_QA : 0,
+    };
+
+    if (record_ext_verdict_encode(&vd, p, RECORD_EXT_VERDICT_MAX, n) != RECORD_OK)
+        return -1;
+    return vd.agreement;
+}
+
+/* Type, actor, decision, outcome and new queue of an event's record;
+ * false for kinds that are not logged. */
+static bool
+audit_event_kind(struct record *r, const struct journal_ev *ev, struct audit_said *sd,
+                 const char **queue)
+{
+    *sd = (struct audit_said){ NULL, false, false };
+    *queue = NULL;
     r->record_type = RECORD_QUEUE_EVENT;
     r->actor_type = RECORD_ACTOR_HUMAN;
     r->decision = RECORD_DEC_DEFER;
     switch (ev->kind) {
     case JOURNAL_RESOLVED:
-        outcome = ev->outcome;
-        judged = true;
-        r->decision = audit_decision_of(outcome);
-        break;
+        *sd = (struct audit_said){ ev->outcome, true, false };
+        r->decision = audit_decision_of(ev->outcome);
+        return true;
     case JOURNAL_ESCALATED:
-        outcome = "escalate";
-        r->record_type = RECORD_HUMAN_DECISION;
+        *sd = (struct audit_said){ "escalate", true, true };
         r->decision = RECORD_DEC_ESCALATE;
-        queue = ev->to;
-        break;
+        *queue = ev->to;
+        return true;
     case JOURNAL_RELEASED:
-        outcome = "release";
-        break;
+        sd->outcome = "release";
+        return true;
     case JOURNAL_EXPIRED:
-        outcome = "lease_expired";
+        sd->outcome = "lease_expired";
         r->actor_type = RECORD_ACTOR_SYSTEM;
-        break;
+        return true;
     case JOURNAL_DEAD_LETTERED:
-        outcome = "dead_lettered";
+        sd->outcome = "dead_lettered";
         r->actor_type = RECORD_ACTOR_SYSTEM;
         r->decision = RECORD_DEC_ESCALATE;
-        queue = ev->queue;
-        break;
+        *queue = ev->queue;
+        return true;
     default:
         return false;
     }
+}
+
+/* Fills type, actor, decision and extensions of an event's record: a
+ * verdict is HUMAN_OVERRIDE when it overrides the model's recommendation,
+ * else HUMAN_DECISION; other events are QUEUE_EVENTs.  False when the
+ * event is not logged (*st untouched), or when an extension body cannot
+ * be encoded (*st = HITLQ_ST_INTERNAL). */
+static bool
+audit_event_fill(struct audit *a, struct record *r, const struct journal_item *it,
+                 const struct journal_ev *ev, const struct audit_refd *rf,
+                 struct audit_ext *x, int *st)
+{
+    struct audit_said sd;
+    const char *queue;
+    int agree;
+    size_t n;
+
+    if (!audit_event_kind(r, ev, &sd, &queue))
+        return false;
     if ((queue != NULL && !audit_ext_queue(r, x->b[0], queue, 0, 0)) ||
-        (agree = audit_outcome(a, it, rf, outcome, judged, x->b[1], &n)) < 0) {
+        (agree = audit_verdict(a, it, ev, rf, &sd, x->v, &n)) < 0) {
         *st = HITLQ_ST_INTERNAL;
         return false;
     }
-    if (agree == RECORD_AGREE_OVERRODE)
-        r->record_type = RECORD_HUMAN_OVERRIDE;
-    else if (judged)
-        r->record_type = RECORD_HUMAN_DECISION;
-    audit_ext_add(r, RECORD_EXT_OUTCOME, x->b[1], n);
+    if (sd.verdict)
+        r->record_type = agree == RECORD_AGREE_OVERRODE ? RECORD_HUMAN_OVERRIDE
+                                                        : RECORD_HUMAN_DECISION;
+    audit_ext_add(r, RECORD_EXT_VERDICT, x->v, n);
     return true;
 }
 

@@ -16,7 +16,9 @@
  *   acps    u64 BE size -> signed checkpoint note (history of checkpoints)
  *   meta    "audit_origin" (str), "audit_keys" (registered vkeys, '\n'
  *           separated), "audit_policy" (digest of the registered policy),
- *           "audit_model:<hex digest>" (registered models)
+ *           "audit_model:<hex digest>" (registered models),
+ *           "audit_model_id:<id@version>" (digest[32] registered under that
+ *           id; "audit_model_ids" marks the registry built, audit_models.c)
  *
  * Threads: audit_open/close run before/after the loop and commit threads.
  * The append functions and audit_after_commit are commit-thread only (the
@@ -71,8 +73,10 @@ struct audit_type {
 
 /* What the log records of the scoring configuration (the policy set in
  * force): its id and file digest and its types in file order, for
- * MODEL_REGISTERED / POLICY_CHANGE entries and the OUTCOME of human
- * decisions.  Built from the loaded set by the layer that owns it. */
+ * MODEL_REGISTERED / POLICY_CHANGE entries.  Built from the loaded set by
+ * the layer that owns it.  (The recommendation of a model decision comes
+ * prepared with it, struct audit_decision; a verdict's entry compares with
+ * the one its model entry recorded.) */
 struct audit_policy {
     const char    *id;                     /* "id@version" */
     const uint8_t *digest;                 /* 32 bytes: SHA-256 of the policy file */
@@ -103,6 +107,8 @@ struct audit_decision {
     size_t         scoring_ext_len;
     const uint8_t *rules_ext;              /* RULES body (0x0007), may be NULL */
     size_t         rules_ext_len;
+    const uint8_t *rec_ext;                /* RECOMMENDATION body (0x0008), may be NULL */
+    size_t         rec_ext_len;
 };
 
 #define AUDIT_MAX_CODES    (HITLQ_MAX_REASONS + 16u)   /* reason codes per decision */
@@ -226,6 +232,12 @@ int audit_leaf(struct audit *a, MDB_txn *txn, uint64_t index, uint8_t out[AUDIT_
  * cover it yet. */
 int audit_tlog_proof(struct audit *a, MDB_txn *txn, uint64_t index, const struct audit_cp *cp,
                      char **out, size_t *len);
+/* The model file digest the log registered under "id@version" (its last
+ * MODEL_REGISTERED for that id; audit_models.c): HITLQ_ST_OK with it in
+ * out, or HITLQ_ST_NOT_FOUND.  Any transaction. */
+int audit_model_digest(struct audit *a, MDB_txn *txn, const char *id,
+                       uint8_t out[AUDIT_HASH_LEN]);
+
 /* GET's `audit` value: {entries, salt} for item id, or nil. */
 int audit_pack_item(struct audit *a, MDB_txn *txn, uint64_t id, msgpack_packer *pk);
 

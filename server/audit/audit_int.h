@@ -102,8 +102,15 @@ int  audit_policy_set(struct audit *a, const struct audit_policy *in);
 void audit_policy_begin(struct audit *a);
 void audit_policy_abort(struct audit *a);
 void audit_policy_release(struct audit *a);
-/* The type named `type` of a->pol, or NULL. */
-const struct audit_type *audit_policy_type(const struct audit *a, const char *type);
+
+/* audit_models.c: the id@version -> model digest registry.  id_put
+ * records that id (id_len bytes) was registered with digest (warning in
+ * the server log when it had another); ids_build fills the registry once
+ * from the MODEL_REGISTERED entries of a log written before it existed.
+ * HITLQ_ST_* statuses. */
+int  audit_model_id_put(struct audit *a, MDB_txn *txn, const char *id, size_t id_len,
+                        const uint8_t digest[AUDIT_HASH_LEN]);
+int  audit_model_ids_build(struct audit *a, MDB_txn *txn);
 
 /* audit_sink.c: registers / removes a as its store's journal sink. */
 void audit_sink_attach(struct audit *a);

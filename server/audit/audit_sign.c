@@ -300,6 +300,9 @@ audit_register_model(struct audit *a, MDB_txn *txn, const struct audit_type *m, 
 
     memcpy(name, "audit_model:", 12);
     sodium_bin2hex(name + 12, sizeof(name) - 12, m->model_digest, AUDIT_HASH_LEN);
+    if ((st = audit_model_id_put(a, txn, m->model_id, strlen(m->model_id),
+                                 m->model_digest)) != HITLQ_ST_OK)
+        return st;
     if (audit_meta_get(a->s, txn, name, &v) == 0)
         return HITLQ_ST_OK;
     audit_sys_record(r, RECORD_MODEL_REGISTERED);
@@ -575,6 +578,18 @@ audit_check_origin(struct audit *a, MDB_txn *txn, char *err, size_t errlen)
     return 0;
 }
 
+/* The id@version -> digest registry, built from the log once. */
+static int
+audit_open_models(struct audit *a, MDB_txn *txn, char *err, size_t errlen)
+{
+    int st = audit_model_ids_build(a, txn);
+
+    if (st != HITLQ_ST_OK)
+        snprintf(err, errlen, "audit: cannot build the model registry (%s)",
+                 hitlq_status_str(st));
+    return st == HITLQ_ST_OK ? 0 : -1;
+}
+
 /* Restores the tree, checks origin and rollback, appends the
  * configuration entries: one write transaction. */
 static int
@@ -598,6 +613,7 @@ audit_open_txn(struct audit *a, char *err, size_t errlen)
     if (rc == 0)
         rc = audit_check_origin(a, txn, err, errlen) != 0 ||
              audit_check_rollback(a, txn, err, errlen) != 0 ||
+             audit_open_models(a, txn, err, errlen) != 0 ||
              audit_register(a, txn, util_now_ms(), err, errlen) != 0;
     if (rc == 0 && (rc = mdb_txn_commit(txn)) != 0)
         snprintf(err, errlen, "audit: commit: %s", mdb_strerror(rc));

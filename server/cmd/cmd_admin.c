@@ -5,7 +5,10 @@
  * The new set is loaded and fully validated on the loop thread first
  * (models parsed, feature mappings bound, schemas checked); a bad file
  * leaves the old set in force and the reason goes back to the caller (and
- * to the log).  A good set travels through the commit pipeline as an op:
+ * to the log).  Model identity is the model file's digest: a set whose
+ * model file differs from the one registered under the same id@version
+ * (in the set in force or in the audit log) is refused, naming both
+ * digests.  A good set travels through the commit pipeline as an op:
  * its apply (commit thread, inside the batch transaction) switches the
  * audit log to it and appends MODEL_REGISTERED / POLICY_CHANGE entries;
  * its finish (loop thread, after the durable commit) swaps srv->scoring
@@ -16,6 +19,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "audit.h"
 #include "cmd_audit_policy.h"
@@ -97,6 +102,60 @@ reload_clear(struct op *op)
 static const struct op_class reload_class = { "reload", reload_apply, reload_finish,
                                               reload_clear };
 
+/* The digest registered under model id `id` before this reload: in the
+ * policy in force, else in the audit log (read txn).  False when none. */
+static bool
+reload_known_digest(struct hitlq_server *srv, const char *id, uint8_t out[32],
+                    const char **where)
+{
+    MDB_txn *txn;
+    int st;
+
+    for (size_t i = 0; i < scoring_n_types(srv->scoring); i++) {
+        const struct model *m = scoring_type_at(srv->scoring, i)->model;
+
+        if (strcmp(m->id, id) == 0) {
+            memcpy(out, m->digest, 32);
+            *where = "by the policy in force";
+            return true;
+        }
+    }
+    if (srv->audit == NULL || (txn = server_read_begin(srv)) == NULL)
+        return false;
+    st = audit_model_digest(srv->audit, txn, id, out);
+    server_read_end(srv);
+    *where = "in the audit log";
+    return st == HITLQ_ST_OK;
+}
+
+/* Model identity is the model file's digest: refuses a set in which a
+ * model's file differs from the one already registered under its
+ * id@version.  0, or -1 with the message in err. */
+static int
+reload_check_models(struct hitlq_server *srv, const struct scoring *sc, char *err,
+                    size_t errlen)
+{
+    char h_old[65], h_new[65];
+    uint8_t known[32];
+    const char *where;
+
+    for (size_t i = 0; i < scoring_n_types(sc); i++) {
+        const struct model *m = scoring_type_at(sc, i)->model;
+
+        if (!reload_known_digest(srv, m->id, known, &where) ||
+            memcmp(known, m->digest, 32) == 0)
+            continue;
+        sodium_bin2hex(h_old, sizeof(h_old), known, 32);
+        sodium_bin2hex(h_new, sizeof(h_new), m->digest, 32);
+        snprintf(err, errlen, "model %s (type %s): the model file's SHA-256 %s differs "
+                 "from %s, registered under %s %s; a changed model needs a new "
+                 "model_version", m->id, scoring_type_at(sc, i)->type, h_new, h_old,
+                 m->id, where);
+        return -1;
+    }
+    return 0;
+}
+
 int
 server_reload(struct hitlq_server *srv, struct conn *c, uint32_t request_id,
               char *err, size_t errlen)
@@ -111,9 +170,11 @@ server_reload(struct hitlq_server *srv, struct conn *c, uint32_t request_id,
         log_warn("reload refused: %s", err);
         return -1;
     }
-    if (scoring_load(&sc, path, err, errlen) != 0) {
+    if (scoring_load(&sc, path, err, errlen) != 0 ||
+        reload_check_models(srv, sc, err, errlen) != 0) {
         log_error("reload refused, policy %s stays in force: %s",
                   scoring_policy_id(srv->scoring), err);
+        scoring_free(sc);
         return -1;
     }
     if ((op = op_new(&reload_class, c, HITLQ_OP_RELOAD, request_id)) == NULL) {

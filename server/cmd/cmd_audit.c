@@ -94,6 +94,28 @@ submit_rules_ext(const struct triage *t, uint8_t *p)
     return record_ext_rules_encode(&ru, p, RECORD_EXT_RULES_MAX, &n) == RECORD_OK ? n : 0;
 }
 
+/* RECOMMENDATION body (format v2): the model's recommendation in the
+ * policy's action names (score_recommendation), the lean, auto and reject
+ * thresholds, and the flags (reject band, scored, hard rule).  0 when it
+ * cannot be encoded. */
+static size_t
+submit_rec_ext(const struct type_policy *p, const struct triage *t, uint8_t *buf)
+{
+    struct record_ext_recommendation rc = {
+        .recommendation = ext_str(score_recommendation(p, t)),
+        .lean_threshold = canon_f64(p->lean_threshold),
+        .auto_threshold = canon_f64(p->auto_threshold),
+        .reject_threshold = canon_f64(p->has_reject ? p->reject_threshold : 0.0),
+        .flags = (uint8_t)((p->has_reject ? RECORD_REC_FLAG_REJECT_BAND : 0) |
+                           (t->r.method != SCORE_METHOD_NONE ? RECORD_REC_FLAG_SCORED : 0) |
+                           (t->route == TRIAGE_HARD_RULE ? RECORD_REC_FLAG_HARD_RULE : 0)),
+    };
+    size_t n;
+
+    return record_ext_recommendation_encode(&rc, buf, RECORD_EXT_RECOMMENDATION_MAX, &n) ==
+           RECORD_OK ? n : 0;
+}
+
 int
 submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_policy *p,
                   const struct triage *t)
@@ -101,6 +123,7 @@ submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_pol
     struct decision *d = &op->u.submit.d;
     const struct score_result *r = &t->r;
     uint8_t top[TOP_EXT_MAX], sx[RECORD_EXT_SCORING_LEN], rx[RECORD_EXT_RULES_MAX];
+    uint8_t rcx[RECORD_EXT_RECOMMENDATION_MAX];
     uint16_t codes[AUDIT_MAX_CODES];
     size_t nc = 0;
     bool is_auto = d->outcome == DECISION_AUTO;
@@ -127,8 +150,9 @@ submit_audit_fill(struct hitlq_server *srv, struct op *op, const struct type_pol
         .scoring_ext = sx, .scoring_ext_len = submit_scoring_ext(t, sx),
         .rules_ext = t->n_rules > 0 ? rx : NULL,
         .rules_ext_len = t->n_rules > 0 ? submit_rules_ext(t, rx) : 0,
+        .rec_ext = rcx, .rec_ext_len = submit_rec_ext(p, t, rcx),
     };
-    if (ad.top_ext_len == 0 || ad.scoring_ext_len == 0 ||
+    if (ad.top_ext_len == 0 || ad.scoring_ext_len == 0 || ad.rec_ext_len == 0 ||
         (t->n_rules > 0 && ad.rules_ext_len == 0))
         return -1;
     return audit_prepare(srv->audit, &ad, d->audit_salt, &d->audit_type,

@@ -240,7 +240,10 @@ submit_reply(struct op *op, struct hitlq_server *srv, const char *proof, size_t 
             wire_pack_kv_u64(pk, "priority", d->priority);
             wire_pack_kv_u64(pk, "deadline_ms", d->deadline_ms);
         }
-        wire_pack_kv_f64(pk, "score", d->score);
+        if (d->method == SCORE_METHOD_NONE)
+            wire_pack_kv_nil(pk, "score");     /* not scored (data quality) */
+        else
+            wire_pack_kv_f64(pk, "score", d->score);
         wire_pack_kv_str(pk, "model", d->model);
         wire_pack_kv_str(pk, "route", score_route_name(d->route));
         wire_pack_kv_str(pk, "explain", score_method_name(d->method));

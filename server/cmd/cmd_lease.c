@@ -1,8 +1,10 @@
 /*
  * cmd_lease.c - the lease holder's operations (EXTEND, RELEASE, RESOLVE,
  * ESCALATE) and the internal op that expires due leases and delays when
- * the server's timer fires.
+ * the server's timer fires.  RESOLVE's outcome is checked against the
+ * item type's declared actions before anything is queued.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "op.h"
+#include "score.h"
 #include "server.h"
 #include "util.h"
 #include "wire.h"
@@ -175,10 +178,58 @@ static const struct wire_field resolve_schema[] = {
     { "root_cause", WIRE_NAME, false, 0, 0 },
 };
 
+/* Appends ", name" (or the first name) to buf[0..cap) at *n. */
+static void
+outcome_list_add(char *buf, size_t cap, size_t *n, const char *name)
+{
+    int w = snprintf(buf + *n, cap - *n, "%s%s", *n > 0 ? ", " : "", name);
+
+    if (w > 0)
+        *n = *n + (size_t)w < cap ? *n + (size_t)w : cap - 1;
+}
+
+/* RESOLVE's outcome must be one of the declared actions of the item's type
+ * in the policy in force (score_outcome_declared); the item's type is read
+ * from the store (it never changes).  Items of a type without a policy and
+ * items not yet committed are not checked (the lease check decides).
+ * False after replying invalid_outcome: nothing is written. */
+static bool
+resolve_outcome_ok(struct conn *c, const struct frame_hdr *h, const msgpack_object *id,
+                   const msgpack_object *outcome)
+{
+    struct hitlq_server *srv = c->srv;
+    char type[HITLQ_MAX_NAME + 1], oc[HITLQ_MAX_NAME + 1], msg[1024];
+    const struct type_policy *p;
+    MDB_txn *txn = server_read_begin(srv);
+    size_t n = 0;
+    int st;
+
+    if (txn == NULL)
+        return true;
+    st = queue_item_type(srv->store, txn, wire_u64(id), type, sizeof(type));
+    server_read_end(srv);
+    wire_copy_str(outcome, oc, sizeof(oc));
+    if (st != HITLQ_ST_OK || (p = scoring_policy(srv->scoring, type)) == NULL ||
+        score_outcome_declared(p, oc))
+        return true;
+    snprintf(msg, sizeof(msg), "outcome \"%s\" is not an action of type \"%s\" (declared: ",
+             oc, type);
+    n = strlen(msg);
+    outcome_list_add(msg, sizeof(msg), &n, p->auto_action);
+    if (p->has_reject)
+        outcome_list_add(msg, sizeof(msg), &n, p->reject_action);
+    for (size_t i = 0; i < p->n_actions; i++)
+        outcome_list_add(msg, sizeof(msg), &n, p->actions[i]);
+    snprintf(msg + n, sizeof(msg) - n, ")");
+    conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INVALID_OUTCOME, msg);
+    return false;
+}
+
 static void
 resolve_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    lease_start(c, h, &resolve_class, args, 0, args[2], args[3], args[4]);
+    if (resolve_outcome_ok(c, h, args[0], args[2]))
+        lease_start(c, h, &resolve_class, args, 0, args[2], args[3], args[4]);
 }
 
 const struct cmd cmd_resolve = { "RESOLVE", HITLQ_OP_RESOLVE, resolve_schema, 5, resolve_proceed };

@@ -27,6 +27,8 @@
 #include "defaults.h"
 #include <sodium.h>
 
+#include "model_xgb.h"
+
 #include "schema.h"
 #include "score.h"
 #include "score_int.h"
@@ -128,12 +130,18 @@ static int score_tree_id(const json_t *jt, const char *name, const char *bytes,
 }
 
 /* Parses model bytes: an XGBoost JSON model (it has a "learner") or a
- * hitlq scorecard. */
+ * hitlq scorecard; XGBoost's UBJSON and legacy binary files are refused
+ * as "not supported: ..." (xgb_format_unsupported). */
 static struct model *score_parse_model(const json_t *jt, const char *name, const char *bytes,
                                        size_t len, const char *where, char *err, size_t errlen)
 {
     char id[HITLQ_MAX_NAME + 1];
+    const char *why = xgb_format_unsupported(bytes, len);
 
+    if (why != NULL) {
+        snprintf(err, errlen, "%s", why);
+        return NULL;
+    }
     if (memmem(bytes, len, "\"learner\"", 9) == NULL)
         return scorecard_load(bytes, len, err, errlen);
     if (score_tree_id(jt, name, bytes, len, id, where, err, errlen) < 0)
@@ -418,6 +426,17 @@ int score_item_method(const struct type_policy *p, const msgpack_object *fields,
 bool score_auto_resolves(const struct type_policy *p, const struct score_result *r)
 {
     return r->complete && r->score >= p->auto_threshold;
+}
+
+bool score_outcome_declared(const struct type_policy *p, const char *outcome)
+{
+    if (strcmp(outcome, p->auto_action) == 0 ||
+        (p->has_reject && strcmp(outcome, p->reject_action) == 0))
+        return true;
+    for (size_t i = 0; i < p->n_actions; i++)
+        if (strcmp(outcome, p->actions[i]) == 0)
+            return true;
+    return false;
 }
 
 void model_free(struct model *m)

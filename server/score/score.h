@@ -102,6 +102,12 @@ struct type_policy {
     bool     has_reject;                /* auto-reject band configured: */
     double   reject_threshold;          /* score <= this and complete -> reject */
     char     reject_action[HITLQ_MAX_NAME + 1];
+    double   lean_threshold;            /* the recommendation's side: score >= this
+                                         * leans to auto_action (key "lean_threshold";
+                                         * default the midpoint of the two thresholds,
+                                         * or auto_threshold without a reject band) */
+    char   (*actions)[HITLQ_MAX_NAME + 1];   /* owned: key "actions", other outcomes */
+    size_t   n_actions;
     char     queue[HITLQ_MAX_QUEUE_NAME + 1];
     uint32_t priority;                  /* review default (no band matched) */
     uint64_t sla_seconds;
@@ -155,6 +161,11 @@ int score_item_method(const struct type_policy *p, const msgpack_object *fields,
 /* The triage rule of PROTOCOL.md §4.3: complete and score >= threshold. */
 bool score_auto_resolves(const struct type_policy *p, const struct score_result *r);
 
+/* True when outcome is one of the type's declared actions: auto_action,
+ * reject_action (with a reject band) or one of "actions" (RESOLVE refuses
+ * the others with HITLQ_ST_INVALID_OUTCOME). */
+bool score_outcome_declared(const struct type_policy *p, const char *outcome);
+
 /* ---- triage (score_triage.c) ------------------------------------------ */
 
 /* Where an item goes (recorded in the audit log's SCORING extension). */
@@ -202,6 +213,12 @@ struct triage {
  * schema whose item the model cannot read. */
 int score_triage(const struct type_policy *p, const char *key, const msgpack_object *fields,
                  struct triage *t);
+/* The model's recommendation for a triaged item, in the policy's own
+ * action names (proto/AUDIT-FORMAT.md §3.4, RECOMMENDATION): unscored
+ * (data quality) -> ""; score >= p->lean_threshold -> auto_action; below
+ * it -> reject_action with a reject band, else "".  Borrowed from p. */
+const char *score_recommendation(const struct type_policy *p, const struct triage *t);
+
 /* Wire names, from the one table in hitlq_proto.h (triage_name.h):
  * "auto_approve", "auto_reject", "review", "hard_rule", "data_quality",
  * "qa_sample" (a blind QA copy); "none", "linear", "approx", "exact".

@@ -24,8 +24,9 @@
 #include "score.h"
 #include "score_int.h"
 
-#define SCORE_MAX_BANDS 64u
-#define SCORE_MAX_HARD  256u
+#define SCORE_MAX_BANDS   64u
+#define SCORE_MAX_HARD    256u
+#define SCORE_MAX_ACTIONS 64u
 
 bool score_name_ok(const char *s, size_t max)
 {
@@ -296,6 +297,46 @@ static int score_load_routing(struct type_policy *tp, const json_t *jt, const ch
     if (tp->has_reject && !(tp->reject_threshold < tp->auto_threshold))
         return score_err(err, errlen, where, "\"auto_reject_threshold\" must be below "
                          "\"auto_threshold\"");
+    tp->lean_threshold = tp->has_reject ? (tp->auto_threshold + tp->reject_threshold) / 2
+                                        : tp->auto_threshold;
+    if (json_object_get(jt, "lean_threshold") != NULL &&
+        score_get_prob(jt, "lean_threshold", &tp->lean_threshold, where, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* "actions": ["name", ...]: outcomes a reviewer may give besides
+ * auto_action and reject_action (RESOLVE refuses any other). */
+static int score_load_actions(struct type_policy *tp, const json_t *ja, const char *where,
+                              char *err, size_t errlen)
+{
+    size_t n = json_array_size(ja);
+
+    if (ja == NULL)
+        return 0;
+    if (!json_is_array(ja) || n == 0 || n > SCORE_MAX_ACTIONS) {
+        snprintf(err, errlen, "%s: \"actions\" must be an array of 1..%u names", where,
+                 SCORE_MAX_ACTIONS);
+        return -1;
+    }
+    if ((tp->actions = calloc(n, sizeof *tp->actions)) == NULL)
+        return score_err(err, errlen, where, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_array_get(ja, i));
+
+        if (!score_name_ok(v, HITLQ_MAX_NAME)) {
+            snprintf(err, errlen, "%s: actions[%zu] must be a printable name of 1..%u bytes",
+                     where, i, HITLQ_MAX_NAME);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(tp->actions[j], v) == 0) {
+                snprintf(err, errlen, "%s: actions[%zu]: duplicate \"%s\"", where, i, v);
+                return -1;
+            }
+        memcpy(tp->actions[i], v, strlen(v) + 1);
+        tp->n_actions = i + 1;
+    }
     return 0;
 }
 
@@ -306,7 +347,7 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
         "score_class", "auto_threshold", "auto_action", "auto_reject_threshold",
         "reject_action", "queue", "priority", "sla_seconds", "bands", "hard_rules",
         "data_quality", "qa_sample", "explain", "fields", "checks", "features",
-        "description", NULL };
+        "description", "lean_threshold", "actions", NULL };
 
     if (!score_name_ok(type, HITLQ_MAX_NAME)) {
         snprintf(err, errlen, "%s: type must be a printable name of 1..%u bytes",
@@ -318,6 +359,7 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
     memcpy(tp->type, type, strlen(type) + 1);
     if (json_check_keys(jt, keys, where, ": ", err, errlen) < 0 ||
         score_load_routing(tp, jt, where, err, errlen) < 0 ||
+        score_load_actions(tp, json_object_get(jt, "actions"), where, err, errlen) < 0 ||
         score_load_bands(tp, json_object_get(jt, "bands"), where, err, errlen) < 0 ||
         score_load_hard(tp, json_object_get(jt, "hard_rules"), where, err, errlen) < 0 ||
         score_load_dq(tp, json_object_get(jt, "data_quality"), where, err, errlen) < 0 ||
@@ -340,6 +382,7 @@ void score_type_free(struct type_policy *tp)
         cond_free(tp->hard[i].cond);
     free(tp->hard);
     free(tp->bands);
+    free(tp->actions);
     schema_free(tp->schema);
     featmap_free(tp->featmap);
     memset(tp, 0, sizeof *tp);

@@ -155,6 +155,15 @@ int score_triage(const struct type_policy *p, const char *key, const msgpack_obj
     return HITLQ_ST_OK;
 }
 
+const char *score_recommendation(const struct type_policy *p, const struct triage *t)
+{
+    if (t->r.method == SCORE_METHOD_NONE)
+        return "";                     /* not scored: no recommendation */
+    if (t->r.score >= p->lean_threshold)
+        return p->auto_action;
+    return p->has_reject ? p->reject_action : "";
+}
+
 const char *score_route_name(unsigned route)
 {
     return hitlq_route_name(route);

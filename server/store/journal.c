@@ -8,6 +8,7 @@
  * not stored in hist (the item record implies them): GET rebuilds them
  * with journal_submit_events.  Layouts in journal.h.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,7 +56,10 @@ journal_pack_details(msgpack_packer *pk, const struct journal_ev *e)
     case JOURNAL_SUBMITTED:
         break;
     case JOURNAL_SCORED:
-        wire_pack_kv_f64(pk, "score", e->score);
+        if (isnan(e->score))
+            wire_pack_kv_nil(pk, "score");        /* not scored */
+        else
+            wire_pack_kv_f64(pk, "score", e->score);
         wire_pack_kv_str(pk, "model", e->model);
         break;
     case JOURNAL_AUTO_RESOLVED:
@@ -183,7 +187,10 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
     wire_pack_kv_str(&pk, "outcome", is_auto ? e->action : e->outcome);
     wire_pack_kv_bool(&pk, "auto", is_auto);
     wire_pack_kv_str(&pk, "actor", is_auto ? actor : e->actor);
-    wire_pack_kv_f64(&pk, "score", it->score);
+    if (it->unscored)
+        wire_pack_kv_nil(&pk, "score");
+    else
+        wire_pack_kv_f64(&pk, "score", it->score);
     wire_pack_kv_u64(&pk, "at_ms", at_ms);
     if (e->note != NULL)
         wire_pack_kv_str(&pk, "note", e->note);

@@ -94,9 +94,13 @@ struct journal_item {
     /* Later events: the item's model-decision entry (from its record);
      * audit_ref = JOURNAL_NO_AUDIT when it has none. */
     uint64_t    audit_ref;
-    /* SUBMIT of a blind QA copy (queue.c): no model-decision entry of its
-     * own; its record points at the original's. */
+    /* The item is a blind QA copy (queue.c): at SUBMIT it has no
+     * model-decision entry of its own (its record points at the
+     * original's); later events say so in their audit entry. */
     bool        qa_copy;
+    /* The item was not scored (data-quality route, or a QA copy): its
+     * RESULT carries score nil. */
+    bool        unscored;
 };
 
 /* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms: first
@@ -126,7 +130,7 @@ bool journal_kind_implied(enum journal_kind k);
 struct journal_submit {
     const char *actor;        /* the submitter */
     const char *model;        /* "id@version" */
-    double      score;
+    double      score;        /* NaN: not scored (packed as nil) */
     bool        is_auto;
     const char *action;       /* is_auto */
     const char *queue;        /* !is_auto */

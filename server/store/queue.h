@@ -181,4 +181,9 @@ size_t queue_results_read(struct store *s, MDB_txn *txn, uint64_t from,
 int queue_audit_ref(struct store *s, MDB_txn *txn, uint64_t id, uint64_t *index,
                     uint8_t *salt);
 
+/* The item type of item id into type[0..cap) (NUL-terminated): the item's
+ * type never changes, so any read txn will do.  HITLQ_ST_NOT_FOUND when the
+ * item is unknown, HITLQ_ST_INTERNAL when cap is too small. */
+int queue_item_type(struct store *s, MDB_txn *txn, uint64_t id, char *type, size_t cap);
+
 #endif

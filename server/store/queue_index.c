@@ -99,6 +99,8 @@ qi_item_journal(struct qi_item *it, struct journal_item *ji)
     ji->hist_n = &it->h.hist_n;
     ji->log_entry = NULL;
     ji->audit_ref = it->b.has_audit ? it->b.audit_index : JOURNAL_NO_AUDIT;
+    ji->qa_copy = it->b.has_triage && (it->b.flags & ITEM_FLAG_QA_COPY) != 0;
+    ji->unscored = ji->qa_copy || (it->b.has_triage && it->b.route == HITLQ_ROUTE_DATA_QUALITY);
 }
 
 int

@@ -4,6 +4,7 @@
  * oldest age and SLA breaches from the open/sla indexes) and the result
  * stream reader behind WATCH.  Works in read or write transactions.
  */
+#include <math.h>
 #include <string.h>
 
 #include "queue_int.h"
@@ -31,6 +32,7 @@ void
 qi_pack_summary(msgpack_packer *pk, const struct qi_item *it, size_t n_extra)
 {
     bool blind = it->b.has_triage && (it->b.flags & ITEM_FLAG_QA_COPY) != 0;
+    bool dq = it->b.has_triage && it->b.route == HITLQ_ROUTE_DATA_QUALITY;
 
     msgpack_pack_map(pk, 13 + n_extra);
     wire_pack_kv_u64(pk, "id", it->id);
@@ -48,8 +50,8 @@ qi_pack_summary(msgpack_packer *pk, const struct qi_item *it, size_t n_extra)
         mp_pack_raw(pk, it->b.fields, it->b.fields_len);
     else
         msgpack_pack_map(pk, 0);
-    if (blind)                       /* a QA copy shows no model verdict */
-        wire_pack_kv_nil(pk, "score");
+    if (blind || dq)                 /* a QA copy shows no model verdict; */
+        wire_pack_kv_nil(pk, "score");   /* a data-quality item has none */
     else
         wire_pack_kv_f64(pk, "score", it->b.score);
     wire_pack_kv_strn(pk, "model", it->b.model, it->b.model_len);
@@ -66,8 +68,10 @@ queue_pack_submit_events(const struct qi_item *it, msgpack_packer *pk)
 {
     char model_actor[JOURNAL_ACTOR_MAX];
     struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
+    bool dq = it->b.has_triage && (it->b.route == HITLQ_ROUTE_DATA_QUALITY ||
+                                   (it->b.flags & ITEM_FLAG_QA_COPY) != 0);
     struct journal_submit js = {
-        .actor = it->b.actor, .model = it->b.model, .score = it->b.score,
+        .actor = it->b.actor, .model = it->b.model, .score = dq ? NAN : it->b.score,
         .is_auto = it->h.decision == DECISION_AUTO, .action = it->b.action,
         .queue = it->b.queue0, .priority = it->b.priority0,
         .deadline_ms = it->b.deadline0,
@@ -310,6 +314,24 @@ queue_audit_ref(struct store *s, MDB_txn *txn, uint64_t id, uint64_t *index, uin
         *index = it.b.audit_index;
         if (salt != NULL)
             memcpy(salt, it.b.audit_salt, 32);
+    }
+    qi_item_done(&it);
+    return st;
+}
+
+int
+queue_item_type(struct store *s, MDB_txn *txn, uint64_t id, char *type, size_t cap)
+{
+    struct qi_item it;
+    int st = qi_item_load(s, txn, id, &it);
+
+    if (st != HITLQ_ST_OK)
+        return st;
+    if (cap == 0 || it.b.type_len >= cap) {
+        st = HITLQ_ST_INTERNAL;
+    } else {
+        memcpy(type, it.b.type, it.b.type_len);
+        type[it.b.type_len] = '\0';
     }
     qi_item_done(&it);
     return st;

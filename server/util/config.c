@@ -1,7 +1,8 @@
 /*
  * config.c - the option table and its libConfuse glue.  Every option has a
  * default, so hitlqd runs with no file at all; unknown options and values
- * out of range are errors.
+ * out of range are errors.  A relative `policy` path is resolved against
+ * the config file's directory.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,7 +36,8 @@ static const struct opt config_opts[] = {
     STR_OPT("data_dir", data_dir, "hitlq-data",
             "LMDB data directory (created 0700 if missing)"),
     STR_OPT("policy", policy, "",
-            "policy file (JSON); empty = the embedded credit_application example"),
+            "policy file (JSON), relative to this file's directory; empty = the embedded\n"
+            "# credit_application example"),
     U64_OPT("map_size_mb", map_size_mb, 4096, 1, 1u << 24,
             "LMDB map size in MiB: the most the store can hold"),
     U64_OPT("max_attempts", max_attempts, 3, 1, 1000,
@@ -149,6 +151,28 @@ config_copy(struct hitlq_config *cfg, cfg_t *c, char *err, size_t errlen)
     return 0;
 }
 
+/* A relative `policy` path names a file beside the config file: prefixes
+ * the config file's directory (none when path has no '/').  0, or -1 when
+ * the joined path does not fit. */
+static int
+config_resolve_policy(struct hitlq_config *cfg, const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    char joined[sizeof(cfg->policy)];
+    int n;
+
+    if (cfg->policy[0] == '\0' || cfg->policy[0] == '/' || slash == NULL)
+        return 0;
+    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - path), path, cfg->policy);
+    if (n < 0 || (size_t)n >= sizeof(joined)) {
+        snprintf(err, errlen, "option policy: %s joined to the directory of %s is longer "
+                 "than %zu bytes", cfg->policy, path, sizeof(cfg->policy) - 1);
+        return -1;
+    }
+    memcpy(cfg->policy, joined, (size_t)n + 1);
+    return 0;
+}
+
 int
 config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -180,7 +204,8 @@ config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen
     } else if (rc != CFG_SUCCESS) {
         snprintf(err, errlen, "%s: %s", path, config_errbuf[0] ? config_errbuf : "parse error");
     } else {
-        rc = config_copy(cfg, c, err, errlen) == 0 ? CFG_SUCCESS : CFG_PARSE_ERROR;
+        rc = config_copy(cfg, c, err, errlen) == 0 &&
+             config_resolve_policy(cfg, path, err, errlen) == 0 ? CFG_SUCCESS : CFG_PARSE_ERROR;
     }
     cfg_free(c);
     return rc == CFG_SUCCESS ? 0 : -1;

@@ -547,13 +547,20 @@ test_summary(void **state)
         json_object_get(j, "record_types"), "GENESIS")), 1);
     assert_int_equal(json_integer_value(json_object_get(
         json_object_get(j, "record_types"), "HUMAN_OVERRIDE")), overrode);
-    m = json_object_get(json_object_get(j, "models"), "fraud-gbm@2025.06.1");
+    /* models are keyed by the model file's digest, with their id@version */
+    m = json_object_get(json_object_get(j, "models"),
+                        "8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a");
     assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "id")), "fraud-gbm@2025.06.1");
     assert_int_equal(json_integer_value(json_object_get(m, "entries")), N - 1);
+    assert_int_equal(json_integer_value(json_object_get(m, "scored")), (N - 1) * 2 / 3);
+    /* the generated log is v1: its OUTCOME agreement is legacy, not used */
     assert_int_equal(json_integer_value(json_object_get(
-        json_object_get(j, "human"), "agreed")), agreed);
+        json_object_get(j, "human"), "agreed")), 0);
     assert_int_equal(json_integer_value(json_object_get(
-        json_object_get(j, "human"), "overrode")), overrode);
+        json_object_get(j, "human"), "overrode")), 0);
+    assert_int_equal(json_integer_value(json_object_get(
+        json_object_get(j, "human"), "legacy_outcome_verdicts")), agreed + overrode);
     assert_int_equal(json_integer_value(json_object_get(
         json_object_get(j, "actors"), "HUMAN alice")), agreed + overrode);
     assert_string_equal(json_string_value(json_object_get(j, "first")),
@@ -562,6 +569,7 @@ test_summary(void **state)
     assert_int_equal(fx_run(f, "summary", dir, NULL), 0);
     assert_non_null(strstr(f->out, "entries: 600"));
     assert_non_null(strstr(f->out, "HUMAN_DECISION"));
+    assert_non_null(strstr(f->out, "legacy agreement: not used"));
 }
 
 /* ---- against the fake server --------------------------------------------- */
@@ -605,8 +613,15 @@ test_export_from_server(void **state)
     assert_int_equal(fx_run(f, "export", "--server", addr, "--out", out, "--vkey",
                             f->vkey, NULL), 0);
     assert_non_null(strstr(f->out, "exported 600 entries to "));
+    assert_non_null(strstr(f->out, "checkpoint: size 600 (fresh"));
+    assert_non_null(strstr(f->err, "already holds 100 entries after this checkpoint"));
     fx_export(f, &f->a, N, &f->key, "ref", ref);
     fx_same_tree(ref, out);
+    fx_path(f, "exp1", out);                 /* --no-fresh: the latest signed one */
+    assert_int_equal(fx_run(f, "export", "--no-fresh", "--server", addr, "--out", out,
+                            "--vkey", f->vkey, NULL), 0);
+    assert_non_null(strstr(f->out, "checkpoint: size 600 (the latest signed one)"));
+    assert_non_null(strstr(f->err, "(run without --no-fresh)"));
     s.flip_at = 300;                         /* the server's entry changed */
     fx_path(f, "exp2", out);
     fx_expect(f, fx_run(f, "export", "--server", addr, "--out", out, "--vkey",

@@ -1,6 +1,7 @@
 /*
  * test_config.c - the option table: defaults with no file, values read
- * from a file, bounds, unknown options, unreadable files, the sample
+ * from a file, a relative policy path resolved against the config file's
+ * directory, bounds, unknown options, unreadable files, the sample
  * config round trip, and `hitlqd -n` on good and bad configurations.
  */
 #include <setjmp.h>
@@ -82,6 +83,32 @@ test_values_from_file(void **state)
     assert_string_equal(cfg.dead_letter_queue, "dlq");
     assert_int_equal(cfg.map_size_mb, 64);
     assert_string_equal(cfg.data_dir, "hitlq-data");    /* untouched default */
+}
+
+/* A relative policy path names a file beside the config file, whatever
+ * the current directory; an absolute one is kept. */
+static void
+test_policy_relative_to_config(void **state)
+{
+    struct hitlq_config cfg;
+    char err[256] = "", want[192], conf[128], cwd[1024];
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(conf, sizeof(conf), "%s", write_file("rel.conf", "policy = \"p/policy.json\"\n"));
+    assert_int_equal(config_load(&cfg, conf, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "%s/p/policy.json", tmpdir);
+    assert_string_equal(cfg.policy, want);
+    snprintf(conf, sizeof(conf), "%s", write_file("abs.conf", "policy = \"/etc/x.json\"\n"));
+    assert_int_equal(config_load(&cfg, conf, err, sizeof(err)), 0);
+    assert_string_equal(cfg.policy, "/etc/x.json");
+    assert_int_equal(chdir(tmpdir), 0);                /* a config without a directory */
+    assert_int_equal(config_load(&cfg, "rel.conf", err, sizeof(err)), 0);
+    assert_string_equal(cfg.policy, "p/policy.json");
+    snprintf(conf, sizeof(conf), "./rel.conf");
+    assert_int_equal(config_load(&cfg, conf, err, sizeof(err)), 0);
+    assert_string_equal(cfg.policy, "./p/policy.json");
+    assert_int_equal(chdir(cwd), 0);
 }
 
 static void
@@ -185,6 +212,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_without_file),
         cmocka_unit_test(test_values_from_file),
+        cmocka_unit_test(test_policy_relative_to_config),
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_unknown_option_and_syntax),
         cmocka_unit_test(test_missing_file),

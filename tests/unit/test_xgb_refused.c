@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "model_xgb.h"
+#include "score.h"
 #include "tutil.h"
 #include "xgb_util.h"
 
@@ -235,6 +236,71 @@ static void test_refused_misc(void **state)
     json_decref(doc);
 }
 
+/* ---- formats and features that are not supported --------------------------- */
+
+/* Native categorical models: a categorical split, "categories" of a tree,
+ * a "c" feature type; each refused with "not supported: ..." naming it. */
+static void test_refused_categorical(void **state)
+{
+    (void)state;
+    refuse_cls("not supported: native categorical splits (tree 0 node 0)",
+               TREE(0) ".split_type.0", json_integer(1));
+    refuse_cls("not supported: native categorical splits (tree 2 has \"categories\")",
+               TREE(2) ".categories", json_pack("[i,i]", 0, 3));
+    refuse_cls("not supported: native categorical feature 1 (feature_types \"c\")",
+               "learner.feature_types", json_pack("[s,s]", "q", "c"));
+}
+
+/* A model file of `len` bytes in dir/name. */
+static void write_bytes(const char *dir, const char *name, const void *p, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* UBJSON and legacy binary files: refused by the evaluator and by the
+ * model loader of a policy (not a JSON parse error, not "scorecard"). */
+static void test_refused_formats(void **state)
+{
+    (void)state;
+    static const char ubj[] = "{L\0\0\0\0\0\0\0\x07learner{L\0\0\0\0\0\0\0\x0e"
+                              "attributes{}}}";
+    static const char binf[] = "binf\0\0\0\x3f\x3d\0\0\0\0\0\0\0";
+    static const char old[] = "\0\0\0\x3f\x3d\0\0\0\x01\0\0\0\0\0\0\0gbtree";
+    expect_refused(ubj, sizeof ubj - 1, "not supported: UBJSON");
+    expect_refused(binf, sizeof binf - 1, "not supported: legacy binary XGBoost model");
+    expect_refused(old, sizeof old - 1, "not supported: legacy binary XGBoost model");
+    assert_null(xgb_format_unsupported("{\"learner\": {}}", 15));
+    assert_null(xgb_format_unsupported(" {\"a\":1}", 8));
+
+    char dir[] = "/tmp/hitlq-xgbfmt-XXXXXX", err[512], cmd[64];
+    assert_non_null(mkdtemp(dir));
+    static const char pol[] =
+        "{\"format\": \"hitlq-policy\", \"format_version\": 1, \"id\": \"p\", "
+        "\"version\": \"1\", \"types\": {\"t\": {\"model\": \"m.bin\", "
+        "\"auto_threshold\": 0.9, \"auto_action\": \"approve\", \"queue\": \"q\", "
+        "\"priority\": 1, \"sla_seconds\": 60}}}";
+    const char *files[2] = { ubj, binf };
+    const size_t lens[2] = { sizeof ubj - 1, sizeof binf - 1 };
+    const char *want[2] = { "not supported: UBJSON", "not supported: legacy binary" };
+    write_bytes(dir, "policy.json", pol, sizeof pol - 1);
+    for (int k = 0; k < 2; k++) {
+        char path[128];
+        struct scoring *sc = NULL;
+        write_bytes(dir, "m.bin", files[k], lens[k]);
+        snprintf(path, sizeof path, "%s/policy.json", dir);
+        assert_int_equal(scoring_load(&sc, path, err, sizeof err), -1);
+        if (!strstr(err, want[k]))
+            fail_msg("message \"%s\" does not contain \"%s\"", err, want[k]);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Every prefix (in steps) of a real model must fail cleanly, never crash. */
 static void test_truncated(void **state)
 {
@@ -262,6 +328,8 @@ int main(void)
         cmocka_unit_test(test_refused_multi),
         cmocka_unit_test(test_multi_softmax),
         cmocka_unit_test(test_refused_misc),
+        cmocka_unit_test(test_refused_categorical),
+        cmocka_unit_test(test_refused_formats),
         cmocka_unit_test(test_truncated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

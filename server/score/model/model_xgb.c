@@ -49,6 +49,11 @@
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* What to do instead of native categorical splits. */
+#define XGB_CAT_HINT "encode the categories with \"one_hot\" in the policy's feature " \
+                     "mapping and train on the one-hot columns"
+
+
 /* Formats a load error into err (if any room) and returns -1. */
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -345,9 +350,13 @@ static int load_tree(struct xgb_model *m, json_t *tree, size_t t, size_t off, si
             return fail(err, errlen, "tree %zu: split_type length mismatch", t);
         for (size_t i = 0; i < n; i++)
             if (json_integer_value(json_array_get(st, i)) != 0)
-                return fail(err, errlen, "tree %zu: categorical splits are not "
-                            "supported yet", t);
+                return fail(err, errlen, "not supported: native categorical splits "
+                            "(tree %zu node %zu); " XGB_CAT_HINT, t, i);
     }
+    json_t *cats = json_object_get(tree, "categories");
+    if (json_is_array(cats) && json_array_size(cats) > 0)
+        return fail(err, errlen, "not supported: native categorical splits (tree %zu has "
+                    "\"categories\"); " XGB_CAT_HINT, t);
     for (size_t i = 0; i < n; i++)
         if (load_node(m, a, t, i, n, off, s, err, errlen))
             return -1;
@@ -520,6 +529,19 @@ static int load_names(struct xgb_model *m, json_t *learner, char *err, size_t er
     return 0;
 }
 
+/* feature_types: a "c" (categorical) feature is not supported. */
+static int load_types(json_t *learner, char *err, size_t errlen)
+{
+    json_t *ft = json_object_get(learner, "feature_types"), *v;
+    size_t i;
+    json_array_foreach(ft, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), "c") == 0)
+            return fail(err, errlen, "not supported: native categorical feature %zu "
+                        "(feature_types \"c\"); " XGB_CAT_HINT, i);
+    }
+    return 0;
+}
+
 static int load_learner(struct xgb_model *m, json_t *doc, char *err, size_t errlen)
 {
     json_t *learner = json_object_get(doc, "learner");
@@ -529,8 +551,8 @@ static int load_learner(struct xgb_model *m, json_t *doc, char *err, size_t errl
     if (!json_is_array(ver) || json_array_size(ver) < 2 ||
         json_integer_value(json_array_get(ver, 0)) < 1)
         return fail(err, errlen, "version missing or older than 1.0");
-    if (load_objective(m, learner, err, errlen) || load_params(m, learner, err, errlen) ||
-        load_names(m, learner, err, errlen))
+    if (load_types(learner, err, errlen) || load_objective(m, learner, err, errlen) ||
+        load_params(m, learner, err, errlen) || load_names(m, learner, err, errlen))
         return -1;
     json_t *gbm = json_object_get(learner, "gradient_booster");
     json_t *name = json_object_get(gbm, "name");
@@ -557,11 +579,40 @@ static int load_learner(struct xgb_model *m, json_t *doc, char *err, size_t errl
 
 /* ---- public API -------------------------------------------------------------- */
 
+const char *xgb_format_unsupported(const char *bytes, size_t len)
+{
+    static const char ubj[] = "not supported: UBJSON (binary JSON) XGBoost model file; "
+        "save the model as JSON: booster.save_model(\"model.json\")";
+    static const char bin[] = "not supported: legacy binary XGBoost model file (the "
+        "format before XGBoost 1.0); load it with XGBoost and save it as JSON: "
+        "booster.save_model(\"model.json\")";
+    size_t i = 0;
+
+    if (len >= 4 && memcmp(bytes, "binf", 4) == 0)
+        return bin;
+    while (i < len && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\n' ||
+                       bytes[i] == '\r'))
+        i++;
+    /* UBJSON: '{' then the length marker of the first key, never '"' */
+    if (len > 2 && bytes[0] == '{' && strchr("iUIlL$#", bytes[1]) != NULL &&
+        memmem(bytes, len, "learner", 7) != NULL)
+        return ubj;
+    if (i < len && bytes[i] != '{' && bytes[i] != '[' &&
+        memchr(bytes, '\0', len < 64 ? len : 64) != NULL)
+        return bin;                    /* the old format without the "binf" magic */
+    return NULL;
+}
+
 struct xgb_model *xgb_load(const char *json, size_t len, char *err, size_t errlen)
 {
     json_error_t je;
+    const char *why = xgb_format_unsupported(json, len);
     if (err && errlen)
         err[0] = '\0';
+    if (why) {
+        fail(err, errlen, "%s", why);
+        return NULL;
+    }
     json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
         fail(err, errlen, "JSON error at line %d column %d: %s", je.line, je.column,

@@ -9,8 +9,11 @@
  * does (float32 features and thresholds, float32 accumulation in tree
  * order, missing = NaN follows default_left).  Feature contributions:
  * Saabas (float-exact to XGBoost's approx_contribs) and exact TreeSHAP.
- * Refused at load: dart, gblinear, categorical splits, num_parallel_tree
- * > 1, multi-target models, trees deeper than 64 levels.
+ * Refused at load: dart, gblinear, num_parallel_tree > 1, multi-target
+ * models, trees deeper than 64 levels; and with a message starting "not
+ * supported: " native categorical models (categorical splits, `categories`
+ * fields or "c" feature types), UBJSON model files and legacy binary
+ * model files (xgb_format_unsupported).
  *
  * Ownership and threads: xgb_load returns a model owned by the caller
  * (xgb_free).  Once loaded it is never written, so any number of threads
@@ -30,6 +33,13 @@ struct xgb_model;
  * NUL-terminated; not kept).  Returns NULL with a message in err on
  * malformed JSON, unsupported features or inconsistent trees or classes. */
 struct xgb_model *xgb_load(const char *json, size_t len, char *err, size_t errlen);
+
+/* When bytes[0..len) are an XGBoost model in a format this evaluator does
+ * not read (UBJSON, or the legacy binary format), a static message
+ * starting "not supported: " naming it and what to do; else NULL.  The
+ * model loader (server/score/score.c) asks before it tells a tree model
+ * from a scorecard by content. */
+const char *xgb_format_unsupported(const char *bytes, size_t len);
 
 /* x has xgb_num_feature(m) floats; NaN = missing.  Returns the prediction
  * (probability for the logistic objectives) and, if margin_out is not
