@@ -123,6 +123,8 @@ dr_verify_read(const struct dr_opts *o, struct dr_read *d, struct aud_checkpoint
         return cls;
     if (st.entries != cp->cp.size || d->entries != cp->cp.size)
         return aud_fail(r, AUD_IO, "%s changed during the review", path);
+    if (dr_read_flush_policy(d) != 0)
+        return aud_fail(r, AUD_IO, "out of memory");
     return AUD_OK;
 }
 

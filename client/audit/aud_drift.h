@@ -161,6 +161,7 @@ struct dr_model {
 struct dr_window {
     uint64_t start_ms;
     uint64_t decisions, scored, verdicts;
+    uint64_t routes[8];       /* decisions by SCORING route (0: unknown) */
 };
 
 /* Kinds of dr_read.counts keys (first key). */
@@ -170,9 +171,7 @@ enum dr_count_kind {
     DRC_REASON,           /* (kind, reason code, window): primary reason, to humans */
     DRC_ROOT,             /* (kind, root_cause id, window) */
     DRC_ROOT_QUEUE,       /* (kind, root_cause id, queue id) */
-    DRC_ROUTE,            /* (kind, route, window): model decisions by route */
     DRC_POLICY,           /* (kind, policy id, 0): model decisions */
-    DRC_RECTYPE,          /* (kind, record_type, 0): entries */
 };
 
 /* A POLICY_CHANGE entry. */
@@ -210,7 +209,10 @@ struct dr_read {
     uint64_t entries, first_ms, last_ms;
     uint64_t n_v1_items, n_v2_items, n_v1_verdicts, n_v2_verdicts;
     uint64_t n_no_scoring, n_outside, n_orphans, n_input_windows, n_profiles;
+    uint64_t rectype[256];                    /* entries by record_type */
     uint32_t last_model;                      /* cache of the last model hit */
+    uint32_t last_policy;                     /* cache of the last policy_id */
+    uint64_t policy_run;                      /* decisions of last_policy not yet counted */
     struct record_ext_top_features tf;        /* decoding scratch (10 KB) */
 };
 
@@ -219,6 +221,8 @@ void dr_read_init(struct dr_read *d, const struct dr_opts *o);
 /* Takes one verified entry (positions in order).  AUD_IO when out of memory. */
 enum aud_class dr_read_entry(struct dr_read *d, uint64_t pos, const struct record *rec,
                              struct aud_result *r);
+/* Counts what the reader holds back (after the last entry); -1 when OOM. */
+int dr_read_flush_policy(struct dr_read *d);
 void dr_read_clear(struct dr_read *d);
 
 /* ---- figures (aud_drift_agree.c, _qa.c, _score.c, _roots.c) ------------- */

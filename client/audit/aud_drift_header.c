@@ -86,7 +86,7 @@ dr_entries_json(const struct dr_read *d)
     json_t *types = json_object();
 
     for (unsigned t = 0; types != NULL && t < 256; t++) {
-        uint64_t n = dr_count_get(&d->counts, DRC_RECTYPE, t, 0);
+        uint64_t n = d->rectype[t];
         if (n > 0)
             json_object_set_new(types, dr_type_name(t), json_integer((json_int_t)n));
     }

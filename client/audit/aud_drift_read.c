@@ -43,6 +43,18 @@ dr_read_init(struct dr_read *d, const struct dr_opts *o)
     memset(d, 0, sizeof(*d));
     d->o = o;
     d->last_model = DR_NONE;
+    d->last_policy = DR_NONE;
+}
+
+int
+dr_read_flush_policy(struct dr_read *d)
+{
+    if (d->last_policy == DR_NONE || d->policy_run == 0)
+        return 0;
+    if (dr_count_add(&d->counts, DRC_POLICY, d->last_policy, 0, d->policy_run) != 0)
+        return -1;
+    d->policy_run = 0;
+    return 0;
 }
 
 void
@@ -91,6 +103,27 @@ dr_model_of(struct dr_read *d, const struct record *rec)
     if ((m->name = dr_intern(&d->strs, name, (size_t)n)) == DR_NONE)
         return DR_NONE;
     return d->last_model = (uint32_t)d->n_models++;
+}
+
+/* The string id of rec's policy_id; decisions are counted per policy in
+ * runs (the same policy for many entries in a row). */
+static uint32_t
+dr_policy_of(struct dr_read *d, const struct record *rec)
+{
+    uint32_t id;
+
+    if (d->last_policy != DR_NONE && d->strs.len[d->last_policy] == rec->policy_id.len &&
+        memcmp(d->strs.s[d->last_policy], rec->policy_id.data, rec->policy_id.len) == 0) {
+        d->policy_run++;
+        return d->last_policy;
+    }
+    if (dr_read_flush_policy(d) != 0)
+        return DR_NONE;
+    if ((id = dr_intern(&d->strs, rec->policy_id.data, rec->policy_id.len)) == DR_NONE)
+        return DR_NONE;
+    d->last_policy = id;
+    d->policy_run = 1;
+    return id;
 }
 
 /* The window ordinal of a decision time (times arrive non-decreasing). */
@@ -257,9 +290,7 @@ dr_read_item_counts(struct dr_read *d, const struct dr_item *it)
     else
         d->n_v1_items++;
     d->n_no_scoring += !(it->flags & DR_HAS_SCORING);
-    if (dr_count_add(&d->counts, DRC_ROUTE, it->route, it->window, 1) != 0 ||
-        dr_count_add(&d->counts, DRC_POLICY, it->policy, 0, 1) != 0)
-        return -1;
+    w->routes[it->route & 7]++;
     if (!(it->flags & DR_AUTO) && it->reason != 0 &&
         dr_count_add(&d->counts, DRC_REASON, it->reason, it->window, 1) != 0)
         return -1;
@@ -287,7 +318,7 @@ dr_read_item(struct dr_read *d, const struct record *rec, struct aud_result *r)
         .flags = (uint8_t)(DR_SCORED | (rec->record_type == RECORD_AUTO_DECISION ? DR_AUTO : 0)),
     };
     it->model = dr_model_of(d, rec);
-    it->policy = dr_intern(&d->strs, rec->policy_id.data, rec->policy_id.len);
+    it->policy = dr_policy_of(d, rec);
     it->window = dr_window_of(d, rec->time_ms);
     if (it->model == DR_NONE || it->policy == DR_NONE || it->window == DR_NONE)
         return aud_fail(r, AUD_IO, "out of memory");
@@ -468,8 +499,7 @@ dr_read_entry(struct dr_read *d, uint64_t pos, const struct record *rec,
     if (d->entries++ == 0)
         d->first_ms = rec->time_ms;
     d->last_ms = rec->time_ms;
-    if (dr_count_add(&d->counts, DRC_RECTYPE, rec->record_type, 0, 1) != 0)
-        return aud_fail(r, AUD_IO, "out of memory");
+    d->rectype[rec->record_type]++;
     (void)pos;
     switch (rec->record_type) {
     case RECORD_AUTO_DECISION:

@@ -34,9 +34,8 @@ dr_denominator(const struct dr_ctx *c, enum dr_count_kind kind, uint32_t w)
     if (kind == DRC_ROOT)
         return (double)x->verdicts;
     if (kind == DRC_REASON)
-        return (double)(x->decisions - dr_count_get(&c->d->counts, DRC_ROUTE,
-                                                    RECORD_ROUTE_AUTO_APPROVE, w) -
-                        dr_count_get(&c->d->counts, DRC_ROUTE, RECORD_ROUTE_AUTO_REJECT, w));
+        return (double)(x->decisions - x->routes[RECORD_ROUTE_AUTO_APPROVE] -
+                        x->routes[RECORD_ROUTE_AUTO_REJECT]);
     return (double)x->decisions;
 }
 

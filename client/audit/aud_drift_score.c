@@ -64,7 +64,7 @@ dr_route_mix(const struct dr_ctx *c, uint32_t w)
     uint64_t n = c->d->windows[w].decisions;
 
     for (unsigned rt = 0; o != NULL && rt < 8; rt++) {
-        uint64_t k = dr_count_get(&c->d->counts, DRC_ROUTE, rt, w);
+        uint64_t k = c->d->windows[w].routes[rt];
         if (k > 0)
             json_object_set_new(o, dr_route_name(rt), json_pack(
                 "{s:I, s:o}", "n", (json_int_t)k, "share", dr_num((double)k / (double)n)));
