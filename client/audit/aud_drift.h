@@ -269,6 +269,11 @@ const char *dr_window_name(const struct dr_ctx *c, uint32_t w, char out[32]);
 
 /* ---- rendering ----------------------------------------------------------- */
 
+/* Each element v (index i) of JSON array a (jansson's own foreach macros
+ * are invisible to cppcheck). */
+#define DR_EACH(a, i, v) \
+    for ((i) = 0; (i) < json_array_size(a) && ((v) = json_array_get((a), (i))) != NULL; (i)++)
+
 /* The terminal table of report on f (aud_drift_text.c).  -1 on write error. */
 int dr_render_text(const json_t *report, FILE *f);
 /* The HTML page (aud_drift_html.c). */

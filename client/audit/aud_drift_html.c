@@ -71,7 +71,7 @@ dr_h_table(FILE *f, const json_t *rows, const struct dr_hcol *cols, size_t n)
         fputs("</th>", f);
     }
     fputs("</tr>\n", f);
-    json_array_foreach(rows, i, row) {
+    DR_EACH(rows, i, row) {
         fputs("<tr>", f);
         for (size_t k = 0; k < n; k++)
             dr_h_cell(f, row, &cols[k]);
@@ -125,7 +125,7 @@ dr_h_header(FILE *f, const json_t *rep)
     fputs("<h3>Policies</h3>", f);
     dr_h_table(f, json_object_get(rep, "policies"), pcols, 2);
     fputs("<h3>What the log lacks</h3><ul>", f);
-    json_array_foreach(json_object_get(rep, "lacks"), i, v) {
+    DR_EACH(json_object_get(rep, "lacks"), i, v) {
         fputs("<li>", f);
         dr_html_esc(f, json_string_value(v));
         fputs("</li>", f);
@@ -140,17 +140,17 @@ dr_h_matrix(FILE *f, const json_t *labels, const json_t *m)
     const json_t *l, *row;
 
     fputs("<table><tr><th>model \\ human</th>", f);
-    json_array_foreach(labels, j, l) {
+    DR_EACH(labels, j, l) {
         fputs("<th>", f);
         dr_html_esc(f, json_string_value(l));
         fputs("</th>", f);
     }
     fputs("</tr>\n", f);
-    json_array_foreach(m, i, row) {
+    DR_EACH(m, i, row) {
         fputs("<tr><th>", f);
         dr_html_esc(f, json_string_value(json_array_get(labels, i)));
         fputs("</th>", f);
-        json_array_foreach(row, j, l)
+        DR_EACH(row, j, l)
             fprintf(f, "<td class=\"n\">%lld</td>", (long long)json_integer_value(l));
         fputs("</tr>\n", f);
     }
@@ -238,7 +238,7 @@ dr_h_series(const json_t *arr, const char *path)
     size_t i;
     const json_t *row;
 
-    json_array_foreach(arr, i, row)
+    DR_EACH(arr, i, row)
         json_array_append_new(s, dr_num(dr_h_num(dr_h_get(row, path))));
     return s;
 }

@@ -150,7 +150,7 @@ svg_reliability_series(FILE *f, const json_t *rows, int color)
     bool first = true;
 
     fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"", dr_svg_colors[color]);
-    json_array_foreach(rows, i, row) {
+    DR_EACH(rows, i, row) {
         double u = svg_num(json_object_get(row, "mean_pred")), v = svg_num(json_object_get(row, "observed"));
         double x, y;
         if (!isfinite(u) || !isfinite(v))
@@ -160,7 +160,7 @@ svg_reliability_series(FILE *f, const json_t *rows, int color)
         first = false;
     }
     fputs("\"/>", f);
-    json_array_foreach(rows, i, row) {
+    DR_EACH(rows, i, row) {
         double u = svg_num(json_object_get(row, "mean_pred")), v = svg_num(json_object_get(row, "observed"));
         double x, y;
         if (!isfinite(u) || !isfinite(v))
@@ -203,7 +203,7 @@ dr_svg_bars(FILE *f, const char *title, const json_t *rows, const char *key_fiel
     svg_open(f, title, 0, "");
     if (n == 0)
         return svg_empty(f, "no data");
-    json_array_foreach(rows, i, row) {
+    DR_EACH(rows, i, row) {
         double v = svg_num(json_object_get(row, val_field)), w;
         double y = PAD_T + bh * (double)i;
         w = isfinite(v) && max > 0 ? (SVG_W - PAD_L - PAD_R - 200) * fmax(0, fmin(v, max)) / max : 0;
@@ -223,14 +223,16 @@ static double
 svg_series_max(const json_t *series)
 {
     double m = 0;
-    const char *k;
     const json_t *s, *v;
     size_t i;
 
-    json_object_foreach((json_t *)series, k, s)
-        json_array_foreach(s, i, v)
+    for (void *it = json_object_iter((json_t *)series); it != NULL;
+         it = json_object_iter_next((json_t *)series, it)) {
+        s = json_object_iter_value(it);
+        DR_EACH(s, i, v)
             if (isfinite(svg_num(v)))
                 m = fmax(m, svg_num(v));
+    }
     return m > 0 ? m : 1.0;
 }
 
@@ -246,11 +248,14 @@ dr_svg_trend(FILE *f, const char *title, const json_t *windows, const json_t *se
     svg_open(f, title, ymax, "per window");
     if (nw == 0)
         return svg_empty(f, "no windows");
-    json_object_foreach((json_t *)series, name, s) {
+    for (void *it = json_object_iter((json_t *)series); it != NULL;
+         it = json_object_iter_next((json_t *)series, it)) {
         bool pen = false;
+        name = json_object_iter_key(it);
+        s = json_object_iter_value(it);
         fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"",
                 dr_svg_colors[color % 5]);
-        json_array_foreach(s, i, v) {
+        DR_EACH(s, i, v) {
             double x = PAD_L + (nw > 1 ? pw * (double)i / (double)(nw - 1) : pw / 2);
             double y = SVG_H - PAD_B - (SVG_H - PAD_T - PAD_B) * svg_num(v) / ymax;
             if (!isfinite(svg_num(v))) {

@@ -81,7 +81,7 @@ dr_t_table(FILE *f, const json_t *rows, const struct dr_col *cols, size_t ncols)
     for (size_t k = 0; k < ncols; k++)
         fprintf(f, k == 0 ? " %-*s" : " %*s", cols[k].width, cols[k].hdr);
     fputc('\n', f);
-    json_array_foreach(rows, i, row) {
+    DR_EACH(rows, i, row) {
         fprintf(f, "   ");
         for (size_t k = 0; k < ncols; k++)
             fprintf(f, k == 0 ? " %-*s" : " %*s", cols[k].width, dr_t_cell(row, &cols[k], cell));
@@ -120,24 +120,24 @@ dr_t_header(FILE *f, const json_t *rep)
             dr_t_str(rep, "windows.by"), dr_t_str(rep, "windows.reference"));
     dr_t_table(f, dr_t_get(rep, "windows.list"), wcols, 4);
     fprintf(f, "models (by digest):\n");
-    json_array_foreach(json_object_get(rep, "models"), i, v)
+    DR_EACH(json_object_get(rep, "models"), i, v)
         fprintf(f, "    %s  %s  %s  decisions %lld, registered %s\n", dr_t_str(v, "digest"),
                 dr_t_str(v, "model"), dr_t_str(v, "framework"),
                 (long long)json_integer_value(json_object_get(v, "decisions")),
                 dr_t_str(v, "registered"));
     fprintf(f, "policies:\n");
-    json_array_foreach(json_object_get(rep, "policies"), i, v) {
+    DR_EACH(json_object_get(rep, "policies"), i, v) {
         const json_t *ch;
         size_t k;
         fprintf(f, "    %s  decisions %lld\n", dr_t_str(v, "policy"),
                 (long long)json_integer_value(json_object_get(v, "decisions")));
-        json_array_foreach(json_object_get(v, "changes"), k, ch)
+        DR_EACH(json_object_get(v, "changes"), k, ch)
             fprintf(f, "      loaded %s  sha256 %s\n", dr_t_str(ch, "time"),
                     dr_t_str(ch, "policy_file_sha256"));
     }
     fprintf(f, "actions: auto %s, reject %s\nthe log lacks:\n", dr_t_str(rep, "actions.auto_action"),
             dr_t_str(rep, "actions.reject_action"));
-    json_array_foreach(json_object_get(rep, "lacks"), i, v)
+    DR_EACH(json_object_get(rep, "lacks"), i, v)
         fprintf(f, "  - %s\n", json_string_value(v));
 }
 
@@ -149,12 +149,12 @@ dr_t_matrix(FILE *f, const json_t *labels, const json_t *m)
 
     fprintf(f, "    confusion matrix (rows: model recommendation, columns: human verdict)\n");
     fprintf(f, "      %-16s", "");
-    json_array_foreach(labels, j, l)
+    DR_EACH(labels, j, l)
         fprintf(f, " %12.12s", json_string_value(l));
     fputc('\n', f);
-    json_array_foreach(m, i, row) {
+    DR_EACH(m, i, row) {
         fprintf(f, "      %-16.16s", json_string_value(json_array_get(labels, i)));
-        json_array_foreach(row, j, l)
+        DR_EACH(row, j, l)
             fprintf(f, " %12lld", (long long)json_integer_value(l));
         fputc('\n', f);
     }
