@@ -405,7 +405,8 @@ def main(argv):
               "id": "scorecard_example", "version": "1",
               "types": {"credit_application": {
                   "model": "credit_scorecard.json", "auto_threshold": t,
-                  "auto_action": "approve", "queue": "credit_review",
+                  "auto_action": "approve", "actions": ["reject"],
+                  "queue": "credit_review",
                   "priority": 100, "sla_seconds": 14400}}}
     os.makedirs(out_dir, exist_ok=True)
     write_json(os.path.join(out_dir, "credit_scorecard.json"), card)

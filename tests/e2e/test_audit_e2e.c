@@ -391,7 +391,8 @@ static uint64_t submit_small(hitlq *c, const char *key)
 }
 
 /* Checks entry `index` is a human/system event about item id that refers
- * to the model entry (model_index, model_leaf); returns its agreement. */
+ * to the model entry (model_index, model_leaf), with a VERDICT naming its
+ * reviewer; returns its agreement. */
 static int check_event(hitlq *c, uint64_t index, uint8_t type, uint8_t actor, const char *who,
                        uint64_t model_index, const uint8_t model_leaf[32], struct record *r)
 {
@@ -405,9 +406,13 @@ static int check_event(hitlq *c, uint64_t index, uint8_t type, uint8_t actor, co
     assert_memory_equal(r->actor_id.data, who, r->actor_id.len);
     assert_int_equal(r->ref_index, model_index);
     assert_memory_equal(r->ref_leaf_hash, model_leaf, 32);
-    const struct record_ext *o = find_ext(r, 0x0005);
+    const struct record_ext *o = find_ext(r, RECORD_EXT_VERDICT);
+    struct record_ext_verdict vd;
     assert_non_null(o);
-    int agree = o->data[o->len - 1];
+    assert_int_equal(record_ext_verdict_decode(o->data, o->len, &vd), RECORD_OK);
+    assert_int_equal(vd.reviewer.len, strlen(who));
+    assert_memory_equal(vd.reviewer.data, who, vd.reviewer.len);
+    int agree = vd.agreement;
     free(recs[0]);
     return agree;
 }
@@ -444,9 +449,12 @@ static void test_human_decisions_linked(void **st)
     assert_int_equal(get_entries(c, m1, 1, rec, len, h), 1);
     memcpy(mleaf, h[0], 32);
     assert_int_equal(record_decode(rec[0], len[0], r), RECORD_OK);
-    bool leans_yes = r->score >= r->threshold;      /* the model's recommendation */
+    /* the model's recommendation: the scorecard policy has no reject band,
+     * so it leans to "approve" at score >= auto_threshold (the record's
+     * threshold), else recommends nothing */
+    bool leans_yes = r->score >= r->threshold;
     free(rec[0]);
-    /* approve: agrees with the score if it reached the threshold, else overrides */
+    /* approve: agrees with an "approve" recommendation, else not comparable */
     struct hitlq_claim cl;
     assert_int_equal(hitlq_claim(c, Q, 1, 60000, 0, "ann", &cl), HITLQ_OK);
     assert_int_equal(cl.id, id1);
@@ -457,11 +465,11 @@ static void test_human_decisions_linked(void **st)
     assert_int_equal(get_audit(c, id1, salt, &ne), m1);
     assert_int_equal(ne, 2);
     uint64_t e1 = audit_entry_at(c, id1, 1);
-    assert_int_equal(check_event(c, e1, leans_yes ? RECORD_HUMAN_DECISION : RECORD_HUMAN_OVERRIDE,
-                                 RECORD_ACTOR_HUMAN, "ann", m1, mleaf, r), leans_yes ? 1 : 2);
+    assert_int_equal(check_event(c, e1, RECORD_HUMAN_DECISION, RECORD_ACTOR_HUMAN, "ann", m1,
+                                 mleaf, r), leans_yes ? 1 : 3);
     assert_int_equal(r->decision, RECORD_DEC_APPROVE);
     assert_memory_not_equal(r->note_commit, zero, 32);
-    /* release, then reject: the human agrees with the model */
+    /* release, then reject: overrides an "approve" recommendation */
     assert_int_equal(hitlq_claim(c, Q, 1, 60000, 0, "ann", &cl), HITLQ_OK);
     assert_int_equal(cl.id, id2);
     assert_int_equal(hitlq_release(c, id2, cl.lease, 0), HITLQ_OK);
@@ -510,7 +518,7 @@ static void test_human_decisions_linked(void **st)
             assert_int_equal(check_event(c, ix, leans_yes ? RECORD_HUMAN_OVERRIDE
                                                           : RECORD_HUMAN_DECISION,
                                          RECORD_ACTOR_HUMAN, "bob", m2, h[0], r),
-                             leans_yes ? 2 : 1);
+                             leans_yes ? 2 : 3);
             assert_int_equal(r->decision, RECORD_DEC_REJECT);
         }
     }

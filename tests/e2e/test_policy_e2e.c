@@ -635,14 +635,17 @@ static void test_qa_sample(void **st)
         assert_memory_equal(r->ref_leaf_hash, mleaf, 32);
         assert_int_equal(r->decision, strcmp(verdict, "approve") == 0 ? RECORD_DEC_APPROVE
                                                                       : RECORD_DEC_REJECT);
-        const struct record_ext *o = find_ext(r, RECORD_EXT_OUTCOME);
-        struct record_ext_outcome oc;
+        const struct record_ext *o = find_ext(r, RECORD_EXT_VERDICT);
+        struct record_ext_verdict vd;
         assert_non_null(o);
-        assert_int_equal(record_ext_outcome_decode(o->data, o->len, &oc), RECORD_OK);
-        assert_int_equal(oc.agreement, disagree ? 2 : 1);
-        /* the recommendation in OUTCOME is the model's action */
-        assert_int_equal(oc.recommendation.len, strlen(d[i].action));
-        assert_memory_equal(oc.recommendation.data, d[i].action, strlen(d[i].action));
+        assert_null(find_ext(r, RECORD_EXT_OUTCOME));      /* format v2 */
+        assert_int_equal(record_ext_verdict_decode(o->data, o->len, &vd), RECORD_OK);
+        assert_int_equal(vd.agreement, disagree ? 2 : 1);
+        assert_int_equal(vd.flags, RECORD_VERDICT_FLAG_QA);
+        /* the recommendation in VERDICT is the model's action: an auto
+         * item's score lies beyond the lean on its action's side */
+        assert_int_equal(vd.recommendation.len, strlen(d[i].action));
+        assert_memory_equal(vd.recommendation.data, d[i].action, strlen(d[i].action));
         free(bytes);
         overrides_of_approve += approved && disagree;
         agreements_with_approve += approved && !disagree;

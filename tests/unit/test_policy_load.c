@@ -1,7 +1,9 @@
 /*
  * test_policy_load.c - strict policy loading and the binned scorecard
  * feature (tests/lib/policy_fixture.h): every load error names its key
- * (mapping, scorecard, routing and section errors), valid variants load
+ * (mapping, scorecard, routing and section errors), lean_threshold and
+ * actions (defaults, errors, the recommendation rule, declared outcomes),
+ * valid variants load
  * and score (small and regression models, a scorecard), and binned
  * features score by bin, treat missing and wrong values, and refuse bad
  * bin tables.  Temporary files go to a mkdtemp directory under /tmp.
@@ -252,6 +254,61 @@ static void load_valid(const char *dir)
     scoring_free(s);
 }
 
+/* lean_threshold and actions: defaults, explicit values, errors; the
+ * recommendation rule and the declared actions RESOLVE checks. */
+static void load_lean_actions(const char *dir)
+{
+    json_t *t, *root = pol(&t);
+    const char *w = "types.\"credit_application\"";
+    struct triage tr;
+
+    json_object_set_new(t, "lean_threshold", json_real(1.5));
+    expect_policy_error(dir, root, "\"lean_threshold\" must be a number in [0, 1]", w);
+    json_object_set_new(t, "lean_threshold", json_string("0.5"));
+    expect_policy_error(dir, root, "\"lean_threshold\" must be a number in [0, 1]", w);
+    json_object_del(t, "lean_threshold");
+    json_object_set_new(t, "actions", json_pack("[s,s]", "refer", "refer"));
+    expect_policy_error(dir, root, "actions[1]: duplicate \"refer\"", w);
+    json_object_set_new(t, "actions", json_array());
+    expect_policy_error(dir, root, "\"actions\" must be an array of 1..64 names", w);
+    json_object_set_new(t, "actions", json_pack("[s,i]", "refer", 3));
+    expect_policy_error(dir, root, "actions[1] must be a printable name", w);
+    /* defaults: the midpoint of 0.85 and 0.25; no reject band: auto_threshold */
+    json_object_set_new(t, "actions", json_pack("[s]", "refer"));
+    struct scoring *s = pfx_load_json_policy(dir, "lean.json", root);
+    const struct type_policy *p = scoring_policy(s, PFX_TYPE);
+    assert_true(p->lean_threshold == (0.85 + 0.25) / 2);
+    assert_true(score_outcome_declared(p, "approve") && score_outcome_declared(p, "reject") &&
+                score_outcome_declared(p, "refer"));
+    assert_false(score_outcome_declared(p, "escalate") || score_outcome_declared(p, "Approve"));
+    memset(&tr, 0, sizeof tr);
+    tr.r.method = SCORE_METHOD_APPROX;
+    tr.r.score = 0.55;                                  /* on the lean: auto side */
+    assert_string_equal(score_recommendation(p, &tr), "approve");
+    tr.r.score = nextafter(0.55, 0.0);
+    assert_string_equal(score_recommendation(p, &tr), "reject");
+    tr.r.method = SCORE_METHOD_NONE;                    /* unscored: none */
+    assert_string_equal(score_recommendation(p, &tr), "");
+    scoring_free(s);
+    json_object_del(t, "auto_reject_threshold");
+    json_object_del(t, "reject_action");
+    s = pfx_load_json_policy(dir, "lean2.json", root);
+    p = scoring_policy(s, PFX_TYPE);
+    assert_true(p->lean_threshold == 0.85);
+    assert_false(score_outcome_declared(p, "reject"));
+    tr.r.method = SCORE_METHOD_APPROX;
+    tr.r.score = 0.5;                                   /* below, no reject side */
+    assert_string_equal(score_recommendation(p, &tr), "");
+    scoring_free(s);
+    json_object_set_new(t, "lean_threshold", json_real(0.4));
+    s = pfx_load_json_policy(dir, "lean3.json", root);
+    p = scoring_policy(s, PFX_TYPE);
+    assert_true(p->lean_threshold == 0.4);
+    assert_string_equal(score_recommendation(p, &tr), "approve");
+    scoring_free(s);
+    json_decref(root);
+}
+
 static void test_policy_load_errors(void **state)
 {
     (void)state;
@@ -270,6 +327,7 @@ static void test_policy_load_errors(void **state)
     load_errors_scorecard(dir);
     load_errors_routing(dir);
     load_errors_sections(dir);
+    load_lean_actions(dir);
     load_valid(dir);
     pfx_tmpdir_remove(dir);
 }
