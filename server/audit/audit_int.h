@@ -102,6 +102,8 @@ int  audit_policy_set(struct audit *a, const struct audit_policy *in);
 void audit_policy_begin(struct audit *a);
 void audit_policy_abort(struct audit *a);
 void audit_policy_release(struct audit *a);
+/* The type named `type` of a->pol, or NULL. */
+const struct audit_type *audit_policy_type(const struct audit *a, const char *type);
 
 /* audit_models.c: the id@version -> model digest registry.  id_put
  * records that id (id_len bytes) was registered with digest (warning in
