@@ -181,6 +181,32 @@ struct dr_pchange {
     uint64_t time_ms;
 };
 
+/* Input drift (aud_drift_input.c): a reference profile (PROFILE_REGISTERED)
+ * and the summed counts of the INPUT_WINDOW entries of one report window
+ * and profile.  Histograms: the profile's bins, then missing, then unseen
+ * (the reference has no unseen values). */
+#define DR_IN_SLOTS (RECORD_EXT_DRIFT_BINS_MAX + 2u)
+struct dr_in_feature {
+    uint32_t name;          /* string id */
+    uint8_t  kind;          /* enum record_ext_feature_kind */
+    uint8_t  n_bins;
+    double   ref[DR_IN_SLOTS];
+};
+struct dr_profile {
+    uint8_t              digest[32];
+    uint32_t             version;       /* string id */
+    uint64_t             n, registered_ms;
+    uint8_t              n_features;
+    struct dr_in_feature f[RECORD_EXT_DRIFT_FEATURES_MAX];
+};
+struct dr_in_window {
+    uint64_t start_ms;      /* report window (aligned to --window) */
+    uint32_t profile;       /* index into dr_read.profiles */
+    uint32_t item_type;     /* string id */
+    uint64_t n, entries;
+    double   cur[RECORD_EXT_DRIFT_FEATURES_MAX][DR_IN_SLOTS];
+};
+
 /* Per feature: sum of |contribution| in TOP_FEATURES. */
 struct dr_feature {
     uint32_t name;
@@ -204,11 +230,16 @@ struct dr_read {
     size_t           n_pchanges, cap_pchanges;
     struct dr_feature *features;
     size_t           n_features, cap_features;
+    struct dr_profile *profiles;
+    size_t           n_profiles, cap_profiles;
+    struct dr_in_window *inwin;
+    size_t           n_inwin, cap_inwin;
+    void            *scratch;                 /* profile / counts decoding (heap) */
     uint32_t         reason_name[0x4000];   /* reason code -> feature name id + 1 */
     struct dr_counts counts;
     uint64_t entries, first_ms, last_ms;
     uint64_t n_v1_items, n_v2_items, n_v1_verdicts, n_v2_verdicts;
-    uint64_t n_no_scoring, n_outside, n_orphans, n_input_windows, n_profiles;
+    uint64_t n_no_scoring, n_outside, n_orphans, n_input_windows;
     uint64_t rectype[256];                    /* entries by record_type */
     uint32_t last_model;                      /* cache of the last model hit */
     uint32_t last_policy;                     /* cache of the last policy_id */
@@ -221,6 +252,14 @@ void dr_read_init(struct dr_read *d, const struct dr_opts *o);
 /* Takes one verified entry (positions in order).  AUD_IO when out of memory. */
 enum aud_class dr_read_entry(struct dr_read *d, uint64_t pos, const struct record *rec,
                              struct aud_result *r);
+/* PROFILE_REGISTERED and INPUT_WINDOW entries (aud_drift_input.c). */
+enum aud_class dr_read_profile(struct dr_read *d, const struct record *rec,
+                               struct aud_result *r);
+enum aud_class dr_read_input_window(struct dr_read *d, const struct record *rec,
+                                    struct aud_result *r);
+/* Makes room for one more element in *p (n used of *cap); -1 when OOM. */
+int dr_grow(void **p, size_t *cap, size_t n, size_t elem);
+
 /* Counts what the reader holds back (after the last entry); -1 when OOM. */
 int dr_read_flush_policy(struct dr_read *d);
 void dr_read_clear(struct dr_read *d);

@@ -252,6 +252,13 @@ dr_h_drift(FILE *f, const json_t *rep)
         { "band", "vs_reference.band", 's' }, { "JS vs ref", "vs_reference.js_distance", 'f' },
         { "PSI vs prev", "vs_previous.psi", 'f' }, { "JS vs prev", "vs_previous.js_distance", 'f' },
     };
+    static const struct dr_hcol icols[] = {
+        { "rank", "rank", 'i' }, { "feature", "feature", 's' }, { "PSI", "psi", 'f' },
+        { "PSI critical", "psi_critical", 'f' }, { "band", "band", 's' },
+        { "JS", "js_distance", 'f' }, { "missing", "missing_rate", 'p' },
+        { "unseen", "unseen_rate", 'p' }, { "importance", "importance", 'f' },
+        { "PSI x importance", "impact", 'f' }, { "BH-adjusted p", "bh_p", 'f' },
+    };
     const json_t *s = json_object_get(rep, "score_drift"), *in = json_object_get(rep, "input_drift");
     const json_t *wins = json_object_get(s, "by_window"), *last = json_array_get(wins, json_array_size(wins) - 1);
     json_t *series = json_object();
@@ -270,9 +277,10 @@ dr_h_drift(FILE *f, const json_t *rep)
     dr_svg_trend(f, "Trends by window", dr_h_get(rep, "windows.list"), series);
     json_decref(series);
     fputs("</section>\n<section><h2>Input drift</h2>", f);
-    if (!json_is_true(json_object_get(in, "available")))
-        dr_h_line(f, "", in, "note");
-    dr_svg_bars(f, "PSI per feature", json_object_get(in, "features"), "feature", "psi", 0.5);
+    dr_h_line(f, "", in, "note");
+    dr_svg_bars(f, "PSI per feature (latest window)", json_object_get(in, "features"),
+                "feature", "psi", 0.5);
+    dr_h_table(f, json_object_get(in, "features"), icols, sizeof(icols) / sizeof(icols[0]));
     fputs("</section>\n", f);
 }
 

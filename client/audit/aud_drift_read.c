@@ -21,8 +21,7 @@
 
 #include "aud_drift.h"
 
-/* Makes room for one more element in *p (n used of *cap). */
-static int
+int
 dr_grow(void **p, size_t *cap, size_t n, size_t elem)
 {
     size_t c = *cap ? *cap * 2 : 1024;
@@ -68,6 +67,9 @@ dr_read_clear(struct dr_read *d)
     free(d->windows);
     free(d->pchanges);
     free(d->features);
+    free(d->profiles);
+    free(d->inwin);
+    free(d->scratch);
     memset(d, 0, sizeof(*d));
 }
 
@@ -513,6 +515,10 @@ dr_read_entry(struct dr_read *d, uint64_t pos, const struct record *rec,
         return dr_read_model(d, rec, r);
     case RECORD_POLICY_CHANGE:
         return dr_read_policy(d, rec, r);
+    case RECORD_PROFILE_REGISTERED:
+        return dr_read_profile(d, rec, r);
+    case RECORD_INPUT_WINDOW:
+        return dr_read_input_window(d, rec, r);
     default:
         return AUD_OK;
     }

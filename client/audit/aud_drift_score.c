@@ -1,12 +1,11 @@
 /*
  * aud_drift_score.c - distribution drift in the drift report
- * (client/audit/aud_drift.h), with proto/drift_stats.h:
+ * (client/audit/aud_drift.h), with proto/drift_stats.h (input drift is
+ * client/audit/aud_drift_input.c):
  *   score_drift  per window: the histogram of scores (10 equal-width bins
  *                of [0, 1]), mean score, routing mix, and PSI, JS distance,
  *                Hellinger and the sample-size-aware PSI critical value
  *                against the reference window and the previous window;
- *   input_drift  per feature PSI/JS, missing and unseen rates from the
- *                log's INPUT_WINDOW entries, when it has them.
  * PSI bands: < 0.1 stable, 0.1-0.25 moderate, > 0.25 significant; a PSI
  * above its critical value is beyond sampling noise at alpha 0.05.
  */
@@ -117,18 +116,4 @@ dr_score_json(const struct dr_ctx *c, json_t *rep)
                   "all_histogram", dr_hist_json(&all), "by_window", wa);
     free(h);
     return json_object_set_new(rep, "score_drift", o);
-}
-
-int
-dr_input_json(const struct dr_ctx *c, json_t *rep)
-{
-    json_t *o;
-
-    if (c->d->n_input_windows == 0)
-        o = json_pack("{s:b, s:s, s:[]}", "available", 0, "note",
-                      "no input-drift windows in this log", "features");
-    else
-        o = json_pack("{s:b, s:I, s:[]}", "available", 1, "windows",
-                      (json_int_t)c->d->n_input_windows, "features");
-    return json_object_set_new(rep, "input_drift", o);
 }

@@ -248,13 +248,26 @@ dr_t_score(FILE *f, const json_t *rep)
         { "band", "vs_reference.band", 's', 11 }, { "JS ref", "vs_reference.js_distance", 'f', 7 },
         { "PSI prev", "vs_previous.psi", 'f', 8 }, { "JS prev", "vs_previous.js_distance", 'f', 7 },
     };
+    static const struct dr_col icols[] = {
+        { "feature", "feature", 's', 24 }, { "PSI", "psi", 'f', 7 }, { "crit", "psi_critical", 'f', 7 },
+        { "band", "band", 's', 11 }, { "JS", "js_distance", 'f', 7 },
+        { "missing", "missing_rate", 'p', 7 }, { "unseen", "unseen_rate", 'p', 7 },
+        { "import.", "importance", 'f', 7 }, { "BH p", "bh_p", 'f', 7 },
+    };
     const json_t *s = json_object_get(rep, "score_drift"), *in = json_object_get(rep, "input_drift");
 
     fprintf(f, "\nscore drift (%s; %lld scored)\n", dr_t_str(s, "bins"),
             (long long)json_integer_value(json_object_get(s, "scored")));
     dr_t_table(f, json_object_get(s, "by_window"), cols, sizeof(cols) / sizeof(cols[0]));
-    fprintf(f, "\ninput drift: %s\n", json_is_true(json_object_get(in, "available")) ?
-            "see --json" : dr_t_str(in, "note"));
+    fprintf(f, "\ninput drift (%s)\n", dr_t_str(in, "note"));
+    if (json_is_true(json_object_get(in, "available"))) {
+        const json_t *wins = json_object_get(in, "by_window");
+        const json_t *last = json_array_get(wins, json_array_size(wins) - 1);
+        fprintf(f, "  latest window %s (%s, n %lld), ranked by PSI x importance:\n",
+                dr_t_str(last, "key"), dr_t_str(last, "item_type"),
+                (long long)json_integer_value(json_object_get(last, "n")));
+        dr_t_table(f, json_object_get(in, "features"), icols, sizeof(icols) / sizeof(icols[0]));
+    }
 }
 
 static void

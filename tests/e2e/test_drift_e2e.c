@@ -12,6 +12,8 @@
  *     (score, recommendation, verdict) rows this test knows it submitted and
  *     resolved, not from the tool's parsing;
  *   - the same export gives the same bytes twice, in every format;
+ *   - input drift from the log's INPUT_WINDOW entries ranks the shifted
+ *     field first, and nothing drifts in the reference window;
  *   - the HTML is self-contained (no http, no src=) and has its charts;
  *   - a tampered export gets no report.
  */
@@ -37,6 +39,7 @@
 #define TYPE        "credit_application"
 #define POLICY_SRC  "server/score/defaults/credit_policy.json"
 #define MODEL_SRC   "server/score/defaults/credit_xgb.json"
+#define PROFILE_SRC "server/score/defaults/credit_profile.json"
 #define TOOL        "build/test/hitlq-audit"
 #define ORACLE      "tests/e2e/drift_report_oracle.py"
 #define WINDOW_MS   10000u          /* --window 10s */
@@ -99,6 +102,12 @@ static int setup(void **st)
     p = tutil_slurp(MODEL_SRC, NULL);
     write_file(path, p);
     free(p);
+    if (access(PROFILE_SRC, R_OK) == 0) {          /* the input-drift reference */
+        snprintf(path, sizeof path, "%s/credit_profile.json", DIR_);
+        p = tutil_slurp(PROFILE_SRC, NULL);
+        write_file(path, p);
+        free(p);
+    }
     p = tutil_slurp(POLICY_SRC, NULL);
     q = strstr(p, "\"rate\": 0.02");
     if (q == NULL)
@@ -107,7 +116,8 @@ static int setup(void **st)
     snprintf(path, sizeof path, "%s/credit_policy.json", DIR_);
     write_file(path, p);
     free(p);
-    snprintf(cfg, sizeof cfg, "policy = \"%s\"\naudit_checkpoint_ms = 200\n", path);
+    snprintf(cfg, sizeof cfg, "policy = \"%s\"\naudit_checkpoint_ms = 200\n"
+             "drift_window_s = %u\n", path, WINDOW_MS / 1000u);
     return harness_server_start(&S, cfg) < 0 ? -1 : 0;
 }
 
@@ -361,7 +371,44 @@ static void check_json_shape(void)
                 0.0);
     assert_int_equal(json_array_size(json_object_get(json_object_get(j, "what_if"),
                                                      "thresholds")), 3);
+    /* input drift from the log's INPUT_WINDOW entries: the shifted field first */
+    json_t *in = json_object_get(j, "input_drift");
+    assert_true(json_is_true(json_object_get(in, "available")));
+    json_t *top = json_array_get(json_object_get(in, "features"), 0);
+    assert_string_equal(json_string_value(json_object_get(top, "feature")), "duration_months");
+    assert_true(json_real_value(json_object_get(top, "psi")) > 0.25);
+    assert_true(json_is_true(json_object_get(top, "drifted")));
+    json_t *w0 = json_object_get(json_array_get(json_object_get(in, "by_window"), 0),
+                                 "features");
+    for (size_t i = 0; i < json_array_size(w0); i++)   /* the reference window: no drift */
+        assert_true(json_real_value(json_object_get(json_array_get(w0, i), "psi")) < 0.1);
     json_decref(j);
+}
+
+/* Exports (a fresh checkpoint) until both windows' INPUT_WINDOW entries
+ * (closed by the server's idle tick once their 10 s are over) are in. */
+static void export_with_input_windows(void)
+{
+    char out[4096], path[128];
+    json_error_t je;
+    uint64_t deadline = wall_ms() + 30000;
+    json_int_t n = 0;
+    do {
+        if (sh(out, sizeof out, "rm -rf %s/exp && %s export --server 127.0.0.1:%u --out %s/exp",
+               DIR_, TOOL, S.port, DIR_) != 0)
+            fail_msg("export: %s", out);
+        assert_int_equal(sh(out, sizeof out, "%s drift --vkey-file %s/vk %s/exp --window 10s "
+                            "--json > %s/probe.json", TOOL, DIR_, DIR_, DIR_), 0);
+        snprintf(path, sizeof path, "%s/probe.json", DIR_);
+        json_t *j = json_load_file(path, 0, &je);
+        assert_non_null(j);
+        n = json_integer_value(json_object_get(json_object_get(j, "input_drift"),
+                                               "input_windows"));
+        json_decref(j);
+        if (n < 2)
+            harness_sleep_ms(1000);
+    } while (n < 2 && wall_ms() < deadline);
+    assert_true(n >= 2);
 }
 
 static void test_drift_credit(void **st)
@@ -384,12 +431,9 @@ static void test_drift_credit(void **st)
             fprintf(tsv, "S\t%d\t%.17g\n", R[i].phase, R[i].d.score);
     resolve_all(tsv);
     assert_int_equal(fclose(tsv), 0);
-    harness_sleep_ms(600);                 /* a checkpoint covering everything */
     assert_int_equal(sh(out, sizeof out, "%s -d %s -K > %s/vk", HARNESS_HITLQD, S.data, DIR_),
                      0);
-    if (sh(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/exp", TOOL, S.port,
-           DIR_) != 0)
-        fail_msg("export: %s", out);
+    export_with_input_windows();
     snprintf(path, sizeof path, "%s/exp", DIR_);
     run_reports(path, "--window 10s --what-if 0.7 --what-if 0.9");
     check_json_shape();
