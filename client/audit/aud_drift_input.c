@@ -222,8 +222,10 @@ dr_in_window_json(const struct dr_ctx *c, const struct dr_in_window *w)
     json_t *a = json_array();
     char t[32], hex[65];
 
+    memset(g, 0, sizeof(g));
     for (unsigned i = 0; i < p->n_features; i++) {
         g[i].index = i;
+        g[i].bh = NAN;
         drift_dist_compare(p->f[i].ref, w->cur[i], p->f[i].n_bins + 2u, &g[i].dd);
         g[i].importance = dr_in_importance(c, p->f[i].name);
         g[i].impact = isfinite(g[i].dd.psi) ? g[i].dd.psi * g[i].importance : 0.0;
