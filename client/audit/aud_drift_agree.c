@@ -147,6 +147,24 @@ dr_agroup_add(const struct dr_ctx *c, struct dr_agroup *g, const struct dr_verdi
     drift_confusion_add(&g->cm, (unsigned)a, (unsigned)b, 1.0);
 }
 
+/* One group per window, verdicts or not (trends line up with the windows). */
+static int
+dr_agree_windows(const struct dr_ctx *c, struct dr_agrouping *gs)
+{
+    struct dr_verdict v = { .item = 0 };
+    struct dr_item *it = c->d->items;
+
+    for (size_t i = 0, w = 0; w < c->d->n_windows && i < c->d->n_items; i++) {
+        if (it[i].window != w)
+            continue;
+        v.item = (uint32_t)i;
+        if (dr_agroup_get(c, gs, DIM_WINDOW, &v) == NULL)
+            return -1;
+        w++;
+    }
+    return 0;
+}
+
 static int
 dr_agroup_cmp(const void *x, const void *y)
 {
@@ -191,6 +209,8 @@ dr_agree_dim(const struct dr_ctx *c, enum dr_dim dim)
     struct dr_agrouping gs = { 0 };
     json_t *a = json_array();
 
+    if (dim == DIM_WINDOW && dr_agree_windows(c, &gs) != 0)
+        a = (json_decref(a), NULL);
     for (size_t i = 0; a != NULL && i < c->d->n_verdicts; i++) {
         struct dr_agroup *g = dr_agroup_get(c, &gs, dim, &c->d->verdicts[i]);
         if (g == NULL) {

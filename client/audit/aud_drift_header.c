@@ -105,7 +105,7 @@ static json_t *
 dr_models_json(const struct dr_read *d)
 {
     json_t *a = json_array();
-    char hex[65], t1[32], t2[32], t3[32];
+    char hex[65], t1[32], t2[32];
 
     for (size_t i = 0; a != NULL && i < d->n_models; i++) {
         const struct dr_model *m = &d->models[i];
@@ -113,11 +113,10 @@ dr_models_json(const struct dr_read *d)
             "{s:s, s:s, s:s?, s:o, s:I, s:o, s:o}", "digest", dr_hex(m->digest, hex),
             "model", dr_str(&d->strs, m->name), "framework",
             m->framework == DR_NONE ? NULL : dr_str(&d->strs, m->framework),
-            "registered", dr_time_or_null(m->registered, m->registered_ms) ?: json_null(),
+            "registered", dr_time_or_null(m->registered, m->registered_ms),
             "decisions", (json_int_t)m->decisions,
             "first", m->decisions ? json_string(dr_iso(m->first_ms, t1)) : json_null(),
             "last", m->decisions ? json_string(dr_iso(m->last_ms, t2)) : json_null()));
-        (void)t3;
     }
     return a;
 }

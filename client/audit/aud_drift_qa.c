@@ -224,8 +224,8 @@ dr_whatif_items(const struct dr_ctx *c, uint64_t *reject_auto, double *cur_thr)
                         !(it->flags & DR_HARD);
         w[i].auto_now = it->route == RECORD_ROUTE_AUTO_APPROVE;
         *reject_auto += it->route == RECORD_ROUTE_AUTO_REJECT;
-        if (w[i].eligible && !isfinite(*cur_thr))
-            *cur_thr = it->auto_thr;
+        if (w[i].eligible)
+            *cur_thr = it->auto_thr;             /* the latest policy's */
     }
     for (size_t i = 0; w != NULL && i < c->d->n_verdicts; i++) {
         const struct dr_verdict *v = &c->d->verdicts[i];

@@ -14,7 +14,8 @@
 struct dr_col {
     const char *hdr;
     const char *field;       /* "a.b" reaches into a sub-object */
-    char        kind;        /* 's' string, 'i' integer, 'f' %.4f, 'c' interval, 'p' %.1f% */
+    char        kind;        /* 's' string, 'i' integer, 'f' %.4f, 'c' interval, 'p' %.1f%,
+                                '0' %.0f */
     int         width;
 };
 
@@ -61,6 +62,9 @@ dr_t_cell(const json_t *o, const struct dr_col *col, char out[64])
         break;
     case 'p':
         snprintf(out, 64, isfinite(x) ? "%.1f%%" : "-", 100.0 * x);
+        break;
+    case '0':
+        snprintf(out, 64, isfinite(x) ? "%.0f" : "-", x);
         break;
     default:
         snprintf(out, 64, isfinite(x) ? "%.4f" : "-", x);
@@ -198,7 +202,7 @@ dr_t_qa(FILE *f, const json_t *rep)
     static const struct dr_col wcols[] = {
         { "window", "key", 's', 24 }, { "verdicts", "qa_verdicts", 'i', 8 },
         { "wrong", "wrong", 'i', 6 }, { "error rate [95% Wilson]", "error_rate", 'c', 24 },
-        { "needs", "samples_needed", 'f', 9 },
+        { "needs", "samples_needed", '0', 6 },
     };
     const json_t *q = json_object_get(rep, "qa"), *o = json_object_get(q, "overall");
     char cell[64];
