@@ -256,7 +256,7 @@ int hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
                          hitlq_decision *out, uint64_t *index,
                          uint8_t leaf_hash[HITLQ_HASH_LEN], char **tlog_proof);
 
-/* ---- input drift (PROTOCOL.md §4.13) -------------------------------------- */
+/* ---- input drift (PROTOCOL.md §4.12a) -------------------------------------- */
 
 /* DRIFT_INPUTS (auditor or admin): input drift of item type `type` over
  * the windows starting in [from_ms, to_ms) (0 = no bound) against the

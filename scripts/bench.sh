@@ -24,6 +24,8 @@
 #       new connection (tests/bench/bench_auth.c), from 1, 200 and 2000 addresses
 #   (m) the drift review's per-entry aggregate updates, one thread
 #       (tests/bench/bench_drift.c, proto/drift_stats.c)
+#   (o) input-drift histograms: (b)'s durable submits with the bundled policy
+#       with and without its reference profile, alternating rounds
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -648,6 +650,47 @@ else
     say "bench: (m) skipped: $BD is missing (make $BD)"
 fi
 
+# ---- (o) input-drift histograms ---------------------------------------------------
+# (b)'s load (16 conns x 64, $SUBMIT_S s, audit log on) on the bundled policy
+# from files: once as it is (it names credit_profile.json: every item's inputs
+# binned on the loop thread, one increment per input and one LMDB update per
+# window and batch in the commit thread) and once without its "profile" key,
+# fresh servers, alternating which goes first; the figure is the median of the
+# per-round ratios on / off.  Target: the histograms cost <= 5 %.
+OD=$TMPROOT/drift
+mkdir -p "$OD"
+cp server/score/defaults/credit_xgb.json server/score/defaults/credit_profile.json \
+    server/score/defaults/credit_policy.json "$OD/"
+python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["types"]["credit_application"].pop("profile")
+json.dump(p, open(sys.argv[2], "w"), indent=1)' "$OD/credit_policy.json" "$OD/noprofile_policy.json"
+printf 'policy = "%s"\nmap_size_mb = 32768\n' "$OD/credit_policy.json" > "$OD/on.conf"
+printf 'policy = "%s"\nmap_size_mb = 32768\n' "$OD/noprofile_policy.json" > "$OD/off.conf"
+PON_ALL= POFF_ALL= PRATIO_ALL=
+say ""
+say "-- (o) durable submits/s, bundled policy with / without its input-drift profile (load average $(loadavg))"
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    if [ $((r % 2)) -eq 1 ]; then
+        policy_round profon "$OD/on.conf"; pon=$pv
+        policy_round profoff "$OD/off.conf"; poff=$pv
+    else
+        policy_round profoff "$OD/off.conf"; poff=$pv
+        policy_round profon "$OD/on.conf"; pon=$pv
+    fi
+    pr=$(calc 'printf "%.3f", b / a' "$(num_or_na "$poff")" "$(num_or_na "$pon")")
+    say "round $r: profile on $(num_or_na "$pon")/s, off $(num_or_na "$poff")/s, on/off $pr"
+    PON_ALL="$PON_ALL ${pon:-n/a}" POFF_ALL="$POFF_ALL ${poff:-n/a}" PRATIO_ALL="$PRATIO_ALL $pr"
+    r=$((r + 1))
+done
+set -- $(median3 $PON_ALL); PON_MED=$1
+set -- $(median3 $POFF_ALL); POFF_MED=$1
+PRATIO_MED=$(printf '%s\n' $PRATIO_ALL | grep -v '^n/a$' | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit } printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+say "bench: (o) input-drift histograms: durable submits/s profile on / off = $PRATIO_MED (median of $ROUNDS per-round ratios; on $(num_or_na "$PON_MED")/s, off $(num_or_na "$POFF_MED")/s)"
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -759,5 +802,7 @@ else
 fi
 printf '%-58s %-30s %-16s %s\n' "(m) drift aggregate updates entries/s, one thread" \
     "$(num_or_na "$DR_RATE") ($(num_or_na "$DR_NS") ns/entry)" ">= 2500000" "$(verdict "$DR_RATE" ">=" 2500000)"
+printf '%-58s %-30s %-16s %s\n' "(o) submits/s input-drift profile on / off (median ratio)" \
+    "$(num_or_na "$PRATIO_MED") ($(num_or_na "$PON_MED") / $(num_or_na "$POFF_MED"))" ">= 0.95" "$(verdict "$PRATIO_MED" ">=" 0.95)"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0

@@ -1,5 +1,5 @@
 /*
- * ops_drift.c - DRIFT_INPUTS in libhitlq (PROTOCOL.md §4.13): a type's
+ * ops_drift.c - DRIFT_INPUTS in libhitlq (PROTOCOL.md §4.12a): a type's
  * input drift per feature over a range of windows, as the server computes
  * it against the type's reference profile (auditors and admins).
  */

@@ -2,10 +2,12 @@
  * cmd_drift.c - DRIFT_INPUTS (auditors and admins): a type's input drift
  * over a range of windows against its reference profile, per feature the
  * window counts beside the reference counts, PSI and Jensen-Shannon, the
- * missing and unseen rates, ranked by PSI (proto/PROTOCOL.md §4.13).  A
+ * missing and unseen rates, ranked by PSI (proto/PROTOCOL.md §4.12a).  A
  * read transaction on the loop thread; the profile is the one in force.
+ * The figures come from proto/drift_stats.h (drift_dist_compare) over
+ * each feature's bins plus its missing and unseen counts, so hitlq-audit
+ * gets the same numbers from the same counts.
  */
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "drift_stats.h"
 #include "drift_store.h"
 #include "profile.h"
 #include "score.h"
@@ -21,46 +24,13 @@
 #include "cmd.h"
 #include "wire.h"
 
-#define DRIFT_PSI_EPS  1e-4             /* PSI: an empty proportion becomes this */
-#define DRIFT_SLOTS_MAX (DRIFT_BINS_MAX + 2u)
+#define DRIFT_SLOTS_MAX (DRIFT_STORE_BINS_MAX + 2u)
 
 /* One feature's figures. */
 struct drift_fig {
-    unsigned index;                     /* profile order */
-    double   psi, js_div;
+    unsigned          index;            /* profile order */
+    struct drift_dist d;                /* valid when the window has items */
 };
-
-/* PSI and the Jensen-Shannon divergence between the reference ref[] and
- * the window cur[] over nb slots.  Slots empty in both are dropped; JS on
- * the raw proportions in log base 2; PSI with every zero proportion of a
- * histogram set to 1e-4 and that histogram renormalised, natural log
- * (Evidently's smoothing).
- * Both histograms must have a total above 0. */
-static void
-drift_compare(const double *ref, const double *cur, unsigned nb, double *psi, double *js)
-{
-    double e[DRIFT_SLOTS_MAX], a[DRIFT_SLOTS_MAX], ne = 0, na = 0, se = 0, sa = 0;
-    unsigned u = 0;
-
-    for (unsigned b = 0; b < nb; b++)
-        if (ref[b] > 0 || cur[b] > 0) {
-            e[u] = ref[b], a[u] = cur[b];
-            ne += ref[b], na += cur[b];
-            u++;
-        }
-    *js = 0;
-    for (unsigned i = 0; i < u; i++) {
-        double p = e[i] / ne, q = a[i] / na, m = (p + q) / 2;
-
-        *js += (p > 0 ? 0.5 * p * log2(p / m) : 0) + (q > 0 ? 0.5 * q * log2(q / m) : 0);
-        e[i] = p > 0 ? p : DRIFT_PSI_EPS;
-        a[i] = q > 0 ? q : DRIFT_PSI_EPS;
-        se += e[i], sa += a[i];
-    }
-    *psi = 0;
-    for (unsigned i = 0; i < u; i++)
-        *psi += (a[i] / sa - e[i] / se) * log((a[i] / sa) / (e[i] / se));
-}
 
 /* Reference and window histograms of feature i: bins, missing, unseen. */
 static unsigned
@@ -110,7 +80,7 @@ drift_pack_feature(msgpack_packer *pk, const struct profile *pr, const struct dr
     profile_feature_at(pr, g->index, &f);
     m = f.n_bins;
     drift_hists(&f, c, g->index, ref, cur);
-    msgpack_pack_map(pk, 15);
+    msgpack_pack_map(pk, 17);
     wire_pack_kv_str(pk, "field", f.field);
     wire_pack_kv_str(pk, "kind", f.kind == PROFILE_NUMERIC ? "numeric" : "categorical");
     wire_pack_kv_u64(pk, "rank", rank);
@@ -128,9 +98,11 @@ drift_pack_feature(msgpack_packer *pk, const struct profile *pr, const struct dr
     drift_pack_opt(pk, "missing_rate", cur[m] / c->n, c->n > 0);
     drift_pack_opt(pk, "unseen_rate", cur[m + 1] / c->n, c->n > 0);
     wire_pack_kv_f64(pk, "ref_missing_rate", (double)f.missing / profile_n(pr));
-    drift_pack_opt(pk, "psi", g->psi, c->n > 0);
-    drift_pack_opt(pk, "js_div", g->js_div, c->n > 0);
-    drift_pack_opt(pk, "js_dist", sqrt(g->js_div), c->n > 0);
+    drift_pack_opt(pk, "psi", g->d.psi, c->n > 0);
+    drift_pack_opt(pk, "psi_crit", g->d.psi_crit, c->n > 0);
+    drift_pack_opt(pk, "js_div", g->d.js_div, c->n > 0);
+    drift_pack_opt(pk, "js_dist", g->d.js_dist, c->n > 0);
+    drift_pack_opt(pk, "chi2_p", g->d.chi2_p, c->n > 0);
 }
 
 /* Figures of every feature, sorted by PSI (largest first, then profile order). */
@@ -147,11 +119,11 @@ drift_figures(const struct profile *pr, const struct drift_counts *c, struct dri
         profile_feature_at(pr, i, &f);
         nb = drift_hists(&f, c, i, ref, cur);
         g[i] = (struct drift_fig){ .index = i };
-        if (c->n > 0)
-            drift_compare(ref, cur, nb, &g[i].psi, &g[i].js_div);
+        if (c->n > 0 && drift_dist_compare(ref, cur, nb, &g[i].d) != DRIFT_OK)
+            g[i].d = (struct drift_dist){ 0 };    /* cannot happen: both totals > 0 */
     }
     for (size_t i = 1; i < n; i++)                     /* insertion sort: <= 64 */
-        for (size_t j = i; j > 0 && g[j].psi > g[j - 1].psi; j--) {
+        for (size_t j = i; j > 0 && g[j].d.psi > g[j - 1].d.psi; j--) {
             struct drift_fig t = g[j];
 
             g[j] = g[j - 1];
@@ -165,7 +137,7 @@ drift_pack(struct hitlq_server *srv, const struct type_policy *tp, const struct 
            uint32_t windows, uint64_t first, uint64_t last)
 {
     const struct profile *pr = tp->profile;
-    struct drift_fig g[DRIFT_FEATURES_MAX];
+    struct drift_fig g[DRIFT_STORE_FEATURES_MAX];
     char hex[65];
     size_t n = drift_figures(pr, c, g);
     msgpack_packer *pk = &srv->pk;

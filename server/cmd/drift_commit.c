@@ -22,9 +22,9 @@
 
 _Static_assert(PROFILE_BIN_MISSING == DRIFT_BIN_MISSING, "one missing bin");
 _Static_assert(PROFILE_BIN_UNSEEN == DRIFT_BIN_UNSEEN, "one unseen bin");
-_Static_assert(PROFILE_FEATURES_MAX == DRIFT_FEATURES_MAX &&
-               PROFILE_BINS_MAX == DRIFT_BINS_MAX &&
-               DRIFT_BINS_MAX == RECORD_EXT_DRIFT_BINS_MAX, "one set of limits");
+_Static_assert(PROFILE_FEATURES_MAX == DRIFT_STORE_FEATURES_MAX &&
+               PROFILE_BINS_MAX == DRIFT_STORE_BINS_MAX &&
+               DRIFT_STORE_BINS_MAX == RECORD_EXT_DRIFT_BINS_MAX, "one set of limits");
 
 #define DRIFT_SLOTS     8u              /* (type, profile, window) sums per batch */
 #define DRIFT_UNKNOWN   1u              /* next_close: scan the store to find out */
@@ -52,17 +52,13 @@ void
 drift_observe(const struct type_policy *p, const msgpack_object *fields, struct drift_obs *o)
 {
     const struct profile *pr = p->profile;
-    struct profile_feature f;
 
     o->k = 0;
     if (pr == NULL)
         return;
     o->k = (uint8_t)profile_n_features(pr);
     memcpy(o->digest, profile_digest(pr), sizeof o->digest);
-    for (uint8_t i = 0; i < o->k; i++) {
-        profile_feature_at(pr, i, &f);
-        o->m[i] = f.n_bins;
-    }
+    memcpy(o->m, profile_bins(pr), o->k);
     profile_bin_item(pr, fields, o->bin);
 }
 

@@ -21,6 +21,17 @@
 /* Largest PROFILE body: with the entry's other fields at their maximum
  * (ids, model and policy names) the record stays within 65,535 bytes. */
 #define PROFILE_EXT_MAX 64000u
+/* Open-addressing tables (field name -> feature, category -> bin): at most
+ * 64 keys in 128 slots, so a probe ends after a few steps. */
+#define PROFILE_SLOTS   128u
+
+/* One entry of an open-addressing table: key (borrowed from the profile)
+ * -> val; key NULL = empty. */
+struct profile_slot {
+    const char *key;
+    uint32_t    len;
+    uint32_t    val;
+};
 
 struct profile_feat {
     char     field[HITLQ_MAX_NAME + 1];
@@ -30,6 +41,8 @@ struct profile_feat {
     double   edge[PROFILE_BINS_MAX - 1];
     char    *cat[PROFILE_BINS_MAX];              /* owned, sorted bytewise */
     size_t   cat_len[PROFILE_BINS_MAX];
+    bool     cat_missing[PROFILE_BINS_MAX];      /* the category is a schema sentinel */
+    struct profile_slot cat_slot[PROFILE_SLOTS]; /* category -> bin */
     uint32_t count[PROFILE_BINS_MAX];
     uint32_t missing;
 };
@@ -40,7 +53,8 @@ struct profile {
     uint32_t             n;
     size_t               n_feat;
     struct profile_feat *f;                      /* owned, n_feat */
-    uint8_t              by_name[PROFILE_FEATURES_MAX];   /* sorted by (len, bytes) */
+    struct profile_slot  name_slot[PROFILE_SLOTS];        /* field -> feature */
+    uint8_t              n_bins[PROFILE_FEATURES_MAX];
     const struct schema *schema;                 /* borrowed, may be NULL */
     uint8_t             *ext;                    /* owned PROFILE body */
     size_t               ext_len;
@@ -222,32 +236,73 @@ profile_feature(struct profile_feat *f, const json_t *jf, const struct schema *s
 
 /* ---- the loaded profile ---------------------------------------------------- */
 
-static int
-profile_name_cmp(const struct profile_feat *a, const char *name, size_t len)
+/* The slot where a probe for s[0..n) starts: a hash of the length and of
+ * three bytes (O(1); collisions are resolved by probing). */
+static unsigned
+profile_hash(const char *s, size_t n)
 {
-    if (a->field_len != len)
-        return a->field_len < len ? -1 : 1;
-    return memcmp(a->field, name, len);
+    uint32_t h = (uint32_t)n * 0x9E3779B1u;
+
+    if (n > 0)
+        h ^= ((uint32_t)(uint8_t)s[0] << 16 | (uint32_t)(uint8_t)s[n / 2] << 8 |
+              (uint8_t)s[n - 1]) * 0x85EBCA6Bu;
+    return (h ^ (h >> 16) ^ (h >> 24)) & (PROFILE_SLOTS - 1);
 }
 
-/* by_name: feature indices sorted by (field length, bytes); duplicates are an error. */
+/* Key equality: keys of up to 16 bytes compared as two overlapping words
+ * (no libc call, no byte loop), longer ones with memcmp. */
+static inline bool
+profile_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x0, x1, y0, y1;
+    uint32_t u0, u1, v0, v1;
+
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    if (n >= 8) {
+        memcpy(&x0, a, 8), memcpy(&x1, a + n - 8, 8);
+        memcpy(&y0, b, 8), memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 4) {
+        memcpy(&u0, a, 4), memcpy(&u1, a + n - 4, 4);
+        memcpy(&v0, b, 4), memcpy(&v1, b + n - 4, 4);
+        return ((u0 ^ v0) | (u1 ^ v1)) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* The slot holding key s[0..n) in table, or the empty slot where it would go. */
+static inline unsigned
+profile_probe(const struct profile_slot *table, const char *s, size_t n)
+{
+    unsigned h = profile_hash(s, n);
+
+    while (table[h].key != NULL && !(table[h].len == n && profile_eq(table[h].key, s, n)))
+        h = (h + 1) & (PROFILE_SLOTS - 1);
+    return h;
+}
+
+/* The lookup tables of fields and categories; two features of one field
+ * are an error. */
 static int
 profile_index(struct profile *p, const char *where, char *err, size_t errlen)
 {
     for (size_t i = 0; i < p->n_feat; i++) {
-        size_t j = i;
+        struct profile_feat *f = &p->f[i];
+        unsigned h = profile_probe(p->name_slot, f->field, f->field_len);
 
-        while (j > 0 && profile_name_cmp(&p->f[p->by_name[j - 1]], p->f[i].field,
-                                         p->f[i].field_len) > 0) {
-            p->by_name[j] = p->by_name[j - 1];
-            j--;
-        }
-        p->by_name[j] = (uint8_t)i;
-    }
-    for (size_t i = 1; i < p->n_feat; i++)
-        if (profile_name_cmp(&p->f[p->by_name[i - 1]], p->f[p->by_name[i]].field,
-                             p->f[p->by_name[i]].field_len) == 0)
+        if (p->name_slot[h].key != NULL)
             return profile_err(err, errlen, where, "two features name the same \"field\"");
+        p->name_slot[h] = (struct profile_slot){ f->field, (uint32_t)f->field_len, (uint32_t)i };
+        for (unsigned b = 0; f->kind == PROFILE_CATEGORICAL && b < f->n_bins; b++) {
+            h = profile_probe(f->cat_slot, f->cat[b], f->cat_len[b]);
+            f->cat_slot[h] = (struct profile_slot){ f->cat[b], (uint32_t)f->cat_len[b], b };
+        }
+    }
     return 0;
 }
 
@@ -338,8 +393,16 @@ profile_parse(struct profile *p, const json_t *root, const struct schema *s,
         if (profile_feature(&p->f[i], json_array_get(json_object_get(root, "features"), i), s,
                             p->n, w, err, errlen) < 0)
             return -1;
-        for (size_t b = 0; b < p->f[i].n_bins; b++)
+        p->n_bins[i] = p->f[i].n_bins;
+        for (size_t b = 0; b < p->f[i].n_bins; b++) {
+            msgpack_object o = { .type = MSGPACK_OBJECT_STR };
+
             p->cat_ptrs[i][b] = p->f[i].cat[b];
+            o.via.str.ptr = p->f[i].cat[b];
+            o.via.str.size = (uint32_t)p->f[i].cat_len[b];
+            p->f[i].cat_missing[b] = p->f[i].cat[b] != NULL && s != NULL &&
+                                     schema_is_missing_at(s, p->f[i].sfield, &o);
+        }
     }
     return profile_index(p, where, err, errlen);
 }
@@ -426,6 +489,12 @@ profile_feature_at(const struct profile *p, size_t i, struct profile_feature *ou
 }
 
 const uint8_t *
+profile_bins(const struct profile *p)
+{
+    return p->n_bins;
+}
+
+const uint8_t *
 profile_ext(const struct profile *p, size_t *len)
 {
     *len = p->ext_len;
@@ -455,20 +524,9 @@ profile_bin_numeric(const struct profile_feat *f, double v)
 static uint8_t
 profile_bin_cat(const struct profile_feat *f, const char *s, size_t len)
 {
-    unsigned lo = 0, hi = f->n_bins;
+    unsigned h = profile_probe(f->cat_slot, s, len);
 
-    while (lo < hi) {
-        unsigned mid = (lo + hi) / 2;
-        int c = profile_bytes_cmp(f->cat[mid], f->cat_len[mid], s, len);
-
-        if (c == 0)
-            return (uint8_t)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return PROFILE_BIN_UNSEEN;
+    return f->cat_slot[h].key != NULL ? (uint8_t)f->cat_slot[h].val : PROFILE_BIN_UNSEEN;
 }
 
 /* A value's string form (featmap.h's "map" rule); false if it has none. */
@@ -513,12 +571,21 @@ profile_bin_value(const struct profile *p, size_t i, const msgpack_object *v)
     const char *s;
     size_t len;
 
-    if (v == NULL || v->type == MSGPACK_OBJECT_NIL ||
-        (p->schema != NULL && schema_is_missing_at(p->schema, f->sfield, v)))
+    uint8_t b;
+
+    if (v == NULL || v->type == MSGPACK_OBJECT_NIL)
         return PROFILE_BIN_MISSING;
-    if (f->kind == PROFILE_CATEGORICAL)
-        return profile_str_form(v, buf, sizeof buf, &s, &len) ? profile_bin_cat(f, s, len)
-                                                               : PROFILE_BIN_UNSEEN;
+    if (f->kind == PROFILE_CATEGORICAL) {
+        /* A listed category that is no sentinel needs no schema check. */
+        b = profile_str_form(v, buf, sizeof buf, &s, &len) ? profile_bin_cat(f, s, len)
+                                                            : PROFILE_BIN_UNSEEN;
+        if (b != PROFILE_BIN_UNSEEN && !f->cat_missing[b])
+            return b;
+        return p->schema != NULL && schema_is_missing_at(p->schema, f->sfield, v)
+                   ? PROFILE_BIN_MISSING : b;
+    }
+    if (p->schema != NULL && schema_is_missing_at(p->schema, f->sfield, v))
+        return PROFILE_BIN_MISSING;
     switch (v->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
         return profile_bin_numeric(f, (double)v->via.u64);
@@ -538,20 +605,9 @@ profile_bin_value(const struct profile *p, size_t i, const msgpack_object *v)
 static int
 profile_find(const struct profile *p, const char *name, size_t len)
 {
-    size_t lo = 0, hi = p->n_feat;
+    unsigned h = profile_probe(p->name_slot, name, len);
 
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = profile_name_cmp(&p->f[p->by_name[mid]], name, len);
-
-        if (c == 0)
-            return p->by_name[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
+    return p->name_slot[h].key != NULL ? (int)p->name_slot[h].val : -1;
 }
 
 void

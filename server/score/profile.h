@@ -79,6 +79,8 @@ uint32_t profile_n(const struct profile *p);          /* reference rows */
 size_t profile_n_features(const struct profile *p);
 /* Feature i (< profile_n_features) into *out. */
 void profile_feature_at(const struct profile *p, size_t i, struct profile_feature *out);
+/* Every feature's n_bins (profile_n_features bytes, borrowed). */
+const uint8_t *profile_bins(const struct profile *p);
 /* The encoded PROFILE extension body (proto/record_ext.h), borrowed. */
 const uint8_t *profile_ext(const struct profile *p, size_t *len);
 

@@ -89,7 +89,7 @@ drift_val_unpack(const MDB_val *v, struct drift_counts *c, uint8_t *flags, uint6
     size_t off;
 
     if (v->mv_size < DRIFT_HDR || p[0] != DRIFT_VERSION || p[2] == 0 ||
-        p[2] > DRIFT_FEATURES_MAX || v->mv_size < DRIFT_HDR + p[2])
+        p[2] > DRIFT_STORE_FEATURES_MAX || v->mv_size < DRIFT_HDR + p[2])
         return -1;
     *flags = p[1];
     c->k = p[2];
@@ -97,7 +97,7 @@ drift_val_unpack(const MDB_val *v, struct drift_counts *c, uint8_t *flags, uint6
     memcpy(end_ms, p + 8, 8);
     memcpy(c->m, p + DRIFT_HDR, c->k);
     for (unsigned i = 0; i < c->k; i++)
-        if (c->m[i] == 0 || c->m[i] > DRIFT_BINS_MAX)
+        if (c->m[i] == 0 || c->m[i] > DRIFT_STORE_BINS_MAX)
             return -1;
     if (v->mv_size != drift_val_len(c))
         return -1;

@@ -27,8 +27,8 @@
 #include "hitlq_proto.h"
 #include "store.h"
 
-#define DRIFT_FEATURES_MAX 64u
-#define DRIFT_BINS_MAX     64u
+#define DRIFT_STORE_FEATURES_MAX 64u
+#define DRIFT_STORE_BINS_MAX     64u
 #define DRIFT_BIN_MISSING  0xFEu       /* = PROFILE_BIN_MISSING */
 #define DRIFT_BIN_UNSEEN   0xFFu       /* = PROFILE_BIN_UNSEEN */
 #define DRIFT_SLOT_MISSING(m) (m)      /* slot of the missing count */
@@ -38,8 +38,8 @@
 struct drift_obs {
     uint8_t digest[32];
     uint8_t k;                          /* features */
-    uint8_t m[DRIFT_FEATURES_MAX];      /* bins per feature */
-    uint8_t bin[DRIFT_FEATURES_MAX];    /* 0..m-1, DRIFT_BIN_MISSING / _UNSEEN */
+    uint8_t m[DRIFT_STORE_FEATURES_MAX];      /* bins per feature */
+    uint8_t bin[DRIFT_STORE_FEATURES_MAX];    /* 0..m-1, DRIFT_BIN_MISSING / _UNSEEN */
 };
 
 /* Counts of one window (or a sum of windows): c[i][0..m[i]) the bins of
@@ -47,8 +47,8 @@ struct drift_obs {
 struct drift_counts {
     uint32_t n;
     uint8_t  k;
-    uint8_t  m[DRIFT_FEATURES_MAX];
-    uint32_t c[DRIFT_FEATURES_MAX][DRIFT_BINS_MAX + 2];
+    uint8_t  m[DRIFT_STORE_FEATURES_MAX];
+    uint32_t c[DRIFT_STORE_FEATURES_MAX][DRIFT_STORE_BINS_MAX + 2];
 };
 
 struct drift_key {
