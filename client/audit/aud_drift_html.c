@@ -13,7 +13,8 @@
 struct dr_hcol {
     const char *hdr;
     const char *field;        /* "a.b" reaches into a sub-object */
-    char        kind;         /* 's' string, 'i' integer, 'f' %.4f, 'c' interval, 'p' percent */
+    char        kind;         /* 's' string, 'i' integer, 'f' %.4f, 'c' interval, 'p' percent,
+                                 '0' %.0f */
 };
 
 static const json_t *
@@ -53,6 +54,8 @@ dr_h_cell(FILE *f, const json_t *row, const struct dr_hcol *c)
         fprintf(f, "%.1f%%", 100.0 * x);
     else if (c->kind == 'f' && isfinite(x))
         fprintf(f, "%.4f", x);
+    else if (c->kind == '0' && isfinite(x))
+        fprintf(f, "%.0f", x);
     else
         fputs("-", f);
     fputs("</td>", f);
@@ -197,7 +200,7 @@ dr_h_qa_calib(FILE *f, const json_t *rep)
     };
     static const struct dr_hcol wcols[] = {
         { "window", "key", 's' }, { "verdicts", "qa_verdicts", 'i' }, { "wrong", "wrong", 'i' },
-        { "error rate [95% Wilson]", "error_rate", 'c' }, { "samples needed", "samples_needed", 'f' },
+        { "error rate [95% Wilson]", "error_rate", 'c' }, { "samples needed", "samples_needed", '0' },
     };
     static const struct dr_hcol ccols[] = {
         { "bin lo", "lo", 'f' }, { "bin hi", "hi", 'f' }, { "count", "count", 'i' },

@@ -43,20 +43,26 @@ svg_num(const json_t *v)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-/* <svg> with a title and the plot frame; y axis from 0 to ymax. */
+/* <svg> of height h with a title and the plot's axes. */
 static void
-svg_open(FILE *f, const char *title, double ymax, const char *ylabel)
+svg_frame(FILE *f, const char *title, double h)
 {
     fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" "
-               "viewBox=\"0 0 %.0f %.0f\" role=\"img\"><title>", SVG_W, SVG_H, SVG_W, SVG_H);
+               "viewBox=\"0 0 %.0f %.0f\" role=\"img\"><title>", SVG_W, h, SVG_W, h);
     dr_html_esc(f, title);
     fprintf(f, "</title><rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>"
                "<text x=\"%.1f\" y=\"18\" font-size=\"13\" font-weight=\"bold\">", PAD_L);
     dr_html_esc(f, title);
     fprintf(f, "</text><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>",
-            PAD_L, SVG_H - PAD_B, SVG_W - PAD_R, SVG_H - PAD_B, PAD_L, PAD_T, PAD_L,
-            SVG_H - PAD_B);
+            PAD_L, h - PAD_B, SVG_W - PAD_R, h - PAD_B, PAD_L, PAD_T, PAD_L, h - PAD_B);
+}
+
+/* svg_frame of the standard height with a y axis from 0 to ymax. */
+static void
+svg_open(FILE *f, const char *title, double ymax, const char *ylabel)
+{
+    svg_frame(f, title, SVG_H);
     for (int k = 0; k <= 4; k++) {
         double y = SVG_H - PAD_B - (SVG_H - PAD_T - PAD_B) * k / 4.0;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
@@ -69,16 +75,23 @@ svg_open(FILE *f, const char *title, double ymax, const char *ylabel)
     fputs("</text>", f);
 }
 
+/* Legend entry i at the top right (or the bottom right when low). */
 static void
-svg_legend(FILE *f, int i, const char *name)
+svg_legend_at(FILE *f, int i, const char *name, bool low)
 {
-    double x = SVG_W - PAD_R - 150, y = PAD_T + 4 + 14 * i;
+    double x = SVG_W - PAD_R - 150, y = (low ? SVG_H - PAD_B - 34 : PAD_T + 4) + 14 * i;
 
     fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
                "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", x, y, dr_svg_colors[i % 5],
             x + 14, y + 9);
     dr_html_esc(f, name);
     fputs("</text>", f);
+}
+
+static void
+svg_legend(FILE *f, int i, const char *name)
+{
+    svg_legend_at(f, i, name, false);
 }
 
 static void
@@ -187,8 +200,8 @@ dr_svg_reliability(FILE *f, const char *title, const json_t *rows, const json_t 
                 k / 10.0);
     svg_reliability_series(f, rows, 0);
     svg_reliability_series(f, rows_w, 1);
-    svg_legend(f, 0, "unweighted");
-    svg_legend(f, 1, "QA-reweighted");
+    svg_legend_at(f, 0, "unweighted", true);
+    svg_legend_at(f, 1, "QA-reweighted", true);
     fputs("</svg>\n", f);
 }
 
@@ -197,10 +210,13 @@ dr_svg_bars(FILE *f, const char *title, const json_t *rows, const char *key_fiel
             const char *val_field, double max)
 {
     size_t n = json_array_size(rows), i;
-    double ph = SVG_H - PAD_T - PAD_B, bh = n > 0 ? ph / (double)n : ph;
+    double bh = 18.0, h = fmax(SVG_H, PAD_T + PAD_B + bh * (double)n);
     const json_t *row;
 
-    svg_open(f, title, 0, "");
+    DR_EACH(rows, i, row)                         /* the scale: max, or the largest */
+        if (isfinite(svg_num(json_object_get(row, val_field))))
+            max = fmax(max, svg_num(json_object_get(row, val_field)));
+    svg_frame(f, title, h);
     if (n == 0)
         return svg_empty(f, "no data");
     DR_EACH(rows, i, row) {
