@@ -13,7 +13,8 @@
 #   (h) ops per fsync (STATS counters if any, else strace -c if installed)
 #   (i) the audit log: (b) again with the log off in the same rounds (on/off
 #       ratio), its append cost and proof serving at 1M entries
-#       (tests/bench/bench_audit.c), and hitlq-audit's offline verify rate
+#       (tests/bench/bench_audit.c), and hitlq-audit's offline verify and
+#       drift-review rates
 #   (j) scoring cost per item, one thread (tests/bench/bench_score.c): the default
 #       scorecard, a 100-tree depth-6 XGBoost model in hitlq vs XGBoost's
 #       C API, approximate and exact (TreeSHAP) contributions
@@ -376,13 +377,20 @@ P_HASHES=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "=") {
 P_MED=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "median") { print $(i + 1); exit } }' "$O/audit")
 P_P99=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "p99") { print $(i + 1); exit } }' "$O/audit")
 P_SIZE=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "at") { print $(i + 1); exit } }' "$O/audit")
-V_RATE=
+V_RATE= D_RATE=
 printf 'map_size_mb = 32768\n' > "$AL/conf"
 if "$HITLQD" -d "$AL/data" -K > "$AL/vkeys" 2>/dev/null && start_server auditlog "$AL/conf" "$AL"; then
     run "$O/export" 900 "$HA" export --server "127.0.0.1:$(cat "$PORTFILE")" --out "$AL/export"
     server_alive "audit export" && stop_server
     run "$O/verify" 900 taskset -c 0 "$HA" verify --vkey-file "$AL/vkeys" "$AL/export"
     V_RATE=$(awk '/entries\/s/ { for (i = 1; i <= NF; i++) if ($i ~ /entries\/s/) { v = $(i - 1); gsub(/[^0-9.]/, "", v); print v; exit } }' "$O/verify")
+    # hitlq-audit drift: the same verification plus the whole review, one core
+    # (its report has no timing in it: the wall time is taken here)
+    d0=$(date +%s%N)
+    timeout -s KILL 900 taskset -c 0 "$HA" drift --vkey-file "$AL/vkeys" "$AL/export" --json \
+        > "$O/drift.json" 2> "$O/drift.err" && d1=$(date +%s%N) &&
+        D_RATE=$(awk -v ns=$((d1 - d0)) '/"size":/ { gsub(/[^0-9]/, ""); printf "%.0f", $0 / (ns / 1e9); exit }' "$O/drift.json")
+    say "bench: (i) hitlq-audit drift = $(num_or_na "$D_RATE") entries/s (one core, verification included)"
 fi
 rm -rf "$AL"
 
@@ -736,6 +744,8 @@ printf '%-58s %-30s %-16s %s\n' "(i) inclusion proof served, median us (p99)" \
     "$(num_or_na "$P_MED") ($(num_or_na "$P_P99"))" "< 100" "$(verdict "$P_MED" "<=" 99.9)"
 printf '%-58s %-30s %-16s %s\n' "(i) hitlq-audit verify entries/s, one core" \
     "$(num_or_na "$V_RATE")" ">= 500000" "$(verdict "$V_RATE" ">=" 500000)"
+printf '%-58s %-30s %-16s %s\n' "(i) hitlq-audit drift entries/s, one core (with verify)" \
+    "$(num_or_na "$D_RATE")" ">= 500000" "$(verdict "$D_RATE" ">=" 500000)"
 printf '%-58s %-30s %-16s %s\n' "(j) hitlq vs XGBoost C API on every row (1e-6, phi 1e-5)" \
     "$(num_or_na "$SC_CHECK")" "ok" "$([ "$SC_CHECK" = ok ] && printf met || printf 'NOT met')"
 printf '%-58s %-30s %-16s %s\n' "(j) scorecard ns/item (embedded default, one thread)" \

@@ -1,7 +1,7 @@
 /*
  * audit_policy.c - the audit log's own copy of the policy values it
- * records (struct audit_policy, audit.h): one allocation per copy and
- * the snapshot an aborted batch restores.
+ * records (struct audit_policy, audit.h): one allocation per copy, the
+ * lookup by item type, and the snapshot an aborted batch restores.
  * Commit thread only (and audit_open / audit_close around it).
  */
 #include <stdlib.h>
