@@ -40,6 +40,9 @@
 #define POLICY_SRC  "server/score/defaults/credit_policy.json"
 #define MODEL_SRC   "server/score/defaults/credit_xgb.json"
 #define PROFILE_SRC "server/score/defaults/credit_profile.json"
+/* The retrained version for the second window: the same 61 columns,
+ * trained separately (tests/vectors/xgb/README.md: 20 trees, depth 4). */
+#define MODEL_V2    "tests/vectors/xgb/credit_small.json"
 #define TOOL        "build/test/hitlq-audit"
 #define ORACLE      "tests/e2e/drift_report_oracle.py"
 #define WINDOW_MS   10000u          /* --window 10s */
@@ -361,9 +364,19 @@ static void check_json_shape(void)
     json_t *cp = json_object_get(j, "checkpoint");
     assert_true(json_integer_value(json_object_get(cp, "size")) > 1000);
     assert_non_null(json_string_value(json_object_get(cp, "root_hash")));
-    json_t *m = json_array_get(json_object_get(j, "models"), 0);
-    assert_int_equal(strlen(json_string_value(json_object_get(m, "digest"))), 64);
-    assert_string_equal(json_string_value(json_object_get(m, "model")), "credit_xgb@1");
+    /* the retrained version is a second model, by file digest */
+    json_t *ms = json_object_get(j, "models");
+    assert_int_equal(json_array_size(ms), 2);
+    const char *names[2], *dg[2];
+    for (size_t i = 0; i < 2; i++) {
+        json_t *m = json_array_get(ms, i);
+        dg[i] = json_string_value(json_object_get(m, "digest"));
+        names[i] = json_string_value(json_object_get(m, "model"));
+        assert_int_equal(strlen(dg[i]), 64);
+    }
+    assert_string_not_equal(dg[0], dg[1]);
+    assert_true((strcmp(names[0], "credit_xgb@1") == 0 && strcmp(names[1], "credit_xgb@2") == 0) ||
+                (strcmp(names[0], "credit_xgb@2") == 0 && strcmp(names[1], "credit_xgb@1") == 0));
     /* the shifted window's score distribution moved */
     json_t *w1 = json_array_get(json_object_get(json_object_get(j, "score_drift"), "by_window"),
                                 1);
@@ -411,6 +424,35 @@ static void export_with_input_windows(void)
     assert_true(n >= 2);
 }
 
+/* Between the windows the model is retrained: the policy now names
+ * credit_xgb_v2.json as credit_xgb@2, installed by RELOAD.  The report must
+ * then show two models, told apart by their file digests. */
+static void retrain_reload(hitlq *c)
+{
+    static const char OLD_M[] = "\"model\": \"credit_xgb.json\"";
+    static const char OLD_V[] = "\"model_version\": \"1\"";
+    char path[128], pol[128];
+    char *p = tutil_slurp(MODEL_V2, NULL), *m, *v;
+
+    assert_non_null(p);
+    snprintf(path, sizeof path, "%s/credit_xgb_v2.json", DIR_);
+    write_file(path, p);
+    free(p);
+    snprintf(path, sizeof path, "%s/credit_policy.json", DIR_);
+    p = tutil_slurp(path, NULL);
+    assert_non_null(p);
+    assert_non_null(m = strstr(p, OLD_M));
+    assert_non_null(v = strstr(m, OLD_V));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s\"model\": \"credit_xgb_v2.json\"%.*s\"model_version\": \"2\"%s",
+            (int)(m - p), p, (int)(v - m - (sizeof OLD_M - 1)), m + sizeof OLD_M - 1,
+            v + sizeof OLD_V - 1);
+    assert_int_equal(fclose(f), 0);
+    free(p);
+    assert_int_equal(hitlq_reload(c, pol, sizeof pol), HITLQ_OK);
+}
+
 static void test_drift_credit(void **st)
 {
     (void)st;
@@ -420,6 +462,7 @@ static void test_drift_credit(void **st)
     hitlq *c = cli("drift-bot");
     next_window();
     submit_phase(c, 0, 500, 0);
+    retrain_reload(c);
     next_window();
     submit_phase(c, 500, 500, 1);
     hitlq_free(c);
