@@ -256,6 +256,18 @@ int hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
                          hitlq_decision *out, uint64_t *index,
                          uint8_t leaf_hash[HITLQ_HASH_LEN], char **tlog_proof);
 
+/* ---- input drift (PROTOCOL.md §4.12a) -------------------------------------- */
+
+/* DRIFT_INPUTS (auditor or admin): input drift of item type `type` over
+ * the windows starting in [from_ms, to_ms) (0 = no bound) against the
+ * type's reference profile.  *out is the reply ({type, profile, version,
+ * n_ref, n, windows, from_ms, to_ms, features: [{field, kind, rank, edges
+ * | categories, counts, ref_counts, missing, unseen, ref_missing,
+ * missing_rate, unseen_rate, ref_missing_rate, psi, js_div, js_dist}]},
+ * features ranked by PSI); on a server error it holds the error reply. */
+int hitlq_drift_inputs(hitlq *c, const char *type, uint64_t from_ms, uint64_t to_ms,
+                       hitlq_reply **out);
+
 /* ---- administration ------------------------------------------------------ */
 
 /* RELOAD: the server loads and validates its configured policy file (and

@@ -52,6 +52,7 @@ record_type_valid(uint8_t t)
 {
     return (t >= RECORD_AUTO_DECISION && t <= RECORD_QUEUE_EVENT) ||
            t == RECORD_MODEL_REGISTERED || t == RECORD_POLICY_CHANGE ||
+           t == RECORD_PROFILE_REGISTERED || t == RECORD_INPUT_WINDOW ||
            t == RECORD_KEY_EVENT || t == RECORD_HEARTBEAT || t == RECORD_GENESIS;
 }
 

@@ -26,7 +26,8 @@
  *   4    1           record_type      01 AUTO_DECISION, 02 ESCALATION,
  *                                     03 HUMAN_DECISION, 04 HUMAN_OVERRIDE,
  *                                     05 QUEUE_EVENT, 10 MODEL_REGISTERED,
- *                                     11 POLICY_CHANGE, 20 KEY_EVENT,
+ *                                     11 POLICY_CHANGE, 12 PROFILE_REGISTERED,
+ *                                     13 INPUT_WINDOW, 20 KEY_EVENT,
  *                                     21 HEARTBEAT, 22 GENESIS (index 0 only)
  *   5    8           index            u64 = the leaf's position in the tree
  *   13   8           time_ms          u64 Unix ms UTC, non-decreasing
@@ -114,6 +115,8 @@ enum record_type {
     RECORD_QUEUE_EVENT      = 0x05,
     RECORD_MODEL_REGISTERED = 0x10,
     RECORD_POLICY_CHANGE    = 0x11,
+    RECORD_PROFILE_REGISTERED = 0x12,  /* input-drift reference profile */
+    RECORD_INPUT_WINDOW     = 0x13,    /* a closed input-drift window */
     RECORD_KEY_EVENT        = 0x20,
     RECORD_HEARTBEAT        = 0x21,
     RECORD_GENESIS          = 0x22,

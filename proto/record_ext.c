@@ -472,6 +472,236 @@ record_ext_verdict_decode(const uint8_t *data, size_t len, struct record_ext_ver
     return rd_done(&rd, rc);
 }
 
+/* ---- 000A PROFILE, 000B INPUT_COUNTS (hitlq, input drift) ---------------- */
+
+/* Bytewise order of two byte strings, a shorter prefix first (<0, 0, >0). */
+static int
+ext_bytes_cmp(const struct record_ext_bytes *a, const struct record_ext_bytes *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = (n > 0 && a->data != NULL && b->data != NULL) ? memcmp(a->data, b->data, n) : 0;
+
+    if (c != 0)
+        return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+/* A numeric feature's m - 1 edges (strictly ascending) or a categorical
+ * one's m categories (strictly ascending bytewise). */
+static void
+w_profile_bins(struct ext_w *w, const struct record_ext_profile_feature *f)
+{
+    for (unsigned i = 0; f->kind == RECORD_FEATURE_NUMERIC && i + 1u < f->n_bins; i++) {
+        if (i > 0 && !(f->edge[i] > f->edge[i - 1]))
+            w_fail(w, RECORD_ERR_EXT_BODY);
+        w_f64(w, f->edge[i]);
+    }
+    for (unsigned i = 0; f->kind == RECORD_FEATURE_CATEGORICAL && i < f->n_bins; i++) {
+        if (i > 0 && ext_bytes_cmp(&f->category[i - 1], &f->category[i]) >= 0)
+            w_fail(w, RECORD_ERR_EXT_BODY);
+        w_opaque(w, &f->category[i], 1);
+    }
+}
+
+/* m counts then `extra` more u32s; their sum must be n. */
+static void
+w_counts(struct ext_w *w, const uint32_t *count, unsigned m, const uint32_t *extra,
+         unsigned n_extra, uint32_t n)
+{
+    uint64_t sum = 0;
+
+    for (unsigned i = 0; i < m; i++) {
+        w_be(w, count[i], 4);
+        sum += count[i];
+    }
+    for (unsigned i = 0; i < n_extra; i++) {
+        w_be(w, extra[i], 4);
+        sum += extra[i];
+    }
+    if (sum != n)
+        w_fail(w, RECORD_ERR_EXT_BODY);
+}
+
+static void
+w_profile_feature(struct ext_w *w, const struct record_ext_profile_feature *f, uint32_t n)
+{
+    if ((f->kind != RECORD_FEATURE_NUMERIC && f->kind != RECORD_FEATURE_CATEGORICAL) ||
+        f->n_bins < 1 || f->n_bins > RECORD_EXT_DRIFT_BINS_MAX) {
+        w_fail(w, RECORD_ERR_EXT_BODY);
+        return;
+    }
+    w_opaque(w, &f->name, 1);
+    w_u8(w, f->kind);
+    w_u8(w, f->n_bins);
+    w_profile_bins(w, f);
+    w_counts(w, f->count, f->n_bins, &f->missing, 1, n);
+}
+
+int
+record_ext_profile_encode(const struct record_ext_profile *in, uint8_t *out, size_t cap,
+                          size_t *len)
+{
+    struct ext_w w;
+    int rc = w_begin(&w, in, out, cap, len);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if (in->n_features < 1 || in->n_features > RECORD_EXT_DRIFT_FEATURES_MAX) {
+        w_fail(&w, RECORD_ERR_EXT_BODY);
+        return w_done(&w, len);
+    }
+    w_put(&w, in->digest, RECORD_EXT_DIGEST_LEN);
+    w_opaque(&w, &in->version, 0);
+    w_be(&w, in->n, 4);
+    w_u8(&w, in->n_features);
+    for (unsigned i = 0; i < in->n_features; i++)
+        w_profile_feature(&w, &in->f[i], in->n);
+    return w_done(&w, len);
+}
+
+/* u32 into *v, added to *sum. */
+static int
+rd_u32_sum(struct record_rd *rd, uint32_t *v, uint64_t *sum)
+{
+    uint64_t x = 0;
+    int rc = rd_be(rd, &x, 4);
+
+    *v = (uint32_t)x;
+    *sum += x;
+    return rc;
+}
+
+static int
+rd_profile_bins(struct record_rd *rd, struct record_ext_profile_feature *f)
+{
+    int rc = RECORD_OK;
+
+    for (unsigned i = 0; rc == RECORD_OK && f->kind == RECORD_FEATURE_NUMERIC &&
+                         i + 1u < f->n_bins; i++) {
+        rc = rd_f64(rd, &f->edge[i]);
+        if (rc == RECORD_OK && i > 0 && !(f->edge[i] > f->edge[i - 1]))
+            rc = RECORD_ERR_EXT_BODY;
+    }
+    for (unsigned i = 0; rc == RECORD_OK && f->kind == RECORD_FEATURE_CATEGORICAL &&
+                         i < f->n_bins; i++) {
+        rc = rd_opaque(rd, 1, &f->category[i]);
+        if (rc == RECORD_OK && i > 0 && ext_bytes_cmp(&f->category[i - 1], &f->category[i]) >= 0)
+            rc = RECORD_ERR_EXT_BODY;
+    }
+    return rc;
+}
+
+static int
+rd_profile_feature(struct record_rd *rd, struct record_ext_profile_feature *f, uint32_t n)
+{
+    uint64_t sum = 0;
+    int rc;
+
+    if ((rc = rd_opaque(rd, 1, &f->name)) != RECORD_OK ||
+        (rc = rd_u8_in(rd, &f->kind, RECORD_FEATURE_NUMERIC,
+                       RECORD_FEATURE_CATEGORICAL)) != RECORD_OK ||
+        (rc = rd_u8_in(rd, &f->n_bins, 1, RECORD_EXT_DRIFT_BINS_MAX)) != RECORD_OK ||
+        (rc = rd_profile_bins(rd, f)) != RECORD_OK)
+        return rc;
+    for (unsigned i = 0; rc == RECORD_OK && i < f->n_bins; i++)
+        rc = rd_u32_sum(rd, &f->count[i], &sum);
+    if (rc == RECORD_OK)
+        rc = rd_u32_sum(rd, &f->missing, &sum);
+    return (rc == RECORD_OK && sum != n) ? RECORD_ERR_EXT_BODY : rc;
+}
+
+int
+record_ext_profile_decode(const uint8_t *data, size_t len, struct record_ext_profile *out)
+{
+    struct record_rd rd;
+    uint64_t n = 0;
+    int rc = rd_begin(&rd, data, len, out);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if ((rc = rd_bytes(&rd, out->digest, RECORD_EXT_DIGEST_LEN)) == RECORD_OK &&
+        (rc = rd_opaque(&rd, 0, &out->version)) == RECORD_OK &&
+        (rc = rd_be(&rd, &n, 4)) == RECORD_OK)
+        rc = rd_u8_in(&rd, &out->n_features, 1, RECORD_EXT_DRIFT_FEATURES_MAX);
+    out->n = (uint32_t)n;
+    for (unsigned i = 0; rc == RECORD_OK && i < out->n_features; i++)
+        rc = rd_profile_feature(&rd, &out->f[i], out->n);
+    return rd_done(&rd, rc);
+}
+
+int
+record_ext_input_counts_encode(const struct record_ext_input_counts *in, uint8_t *out,
+                               size_t cap, size_t *len)
+{
+    struct ext_w w;
+    int rc = w_begin(&w, in, out, cap, len);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if (in->n_features < 1 || in->n_features > RECORD_EXT_DRIFT_FEATURES_MAX ||
+        in->window_end_ms <= in->window_start_ms) {
+        w_fail(&w, RECORD_ERR_EXT_BODY);
+        return w_done(&w, len);
+    }
+    w_put(&w, in->profile_digest, RECORD_EXT_DIGEST_LEN);
+    w_opaque(&w, &in->item_type, 1);
+    w_be(&w, in->window_start_ms, 8);
+    w_be(&w, in->window_end_ms, 8);
+    w_be(&w, in->n, 4);
+    w_u8(&w, in->n_features);
+    for (unsigned i = 0; i < in->n_features; i++) {
+        const struct record_ext_input_feature *f = &in->f[i];
+        uint32_t extra[2] = { f->missing, f->unseen };
+
+        if (f->n_bins < 1 || f->n_bins > RECORD_EXT_DRIFT_BINS_MAX) {
+            w_fail(&w, RECORD_ERR_EXT_BODY);
+            break;
+        }
+        w_u8(&w, f->n_bins);
+        w_counts(&w, f->count, f->n_bins, extra, 2, in->n);
+    }
+    return w_done(&w, len);
+}
+
+static int
+rd_input_feature(struct record_rd *rd, struct record_ext_input_feature *f, uint32_t n)
+{
+    uint64_t sum = 0;
+    int rc = rd_u8_in(rd, &f->n_bins, 1, RECORD_EXT_DRIFT_BINS_MAX);
+
+    for (unsigned i = 0; rc == RECORD_OK && i < f->n_bins; i++)
+        rc = rd_u32_sum(rd, &f->count[i], &sum);
+    if (rc == RECORD_OK)
+        rc = rd_u32_sum(rd, &f->missing, &sum);
+    if (rc == RECORD_OK)
+        rc = rd_u32_sum(rd, &f->unseen, &sum);
+    return (rc == RECORD_OK && sum != n) ? RECORD_ERR_EXT_BODY : rc;
+}
+
+int
+record_ext_input_counts_decode(const uint8_t *data, size_t len,
+                               struct record_ext_input_counts *out)
+{
+    struct record_rd rd;
+    uint64_t n = 0;
+    int rc = rd_begin(&rd, data, len, out);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if ((rc = rd_bytes(&rd, out->profile_digest, RECORD_EXT_DIGEST_LEN)) == RECORD_OK &&
+        (rc = rd_opaque(&rd, 1, &out->item_type)) == RECORD_OK &&
+        (rc = rd_be(&rd, &out->window_start_ms, 8)) == RECORD_OK &&
+        (rc = rd_be(&rd, &out->window_end_ms, 8)) == RECORD_OK &&
+        (rc = rd_be(&rd, &n, 4)) == RECORD_OK)
+        rc = rd_u8_in(&rd, &out->n_features, 1, RECORD_EXT_DRIFT_FEATURES_MAX);
+    if (rc == RECORD_OK && out->window_end_ms <= out->window_start_ms)
+        rc = RECORD_ERR_EXT_BODY;
+    out->n = (uint32_t)n;
+    for (unsigned i = 0; rc == RECORD_OK && i < out->n_features; i++)
+        rc = rd_input_feature(&rd, &out->f[i], out->n);
+    return rd_done(&rd, rc);
+}
+
 /* ---- 0010 MODEL_INFO, 0011 POLICY_INFO ----------------------------------- */
 
 int

@@ -41,6 +41,8 @@ enum record_ext_type {
     RECORD_EXT_RULES          = 0x0007,   /* hitlq */
     RECORD_EXT_RECOMMENDATION = 0x0008,   /* hitlq, format v2 */
     RECORD_EXT_VERDICT        = 0x0009,   /* hitlq, format v2 */
+    RECORD_EXT_PROFILE        = 0x000A,   /* hitlq: input-drift reference */
+    RECORD_EXT_INPUT_COUNTS   = 0x000B,   /* hitlq: input-drift window */
     RECORD_EXT_MODEL_INFO     = 0x0010,
     RECORD_EXT_POLICY_INFO    = 0x0011,
     RECORD_EXT_KEY_INFO       = 0x0020,
@@ -68,6 +70,16 @@ enum record_ext_type {
 #define RECORD_EXT_MODEL_INFO_MAX (2u * RECORD_EXT_DIGEST_LEN + 1u + RECORD_EXT_STR_MAX)
 #define RECORD_EXT_POLICY_INFO_LEN (RECORD_EXT_DIGEST_LEN + 2u + 8u)
 #define RECORD_EXT_KEY_INFO_LEN(vkey_len) (4u + (vkey_len) + 8u)
+/* PROFILE and INPUT_COUNTS (input drift): at most 64 features, each with
+ * 1..64 bins (a numeric feature: bins - 1 inner edges; a categorical one:
+ * one bin per category).  A PROFILE body must also fit the u16 data bound
+ * (RECORD_EXT_DATA_MAX): 64 categorical features with 64 long category
+ * names do not, and the encoder refuses them (RECORD_ERR_EXT_BODY). */
+#define RECORD_EXT_DRIFT_FEATURES_MAX 64u
+#define RECORD_EXT_DRIFT_BINS_MAX     64u
+#define RECORD_EXT_INPUT_COUNTS_MAX                                              \
+    (RECORD_EXT_DIGEST_LEN + 1u + RECORD_EXT_STR_MAX + 8u + 8u + 4u + 1u +        \
+     RECORD_EXT_DRIFT_FEATURES_MAX * (1u + RECORD_EXT_DRIFT_BINS_MAX * 4u + 8u))
 
 /* ---- enumerations inside bodies ------------------------------------------- */
 
@@ -106,6 +118,11 @@ enum record_ext_route {                /* SCORING route */
 enum record_ext_rule_kind {            /* RULES kind */
     RECORD_RULE_VALIDATION = 1,
     RECORD_RULE_HARD       = 2,
+};
+
+enum record_ext_feature_kind {         /* PROFILE feature kind */
+    RECORD_FEATURE_NUMERIC     = 1,
+    RECORD_FEATURE_CATEGORICAL = 2,
 };
 
 enum record_ext_key_role {             /* KEY_INFO role */
@@ -200,6 +217,51 @@ struct record_ext_verdict {
     uint8_t                 flags;
 };
 
+/* 000A: u8 profile_digest[32]; opaque version<0..255>; u32 n (reference
+ * rows); u8 k (1..64); k x feature {opaque name<1..255>; u8 kind (1
+ * numeric, 2 categorical); u8 m (bins, 1..64); numeric: (m - 1) x f64 edge,
+ * strictly ascending; categorical: m x opaque category<1..255>, strictly
+ * ascending bytewise; m x u32 count; u32 missing}, with, per feature,
+ * sum(count) + missing == n.  A numeric value v falls in bin "number of
+ * edges <= v"; a categorical value in its category's bin. */
+struct record_ext_profile_feature {
+    struct record_ext_bytes name;
+    uint8_t                 kind;               /* enum record_ext_feature_kind */
+    uint8_t                 n_bins;             /* 1..64 */
+    double                  edge[RECORD_EXT_DRIFT_BINS_MAX - 1];   /* numeric */
+    struct record_ext_bytes category[RECORD_EXT_DRIFT_BINS_MAX];   /* categorical */
+    uint32_t                count[RECORD_EXT_DRIFT_BINS_MAX];
+    uint32_t                missing;
+};
+/* About 110 KB: allocate it (or make it static), not on a small stack. */
+struct record_ext_profile {
+    uint8_t                           digest[RECORD_EXT_DIGEST_LEN];
+    struct record_ext_bytes           version;
+    uint32_t                          n;
+    uint8_t                           n_features;   /* 1..64 */
+    struct record_ext_profile_feature f[RECORD_EXT_DRIFT_FEATURES_MAX];
+};
+
+/* 000B: u8 profile_digest[32]; opaque item_type<1..255>; u64 window_start_ms;
+ * u64 window_end_ms (> start); u32 n (items); u8 k (1..64); k x {u8 m
+ * (1..64); m x u32 count; u32 missing; u32 unseen}, with, per feature,
+ * sum(count) + missing + unseen == n.  Feature i and its bins are those of
+ * feature i of the PROFILE with that digest.  PROFILE and INPUT_COUNTS are
+ * in hitlq's range 0005-000F: opaque to record_ext_check, like OUTCOME. */
+struct record_ext_input_feature {
+    uint8_t  n_bins;                            /* 1..64 */
+    uint32_t count[RECORD_EXT_DRIFT_BINS_MAX];
+    uint32_t missing, unseen;
+};
+struct record_ext_input_counts {
+    uint8_t                         profile_digest[RECORD_EXT_DIGEST_LEN];
+    struct record_ext_bytes         item_type;
+    uint64_t                        window_start_ms, window_end_ms;
+    uint32_t                        n;
+    uint8_t                         n_features;   /* 1..64 */
+    struct record_ext_input_feature f[RECORD_EXT_DRIFT_FEATURES_MAX];
+};
+
 /* 0010: u8 training_manifest_digest[32]; u8 eval_report_digest[32];
  * opaque framework<0..255>. */
 struct record_ext_model_info {
@@ -287,6 +349,19 @@ int record_ext_verdict_encode(const struct record_ext_verdict *in, uint8_t *out,
                               size_t cap, size_t *len) __attribute__((warn_unused_result));
 int record_ext_verdict_decode(const uint8_t *data, size_t len,
                               struct record_ext_verdict *out)
+    __attribute__((warn_unused_result));
+
+int record_ext_profile_encode(const struct record_ext_profile *in, uint8_t *out,
+                              size_t cap, size_t *len) __attribute__((warn_unused_result));
+int record_ext_profile_decode(const uint8_t *data, size_t len,
+                              struct record_ext_profile *out)
+    __attribute__((warn_unused_result));
+
+int record_ext_input_counts_encode(const struct record_ext_input_counts *in, uint8_t *out,
+                                   size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+int record_ext_input_counts_decode(const uint8_t *data, size_t len,
+                                   struct record_ext_input_counts *out)
     __attribute__((warn_unused_result));
 
 int record_ext_model_info_encode(const struct record_ext_model_info *in, uint8_t *out,

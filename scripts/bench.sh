@@ -13,7 +13,8 @@
 #   (h) ops per fsync (STATS counters if any, else strace -c if installed)
 #   (i) the audit log: (b) again with the log off in the same rounds (on/off
 #       ratio), its append cost and proof serving at 1M entries
-#       (tests/bench/bench_audit.c), and hitlq-audit's offline verify rate
+#       (tests/bench/bench_audit.c), and hitlq-audit's offline verify and
+#       drift-review rates
 #   (j) scoring cost per item, one thread (tests/bench/bench_score.c): the default
 #       scorecard, a 100-tree depth-6 XGBoost model in hitlq vs XGBoost's
 #       C API, approximate and exact (TreeSHAP) contributions
@@ -23,6 +24,8 @@
 #       new connection (tests/bench/bench_auth.c), from 1, 200 and 2000 addresses
 #   (m) the drift review's per-entry aggregate updates, one thread
 #       (tests/bench/bench_drift.c, proto/drift_stats.c)
+#   (o) input-drift histograms: (b)'s durable submits with the bundled policy
+#       with and without its reference profile, alternating rounds
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -374,13 +377,20 @@ P_HASHES=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "=") {
 P_MED=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "median") { print $(i + 1); exit } }' "$O/audit")
 P_P99=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "p99") { print $(i + 1); exit } }' "$O/audit")
 P_SIZE=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "at") { print $(i + 1); exit } }' "$O/audit")
-V_RATE=
+V_RATE= D_RATE=
 printf 'map_size_mb = 32768\n' > "$AL/conf"
 if "$HITLQD" -d "$AL/data" -K > "$AL/vkeys" 2>/dev/null && start_server auditlog "$AL/conf" "$AL"; then
     run "$O/export" 900 "$HA" export --server "127.0.0.1:$(cat "$PORTFILE")" --out "$AL/export"
     server_alive "audit export" && stop_server
     run "$O/verify" 900 taskset -c 0 "$HA" verify --vkey-file "$AL/vkeys" "$AL/export"
     V_RATE=$(awk '/entries\/s/ { for (i = 1; i <= NF; i++) if ($i ~ /entries\/s/) { v = $(i - 1); gsub(/[^0-9.]/, "", v); print v; exit } }' "$O/verify")
+    # hitlq-audit drift: the same verification plus the whole review, one core
+    # (its report has no timing in it: the wall time is taken here)
+    d0=$(date +%s%N)
+    timeout -s KILL 900 taskset -c 0 "$HA" drift --vkey-file "$AL/vkeys" "$AL/export" --json \
+        > "$O/drift.json" 2> "$O/drift.err" && d1=$(date +%s%N) &&
+        D_RATE=$(awk -v ns=$((d1 - d0)) '/"size":/ { gsub(/[^0-9]/, ""); printf "%.0f", $0 / (ns / 1e9); exit }' "$O/drift.json")
+    say "bench: (i) hitlq-audit drift = $(num_or_na "$D_RATE") entries/s (one core, verification included)"
 fi
 rm -rf "$AL"
 
@@ -640,6 +650,47 @@ else
     say "bench: (m) skipped: $BD is missing (make $BD)"
 fi
 
+# ---- (o) input-drift histograms ---------------------------------------------------
+# (b)'s load (16 conns x 64, $SUBMIT_S s, audit log on) on the bundled policy
+# from files: once as it is (it names credit_profile.json: every item's inputs
+# binned on the loop thread, one increment per input and one LMDB update per
+# window and batch in the commit thread) and once without its "profile" key,
+# fresh servers, alternating which goes first; the figure is the median of the
+# per-round ratios on / off.  Target: the histograms cost <= 5 %.
+OD=$TMPROOT/drift
+mkdir -p "$OD"
+cp server/score/defaults/credit_xgb.json server/score/defaults/credit_profile.json \
+    server/score/defaults/credit_policy.json "$OD/"
+python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["types"]["credit_application"].pop("profile")
+json.dump(p, open(sys.argv[2], "w"), indent=1)' "$OD/credit_policy.json" "$OD/noprofile_policy.json"
+printf 'policy = "%s"\nmap_size_mb = 32768\n' "$OD/credit_policy.json" > "$OD/on.conf"
+printf 'policy = "%s"\nmap_size_mb = 32768\n' "$OD/noprofile_policy.json" > "$OD/off.conf"
+PON_ALL= POFF_ALL= PRATIO_ALL=
+say ""
+say "-- (o) durable submits/s, bundled policy with / without its input-drift profile (load average $(loadavg))"
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    if [ $((r % 2)) -eq 1 ]; then
+        policy_round profon "$OD/on.conf"; pon=$pv
+        policy_round profoff "$OD/off.conf"; poff=$pv
+    else
+        policy_round profoff "$OD/off.conf"; poff=$pv
+        policy_round profon "$OD/on.conf"; pon=$pv
+    fi
+    pr=$(calc 'printf "%.3f", b / a' "$(num_or_na "$poff")" "$(num_or_na "$pon")")
+    say "round $r: profile on $(num_or_na "$pon")/s, off $(num_or_na "$poff")/s, on/off $pr"
+    PON_ALL="$PON_ALL ${pon:-n/a}" POFF_ALL="$POFF_ALL ${poff:-n/a}" PRATIO_ALL="$PRATIO_ALL $pr"
+    r=$((r + 1))
+done
+set -- $(median3 $PON_ALL); PON_MED=$1
+set -- $(median3 $POFF_ALL); POFF_MED=$1
+PRATIO_MED=$(printf '%s\n' $PRATIO_ALL | grep -v '^n/a$' | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit } printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+say "bench: (o) input-drift histograms: durable submits/s profile on / off = $PRATIO_MED (median of $ROUNDS per-round ratios; on $(num_or_na "$PON_MED")/s, off $(num_or_na "$POFF_MED")/s)"
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -693,6 +744,8 @@ printf '%-58s %-30s %-16s %s\n' "(i) inclusion proof served, median us (p99)" \
     "$(num_or_na "$P_MED") ($(num_or_na "$P_P99"))" "< 100" "$(verdict "$P_MED" "<=" 99.9)"
 printf '%-58s %-30s %-16s %s\n' "(i) hitlq-audit verify entries/s, one core" \
     "$(num_or_na "$V_RATE")" ">= 500000" "$(verdict "$V_RATE" ">=" 500000)"
+printf '%-58s %-30s %-16s %s\n' "(i) hitlq-audit drift entries/s, one core (with verify)" \
+    "$(num_or_na "$D_RATE")" ">= 500000" "$(verdict "$D_RATE" ">=" 500000)"
 printf '%-58s %-30s %-16s %s\n' "(j) hitlq vs XGBoost C API on every row (1e-6, phi 1e-5)" \
     "$(num_or_na "$SC_CHECK")" "ok" "$([ "$SC_CHECK" = ok ] && printf met || printf 'NOT met')"
 printf '%-58s %-30s %-16s %s\n' "(j) scorecard ns/item (embedded default, one thread)" \
@@ -749,5 +802,7 @@ else
 fi
 printf '%-58s %-30s %-16s %s\n' "(m) drift aggregate updates entries/s, one thread" \
     "$(num_or_na "$DR_RATE") ($(num_or_na "$DR_NS") ns/entry)" ">= 2500000" "$(verdict "$DR_RATE" ">=" 2500000)"
+printf '%-58s %-30s %-16s %s\n' "(o) submits/s input-drift profile on / off (median ratio)" \
+    "$(num_or_na "$PRATIO_MED") ($(num_or_na "$PON_MED") / $(num_or_na "$POFF_MED"))" ">= 0.95" "$(verdict "$PRATIO_MED" ">=" 0.95)"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0

@@ -12,6 +12,9 @@ features named after the columns.  Writes:
                                       validation rules, the feature mapping
                                       from item fields to the 61 columns,
                                       bands, a hard rule, QA sample
+  server/score/defaults/credit_profile.json  the reference profile for
+                                      input drift (format below), named
+                                      by the policy's "profile" key
   tests/vectors/credit_xgb_items.csv  reference predictions for the test
                                       of the whole item path: per CSV row,
                                       once with every field and once with
@@ -22,6 +25,16 @@ Hyper-parameters: 60 rounds, max_depth 3, eta 0.1, min_child_weight 2,
 nthread 1, seed 0 (deterministic).  Before the final fit on all rows the
 script prints 5-fold cross-validated AUC and the routing rates the policy
 thresholds give on out-of-fold scores (so the rates are honest).
+
+The reference profile ("format": "hitlq-profile", format_version 1) has,
+per item field of the feature mapping (one per reason group, in mapping
+order), the training data's distribution: a numeric field its deciles as
+up to 9 strictly ascending inner edges (np.quantile, duplicates dropped)
+and the count of rows per bin (bin = number of edges <= value), a boolean
+or one-hot field its categories (the value's string form: "true"/"false",
+the one-hot level) with their counts, sorted bytewise; each with the count
+of missing values, plus n (rows) and a version.  hitlqd bins each item
+the same way (server/score/profile.c; proto/AUDIT-FORMAT.md §3.4).
 
 Not used at build or test time (the outputs are committed); needs
 `apt-get install python3-xgboost` to re-run:
@@ -130,6 +143,7 @@ def policy(names):
         "description": "Bundled example: XGBoost credit model (scripts/train_credit_xgb.py)",
         "types": {"credit_application": {
             "model": "credit_xgb.json", "model_id": "credit_xgb", "model_version": "1",
+            "profile": "credit_profile.json",
             "auto_threshold": AUTO_APPROVE, "auto_action": "approve",
             "auto_reject_threshold": AUTO_REJECT, "reject_action": "reject",
             "queue": "credit_review", "priority": 100, "sla_seconds": 14400,
@@ -162,15 +176,53 @@ def item_columns(names):
     return cols
 
 
+def bool_field(x, names, col, true_value):
+    v = x[:, names.index(col)]
+    return ["true" if c == true_value else "false" for c in v]
+
+
+def categorical(values):
+    cats = sorted(set(values), key=lambda c: c.encode())
+    return {"kind": "categorical", "categories": cats,
+            "counts": [int(sum(1 for v in values if v == c)) for c in cats], "missing": 0}
+
+
+def profile(names, x):
+    """The reference profile of the training rows x (see the top)."""
+    feats = []
+    for f, col, _, _, _ in NUMERIC:
+        v = x[:, names.index(col)].astype(np.float64)
+        edges = np.unique(np.quantile(v, np.arange(1, 10) / 10.0))
+        counts = np.bincount(np.searchsorted(edges, v, side="right"),
+                             minlength=len(edges) + 1)
+        feats.append({"field": f, "kind": "numeric", "edges": [float(e) for e in edges],
+                      "counts": [int(c) for c in counts], "missing": 0})
+    feats.append(dict(field="telephone", **categorical(bool_field(x, names, "Telephone", 0))))
+    feats.append(dict(field="foreign_worker",
+                      **categorical(bool_field(x, names, "ForeignWorker", 1))))
+    for f, g in GROUPS:
+        cols = [i for i, n in enumerate(names) if n.startswith(g + ".")]
+        vals = [names[cols[int(np.argmax(r[cols]))]][len(g) + 1:] for r in x]
+        assert all(r[cols].sum() == 1 for r in x), "one-hot group %s not one level" % g
+        feats.append(dict(field=f, **categorical(vals)))
+    return {"format": "hitlq-profile", "format_version": 1, "version": "credit_xgb@1/1",
+            "description": "German credit training data (scripts/train_credit_xgb.py)",
+            "n": int(len(x)), "features": feats}
+
+
 def main():
     csv_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         ROOT, "..", "shared", "data", "german_credit.csv")
     names, x, y = load(csv_path)
     cross_validate(names, x, y)
     bst = xgb.train(PARAMS, xgb.DMatrix(x, label=y, feature_names=names), ROUNDS)
-    bst.save_model(os.path.join(ROOT, "server", "defaults", "credit_xgb.json"))
-    with open(os.path.join(ROOT, "server", "defaults", "credit_policy.json"), "w") as f:
+    out_dir = os.path.join(ROOT, "server", "score", "defaults")
+    bst.save_model(os.path.join(out_dir, "credit_xgb.json"))
+    with open(os.path.join(out_dir, "credit_policy.json"), "w") as f:
         json.dump(policy(names), f, indent=1)
+        f.write("\n")
+    with open(os.path.join(out_dir, "credit_profile.json"), "w") as f:
+        json.dump(profile(names, x), f, indent=1)
         f.write("\n")
     fields = list(item_columns(names).items())
     rows, drops = [], []

@@ -182,6 +182,14 @@ struct aud_verify_opts {
     const char            *dir;
     const char            *state;        /* --state FILE or NULL */
     const struct aud_keys *keys;
+    /* Optional (NULL): called in order with every entry that passed the
+     * entry checks (decode, sequence, leaf hash, references), rec valid
+     * during the call only; a class other than AUD_OK (filled in r) stops
+     * the verification.  What it saw counts only if aud_verify then
+     * returns AUD_OK (size and root as signed).  `drift` reads with it. */
+    enum aud_class       (*on_entry)(void *arg, uint64_t pos, const struct record *rec,
+                                     struct aud_result *r);
+    void                  *on_entry_arg;
 };
 
 /* Statistics of a successful verify. */
@@ -276,6 +284,11 @@ enum aud_class aud_prove(const struct aud_prove_opts *o, struct aud_result *r);
 
 /* aud_summary.c */
 enum aud_class aud_summary(const char *dir, bool json, struct aud_result *r);
+
+/* aud_drift.c: `drift`, the drift and root-cause review of a verified
+ * export (client/audit/aud_drift.h); argv[0] is "drift" and it parses its
+ * own options. */
+enum aud_class aud_drift_main(int argc, char **argv, struct aud_result *r);
 
 /* aud_entries.c: iterating the entries of an export (verify, summary). */
 struct aud_entries {

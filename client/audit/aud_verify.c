@@ -244,6 +244,9 @@ aud_verify_entry(struct aud_vctx *v, uint64_t pos)
         return v->r->cls;
     if (rc != MERKLE_OK)
         return aud_fail(v->r, AUD_IO, "merkle: %s", merkle_strerror(rc));
+    if (v->o->on_entry != NULL &&
+        (cls = v->o->on_entry(v->o->on_entry_arg, pos, rec, v->r)) != AUD_OK)
+        return cls;
     v->cur ^= 1u;
     if (v->old.note != NULL && v->tree.size == v->old.cp.size)
         return aud_verify_prefix(v);

@@ -38,6 +38,9 @@ static const struct {
     { "receipt",     "--vkey VKEY... RECEIPT_FILE (--entry ENTRY_FILE | --leaf-hash HEX)" },
     { "summary",     "DIR [--json]" },
     { "prove",       "--server HOST:PORT (--index N | --item ID) [--out FILE] [--vkey VKEY ...]" },
+    { "drift",       "--vkey VKEY... DIR [--since T] [--until T] [--window 1d|6h|...]\n"
+                     "                          [--reference first|T] [--what-if THRESHOLD ...]\n"
+                     "                          [--qa-rate R] [--json | --html FILE]" },
 };
 #define AUD_NCOMMANDS (sizeof(aud_commands) / sizeof(aud_commands[0]))
 
@@ -273,6 +276,7 @@ main(int argc, char **argv)
     static enum aud_class (*const fns[])(struct aud_args *, struct aud_result *) = {
         aud_cmd_export, aud_cmd_verify, aud_cmd_consistency, aud_cmd_receipt,
         aud_cmd_summary, aud_cmd_prove,
+        NULL,                    /* drift parses its own options (aud_drift.c) */
     };
     struct aud_args *a = calloc(1, sizeof(*a));     /* ~20 KB of keys */
     struct aud_result r = { .cls = AUD_OK };
@@ -290,6 +294,8 @@ main(int argc, char **argv)
         aud_fail(&r, AUD_IO, "out of memory");
     else if (i == AUD_NCOMMANDS)
         aud_fail(&r, AUD_USAGE, "unknown command \"%s\"", argv[1]);
+    else if (fns[i] == NULL)
+        aud_drift_main(argc - 1, argv + 1, &r);
     else if (aud_parse(argc - 1, argv + 1, a, &r) == AUD_OK)
         fns[i](a, &r);
     rc = aud_report(&r);

@@ -78,7 +78,6 @@ struct audit_get {
 };
 int audit_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN]);
 
-
 /* meta blob helpers, returning LMDB codes: get returns MDB_NOTFOUND
  * (negative, -30798) when absent. */
 int audit_meta_get(struct store *s, MDB_txn *txn, const char *name, MDB_val *v);
@@ -102,6 +101,8 @@ int  audit_policy_set(struct audit *a, const struct audit_policy *in);
 void audit_policy_begin(struct audit *a);
 void audit_policy_abort(struct audit *a);
 void audit_policy_release(struct audit *a);
+/* The type named `type` of a->pol, or NULL. */
+const struct audit_type *audit_policy_type(const struct audit *a, const char *type);
 
 /* audit_models.c: the id@version -> model digest registry.  id_put
  * records that id (id_len bytes) was registered with digest (warning in

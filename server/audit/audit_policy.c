@@ -1,7 +1,7 @@
 /*
  * audit_policy.c - the audit log's own copy of the policy values it
- * records (struct audit_policy, audit.h): one allocation per copy and
- * the snapshot an aborted batch restores.
+ * records (struct audit_policy, audit.h): one allocation per copy, the
+ * lookup by item type, and the snapshot an aborted batch restores.
  * Commit thread only (and audit_open / audit_close around it).
  */
 #include <stdlib.h>
@@ -126,4 +126,13 @@ audit_policy_release(struct audit *a)
         free(a->snap_pol);
     free(a->pol);
     a->pol = a->snap_pol = NULL;
+}
+
+const struct audit_type *
+audit_policy_type(const struct audit *a, const char *type)
+{
+    for (size_t i = 0; a->pol != NULL && i < a->pol->n_types; i++)
+        if (strcmp(a->pol->types[i].type, type) == 0)
+            return &a->pol->types[i];
+    return NULL;
 }

@@ -2,13 +2,17 @@
  * cmd_audit_policy.c - the values of a loaded policy set that the audit
  * log records (its id and digest; per type the actions, the threshold and
  * the model's id, digest and kind), handed to audit_open / audit_reload,
- * which copy them.
+ * which copy them; then the PROFILE_REGISTERED entries of its input-drift
+ * profiles (drift_commit.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "audit.h"
 #include "cmd_audit_policy.h"
+#include "drift_commit.h"
+#include "store.h"
+#include "util.h"
 #include "score.h"
 
 /* Fills pol from sc; the types array is malloc'd (caller frees *types).
@@ -38,6 +42,28 @@ cmd_audit_policy(const struct scoring *sc, struct audit_policy *pol, struct audi
     return 0;
 }
 
+/* PROFILE_REGISTERED entries at start, in a transaction of their own
+ * (after the configuration entries audit_open wrote). */
+static int
+cmd_audit_profiles(struct audit *a, struct store *s, const struct scoring *sc)
+{
+    MDB_txn *txn;
+    int st;
+
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+        return HITLQ_ST_INTERNAL;
+    audit_txn_begin(a, txn);
+    st = drift_register_profiles(a, txn, sc, util_now_ms());
+    if (st != HITLQ_ST_OK) {
+        mdb_txn_abort(txn);
+        audit_txn_abort(a);
+    } else if (mdb_txn_commit(txn) != 0) {
+        audit_txn_abort(a);
+        st = HITLQ_ST_INTERNAL;
+    }
+    return st;
+}
+
 int
 cmd_audit_open(struct audit **out, struct store *s, const struct hitlq_config *cfg,
                const struct scoring *sc, char *err, size_t errlen)
@@ -53,6 +79,12 @@ cmd_audit_open(struct audit **out, struct store *s, const struct hitlq_config *c
     }
     rc = audit_open(out, s, cfg, &pol, err, errlen);
     free(types);
+    if (rc == 0 && cmd_audit_profiles(*out, s, sc) != HITLQ_ST_OK) {
+        snprintf(err, errlen, "audit: cannot record the input-drift profiles");
+        audit_close(*out);
+        *out = NULL;
+        rc = -1;
+    }
     return rc;
 }
 
@@ -67,5 +99,7 @@ cmd_audit_reload(struct audit *a, MDB_txn *txn, const struct scoring *sc, uint64
         return HITLQ_ST_INTERNAL;
     st = audit_reload(a, txn, &pol, now_ms);
     free(types);
+    if (st == HITLQ_ST_OK)
+        st = drift_register_profiles(a, txn, sc, now_ms);
     return st;
 }

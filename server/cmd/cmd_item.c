@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "drift_commit.h"
 #include "explain.h"
 #include "log.h"
 #include "op.h"
@@ -181,6 +182,7 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     wire_copy_str(args[0], op->u.submit.key, sizeof(op->u.submit.key));
     memcpy(op->u.submit.type, type, sizeof(type));
     submit_decide(&op->u.submit.d, p, &t, args[3]);
+    drift_observe(p, args[2], &op->u.submit.drift);
     op->u.submit.d.received_ms = util_now_ms();
     op->u.submit.receipt = submit_receipt_kind(args[4]);
     if (submit_copy_fields(c, op) != 0 ||
@@ -208,6 +210,8 @@ submit_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     int st = queue_submit(srv->store, txn, &op->u.submit.in, now_ms, &op->u.submit.d,
                           &op->u.submit.duplicate, fx);
 
+    if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
+        st = drift_batch_add(srv, txn, op->u.submit.type, &op->u.submit.drift);
     if (st == HITLQ_ST_CONFLICT)
         snprintf(op->errmsg, sizeof(op->errmsg),
                  "key \"%s\" was already used for different content", op->u.submit.key);

@@ -178,11 +178,12 @@ static const struct wire_field resolve_schema[] = {
     { "root_cause", WIRE_NAME, false, 0, 0 },
 };
 
-/* Appends ", name" (or the first name) to buf[0..cap) at *n. */
+/* Appends ", name" (or, when *n == start, the first name) to buf[0..cap)
+ * at *n. */
 static void
-outcome_list_add(char *buf, size_t cap, size_t *n, const char *name)
+outcome_list_add(char *buf, size_t cap, size_t start, size_t *n, const char *name)
 {
-    int w = snprintf(buf + *n, cap - *n, "%s%s", *n > 0 ? ", " : "", name);
+    int w = snprintf(buf + *n, cap - *n, "%s%s", *n > start ? ", " : "", name);
 
     if (w > 0)
         *n = *n + (size_t)w < cap ? *n + (size_t)w : cap - 1;
@@ -214,12 +215,12 @@ resolve_outcome_ok(struct conn *c, const struct frame_hdr *h, const msgpack_obje
         return true;
     snprintf(msg, sizeof(msg), "outcome \"%s\" is not an action of type \"%s\" (declared: ",
              oc, type);
-    n = strlen(msg);
-    outcome_list_add(msg, sizeof(msg), &n, p->auto_action);
+    size_t start = n = strlen(msg);
+    outcome_list_add(msg, sizeof(msg), start, &n, p->auto_action);
     if (p->has_reject)
-        outcome_list_add(msg, sizeof(msg), &n, p->reject_action);
+        outcome_list_add(msg, sizeof(msg), start, &n, p->reject_action);
     for (size_t i = 0; i < p->n_actions; i++)
-        outcome_list_add(msg, sizeof(msg), &n, p->actions[i]);
+        outcome_list_add(msg, sizeof(msg), start, &n, p->actions[i]);
     snprintf(msg + n, sizeof(msg) - n, ")");
     conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INVALID_OUTCOME, msg);
     return false;

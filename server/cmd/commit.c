@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "commit.h"
+#include "drift_commit.h"
 #include "log.h"
 #include "op.h"
 #include "park.h"
@@ -98,6 +99,8 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         audit_txn_begin(cm->srv->audit, txn);
         fail = audit_persist(cm->srv->audit, txn);
     }
+    if (!fail)
+        fail = drift_batch_begin(cm->srv, txn, now);   /* closes ended windows */
     for (struct op *op = b->head; op && !fail; op = op->next) {
         op->status = op->cls->apply(op, cm->srv, txn, now, &b->fx);
         if (op->status == HITLQ_ST_INTERNAL || op->status == HITLQ_ST_RESOURCE_EXHAUSTED) {
@@ -105,7 +108,10 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
             break;
         }
     }
+    if (!fail)
+        fail = drift_batch_end(cm->srv, txn);          /* the batch's input counts */
     if (fail) {
+        drift_batch_abort(cm->srv);
         mdb_txn_abort(txn);
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
@@ -151,6 +157,7 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
     if (rc != 0) {
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
+        drift_batch_abort(cm->srv);
         log_error("commit: mdb_txn_commit: %s", mdb_strerror(rc));
         if (rc != MDB_MAP_FULL) {
             b->fatal_rc = rc;          /* e.g. EIO from the sync: never retry */
@@ -264,7 +271,11 @@ commit_wait(struct commit *cm)
     while (cm->pending == NULL && !cm->stop) {
         uint64_t now = util_now_ms();
         uint64_t due = cm->srv->audit != NULL ? audit_due_ms(cm->srv->audit, now) : 0;
+        uint64_t drift = drift_due_ms(cm->srv);       /* a window to close */
         struct timespec ts;
+
+        if (drift != 0 && (due == 0 || drift < due))
+            due = drift;
 
         if (due != 0 && due <= now)
             return true;
@@ -298,6 +309,7 @@ commit_main(void *arg)
 
         if (commit_wait(cm)) {
             pthread_mutex_unlock(&cm->mu);
+            drift_idle(cm->srv);
             commit_idle_audit(cm);
             pthread_mutex_lock(&cm->mu);
             continue;
@@ -469,6 +481,7 @@ commit_stop(struct commit *cm)
     pthread_cond_signal(&cm->cv);
     pthread_mutex_unlock(&cm->mu);
     pthread_join(cm->thread, NULL);
+    drift_live_free(cm->srv);
     commit_on_done(cm->efd, 0, cm);
     event_free(cm->flush_ev);
     event_free(cm->done_ev);

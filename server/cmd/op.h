@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <lmdb.h>
 
+#include "drift_store.h"
 #include "hitlq_proto.h"
 #include "park.h"
 #include "queue.h"
@@ -62,6 +63,7 @@ struct op {
             struct decision d;           /* reasons_mp, top_ext owned */
             bool            duplicate;
             uint8_t         receipt;     /* SUBMIT_RECEIPT_* */
+            struct drift_obs drift;      /* input bins (drift_commit.h) */
         } submit;
         struct {
             struct claim_in  in;

@@ -79,6 +79,8 @@ struct hitlq_server {
 
     struct auth           *auth;         /* [L] owned: credentials, HELLO/AUTH verdicts
                                           * (auth.h) */
+    struct drift_live     *drift;        /* [C] owned: input-drift sums of the batch
+                                          * (drift_commit.c); freed after the thread */
 };
 
 /* Creates the server: event base, scoring, TLS context, store, audit log,

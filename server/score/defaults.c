@@ -1,7 +1,7 @@
 /*
  * defaults.c - embeds server/score/defaults/credit_policy.json,
- * credit_xgb.json (the bundled XGBoost model) and credit_scorecard.json
- * into the binary with the GNU
+ * credit_xgb.json (the bundled XGBoost model), credit_profile.json (its
+ * input-drift reference profile) and credit_scorecard.json into the binary with the GNU
  * assembler's .incbin (paths are relative to the repo root, where the
  * compiler runs) and exposes them through defaults.h.
  *
@@ -34,6 +34,7 @@ __asm__(
     DEFAULTS_BLOB(defaults_policy_blob, "server/score/defaults/credit_policy.json")
     DEFAULTS_BLOB(defaults_scorecard_blob, "server/score/defaults/credit_scorecard.json")
     DEFAULTS_BLOB(defaults_xgb_blob, "server/score/defaults/credit_xgb.json")
+    DEFAULTS_BLOB(defaults_profile_blob, "server/score/defaults/credit_profile.json")
 );
 
 #define DEFAULTS_EXTERN __attribute__((visibility("hidden"))) extern
@@ -43,6 +44,8 @@ DEFAULTS_EXTERN const unsigned char defaults_scorecard_blob_data[];
 DEFAULTS_EXTERN const uint64_t defaults_scorecard_blob_len;
 DEFAULTS_EXTERN const unsigned char defaults_xgb_blob_data[];
 DEFAULTS_EXTERN const uint64_t defaults_xgb_blob_len;
+DEFAULTS_EXTERN const unsigned char defaults_profile_blob_data[];
+DEFAULTS_EXTERN const uint64_t defaults_profile_blob_len;
 
 const unsigned char *defaults_policy(size_t *len)
 {
@@ -65,6 +68,10 @@ const unsigned char *defaults_file(const char *name, size_t *len)
     if (strcmp(name, "credit_xgb.json") == 0) {
         *len = (size_t)defaults_xgb_blob_len;
         return defaults_xgb_blob_data;
+    }
+    if (strcmp(name, "credit_profile.json") == 0) {
+        *len = (size_t)defaults_profile_blob_len;
+        return defaults_profile_blob_data;
     }
     return NULL;
 }

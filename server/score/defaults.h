@@ -15,8 +15,8 @@ const unsigned char *defaults_policy(size_t *len);
 /* server/score/defaults/credit_scorecard.json */
 const unsigned char *defaults_scorecard(size_t *len);
 
-/* An embedded file by the name a policy uses for it ("credit_scorecard.json"),
- * or NULL if there is none. */
+/* An embedded file by the name a policy uses for it ("credit_scorecard.json",
+ * "credit_xgb.json", "credit_profile.json"), or NULL if there is none. */
 const unsigned char *defaults_file(const char *name, size_t *len);
 
 /* Display name for the embedded policy in messages. */

@@ -514,7 +514,7 @@ static bool schema_sentinel_match(const struct schema_field *f, const msgpack_ob
     for (size_t i = 0; i < f->n_missing; i++) {
         const struct schema_sentinel *sn = &f->missing[i];
         if (sn->is_str ? v->type == MSGPACK_OBJECT_STR && v->via.str.size == sn->len &&
-                         memcmp(v->via.str.ptr, sn->s, sn->len) == 0
+                         (sn->len == 0 || memcmp(v->via.str.ptr, sn->s, sn->len) == 0)
                        : is_num && cond_num_cmp(&num, &sn->num) == 0)
             return true;
     }

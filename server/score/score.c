@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "json_util.h"
+#include "profile.h"
 
 #include "defaults.h"
 #include <sodium.h>
@@ -186,6 +187,40 @@ static struct model *score_load_model(const struct score_src *src, const json_t 
     return m;
 }
 
+/* The type's "profile" (profile.h), if it names one: from the policy's
+ * directory or the embedded set, like its model (after the type loaded). */
+static int score_load_profile(const struct score_src *src, struct type_policy *tp,
+                              const json_t *jt, char *err, size_t errlen)
+{
+    const json_t *jp = json_object_get(jt, "profile");
+    const char *name = json_string_value(jp);
+    char path[PATH_MAX], where[SCORE_WHERE_MAX], w[SCORE_WHERE_MAX + PATH_MAX + 32];
+    char *buf = NULL;                       /* owned */
+    const char *bytes;
+    size_t len = 0;
+
+    if (jp == NULL)
+        return 0;
+    snprintf(where, sizeof where, "%s: types.\"%s\"", src->policy_name, tp->type);
+    if (!name || !name[0] || strlen(name) >= PATH_MAX / 2)
+        return score_err(err, errlen, where, "\"profile\" must be a file name");
+    if (!src->dir) {
+        snprintf(path, sizeof path, "(embedded)/%s", name);
+        if ((bytes = (const char *)defaults_file(name, &len)) == NULL)
+            return score_err(err, errlen, where, "\"profile\": no such embedded file");
+    } else {
+        snprintf(path, sizeof path, name[0] == '/' ? "%s%s" : "%s/%s",
+                 name[0] == '/' ? "" : src->dir, name);
+        if (score_read_file(path, &buf, &len, err, errlen) < 0)
+            return -1;
+        bytes = buf;
+    }
+    snprintf(w, sizeof w, "%s (profile of %s)", path, where);
+    tp->profile = profile_load(bytes, len, tp->schema, w, err, errlen);
+    free(buf);
+    return tp->profile != NULL ? 0 : -1;
+}
+
 /* The shared model for `name`, loading it on first use. */
 static const struct model *score_get_model(struct scoring *s, const struct score_src *src,
                                            const json_t *jt, const char *name,
@@ -302,7 +337,8 @@ static int score_load_policy(struct scoring *s, const struct score_src *src,
         json_object_foreach((json_t *)types, type, jt) {
             s->n_types++;           /* so that a partial entry is freed */
             if (score_load_type(s, src, &s->types[s->n_types - 1], type, jt,
-                                err, errlen) < 0) {
+                                err, errlen) < 0 ||
+                score_load_profile(src, &s->types[s->n_types - 1], jt, err, errlen) < 0) {
                 rc = -1;
                 break;
             }

@@ -27,6 +27,7 @@ struct type_policy;
 struct featmap;
 struct schema;
 struct cond;
+struct profile;
 
 /* How a decision's contributions were computed (recorded with it). */
 enum score_method {
@@ -125,6 +126,7 @@ struct type_policy {
     uint8_t  qa_key[16];                /* SipHash key: BLAKE2b-128 of "qa_sample".seed */
     uint8_t  explain_auto;              /* at SUBMIT: SCORE_METHOD_APPROX or _EXACT */
     uint8_t  explain_review;            /* at CLAIM (explain.h): APPROX or EXACT */
+    struct profile *profile;            /* owned; NULL: no input-drift profile (profile.h) */
 };
 
 struct scoring;   /* opaque: the loaded policy set and its models */

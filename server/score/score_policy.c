@@ -19,6 +19,7 @@
 
 #include "cond.h"
 #include "featmap.h"
+#include "profile.h"
 #include "json_util.h"
 #include "schema.h"
 #include "score.h"
@@ -347,7 +348,9 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
         "score_class", "auto_threshold", "auto_action", "auto_reject_threshold",
         "reject_action", "queue", "priority", "sla_seconds", "bands", "hard_rules",
         "data_quality", "qa_sample", "explain", "fields", "checks", "features",
-        "description", "lean_threshold", "actions", NULL };
+        "description", "lean_threshold", "actions",
+        "profile",                      /* input drift: profile.h, loaded by score.c */
+        NULL };
 
     if (!score_name_ok(type, HITLQ_MAX_NAME)) {
         snprintf(err, errlen, "%s: type must be a printable name of 1..%u bytes",
@@ -385,6 +388,7 @@ void score_type_free(struct type_policy *tp)
     free(tp->actions);
     schema_free(tp->schema);
     featmap_free(tp->featmap);
+    profile_free(tp->profile);
     memset(tp, 0, sizeof *tp);
 }
 

@@ -76,12 +76,12 @@ store_open_dbis(struct store *s, MDB_txn *txn)
     static const char *const names[] = {
         "meta", "items", "idem", "ready", "open", "sla",
         "timers", "hist", "results", "qstats", "tstats",
-        "alog", "anodes", "anotes", "acps", "principals",
+        "alog", "anodes", "anotes", "acps", "principals", "drift",
     };
     MDB_dbi *dbis[] = {
         &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
         &s->timers, &s->hist, &s->results, &s->qstats, &s->tstats,
-        &s->alog, &s->anodes, &s->anotes, &s->acps, &s->principals,
+        &s->alog, &s->anodes, &s->anotes, &s->acps, &s->principals, &s->drift,
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -77,6 +77,7 @@ struct store {
     MDB_dbi  anotes;   /* u64 BE entry index -> note salt[32] */
     MDB_dbi  acps;     /* u64 BE tree size -> signed checkpoint note */
     MDB_dbi  principals; /* API-key principals and keys (server/auth/auth.h has the layouts) */
+    MDB_dbi  drift;    /* input-drift window counts (drift_store.h has the layout) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
 };
 

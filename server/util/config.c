@@ -94,6 +94,10 @@ static const struct opt config_opts[] = {
     U64_OPT("insecure_plaintext", insecure_plaintext, 0, 0, 1,
             "1 = allow listening on a non-loopback address without TLS (tls_cert);\n"
             "# 0 = hitlqd refuses to start that way (loopback without TLS is always allowed)"),
+    U64_OPT("drift_window_s", drift_window_s, 86400, 1, 31u * 86400u,
+            "input-drift window in seconds: per item type with a reference profile the\n"
+            "# model inputs' histogram of each window [k*W, (k+1)*W) (UTC-aligned), and one\n"
+            "# signed INPUT_WINDOW entry per closed window in the audit log"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 

@@ -39,6 +39,7 @@ struct hitlq_config {
     char     tls_min_version[8];   /* "1.3" or "1.2" */
     uint64_t handshake_timeout_ms; /* a TLS handshake must finish within this */
     uint64_t insecure_plaintext;   /* 1 = allow no TLS on a non-loopback address */
+    uint64_t drift_window_s;       /* input-drift window length (server/cmd/drift_commit.h) */
 };
 
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.

@@ -133,6 +133,7 @@ static void write_policy(const struct pol *p, const char *ver)
     t = json_object_get(json_object_get(root, "types"), TYPE);
     assert_non_null(t);
     json_object_set_new(json_object_get(t, "qa_sample"), "rate", json_real(0.3));
+    json_object_del(t, "profile");       /* no input-drift profile in PDIR */
     json_object_set_new(t, "auto_action", json_string(p->auto_action));
     json_object_set_new(t, "reject_action", json_string(p->reject_action));
     json_object_set_new(t, "auto_threshold", json_real(p->t_hi));

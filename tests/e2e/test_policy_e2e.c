@@ -112,6 +112,10 @@ static void policy_dir(const char *qa_rate, char *cfg, size_t n)
     char *m = tutil_slurp(MODEL_SRC, NULL);
     write_all(path, m);
     free(m);
+    snprintf(path, sizeof path, "%s/credit_profile.json", PDIR);   /* the policy's profile */
+    m = tutil_slurp("server/score/defaults/credit_profile.json", NULL);
+    write_all(path, m);
+    free(m);
     write_policy(NULL, NULL, qa_rate);
     snprintf(cfg, n, "policy = \"%s\"\naudit_checkpoint_ms = 200\n", PFILE);
 }

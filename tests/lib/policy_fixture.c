@@ -214,13 +214,17 @@ void pfx_write_bytes(const char *dir, const char *name, const void *bytes, size_
     assert_int_equal(fclose(f), 0);
 }
 
-/* The embedded credit_xgb.json written to dir/name. */
+/* The embedded credit_xgb.json written to dir/name (and, for the bundled
+ * policy's "profile", the embedded credit_profile.json beside it). */
 void pfx_write_default_model(const char *dir, const char *name)
 {
     size_t len;
     const unsigned char *bytes = defaults_file("credit_xgb.json", &len);
     assert_non_null(bytes);
     pfx_write_bytes(dir, name, bytes, len);
+    bytes = defaults_file("credit_profile.json", &len);
+    assert_non_null(bytes);
+    pfx_write_bytes(dir, "credit_profile.json", bytes, len);
 }
 
 /* Writes root to dir/name and loads it (must succeed). */

@@ -77,7 +77,8 @@ void pfx_tmpdir_make(char *dir);
 void pfx_tmpdir_remove(const char *dir);
 /* Writes len bytes to dir/name. */
 void pfx_write_bytes(const char *dir, const char *name, const void *bytes, size_t len);
-/* The embedded credit_xgb.json written to dir/name. */
+/* The embedded credit_xgb.json written to dir/name, and the embedded
+ * credit_profile.json (the bundled policy's "profile") beside it. */
 void pfx_write_default_model(const char *dir, const char *name);
 /* Writes root to dir/name and loads it (must succeed). */
 struct scoring *pfx_load_json_policy(const char *dir, const char *name, const json_t *root);
