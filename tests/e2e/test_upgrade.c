@@ -11,9 +11,11 @@
  * upgraded directory restarts.  The auditor's side: hitlq-audit verifies
  * the old export and then the mixed v1/v2 export with the saved verifier
  * key and one --state file (the new log extends the old one), proves
- * consistency old -> new checkpoint, and `summary` reports the v1
- * verdicts as legacy.  Entries are decoded with proto/record.h and
- * proto/record_ext.h, never with server code.
+ * consistency old -> new checkpoint, `summary` reports the v1 verdicts
+ * as legacy, and `drift --json` reads the mixed log, counts v1 and v2
+ * entries apart and says which fields the log lacks.  Entries are
+ * decoded with proto/record.h and proto/record_ext.h, never with server
+ * code.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,6 +66,7 @@ struct fixture {
     uint64_t      first_auto;        /* the first auto-resolved item's id */
     char          first_action[16];  /* and its action */
     uint64_t      legacy;            /* v1 OUTCOME entries with agreement 1/2 */
+    uint64_t      v1_models, v1_events;   /* model decisions, human/queue entries */
 };
 
 static struct fixture FX;
@@ -191,11 +194,14 @@ static void fixture_check_v1(void)
         assert_int_equal(r->index, i);
         assert_null(ext_of(r, RECORD_EXT_RECOMMENDATION));
         assert_null(ext_of(r, RECORD_EXT_VERDICT));
+        FX.v1_models += r->record_type == RECORD_AUTO_DECISION ||
+                        r->record_type == RECORD_ESCALATION;
         if (r->record_type == RECORD_HUMAN_DECISION || r->record_type == RECORD_HUMAN_OVERRIDE ||
             r->record_type == RECORD_QUEUE_EVENT) {
             assert_non_null(x);
             assert_int_equal(record_ext_outcome_decode(x->data, x->len, &oc), RECORD_OK);
             FX.legacy += oc.agreement != RECORD_AGREE_NONE;
+            FX.v1_events++;
         }
         free(r);
     }
@@ -586,6 +592,67 @@ static void check_summary(const char *exp)
     json_decref(j);
 }
 
+static json_int_t jpath_int(json_t *j, const char *a, const char *b, const char *c)
+{
+    json_t *v = json_object_get(json_object_get(json_object_get(j, a), b), c);
+    if (!json_is_integer(v))
+        fail_msg("drift report has no %s.%s.%s", a, b, c);
+    return json_integer_value(v);
+}
+
+/* The lacks sentence that starts with the count n and contains what. */
+static void check_lacks(json_t *j, uint64_t n, const char *what)
+{
+    json_t *a = json_object_get(j, "lacks");
+    char head[32];
+    snprintf(head, sizeof head, "%" PRIu64 " ", n);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (s != NULL && strncmp(s, head, strlen(head)) == 0 && strstr(s, what) != NULL)
+            return;
+    }
+    fail_msg("drift report's \"lacks\" has no \"%s...%s...\"", head, what);
+}
+
+/* drift --json reads the mixed log: the checkpoint it names, the format
+ * counts, the v1 verdicts as legacy (not in the agreement), and which
+ * fields the log lacks. */
+static void check_drift(const char *exp, const struct entries *e, uint64_t v2_events)
+{
+    char out[1 << 16];
+    json_error_t je;
+    audit_ok(out, sizeof out, "drift --vkey-file %s %s --json 2>/dev/null", VKEY, exp);
+    json_t *j = json_loads(out, 0, &je);
+    if (j == NULL)
+        fail_msg("drift --json is not JSON: %.500s", out);
+    json_t *cp = json_object_get(j, "checkpoint");
+    assert_int_equal(json_integer_value(json_object_get(cp, "size")), e->n);
+    assert_true(json_is_true(json_object_get(cp, "signature_verified")));
+    assert_int_equal(jpath_int(j, "entries", "format", "v1_model_decisions"), FX.v1_models);
+    assert_int_equal(jpath_int(j, "entries", "format", "v2_model_decisions"), 0);
+    assert_int_equal(jpath_int(j, "entries", "format", "v1_verdicts"), FX.v1_events);
+    assert_int_equal(jpath_int(j, "entries", "format", "v2_verdicts"), v2_events);
+    assert_int_equal(jpath_int(j, "agreement", "overall", "n"), 0);
+    assert_int_equal(jpath_int(j, "agreement", "overall", "not_comparable"), 1);
+    assert_int_equal(jpath_int(j, "agreement", "overall", "legacy_not_used"), FX.v1_events);
+    check_lacks(j, FX.v1_models, "model decisions are format v1: no RECOMMENDATION");
+    check_lacks(j, FX.v1_events, "format v1 (OUTCOME only): legacy agreement not used; "
+                "no root-cause tag, reviewer or QA flag");
+    json_decref(j);
+}
+
+/* The v2 human/queue entries (VERDICT) of e. */
+static uint64_t count_v2_events(const struct entries *e)
+{
+    uint64_t n = 0;
+    for (size_t i = FX.log.n; i < e->n; i++) {
+        struct record *r = decode(e, i);
+        n += ext_of(r, RECORD_EXT_VERDICT) != NULL;
+        free(r);
+    }
+    return n;
+}
+
 static void test_auditor_reads_mixed_log(void **st)
 {
     char exp[256], state[256], out[16384];
@@ -611,6 +678,9 @@ static void test_auditor_reads_mixed_log(void **st)
     check_old_prefix(&e);                         /* the export too: old bytes kept */
     assert_true(e.n >= FX.log.n + 2);
     check_summary(exp);
+    uint64_t v2 = count_v2_events(&e);
+    assert_int_equal(v2, 2);                      /* lease_expired, the resolution */
+    check_drift(exp, &e, v2);
     fprintf(stderr, "upgrade: the v1 export and the mixed export (%zu entries) verify with one "
             "state; %" PRIu64 " legacy v1 verdicts\n", e.n, FX.legacy);
     entries_free(&e);
