@@ -32,7 +32,9 @@ dr_h_get(const json_t *o, const char *path)
 static double
 dr_h_num(const json_t *v)
 {
-    return json_is_number(v) ? json_number_value(v) : NAN;
+    double x = json_is_number(v) ? json_number_value(v) : NAN;
+
+    return fabs(x) < 5e-5 ? 0.0 : x;    /* no "-0.0000" at 4 decimals */
 }
 
 static void
