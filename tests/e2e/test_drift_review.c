@@ -10,7 +10,10 @@
  * the server's totals: confusion counts, not-comparable verdicts, the QA
  * sample's counts, the score histogram, and Cohen's kappa against a
  * closed-form computation made here; the windows add up to the total.
- * Also: an unknown type, and the CLI's table and --json.
+ * Computed two ways must agree: `hitlq-audit drift --json` on an export of
+ * the same server gives the same overall confusion counts, not-comparable
+ * count and kappa as DRIFT_REVIEW.  Also: an unknown type, and the CLI's
+ * table and --json.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -21,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <msgpack.h>
 
 #include "credit_items.h"
@@ -32,6 +38,7 @@
 #define N_ROWS   300u
 #define LEAN     ((0.85 + 0.25) / 2.0)
 #define L_NONE   2                       /* tally index of "no recommendation" */
+#define TOOL     "build/test/hitlq-audit"
 
 static struct hserver S;
 static struct credit_item *CI;
@@ -54,6 +61,7 @@ struct tally {
 
 static struct row R[N_ROWS];
 static struct tally T;
+static char DIR_[64];                    /* temp dir: key, export, report */
 
 static int
 srv_setup(void **st)
@@ -61,8 +69,11 @@ srv_setup(void **st)
     (void)st;
     if (credit_items_load(CREDIT_ITEMS_CSV, &CI, &NCI) != 0 || NCI < N_ROWS)
         return -1;
-    return harness_server_start(&S, HARNESS_EMBEDDED_POLICY "drift_window_s = 3600\n") < 0
-           ? -1 : 0;
+    snprintf(DIR_, sizeof DIR_, "/tmp/hitlq-review-XXXXXX");
+    if (mkdtemp(DIR_) == NULL)
+        return -1;
+    return harness_server_start(&S, HARNESS_EMBEDDED_POLICY "drift_window_s = 3600\n"
+                                "audit_checkpoint_ms = 200\n") < 0 ? -1 : 0;
 }
 
 static int
@@ -71,8 +82,14 @@ srv_teardown(void **st)
     (void)st;
     int rc = harness_server_stop(&S);
 
+    char cmd[128];
+
     harness_server_cleanup(&S);
     credit_items_free(CI, NCI);
+    if (DIR_[0] != '\0' && getenv("HITLQ_KEEP_DIRS") == NULL) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", DIR_);
+        rc |= system(cmd);
+    }
     return rc;
 }
 
@@ -347,12 +364,65 @@ test_cli(void **st)
     assert_non_null(strstr(out, "\"kappa\""));
 }
 
+/* Runs a shell command with output to DIR_/cmd.out; its exit status. */
+static int
+sh(const char *cmd)
+{
+    char full[1024];
+    int st;
+
+    snprintf(full, sizeof full, "(%s) > %s/cmd.out 2>&1", cmd, DIR_);
+    st = system(full);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The offline review of an export of the same server agrees with the
+ * live one: overall confusion counts, not comparable, kappa. */
+static void
+test_offline_agrees(void **st)
+{
+    (void)st;
+    char cmd[768], path[128];
+    hitlq *c = cli();
+    hitlq_reply *r = NULL;
+    const msgpack_object *t;
+    json_error_t je;
+    json_t *j, *o, *m;
+
+    assert_int_equal(hitlq_drift_review(c, "credit_application", 0, 0, &r), HITLQ_OK);
+    t = get(hitlq_reply_body(r), "total");
+    snprintf(cmd, sizeof cmd, "%s -d %s -K > %s/vk", HARNESS_HITLQD, S.data, DIR_);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s export --server 127.0.0.1:%u --out %s/exp && %s drift "
+             "--vkey-file %s/vk %s/exp --json > %s/r.json", TOOL, (unsigned)S.port, DIR_, TOOL,
+             DIR_, DIR_, DIR_);
+    if (sh(cmd) != 0)
+        fail_msg("export / drift failed (see %s/cmd.out)", DIR_);
+    snprintf(path, sizeof path, "%s/r.json", DIR_);
+    assert_non_null(j = json_load_file(path, 0, &je));
+    o = json_object_get(json_object_get(j, "agreement"), "overall");
+    assert_non_null(o);
+    m = json_object_get(o, "matrix");          /* labels sorted: approve, reject */
+    for (size_t a = 0; a < 2; a++)
+        for (size_t b = 0; b < 2; b++)
+            assert_int_equal(json_integer_value(json_array_get(json_array_get(m, a), b)),
+                             cell(t, (unsigned)a, (unsigned)b));
+    assert_int_equal(json_integer_value(json_object_get(o, "n")), u64(t, "n"));
+    assert_int_equal(json_integer_value(json_object_get(o, "not_comparable")),
+                     u64(t, "not_comparable"));
+    assert_true(fabs(json_real_value(json_object_get(o, "kappa")) - f64(t, "kappa")) < 1e-12);
+    json_decref(j);
+    hitlq_reply_free(r);
+    hitlq_free(c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_review_matches_tally),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_offline_agrees),
     };
 
     return cmocka_run_group_tests(tests, srv_setup, srv_teardown);
