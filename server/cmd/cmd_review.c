@@ -342,7 +342,7 @@ static void
 rv_pack_scores(msgpack_packer *pk, const struct review_row *r, const struct review_row *ref)
 {
     double cur[REVIEW_BINS], rf[REVIEW_BINS];
-    struct drift_dist d;
+    struct drift_dist d = { 0 };
     bool ok = false;
 
     for (unsigned b = 0; b < REVIEW_BINS; b++) {
