@@ -268,6 +268,17 @@ int hitlq_submit_receipt(hitlq *c, const hitlq_item *item, bool want_proof,
 int hitlq_drift_inputs(hitlq *c, const char *type, uint64_t from_ms, uint64_t to_ms,
                        hitlq_reply **out);
 
+/* DRIFT_REVIEW (auditor or admin, PROTOCOL.md §4.12b): the live AI-vs-human
+ * review of item type `type` over the windows (of drift_window_s, by the
+ * time of the model decision) starting in [from_ms, to_ms) (0 = no bound).
+ * *out is the reply ({type, window_ms, labels, qa_rate, truncated, total,
+ * windows: [...]}; each window: start_ms, end_ms, decisions, scored, n,
+ * agreement, override_rate, expected_agreement, kappa, kappa_se, kappa_lo,
+ * kappa_hi, not_comparable, matrix, by_queue, qa, scores); on a server
+ * error it holds the error reply. */
+int hitlq_drift_review(hitlq *c, const char *type, uint64_t from_ms, uint64_t to_ms,
+                       hitlq_reply **out);
+
 /* ---- administration ------------------------------------------------------ */
 
 /* RELOAD: the server loads and validates its configured policy file (and

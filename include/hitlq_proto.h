@@ -79,6 +79,7 @@
     X(AUDIT_PROVE,       0x42, "inclusion proof of an entry or an item's entries") \
     X(AUDIT_CONSISTENCY, 0x43, "consistency proof between two tree sizes") \
     X(DRIFT_INPUTS,      0x44, "input drift per feature against the reference profile") \
+    X(DRIFT_REVIEW,      0x45, "live AI-vs-human review: agreement, QA error rate, score drift") \
     X(RELOAD,            0x50, "reload the policy and models (validated first)") \
     X(KEY_ADD,           0x51, "create an API key for a principal (admin)") \
     X(KEY_LIST,          0x52, "list principals and their API keys, never secrets (admin)") \

@@ -2,7 +2,7 @@
  * hitlq.c - the hitlq command-line tool: global options, the command
  * table and helpers shared by the commands (connect, error reporting,
  * number parsing).  Commands live in cli_items.c, cli_cmds.c,
- * cli_admin.c and cli_drift.c.
+ * cli_admin.c, cli_drift.c and cli_review.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +20,7 @@ int cli_reload(struct cli *cl, int argc, char **argv);     /* cli_admin.c */
 int cli_key(struct cli *cl, int argc, char **argv);        /* cli_admin.c */
 int cli_keygen(struct cli *cl, int argc, char **argv);     /* cli_admin.c */
 int cli_drift_inputs(struct cli *cl, int argc, char **argv);   /* cli_drift.c */
+int cli_drift_review(struct cli *cl, int argc, char **argv);   /* cli_review.c */
 
 static const struct {
     const char *name;
@@ -36,6 +37,7 @@ static const struct {
     { "watch",    cli_watch,    "[--from SEQ] [--count N] [--idle SEC]" },
     { "stats",    cli_stats,    "                            queues and types" },
     { "drift-inputs", cli_drift_inputs, "TYPE [--from MS] [--to MS]  input drift per feature (auditor, admin)" },
+    { "drift-review", cli_drift_review, "TYPE [--since MS] [--until MS]  live AI-vs-human review (auditor, admin)" },
     { "reload",   cli_reload,   "                            re-read the server's policy file" },
     { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN | --public-key PK] | list [PRINCIPAL] | revoke KEY_ID" },
     { "keygen",   cli_keygen,   "FILE                        new Ed25519 key pair: secret to FILE, public key printed" },

@@ -41,6 +41,7 @@ static const uint16_t authz_table[256] = {
     [HITLQ_OP_AUDIT_PROVE]       = R(0,  0,   1,  0),
     [HITLQ_OP_AUDIT_CONSISTENCY] = R(0,  0,   1,  0),
     [HITLQ_OP_DRIFT_INPUTS]      = R(0,  0,   1,  1),
+    [HITLQ_OP_DRIFT_REVIEW]      = R(0,  0,   1,  1),
     [HITLQ_OP_RELOAD]            = R(0,  0,   0,  1),
     [HITLQ_OP_KEY_ADD]           = R(0,  0,   0,  1),
     [HITLQ_OP_KEY_LIST]          = R(0,  0,   0,  1),

@@ -183,6 +183,7 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     memcpy(op->u.submit.type, type, sizeof(type));
     submit_decide(&op->u.submit.d, p, &t, args[3]);
     drift_observe(p, args[2], &op->u.submit.drift);
+    review_observe(p, &t, &op->u.submit.d, &op->u.submit.review);
     op->u.submit.d.received_ms = util_now_ms();
     op->u.submit.receipt = submit_receipt_kind(args[4]);
     if (submit_copy_fields(c, op) != 0 ||
@@ -212,6 +213,9 @@ submit_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
 
     if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
         st = drift_batch_add(srv, txn, op->u.submit.type, &op->u.submit.drift);
+    if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
+        st = review_submit(srv, txn, op->u.submit.type, &op->u.submit.review,
+                           &op->u.submit.d, now_ms);
     if (st == HITLQ_ST_CONFLICT)
         snprintf(op->errmsg, sizeof(op->errmsg),
                  "key \"%s\" was already used for different content", op->u.submit.key);

@@ -40,18 +40,25 @@ static int
 resolve_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
               uint64_t now_ms, struct queue_fx *fx)
 {
-    return queue_resolve(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                         op->u.lease.name, op->u.lease.note,
-                         op->u.lease.root_cause[0] ? op->u.lease.root_cause : NULL,
-                         now_ms, &op->u.lease.seq, fx);
+    int st = queue_resolve(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                           op->u.lease.name, op->u.lease.note,
+                           op->u.lease.root_cause[0] ? op->u.lease.root_cause : NULL,
+                           now_ms, &op->u.lease.seq, fx);
+
+    return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, op->u.lease.label, NULL)
+                             : st;
 }
 
 static int
 escalate_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
                uint64_t now_ms, struct queue_fx *fx)
 {
-    return queue_escalate(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                          op->u.lease.name, op->u.lease.note, now_ms, fx);
+    int st = queue_escalate(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                            op->u.lease.name, op->u.lease.note, now_ms, fx);
+
+    return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, REVIEW_LABEL_NONE,
+                                              op->u.lease.name)
+                             : st;
 }
 
 static void
@@ -109,11 +116,12 @@ static const struct op_class resolve_class = { "resolve", resolve_apply, lease_f
 static const struct op_class escalate_class = { "escalate", escalate_apply, lease_finish, lease_clear };
 
 /* Common to the four: args[0] = id, args[1] = lease; `extra` is the name
- * argument (outcome / queue) or NULL, `note` a str or NULL. */
+ * argument (outcome / queue) or NULL, `note` a str or NULL; label the
+ * RESOLVE outcome's review label (REVIEW_LABEL_NONE for the others). */
 static void
 lease_start(struct conn *c, const struct frame_hdr *h, const struct op_class *cls,
             const msgpack_object **args, uint32_t ms, const msgpack_object *extra,
-            const msgpack_object *note, const msgpack_object *root_cause)
+            const msgpack_object *note, const msgpack_object *root_cause, uint8_t label)
 {
     struct op *op = op_new(cls, c, h->opcode, h->request_id);
 
@@ -124,6 +132,7 @@ lease_start(struct conn *c, const struct frame_hdr *h, const struct op_class *cl
     op->u.lease.id = wire_u64(args[0]);
     op->u.lease.lease = wire_u64(args[1]);
     op->u.lease.ms = ms;
+    op->u.lease.label = label;
     if (extra)
         wire_copy_str(extra, op->u.lease.name, sizeof(op->u.lease.name));
     if (root_cause)
@@ -153,7 +162,7 @@ static void
 extend_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     lease_start(c, h, &extend_class, args, args[2] ? (uint32_t)wire_u64(args[2]) : 0,
-                NULL, NULL, NULL);
+                NULL, NULL, NULL, REVIEW_LABEL_NONE);
 }
 
 const struct cmd cmd_extend = { "EXTEND", HITLQ_OP_EXTEND, extend_schema, 3, extend_proceed };
@@ -166,7 +175,7 @@ static void
 release_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
     lease_start(c, h, &release_class, args, args[2] ? (uint32_t)wire_u64(args[2]) : 0,
-                NULL, NULL, NULL);
+                NULL, NULL, NULL, REVIEW_LABEL_NONE);
 }
 
 const struct cmd cmd_release = { "RELEASE", HITLQ_OP_RELEASE, release_schema, 3, release_proceed };
@@ -193,10 +202,11 @@ outcome_list_add(char *buf, size_t cap, size_t start, size_t *n, const char *nam
  * in the policy in force (score_outcome_declared); the item's type is read
  * from the store (it never changes).  Items of a type without a policy and
  * items not yet committed are not checked (the lease check decides).
+ * *label gets the outcome's review label (cmd_review.h; NONE unchecked).
  * False after replying invalid_outcome: nothing is written. */
 static bool
 resolve_outcome_ok(struct conn *c, const struct frame_hdr *h, const msgpack_object *id,
-                   const msgpack_object *outcome)
+                   const msgpack_object *outcome, uint8_t *label)
 {
     struct hitlq_server *srv = c->srv;
     char type[HITLQ_MAX_NAME + 1], oc[HITLQ_MAX_NAME + 1], msg[1024];
@@ -205,14 +215,18 @@ resolve_outcome_ok(struct conn *c, const struct frame_hdr *h, const msgpack_obje
     size_t n = 0;
     int st;
 
+    *label = REVIEW_LABEL_NONE;
     if (txn == NULL)
         return true;
     st = queue_item_type(srv->store, txn, wire_u64(id), type, sizeof(type));
     server_read_end(srv);
     wire_copy_str(outcome, oc, sizeof(oc));
-    if (st != HITLQ_ST_OK || (p = scoring_policy(srv->scoring, type)) == NULL ||
-        score_outcome_declared(p, oc))
+    if (st != HITLQ_ST_OK || (p = scoring_policy(srv->scoring, type)) == NULL)
         return true;
+    if (score_outcome_declared(p, oc)) {
+        *label = review_label(p, oc);
+        return true;
+    }
     snprintf(msg, sizeof(msg), "outcome \"%s\" is not an action of type \"%s\" (declared: ",
              oc, type);
     size_t start = n = strlen(msg);
@@ -229,8 +243,10 @@ resolve_outcome_ok(struct conn *c, const struct frame_hdr *h, const msgpack_obje
 static void
 resolve_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    if (resolve_outcome_ok(c, h, args[0], args[2]))
-        lease_start(c, h, &resolve_class, args, 0, args[2], args[3], args[4]);
+    uint8_t label;
+
+    if (resolve_outcome_ok(c, h, args[0], args[2], &label))
+        lease_start(c, h, &resolve_class, args, 0, args[2], args[3], args[4], label);
 }
 
 const struct cmd cmd_resolve = { "RESOLVE", HITLQ_OP_RESOLVE, resolve_schema, 5, resolve_proceed };
@@ -244,7 +260,7 @@ static const struct wire_field escalate_schema[] = {
 static void
 escalate_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    lease_start(c, h, &escalate_class, args, 0, args[2], args[3], NULL);
+    lease_start(c, h, &escalate_class, args, 0, args[2], args[3], NULL, REVIEW_LABEL_NONE);
 }
 
 const struct cmd cmd_escalate = { "ESCALATE", HITLQ_OP_ESCALATE, escalate_schema, 4,

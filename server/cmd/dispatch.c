@@ -33,6 +33,7 @@ static const struct cmd *const cmd_table[256] = {
     [HITLQ_OP_AUDIT_PROVE]       = &cmd_audit_prove,
     [HITLQ_OP_AUDIT_CONSISTENCY] = &cmd_audit_consistency,
     [HITLQ_OP_DRIFT_INPUTS]      = &cmd_drift_inputs,
+    [HITLQ_OP_DRIFT_REVIEW]      = &cmd_drift_review,
     [HITLQ_OP_RELOAD]            = &cmd_reload,
     [HITLQ_OP_KEY_ADD]           = &cmd_key_add,
     [HITLQ_OP_KEY_LIST]          = &cmd_key_list,

@@ -35,6 +35,7 @@ extern const struct cmd cmd_hello, cmd_ping, cmd_auth, cmd_submit, cmd_get, cmd_
     cmd_audit_checkpoint, cmd_audit_entries, cmd_audit_prove, cmd_audit_consistency,
     cmd_reload, cmd_key_add, cmd_key_list, cmd_key_revoke;
 extern const struct cmd cmd_drift_inputs;           /* cmd_drift.c */
+extern const struct cmd cmd_drift_review;           /* cmd_review.c */
 
 /* Looks up an opcode; NULL when unknown. */
 const struct cmd *dispatch_lookup(uint8_t opcode);

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <lmdb.h>
 
+#include "cmd_review.h"
 #include "drift_store.h"
 #include "hitlq_proto.h"
 #include "park.h"
@@ -64,6 +65,7 @@ struct op {
             bool            duplicate;
             uint8_t         receipt;     /* SUBMIT_RECEIPT_* */
             struct drift_obs drift;      /* input bins (drift_commit.h) */
+            struct review_obs review;    /* review facts (cmd_review.h) */
         } submit;
         struct {
             struct claim_in  in;
@@ -78,6 +80,7 @@ struct op {
             uint64_t seq;
             char     name[HITLQ_MAX_NAME + 1];        /* outcome or queue */
             char     root_cause[HITLQ_MAX_NAME + 1];
+            uint8_t  label;              /* RESOLVE: the outcome's review label */
             char    *note;               /* owned, may be NULL */
         } lease;
         struct {

@@ -78,6 +78,8 @@ struct store {
     MDB_dbi  acps;     /* u64 BE tree size -> signed checkpoint note */
     MDB_dbi  principals; /* API-key principals and keys (server/auth/auth.h has the layouts) */
     MDB_dbi  drift;    /* input-drift window counts (drift_store.h has the layout) */
+    MDB_dbi  review;   /* live review window counts (review_store.h has the layout) */
+    MDB_dbi  rvitems;  /* u64 BE id -> open item's review facts (review_store.h) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
 };
 

@@ -80,6 +80,7 @@ static bool expect_allowed(uint8_t op, int role)
         { HITLQ_OP_AUDIT_PROVE,       { 0, 0, 1, 0 } },
         { HITLQ_OP_AUDIT_CONSISTENCY, { 0, 0, 1, 0 } },
         { HITLQ_OP_DRIFT_INPUTS,      { 0, 0, 1, 1 } },
+        { HITLQ_OP_DRIFT_REVIEW,      { 0, 0, 1, 1 } },
         { HITLQ_OP_RELOAD,            { 0, 0, 0, 1 } },
         { HITLQ_OP_KEY_ADD,           { 0, 0, 0, 1 } },
         { HITLQ_OP_KEY_LIST,          { 0, 0, 0, 1 } },
@@ -159,6 +160,7 @@ static void matrix_body(uint8_t op, int role, uint64_t item, struct afx_body *b)
         hpk_kv_u64(&b->pk, "size1", 1);
         break;
     case HITLQ_OP_DRIFT_INPUTS:
+    case HITLQ_OP_DRIFT_REVIEW:
         afx_body_init(b, 1);
         hpk_kv_str(&b->pk, "type", "credit_application");
         break;
