@@ -100,6 +100,11 @@ bool dr_parse_width(const char *s, uint64_t *ms);
 bool dr_parse_double(const char *s, double lo, double hi, double *v);
 /* 64 lowercase hex digits of a 32-byte digest into out[65]. */
 const char *dr_hex(const uint8_t d[32], char out[65]);
+/* o's value at "a" or "a.b" (one level down), or NULL. */
+const json_t *dr_get(const json_t *o, const char *path);
+/* v as a number for printing: NaN when not a number, 0 when it rounds to
+ * zero at 4 decimals (so that no "-0.0000" is printed). */
+double dr_printable(const json_t *v);
 
 /* ---- the rows of an export (aud_drift_read.c) ------------------------------ */
 

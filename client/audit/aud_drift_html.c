@@ -17,40 +17,20 @@ struct dr_hcol {
                                  '0' %.0f */
 };
 
-static const json_t *
-dr_h_get(const json_t *o, const char *path)
-{
-    char head[64];
-    const char *dot = strchr(path, '.');
-
-    if (dot == NULL)
-        return json_object_get(o, path);
-    snprintf(head, sizeof(head), "%.*s", (int)(dot - path), path);
-    return json_object_get(json_object_get(o, head), dot + 1);
-}
-
-static double
-dr_h_num(const json_t *v)
-{
-    double x = json_is_number(v) ? json_number_value(v) : NAN;
-
-    return fabs(x) < 5e-5 ? 0.0 : x;    /* no "-0.0000" at 4 decimals */
-}
-
 static void
 dr_h_cell(FILE *f, const json_t *row, const struct dr_hcol *c)
 {
-    const json_t *v = dr_h_get(row, c->field);
-    double x = dr_h_num(v), lo, hi;
+    const json_t *v = dr_get(row, c->field);
+    double x = dr_printable(v), lo, hi;
 
     fputs(c->kind == 's' ? "<td>" : "<td class=\"n\">", f);
     if (c->kind == 's')
         dr_html_esc(f, json_is_string(v) ? json_string_value(v) : "-");
     else if (c->kind == 'i' && json_is_integer(v))
         fprintf(f, "%lld", (long long)json_integer_value(v));
-    else if (c->kind == 'c' && isfinite(x = dr_h_num(json_object_get(v, "est")))) {
-        lo = dr_h_num(json_object_get(v, "lo"));
-        hi = dr_h_num(json_object_get(v, "hi"));
+    else if (c->kind == 'c' && isfinite(x = dr_printable(json_object_get(v, "est")))) {
+        lo = dr_printable(json_object_get(v, "lo"));
+        hi = dr_printable(json_object_get(v, "hi"));
         fprintf(f, "%.4f [%.4f, %.4f]", x, lo, hi);
     } else if (c->kind == 'p' && isfinite(x))
         fprintf(f, "%.1f%%", 100.0 * x);
@@ -91,7 +71,7 @@ dr_h_table(FILE *f, const json_t *rows, const struct dr_hcol *cols, size_t n)
 static void
 dr_h_line(FILE *f, const char *label, const json_t *o, const char *path)
 {
-    const json_t *v = dr_h_get(o, path);
+    const json_t *v = dr_get(o, path);
 
     fprintf(f, "<p><b>%s</b> ", label);
     dr_html_esc(f, json_is_string(v) ? json_string_value(v) : "-");
@@ -124,7 +104,7 @@ dr_h_header(FILE *f, const json_t *rep)
     dr_h_line(f, "window", rep, "windows.width");
     dr_h_line(f, "windows by", rep, "windows.by");
     dr_h_line(f, "reference", rep, "windows.reference");
-    dr_h_table(f, dr_h_get(rep, "windows.list"), wcols, 4);
+    dr_h_table(f, dr_get(rep, "windows.list"), wcols, 4);
     fputs("<h3>Models by digest</h3>", f);
     dr_h_table(f, json_object_get(rep, "models"), mcols, 5);
     fputs("<h3>Policies</h3>", f);
@@ -179,8 +159,8 @@ dr_h_agreement(FILE *f, const json_t *rep)
     dr_h_line(f, "counted:", a, "counted");
     fprintf(f, "<p><b>overall</b> n %lld, agreement %.4f, Cohen's kappa %.4f "
                "[95%% CI %.4f, %.4f]</p>\n", (long long)json_integer_value(json_object_get(o, "n")),
-            dr_h_num(json_object_get(o, "agreement")), dr_h_num(json_object_get(o, "kappa")),
-            dr_h_num(json_object_get(o, "kappa_lo")), dr_h_num(json_object_get(o, "kappa_hi")));
+            dr_printable(json_object_get(o, "agreement")), dr_printable(json_object_get(o, "kappa")),
+            dr_printable(json_object_get(o, "kappa_lo")), dr_printable(json_object_get(o, "kappa_hi")));
     dr_h_matrix(f, json_object_get(a, "labels"), json_object_get(o, "matrix"));
     dr_svg_bars(f, "Agreement by score band", json_object_get(a, "by_band"), "key",
                 "agreement", 1.0);
@@ -218,20 +198,20 @@ dr_h_qa_calib(FILE *f, const json_t *rep)
     fputs("<p><b>overall weighted error rate</b> ", f);
     dr_h_cell(f, json_object_get(q, "overall"), &ov);
     fprintf(f, "</p><p>samples a window needs for &plusmn;5%%: %.0f (worst case %.0f)</p>\n",
-            dr_h_num(json_object_get(q, "samples_needed")),
-            dr_h_num(json_object_get(q, "samples_needed_worst_case")));
+            dr_printable(json_object_get(q, "samples_needed")),
+            dr_printable(json_object_get(q, "samples_needed_worst_case")));
     dr_h_table(f, json_object_get(q, "by_route"), rcols, sizeof(rcols) / sizeof(rcols[0]));
     dr_h_table(f, json_object_get(q, "by_window"), wcols, sizeof(wcols) / sizeof(wcols[0]));
     fputs("</section>\n<section><h2>Calibration</h2>", f);
     dr_h_line(f, "counted:", c, "counted");
     fprintf(f, "<p>unweighted: Brier %.4f, ECE %.4f (n %.0f); QA-reweighted: Brier %.4f, "
-               "ECE %.4f (n %.1f)</p>\n", dr_h_num(dr_h_get(c, "unweighted.brier")),
-            dr_h_num(dr_h_get(c, "unweighted.ece")), dr_h_num(dr_h_get(c, "unweighted.n")),
-            dr_h_num(dr_h_get(c, "qa_weighted.brier")), dr_h_num(dr_h_get(c, "qa_weighted.ece")),
-            dr_h_num(dr_h_get(c, "qa_weighted.n")));
-    dr_svg_reliability(f, "Reliability diagram", dr_h_get(c, "unweighted.rows"),
-                       dr_h_get(c, "qa_weighted.rows"));
-    dr_h_table(f, dr_h_get(c, "unweighted.rows"), ccols, sizeof(ccols) / sizeof(ccols[0]));
+               "ECE %.4f (n %.1f)</p>\n", dr_printable(dr_get(c, "unweighted.brier")),
+            dr_printable(dr_get(c, "unweighted.ece")), dr_printable(dr_get(c, "unweighted.n")),
+            dr_printable(dr_get(c, "qa_weighted.brier")), dr_printable(dr_get(c, "qa_weighted.ece")),
+            dr_printable(dr_get(c, "qa_weighted.n")));
+    dr_svg_reliability(f, "Reliability diagram", dr_get(c, "unweighted.rows"),
+                       dr_get(c, "qa_weighted.rows"));
+    dr_h_table(f, dr_get(c, "unweighted.rows"), ccols, sizeof(ccols) / sizeof(ccols[0]));
     fputs("</section>\n", f);
 }
 
@@ -244,7 +224,7 @@ dr_h_series(const json_t *arr, const char *path)
     const json_t *row;
 
     DR_EACH(arr, i, row)
-        json_array_append_new(s, dr_num(dr_h_num(dr_h_get(row, path))));
+        json_array_append_new(s, dr_num(dr_printable(dr_get(row, path))));
     return s;
 }
 
@@ -275,11 +255,11 @@ dr_h_drift(FILE *f, const json_t *rep)
     dr_h_table(f, wins, cols, sizeof(cols) / sizeof(cols[0]));
     json_object_set_new(series, "PSI vs reference", dr_h_series(wins, "vs_reference.psi"));
     json_object_set_new(series, "JS vs reference", dr_h_series(wins, "vs_reference.js_distance"));
-    json_object_set_new(series, "agreement", dr_h_series(dr_h_get(rep, "agreement.by_window"),
+    json_object_set_new(series, "agreement", dr_h_series(dr_get(rep, "agreement.by_window"),
                                                          "agreement"));
-    json_object_set_new(series, "QA error rate", dr_h_series(dr_h_get(rep, "qa.by_window"),
+    json_object_set_new(series, "QA error rate", dr_h_series(dr_get(rep, "qa.by_window"),
                                                              "error_rate.est"));
-    dr_svg_trend(f, "Trends by window", dr_h_get(rep, "windows.list"), series);
+    dr_svg_trend(f, "Trends by window", dr_get(rep, "windows.list"), series);
     json_decref(series);
     fputs("</section>\n<section><h2>Input drift</h2>", f);
     dr_h_line(f, "", in, "note");

@@ -19,33 +19,12 @@ struct dr_col {
     int         width;
 };
 
-/* o's value at "a" or "a.b". */
-static const json_t *
-dr_t_get(const json_t *o, const char *path)
-{
-    char head[64];
-    const char *dot = strchr(path, '.');
-
-    if (dot == NULL)
-        return json_object_get(o, path);
-    snprintf(head, sizeof(head), "%.*s", (int)(dot - path), path);
-    return json_object_get(json_object_get(o, head), dot + 1);
-}
-
-static double
-dr_t_num(const json_t *v)
-{
-    double x = json_is_number(v) ? json_number_value(v) : NAN;
-
-    return fabs(x) < 5e-5 ? 0.0 : x;    /* no "-0.0000" at 4 decimals */
-}
-
 /* One cell of col from o into out[64]. */
 static const char *
 dr_t_cell(const json_t *o, const struct dr_col *col, char out[64])
 {
-    const json_t *v = dr_t_get(o, col->field);
-    double x = dr_t_num(v);
+    const json_t *v = dr_get(o, col->field);
+    double x = dr_printable(v);
 
     switch (col->kind) {
     case 's':
@@ -56,9 +35,9 @@ dr_t_cell(const json_t *o, const struct dr_col *col, char out[64])
                  (long long)json_integer_value(v));
         break;
     case 'c':
-        if (isfinite(dr_t_num(json_object_get(v, "est"))))
-            snprintf(out, 64, "%.4f [%.4f,%.4f]", dr_t_num(json_object_get(v, "est")),
-                     dr_t_num(json_object_get(v, "lo")), dr_t_num(json_object_get(v, "hi")));
+        if (isfinite(dr_printable(json_object_get(v, "est"))))
+            snprintf(out, 64, "%.4f [%.4f,%.4f]", dr_printable(json_object_get(v, "est")),
+                     dr_printable(json_object_get(v, "lo")), dr_printable(json_object_get(v, "hi")));
         else
             snprintf(out, 64, "-");
         break;
@@ -100,7 +79,7 @@ dr_t_table(FILE *f, const json_t *rows, const struct dr_col *cols, size_t ncols)
 static const char *
 dr_t_str(const json_t *o, const char *path)
 {
-    const json_t *v = dr_t_get(o, path);
+    const json_t *v = dr_get(o, path);
 
     return json_is_string(v) ? json_string_value(v) : "-";
 }
@@ -124,7 +103,7 @@ dr_t_header(FILE *f, const json_t *rep)
             dr_t_str(rep, "range.since"), dr_t_str(rep, "range.until"));
     fprintf(f, "windows: %s by %s; reference: %s\n", dr_t_str(rep, "windows.width"),
             dr_t_str(rep, "windows.by"), dr_t_str(rep, "windows.reference"));
-    dr_t_table(f, dr_t_get(rep, "windows.list"), wcols, 4);
+    dr_t_table(f, dr_get(rep, "windows.list"), wcols, 4);
     fprintf(f, "models (by digest):\n");
     DR_EACH(json_object_get(rep, "models"), i, v)
         fprintf(f, "    %s  %s  %s  decisions %lld, registered %s\n", dr_t_str(v, "digest"),
@@ -183,8 +162,8 @@ dr_t_agreement(FILE *f, const json_t *rep)
     fprintf(f, "\nAI vs human (%s)\n", dr_t_str(a, "counted"));
     fprintf(f, "  overall: n %lld, agreement %.4f, Cohen's kappa %.4f [95%% CI %.4f, %.4f]\n",
             (long long)json_integer_value(json_object_get(o, "n")),
-            dr_t_num(json_object_get(o, "agreement")), dr_t_num(json_object_get(o, "kappa")),
-            dr_t_num(json_object_get(o, "kappa_lo")), dr_t_num(json_object_get(o, "kappa_hi")));
+            dr_printable(json_object_get(o, "agreement")), dr_printable(json_object_get(o, "kappa")),
+            dr_printable(json_object_get(o, "kappa_lo")), dr_printable(json_object_get(o, "kappa_hi")));
     dr_t_matrix(f, json_object_get(a, "labels"), json_object_get(o, "matrix"));
     for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
         fprintf(f, "  %s:\n", dims[d]);
@@ -214,10 +193,10 @@ dr_t_qa(FILE *f, const json_t *rep)
     fprintf(f, "  overall: %lld verdicts, %lld wrong, weighted error rate %s (n_eff %.1f)\n",
             (long long)json_integer_value(json_object_get(o, "qa_verdicts")),
             (long long)json_integer_value(json_object_get(o, "wrong")), dr_t_cell(o, &c, cell),
-            dr_t_num(dr_t_get(o, "error_rate.n_eff")));
+            dr_printable(dr_get(o, "error_rate.n_eff")));
     fprintf(f, "  samples a window needs for +-5%%: %.0f at the observed rate, %.0f at worst\n",
-            dr_t_num(json_object_get(q, "samples_needed")),
-            dr_t_num(json_object_get(q, "samples_needed_worst_case")));
+            dr_printable(json_object_get(q, "samples_needed")),
+            dr_printable(json_object_get(q, "samples_needed_worst_case")));
     dr_t_table(f, json_object_get(q, "by_route"), rcols, sizeof(rcols) / sizeof(rcols[0]));
     dr_t_table(f, json_object_get(q, "by_window"), wcols, sizeof(wcols) / sizeof(wcols[0]));
 }
@@ -239,8 +218,8 @@ dr_t_calib(FILE *f, const json_t *rep)
     for (size_t i = 0; i < 2; i++) {
         const json_t *t = json_object_get(c, parts[i]);
         fprintf(f, "  %s: n %.1f, Brier %.4f, ECE %.4f, MCE %.4f\n", parts[i],
-                dr_t_num(json_object_get(t, "n")), dr_t_num(json_object_get(t, "brier")),
-                dr_t_num(json_object_get(t, "ece")), dr_t_num(json_object_get(t, "mce")));
+                dr_printable(json_object_get(t, "n")), dr_printable(json_object_get(t, "brier")),
+                dr_printable(json_object_get(t, "ece")), dr_printable(json_object_get(t, "mce")));
         dr_t_table(f, json_object_get(t, "rows"), cols, sizeof(cols) / sizeof(cols[0]));
     }
 }

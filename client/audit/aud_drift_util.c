@@ -380,3 +380,23 @@ dr_counts_collect(const struct dr_counts *t, uint32_t a, struct dr_count_slot **
     qsort(*out, n, sizeof(**out), dr_slot_cmp);
     return n;
 }
+
+const json_t *
+dr_get(const json_t *o, const char *path)
+{
+    char head[64];
+    const char *dot = strchr(path, '.');
+
+    if (dot == NULL)
+        return json_object_get(o, path);
+    snprintf(head, sizeof(head), "%.*s", (int)(dot - path), path);
+    return json_object_get(json_object_get(o, head), dot + 1);
+}
+
+double
+dr_printable(const json_t *v)
+{
+    double x = json_is_number(v) ? json_number_value(v) : NAN;
+
+    return fabs(x) < 5e-5 ? 0.0 : x;    /* no "-0.0000" at 4 decimals */
+}

@@ -86,4 +86,14 @@ bool cli_parse_u64(const char *s, uint64_t *v);
 bool cli_parse_secs(const char *s, uint32_t *ms);           /* "1.5" -> 1500 */
 const msgpack_object *cli_map_get(const msgpack_object *m, const char *key);
 
+/* A range read of one item type (cli_drift.c): DRIFT_INPUTS, DRIFT_REVIEW. */
+struct cli_drift_cmd {
+    const char *name, *usage;            /* for errors */
+    const char *from_opt, *to_opt;       /* long option names of the range */
+    int  (*call)(hitlq *c, const char *type, uint64_t from_ms, uint64_t to_ms,
+                 hitlq_reply **out);
+    void (*print)(const hitlq_reply *r);  /* the readable form */
+};
+int cli_drift_range(struct cli *cl, int argc, char **argv, const struct cli_drift_cmd *dc);
+
 #endif

@@ -56,11 +56,13 @@ drift_print(const hitlq_reply *r)
     }
 }
 
+/* TYPE [--FROM MS] [--TO MS] for a range read (DRIFT_INPUTS, DRIFT_REVIEW):
+ * the reply as JSON (--json) or printed by dc->print. */
 int
-cli_drift_inputs(struct cli *cl, int argc, char **argv)
+cli_drift_range(struct cli *cl, int argc, char **argv, const struct cli_drift_cmd *dc)
 {
-    static const struct option lo[] = {
-        { "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 't' },
+    const struct option lo[] = {
+        { dc->from_opt, required_argument, NULL, 'f' }, { dc->to_opt, required_argument, NULL, 't' },
         { NULL, 0, NULL, 0 } };
     uint64_t from = 0, to = 0;
     hitlq_reply *r = NULL;
@@ -69,14 +71,14 @@ cli_drift_inputs(struct cli *cl, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
         if ((ch == 'f' && !cli_parse_u64(optarg, &from)) ||
             (ch == 't' && !cli_parse_u64(optarg, &to)) || ch == '?')
-            return cli_usage_error(DRIFT_USAGE);
+            return cli_usage_error("%s", dc->usage);
     if (optind + 1 != argc)
-        return cli_usage_error(DRIFT_USAGE);
+        return cli_usage_error("%s", dc->usage);
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = hitlq_drift_inputs(cl->c, argv[optind], from, to, &r)) != HITLQ_OK) {
+    if ((rc = dc->call(cl->c, argv[optind], from, to, &r)) != HITLQ_OK) {
         hitlq_reply_free(r);
-        return cli_fail(cl, "drift-inputs", rc);
+        return cli_fail(cl, dc->name, rc);
     }
     if (cl->json) {
         json_t *j = cli_mp_to_json(hitlq_reply_body(r));
@@ -84,8 +86,17 @@ cli_drift_inputs(struct cli *cl, int argc, char **argv)
         cli_json_println(stdout, j);
         json_decref(j);
     } else {
-        drift_print(r);
+        dc->print(r);
     }
     hitlq_reply_free(r);
     return CLI_EXIT_OK;
+}
+
+int
+cli_drift_inputs(struct cli *cl, int argc, char **argv)
+{
+    static const struct cli_drift_cmd dc = { "drift-inputs", DRIFT_USAGE, "from", "to",
+                                             hitlq_drift_inputs, drift_print };
+
+    return cli_drift_range(cl, argc, argv, &dc);
 }

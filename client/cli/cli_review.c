@@ -107,33 +107,8 @@ rv_print(const hitlq_reply *r)
 int
 cli_drift_review(struct cli *cl, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        { "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
-        { NULL, 0, NULL, 0 } };
-    uint64_t from = 0, to = 0;
-    hitlq_reply *r = NULL;
-    int ch, rc;
+    static const struct cli_drift_cmd dc = { "drift-review", REVIEW_USAGE, "since", "until",
+                                             hitlq_drift_review, rv_print };
 
-    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
-        if ((ch == 's' && !cli_parse_u64(optarg, &from)) ||
-            (ch == 'u' && !cli_parse_u64(optarg, &to)) || ch == '?')
-            return cli_usage_error(REVIEW_USAGE);
-    if (optind + 1 != argc)
-        return cli_usage_error(REVIEW_USAGE);
-    if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
-        return rc;
-    if ((rc = hitlq_drift_review(cl->c, argv[optind], from, to, &r)) != HITLQ_OK) {
-        hitlq_reply_free(r);
-        return cli_fail(cl, "drift-review", rc);
-    }
-    if (cl->json) {
-        json_t *j = cli_mp_to_json(hitlq_reply_body(r));
-
-        cli_json_println(stdout, j);
-        json_decref(j);
-    } else {
-        rv_print(r);
-    }
-    hitlq_reply_free(r);
-    return CLI_EXIT_OK;
+    return cli_drift_range(cl, argc, argv, &dc);
 }
