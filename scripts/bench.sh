@@ -438,7 +438,7 @@ fi
 # TreeSHAP is computed at CLAIM (explain.review).
 TD=$TMPROOT/tree
 mkdir -p "$TD"
-cp server/score/defaults/credit_scorecard.json "$TD/"
+cp server/score/defaults/credit_scorecard.json server/score/defaults/credit_profile.json "$TD/"
 sed -e 's/"credit_xgb.json"/"credit_100x6.json"/' -e 's/"model_id": *"credit_xgb"/"model_id": "credit_100x6"/' \
     server/score/defaults/credit_policy.json > "$TD/tree_policy.json"
 python3 -c '
