@@ -497,10 +497,12 @@ static void test_drift_refuses_tampered(void **st)
 {
     (void)st;
     char out[4096];
-    assert_int_equal(sh(out, sizeof out, "cp -a %s/exp %s/bad && f=$(ls %s/bad/tile/entries/"
-                        "000* 2>/dev/null | head -1); [ -n \"$f\" ] || f=$(find %s/bad/tile/"
-                        "entries -type f | head -1); printf 'X' | dd of=\"$f\" bs=1 seek=300 "
-                        "conv=notrunc 2>/dev/null", DIR_, DIR_, DIR_, DIR_), 0);
+    /* flip (complement) one byte inside the first full entry tile */
+    assert_int_equal(sh(out, sizeof out, "cp -a %s/exp %s/bad && f=$(find %s/bad/tile/entries "
+                        "-type f -size +1k | sort | head -1) && [ -n \"$f\" ] && python3 -c "
+                        "'import sys; f = open(sys.argv[1], \"r+b\"); f.seek(300); "
+                        "b = f.read(1)[0]; f.seek(300); f.write(bytes([b ^ 0xff]))' \"$f\"",
+                        DIR_, DIR_, DIR_), 0);
     int rc = sh(out, sizeof out, "%s drift --vkey-file %s/vk %s/bad --json", TOOL, DIR_, DIR_);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "no report"));
