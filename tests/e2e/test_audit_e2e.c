@@ -32,6 +32,7 @@
 #include "note.h"
 #include "proof.h"
 #include "record.h"
+#include "tutil.h"
 
 static struct hserver S;
 static struct credit_item *CI;
@@ -757,28 +758,6 @@ static void test_checkpoint_on_demand(void **st)
 
 #define AUDIT_TOOL "build/test/hitlq-audit"
 
-/* Runs a shell command; returns its exit status and, in out, its stderr
- * and stdout (truncated). */
-static __attribute__((format(printf, 3, 4))) int run_cmd(char *out, size_t n, const char *fmt, ...)
-{
-    char cmd[2048], path[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(path, sizeof path, "/tmp/hitlq-e2e-cmd.%d", (int)getpid());
-    char full[2200];
-    snprintf(full, sizeof full, "(%s) > %s 2>&1", cmd, path);
-    int st = system(full);
-    FILE *f = fopen(path, "r");
-    size_t got = f != NULL ? fread(out, 1, n - 1, f) : 0;
-    out[got] = '\0';
-    if (f != NULL)
-        fclose(f);
-    unlink(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Submits items [from, from + n) of the credit data; the last one waits
  * for a checkpoint that covers it. */
 static void submit_signed(uint16_t port, size_t from, size_t n)
@@ -800,46 +779,46 @@ static void test_auditor_detects_rollback_and_fork(void **st)
     d = t.dir;
     submit_signed(t.port, 700, 20);
     /* the trust anchor, taken out of band from the key file */
-    assert_int_equal(run_cmd(out, sizeof out, "(%s -d %s -K > %s/vk)", HARNESS_HITLQD, t.data, d),
+    assert_int_equal(tutil_sh(out, sizeof out, "(%s -d %s -K > %s/vk)", HARNESS_HITLQD, t.data, d),
                      0);
-    assert_int_equal(run_cmd(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e1 && "
+    assert_int_equal(tutil_sh(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e1 && "
                              "%s verify --vkey-file %s/vk --state %s/state %s/e1", AUDIT_TOOL,
                              t.port, d, AUDIT_TOOL, d, d, d), 0);
     /* the auditor's saved state moves on to a bigger tree */
     assert_int_equal(harness_server_stop(&t), 0);
-    assert_int_equal(run_cmd(out, sizeof out, "cp -a %s %s/snap", t.data, d), 0);
+    assert_int_equal(tutil_sh(out, sizeof out, "cp -a %s %s/snap", t.data, d), 0);
     assert_true(harness_server_restart(&t) > 0);
     submit_signed(t.port, 720, 20);
-    assert_int_equal(run_cmd(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e2 && "
+    assert_int_equal(tutil_sh(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e2 && "
                              "%s verify --vkey-file %s/vk --state %s/state %s/e2 && "
                              "cp %s/e2/checkpoint %s/cpB", AUDIT_TOOL, t.port, d, AUDIT_TOOL,
                              d, d, d, d, d), 0);
     /* the operator restores the old data directory: a rolled-back log */
     assert_int_equal(harness_server_stop(&t), 0);
-    assert_int_equal(run_cmd(out, sizeof out, "rm -rf %s && cp -a %s/snap %s", t.data, d,
+    assert_int_equal(tutil_sh(out, sizeof out, "rm -rf %s && cp -a %s/snap %s", t.data, d,
                              t.data), 0);
     assert_true(harness_server_restart(&t) > 0);
     submit_signed(t.port, 800, 5);
-    assert_int_equal(run_cmd(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e3 && "
+    assert_int_equal(tutil_sh(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e3 && "
                              "%s verify --vkey-file %s/vk --state %s/state %s/e3", AUDIT_TOOL,
                              t.port, d, AUDIT_TOOL, d, d, d), 1);
     if (strstr(out, "ROLLBACK") == NULL)
         fail_msg("no ROLLBACK in: %s", out);
     /* grown past the saved size on another history: two valid checkpoints fork */
     submit_signed(t.port, 805, 30);
-    assert_int_equal(run_cmd(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e4",
+    assert_int_equal(tutil_sh(out, sizeof out, "%s export --server 127.0.0.1:%u --out %s/e4",
                              AUDIT_TOOL, t.port, d), 0);
-    assert_int_equal(run_cmd(out, sizeof out, "%s consistency --vkey-file %s/vk %s/cpB "
+    assert_int_equal(tutil_sh(out, sizeof out, "%s consistency --vkey-file %s/vk %s/cpB "
                              "%s/e4/checkpoint --server 127.0.0.1:%u", AUDIT_TOOL, d, d, d,
                              t.port), 1);
     if (strstr(out, "FORK") == NULL)
         fail_msg("no FORK in: %s", out);
-    assert_int_equal(run_cmd(out, sizeof out, "%s verify --vkey-file %s/vk --state %s/state "
+    assert_int_equal(tutil_sh(out, sizeof out, "%s verify --vkey-file %s/vk --state %s/state "
                              "%s/e4", AUDIT_TOOL, d, d, d), 1);
     if (strstr(out, "FORK") == NULL && strstr(out, "ROLLBACK") == NULL)
         fail_msg("no FORK in: %s", out);
     /* and the current export on its own verifies: each history is valid */
-    assert_int_equal(run_cmd(out, sizeof out, "%s verify --vkey-file %s/vk %s/e4", AUDIT_TOOL,
+    assert_int_equal(tutil_sh(out, sizeof out, "%s verify --vkey-file %s/vk %s/e4", AUDIT_TOOL,
                              d, d), 0);
     assert_int_equal(harness_server_stop(&t), 0);
     harness_server_cleanup(&t);

@@ -65,33 +65,6 @@ struct row {
 static struct row *R;
 static size_t NR;
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-}
-
-/* Shell command; returns its exit status, output (stdout+stderr) in out. */
-static __attribute__((format(printf, 3, 4))) int sh(char *out, size_t n, const char *fmt, ...)
-{
-    char cmd[2048], full[2300], path[96];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(path, sizeof path, "%s/cmd.out", DIR_);
-    snprintf(full, sizeof full, "(%s) > %s 2>&1", cmd, path);
-    int st = system(full);
-    FILE *f = fopen(path, "r");
-    size_t got = f != NULL ? fread(out, 1, n - 1, f) : 0;
-    out[got] = '\0';
-    if (f != NULL)
-        fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int setup(void **st)
 {
     (void)st;
@@ -103,12 +76,12 @@ static int setup(void **st)
         return -1;
     snprintf(path, sizeof path, "%s/credit_xgb.json", DIR_);
     p = tutil_slurp(MODEL_SRC, NULL);
-    write_file(path, p);
+    tutil_write_file(path, p);
     free(p);
     if (access(PROFILE_SRC, R_OK) == 0) {          /* the input-drift reference */
         snprintf(path, sizeof path, "%s/credit_profile.json", DIR_);
         p = tutil_slurp(PROFILE_SRC, NULL);
-        write_file(path, p);
+        tutil_write_file(path, p);
         free(p);
     }
     p = tutil_slurp(POLICY_SRC, NULL);
@@ -117,7 +90,7 @@ static int setup(void **st)
         return -1;
     memcpy(q, "\"rate\": 0.25", 12);
     snprintf(path, sizeof path, "%s/credit_policy.json", DIR_);
-    write_file(path, p);
+    tutil_write_file(path, p);
     free(p);
     snprintf(cfg, sizeof cfg, "policy = \"%s\"\naudit_checkpoint_ms = 200\n"
              "drift_window_s = %u\n", path, WINDOW_MS / 1000u);
@@ -303,7 +276,7 @@ static const char *oracle_python(void)
     static const char *const cand[] = { "/usr/bin/python3", "python3" };
     char out[256];
     for (size_t i = 0; i < 2; i++)
-        if (sh(out, sizeof out, "%s -c 'import numpy, sklearn'", cand[i]) == 0)
+        if (tutil_sh(out, sizeof out, "%s -c 'import numpy, sklearn'", cand[i]) == 0)
             return cand[i];
     return NULL;
 }
@@ -312,12 +285,12 @@ static void run_reports(const char *exp, const char *opts)
 {
     char out[4096];
     for (int i = 0; i < 2; i++) {
-        if (sh(out, sizeof out, "%s drift --vkey-file %s/vk %s %s --json > %s/r%d.json", TOOL,
+        if (tutil_sh(out, sizeof out, "%s drift --vkey-file %s/vk %s %s --json > %s/r%d.json", TOOL,
                DIR_, exp, opts, DIR_, i) != 0)
             fail_msg("drift --json failed: %s", out);
-        assert_int_equal(sh(out, sizeof out, "%s drift --vkey-file %s/vk %s %s > %s/r%d.txt",
+        assert_int_equal(tutil_sh(out, sizeof out, "%s drift --vkey-file %s/vk %s %s > %s/r%d.txt",
                             TOOL, DIR_, exp, opts, DIR_, i), 0);
-        assert_int_equal(sh(out, sizeof out, "%s drift --vkey-file %s/vk %s %s --html "
+        assert_int_equal(tutil_sh(out, sizeof out, "%s drift --vkey-file %s/vk %s %s --html "
                             "%s/r%d.html", TOOL, DIR_, exp, opts, DIR_, i), 0);
     }
     static const char *const ext[] = { "json", "txt", "html" };
@@ -407,10 +380,10 @@ static void export_with_input_windows(void)
     uint64_t deadline = wall_ms() + 30000;
     json_int_t n = 0;
     do {
-        if (sh(out, sizeof out, "rm -rf %s/exp && %s export --server 127.0.0.1:%u --out %s/exp",
+        if (tutil_sh(out, sizeof out, "rm -rf %s/exp && %s export --server 127.0.0.1:%u --out %s/exp",
                DIR_, TOOL, S.port, DIR_) != 0)
             fail_msg("export: %s", out);
-        assert_int_equal(sh(out, sizeof out, "%s drift --vkey-file %s/vk %s/exp --window 10s "
+        assert_int_equal(tutil_sh(out, sizeof out, "%s drift --vkey-file %s/vk %s/exp --window 10s "
                             "--json > %s/probe.json", TOOL, DIR_, DIR_, DIR_), 0);
         snprintf(path, sizeof path, "%s/probe.json", DIR_);
         json_t *j = json_load_file(path, 0, &je);
@@ -436,7 +409,7 @@ static void retrain_reload(hitlq *c)
 
     assert_non_null(p);
     snprintf(path, sizeof path, "%s/credit_xgb_v2.json", DIR_);
-    write_file(path, p);
+    tutil_write_file(path, p);
     free(p);
     snprintf(path, sizeof path, "%s/credit_policy.json", DIR_);
     p = tutil_slurp(path, NULL);
@@ -474,7 +447,7 @@ static void test_drift_credit(void **st)
             fprintf(tsv, "S\t%d\t%.17g\n", R[i].phase, R[i].d.score);
     resolve_all(tsv);
     assert_int_equal(fclose(tsv), 0);
-    assert_int_equal(sh(out, sizeof out, "%s -d %s -K > %s/vk", HARNESS_HITLQD, S.data, DIR_),
+    assert_int_equal(tutil_sh(out, sizeof out, "%s -d %s -K > %s/vk", HARNESS_HITLQD, S.data, DIR_),
                      0);
     export_with_input_windows();
     snprintf(path, sizeof path, "%s/exp", DIR_);
@@ -487,7 +460,7 @@ static void test_drift_credit(void **st)
                         "(apt-get install python3-sklearn): oracle check skipped\n");
         skip();
     }
-    if (sh(out, sizeof out, "%s %s %s/rows.tsv %s/r0.json", py, ORACLE, DIR_, DIR_) != 0)
+    if (tutil_sh(out, sizeof out, "%s %s %s/rows.tsv %s/r0.json", py, ORACLE, DIR_, DIR_) != 0)
         fail_msg("the oracle disagrees:\n%s", out);
     printf("%s", out);
 }
@@ -498,17 +471,17 @@ static void test_drift_refuses_tampered(void **st)
     (void)st;
     char out[4096];
     /* flip (complement) one byte inside the first full entry tile */
-    assert_int_equal(sh(out, sizeof out, "cp -a %s/exp %s/bad && f=$(find %s/bad/tile/entries "
+    assert_int_equal(tutil_sh(out, sizeof out, "cp -a %s/exp %s/bad && f=$(find %s/bad/tile/entries "
                         "-type f -size +1k | sort | head -1) && [ -n \"$f\" ] && python3 -c "
                         "'import sys; f = open(sys.argv[1], \"r+b\"); f.seek(300); "
                         "b = f.read(1)[0]; f.seek(300); f.write(bytes([b ^ 0xff]))' \"$f\"",
                         DIR_, DIR_, DIR_), 0);
-    int rc = sh(out, sizeof out, "%s drift --vkey-file %s/vk %s/bad --json", TOOL, DIR_, DIR_);
+    int rc = tutil_sh(out, sizeof out, "%s drift --vkey-file %s/vk %s/bad --json", TOOL, DIR_, DIR_);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "no report"));
     assert_null(strstr(out, "\"agreement\""));
     /* and without a trusted key there is no report either */
-    rc = sh(out, sizeof out, "%s drift %s/exp --json", TOOL, DIR_);
+    rc = tutil_sh(out, sizeof out, "%s drift %s/exp --json", TOOL, DIR_);
     assert_int_equal(rc, 2);
 }
 

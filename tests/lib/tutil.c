@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -59,4 +61,34 @@ void tutil_pack_json(msgpack_packer *pk, const json_t *j)
     case JSON_FALSE:   msgpack_pack_false(pk); break;
     default:           msgpack_pack_nil(pk); break;
     }
+}
+
+void tutil_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+int tutil_sh(char *out, size_t n, const char *fmt, ...)
+{
+    char cmd[2048], full[2300], path[] = "/tmp/hitlq-test-sh.XXXXXX";
+    va_list ap;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "(%s) > %s 2>&1", cmd, path);
+    int st = system(full);
+    FILE *f = fopen(path, "r");
+    size_t got = f != NULL ? fread(out, 1, n - 1, f) : 0;
+    out[got] = '\0';
+    if (f != NULL)
+        fclose(f);
+    unlink(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
