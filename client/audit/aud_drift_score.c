@@ -55,18 +55,31 @@ dr_hist_json(const struct dr_hist *h)
     return a;
 }
 
-/* Shares of the routes among a window's decisions. */
+/* Shares of the routes among a window's decisions and, against the
+ * reference window, the two-proportion z test of each share (SCORING.md's
+ * routing mix: a route whose share moved shows p < 0.05). */
 static json_t *
 dr_route_mix(const struct dr_ctx *c, uint32_t w)
 {
-    json_t *o = json_object();
+    json_t *o = json_object(), *r;
     uint64_t n = c->d->windows[w].decisions;
+    bool vs_ref = c->ref_window != DR_NONE && c->ref_window != w;
+    uint64_t rn = vs_ref ? c->d->windows[c->ref_window].decisions : 0;
+    double z, p;
 
     for (unsigned rt = 0; o != NULL && rt < 8; rt++) {
         uint64_t k = c->d->windows[w].routes[rt];
-        if (k > 0)
-            json_object_set_new(o, dr_route_name(rt), json_pack(
-                "{s:I, s:o}", "n", (json_int_t)k, "share", dr_num((double)k / (double)n)));
+        uint64_t rk = vs_ref ? c->d->windows[c->ref_window].routes[rt] : 0;
+        if ((k == 0 && rk == 0) || n == 0)
+            continue;
+        r = json_pack("{s:I, s:o}", "n", (json_int_t)k, "share",
+                      dr_num((double)k / (double)n));
+        if (r != NULL && rn > 0 &&
+            drift_two_prop_z((double)k, (double)n, (double)rk, (double)rn, &z, &p) == DRIFT_OK) {
+            json_object_set_new(r, "z_vs_reference", dr_num(z));
+            json_object_set_new(r, "p_vs_reference", dr_num(p));
+        }
+        json_object_set_new(o, dr_route_name(rt), r);
     }
     return o;
 }

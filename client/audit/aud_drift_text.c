@@ -224,6 +224,31 @@ dr_t_calib(FILE *f, const json_t *rep)
     }
 }
 
+/* The routing mix of each window, each share tested against the reference
+ * window's (two-proportion z). */
+static void
+dr_t_routes(FILE *f, const json_t *wins)
+{
+    const char *route;
+    const json_t *r;
+    char z[64], pv[64];
+
+    fprintf(f, "\nrouting mix (share of decisions; z and p against the reference window)\n");
+    fprintf(f, "  %-26s %-14s %7s %8s %8s %8s\n", "window", "route", "n", "share", "z", "p");
+    for (size_t w = 0; w < json_array_size(wins); w++) {
+        const json_t *win = json_array_get(wins, w);
+        json_object_foreach((json_t *)json_object_get(win, "routes"), route, r) {
+            double zz = dr_printable(json_object_get(r, "z_vs_reference"));
+            double pp = dr_printable(json_object_get(r, "p_vs_reference"));
+            snprintf(z, sizeof z, isfinite(zz) ? "%.3f" : "-", zz);
+            snprintf(pv, sizeof pv, isfinite(pp) ? "%.4f" : "-", pp);
+            fprintf(f, "  %-26s %-14s %7lld %8.4f %8s %8s\n", dr_t_str(win, "key"), route,
+                    (long long)json_integer_value(json_object_get(r, "n")),
+                    dr_printable(json_object_get(r, "share")), z, pv);
+        }
+    }
+}
+
 static void
 dr_t_score(FILE *f, const json_t *rep)
 {
@@ -244,6 +269,7 @@ dr_t_score(FILE *f, const json_t *rep)
     fprintf(f, "\nscore drift (%s; %lld scored)\n", dr_t_str(s, "bins"),
             (long long)json_integer_value(json_object_get(s, "scored")));
     dr_t_table(f, json_object_get(s, "by_window"), cols, sizeof(cols) / sizeof(cols[0]));
+    dr_t_routes(f, json_object_get(s, "by_window"));
     fprintf(f, "\ninput drift (%s)\n", dr_t_str(in, "note"));
     if (json_is_true(json_object_get(in, "available"))) {
         const json_t *wins = json_object_get(in, "by_window");

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,22 @@ static void check_json_shape(void)
                                 1);
     assert_true(json_real_value(json_object_get(json_object_get(w1, "vs_reference"), "psi")) >
                 0.0);
+    /* the routing mix: each share against the reference window's, a
+     * two-proportion z computed here in closed form */
+    json_t *w0r = json_object_get(json_array_get(json_object_get(json_object_get(j,
+                                  "score_drift"), "by_window"), 0), "routes");
+    json_t *w1r = json_object_get(w1, "routes");
+    const char *rk;
+    json_t *rv;
+    json_object_foreach(w1r, rk, rv) {
+        double k1 = (double)json_integer_value(json_object_get(rv, "n"));
+        double k0 = (double)json_integer_value(json_object_get(json_object_get(w0r, rk), "n"));
+        double p1 = k1 / 500.0, p0 = k0 / 500.0, pb = (k0 + k1) / 1000.0;
+        double z = (p1 - p0) / sqrt(pb * (1.0 - pb) * (2.0 / 500.0));
+        assert_true(fabs(json_real_value(json_object_get(rv, "z_vs_reference")) - z) < 1e-9);
+    }
+    assert_true(json_real_value(json_object_get(json_object_get(w1r, "auto_reject"),
+                                                "p_vs_reference")) < 0.05);
     assert_int_equal(json_array_size(json_object_get(json_object_get(j, "what_if"),
                                                      "thresholds")), 3);
     /* input drift from the log's INPUT_WINDOW entries: the shifted field first */
