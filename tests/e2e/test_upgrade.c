@@ -266,17 +266,19 @@ static const struct fx_act *fixture_act(const char *verb)
 
 /* ---- the server on a copy of the fixture ---------------------------------- */
 
-/* cmocka setup: a harness server dir whose data dir is a copy of the
- * fixture's (a fresh start first makes the dir, then its data is replaced);
+/* cmocka setup: a harness server dir whose data dir is rebuilt from the
+ * fixture (mdb_load of store.dump, the signing key installed 0600; a fresh
+ * start first makes the dir, then its data is replaced);
  * the server is not running afterwards. */
 static int upgrade_setup(void **st)
 {
-    char cmd[1024];
+    char cmd[2048];
     (void)st;
     if (harness_server_start(&e2e_srv, CONFIG) < 0 || harness_server_stop(&e2e_srv) != 0)
         return -1;
-    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s/data %s && chmod 700 %s && chmod 600 %s/*",
-             e2e_srv.data, FIX, e2e_srv.data, e2e_srv.data, e2e_srv.data);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -m 700 %s && mdb_load -f %s/store.dump %s "
+             "2>/dev/null && cp %s/audit-key.txt %s/audit.key && chmod 600 %s/*",
+             e2e_srv.data, e2e_srv.data, FIX, e2e_srv.data, FIX, e2e_srv.data, e2e_srv.data);
     return system(cmd) == 0 ? 0 : -1;
 }
 

@@ -7,7 +7,7 @@
 #   sh tests/vectors/v1-datadir/make-fixture.sh [OLD_BUILD_DIR]
 #
 # OLD_BUILD_DIR (default /work/base-old/build) holds that release's hitlqd,
-# hitlq and hitlq-audit.  Needs python3 and mdb_copy (lmdb-utils).  Only
+# hitlq and hitlq-audit.  Needs python3 and mdb_dump (lmdb-utils).  Only
 # used to make the fixture; the tests never run the old binaries.
 set -eu
 
@@ -78,14 +78,15 @@ wait "$SRV"
 grep -q 'hitlqd info: stopped' "$W/hitlqd.log"
 "$OLD/hitlqd" -d "$W/data" -K > "$W/verifier.vkey"
 
-# Compact the LMDB file (mdb_copy -c); the lock file is not kept.
-mkdir "$W/compact"
-mdb_copy -c "$W/data" "$W/compact"
-rm -rf "$OUT/data" "$OUT/v1-export"
-mkdir -p "$OUT/data"
-cp "$W/compact/data.mdb" "$W/data/audit.key" "$OUT/data/"
+# The store as mdb_dump's portable text (every named database; mdb_load
+# rebuilds it) and the signing key as a plain file: no LMDB file or live key
+# name is committed; the test rebuilds the data directory from these.
+rm -f "$OUT/store.dump" "$OUT/audit-key.txt"
+rm -rf "$OUT/v1-export"
+mdb_dump -a "$W/data" > "$OUT/store.dump"
+cp "$W/data/audit.key" "$OUT/audit-key.txt"
 cp -r "$W/v1-export" "$OUT/v1-export"
 { git -C "$OLD/.." log -1 --format='old release: %H %s' 2>/dev/null || echo "old release: $OLD"
   echo "made: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > "$W/made-with.txt"
 cp "$W/made-with.txt" "$W/verifier.vkey" "$W/submit.txt" "$W/actions.txt" "$W/stats.txt" "$W/export.txt" "$OUT/"
-ls -l "$OUT/data"
+ls -l "$OUT/store.dump" "$OUT/audit-key.txt"
