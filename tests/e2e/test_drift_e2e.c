@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "credit_items.h"
+#include "e2e_util.h"
 #include "harness.h"
 #include "hitlq_msgpack.h"
 #include "tutil.h"
@@ -115,13 +116,7 @@ static int teardown(void **st)
 
 static hitlq *cli(const char *name)
 {
-    hitlq_options o = { .host = "127.0.0.1", .port = S.port, .name = name,
-                        .timeout_ms = 60000 };
-    hitlq *c = hitlq_connect(&o);
-    assert_non_null(c);
-    if (hitlq_err(c) != HITLQ_OK)
-        fail_msg("connect: %s", hitlq_errstr(c));
-    return c;
+    return e2e_connect(S.port, name, 60000);
 }
 
 static uint64_t wall_ms(void)

@@ -32,6 +32,7 @@
 #include <msgpack.h>
 
 #include "credit_items.h"
+#include "e2e_util.h"
 #include "harness.h"
 #include "hitlq_msgpack.h"
 
@@ -96,14 +97,7 @@ srv_teardown(void **st)
 static hitlq *
 cli(void)
 {
-    hitlq_options o = { .host = "127.0.0.1", .port = S.port, .name = "review-test",
-                        .timeout_ms = 60000 };
-    hitlq *c = hitlq_connect(&o);
-
-    assert_non_null(c);
-    if (hitlq_err(c) != HITLQ_OK)
-        fail_msg("connect: %s", hitlq_errstr(c));
-    return c;
+    return e2e_connect(S.port, "review-test", 60000);
 }
 
 /* 0 approve, 1 reject, L_NONE unscored: the model's recommendation. */

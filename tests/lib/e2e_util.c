@@ -47,15 +47,20 @@ uint64_t e2e_wall_ms(void)
     return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 }
 
-hitlq *e2e_cli(const char *name)
+hitlq *e2e_connect(uint16_t port, const char *name, int timeout_ms)
 {
-    hitlq_options o = { .host = "127.0.0.1", .port = e2e_srv.port, .name = name,
-                        .timeout_ms = 30000 };
+    hitlq_options o = { .host = "127.0.0.1", .port = port, .name = name,
+                        .timeout_ms = timeout_ms };
     hitlq *c = hitlq_connect(&o);
     assert_non_null(c);
     if (hitlq_err(c) != HITLQ_OK)
         fail_msg("connect: %s", hitlq_errstr(c));
     return c;
+}
+
+hitlq *e2e_cli(const char *name)
+{
+    return e2e_connect(e2e_srv.port, name, 30000);
 }
 
 static void pack_small_fields(void)

@@ -48,8 +48,10 @@ int e2e_run(const char *name, const struct CMUnitTest *tests, size_t n);
 
 /* Wall-clock milliseconds (the server's time_ms and deadlines are). */
 uint64_t e2e_wall_ms(void);
-/* A libhitlq connection to e2e_srv with HELLO name `name` (30 s timeout);
- * fails the test unless connected. */
+/* A libhitlq plaintext connection to 127.0.0.1:port with HELLO name `name`
+ * and the given reply timeout; fails the test unless connected. */
+hitlq *e2e_connect(uint16_t port, const char *name, int timeout_ms);
+/* e2e_connect to e2e_srv with a 30 s timeout. */
 hitlq *e2e_cli(const char *name);
 /* SUBMIT of e2e_small_fields as a credit_application `key` with priority
  * prio (-1: the policy's); returns the libhitlq status, *d the decision. */
