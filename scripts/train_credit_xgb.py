@@ -212,7 +212,7 @@ def profile(names, x):
 
 def main():
     csv_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        ROOT, "..", "shared", "data", "german_credit.csv")
+        ROOT, "tests", "vectors", "german_credit.csv")
     names, x, y = load(csv_path)
     cross_validate(names, x, y)
     bst = xgb.train(PARAMS, xgb.DMatrix(x, label=y, feature_names=names), ROUNDS)

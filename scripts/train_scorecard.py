@@ -15,7 +15,7 @@ standardisation back into raw-unit weights and writes
 Python 3 standard library only; the output is byte-for-byte deterministic.
 
 Usage:  python3 scripts/train_scorecard.py [CSV] [--out-dir DIR]
-        (CSV defaults to <repo>/../shared/data/german_credit.csv)
+        (CSV defaults to <repo>/tests/vectors/german_credit.csv)
 
 Item shape of `credit_application` (the `fields` map of SUBMIT)
 ----------------------------------------------------------------
@@ -59,7 +59,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-DEFAULT_CSV = os.path.join(REPO, "..", "shared", "data", "german_credit.csv")
+DEFAULT_CSV = os.path.join(REPO, "tests", "vectors", "german_credit.csv")
 
 NUMERIC = [
     ("duration_months", "Duration"),

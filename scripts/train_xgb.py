@@ -41,7 +41,7 @@ Not used at test time (tests read the committed files); needs
 `apt-get install python3-xgboost` to regenerate.
 
 Usage:  /usr/bin/python3 scripts/train_xgb.py [CSV] [--out-dir DIR]
-        (defaults: <repo>/../shared/data/german_credit.csv, tests/vectors/xgb)
+        (defaults: <repo>/tests/vectors/german_credit.csv, tests/vectors/xgb)
 """
 import csv
 import os
@@ -139,7 +139,7 @@ def main():
         i = args.index("--out-dir")
         out_dir = args[i + 1]
         del args[i:i + 2]
-    csv_path = args[0] if args else os.path.join(ROOT, "..", "shared", "data",
+    csv_path = args[0] if args else os.path.join(ROOT, "tests", "vectors",
                                                  "german_credit.csv")
     names, x, y = load(csv_path)
     xev = eval_rows(x)

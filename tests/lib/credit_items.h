@@ -1,6 +1,6 @@
 /*
  * credit_items.h - test/bench helper: reads the German Credit CSV
- * (../shared/data/german_credit.csv) into `credit_application` items, each
+ * (tests/vectors/german_credit.csv) into `credit_application` items, each
  * row's fields map packed as MessagePack, with the row's Good/Bad label.
  * The mapping is the one of scripts/train_scorecard.py.
  */
@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CREDIT_ITEMS_CSV "../shared/data/german_credit.csv"
+#define CREDIT_ITEMS_CSV "tests/vectors/german_credit.csv"
 
 struct credit_item {
     char           key[16];       /* "gc-0001": 1-based row number */

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """drift_oracle.py - reference values for tests/unit/test_drift_stats.c.
 
-The C test writes its inputs (drawn from ../shared/data/german_credit.csv)
+The C test writes its inputs (drawn from tests/vectors/german_credit.csv)
 to a file, one array per line: "name count v0 v1 ...".  This script
 computes every drift statistic from those arrays with numpy, scikit-learn
 and scipy (Debian 12: python3-numpy, python3-sklearn, python3-scipy; see

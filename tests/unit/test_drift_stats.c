@@ -3,7 +3,7 @@
  * (proto/drift_stats.c): hand-computed cases for every function and its
  * edge cases (empty bins, perfect agreement, kappa undefined, zero counts,
  * no NaN with DRIFT_OK), and an ORACLE test on real data: inputs drawn from
- * ../shared/data/german_credit.csv (credit amounts of the two halves, one
+ * tests/vectors/german_credit.csv (credit amounts of the two halves, one
  * shifted; scores from a fixed formula; human labels with noise from a
  * fixed seed; a blind QA sample per route) are written to a temp file,
  * tests/unit/drift_oracle.py computes every figure with numpy,

@@ -12,7 +12,7 @@
  *   - triage routes of all 1000 German Credit rows, expected routes derived
  *     from the reference predictions and the CSV's Amount column.
  *
- * Run from the repo root; the tests skip when ../shared/data is absent.
+ * Run from the repo root; the tests skip when tests/vectors/german_credit.csv is absent.
  */
 #include <math.h>
 #include <setjmp.h>

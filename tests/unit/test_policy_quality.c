@@ -5,7 +5,7 @@
  * QA sample (its rate against an independent re-computation, only ever of
  * auto-resolved items).
  *
- * Run from the repo root; the QA test's CSV part skips when ../shared/data
+ * Run from the repo root; the QA test's CSV part skips when tests/vectors/german_credit.csv
  * is absent.  Temporary files go to a mkdtemp directory under /tmp.
  */
 #include <math.h>

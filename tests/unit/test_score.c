@@ -3,7 +3,7 @@
  * scorecard (file and embedded), exact contributions, a reference
  * re-implementation over the German Credit CSV, missing / mistyped /
  * unknown values, reason order, and rejection of bad files.  Run from the
- * repo root; the CSV tests skip when ../shared/data is absent.
+ * repo root; the CSV tests skip when tests/vectors/german_credit.csv is absent.
  */
 #include <math.h>
 #include <setjmp.h>

@@ -4,7 +4,7 @@
  *
  * Each test TRAINS a reference model at test time with Debian's XGBoost
  * 1.7.4 C API (nthread=1, seed=0) on all 1000 rows of
- * ../shared/data/german_credit.csv (61 float32 features: every column but
+ * tests/vectors/german_credit.csv (61 float32 features: every column but
  * Class, in file order, named after the CSV header with
  * XGBoosterSetStrFeatureInfo), saves it to a temporary *.json file, loads
  * that with xgb_load() and compares, row by row, with
