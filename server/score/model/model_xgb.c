@@ -375,7 +375,10 @@ static int load_tree(struct xgb_model *m, json_t *tree, size_t t, size_t off, si
     return load_hessians(m, tree, t, off, n, &s->no_hess, err, errlen);
 }
 
-/* Node count of tree t from its tree_param, cross-checked with num_feature. */
+/* Node count of tree t from its tree_param, cross-checked with num_feature
+ * and with the length of left_children, so that the count that sizes the
+ * model's arrays is one the input really holds (a few bytes declaring
+ * num_nodes 60000000 must not allocate a gigabyte before being refused). */
 static int tree_nodes(const struct xgb_model *m, json_t *tree, size_t t, size_t *n,
                       char *err, size_t errlen)
 {
@@ -391,7 +394,7 @@ static int tree_nodes(const struct xgb_model *m, json_t *tree, size_t t, size_t 
     if (nf != m->num_feature)
         return fail(err, errlen, "tree %zu: num_feature %zu, model has %zu",
                     t, nf, m->num_feature);
-    return 0;
+    return tree_array(tree, t, "left_children", *n, err, errlen) ? 0 : -1;
 }
 
 /* tree_info: the class of each tree.  Optional for single-output models
