@@ -310,7 +310,9 @@ hitlq_async_attach(hitlq_async *ac, const hitlq_async_ev *ev)
     ac->attached = true;
     if (ev->add_read != NULL)
         ev->add_read(ev->data);
-    if (ac->out_len > ac->out_off)
+    /* unsent requests, or frames that came with the handshake: a first
+     * writable event runs hitlq_async_handle_write, which handles both */
+    if (ac->out_len > ac->out_off || ac->c->rd.len > ac->c->rd.pos)
         hitlq__async_want_write(ac, true);
     return HITLQ_OK;
 }

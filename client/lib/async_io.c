@@ -143,12 +143,26 @@ hitlq__async_read(hitlq_async *ac)
     }
 }
 
+/* Frames already buffered (bytes that came with the handshake's last
+ * reply); true when the context is still usable after them. */
+static bool
+drain_buffered(hitlq_async *ac)
+{
+    if (drain_frames(ac) != HITLQ_OK)
+        hitlq__async_disconnect(ac);
+    return !ac->closed && !ac->free_pending;
+}
+
 void
 hitlq_async_handle_read(hitlq_async *ac)
 {
     if (ac == NULL || ac->closed || ac->free_pending)
         return;
     ac->depth++;
+    if (!drain_buffered(ac)) {
+        hitlq__async_leave(ac);
+        return;
+    }
     if (ac->write_wants_read)
         hitlq__async_flush(ac);
     if (!ac->closed && !ac->free_pending)
@@ -162,6 +176,10 @@ hitlq_async_handle_write(hitlq_async *ac)
     if (ac == NULL || ac->closed || ac->free_pending)
         return;
     ac->depth++;
+    if (!drain_buffered(ac)) {
+        hitlq__async_leave(ac);
+        return;
+    }
     if (ac->read_wants_write)
         hitlq__async_read(ac);
     if (!ac->closed && !ac->free_pending)
