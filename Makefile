@@ -203,7 +203,8 @@ install: all
 	install -m 0644 $(B)/libhitlq.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(B)/libhitlq.so $(DESTDIR)$(PREFIX)/lib/libhitlq.so.0
 	ln -sf libhitlq.so.0 $(DESTDIR)$(PREFIX)/lib/libhitlq.so
-	install -m 0644 include/hitlq.h include/hitlq_proto.h include/hitlq_msgpack.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/hitlq.h include/hitlq_proto.h include/hitlq_msgpack.h \
+	    include/hitlq_async.h include/hitlq_libevent.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(B)/hitlq.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 clean:

@@ -26,6 +26,9 @@
 #       (tests/bench/bench_drift.c, proto/drift_stats.c)
 #   (o) input-drift histograms: (b)'s durable submits with the bundled policy
 #       with and without its reference profile, alternating rounds
+#   (p) the asynchronous API (tests/bench/bench_async.c): claim+resolve
+#       cycles/s, 16 async contexts on one loop vs 16 blocking threads,
+#       under the bundled default policy and the scorecard policy
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -691,6 +694,51 @@ PRATIO_MED=$(printf '%s\n' $PRATIO_ALL | grep -v '^n/a$' | sort -n | awk '{ v[NR
     if (NR == 0) { print "n/a"; exit } printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 say "bench: (o) input-drift histograms: durable submits/s profile on / off = $PRATIO_MED (median of $ROUNDS per-round ratios; on $(num_or_na "$PON_MED")/s, off $(num_or_na "$POFF_MED")/s)"
 
+# ---- (p) the asynchronous API: claim+resolve cycles/s ---------------------------
+# 16 specialists over a pre-filled queue, each cycle CLAIM (wait) -> RESOLVE:
+# 16 contexts of hitlq_async.h on one libevent loop vs 16 threads with
+# blocking contexts, both on the same server in alternating order, under
+# the bundled default policy (XGBoost, exact TreeSHAP at CLAIM) and the
+# scorecard policy (scorecard_policy.json with auto_threshold 1.0, so every
+# item queues: $TMPROOT/policy/bench.conf).  Medians of ASYNC_ROUNDS.
+BAS=$B/tests/bench_async
+ASYNC_ROUNDS=${BENCH_ASYNC_ROUNDS:-3}
+ASYNC_S=${BENCH_ASYNC_SECONDS:-3}
+# async_round NAME CONF FILL: one server, async and blocking runs; sets av bv
+async_round() {
+    av= bv=
+    start_server "$1" "$2" || return 0
+    run "$O/$1.fill.$r" 300 "$BL" fill -P "$PORTFILE" -n "$3" -t 240 > /dev/null
+    for mode in $(if [ $((r % 2)) -eq 1 ]; then echo async blocking; else echo blocking async; fi); do
+        run "$O/$1.$mode.$r" 60 "$BAS" "$mode" -P "$PORTFILE" -c 16 -t "$ASYNC_S"
+        v=$(awk '/claim\+resolve cycles\/s/ && !/EMPTY/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/$1.$mode.$r")
+        if [ "$mode" = async ]; then av=$v; else bv=$v; fi
+    done
+    server_alive "$1 round $r" && stop_server
+    rm -rf "$SRV_DIR/data"
+}
+AS_XGB_A= AS_XGB_B= AS_CARD_A= AS_CARD_B=
+if [ -x "$BAS" ]; then
+    say ""
+    say "-- (p) async API: claim+resolve cycles/s, 16 specialists, async (one loop) vs blocking (16 threads) (load average $(loadavg))"
+    r=1
+    while [ $r -le "$ASYNC_ROUNDS" ]; do
+        async_round async-xgb "$TMPROOT/policy/default.conf" "${BENCH_FILL_ASYNC_XGB:-60000}"
+        AS_XGB_A="$AS_XGB_A $(num_or_na "$av")" AS_XGB_B="$AS_XGB_B $(num_or_na "$bv")"
+        async_round async-card "$TMPROOT/policy/bench.conf" "${BENCH_FILL_ASYNC_CARD:-150000}"
+        AS_CARD_A="$AS_CARD_A $(num_or_na "$av")" AS_CARD_B="$AS_CARD_B $(num_or_na "$bv")"
+        r=$((r + 1))
+    done
+    set -- $(median3 $AS_XGB_A);  AS_XGB_AM="$1 ($2-$3)"
+    set -- $(median3 $AS_XGB_B);  AS_XGB_BM="$1 ($2-$3)"
+    set -- $(median3 $AS_CARD_A); AS_CARD_AM="$1 ($2-$3)"
+    set -- $(median3 $AS_CARD_B); AS_CARD_BM="$1 ($2-$3)"
+    say "bench: (p) bundled default policy: async $AS_XGB_AM, blocking $AS_XGB_BM cycles/s (median (min-max) of $ASYNC_ROUNDS)"
+    say "bench: (p) scorecard policy: async $AS_CARD_AM, blocking $AS_CARD_BM cycles/s (median (min-max) of $ASYNC_ROUNDS)"
+else
+    say "note: $BAS missing: (p) skipped"
+fi
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -804,5 +852,9 @@ printf '%-58s %-30s %-16s %s\n' "(m) drift aggregate updates entries/s, one thre
     "$(num_or_na "$DR_RATE") ($(num_or_na "$DR_NS") ns/entry)" ">= 2500000" "$(verdict "$DR_RATE" ">=" 2500000)"
 printf '%-58s %-30s %-16s %s\n' "(o) submits/s input-drift profile on / off (median ratio)" \
     "$(num_or_na "$PRATIO_MED") ($(num_or_na "$PON_MED") / $(num_or_na "$POFF_MED"))" ">= 0.95" "$(verdict "$PRATIO_MED" ">=" 0.95)"
+printf '%-58s %-30s %-16s %s\n' "(p) async claim+resolve/s, default policy: async / blocking" \
+    "${AS_XGB_AM:-n/a} / ${AS_XGB_BM:-n/a}" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(p) async claim+resolve/s, scorecard: async / blocking" \
+    "${AS_CARD_AM:-n/a} / ${AS_CARD_BM:-n/a}" "-" "-"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0
