@@ -142,7 +142,7 @@ class Verifier:
     """A note verifier key (vkey): name, 4-byte key id, Ed25519 key."""
 
     def __init__(self, vkey):
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]) or not parts[0]:
             raise VerificationError("BAD_SIGNATURE", "malformed vkey")
         raw = _b64(parts[2], "BAD_SIGNATURE")
@@ -166,7 +166,7 @@ class Verifier:
 def vkey_from_private_key(line):
     """The vkey of a Go-format PRIVATE+KEY+<name>+<id>+base64(01 || seed)
     line, as in hitlqd's audit key file (§6.3)."""
-    parts = line.strip().split("+")
+    parts = line.strip().split("+", 4)
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise ValueError("not a PRIVATE+KEY line")
     raw = _b64(parts[4], "BAD_SIGNATURE")

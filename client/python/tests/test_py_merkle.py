@@ -92,7 +92,7 @@ def test_tampered_notes_fail():
             audit.verify_checkpoint(n, v)
     with pytest.raises(audit.VerificationError):
         audit.verify_checkpoint(note, v, origin="someone.else/log")
-    other = audit.Verifier(vkey.split("+")[0].replace("test-1", "test-2") + "+" +
+    other = audit.Verifier(vkey.split("+", 2)[0].replace("test-1", "test-2") + "+" +
                            _rekey(vkey))
     with pytest.raises(audit.VerificationError):   # no known key signed
         audit.verify_checkpoint(note, other, origin="anchors.example/audit/test-1")
@@ -101,8 +101,8 @@ def test_tampered_notes_fail():
 def _rekey(vkey):
     """id+key of vkey's public key under the name ...test-2 (a key whose
     signature lines the note does not have)."""
-    raw = base64.b64decode(vkey.split("+")[2])
-    name = vkey.split("+")[0].replace("test-1", "test-2")
+    raw = base64.b64decode(vkey.split("+", 2)[2])
+    name = vkey.split("+", 2)[0].replace("test-1", "test-2")
     kid = audit._key_id(name, raw).hex()
     return "%s+%s" % (kid, base64.b64encode(raw).decode())
 
