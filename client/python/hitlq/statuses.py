@@ -2,7 +2,7 @@
 
 One row per status of include/hitlq_proto.h HITLQ_STATUSES: (value, wire
 string, fatal, description).  The exception classes of hitlq.errors are
-generated from it; tests/test_py_statuses.py fails when a status of the C
+generated from it; client/python/tests/test_py_statuses.py fails when a status of the C
 header is missing here or differs.  Values are stable: only add rows.
 """
 
