@@ -96,7 +96,7 @@ class Client:
         """Connects now (normally lazy); returns the HELLO/AUTH reply:
         {version, server, max_frame, max_inflight, time_ms, principal, role}."""
         with self._lock:
-            return self._retrying("PING", lambda: self._connection().hello)
+            return self._retrying("PING", lambda sent: self._connection().hello)
 
     @property
     def session(self):
@@ -117,20 +117,20 @@ class Client:
     # ---- requests -----------------------------------------------------
 
     def _retrying(self, opname, fn):
-        """Runs fn() under the retry policy of opname (see the module
-        comment); fn sets self._sent once its request may have left."""
+        """Runs fn(sent) under the retry policy of opname (see the module
+        comment); fn sets sent[0] once its request may have left."""
         attempt = 0
         while True:
-            self._sent = False
+            sent = [False]
             try:
-                return fn()
+                return fn(sent)
             except ShuttingDown:
                 self._drop()
                 if attempt + 1 >= self.retry.attempts:
                     raise
             except ConnectionError as exc:
                 self._drop()
-                if self._sent and opname not in RETRIED:
+                if sent[0] and opname not in RETRIED:
                     raise OutcomeUnknown(message="%s sent, connection lost before its reply (%s)"
                                          % (opname, exc.message)) from exc
                 if attempt + 1 >= self.retry.attempts:
@@ -144,10 +144,10 @@ class Client:
         op = wire.OPCODES[opname]
         timeout = self.timeout if timeout is None else timeout
 
-        def once():
+        def once(sent):
             with self._lock:
                 conn = self._connection()
-                self._sent = True
+                sent[0] = True
                 fr = conn.call(op, body, timeout)
                 return None if fr.status == 1 else fr.body
         return self._retrying(opname, once)
@@ -182,6 +182,8 @@ class Client:
         from .batch import run_batch
         bodies = [self.submit_body(it["key"], it["type"], it["fields"], it.get("priority"),
                                    it.get("receipt", receipt)) for it in items]
+        for b in bodies:     # refuse an oversized item before anything is sent
+            wire.pack_frame(wire.OPCODES["SUBMIT"], 1, b)
         results = run_batch(self, bodies, max(1, min(window, wire.MAX_INFLIGHT)))
         errors = [r for r in results if isinstance(r, HitlqError)]
         if errors and raise_on_error:

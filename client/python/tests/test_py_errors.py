@@ -104,6 +104,10 @@ def test_client_errors_before_sending(server):
         hitlq.Client("127.0.0.1", server.port, api_key="not-a-key")
     with pytest.raises(hitlq.ClientError):
         c.audit_prove()
+    with pytest.raises(hitlq.ClientError):      # the whole batch refused up front
+        c.submit_batch([{"key": "ok-1", "type": TYPE, "fields": QUEUED_FIELDS},
+                        {"key": "big", "type": TYPE, "fields": {"b": b"x" * (2 << 20)}}])
+    assert c.submit("ok-1", TYPE, QUEUED_FIELDS)["duplicate"] is False
 
 
 def test_connection_refused_after_retries(server):
