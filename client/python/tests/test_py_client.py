@@ -98,3 +98,17 @@ def test_batch_errors_in_place(server):
     with pytest.raises(hitlq.UnknownType) as e:
         c.submit_batch(items)
     assert e.value.results[0]["duplicate"] and e.value.results[3]["duplicate"]
+
+
+def test_admin_and_drift_requests(server):
+    c = server.client()
+    r = c.reload()
+    assert r["policy"] == r["previous"] == "scorecard_example@1"
+    assert [t["type"] for t in r["types"]] == [TYPE]
+    c.submit("dr-1", TYPE, auto_fields())
+    rev = c.drift_review(TYPE)
+    assert rev["type"] == TYPE and rev["total"]["decisions"] == 1
+    pytest.raises(hitlq.UnknownType, c.drift_review, "no_such_type")
+    # the example scorecard policy names no reference profile
+    pytest.raises(hitlq.NotFound, c.drift_inputs, TYPE)
+    assert c.key_list()["keys"] == []
