@@ -197,6 +197,10 @@ fuzz: $(FUZZ_BINS)
 fuzz-build: $(FUZZ_BINS)
 
 # ---- install ------------------------------------------------------------------
+# The Python client (client/python/hitlq) goes where Debian's python3 looks
+# for $(PREFIX): $(PREFIX)/lib/python3.X/dist-packages (PYDIR= overrides).
+PYTHON3 ?= /usr/bin/python3
+PYDIR   ?= $(PREFIX)/lib/$(shell $(PYTHON3) -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null || echo python3)/dist-packages
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(B)/hitlqd $(B)/hitlq $(B)/hitlq-audit $(DESTDIR)$(PREFIX)/bin/
@@ -206,6 +210,8 @@ install: all
 	install -m 0644 include/hitlq.h include/hitlq_proto.h include/hitlq_msgpack.h \
 	    include/hitlq_async.h include/hitlq_libevent.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(B)/hitlq.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -d $(DESTDIR)$(PYDIR)/hitlq
+	install -m 0644 client/python/hitlq/*.py $(DESTDIR)$(PYDIR)/hitlq/
 
 clean:
 	rm -rf build

@@ -3,14 +3,17 @@
 # fuzz and benchmark.  Idempotent and non-interactive; skips apt-get when
 # everything is already installed.  python3-numpy, python3-scipy and
 # python3-sklearn are test oracles only (tests/unit/drift_oracle.py, run by
-# tests/unit/test_drift_stats.c under /usr/bin/python3).
+# tests/unit/test_drift_stats.c under /usr/bin/python3).  python3-msgpack
+# and python3-cryptography are what the Python client (client/python/) needs,
+# python3-pytest runs its tests (scripts/run-tests.sh).
 set -eu
 
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmsgpack-dev \
 liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libconfuse-dev \
 libcmocka-dev clang libclang-rt-14-dev cppcheck python3 procps strace \
 golang-go golang-golang-x-mod-dev libxgboost-dev openssl \
-python3-numpy python3-scipy python3-sklearn"
+python3-numpy python3-scipy python3-sklearn \
+python3-msgpack python3-cryptography python3-pytest"
 
 missing=""
 for p in $PKGS; do
