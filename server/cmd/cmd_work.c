@@ -236,18 +236,21 @@ static const struct op_class reopen_class = { "reopen", reopen_apply, work_finis
 static const struct op_class amend_class = { "amend", amend_apply, work_finish, work_clear };
 
 /* REOPEN and AMEND: role admin (or local), or a specialist whose
- * principal has the skill "senior".  False after replying forbidden. */
+ * principal has the skill "senior".  False after replying forbidden
+ * (naming the role and the operation, as the role table's refusal). */
 static bool
-work_senior(struct conn *c, const struct frame_hdr *h)
+work_senior(struct conn *c, const struct frame_hdr *h, const char *op)
 {
+    char err[128];
+
     if (c->auth.role != AUTH_ROLE_SPECIALIST)
         return true;                   /* admin or local: the role table let it in */
     for (uint8_t i = 0; i < c->auth.n_skills; i++)
         if (strcmp(c->auth.skills[i], "senior") == 0)
             return true;
-    conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_FORBIDDEN,
-                    "only an admin or a specialist with the skill \"senior\" may "
-                    "reopen or amend a decision");
+    snprintf(err, sizeof(err), "role specialist may not send %s without the skill "
+             "\"senior\" (or role admin)", op);
+    conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_FORBIDDEN, err);
     return false;
 }
 
@@ -300,7 +303,7 @@ reopen_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
 {
     struct op *op;
 
-    if (!work_senior(c, h) || (op = work_new(c, h, &reopen_class, args)) == NULL)
+    if (!work_senior(c, h, "REOPEN") || (op = work_new(c, h, &reopen_class, args)) == NULL)
         return;
     if (args[2] != NULL)
         wire_copy_str(args[2], op->u.work.queue, sizeof(op->u.work.queue));
@@ -319,7 +322,7 @@ amend_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **
     struct op *op;
     uint8_t label;
 
-    if (!work_senior(c, h) || !resolve_outcome_ok(c, h, args[0], args[2], &label) ||
+    if (!work_senior(c, h, "AMEND") || !resolve_outcome_ok(c, h, args[0], args[2], &label) ||
         (op = work_new(c, h, &amend_class, args)) == NULL)
         return;
     wire_copy_str(args[2], op->u.work.outcome, sizeof(op->u.work.outcome));

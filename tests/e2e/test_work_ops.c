@@ -768,6 +768,10 @@ static void test_roles(void **st)
                      HITLQ_ST_BAD_REQUEST);
     assert_int_equal(req(&w.spec, HITLQ_OP_COMMENT, id1, NULL, NULL, NULL, NULL, NULL),
                      HITLQ_ST_BAD_REQUEST);                  /* note is required */
+    static char big[HITLQ_MAX_NOTE + 2];                     /* one byte over the limit */
+    memset(big, 'n', HITLQ_MAX_NOTE + 1);
+    assert_int_equal(req(&w.spec, HITLQ_OP_COMMENT, id1, "note", big, NULL, NULL, "note"),
+                     HITLQ_ST_BAD_REQUEST);
     /* AMEND and REOPEN: admin, or a specialist with the skill "senior" */
     assert_int_equal(req(&w.aud, HITLQ_OP_AMEND, id1, "note", "n", "outcome", "reject", FB),
                      HITLQ_ST_FORBIDDEN);
