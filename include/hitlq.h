@@ -206,6 +206,33 @@ int hitlq_resolve(hitlq *c, uint64_t id, uint64_t lease, const char *outcome,
 int hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
                    const char *note);
 
+/* ---- specialists' work operations (PROTOCOL.md §4.15-4.20) ---------------- */
+
+/* GET by the item's idempotency key (global: one key, one item). */
+int hitlq_get_by_key(hitlq *c, const char *key, hitlq_reply **out);
+/* One page of `queue`'s open items with id > after (0 = from the start),
+ * id order, limit 1..1000 (0 = the server default, 100).  *out:
+ * {items: [{id, priority, deadline_ms, age_ms, state, attempts, type}],
+ * next?}; pass `next` as `after` for the next page. */
+int hitlq_list(hitlq *c, const char *queue, uint64_t after, uint32_t limit,
+               hitlq_reply **out);
+/* Claims item `id` (its type must allow claim_by_id).  As hitlq_claim. */
+int hitlq_claim_id(hitlq *c, uint64_t id, uint32_t lease_ms, const char *worker,
+                   struct hitlq_claim *out);
+/* A note (1..4096 bytes) on an item, no decision; *at_ms (may be NULL)
+ * gets its time. */
+int hitlq_comment(hitlq *c, uint64_t id, const char *note, uint64_t *at_ms);
+/* Sends a resolved item back to `queue` (NULL = the queue it was resolved
+ * from) with a required note; queue_out (may be NULL, HITLQ_MAX_QUEUE_NAME
+ * + 1 bytes) gets the queue.  Admin, or a specialist with skill "senior". */
+int hitlq_reopen(hitlq *c, uint64_t id, const char *queue, const char *note,
+                 char *queue_out);
+/* Changes a resolved item's outcome (a declared action) with a required
+ * note; *seq (may be NULL) gets the new result's sequence number.  Roles
+ * as hitlq_reopen. */
+int hitlq_amend(hitlq *c, uint64_t id, const char *outcome, const char *note,
+                const char *root_cause, uint64_t *seq);
+
 /* ---- inspection and results ---------------------------------------------- */
 
 int hitlq_get(hitlq *c, uint64_t id, hitlq_reply **out);

@@ -2,7 +2,7 @@
  * hitlq.c - the hitlq command-line tool: global options, the command
  * table and helpers shared by the commands (connect, error reporting,
  * number parsing).  Commands live in cli_items.c, cli_cmds.c,
- * cli_admin.c, cli_drift.c and cli_review.c.
+ * cli_admin.c, cli_drift.c, cli_review.c and cli_work_ops.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +21,12 @@ int cli_key(struct cli *cl, int argc, char **argv);        /* cli_admin.c */
 int cli_keygen(struct cli *cl, int argc, char **argv);     /* cli_admin.c */
 int cli_drift_inputs(struct cli *cl, int argc, char **argv);   /* cli_drift.c */
 int cli_drift_review(struct cli *cl, int argc, char **argv);   /* cli_review.c */
+int cli_get_key(struct cli *cl, int argc, char **argv);    /* cli_work_ops.c */
+int cli_list(struct cli *cl, int argc, char **argv);       /* cli_work_ops.c */
+int cli_claim_id(struct cli *cl, int argc, char **argv);   /* cli_work_ops.c */
+int cli_comment(struct cli *cl, int argc, char **argv);    /* cli_work_ops.c */
+int cli_reopen(struct cli *cl, int argc, char **argv);     /* cli_work_ops.c */
+int cli_amend(struct cli *cl, int argc, char **argv);      /* cli_work_ops.c */
 
 static const struct {
     const char *name;
@@ -40,6 +46,12 @@ static const struct {
     { "drift-review", cli_drift_review, "TYPE [--since MS] [--until MS]  live AI-vs-human review (auditor, admin)" },
     { "reload",   cli_reload,   "                            re-read the server's policy file" },
     { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN | --public-key PK] | list [PRINCIPAL] | revoke KEY_ID" },
+    { "get-key",  cli_get_key,  "KEY                         an item by its idempotency key" },
+    { "list",     cli_list,     "QUEUE [--after ID] [--limit N] [--json]  a queue's open items, by id" },
+    { "claim-id", cli_claim_id, "ID                          claim this item (types with claim_by_id)" },
+    { "comment",  cli_comment,  "ID NOTE                     a note on an item, no decision" },
+    { "reopen",   cli_reopen,   "ID --note TEXT [--queue Q]  send a resolved item back (admin, senior)" },
+    { "amend",    cli_amend,    "ID OUTCOME --note TEXT [--root-cause TAG]  change an outcome (admin, senior)" },
     { "keygen",   cli_keygen,   "FILE                        new Ed25519 key pair: secret to FILE, public key printed" },
 };
 

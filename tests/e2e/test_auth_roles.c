@@ -85,6 +85,14 @@ static bool expect_allowed(uint8_t op, int role)
         { HITLQ_OP_KEY_ADD,           { 0, 0, 0, 1 } },
         { HITLQ_OP_KEY_LIST,          { 0, 0, 0, 1 } },
         { HITLQ_OP_KEY_REVOKE,        { 0, 0, 0, 1 } },
+        { HITLQ_OP_GET_BY_KEY,        { 1, 1, 1, 1 } },
+        { HITLQ_OP_LIST,              { 0, 1, 1, 1 } },
+        { HITLQ_OP_CLAIM_ID,          { 0, 1, 0, 0 } },
+        { HITLQ_OP_COMMENT,           { 0, 1, 0, 1 } },
+        /* the table admits specialists with the skill "senior" only; the
+         * matrix principals have no skills (cmd_work.c, §3.3 note 6) */
+        { HITLQ_OP_REOPEN,            { 0, 0, 0, 1 } },
+        { HITLQ_OP_AMEND,             { 0, 0, 0, 1 } },
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (m[i].op == op)
@@ -184,6 +192,26 @@ static void matrix_body(uint8_t op, int role, uint64_t item, struct afx_body *b)
         msgpack_pack_bin_body(&b->pk, sig, sizeof sig);
         break;
     }
+    case HITLQ_OP_GET_BY_KEY:
+        snprintf(key, sizeof key, "matrix-%d", role);      /* the bot's own */
+        afx_body_init(b, 1);
+        hpk_kv_str(&b->pk, "key", key);
+        break;
+    case HITLQ_OP_LIST:
+        afx_body_init(b, 1);
+        hpk_kv_str(&b->pk, "queue", "matrix_empty_queue");
+        break;
+    case HITLQ_OP_CLAIM_ID:
+        afx_body_init(b, 1);
+        hpk_kv_u64(&b->pk, "id", 999999);                  /* not_found when allowed */
+        break;
+    case HITLQ_OP_COMMENT: case HITLQ_OP_REOPEN: case HITLQ_OP_AMEND:
+        afx_body_init(b, op == HITLQ_OP_AMEND ? 3 : 2);
+        hpk_kv_u64(&b->pk, "id", item);
+        hpk_kv_str(&b->pk, "note", "matrix");
+        if (op == HITLQ_OP_AMEND)
+            hpk_kv_str(&b->pk, "outcome", "approve");
+        break;
     default:
         fail_msg("opcode 0x%02x: no request in matrix_body: add one", op);
     }

@@ -243,7 +243,7 @@ static void test_nan_inf(void **st)
 static void test_unknown_opcode(void **st)
 {
     (void)st;
-    const uint8_t ops[] = { 0x00, 0x04, 0x13, 0x31, 0x7f, 0xff };
+    const uint8_t ops[] = { 0x00, 0x04, 0x6e, 0x31, 0x7f, 0xff };
     struct hconn c;
     hostile_open(&c, true);
     for (size_t i = 0; i < sizeof ops; i++) {
