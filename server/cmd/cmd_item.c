@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "drift_commit.h"
 #include "explain.h"
+#include "cmd_four_eyes.h"
 #include "log.h"
 #include "op.h"
 #include "reasons.h"
@@ -184,6 +185,7 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     submit_decide(&op->u.submit.d, p, &t, args[3]);
     drift_observe(p, args[2], &op->u.submit.drift);
     review_observe(p, &t, &op->u.submit.d, &op->u.submit.review);
+    four_eyes_need(p, op->u.submit.key, &t, &op->u.submit.fe);
     op->u.submit.d.received_ms = util_now_ms();
     op->u.submit.receipt = submit_receipt_kind(args[4]);
     if (submit_copy_fields(c, op) != 0 ||
@@ -216,6 +218,8 @@ submit_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
         st = review_submit(srv, txn, op->u.submit.type, &op->u.submit.review,
                            &op->u.submit.d, now_ms);
+    if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
+        st = four_eyes_submit(srv, txn, op);
     if (st == HITLQ_ST_CONFLICT)
         snprintf(op->errmsg, sizeof(op->errmsg),
                  "key \"%s\" was already used for different content", op->u.submit.key);

@@ -28,6 +28,7 @@ struct featmap;
 struct schema;
 struct cond;
 struct profile;
+struct four_eyes;
 
 /* How a decision's contributions were computed (recorded with it). */
 enum score_method {
@@ -127,6 +128,7 @@ struct type_policy {
     uint8_t  explain_auto;              /* at SUBMIT: SCORE_METHOD_APPROX or _EXACT */
     uint8_t  explain_review;            /* at CLAIM (explain.h): APPROX or EXACT */
     struct profile *profile;            /* owned; NULL: no input-drift profile (profile.h) */
+    struct four_eyes *four_eyes;        /* owned; NULL: no four-eyes review (four_eyes.h) */
 };
 
 struct scoring;   /* opaque: the loaded policy set and its models */

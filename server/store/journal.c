@@ -29,6 +29,7 @@ static const char *const journal_names[] = {
     [JOURNAL_DEAD_LETTERED] = "dead_lettered",
     [JOURNAL_ESCALATED] = "escalated",
     [JOURNAL_RESOLVED] = "resolved",
+    [JOURNAL_VERDICT] = "verdict",
 };
 
 /* Number of detail pairs each kind adds to {at_ms, event, actor}. */
@@ -37,7 +38,7 @@ static const uint8_t journal_ndetail[] = {
     [JOURNAL_AUTO_RESOLVED] = 1, [JOURNAL_QUEUED] = 3,
     [JOURNAL_CLAIMED] = 2, [JOURNAL_EXTENDED] = 1, [JOURNAL_RELEASED] = 1,
     [JOURNAL_EXPIRED] = 1, [JOURNAL_DEAD_LETTERED] = 1,
-    [JOURNAL_ESCALATED] = 3, [JOURNAL_RESOLVED] = 3,
+    [JOURNAL_ESCALATED] = 3, [JOURNAL_RESOLVED] = 3, [JOURNAL_VERDICT] = 4,
 };
 
 static void
@@ -95,6 +96,12 @@ journal_pack_details(msgpack_packer *pk, const struct journal_ev *e)
         wire_pack_kv_str(pk, "outcome", e->outcome);
         journal_kv_opt(pk, "note", e->note);
         journal_kv_opt(pk, "root_cause", e->root_cause);
+        break;
+    case JOURNAL_VERDICT:
+        wire_pack_kv_str(pk, "outcome", e->outcome);
+        journal_kv_opt(pk, "note", e->note);
+        wire_pack_kv_u64(pk, "verdict", e->review_k);
+        wire_pack_kv_u64(pk, "of", e->review_n);
         break;
     }
 }

@@ -46,7 +46,9 @@ enum journal_kind {
     JOURNAL_EXPIRED,         /* attempts */
     JOURNAL_DEAD_LETTERED,   /* queue */
     JOURNAL_ESCALATED,       /* from, to, note */
-    JOURNAL_RESOLVED         /* outcome, note, root_cause; appends a result */
+    JOURNAL_RESOLVED,        /* outcome, note, root_cause; appends a result */
+    JOURNAL_VERDICT          /* outcome, note, verdict k of n: one of a four-eyes
+                              * item's verdicts that did not close it (no result) */
 };
 
 /* One event.  Only the details of its kind are read; strings borrowed,
@@ -62,6 +64,11 @@ struct journal_ev {
     uint64_t    deadline_ms, expires_ms, delay_ms;
     uint64_t    audit;          /* index of its audit-log entry; JOURNAL_NO_AUDIT
                                  * = none (packed as `audit` when set) */
+    uint8_t     review_k, review_n;  /* four-eyes: verdict k of n (RESOLVED, VERDICT);
+                                      * review_n = 0: not a four-eyes verdict */
+    uint8_t     review_flags;   /* RECORD_REVIEW_FLAG_* (proto/record_ext.h) */
+    bool        system;         /* decided by hitlqd itself (a four-eyes
+                                 * disagreement's ESCALATED) */
 };
 
 #define JOURNAL_NO_AUDIT UINT64_MAX
