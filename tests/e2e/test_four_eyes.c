@@ -1,0 +1,259 @@
+/*
+ * test_four_eyes.c - the four-eyes review against a real hitlqd (issue 13
+ * §3): a policy with "four_eyes" (2 verdicts on every reviewed item,
+ * recommendation hidden, escalate on disagreement) on the example
+ * scorecard.  Checks: the first reviewer's verdict sends the item back
+ * (no result), nobody gives two verdicts (CLAIM skips, RESOLVE with
+ * another's lease is reviewer_conflict), the reviewer's claim reply
+ * carries no score, agreement closes with exactly one result, a
+ * disagreement is escalated by hitlqd to the senior queue where neither
+ * reviewer may claim it, the state survives a restart, and every verdict
+ * is its own audit entry whose REVIEW extension (k of n, shown, final),
+ * actor and VERDICT outcome are what this file did.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "e2e_util.h"
+#include "harness.h"
+#include "record.h"
+#include "record_ext.h"
+#include "tutil.h"
+
+static struct hserver S;
+static char PDIR[64];
+static const char *const REVIEW[] = { "credit_review" };
+static const char *const SENIOR[] = { "credit_senior" };
+
+static void write_policy(void)
+{
+    json_error_t je;
+    json_t *root = json_load_file("server/score/defaults/scorecard_policy.json", 0, &je);
+    char path[128], cmd[256];
+    assert_non_null(root);
+    json_t *t = json_object_get(json_object_get(root, "types"), "credit_application");
+    json_object_set_new(t, "four_eyes", json_pack(
+        "{s:i, s:{s:[s]}, s:b, s:s, s:s}", "verdicts", 2, "when", "routes", "review",
+        "hide_recommendation", 1, "on_disagree", "escalate", "escalate_to", "credit_senior"));
+    snprintf(path, sizeof path, "%s/policy.json", PDIR);
+    assert_int_equal(json_dump_file(root, path, JSON_INDENT(1)), 0);
+    json_decref(root);
+    snprintf(cmd, sizeof cmd, "cp server/score/defaults/credit_scorecard.json %s/", PDIR);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **st)
+{
+    char cfg[256];
+    (void)st;
+    snprintf(PDIR, sizeof PDIR, "/tmp/hitlq-4eyes-XXXXXX");
+    if (mkdtemp(PDIR) == NULL)
+        return -1;
+    write_policy();
+    snprintf(cfg, sizeof cfg, "policy = \"%s/policy.json\"\n", PDIR);
+    return harness_server_start(&S, cfg) < 0 ? -1 : 0;
+}
+
+static int teardown(void **st)
+{
+    char cmd[128];
+    (void)st;
+    int rc = harness_server_stop(&S);
+    harness_server_cleanup(&S);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", PDIR);
+    return system(cmd) == 0 ? rc : -1;
+}
+
+static hitlq *cli(const char *name)
+{
+    return e2e_connect(S.port, name, 30000);
+}
+
+static uint64_t submit(hitlq *c, const char *key)
+{
+    hitlq_decision d;
+    assert_int_equal(e2e_submit_queued(c, key, -1, &d), HITLQ_OK);
+    assert_int_equal(d.outcome, HITLQ_QUEUED);
+    uint64_t id = d.id;
+    hitlq_decision_clear(&d);
+    return id;
+}
+
+static struct hitlq_claim claim(hitlq *c, const char *const *q, int want)
+{
+    struct hitlq_claim cl;
+    memset(&cl, 0, sizeof cl);
+    assert_int_equal(hitlq_claim(c, q, 1, 60000, 0, NULL, &cl), want);
+    return cl;
+}
+
+static void state_is(hitlq *c, uint64_t id, const char *state, const char *queue)
+{
+    hitlq_reply *r = NULL;
+    char q[64];
+    assert_int_equal(hitlq_get(c, id, &r), HITLQ_OK);
+    assert_true(hobj_str_eq(hitlq_reply_get(r, "state"), state));
+    assert_int_equal(e2e_find_str(hitlq_reply_body(r), "queue", q, sizeof q), 0);
+    assert_string_equal(q, queue);
+    hitlq_reply_free(r);
+}
+
+/* The REVIEW-carrying entries of item id, decoded, in log order. */
+struct vseen { char actor[64], outcome[64]; struct record_ext_review rv; uint16_t type; };
+
+static size_t verdicts_of(hitlq *c, uint64_t id, struct vseen *out, size_t max)
+{
+    size_t n = 0, got = 0, at = 0;
+    do {
+        hitlq_reply *rep = NULL;
+        assert_int_equal(hitlq_audit_entries(c, at, 512, &rep, &got), HITLQ_OK);
+        const msgpack_object *a = hitlq_reply_get(rep, "entries");
+        for (size_t i = 0; i < got; i++) {
+            static struct record rec;
+            const msgpack_object *o = &a->via.array.ptr[i];
+            char item[32];
+            assert_int_equal(record_decode((const uint8_t *)o->via.bin.ptr, o->via.bin.size,
+                                           &rec), RECORD_OK);
+            snprintf(item, sizeof item, "%.*s", (int)rec.item_id.len,
+                     (const char *)rec.item_id.data);
+            if (strtoull(item, NULL, 10) != id)
+                continue;
+            const struct record_ext *rx = NULL, *vx = NULL;
+            for (size_t k = 0; k < rec.ext_count; k++) {
+                if (rec.ext[k].type == RECORD_EXT_REVIEW) rx = &rec.ext[k];
+                if (rec.ext[k].type == RECORD_EXT_VERDICT) vx = &rec.ext[k];
+            }
+            if (rx == NULL || n == max)
+                continue;
+            struct record_ext_verdict vd;
+            assert_non_null(vx);
+            assert_int_equal(record_ext_review_decode(rx->data, rx->len, &out[n].rv), RECORD_OK);
+            assert_int_equal(record_ext_verdict_decode(vx->data, vx->len, &vd), RECORD_OK);
+            snprintf(out[n].actor, 64, "%.*s", (int)rec.actor_id.len,
+                     (const char *)rec.actor_id.data);
+            snprintf(out[n].outcome, 64, "%.*s", (int)vd.outcome.len,
+                     (const char *)vd.outcome.data);
+            out[n++].type = rec.record_type;
+        }
+        at += got;
+        hitlq_reply_free(rep);
+    } while (got > 0);
+    return n;
+}
+
+static void test_agreement_closes(void **st)
+{
+    (void)st;
+    hitlq *a = cli("alice"), *b = cli("bob");
+    uint64_t id = submit(a, "fe-1"), seq = 99;
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    assert_int_equal(ca.id, id);
+    assert_int_equal(hitlq_reply_get(ca.reply, "score")->type, MSGPACK_OBJECT_NIL);   /* hidden */
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    assert_int_equal(seq, 0);                          /* not closed: no result */
+    state_is(a, id, "queued", "credit_review");
+    struct hitlq_claim none = claim(a, REVIEW, HITLQ_ST_EMPTY);   /* alice is skipped */
+    struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
+    assert_int_equal(cb.id, id);
+    assert_int_equal(hitlq_reply_get(cb.reply, "score")->type, MSGPACK_OBJECT_NIL);
+    /* alice cannot give a second verdict, even with bob's lease */
+    assert_int_equal(hitlq_resolve(a, id, cb.lease, "approve", NULL, NULL, &seq),
+                     HITLQ_ST_REVIEWER_CONFLICT);
+    state_is(a, id, "leased", "credit_review");        /* nothing written */
+    assert_int_equal(hitlq_resolve(b, id, cb.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    assert_true(seq >= 1);
+    state_is(a, id, "resolved", "credit_review");
+    hitlq_reply *g = NULL;
+    assert_int_equal(hitlq_get(a, id, &g), HITLQ_OK);
+    assert_true(hobj_str_eq(hitlq_reply_get(g, "outcome"), "approve"));
+    hitlq_reply_free(g);
+
+    struct vseen v[4];
+    assert_int_equal(verdicts_of(a, id, v, 4), 2);
+    assert_string_equal(v[0].actor, "alice");
+    assert_string_equal(v[1].actor, "bob");
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(v[i].outcome, "approve");
+        assert_int_equal(v[i].rv.k, i + 1);
+        assert_int_equal(v[i].rv.n, 2);
+        assert_int_equal(v[i].rv.flags & RECORD_REVIEW_FLAG_SHOWN, 0);   /* hidden */
+    }
+    assert_int_equal(v[0].rv.flags & RECORD_REVIEW_FLAG_FINAL, 0);
+    assert_int_equal(v[1].rv.flags & RECORD_REVIEW_FLAG_FINAL, RECORD_REVIEW_FLAG_FINAL);
+    hitlq_claim_clear(&ca);
+    hitlq_claim_clear(&cb);
+    hitlq_claim_clear(&none);
+    hitlq_close(a);
+    hitlq_close(b);
+}
+
+static void test_disagreement_escalates_and_restart(void **st)
+{
+    (void)st;
+    hitlq *a = cli("alice"), *b = cli("bob"), *c = cli("carol");
+    uint64_t id = submit(a, "fe-2"), seq = 0;
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    hitlq_close(a);
+    hitlq_close(b);
+    hitlq_close(c);
+    /* restart between the verdicts: the reviewer set is durable */
+    assert_int_equal(harness_server_stop(&S), 0);
+    assert_true(harness_server_restart(&S) >= 0);
+    a = cli("alice"), b = cli("bob"), c = cli("carol");
+    struct hitlq_claim none = claim(a, REVIEW, HITLQ_ST_EMPTY);
+    struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
+    assert_int_equal(cb.id, id);
+    assert_int_equal(hitlq_resolve(b, id, cb.lease, "reject", NULL, NULL, &seq), HITLQ_OK);
+    assert_int_equal(seq, 0);
+    state_is(a, id, "queued", "credit_senior");
+    struct hitlq_claim n2 = claim(a, SENIOR, HITLQ_ST_EMPTY);    /* reviewers excluded */
+    struct hitlq_claim n3 = claim(b, SENIOR, HITLQ_ST_EMPTY);
+    struct hitlq_claim cc = claim(c, SENIOR, HITLQ_OK);
+    assert_int_equal(cc.id, id);
+    assert_int_equal(hitlq_reply_get(cc.reply, "score")->type, MSGPACK_OBJECT_FLOAT64);
+    assert_int_equal(hitlq_resolve(c, id, cc.lease, "reject", NULL, NULL, &seq), HITLQ_OK);
+    assert_true(seq >= 1);
+    state_is(a, id, "resolved", "credit_senior");
+    hitlq_reply *g = NULL;
+    char actor[64];
+    assert_int_equal(hitlq_get(a, id, &g), HITLQ_OK);
+    assert_string_equal(e2e_event_actor(g, "escalated", actor, sizeof actor), "system");
+    hitlq_reply_free(g);
+
+    struct vseen v[4];
+    assert_int_equal(verdicts_of(a, id, v, 4), 2);
+    assert_string_equal(v[0].outcome, "approve");
+    assert_string_equal(v[1].outcome, "reject");
+    assert_int_equal(v[1].rv.k, 2);
+    assert_int_equal(v[1].rv.flags & RECORD_REVIEW_FLAG_FINAL, 0);
+    hitlq_claim_clear(&ca);
+    hitlq_claim_clear(&cb);
+    hitlq_claim_clear(&cc);
+    hitlq_claim_clear(&none);
+    hitlq_claim_clear(&n2);
+    hitlq_claim_clear(&n3);
+    hitlq_close(a);
+    hitlq_close(b);
+    hitlq_close(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_agreement_closes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disagreement_escalates_and_restart, setup,
+                                        teardown),
+    };
+    return e2e_run("four_eyes", tests, sizeof tests / sizeof tests[0]);
+}
