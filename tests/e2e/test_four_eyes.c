@@ -83,9 +83,8 @@ static uint64_t submit(hitlq *c, const char *key)
 {
     hitlq_decision d;
     assert_int_equal(e2e_submit_queued(c, key, -1, &d), HITLQ_OK);
-    assert_int_equal(d.outcome, HITLQ_QUEUED);
+    assert_true(d.queued);
     uint64_t id = d.id;
-    hitlq_decision_clear(&d);
     return id;
 }
 
@@ -193,8 +192,8 @@ static void test_agreement_closes(void **st)
     hitlq_claim_clear(&ca);
     hitlq_claim_clear(&cb);
     hitlq_claim_clear(&none);
-    hitlq_close(a);
-    hitlq_close(b);
+    hitlq_free(a);
+    hitlq_free(b);
 }
 
 static void test_disagreement_escalates_and_restart(void **st)
@@ -204,9 +203,9 @@ static void test_disagreement_escalates_and_restart(void **st)
     uint64_t id = submit(a, "fe-2"), seq = 0;
     struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
     assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
-    hitlq_close(a);
-    hitlq_close(b);
-    hitlq_close(c);
+    hitlq_free(a);
+    hitlq_free(b);
+    hitlq_free(c);
     /* restart between the verdicts: the reviewer set is durable */
     assert_int_equal(harness_server_stop(&S), 0);
     assert_true(harness_server_restart(&S) >= 0);
@@ -243,9 +242,9 @@ static void test_disagreement_escalates_and_restart(void **st)
     hitlq_claim_clear(&none);
     hitlq_claim_clear(&n2);
     hitlq_claim_clear(&n3);
-    hitlq_close(a);
-    hitlq_close(b);
-    hitlq_close(c);
+    hitlq_free(a);
+    hitlq_free(b);
+    hitlq_free(c);
 }
 
 int main(void)
