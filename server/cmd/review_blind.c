@@ -34,17 +34,52 @@ rb_is_verdict(const msgpack_object *e)
     return false;
 }
 
-static void
-rb_pack_history(msgpack_packer *pk, const msgpack_object *h)
+/* True when the history event map e is a "scored" event (score, model). */
+static bool
+rb_is_scored(const msgpack_object *e)
 {
+    if (e->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t i = 0; i < e->via.map.size; i++)
+        if (rb_key_is(&e->via.map.ptr[i].key, "event"))
+            return rb_key_is(&e->via.map.ptr[i].val, "scored");
+    return false;
+}
+
+/* Packs history event e; with REVIEW_BLIND_MODEL a "scored" event's score
+ * and model become nil and "". */
+static void
+rb_pack_event(msgpack_packer *pk, const msgpack_object *e, unsigned what)
+{
+    if (!(what & REVIEW_BLIND_MODEL) || !rb_is_scored(e)) {
+        msgpack_pack_object(pk, *e);
+        return;
+    }
+    msgpack_pack_map(pk, e->via.map.size);
+    for (uint32_t i = 0; i < e->via.map.size; i++) {
+        const msgpack_object_kv *kv = &e->via.map.ptr[i];
+        msgpack_pack_object(pk, kv->key);
+        if (rb_key_is(&kv->key, "score"))
+            msgpack_pack_nil(pk);
+        else if (rb_key_is(&kv->key, "model"))
+            msgpack_pack_str(pk, 0);
+        else
+            msgpack_pack_object(pk, kv->val);
+    }
+}
+
+static void
+rb_pack_history(msgpack_packer *pk, const msgpack_object *h, unsigned what)
+{
+    bool drop = (what & REVIEW_BLIND_VERDICTS) != 0;
     uint32_t n = 0;
 
     for (uint32_t i = 0; i < h->via.array.size; i++)
-        n += !rb_is_verdict(&h->via.array.ptr[i]);
+        n += !(drop && rb_is_verdict(&h->via.array.ptr[i]));
     msgpack_pack_array(pk, n);
     for (uint32_t i = 0; i < h->via.array.size; i++)
-        if (!rb_is_verdict(&h->via.array.ptr[i]))
-            msgpack_pack_object(pk, h->via.array.ptr[i]);
+        if (!(drop && rb_is_verdict(&h->via.array.ptr[i])))
+            rb_pack_event(pk, &h->via.array.ptr[i], what);
 }
 
 /* Packs the value of key k, redacted as `what` says. */
@@ -70,13 +105,13 @@ rb_pack_value(msgpack_packer *pk, const msgpack_object *k, const msgpack_object 
             return;
         }
     }
-    if ((what & REVIEW_BLIND_AUDIT) && rb_key_is(k, "audit")) {
+    if ((what & REVIEW_BLIND_AUDIT) && (rb_key_is(k, "audit") || rb_key_is(k, "qa_of"))) {
         msgpack_pack_nil(pk);
         return;
     }
-    if ((what & REVIEW_BLIND_VERDICTS) && rb_key_is(k, "history") &&
+    if ((what & (REVIEW_BLIND_VERDICTS | REVIEW_BLIND_MODEL)) && rb_key_is(k, "history") &&
         v->type == MSGPACK_OBJECT_ARRAY) {
-        rb_pack_history(pk, v);
+        rb_pack_history(pk, v, what);
         return;
     }
     msgpack_pack_object(pk, *v);

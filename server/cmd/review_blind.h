@@ -12,9 +12,10 @@
 
 #define REVIEW_BLIND_VERDICTS 0x01u   /* history: drop "verdict" events */
 #define REVIEW_BLIND_MODEL    0x02u   /* score, recommendation, route, explain,
-                                       * explanation -> nil; reasons -> []; model -> "" */
-#define REVIEW_BLIND_AUDIT    0x04u   /* audit -> nil (it points at the original's
-                                       * model decision: QA copies) */
+                                       * explanation -> nil; reasons -> []; model -> "";
+                                       * history "scored": score nil, model "" */
+#define REVIEW_BLIND_AUDIT    0x04u   /* audit, qa_of -> nil (they point at the
+                                       * original and its model decision: QA copies) */
 
 /* Re-packs the map in[0..len) without what `what` names into a new
  * malloc'd buffer *out (*out_len bytes).  Returns 0, or -1 (in is not a
