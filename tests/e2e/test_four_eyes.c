@@ -107,6 +107,41 @@ static void state_is(hitlq *c, uint64_t id, const char *state, const char *queue
     hitlq_reply_free(r);
 }
 
+/* The number of history events named ev in GET reply r, and (when ev is
+ * "scored") whether any of them carries a non-nil score. */
+static size_t events_named(const hitlq_reply *r, const char *ev, bool *scored)
+{
+    const msgpack_object *h = hitlq_reply_get(r, "history");
+    size_t n = 0;
+    assert_non_null(h);
+    for (uint32_t i = 0; i < h->via.array.size; i++) {
+        const msgpack_object *e = &h->via.array.ptr[i];
+        bool is = false;
+        for (uint32_t j = 0; j < e->via.map.size; j++)
+            if (hobj_str_eq(&e->via.map.ptr[j].key, "event"))
+                is = hobj_str_eq(&e->via.map.ptr[j].val, ev);
+        for (uint32_t j = 0; is && scored != NULL && j < e->via.map.size; j++)
+            if (hobj_str_eq(&e->via.map.ptr[j].key, "score"))
+                *scored |= e->via.map.ptr[j].val.type != MSGPACK_OBJECT_NIL;
+        n += is;
+    }
+    return n;
+}
+
+/* GET of id under review by c: no earlier verdict, no score (hidden). */
+static void get_is_blind(hitlq *c, uint64_t id)
+{
+    hitlq_reply *r = NULL;
+    bool scored = false;
+    assert_int_equal(hitlq_get(c, id, &r), HITLQ_OK);
+    assert_int_equal(events_named(r, "verdict", NULL), 0);
+    assert_int_equal(events_named(r, "scored", &scored), 1);
+    assert_false(scored);
+    assert_int_equal(hitlq_reply_get(r, "score")->type, MSGPACK_OBJECT_NIL);
+    assert_int_equal(hitlq_reply_get(r, "reasons")->via.array.size, 0);
+    hitlq_reply_free(r);
+}
+
 /* The REVIEW-carrying entries of item id, decoded, in log order. */
 struct vseen { char actor[64], outcome[64]; struct record_ext_review rv; uint16_t type; };
 
@@ -161,6 +196,7 @@ static void test_agreement_closes(void **st)
     assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
     assert_int_equal(seq, 0);                          /* not closed: no result */
     state_is(a, id, "queued", "credit_review");
+    get_is_blind(b, id);                               /* GET hides as CLAIM does */
     struct hitlq_claim none = claim(a, REVIEW, HITLQ_ST_EMPTY);   /* alice is skipped */
     struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
     assert_int_equal(cb.id, id);
@@ -173,8 +209,12 @@ static void test_agreement_closes(void **st)
     assert_true(seq >= 1);
     state_is(a, id, "resolved", "credit_review");
     hitlq_reply *g = NULL;
+    bool scored = false;
     assert_int_equal(hitlq_get(a, id, &g), HITLQ_OK);
     assert_true(hobj_str_eq(hitlq_reply_get(g, "outcome"), "approve"));
+    assert_int_equal(events_named(g, "verdict", NULL), 1);   /* closed: nothing hidden */
+    assert_int_equal(events_named(g, "scored", &scored), 1);
+    assert_true(scored);
     hitlq_reply_free(g);
 
     struct vseen v[4];
