@@ -35,6 +35,8 @@ static char PDIR[64];
 static const char *const REVIEW[] = { "credit_review" };
 static const char *const SENIOR[] = { "credit_senior" };
 
+static const char *ON_DISAGREE = "escalate";
+
 static void write_policy(void)
 {
     json_error_t je;
@@ -43,8 +45,9 @@ static void write_policy(void)
     assert_non_null(root);
     json_t *t = json_object_get(json_object_get(root, "types"), "credit_application");
     json_object_set_new(t, "four_eyes", json_pack(
-        "{s:i, s:{s:[s]}, s:b, s:s, s:s}", "verdicts", 2, "when", "routes", "review",
-        "hide_recommendation", 1, "on_disagree", "escalate", "escalate_to", "credit_senior"));
+        "{s:i, s:{s:[s]}, s:b, s:s, s:s, s:i}", "verdicts", 2, "when", "routes", "review",
+        "hide_recommendation", 1, "on_disagree", ON_DISAGREE, "escalate_to", "credit_senior",
+        "max_verdicts", 3));
     snprintf(path, sizeof path, "%s/policy.json", PDIR);
     assert_int_equal(json_dump_file(root, path, JSON_INDENT(1)), 0);
     json_decref(root);
@@ -62,6 +65,12 @@ static int setup(void **st)
     write_policy();
     snprintf(cfg, sizeof cfg, "policy = \"%s/policy.json\"\n", PDIR);
     return harness_server_start(&S, cfg) < 0 ? -1 : 0;
+}
+
+static int setup_add(void **st)
+{
+    ON_DISAGREE = "add_reviewer";
+    return setup(st);
 }
 
 static int teardown(void **st)
@@ -287,12 +296,90 @@ static void test_disagreement_escalates_and_restart(void **st)
     hitlq_free(c);
 }
 
+/* add_reviewer: a 1-1 split gets a third reviewer (blind to both
+ * verdicts), and a split at max_verdicts (3) is escalated by hitlqd. */
+static void test_add_reviewer_then_escalate(void **st)
+{
+    (void)st;
+    hitlq *a = cli("alice"), *b = cli("bob"), *c = cli("carol"), *d = cli("dave");
+    uint64_t id = submit(a, "fe-3"), seq = 0;
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
+    assert_int_equal(hitlq_resolve(b, id, cb.lease, "reject", NULL, NULL, &seq), HITLQ_OK);
+    assert_int_equal(seq, 0);
+    state_is(d, id, "queued", "credit_review");        /* back for a third verdict */
+    get_is_blind(c, id);
+    struct hitlq_claim cc = claim(c, REVIEW, HITLQ_OK);
+    assert_int_equal(cc.id, id);
+    assert_int_equal(hitlq_reply_get(cc.reply, "score")->type, MSGPACK_OBJECT_NIL);
+    assert_int_equal(hitlq_resolve(c, id, cc.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    assert_int_equal(seq, 0);
+    state_is(d, id, "queued", "credit_senior");        /* 2 vs 1 at max: escalated */
+    hitlq_reply *g = NULL;
+    char actor[64];
+    assert_int_equal(hitlq_get(d, id, &g), HITLQ_OK);
+    assert_string_equal(e2e_event_actor(g, "escalated", actor, sizeof actor), "system");
+    hitlq_reply_free(g);
+    struct vseen v[4];
+    static const char *const who[] = { "alice", "bob", "carol" }, *const out[] = {
+        "approve", "reject", "approve" };
+    static const uint8_t n_at[] = { 2, 2, 3 };         /* n when each was given */
+    assert_int_equal(verdicts_of(d, id, v, 4), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(v[i].actor, who[i]);
+        assert_string_equal(v[i].outcome, out[i]);
+        assert_int_equal(v[i].rv.k, i + 1);
+        assert_int_equal(v[i].rv.n, n_at[i]);
+        assert_int_equal(v[i].rv.flags, 0);            /* hidden, none final */
+    }
+    struct hitlq_claim none = claim(c, SENIOR, HITLQ_ST_EMPTY);   /* reviewers excluded */
+    struct hitlq_claim cd = claim(d, SENIOR, HITLQ_OK);
+    assert_int_equal(hitlq_resolve(d, id, cd.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    assert_true(seq >= 1);
+    hitlq_claim_clear(&ca), hitlq_claim_clear(&cb), hitlq_claim_clear(&cc);
+    hitlq_claim_clear(&cd), hitlq_claim_clear(&none);
+    hitlq_free(a), hitlq_free(b), hitlq_free(c), hitlq_free(d);
+}
+
+/* Whoever ESCALATEs an item under four-eyes review is excluded from it:
+ * CLAIM skips it for them, and their RESOLVE (with another's lease) is
+ * reviewer_conflict with nothing written. */
+static void test_escalator_excluded(void **st)
+{
+    (void)st;
+    static const char *const SECOND[] = { "credit_second" };
+    hitlq *a = cli("alice"), *b = cli("bob");
+    uint64_t id = submit(a, "fe-4"), seq = 0;
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    assert_int_equal(hitlq_escalate(a, id, ca.lease, "credit_second", "unsure"), HITLQ_OK);
+    struct hitlq_claim none = claim(a, SECOND, HITLQ_ST_EMPTY);
+    struct hitlq_claim cb = claim(b, SECOND, HITLQ_OK);
+    assert_int_equal(cb.id, id);
+    assert_int_equal(hitlq_resolve(a, id, cb.lease, "approve", NULL, NULL, &seq),
+                     HITLQ_ST_REVIEWER_CONFLICT);
+    state_is(b, id, "leased", "credit_second");        /* nothing written */
+    struct vseen v[2];
+    assert_int_equal(verdicts_of(b, id, v, 2), 0);
+    assert_int_equal(hitlq_resolve(b, id, cb.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    assert_int_equal(seq, 0);                          /* verdict 1 of 2 */
+    assert_int_equal(verdicts_of(b, id, v, 2), 1);
+    assert_string_equal(v[0].actor, "bob");
+    struct hitlq_claim n2 = claim(a, SECOND, HITLQ_ST_EMPTY);
+    struct hitlq_claim n3 = claim(b, SECOND, HITLQ_ST_EMPTY);
+    hitlq_claim_clear(&ca), hitlq_claim_clear(&cb), hitlq_claim_clear(&none);
+    hitlq_claim_clear(&n2), hitlq_claim_clear(&n3);
+    hitlq_free(a), hitlq_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_agreement_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disagreement_escalates_and_restart, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_escalator_excluded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_reviewer_then_escalate, setup_add, teardown),
     };
     return e2e_run("four_eyes", tests, sizeof tests / sizeof tests[0]);
 }
