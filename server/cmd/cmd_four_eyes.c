@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cmd_four_eyes.h"
 #include "cmd_review.h"
+#include "log.h"
 #include "op.h"
 #include "queue_review.h"
 #include "record_ext.h"
 #include "review_set.h"
+#include "score.h"
 #include "server.h"
 
 int
@@ -190,4 +193,24 @@ four_eyes_claimed(struct hitlq_server *srv, MDB_txn *txn, uint64_t id)
         return 0;
     return (uint8_t)(FOUR_EYES_BLIND_VERDICTS |
                      ((rs.flags & REVIEW_SET_HIDE) ? FOUR_EYES_BLIND_MODEL : 0));
+}
+
+size_t
+four_eyes_warn_auth(struct hitlq_server *srv)
+{
+    size_t n = 0;
+
+    if (auth_enabled(srv->auth))
+        return 0;
+    for (size_t i = 0; i < scoring_n_types(srv->scoring); i++) {
+        const struct type_policy *tp = scoring_type_at(srv->scoring, i);
+
+        if (tp->four_eyes == NULL)
+            continue;
+        log_warn("type \"%s\" declares four_eyes but authentication is off (auth = 0): "
+                 "a reviewer is whoever its HELLO name says, so four-eyes review is only "
+                 "as strong as that name", tp->type);
+        n++;
+    }
+    return n;
 }

@@ -57,4 +57,9 @@ int four_eyes_escalated(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
  * a disagreement: its senior reviewer sees everything). */
 uint8_t four_eyes_claimed(struct hitlq_server *srv, MDB_txn *txn, uint64_t id);
 
+/* Loop thread, at start: a warning on the log for each item type whose
+ * policy declares four_eyes while authentication is off (a reviewer is
+ * then whoever the HELLO name says).  Returns how many types. */
+size_t four_eyes_warn_auth(struct hitlq_server *srv);
+
 #endif

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -372,6 +373,68 @@ static void test_escalator_excluded(void **st)
     hitlq_free(a), hitlq_free(b);
 }
 
+/* hitlqd warned at start: four_eyes declared, authentication off. */
+static void test_warns_without_auth(void **st)
+{
+    (void)st;
+    char *log = tutil_slurp(S.logfile, NULL);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "type \"credit_application\" declares four_eyes but "
+                                "authentication is off"));
+    free(log);
+}
+
+/* `hitlqd -n` on the policy with four_eyes block fe (owned): its exit
+ * status; the output (stdout and stderr) into out. */
+static int check_policy(json_t *fe, char *out, size_t n)
+{
+    json_error_t je;
+    char path[128], conf[128], cmd[512];
+    json_t *root = json_load_file("server/score/defaults/scorecard_policy.json", 0, &je);
+    assert_non_null(root);
+    json_object_set_new(json_object_get(json_object_get(root, "types"), "credit_application"),
+                        "four_eyes", fe);
+    snprintf(path, sizeof path, "%s/bad.json", PDIR);
+    assert_int_equal(json_dump_file(root, path, JSON_INDENT(1)), 0);
+    json_decref(root);
+    snprintf(conf, sizeof conf, "%s/bad.conf", PDIR);
+    snprintf(cmd, sizeof cmd, "policy = \"%s\"\n", path);
+    tutil_write_file(conf, cmd);
+    snprintf(cmd, sizeof cmd, "%s -n -c %s >%s/n.out 2>&1", HARNESS_HITLQD, conf, PDIR);
+    int rc = system(cmd);
+    snprintf(path, sizeof path, "%s/n.out", PDIR);
+    char *o = tutil_slurp(path, NULL);
+    assert_non_null(o);
+    snprintf(out, n, "%s", o);
+    free(o);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* `hitlqd -n` validates the four_eyes block: a bad one is refused with a
+ * message naming the key; the good one passes. */
+static void test_check_validates_block(void **st)
+{
+    (void)st;
+    char out[1024];
+    assert_int_not_equal(check_policy(json_pack("{s:i, s:{s:[s]}}", "verdicts", 7, "when",
+                                                "routes", "review"), out, sizeof out), 0);
+    assert_non_null(strstr(out, "four_eyes"));
+    assert_non_null(strstr(out, "\"verdicts\""));
+    assert_int_not_equal(check_policy(json_pack("{s:i, s:{s:[s]}}", "verdicts", 2, "when",
+                                                "routes", "nope"), out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"routes\""));
+    assert_int_not_equal(check_policy(json_pack("{s:i, s:{s:[s]}, s:s}", "verdicts", 2, "when",
+                                                "routes", "review", "on_disagree", "vote"),
+                                      out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"on_disagree\""));
+    int rc = check_policy(json_pack("{s:i, s:{s:[s]}, s:s, s:s}", "verdicts", 2, "when",
+                                    "routes", "review", "on_disagree", "escalate",
+                                    "escalate_to", "credit_senior"), out, sizeof out);
+    if (strstr(out, "configuration OK") == NULL)
+        fail_msg("hitlqd -n: %s", out);
+    assert_int_equal(rc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +442,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disagreement_escalates_and_restart, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_escalator_excluded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warns_without_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_validates_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_reviewer_then_escalate, setup_add, teardown),
     };
     return e2e_run("four_eyes", tests, sizeof tests / sizeof tests[0]);
