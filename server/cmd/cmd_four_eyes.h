@@ -52,9 +52,9 @@ int four_eyes_escalated(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
                         const char *holder);
 
 /* After CLAIM leased item id (commit thread), or for GET of item id (loop
- * thread, read txn): FOUR_EYES_BLIND_* flags for
- * its reply (0 for an item without a reviewer set, or one escalated after
- * a disagreement: its senior reviewer sees everything). */
+ * thread, read txn): FOUR_EYES_BLIND_* flags for its reply (0 for an item
+ * without a reviewer set, or one escalated after a disagreement: its
+ * senior reviewer sees everything). */
 uint8_t four_eyes_claimed(struct hitlq_server *srv, MDB_txn *txn, uint64_t id);
 
 /* Loop thread, at start: a warning on the log for each item type whose
