@@ -123,6 +123,7 @@ enum hitlq_op {
     X(UNAUTHORIZED,     207, "unauthorized",       "authentication required or failed") \
     X(FORBIDDEN,        208, "forbidden",          "the principal's role may not do this") \
     X(INVALID_OUTCOME,  209, "invalid_outcome",    "the outcome is not one of the item type's declared actions") \
+    X(REVIEWER_CONFLICT,214, "reviewer_conflict",  "four-eyes: this principal already gave a verdict on, escalated or decided the item") \
     X(INTERNAL,         300, "internal",           "internal server error")            \
     X(RESOURCE_EXHAUSTED,301,"resource_exhausted", "storage full; write refused, nothing changed") \
     X(SHUTTING_DOWN,    302, "shutting_down",      "server is shutting down")

@@ -472,6 +472,42 @@ record_ext_verdict_decode(const uint8_t *data, size_t len, struct record_ext_ver
     return rd_done(&rd, rc);
 }
 
+/* ---- 000C REVIEW (hitlq, four-eyes review) --------------------------------- */
+
+int
+record_ext_review_encode(const struct record_ext_review *in, uint8_t *out, size_t cap,
+                         size_t *len)
+{
+    struct ext_w w;
+    int rc = w_begin(&w, in, out, cap, len);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if (in->n < 2 || in->n > 5 || in->k < 1 || in->k > in->n ||
+        (in->flags & ~RECORD_REVIEW_FLAGS_ALL) != 0)
+        w_fail(&w, RECORD_ERR_EXT_BODY);
+    w_u8(&w, in->k);
+    w_u8(&w, in->n);
+    w_u8(&w, in->flags);
+    return w_done(&w, len);
+}
+
+int
+record_ext_review_decode(const uint8_t *data, size_t len, struct record_ext_review *out)
+{
+    struct record_rd rd;
+    int rc = rd_begin(&rd, data, len, out);
+
+    if (rc != RECORD_OK)
+        return rc;
+    if ((rc = rd_u8_in(&rd, &out->k, 1, 5)) == RECORD_OK &&
+        (rc = rd_u8_in(&rd, &out->n, 2, 5)) == RECORD_OK &&
+        (rc = rd_u8_in(&rd, &out->flags, 0, RECORD_REVIEW_FLAGS_ALL)) == RECORD_OK &&
+        out->k > out->n)
+        rc = RECORD_ERR_EXT_BODY;
+    return rd_done(&rd, rc);
+}
+
 /* ---- 000A PROFILE, 000B INPUT_COUNTS (hitlq, input drift) ---------------- */
 
 /* Bytewise order of two byte strings, a shorter prefix first (<0, 0, >0). */

@@ -43,6 +43,7 @@ enum record_ext_type {
     RECORD_EXT_VERDICT        = 0x0009,   /* hitlq, format v2 */
     RECORD_EXT_PROFILE        = 0x000A,   /* hitlq: input-drift reference */
     RECORD_EXT_INPUT_COUNTS   = 0x000B,   /* hitlq: input-drift window */
+    RECORD_EXT_REVIEW         = 0x000C,   /* hitlq: four-eyes verdict k of n */
     RECORD_EXT_MODEL_INFO     = 0x0010,
     RECORD_EXT_POLICY_INFO    = 0x0011,
     RECORD_EXT_KEY_INFO       = 0x0020,
@@ -66,6 +67,7 @@ enum record_ext_type {
 #define RECORD_EXT_RECOMMENDATION_MAX (1u + RECORD_EXT_STR_MAX + 3u * 8u + 1u)
 #define RECORD_EXT_VERDICT_MAX    (4u * (1u + RECORD_EXT_STR_MAX) + 2u)
 #define RECORD_EXT_SCORING_LEN    19u
+#define RECORD_EXT_REVIEW_LEN     3u
 #define RECORD_EXT_RULES_MAX      (1u + RECORD_EXT_RULE_COUNT_MAX * (2u + RECORD_EXT_STR_MAX))
 #define RECORD_EXT_MODEL_INFO_MAX (2u * RECORD_EXT_DIGEST_LEN + 1u + RECORD_EXT_STR_MAX)
 #define RECORD_EXT_POLICY_INFO_LEN (RECORD_EXT_DIGEST_LEN + 2u + 8u)
@@ -216,6 +218,21 @@ struct record_ext_verdict {
     struct record_ext_bytes root_cause, reviewer;
     uint8_t                 flags;
 };
+
+/* 000C REVIEW (four-eyes review), on a human verdict entry of an item that
+ * needs several independent verdicts: u8 k (this is verdict k, 1..n);
+ * u8 n (verdicts the item needed when k was given, 2..5, k <= n); u8 flags
+ * (RECORD_REVIEW_FLAG_*). */
+#define RECORD_REVIEW_FLAG_SHOWN 0x01u  /* the reviewer was shown the recommendation */
+#define RECORD_REVIEW_FLAG_FINAL 0x02u  /* this verdict closed the item (n agreed) */
+#define RECORD_REVIEW_FLAGS_ALL  0x03u
+struct record_ext_review {
+    uint8_t k, n, flags;
+};
+
+int record_ext_review_encode(const struct record_ext_review *in, uint8_t *out, size_t cap,
+                             size_t *len);
+int record_ext_review_decode(const uint8_t *data, size_t len, struct record_ext_review *out);
 
 /* 000A: u8 profile_digest[32]; opaque version<0..255>; u32 n (reference
  * rows); u8 k (1..64); k x feature {opaque name<1..255>; u8 kind (1

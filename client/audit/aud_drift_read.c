@@ -362,9 +362,13 @@ dr_read_verdict_ext(struct dr_read *d, struct dr_verdict *v, const struct record
     struct record_ext_verdict vd;
     struct record_ext_outcome oc;
     struct record_ext_queue_ref q;
+    struct record_ext_review rv;
 
     for (size_t i = 0; i < rec->ext_count; i++) {
         const struct record_ext *x = &rec->ext[i];
+        if (x->type == RECORD_EXT_REVIEW &&      /* four-eyes k of n: one verdict each */
+            record_ext_review_decode(x->data, x->len, &rv) != RECORD_OK)
+            return 1;
         if (x->type == RECORD_EXT_QUEUE_REF) {
             if (record_ext_queue_ref_decode(x->data, x->len, &q) != RECORD_OK)
                 return 1;

@@ -250,6 +250,7 @@ audit_decision_of(const char *s)
 struct audit_ext {
     uint8_t b[3][2 * (1 + RECORD_STR_MAX) + 16];
     uint8_t v[RECORD_EXT_VERDICT_MAX];
+    uint8_t rv[RECORD_EXT_REVIEW_LEN];
 };
 
 /* s as an extension body field, cut at RECORD_STR_MAX bytes. */
@@ -573,13 +574,14 @@ audit_verdict(struct audit *a, const struct journal_item *it, const struct journ
 {
     struct record_ext_bytes rec = { NULL, 0 };
     bool has_rec = audit_ref_recommendation(a, rf, &rec);
-    bool human = ev->kind != JOURNAL_EXPIRED && ev->kind != JOURNAL_DEAD_LETTERED;
+    bool human = ev->kind != JOURNAL_EXPIRED && ev->kind != JOURNAL_DEAD_LETTERED &&
+                 !ev->system;
     struct record_ext_verdict vd = {
         .outcome = audit_bytes(sd->outcome),
         .recommendation = rec,
         .agreement = audit_agreement(sd, has_rec, &rec),
-        .root_cause = audit_bytes((ev->kind == JOURNAL_RESOLVED || ev->kind == JOURNAL_AMENDED) &&
-                                  ev->root_cause != NULL
+        .root_cause = audit_bytes((ev->kind == JOURNAL_RESOLVED || ev->kind == JOURNAL_AMENDED ||
+                                   ev->kind == JOURNAL_VERDICT) && ev->root_cause != NULL
                                   ? ev->root_cause : ""),
         .reviewer = audit_bytes(human && ev->actor != NULL ? ev->actor : ""),
         .flags = it->qa_copy ? RECORD_VERDICT_FLAG_QA : 0,
@@ -628,6 +630,7 @@ audit_event_kind(struct record *r, const struct journal_ev *ev, struct audit_sai
     r->decision = RECORD_DEC_DEFER;
     switch (ev->kind) {
     case JOURNAL_RESOLVED:
+    case JOURNAL_VERDICT:              /* one of a four-eyes item's verdicts */
         *sd = (struct audit_said){ ev->outcome, true, false };
         r->decision = audit_decision_of(ev->outcome);
         return true;
@@ -635,6 +638,8 @@ audit_event_kind(struct record *r, const struct journal_ev *ev, struct audit_sai
         *sd = (struct audit_said){ "escalate", true, true };
         r->decision = RECORD_DEC_ESCALATE;
         *queue = ev->to;
+        if (ev->system)                /* a four-eyes disagreement */
+            r->actor_type = RECORD_ACTOR_SYSTEM;
         return true;
     case JOURNAL_RELEASED:
         sd->outcome = "release";
@@ -652,6 +657,25 @@ audit_event_kind(struct record *r, const struct journal_ev *ev, struct audit_sai
     default:
         return audit_event_kind_work(r, ev, sd, queue);
     }
+}
+
+/* The REVIEW extension (k of n, shown, final) of a four-eyes verdict;
+ * nothing for other events.  False with *st = INTERNAL when it cannot be
+ * encoded. */
+static bool
+audit_review_ext(struct record *r, const struct journal_ev *ev, struct audit_ext *x, int *st)
+{
+    struct record_ext_review rv = { ev->review_k, ev->review_n, ev->review_flags };
+    size_t n;
+
+    if (ev->review_n == 0)
+        return true;
+    if (record_ext_review_encode(&rv, x->rv, sizeof x->rv, &n) != RECORD_OK) {
+        *st = HITLQ_ST_INTERNAL;
+        return false;
+    }
+    audit_ext_add(r, RECORD_EXT_REVIEW, x->rv, n);
+    return true;
 }
 
 /* Fills type, actor, decision and extensions of an event's record: a
@@ -680,7 +704,7 @@ audit_event_fill(struct audit *a, struct record *r, const struct journal_item *i
         r->record_type = agree == RECORD_AGREE_OVERRODE ? RECORD_HUMAN_OVERRIDE
                                                         : RECORD_HUMAN_DECISION;
     audit_ext_add(r, RECORD_EXT_VERDICT, x->v, n);
-    return true;
+    return audit_review_ext(r, ev, x, st);
 }
 
 /* Stores the salt of entry `index`'s note commitment. */

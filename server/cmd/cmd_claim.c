@@ -10,12 +10,14 @@
 
 #include "authz.h"
 #include "cmd.h"
+#include "cmd_four_eyes.h"
 #include "commit.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "explain.h"
 #include "op.h"
 #include "park.h"
+#include "review_blind.h"
 #include "server.h"
 #include "util.h"
 #include "wire.h"
@@ -158,11 +160,33 @@ claim_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     (void)fx;
     free(op->u.claim.out.reply_mp);
     memset(&op->u.claim.out, 0, sizeof(op->u.claim.out));
+    int st;
     if (op->u.claim.by_id != 0)        /* CLAIM_ID (cmd_work.c) */
-        return queue_claim_id(srv->store, txn, op->u.claim.by_id, op->u.claim.in.queues[0],
-                              &op->u.claim.in, now_ms, &op->u.claim.out, op->errmsg,
-                              sizeof(op->errmsg));
-    return queue_claim(srv->store, txn, &op->u.claim.in, now_ms, &op->u.claim.out);
+        st = queue_claim_id(srv->store, txn, op->u.claim.by_id, op->u.claim.in.queues[0],
+                            &op->u.claim.in, now_ms, &op->u.claim.out, op->errmsg,
+                            sizeof(op->errmsg));
+    else
+        st = queue_claim(srv->store, txn, &op->u.claim.in, now_ms, &op->u.claim.out);
+    op->u.claim.blind = st == HITLQ_ST_OK ? four_eyes_claimed(srv, txn, op->u.claim.out.id) : 0;
+    return st;
+}
+
+/* A four-eyes reviewer's reply: without earlier verdicts and, when the
+ * policy hides it, the model's recommendation (review_blind.h). */
+static void
+claim_blind(struct op *op)
+{
+    uint8_t *b;
+    size_t bl;
+    unsigned what = ((op->u.claim.blind & FOUR_EYES_BLIND_VERDICTS) ? REVIEW_BLIND_VERDICTS : 0) |
+                    ((op->u.claim.blind & FOUR_EYES_BLIND_MODEL) ? REVIEW_BLIND_MODEL : 0);
+
+    if (what != 0 && review_blind_redact(op->u.claim.out.reply_mp, op->u.claim.out.reply_len,
+                                         what, &b, &bl) == 0) {
+        free(op->u.claim.out.reply_mp);
+        op->u.claim.out.reply_mp = b;
+        op->u.claim.out.reply_len = bl;
+    }
 }
 
 static void
@@ -192,6 +216,7 @@ claim_finish(struct op *op, struct hitlq_server *srv)
             op->u.claim.out.reply_mp = ex;
             op->u.claim.out.reply_len = exl;
         }
+        claim_blind(op);
         off = wire_frame_begin(&srv->out);
         msgpack_sbuffer_write(&srv->out, (const char *)op->u.claim.out.reply_mp,
                               op->u.claim.out.reply_len);

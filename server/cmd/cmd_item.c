@@ -13,9 +13,12 @@
 #include "dispatch.h"
 #include "drift_commit.h"
 #include "explain.h"
+#include "cmd_four_eyes.h"
 #include "log.h"
 #include "op.h"
+#include "qa_copy.h"
 #include "reasons.h"
+#include "review_blind.h"
 #include "score.h"
 #include "server.h"
 #include "commit.h"
@@ -184,6 +187,7 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     submit_decide(&op->u.submit.d, p, &t, args[3]);
     drift_observe(p, args[2], &op->u.submit.drift);
     review_observe(p, &t, &op->u.submit.d, &op->u.submit.review);
+    four_eyes_need(p, op->u.submit.key, &t, &op->u.submit.fe);
     op->u.submit.d.received_ms = util_now_ms();
     op->u.submit.receipt = submit_receipt_kind(args[4]);
     if (submit_copy_fields(c, op) != 0 ||
@@ -216,6 +220,8 @@ submit_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
         st = review_submit(srv, txn, op->u.submit.type, &op->u.submit.review,
                            &op->u.submit.d, now_ms);
+    if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
+        st = four_eyes_submit(srv, txn, op);
     if (st == HITLQ_ST_CONFLICT)
         snprintf(op->errmsg, sizeof(op->errmsg),
                  "key \"%s\" was already used for different content", op->u.submit.key);
@@ -310,12 +316,50 @@ get_explain(struct hitlq_server *srv, size_t off)
     free(ex);
 }
 
+/* What GET of item id hides from c (review_blind.h): auditors and admins
+ * see everything; anyone else gets a four-eyes item under review as its
+ * reviewers' CLAIM does (no earlier verdict; no model output when the
+ * policy hides it); a QA copy's link to its original (qa_of, audit) is
+ * hidden from every authenticated role but those two (without auth the
+ * connection is trusted: PROTOCOL.md §4.4). */
+static unsigned
+get_blind(struct conn *c, MDB_txn *txn, uint64_t id)
+{
+    unsigned role = c->auth.role, what = 0;
+    uint8_t fe;
+
+    if (role == AUTH_ROLE_AUDITOR || role == AUTH_ROLE_ADMIN)
+        return 0;
+    if (role != AUTH_ROLE_LOCAL && qa_copy_of(c->srv->store, txn, id) != 0)
+        what |= REVIEW_BLIND_AUDIT;
+    fe = four_eyes_claimed(c->srv, txn, id);
+    what |= ((fe & FOUR_EYES_BLIND_VERDICTS) ? REVIEW_BLIND_VERDICTS : 0) |
+            ((fe & FOUR_EYES_BLIND_MODEL) ? REVIEW_BLIND_MODEL : 0);
+    return what;
+}
+
+/* Replaces the body packed at off with its redaction (review_blind.h). */
+static void
+get_redact(struct hitlq_server *srv, size_t off, unsigned what)
+{
+    size_t body = off + HITLQ_FRAME_HDR_LEN, nl = 0;
+    uint8_t *b = NULL;
+
+    if (what == 0 || review_blind_redact((const uint8_t *)srv->out.data + body,
+                                         srv->out.size - body, what, &b, &nl) != 0)
+        return;
+    srv->out.size = body;
+    msgpack_sbuffer_write(&srv->out, (const char *)b, nl);
+    free(b);
+}
+
 static void
 read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats, bool exact)
 {
     struct hitlq_server *srv = c->srv;
     MDB_txn *txn = server_read_begin(srv);
     size_t off;
+    unsigned what;
     int st;
 
     if (txn == NULL) {
@@ -332,9 +376,11 @@ read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats, b
     off = wire_frame_begin(&srv->out);
     st = stats ? queue_stats(srv->store, txn, util_now_ms(), &srv->pk)
                : queue_get(srv->store, txn, id, &srv->pk);
+    what = stats || st != HITLQ_ST_OK ? 0 : get_blind(c, txn, id);
     server_read_end(srv);
-    if (st == HITLQ_ST_OK && exact)
+    if (st == HITLQ_ST_OK && exact && !(what & REVIEW_BLIND_MODEL))
         get_explain(srv, off);
+    get_redact(srv, off, what);
     if (st != HITLQ_ST_OK) {
         msgpack_sbuffer_clear(&srv->out);
         conn_send_error(c, h->opcode, h->request_id, st,

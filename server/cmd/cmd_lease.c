@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd_four_eyes.h"
 #include "commit.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -40,11 +41,15 @@ static int
 resolve_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
               uint64_t now_ms, struct queue_fx *fx)
 {
-    int st = queue_resolve(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                           op->u.lease.name, op->u.lease.note,
-                           op->u.lease.root_cause[0] ? op->u.lease.root_cause : NULL,
-                           now_ms, &op->u.lease.seq, fx);
+    bool four_eyes;
+    int st = four_eyes_resolve(op, srv, txn, now_ms, fx, &four_eyes);
 
+    if (four_eyes || st != HITLQ_ST_OK)
+        return st;
+    st = queue_resolve(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                       op->u.lease.name, op->u.lease.note,
+                       op->u.lease.root_cause[0] ? op->u.lease.root_cause : NULL,
+                       now_ms, &op->u.lease.seq, fx);
     return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, op->u.lease.label, NULL)
                              : st;
 }
@@ -53,9 +58,14 @@ static int
 escalate_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
                uint64_t now_ms, struct queue_fx *fx)
 {
-    int st = queue_escalate(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                            op->u.lease.name, op->u.lease.note, now_ms, fx);
+    char holder[HITLQ_MAX_NAME + 1];
+    int st = four_eyes_pre_escalate(op, srv, txn, now_ms, holder);
 
+    if (st == HITLQ_ST_OK)
+        st = queue_escalate(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                            op->u.lease.name, op->u.lease.note, now_ms, fx);
+    if (st == HITLQ_ST_OK)
+        st = four_eyes_escalated(op, srv, txn, holder);
     return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, REVIEW_LABEL_NONE,
                                               op->u.lease.name)
                              : st;
@@ -133,6 +143,7 @@ lease_start(struct conn *c, const struct frame_hdr *h, const struct op_class *cl
     op->u.lease.lease = wire_u64(args[1]);
     op->u.lease.ms = ms;
     op->u.lease.label = label;
+    memcpy(op->u.lease.who, c->name, sizeof(op->u.lease.who));
     if (extra)
         wire_copy_str(extra, op->u.lease.name, sizeof(op->u.lease.name));
     if (root_cause)

@@ -109,9 +109,11 @@ review_submit(struct hitlq_server *srv, MDB_txn *txn, const char *type,
     return st;
 }
 
-int
-review_verdict(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label,
-               const char *escalated_to)
+/* Counts one verdict on item id; keep: the item stays open (a four-eyes
+ * verdict that did not close it). */
+static int
+review_count(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label,
+             const char *escalated_to, bool keep)
 {
     struct review_item it;
     struct review_row delta;
@@ -136,10 +138,25 @@ review_verdict(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t labe
                               &delta);
     if (st != HITLQ_ST_OK)
         return st;
+    if (keep)
+        return HITLQ_ST_OK;
     if (escalated_to == NULL)
         return review_item_del(srv->store, txn, id);
     snprintf(it.queue, sizeof it.queue, "%s", escalated_to);
     return review_item_put(srv->store, txn, id, &it);
+}
+
+int
+review_verdict(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label,
+               const char *escalated_to)
+{
+    return review_count(srv, txn, id, label, escalated_to, false);
+}
+
+int
+review_verdict_more(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label)
+{
+    return review_count(srv, txn, id, label, NULL, true);
 }
 
 /* ---- DRIFT_REVIEW: collecting the rows -------------------------------------------- */

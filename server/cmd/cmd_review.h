@@ -52,4 +52,9 @@ int review_submit(struct hitlq_server *srv, MDB_txn *txn, const char *type,
 int review_verdict(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label,
                    const char *escalated_to);
 
+/* Commit thread, a four-eyes verdict on item id that did not close it:
+ * counted like review_verdict's RESOLVE (each verdict is one comparison
+ * with the model), the item's facts kept for the next one.  HITLQ_ST_*. */
+int review_verdict_more(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "cmd_review.h"
 #include "drift_store.h"
+#include "four_eyes.h"
 #include "hitlq_proto.h"
 #include "park.h"
 #include "queue.h"
@@ -66,6 +67,7 @@ struct op {
             uint8_t         receipt;     /* SUBMIT_RECEIPT_* */
             struct drift_obs drift;      /* input bins (drift_commit.h) */
             struct review_obs review;    /* review facts (cmd_review.h) */
+            struct four_eyes_need fe;    /* four-eyes review (cmd_four_eyes.h) */
         } submit;
         struct {
             struct claim_in  in;
@@ -74,6 +76,7 @@ struct op {
             struct event    *wait_ev;    /* owned while parked */
             uint64_t         by_id;      /* CLAIM_ID: the item (in.queues[0] its
                                           * queue, checked); 0 = CLAIM */
+            uint8_t          blind;      /* FOUR_EYES_BLIND_* (cmd_four_eyes.h) */
         } claim;
         struct {                         /* COMMENT, REOPEN, AMEND (cmd_work.c) */
             uint64_t id, seq;
@@ -92,6 +95,7 @@ struct op {
             char     root_cause[HITLQ_MAX_NAME + 1];
             uint8_t  label;              /* RESOLVE: the outcome's review label */
             char    *note;               /* owned, may be NULL */
+            char     who[HITLQ_MAX_NAME + 1];   /* the sender's principal */
         } lease;
         struct {
             size_t done;

@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "cmd_four_eyes.h"
 #include "cmd.h"
 #include "cmd_audit_policy.h"
 #include "commit.h"
@@ -252,6 +253,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
         goto fail;
     if (auth_open(&srv->auth, srv->store, srv->audit, cfg, err, errlen) != 0)
         goto fail;
+    four_eyes_warn_auth(srv);
     if ((srv->park = park_new(srv)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;

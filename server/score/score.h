@@ -28,6 +28,7 @@ struct featmap;
 struct schema;
 struct cond;
 struct profile;
+struct four_eyes;
 
 /* How a decision's contributions were computed (recorded with it). */
 enum score_method {
@@ -128,6 +129,7 @@ struct type_policy {
     uint8_t  explain_review;            /* at CLAIM (explain.h): APPROX or EXACT */
     struct profile *profile;            /* owned; NULL: no input-drift profile (profile.h) */
     bool     claim_by_id;               /* key "claim_by_id": CLAIM_ID allowed (default false) */
+    struct four_eyes *four_eyes;        /* owned; NULL: no four-eyes review (four_eyes.h) */
 };
 
 struct scoring;   /* opaque: the loaded policy set and its models */

@@ -19,6 +19,7 @@
 
 #include "cond.h"
 #include "featmap.h"
+#include "four_eyes.h"
 #include "profile.h"
 #include "json_util.h"
 #include "schema.h"
@@ -364,6 +365,7 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
         "description", "lean_threshold", "actions",
         "profile",                      /* input drift: profile.h, loaded by score.c */
         "claim_by_id",                  /* CLAIM_ID allowed (cmd_work.c) */
+        "four_eyes",                    /* N verdicts: four_eyes.h */
         NULL };
 
     if (!score_name_ok(type, HITLQ_MAX_NAME)) {
@@ -382,7 +384,8 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
         score_load_dq(tp, json_object_get(jt, "data_quality"), where, err, errlen) < 0 ||
         score_load_qa(tp, json_object_get(jt, "qa_sample"), where, err, errlen) < 0 ||
         score_load_explain(tp, json_object_get(jt, "explain"), where, err, errlen) < 0 ||
-        score_load_claim_by_id(tp, json_object_get(jt, "claim_by_id"), where, err, errlen) < 0)
+        score_load_claim_by_id(tp, json_object_get(jt, "claim_by_id"), where, err, errlen) < 0 ||
+        four_eyes_load(tp, json_object_get(jt, "four_eyes"), where, err, errlen) < 0)
         return -1;
     const json_t *jf = json_object_get(jt, "fields"), *jc = json_object_get(jt, "checks");
     if ((jf != NULL || jc != NULL) &&
@@ -404,6 +407,7 @@ void score_type_free(struct type_policy *tp)
     schema_free(tp->schema);
     featmap_free(tp->featmap);
     profile_free(tp->profile);
+    four_eyes_free(tp->four_eyes);
     memset(tp, 0, sizeof *tp);
 }
 

@@ -32,6 +32,7 @@ static const char *const journal_names[] = {
     [JOURNAL_COMMENTED] = "comment",
     [JOURNAL_REOPENED] = "reopened",
     [JOURNAL_AMENDED] = "amended",
+    [JOURNAL_VERDICT] = "verdict",
 };
 
 /* Number of detail pairs each kind adds to {at_ms, event, actor}. */
@@ -42,6 +43,7 @@ static const uint8_t journal_ndetail[] = {
     [JOURNAL_EXPIRED] = 1, [JOURNAL_DEAD_LETTERED] = 1,
     [JOURNAL_ESCALATED] = 3, [JOURNAL_RESOLVED] = 3,
     [JOURNAL_COMMENTED] = 1, [JOURNAL_REOPENED] = 2, [JOURNAL_AMENDED] = 3,
+    [JOURNAL_VERDICT] = 4,
 };
 
 static void
@@ -107,6 +109,12 @@ journal_pack_details(msgpack_packer *pk, const struct journal_ev *e)
     case JOURNAL_REOPENED:
         wire_pack_kv_str(pk, "queue", e->queue);
         journal_kv_opt(pk, "note", e->note);
+        break;
+    case JOURNAL_VERDICT:
+        wire_pack_kv_str(pk, "outcome", e->outcome);
+        journal_kv_opt(pk, "note", e->note);
+        wire_pack_kv_u64(pk, "verdict", e->review_k);
+        wire_pack_kv_u64(pk, "of", e->review_n);
         break;
     }
 }

@@ -50,8 +50,10 @@ enum journal_kind {
     JOURNAL_COMMENTED,       /* note (COMMENT: no decision) */
     JOURNAL_REOPENED,        /* queue, note, ref; appends a result with
                               * `reopens` = prev_seq (REOPEN) */
-    JOURNAL_AMENDED          /* outcome, note, root_cause, ref; appends a
+    JOURNAL_AMENDED,         /* outcome, note, root_cause, ref; appends a
                               * result with `amends` = prev_seq (AMEND) */
+    JOURNAL_VERDICT          /* outcome, note, verdict k of n: one of a four-eyes
+                              * item's verdicts that did not close it (no result) */
 };
 
 /* One event.  Only the details of its kind are read; strings borrowed,
@@ -72,6 +74,11 @@ struct journal_ev {
                                  * entry, as for every other event) */
     uint64_t    prev_seq;       /* REOPENED / AMENDED: the result they withdraw
                                  * or amend (its seq; 0 = none) */
+    uint8_t     review_k, review_n;  /* four-eyes: verdict k of n (RESOLVED, VERDICT);
+                                      * review_n = 0: not a four-eyes verdict */
+    uint8_t     review_flags;   /* RECORD_REVIEW_FLAG_* (proto/record_ext.h) */
+    bool        system;         /* decided by hitlqd itself (a four-eyes
+                                 * disagreement's ESCALATED) */
 };
 
 #define JOURNAL_NO_AUDIT UINT64_MAX

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qa_copy.h"
 #include "queue_int.h"
 
 #define IDEM_VAL_LEN 24u   /* id64 + content_hash[16] */
@@ -132,7 +133,10 @@ queue_record_put(struct store *s, MDB_txn *txn, const struct item_body_in *bi,
     v.mv_size = hl + item_body_encode(rec + hl, bi);
     v.mv_data = rec;
     store_put_be64(kb, it->id);
-    rc = mdb_put(txn, s->items, &k, &v, MDB_APPEND);
+    /* QA copies (qa_copy.h) hold the largest keys: ordinary ids are put
+     * below them once the first copy exists, so only copies can append */
+    rc = mdb_put(txn, s->items, &k, &v, it->id >= QA_COPY_ID_BASE ? MDB_APPEND
+                                                                 : MDB_NOOVERWRITE);
     if (rec != stack)
         free(rec);
     return store_status(rc);
@@ -154,7 +158,7 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
         .fields_len = in->fields_len,
         .audit_salt = d->audited ? d->audit_salt : NULL, .audit_index = d->audit_index,
         .triage = true, .route = d->route, .method = d->method,
-        .flags = d->qa ? ITEM_FLAG_QA_SAMPLED : 0, .link = d->qa ? it->id + 1 : 0,
+        .flags = d->qa ? ITEM_FLAG_QA_SAMPLED : 0, .link = d->qa ? d->qa_id : 0,
     };
     uint8_t vb[IDEM_VAL_LEN];
     MDB_val k = { strlen(in->key), (void *)in->key }, v = { sizeof(vb), vb };
@@ -167,12 +171,13 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
     return store_status(mdb_put(txn, s->idem, &k, &v, MDB_NOOVERWRITE));
 }
 
-/* The blind QA copy of auto item `orig` (id orig_id + 1 = next_id). */
+/* The blind QA copy of auto item `orig`: an id of the QA range and an
+ * opaque key (qa_copy.h), linked to orig_id in its record only. */
 static int
 queue_submit_qa(struct store *s, MDB_txn *txn, const struct submit_in *in,
                 struct decision *d, uint64_t orig_id, uint64_t now_ms, struct queue_fx *fx)
 {
-    char key[32];
+    char key[QA_COPY_KEY_LEN + 1];
     struct qi_item it;
     struct journal_item ji;
     struct journal_ev ev[JOURNAL_SUBMIT_EVENTS];
@@ -180,10 +185,11 @@ queue_submit_qa(struct store *s, MDB_txn *txn, const struct submit_in *in,
     uint64_t seq;
     int st;
 
-    snprintf(key, sizeof(key), "qa:%llu", (unsigned long long)orig_id);
+    if ((st = qa_copy_key(s, txn, orig_id, key, sizeof key)) != HITLQ_ST_OK)
+        return st;
     memset(&it.h, 0, sizeof(it.h));
     it.rec = NULL;
-    it.id = orig_id + 1;
+    it.id = d->qa_id;                  /* qa_copy_next_id, by queue_submit */
     it.h.state = HITLQ_STATE_QUEUED;
     it.h.decision = DECISION_QUEUED;
     it.h.priority = d->qa_priority;
@@ -210,12 +216,10 @@ queue_submit_qa(struct store *s, MDB_txn *txn, const struct submit_in *in,
     ji.audit_ref = JOURNAL_NO_AUDIT;
     ji.qa_copy = true;                 /* no model-decision entry of its own */
     journal_submit_events(ev, model_actor, &js);
-    if ((st = qi_meta_put(s, txn, "next_id", orig_id + 2)) != HITLQ_ST_OK ||
-        (st = journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS, &seq)) != HITLQ_ST_OK ||
+    if ((st = journal_record(s, txn, &ji, now_ms, ev, JOURNAL_SUBMIT_EVENTS, &seq)) != HITLQ_ST_OK ||
         (st = queue_record_put(s, txn, &bi, &it)) != HITLQ_ST_OK ||
         (st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK)
         return st;
-    d->qa_id = it.id;
     return HITLQ_ST_OK;
 }
 
@@ -298,6 +302,9 @@ queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
         (st = qi_meta_put(s, txn, "next_id", id + 1)) != HITLQ_ST_OK)
         return st;
     it.id = id;
+    d->qa_id = 0;
+    if (is_auto && d->qa && (st = qa_copy_next_id(s, txn, &d->qa_id)) != HITLQ_ST_OK)
+        return st;
     queue_submit_hdr(&it, d, now_ms);
     if ((st = queue_submit_journal(s, txn, in, d, &it, now_ms)) != HITLQ_ST_OK ||
         (st = queue_submit_put(s, txn, in, d, &it)) != HITLQ_ST_OK ||

@@ -10,10 +10,39 @@
 #include <sodium.h>
 
 #include "queue_int.h"
+#include "review_set.h"
+
+#define QUEUE_CLAIM_SKIP_MAX 32u   /* excluded items skipped per queue per claim */
+
+/* Positions cur at the first ready entry of the queue (prefix pre, plen
+ * bytes) that in->worker may review: an item whose four-eyes set
+ * (review_set.h) excludes the worker is skipped, at most
+ * QUEUE_CLAIM_SKIP_MAX of them (one B-tree lookup each), so a claim costs
+ * O(queues x QUEUE_CLAIM_SKIP_MAX x log n) at worst; beyond that the
+ * queue counts as empty for this worker.  Returns 0 (found, *k set),
+ * MDB_NOTFOUND or an LMDB error. */
+static int
+queue_claim_first(struct store *s, MDB_txn *txn, MDB_cursor *cur, const char *worker,
+                  const uint8_t *pre, size_t plen, MDB_val *k)
+{
+    MDB_val d;
+    int st, rc = mdb_cursor_get(cur, k, &d, MDB_SET_RANGE);
+
+    for (unsigned n = 0; rc == 0; n++) {
+        if (k->mv_size != plen + 20 || memcmp(k->mv_data, pre, plen) != 0 ||
+            n > QUEUE_CLAIM_SKIP_MAX)
+            return MDB_NOTFOUND;
+        if (!review_set_excludes_id(s, txn, store_get_be64((uint8_t *)k->mv_data + plen + 12),
+                                    worker, &st))
+            return st == HITLQ_ST_OK ? 0 : MDB_PANIC;
+        rc = mdb_cursor_get(cur, k, &d, MDB_NEXT);
+    }
+    return rc;
+}
 
 /* Finds the best ready key over the queues: smallest (prio', deadline,
- * id) suffix.  Returns OK (key copied to best, *best_len set), EMPTY or
- * INTERNAL. */
+ * id) suffix among the items the worker may review (queue_claim_first).
+ * Returns OK (key copied to best, *best_len set), EMPTY or INTERNAL. */
 static int
 queue_claim_pick(struct store *s, MDB_txn *txn, const struct claim_in *in,
                  uint8_t *best, size_t *best_len)
@@ -28,17 +57,15 @@ queue_claim_pick(struct store *s, MDB_txn *txn, const struct claim_in *in,
     for (size_t i = 0; i < in->n_queues; i++) {
         uint8_t pre[HITLQ_MAX_QUEUE_NAME + 1];
         size_t plen = strnlen(in->queues[i], HITLQ_MAX_QUEUE_NAME) + 1;
-        MDB_val k = { plen, pre }, d;
+        MDB_val k = { plen, pre };
 
         memcpy(pre, in->queues[i], plen - 1);
         pre[plen - 1] = 0;
-        rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+        rc = queue_claim_first(s, txn, cur, in->worker, pre, plen, &k);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc != 0)
             break;
-        if (k.mv_size != plen + 20 || memcmp(k.mv_data, pre, plen) != 0)
-            continue;
         if (*best_len == 0 ||
             memcmp((uint8_t *)k.mv_data + plen, best + best_plen, 20) < 0) {
             memcpy(best, k.mv_data, k.mv_size);

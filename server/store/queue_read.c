@@ -119,9 +119,13 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
         qi_item_done(&it);             /* every item has them */
         return HITLQ_ST_INTERNAL;
     }
-    qi_pack_summary(pk, &it, 5 + (s->sink.pack_item != NULL));
+    bool copy = it.b.has_triage && (it.b.flags & ITEM_FLAG_QA_COPY) != 0 && it.b.link != 0;
+
+    qi_pack_summary(pk, &it, 5 + copy + (s->sink.pack_item != NULL));
     wire_pack_kv_str(pk, "state", queue_state_str(it.h.state));
     wire_pack_kv_u64(pk, "created_ms", it.h.created_ms);
+    if (copy)                          /* the original (redacted for specialists) */
+        wire_pack_kv_u64(pk, "qa_of", it.b.link);
     if (it.h.state == HITLQ_STATE_LEASED) {
         queue_pack_key(pk, "lease");
         msgpack_pack_map(pk, 2);

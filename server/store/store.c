@@ -78,12 +78,14 @@ store_open_dbis(struct store *s, MDB_txn *txn)
         "timers", "hist", "results", "qstats", "tstats",
         "alog", "anodes", "anotes", "acps", "principals", "drift",
         "review", "rvitems",
+        "foureyes",
     };
     MDB_dbi *dbis[] = {
         &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
         &s->timers, &s->hist, &s->results, &s->qstats, &s->tstats,
         &s->alog, &s->anodes, &s->anotes, &s->acps, &s->principals, &s->drift,
         &s->review, &s->rvitems,
+        &s->foureyes,
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

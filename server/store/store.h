@@ -80,6 +80,7 @@ struct store {
     MDB_dbi  drift;    /* input-drift window counts (drift_store.h has the layout) */
     MDB_dbi  review;   /* live review window counts (review_store.h has the layout) */
     MDB_dbi  rvitems;  /* u64 BE id -> open item's review facts (review_store.h) */
+    MDB_dbi  foureyes; /* u64 BE id -> four-eyes reviewer set (review_set.h) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
 };
 

@@ -41,6 +41,7 @@
 #include "e2e_util.h"
 #include "harness.h"
 #include "hitlq_msgpack.h"
+#include "qa_copy.h"
 #include "record.h"
 #include "tutil.h"
 
@@ -50,6 +51,9 @@
 #define AUDIT_TOOL "build/test/hitlq-audit"
 #define N_ROWS     300
 #define MAX_IDS    1024
+/* The slot of item id in run.it: ordinary ids as they are, QA copies
+ * (their own id range, qa_copy.h) from MAX_IDS / 2 on. */
+#define SLOT(id) ((id) >= QA_COPY_ID_BASE ? MAX_IDS / 2 + ((id) - QA_COPY_ID_BASE) : (id))
 #define SECOND_Q   "credit_second"
 
 /* The policy under test, as this file knows it (not from the server). */
@@ -68,6 +72,7 @@ static const struct pol POL_DENY = { "deny", "approve", "refer", 0.8, 0.3, 0.6, 
 /* What the test knows of one item id. */
 struct item {
     bool   used, dq, hard, qa_copy;
+    uint64_t orig;                     /* a QA copy: its original's id */
     double score;                      /* SUBMIT reply's; NaN when not scored */
     char   rec[16];                    /* independent recommendation */
 };
@@ -234,7 +239,7 @@ static void submit_rows(hitlq *c, struct run *r)
     assert_int_equal(hitlq_submit_batch(c, items, N_ROWS, 32, d, st), HITLQ_OK);
     for (size_t i = 0; i < N_ROWS; i++) {
         assert_int_equal(st[i], HITLQ_OK);
-        assert_true(d[i].id + 1 < MAX_IDS);
+        assert_true(d[i].id < MAX_IDS / 2);
         struct item *it = &r->it[d[i].id];
         it->used = true;
         it->dq = strcmp(d[i].route, "data_quality") == 0;
@@ -319,23 +324,24 @@ static void handle(hitlq *c, struct run *r, const struct hitlq_claim *cl, size_t
     char key[64], queue[64];
     static const char *const roots[] = { "", "missing_docs", "income_mismatch", "fraud_ring" };
     const char *worker = k % 2 ? "bob" : "ann";
-    struct item *it = &r->it[cl->id];
+    struct item *it = &r->it[SLOT(cl->id)];
     hobj_str(hitlq_reply_get(cl->reply, "key"), key, sizeof key);
     hobj_str(hitlq_reply_get(cl->reply, "queue"), queue, sizeof queue);
     if (strncmp(key, "qa:", 3) == 0 && !it->used) {        /* a blind QA copy */
-        uint64_t orig = strtoull(key + 3, NULL, 10);
-        assert_int_equal(orig + 1, cl->id);
-        assert_true(r->it[orig].used && !r->it[orig].dq);
-        *it = r->it[orig];
+        uint64_t orig = e2e_qa_of(c, cl->id);
+        assert_true(orig > 0 && orig < MAX_IDS / 2);
+        assert_true(r->it[SLOT(orig)].used && !r->it[SLOT(orig)].dq);
+        *it = r->it[SLOT(orig)];
         it->qa_copy = true;
+        it->orig = orig;
     }
     assert_true(it->used);
     if (k % 7 == 3 && strcmp(queue, SECOND_Q) != 0) {
         assert_int_equal(hitlq_escalate(c, cl->id, cl->lease, SECOND_Q, "second look"),
                          HITLQ_OK);
         act_add(r, cl->id, ACT_ESCALATE, worker);
-    } else if (k % 11 == 6 && !released[cl->id]) {
-        released[cl->id] = true;
+    } else if (k % 11 == 6 && !released[SLOT(cl->id)]) {
+        released[SLOT(cl->id)] = true;
         assert_int_equal(hitlq_release(c, cl->id, cl->lease, 0), HITLQ_OK);
         act_add(r, cl->id, ACT_RELEASE, worker);
     } else {
@@ -359,7 +365,7 @@ static void resolve_all(hitlq *c, struct run *r)
     int rc;
     assert_non_null(released);
     while ((rc = hitlq_claim(c, Q, 5, 600000, 0, k % 2 ? "bob" : "ann", &cl)) == HITLQ_OK) {
-        assert_true(cl.id < MAX_IDS);
+        assert_true(SLOT(cl.id) < MAX_IDS);
         if (k == 0)
             check_invalid_outcome(c, &cl);
         handle(c, r, &cl, k++, released);
@@ -435,10 +441,10 @@ static uint64_t item_of(const struct record *r)
 static void check_model_entry(const struct run *r, const struct record *rec)
 {
     uint64_t id = item_of(rec);
-    const struct item *it = &r->it[id];
+    const struct item *it = &r->it[SLOT(id)];
     const struct record_ext *x = ext_of(rec, RECORD_EXT_RECOMMENDATION);
     struct record_ext_recommendation rc;
-    assert_true(id < MAX_IDS && it->used && !it->qa_copy);
+    assert_true(SLOT(id) < MAX_IDS && it->used && !it->qa_copy);
     assert_non_null(x);
     assert_int_equal(record_ext_recommendation_decode(x->data, x->len, &rc), RECORD_OK);
     if (!bytes_eq(&rc.recommendation, it->rec))
@@ -462,7 +468,7 @@ static void check_model_entry(const struct run *r, const struct record *rec)
 static void check_verdict_entry(struct run *r, const struct entries *e, const struct record *rec,
                                 const struct act *a)
 {
-    const struct item *it = &r->it[a->id];
+    const struct item *it = &r->it[SLOT(a->id)];
     const struct record_ext *x = ext_of(rec, RECORD_EXT_VERDICT);
     struct record_ext_verdict vd;
     struct record ref;
@@ -488,7 +494,7 @@ static void check_verdict_entry(struct run *r, const struct entries *e, const st
     assert_true(rec->ref_index < e->n);
     assert_int_equal(record_decode(e->b[rec->ref_index], e->len[rec->ref_index], &ref),
                      RECORD_OK);
-    assert_int_equal(item_of(&ref), it->qa_copy ? a->id - 1 : a->id);
+    assert_int_equal(item_of(&ref), it->qa_copy ? it->orig : a->id);
     if (a->kind == ACT_RESOLVE) {
         r->agree += want == 1;
         r->override += want == 2;
@@ -540,12 +546,12 @@ static int on_result(void *arg, const hitlq_reply *res)
     struct run *r = arg;
     uint64_t id = hobj_u64(hitlq_reply_get(res, "id"));
     const msgpack_object *s = hitlq_reply_get(res, "score");
-    assert_true(id < MAX_IDS && r->it[id].used && s != NULL);
-    if (r->it[id].dq || r->it[id].qa_copy) {
+    assert_true(SLOT(id) < MAX_IDS && r->it[SLOT(id)].used && s != NULL);
+    if (r->it[SLOT(id)].dq || r->it[SLOT(id)].qa_copy) {
         assert_int_equal(s->type, MSGPACK_OBJECT_NIL);   /* never 0.0 */
-        r->dq_seen += r->it[id].dq;
+        r->dq_seen += r->it[SLOT(id)].dq;
     } else {
-        assert_true(hobj_f64(s) == r->it[id].score);
+        assert_true(hobj_f64(s) == r->it[SLOT(id)].score);
     }
     return --r->n_results == 0;
 }
@@ -555,7 +561,7 @@ static void check_results(hitlq *c, struct run *r)
     hitlq_reply *g = NULL;
     uint64_t dq = 0;
     for (uint64_t id = 0; id < MAX_IDS; id++)
-        if (r->it[id].used && r->it[id].dq && dq++ == 0) {
+        if (r->it[SLOT(id)].used && r->it[SLOT(id)].dq && dq++ == 0) {
             assert_int_equal(hitlq_get(c, id, &g), HITLQ_OK);
             assert_int_equal(hitlq_reply_get(g, "score")->type, MSGPACK_OBJECT_NIL);
             hitlq_reply_free(g);

@@ -233,7 +233,7 @@ static void resolve_all(FILE *tsv)
         uint64_t seq;
         hobj_str(hitlq_reply_get(cl.reply, "key"), key, sizeof key);
         bool qa = strncmp(key, "qa:", 3) == 0;
-        struct row *r = row_by_id(qa ? strtoull(key + 3, NULL, 10) : cl.id);
+        struct row *r = row_by_id(qa ? e2e_qa_of(c, cl.id) : cl.id);
         const char *rec = recommendation(r), *out = CI[r->ci].good ? "approve" : "reject";
         if (!qa && !r->escalated && strcmp(r->d.route, "review") == 0 && k % 40 == 7) {
             assert_int_equal(hitlq_escalate(c, cl.id, cl.lease, "credit_senior", NULL), HITLQ_OK);

@@ -135,10 +135,10 @@ submit_all(hitlq *c)
     free(it), free(d), free(st);
 }
 
-/* The row of a claimed item: by id, or for a QA copy ("qa:<id>") by the
- * original's id; *qa tells which. */
+/* The row of a claimed item: by id, or for a QA copy (key "qa:...") by
+ * the original's id (GET qa_of); *qa tells which. */
 static size_t
-row_of(const struct hitlq_claim *cl, bool *qa)
+row_of(hitlq *c, const struct hitlq_claim *cl, bool *qa)
 {
     const msgpack_object *k = hitlq_reply_get(cl->reply, "key");
     char key[64] = "";
@@ -148,7 +148,7 @@ row_of(const struct hitlq_claim *cl, bool *qa)
     snprintf(key, sizeof key, "%.*s", (int)k->via.str.size, k->via.str.ptr);
     *qa = strncmp(key, "qa:", 3) == 0;
     if (*qa)
-        want = strtoull(key + 3, NULL, 10);
+        want = e2e_qa_of(c, cl->id);
     for (size_t i = 0; i < N_ROWS; i++)
         if (R[i].id == want)
             return i;
@@ -170,7 +170,7 @@ resolve_all(hitlq *c)
 
     while ((rc = hitlq_claim(c, qs, 4, 60000, 0, "reviewer-1", &cl)) == HITLQ_OK) {
         bool qa;
-        size_t i = row_of(&cl, &qa);
+        size_t i = row_of(c, &cl, &qa);
         int rec = rec_of(&R[i]), verdict = CI[i].good ? 0 : 1;
 
         if (!qa && !escalated[i] && ++k % 9 == 0) {

@@ -24,8 +24,10 @@
 #include <unistd.h>
 
 #include "credit_items.h"
+#include "e2e_util.h"
 #include "harness.h"
 #include "hitlq_msgpack.h"
+#include "qa_copy.h"
 #include "record.h"
 #include "tutil.h"
 
@@ -267,13 +269,22 @@ static uint64_t stats_depth(hitlq *c, const char *queue)
     return depth;
 }
 
-/* Checks an item view (GET or CLAIM reply) of a blind QA copy of orig. */
+/* Checks an item view (GET or CLAIM reply) of a blind QA copy of orig:
+ * an opaque key ("qa:" + 32 hex digits, neither the original's key nor
+ * "qa:<orig>"), and qa_of = orig where present (GET without auth). */
 static void check_blind(const msgpack_object *body, uint64_t orig, const char *orig_key)
 {
-    char want[32], key[160];
-    snprintf(want, sizeof want, "qa:%" PRIu64, orig);
+    char old[32], key[160];
+    snprintf(old, sizeof old, "qa:%" PRIu64, orig);
     hobj_str(mget(body, "key"), key, sizeof key);
-    assert_string_equal(key, want);
+    assert_int_equal(strlen(key), 35);
+    assert_int_equal(strncmp(key, "qa:", 3), 0);
+    assert_int_equal(strspn(key + 3, "0123456789abcdef"), 32);
+    assert_string_not_equal(key, old);
+    assert_string_not_equal(key, orig_key);
+    const msgpack_object *q = mget(body, "qa_of");
+    if (q != NULL)
+        assert_int_equal(hobj_u64(q), orig);
     assert_true(hobj_str_eq(mget(body, "queue"), "credit_qa"));
     assert_true(hobj_str_eq(mget(body, "route"), "qa_sample"));
     const msgpack_object *o = mget(body, "score");
@@ -285,7 +296,6 @@ static void check_blind(const msgpack_object *body, uint64_t orig, const char *o
     assert_int_equal(o->via.array.size, 0);
     assert_true(hobj_str_eq(mget(body, "type"), TYPE));
     assert_true(hobj_str_eq(mget(body, "explain"), "none"));
-    (void)orig_key;
 }
 
 /* ---- audit helpers -------------------------------------------------------- */
@@ -440,30 +450,23 @@ static void test_default_triage(void **st)
     assert_int_equal(queued, n_review + n_hard);
     assert_int_equal(stats_depth(c, "credit_review"), n_review);
     assert_int_equal(stats_depth(c, "credit_senior"), n_hard);
-    /* the 2 % QA sample: each copy took the id after its original */
+    /* the 2 % QA sample: no gap in the ordinary ids (a gap would tell a
+     * bot its item was sampled); the copies have their own id range,
+     * each of an auto item, found by qa_of (no auth: trusted) */
     qsort(ids, n, sizeof *ids, cmp_u64);
+    for (size_t i = 1; i < n; i++)
+        assert_int_equal(ids[i], ids[i - 1] + 1);
     size_t n_copies = 0;
-    for (size_t i = 1; i < n; i++) {
-        assert_true(ids[i] > ids[i - 1]);
-        for (uint64_t gap = ids[i - 1] + 1; gap < ids[i]; gap++) {
-            assert_int_equal(gap, ids[i - 1] + 1);  /* one copy at most */
-            size_t k = 0;
-            while (d[k].id != ids[i - 1])
-                k++;
-            assert_true(is_auto_route(d[k].route));
-            hitlq_reply *g = NULL;
-            assert_int_equal(hitlq_get(c, gap, &g), HITLQ_OK);
-            check_blind(hitlq_reply_body(g), ids[i - 1], keys[k]);
-            hitlq_reply_free(g);
-            n_copies++;
-        }
-    }
-    hitlq_reply *g = NULL;                         /* after the last one too */
-    if (hitlq_get(c, ids[n - 1] + 1, &g) == HITLQ_OK) {
+    hitlq_reply *g = NULL;
+    while (hitlq_get(c, QA_COPY_ID_BASE + n_copies, &g) == HITLQ_OK) {
+        uint64_t orig = hobj_u64(hitlq_reply_get(g, "qa_of"));
         size_t k = 0;
-        while (d[k].id != ids[n - 1])
+        while (k < n && d[k].id != orig)
             k++;
-        check_blind(hitlq_reply_body(g), ids[n - 1], keys[k]);
+        assert_true(k < n && is_auto_route(d[k].route));
+        check_blind(hitlq_reply_body(g), orig, keys[k]);
+        hitlq_reply_free(g);
+        g = NULL;
         n_copies++;
     }
     hitlq_reply_free(g);
@@ -578,17 +581,28 @@ static void test_qa_sample(void **st)
     struct record *r = calloc(1, sizeof *r);
     assert_true(d != NULL && keys != NULL && r != NULL);
     submit_batch(c, "qa-", 0, N, d, keys);
-    size_t n_auto = 0;
-    for (size_t i = 0; i < N; i++) {
-        if (!is_auto_route(d[i].route))
-            continue;
-        n_auto++;                                   /* rate 1.0: every auto item */
-        hitlq_reply *g = NULL;
-        assert_int_equal(hitlq_get(c, d[i].id + 1, &g), HITLQ_OK);
-        check_blind(hitlq_reply_body(g), d[i].id, keys[i]);
-        assert_true(hobj_str_eq(hitlq_reply_get(g, "state"), "queued"));
-        hitlq_reply_free(g);
+    size_t n_auto = 0, n_copies = 0;
+    for (size_t i = 0; i < N; i++)
+        n_auto += is_auto_route(d[i].route);        /* rate 1.0: every auto item */
+    bool *seen = calloc(N, sizeof *seen);
+    assert_non_null(seen);
+    hitlq_reply *cg = NULL;                          /* copies: their own id range */
+    while (hitlq_get(c, QA_COPY_ID_BASE + n_copies, &cg) == HITLQ_OK) {
+        uint64_t orig = hobj_u64(hitlq_reply_get(cg, "qa_of"));
+        size_t i = 0;
+        while (i < N && d[i].id != orig)
+            i++;
+        assert_true(i < N && is_auto_route(d[i].route) && !seen[i]);
+        seen[i] = true;                             /* one copy per auto item */
+        check_blind(hitlq_reply_body(cg), orig, keys[i]);
+        assert_true(hobj_str_eq(hitlq_reply_get(cg, "state"), "queued"));
+        hitlq_reply_free(cg);
+        cg = NULL;
+        n_copies++;
     }
+    hitlq_reply_free(cg);
+    free(seen);
+    assert_int_equal(n_copies, n_auto);
     assert_true(n_auto >= 4);
     assert_int_equal(stats_depth(c, "credit_qa"), n_auto);
     uint64_t sub, autos, queued;                    /* copies are not submissions */
@@ -606,8 +620,7 @@ static void test_qa_sample(void **st)
         char key[64];
         hobj_str(mget(body, "key"), key, sizeof key);
         assert_int_equal(strncmp(key, "qa:", 3), 0);
-        uint64_t orig = strtoull(key + 3, NULL, 10);
-        assert_int_equal(orig + 1, cl.id);
+        uint64_t orig = e2e_qa_of(c, cl.id), copy = cl.id;
         size_t i = 0;
         while (i < N && d[i].id != orig)
             i++;
@@ -624,7 +637,7 @@ static void test_qa_sample(void **st)
         uint64_t oe[4], ce[4];
         uint8_t mleaf[32], *bytes;
         assert_int_equal(item_entries(c, orig, oe, 4), 1);
-        assert_int_equal(item_entries(c, orig + 1, ce, 4), 2);
+        assert_int_equal(item_entries(c, copy, ce, 4), 2);
         assert_int_equal(ce[0], oe[0]);
         fetch_entry(c, oe[0], r, &bytes, mleaf);
         assert_int_equal(r->record_type, RECORD_AUTO_DECISION);

@@ -208,3 +208,13 @@ int e2e_run(const char *name, const struct CMUnitTest *tests, size_t n)
     credit_items_free(e2e_ci, e2e_nci);
     return rc;
 }
+
+uint64_t e2e_qa_of(hitlq *c, uint64_t id)
+{
+    hitlq_reply *r = NULL;
+    assert_int_equal(hitlq_get(c, id, &r), HITLQ_OK);
+    const msgpack_object *o = hitlq_reply_get(r, "qa_of");
+    uint64_t orig = o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : 0;
+    hitlq_reply_free(r);
+    return orig;
+}

@@ -79,5 +79,8 @@ const msgpack_object *e2e_stats_entry(const hitlq_reply *r, const char *list,
                                       const char *kname, const char *name);
 /* Number at key k of map m (NAN when absent or not a number). */
 double e2e_map_num(const msgpack_object *m, const char *k);
+/* GET of id by c (which must see QA links: no auth, auditor or admin):
+ * the original's id when id is a blind QA copy (its `qa_of`), else 0. */
+uint64_t e2e_qa_of(hitlq *c, uint64_t id);
 
 #endif

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "qa_copy.h"
 #include "queue_fixture.h"
 
 /* ---- cases ----------------------------------------------------------------- */
@@ -290,8 +291,11 @@ test_stats(void **state)
 }
 
 /* An auto item drawn for the QA sample gets a blind copy on the QA queue:
- * next id, key "qa:<id>", no idempotency entry, no score or reasons shown,
- * the original's fields; a duplicate SUBMIT does not make another. */
+ * an id of the QA range (not the original's + 1), an opaque key "qa:" +
+ * 32 hex digits (a keyed hash: qa_copy.h), qa_of = the
+ * original, no idempotency entry, no score or reasons shown, the
+ * original's fields; the next SUBMIT gets the next ordinary id; a
+ * duplicate SUBMIT does not make another copy. */
 static void
 test_qa_copy(void **state)
 {
@@ -326,14 +330,17 @@ test_qa_copy(void **state)
     d.qa_sla_ms = 5000;
     assert_int_equal(queue_submit(e->s, t, &in, QFX_T0, &d, &dup, &fx), HITLQ_ST_OK);
     qfx_commit(t);
-    assert_int_equal(d.qa_id, d.id + 1);
-    uint64_t orig = d.id;
+    assert_int_equal(d.qa_id, QA_COPY_ID_BASE);
+    uint64_t orig = d.id, copy = d.qa_id;
     decision_clear(&d);
 
-    char want_key[32];
-    snprintf(want_key, sizeof(want_key), "qa:%llu", (unsigned long long)orig);
-    qfx_get_item(e, orig + 1, &res);
-    qfx_mstr_eq(&res.data, "key", want_key);
+    qfx_get_item(e, copy, &res);
+    const msgpack_object *key = qfx_mget(&res.data, "key");
+    assert_int_equal(key->via.str.size, QA_COPY_KEY_LEN);
+    assert_memory_equal(key->via.str.ptr, "qa:", 3);
+    for (uint32_t i = 3; i < key->via.str.size; i++)
+        assert_non_null(strchr("0123456789abcdef", key->via.str.ptr[i]));
+    assert_int_equal(qfx_mu64(&res.data, "qa_of"), orig);
     qfx_mstr_eq(&res.data, "queue", "qa");
     qfx_mstr_eq(&res.data, "route", "qa_sample");
     assert_int_equal(qfx_mget(&res.data, "score")->type, MSGPACK_OBJECT_NIL);
@@ -351,7 +358,7 @@ test_qa_copy(void **state)
 
     /* the copy is claimable on its queue; the duplicate makes no new copy */
     assert_int_equal(qfx_claim_q(e, "qa", NULL, QFX_T0 + 1, &out), HITLQ_ST_OK);
-    assert_int_equal(out.id, orig + 1);
+    assert_int_equal(out.id, copy);
     free(out.reply_mp);
     t = qfx_wtxn(e);
     memset(&d, 0, sizeof(d));
@@ -362,10 +369,17 @@ test_qa_copy(void **state)
     assert_true(dup);
     assert_int_equal(d.id, orig);
     assert_true(d.qa);
-    assert_int_equal(d.qa_id, orig + 1);
+    assert_int_equal(d.qa_id, copy);
     qfx_commit(t);
     decision_clear(&d);
     assert_int_equal(qfx_claim_q(e, "qa", NULL, QFX_T0 + 3, &out), HITLQ_ST_EMPTY);
+    t = qfx_wtxn(e);                   /* no gap in the ordinary ids */
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(qfx_submit_tx(e, t, "k-qa4", NULL, 0, 0, 1, QFX_T0 + 4, &d, &dup, &fx),
+                     HITLQ_ST_OK);
+    qfx_commit(t);
+    assert_int_equal(d.id, orig + 1);
+    decision_clear(&d);
 }
 
 int
