@@ -160,7 +160,8 @@ typedef struct hitlq_decision {
                                     data_quality ("" from older servers) */
     char     explain[8];         /* how contributions were computed: linear,
                                     approx, exact, none */
-    size_t   n_reasons;          /* the model's top features */
+    size_t   n_reasons;          /* the reply's first feature reasons (its order:
+                                    |contribution| descending, missing inputs too) */
     struct { char feature[129]; double contribution; } reasons[HITLQ_MAX_REASONS];
     size_t   n_rules;            /* validation / hard rules that routed it */
     struct { char id[129]; char field[129]; bool hard; } rules[16];

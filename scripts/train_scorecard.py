@@ -406,7 +406,7 @@ def main(argv):
               "types": {"credit_application": {
                   "model": "credit_scorecard.json", "auto_threshold": t,
                   "auto_action": "approve", "actions": ["reject"],
-                  "queue": "credit_review",
+                  "queue": "credit_review", "escalate_to": ["credit_senior"],
                   "priority": 100, "sla_seconds": 14400}}}
     os.makedirs(out_dir, exist_ok=True)
     write_json(os.path.join(out_dir, "credit_scorecard.json"), card)

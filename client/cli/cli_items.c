@@ -195,14 +195,18 @@ cli_submit(struct cli *cl, int argc, char **argv)
 
 /* ---- claim ------------------------------------------------------------------ */
 
+/* The reasons, labelled with how their contributions were computed. */
 static void
-print_reasons(const msgpack_object *rs)
+print_reasons(const msgpack_object *rs, const msgpack_object *explain)
 {
     uint32_t i;
 
     if (rs == NULL || rs->type != MSGPACK_OBJECT_ARRAY)
         return;
-    printf("reasons:\n");
+    printf("reasons");
+    if (explain != NULL && explain->type == MSGPACK_OBJECT_STR)
+        printf(" (%.*s)", (int)explain->via.str.size, explain->via.str.ptr);
+    printf(":\n");
     for (i = 0; i < rs->via.array.size; i++) {
         const msgpack_object *r = &rs->via.array.ptr[i];
         const msgpack_object *f = cli_map_get(r, "feature");
@@ -268,19 +272,53 @@ print_line(const char *label, const msgpack_object *o)
     printf("\n");
 }
 
+static void
+print_opt(const msgpack_object *o)
+{
+    if (o != NULL)
+        cli_mp_print(stdout, o);
+    else
+        printf("?");
+}
+
+/* A CLAIM reply's notes: "  <time> <event> by <actor>: <note>". */
+static void
+print_notes(const msgpack_object *ns)
+{
+    char tb[40];
+
+    if (ns == NULL || ns->type != MSGPACK_OBJECT_ARRAY || ns->via.array.size == 0)
+        return;
+    printf("notes:\n");
+    for (uint32_t i = 0; i < ns->via.array.size; i++) {
+        const msgpack_object *n = &ns->via.array.ptr[i], *at = cli_map_get(n, "at_ms");
+
+        printf("  %s ", at != NULL && at->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                        ? cli_time(at->via.u64, tb, sizeof(tb)) : "?");
+        print_opt(cli_map_get(n, "event"));
+        printf(" by ");
+        print_opt(cli_map_get(n, "actor"));
+        printf(": ");
+        print_opt(cli_map_get(n, "note"));
+        printf("\n");
+    }
+}
+
 void
 cli_print_item(const msgpack_object *body)
 {
     static const char *const keys[] = {
         "id", "lease", "key", "type", "state", "queue", "priority", "attempts",
-        "created_ms", "deadline_ms", "expires_ms", "score", "model", "outcome",
+        "created_ms", "deadline_ms", "expires_ms", "score", "model", "recommendation",
+        "outcome", "actions", "escalate_to", "root_causes",
     };
     size_t i;
 
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         print_line(keys[i], cli_map_get(body, keys[i]));
-    print_reasons(cli_map_get(body, "reasons"));
+    print_reasons(cli_map_get(body, "reasons"), cli_map_get(body, "explain"));
     print_kv_map("fields", cli_map_get(body, "fields"));
+    print_notes(cli_map_get(body, "notes"));
 }
 
 static int

@@ -1,7 +1,8 @@
 /*
  * cli_json.c - JSON <-> MessagePack for the hitlq CLI: submit lines (JSON)
  * to SUBMIT fields (msgpack map of scalars), and any reply object back to
- * JSON or to readable text.  No sockets here; unit-tested directly.
+ * JSON (lease tokens as decimal strings) or to readable text.  No sockets
+ * here; unit-tested directly.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -184,6 +185,19 @@ bin_to_json(const char *p, uint32_t n)
     return j;
 }
 
+/* A value under key "lease" (a lease token): decimal digits in a JSON
+ * string, so JSON tools that read numbers as doubles keep every digit. */
+static json_t *
+lease_to_json(const char *key, const msgpack_object *v)
+{
+    char num[24];
+
+    if (strcmp(key, "lease") != 0 || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return NULL;
+    snprintf(num, sizeof(num), "%" PRIu64, v->via.u64);
+    return json_string(num);
+}
+
 static json_t *
 map_to_json(const msgpack_object_map *m)
 {
@@ -202,8 +216,10 @@ map_to_json(const msgpack_object_map *m)
             key = json_dumps(kj, JSON_ENCODE_ANY | JSON_COMPACT);
             json_decref(kj);
         }
+        json_t *lv = key != NULL ? lease_to_json(key, &m->ptr[i].val) : NULL;
+
         if (key != NULL)
-            json_object_set_new(j, key, cli_mp_to_json(&m->ptr[i].val));
+            json_object_set_new(j, key, lv != NULL ? lv : cli_mp_to_json(&m->ptr[i].val));
         free(key);
     }
     return j;

@@ -304,7 +304,7 @@ audit_ext_queue(struct record *r, uint8_t *p, const char *queue, uint32_t priori
 /* Record bytes before the tail: magic, type, index, time, item id. */
 #define AUDIT_PREFIX_FIXED 21u                 /* 4 + 1 + 8 + 8 */
 
-/* Bound of a model decision's tail: every opaque at 255 bytes, 8 reasons,
+/* Bound of a model decision's tail: every opaque at 255 bytes, 255 reasons,
  * the three extensions (TOP_FEATURES as given). */
 #define AUDIT_TAIL_FIXED (1 + 256 + 32 + 2 * 256 + 32 + 32 + 8 + 8 + 256 + 1 + \
                           1 + 2 * AUDIT_MAX_CODES + 8 + 32 + 32 + 2 + \
@@ -426,7 +426,8 @@ audit_prepare(struct audit *a, const struct audit_decision *in, uint8_t salt[32]
     size_t cap = AUDIT_TAIL_FIXED + in->top_ext_len + 4 + in->scoring_ext_len + 4 +
                  in->rules_ext_len + 4 + in->rec_ext_len;
 
-    if (!isfinite(in->score) || !isfinite(in->threshold) || in->n_codes > AUDIT_MAX_CODES ||
+    /* n_codes is a u8: at most AUDIT_MAX_CODES */
+    if (!isfinite(in->score) || !isfinite(in->threshold) ||
         in->top_ext_len > RECORD_EXT_TOP_FEATURES_MAX(AUDIT_TOP_MAX) ||
         in->scoring_ext_len > RECORD_EXT_SCORING_LEN ||
         in->rules_ext_len > RECORD_EXT_RULES_MAX ||

@@ -278,25 +278,17 @@ auth_fail_note(struct auth *a, const char *addr, uint64_t now)
         memset(f, 0, sizeof(*f));
         snprintf(f->addr, sizeof(f->addr), "%s", addr);
     }
-    if (now - f->first_ms > AUTH_FAIL_WINDOW_MS) {
-        f->first_ms = now;
-        f->n = 0;
-    }
+    /* at[next] is the oldest of the last AUTH_FAIL_MAX + 1 failures once
+     * this one is written over it: the ring then holds them all */
+    f->at[f->next] = now;
+    f->next = (f->next + 1) % (AUTH_FAIL_MAX + 1);
     f->last_ms = now;
-    if (++f->n > AUTH_FAIL_MAX && f->blocked_until <= now) {
+    if (f->at[f->next] != 0 && now - f->at[f->next] <= AUTH_FAIL_WINDOW_MS &&
+        f->blocked_until <= now) {
         f->blocked_until = now + AUTH_BLOCK_MS;
         log_warn("auth: %u failed authentications from %s within %u s; refusing it for %u s",
-                 (unsigned)f->n, addr, AUTH_FAIL_WINDOW_MS / 1000u, AUTH_BLOCK_MS / 1000u);
+                 AUTH_FAIL_MAX + 1u, addr, AUTH_FAIL_WINDOW_MS / 1000u, AUTH_BLOCK_MS / 1000u);
     }
-}
-
-void
-auth_fail_clear(struct auth *a, const char *addr, uint64_t now)
-{
-    struct auth_fail *f = auth_fail_find(a, addr);
-
-    if (f != NULL && f->blocked_until <= now)
-        memset(f, 0, sizeof(*f));
 }
 
 /* "ip:port" -> "ip". */
@@ -394,16 +386,17 @@ auth_accept(struct auth *a, const char *peer, const uint8_t id[AUTH_KEY_ID_LEN],
             const struct auth_keyrec *rec, const struct auth_prec *pr, uint64_t now,
             const char *how, struct auth_ident *who, char *name, size_t namelen)
 {
-    char addr[64], hex[AUTH_KEY_ID_HEX + 1];
+    char hex[AUTH_KEY_ID_HEX + 1];
 
+    (void)a;
+    (void)now;
     who->role = pr->role;
     who->has_key = true;
     memcpy(who->key_id, id, AUTH_KEY_ID_LEN);
     who->n_skills = pr->n_skills;
     memcpy(who->skills, pr->skills, sizeof(who->skills));
     snprintf(name, namelen, "%s", rec->principal);
-    auth_peer_addr(peer, addr, sizeof(addr));
-    auth_fail_clear(a, addr, now);
+    /* a success forgets no failure of this address (auth_fail_note) */
     sodium_bin2hex(hex, sizeof(hex), id, AUTH_KEY_ID_LEN);
     log_debug("auth: %s is %s (role %s, %s %s)", peer, name, auth_role_name(pr->role), how,
               hex);

@@ -23,8 +23,9 @@
 /* Failed HELLOs of one client address (auth.c). */
 struct auth_fail {
     char     addr[64];                  /* "" = free slot */
-    uint32_t n;                         /* failures since first_ms */
-    uint64_t first_ms, last_ms;
+    uint64_t at[AUTH_FAIL_MAX + 1];     /* the last failures' times, a ring */
+    uint32_t next;                      /* where the next failure goes in at[] */
+    uint64_t last_ms;
     uint64_t blocked_until;             /* 0 = not blocked */
 };
 
@@ -72,18 +73,20 @@ int auth_tls_find(struct store *s, MDB_txn *txn, const char *peer,
 
 /* "ip:port" (peer) -> "ip" (the failure limit's key). */
 void auth_peer_addr(const char *peer, char *out, size_t n);
-/* The per-address failure limit (now: monotonic ms). */
+/* The per-address failure limit (now: monotonic ms): auth_fail_note
+ * records a failure and blocks the address when it is the
+ * (AUTH_FAIL_MAX + 1)-th within AUTH_FAIL_WINDOW_MS (a sliding window: a
+ * success forgets nothing). */
 bool auth_blocked(struct auth *a, const char *addr, uint64_t now);
 void auth_fail_note(struct auth *a, const char *addr, uint64_t now);
-void auth_fail_clear(struct auth *a, const char *addr, uint64_t now);
 /* The verdict for a blocked address: refused AUTH_BLOCK_DELAY_MS late,
  * reading nothing more meanwhile. */
 struct auth_verdict auth_verdict_blocked(void);
 /* An immediate `unauthorized` with msg. */
 struct auth_verdict auth_verdict_refuse(const char *msg);
 /* Authenticated: fills *who and name from the credential and its
- * principal, clears the address's failures; peer and how name it in the
- * log. */
+ * principal (the address's failures stay counted: a and now are unused);
+ * peer and how name it in the log. */
 void auth_accept(struct auth *a, const char *peer, const uint8_t id[AUTH_KEY_ID_LEN],
                  const struct auth_keyrec *rec, const struct auth_prec *pr, uint64_t now,
                  const char *how, struct auth_ident *who, char *name, size_t namelen);

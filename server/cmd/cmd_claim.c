@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "claim_view.h"
 #include "cmd.h"
 #include "cmd_four_eyes.h"
 #include "commit.h"
@@ -171,22 +172,16 @@ claim_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     return st;
 }
 
-/* A four-eyes reviewer's reply: without earlier verdicts and, when the
- * policy hides it, the model's recommendation (review_blind.h). */
+/* A four-eyes reviewer's reply, packed at off: without earlier verdicts
+ * and, when the policy hides it, the model's output (review_blind.h).
+ * Applied to the whole reply, the workstation fields included. */
 static void
-claim_blind(struct op *op)
+claim_blind(struct op *op, struct hitlq_server *srv, size_t off)
 {
-    uint8_t *b;
-    size_t bl;
     unsigned what = ((op->u.claim.blind & FOUR_EYES_BLIND_VERDICTS) ? REVIEW_BLIND_VERDICTS : 0) |
                     ((op->u.claim.blind & FOUR_EYES_BLIND_MODEL) ? REVIEW_BLIND_MODEL : 0);
 
-    if (what != 0 && review_blind_redact(op->u.claim.out.reply_mp, op->u.claim.out.reply_len,
-                                         what, &b, &bl) == 0) {
-        free(op->u.claim.out.reply_mp);
-        op->u.claim.out.reply_mp = b;
-        op->u.claim.out.reply_len = bl;
-    }
+    review_blind_body(&srv->out, off + HITLQ_FRAME_HDR_LEN, what);
 }
 
 static void
@@ -216,11 +211,16 @@ claim_finish(struct op *op, struct hitlq_server *srv)
             op->u.claim.out.reply_mp = ex;
             op->u.claim.out.reply_len = exl;
         }
-        claim_blind(op);
         off = wire_frame_begin(&srv->out);
-        msgpack_sbuffer_write(&srv->out, (const char *)op->u.claim.out.reply_mp,
-                              op->u.claim.out.reply_len);
-        reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+        if (claim_view_pack(srv, op->u.claim.out.reply_mp, op->u.claim.out.reply_len,
+                            &srv->pk) == HITLQ_ST_OK) {
+            claim_blind(op, srv, off);
+            reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+        } else {
+            srv->out.size = off;
+            op->status = HITLQ_ST_INTERNAL;
+            reply_op_error(op);
+        }
     }
     op_done(op);
 }

@@ -338,19 +338,21 @@ get_blind(struct conn *c, MDB_txn *txn, uint64_t id)
     return what;
 }
 
-/* Replaces the body packed at off with its redaction (review_blind.h). */
+/* GET: puts the body's reasons (packed at off) in the order every reply
+ * uses (explain_sort_reasons), in place: the bytes only move. */
 static void
-get_redact(struct hitlq_server *srv, size_t off, unsigned what)
+get_sort_reasons(struct hitlq_server *srv, size_t off)
 {
-    size_t body = off + HITLQ_FRAME_HDR_LEN, nl = 0;
-    uint8_t *b = NULL;
+    size_t body = off + HITLQ_FRAME_HDR_LEN, rl;
+    const uint8_t *raw;
+    uint8_t *tmp;
 
-    if (what == 0 || review_blind_redact((const uint8_t *)srv->out.data + body,
-                                         srv->out.size - body, what, &b, &nl) != 0)
+    if (!wire_body_raw((const uint8_t *)srv->out.data + body, srv->out.size - body, "reasons",
+                       &raw, &rl) || (tmp = malloc(rl)) == NULL)
         return;
-    srv->out.size = body;
-    msgpack_sbuffer_write(&srv->out, (const char *)b, nl);
-    free(b);
+    if (explain_sort_reasons(raw, rl, tmp) == 0)
+        memcpy((uint8_t *)srv->out.data + (raw - (const uint8_t *)srv->out.data), tmp, rl);
+    free(tmp);
 }
 
 static void
@@ -380,7 +382,9 @@ read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats, b
     server_read_end(srv);
     if (st == HITLQ_ST_OK && exact && !(what & REVIEW_BLIND_MODEL))
         get_explain(srv, off);
-    get_redact(srv, off, what);
+    review_blind_body(&srv->out, off + HITLQ_FRAME_HDR_LEN, what);
+    if (st == HITLQ_ST_OK && !stats)
+        get_sort_reasons(srv, off);
     if (st != HITLQ_ST_OK) {
         msgpack_sbuffer_clear(&srv->out);
         conn_send_error(c, h->opcode, h->request_id, st,

@@ -2,7 +2,9 @@
  * cmd_lease.c - the lease holder's operations (EXTEND, RELEASE, RESOLVE,
  * ESCALATE) and the internal op that expires due leases and delays when
  * the server's timer fires.  RESOLVE's outcome is checked against the
- * item type's declared actions before anything is queued.
+ * item type's declared actions (its root cause and ESCALATE's queue in
+ * lease_check.c) before anything is queued; a refused lease says why
+ * (lease_refused).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "commit.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "lease_check.h"
 #include "log.h"
 #include "op.h"
 #include "score.h"
@@ -20,21 +23,49 @@
 #include "util.h"
 #include "wire.h"
 
+/* Commit thread: after a refused lease check, says in op->errmsg what
+ * happened (PROTOCOL.md "Lease rules"); the transaction is unchanged, so
+ * the item read is the one the check saw.  Returns st. */
+static int
+lease_refused(struct op *op, struct hitlq_server *srv, MDB_txn *txn, int st)
+{
+    char who[HITLQ_MAX_NAME + 1];
+    unsigned long long id = (unsigned long long)op->u.lease.id;
+    uint64_t exp = 0;
+
+    if (st == HITLQ_ST_LEASE_HELD &&
+        queue_lease_holder(srv->store, txn, op->u.lease.id, who, sizeof(who), &exp) == 0)
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "item %llu is leased by \"%s\" until %llu (unix ms)", id, who,
+                 (unsigned long long)exp);
+    else if (st == HITLQ_ST_LEASE_EXPIRED)
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "the lease on item %llu expired; claim it again", id);
+    else if (st == HITLQ_ST_ALREADY_RESOLVED)
+        snprintf(op->errmsg, sizeof(op->errmsg), "item %llu is already resolved", id);
+    else if (st == HITLQ_ST_STALE_LEASE)
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "item %llu is not leased with this token", id);
+    return st;
+}
+
 static int
 extend_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
              uint64_t now_ms, struct queue_fx *fx)
 {
     (void)fx;
-    return queue_extend(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                        op->u.lease.ms, now_ms, &op->u.lease.t_ms);
+    return lease_refused(op, srv, txn,
+                         queue_extend(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                                      op->u.lease.ms, now_ms, &op->u.lease.t_ms));
 }
 
 static int
 release_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
               uint64_t now_ms, struct queue_fx *fx)
 {
-    return queue_release(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                         op->u.lease.ms, now_ms, &op->u.lease.t_ms, fx);
+    return lease_refused(op, srv, txn,
+                         queue_release(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                                       op->u.lease.ms, now_ms, &op->u.lease.t_ms, fx));
 }
 
 static int
@@ -51,7 +82,7 @@ resolve_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
                        op->u.lease.root_cause[0] ? op->u.lease.root_cause : NULL,
                        now_ms, &op->u.lease.seq, fx);
     return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, op->u.lease.label, NULL)
-                             : st;
+                             : lease_refused(op, srv, txn, st);
 }
 
 static int
@@ -68,7 +99,7 @@ escalate_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
         st = four_eyes_escalated(op, srv, txn, holder);
     return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, REVIEW_LABEL_NONE,
                                               op->u.lease.name)
-                             : st;
+                             : lease_refused(op, srv, txn, st);
 }
 
 static void
@@ -101,10 +132,6 @@ lease_finish(struct op *op, struct hitlq_server *srv)
     size_t off;
 
     if (op->status != HITLQ_ST_OK) {
-        if (op->status == HITLQ_ST_STALE_LEASE && !op->errmsg[0])
-            snprintf(op->errmsg, sizeof(op->errmsg),
-                     "item %llu is not leased with this token (or the lease expired)",
-                     (unsigned long long)op->u.lease.id);
         reply_op_error(op);
     } else if (conn_is_open(op->conn)) {
         off = wire_frame_begin(&srv->out);
@@ -163,7 +190,7 @@ lease_start(struct conn *c, const struct frame_hdr *h, const struct op_class *cl
 
 #define LEASE_FIELDS \
     { "id", WIRE_UINT, true, 1, UINT64_MAX }, \
-    { "lease", WIRE_UINT, true, 1, UINT64_MAX }
+    { "lease", WIRE_TOKEN, true, 1, UINT64_MAX }
 
 static const struct wire_field extend_schema[] = {
     LEASE_FIELDS, { "lease_ms", WIRE_UINT, false, 1000, HITLQ_MAX_LEASE_MS },
@@ -256,7 +283,8 @@ resolve_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object 
 {
     uint8_t label;
 
-    if (resolve_outcome_ok(c, h, args[0], args[2], &label))
+    if (resolve_outcome_ok(c, h, args[0], args[2], &label) &&
+        lease_root_cause_ok(c, h, args[0], args[4]))
         lease_start(c, h, &resolve_class, args, 0, args[2], args[3], args[4], label);
 }
 
@@ -271,7 +299,8 @@ static const struct wire_field escalate_schema[] = {
 static void
 escalate_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    lease_start(c, h, &escalate_class, args, 0, args[2], args[3], NULL, REVIEW_LABEL_NONE);
+    if (lease_queue_known(c, h, args[2]))
+        lease_start(c, h, &escalate_class, args, 0, args[2], args[3], NULL, REVIEW_LABEL_NONE);
 }
 
 const struct cmd cmd_escalate = { "ESCALATE", HITLQ_OP_ESCALATE, escalate_schema, 4,

@@ -88,7 +88,7 @@ rb_pack_value(msgpack_packer *pk, const msgpack_object *k, const msgpack_object 
               unsigned what)
 {
     static const char *const model_nil[] = { "score", "recommendation", "route", "explain",
-                                             "explanation", NULL };
+                                             "explanation", "band", NULL };
 
     if (what & REVIEW_BLIND_MODEL) {
         for (size_t i = 0; model_nil[i] != NULL; i++)
@@ -109,7 +109,8 @@ rb_pack_value(msgpack_packer *pk, const msgpack_object *k, const msgpack_object 
         msgpack_pack_nil(pk);
         return;
     }
-    if ((what & (REVIEW_BLIND_VERDICTS | REVIEW_BLIND_MODEL)) && rb_key_is(k, "history") &&
+    if ((what & (REVIEW_BLIND_VERDICTS | REVIEW_BLIND_MODEL)) &&
+        (rb_key_is(k, "history") || rb_key_is(k, "notes")) &&
         v->type == MSGPACK_OBJECT_ARRAY) {
         rb_pack_history(pk, v, what);
         return;
@@ -148,4 +149,18 @@ review_blind_redact(const uint8_t *in, size_t len, unsigned what, uint8_t **out,
     }
     msgpack_unpacked_destroy(&u);
     return rc;
+}
+
+void
+review_blind_body(msgpack_sbuffer *out, size_t body, unsigned what)
+{
+    size_t nl = 0;
+    uint8_t *b = NULL;
+
+    if (what == 0 || review_blind_redact((const uint8_t *)out->data + body, out->size - body,
+                                         what, &b, &nl) != 0)
+        return;
+    out->size = body;
+    msgpack_sbuffer_write(out, (const char *)b, nl);
+    free(b);
 }

@@ -62,7 +62,15 @@ struct score_reason {
     uint16_t              code;        /* reason code: model feature index + 1 */
     const msgpack_object *value;       /* borrowed from the fields; NULL = missing */
     double                contribution;
+    bool                  missing;     /* the input was absent (or unknown) */
 };
+
+/* A model's inputs (a tree model's feature-mapping entries: featmap.h
+ * FEATMAP_MAX_INPUTS; a scorecard has at most HITLQ_MAX_FIELDS) and the
+ * reasons of one result: HITLQ_MAX_REASONS present inputs plus every
+ * missing one. */
+#define SCORE_MAX_INPUTS  2048u
+#define SCORE_MAX_REASONS (HITLQ_MAX_REASONS + SCORE_MAX_INPUTS)
 
 struct score_result {
     double   score;                    /* in [0, 1] */
@@ -71,8 +79,8 @@ struct score_result {
                                         * sum of all contributions = margin - base_margin */
     bool     complete;                 /* every model feature present and known */
     uint8_t  method;                   /* enum score_method of the reasons */
-    size_t   n_reasons;                /* <= HITLQ_MAX_REASONS, largest |contribution| first */
-    struct score_reason reasons[HITLQ_MAX_REASONS];
+    size_t   n_reasons;                /* score_pick_reasons: <= SCORE_MAX_REASONS */
+    struct score_reason reasons[SCORE_MAX_REASONS];
     char     err[160];
 };
 
@@ -110,6 +118,10 @@ struct type_policy {
                                          * or auto_threshold without a reject band) */
     char   (*actions)[HITLQ_MAX_NAME + 1];   /* owned: key "actions", other outcomes */
     size_t   n_actions;
+    char   (*root_causes)[HITLQ_MAX_NAME + 1];   /* owned: key "root_causes" */
+    size_t   n_root_causes;             /* 0: RESOLVE's root_cause is not checked */
+    char   (*escalate_to)[HITLQ_MAX_NAME + 1];   /* owned: key "escalate_to", */
+    size_t   n_escalate_to;             /* queue names ESCALATE may use as well */
     char     queue[HITLQ_MAX_QUEUE_NAME + 1];
     uint32_t priority;                  /* review default (no band matched) */
     uint64_t sla_seconds;
@@ -136,7 +148,8 @@ struct scoring;   /* opaque: the loaded policy set and its models */
 
 /* Loads the policy file at `path` (JSON, format in README "Policy and
  * model files") and every model it names (paths relative to the policy
- * file).  path == NULL loads the embedded default policy and scorecard for
+ * file).  path == NULL loads the embedded default policy (credit_policy.json:
+ * the XGBoost model credit_xgb.json, with its profile) for
  * `credit_application`.  Returns 0 or -1 with a message in err. */
 int  scoring_load(struct scoring **out, const char *path, char *err, size_t errlen);
 void scoring_free(struct scoring *s);              /* NULL is a no-op */
@@ -163,6 +176,15 @@ int score_item(const struct type_policy *p, const msgpack_object *fields,
 int score_item_method(const struct type_policy *p, const msgpack_object *fields,
                       int method, struct score_result *out);
 
+/* Fills out->reasons from the n per-input contributions phi (score_pick.c):
+ * the HITLQ_MAX_REASONS present inputs with the largest |phi| and every
+ * input with missing[i], ordered by |phi| descending, then names[i]
+ * (bytewise), then input order; code = input index + 1, value = vals[i].
+ * At most SCORE_MAX_INPUTS inputs are considered. */
+void score_pick_reasons(struct score_result *out, size_t n, const double *phi,
+                        const msgpack_object *const *vals, const bool *missing,
+                        const char *const *names);
+
 /* The triage rule of PROTOCOL.md §4.3: complete and score >= threshold. */
 bool score_auto_resolves(const struct type_policy *p, const struct score_result *r);
 
@@ -170,6 +192,21 @@ bool score_auto_resolves(const struct type_policy *p, const struct score_result 
  * reject_action (with a reject band) or one of "actions" (RESOLVE refuses
  * the others with HITLQ_ST_INVALID_OUTCOME). */
 bool score_outcome_declared(const struct type_policy *p, const char *outcome);
+
+/* The queues set s knows (score_queues.c): `extra` (the server's
+ * dead-letter queue; may be NULL) and every queue its types name (review,
+ * hard-rule, data-quality and QA-sample queues, "escalate_to" lists),
+ * sorted (strcmp), each once, at most cap of them borrowed into out
+ * (*truncated, if not NULL, says when more were left out).  Returns how
+ * many were stored. */
+size_t scoring_queues(const struct scoring *s, const char *extra, const char **out,
+                      size_t cap, bool *truncated);
+/* True when name is one of scoring_queues(s, extra, ...). */
+bool scoring_queue_known(const struct scoring *s, const char *extra, const char *name);
+
+/* True when the type declares no "root_causes" or root_cause is one of
+ * them (RESOLVE refuses the others with HITLQ_ST_INVALID_ROOT_CAUSE). */
+bool score_root_cause_declared(const struct type_policy *p, const char *root_cause);
 
 /* ---- triage (score_triage.c) ------------------------------------------ */
 

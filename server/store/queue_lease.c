@@ -1,8 +1,9 @@
 /*
  * queue_lease.c - CLAIM (one cursor seek per named queue on the ready
  * index) and the lease operations EXTEND, RELEASE, RESOLVE, ESCALATE.
- * Every check (NOT_FOUND, STALE_LEASE) happens before the first write, so
- * a refused request leaves the transaction unchanged.
+ * Every check (NOT_FOUND and the lease statuses of qi_lease_check) happens
+ * before the first write, so a refused request leaves the transaction
+ * unchanged.
  */
 #include <stdio.h>
 #include <string.h>
@@ -320,4 +321,19 @@ queue_escalate(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
 fail:
     qi_item_done(&it);
     return st;
+}
+
+int
+queue_lease_holder(struct store *s, MDB_txn *txn, uint64_t id, char *worker,
+                   size_t cap, uint64_t *expires_ms)
+{
+    struct qi_item it;
+    int st = qi_item_load(s, txn, id, &it);
+
+    if (st != HITLQ_ST_OK)
+        return st;
+    snprintf(worker, cap, "%s", it.h.worker);
+    *expires_ms = it.h.state == HITLQ_STATE_LEASED ? it.h.due_ms : 0;
+    qi_item_done(&it);
+    return HITLQ_ST_OK;
 }

@@ -87,9 +87,11 @@ static void ba_prepare(const struct type_policy *p, struct credit_item *ci, stru
         exit(1);
     }
     bi->d.score = r.score;
-    bi->d.n = (uint8_t)r.n_reasons;
-    bi->d.top[0] = (uint8_t)(r.n_reasons < AUDIT_TOP_MAX ? r.n_reasons : AUDIT_TOP_MAX);
-    for (size_t i = 0; i < r.n_reasons; i++)
+    /* complete rows: 8 reasons; more (missing inputs) are not benchmarked */
+    size_t nr = r.n_reasons < HITLQ_MAX_REASONS ? r.n_reasons : HITLQ_MAX_REASONS;
+    bi->d.n = (uint8_t)nr;
+    bi->d.top[0] = (uint8_t)(nr < AUDIT_TOP_MAX ? nr : AUDIT_TOP_MAX);
+    for (size_t i = 0; i < nr; i++)
         bi->d.codes[i] = r.reasons[i].code;
     for (size_t i = 0; i < bi->d.top[0]; i++) {
         size_t fl = strlen(r.reasons[i].feature);

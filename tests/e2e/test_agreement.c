@@ -150,6 +150,7 @@ static void write_policy(const struct pol *p, const char *ver)
         json_object_set_new(t, "lean_threshold", json_real(p->lean));
     if (p->extra != NULL)
         json_object_set_new(t, "actions", json_pack("[s]", p->extra));
+    json_object_set_new(t, "escalate_to", json_pack("[s]", SECOND_Q));   /* a known queue */
     snprintf(path, sizeof path, "%s/policy.json", PDIR);
     assert_int_equal(json_dump_file(root, path, JSON_INDENT(1)), 0);
     json_decref(root);

@@ -70,7 +70,32 @@ static void test_unauthenticated_refused(void **st)
     hitlq_free(h);
 }
 
-/* Wrong secret, unknown key id, malformed: one status, one message. */
+/* HELLO with key from source address src (the failure limit counts per
+ * address); returns the status, the message into msg (n bytes) if not NULL. */
+static int hello_from(const char *src, const char *key, char *msg, size_t n)
+{
+    struct hconn c;
+    struct hframe f;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    assert_int_equal(hconn_open_from(&c, afx_srv.port, src), 0);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    hpk_kv_u64(&pk, "version", 1);
+    hpk_kv_str(&pk, "api_key", key);
+    assert_int_equal(hconn_call(&c, HITLQ_OP_HELLO, 1, sb.data, sb.size, &f, 5000), 1);
+    int st = f.status;
+    if (msg != NULL)
+        hobj_str(hframe_get(&f, "message"), msg, n);
+    hframe_free(&f);
+    msgpack_sbuffer_destroy(&sb);
+    hconn_close(&c);
+    return st;
+}
+
+/* Wrong secret, unknown key id, malformed: one status, one message (from
+ * an address of their own: a success forgets no failure). */
 static void test_same_error(void **st)
 {
     (void)st;
@@ -80,21 +105,11 @@ static void test_same_error(void **st)
     wrong[AFX_KEY_LEN - 5] = wrong[AFX_KEY_LEN - 5] == 'A' ? 'B' : 'A';     /* secret changed */
     memcpy(unknown, afx_admin_key, sizeof unknown);
     unknown[6] = unknown[6] == 'a' ? 'b' : 'a';                     /* key id changed */
-    for (int i = 0; i < 3; i++) {
-        struct hconn c;
-        struct hframe f;
-        assert_int_equal(afx_hello(&c, afx_srv.port, keys[i], &f), HITLQ_ST_UNAUTHORIZED);
-        hobj_str(hframe_get(&f, "message"), msg[i], sizeof msg[i]);
-        hframe_free(&f);
-        assert_true(hconn_expect_closed(&c, 2000, NULL));
-        hconn_close(&c);
-    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hello_from("127.0.0.5", keys[i], msg[i], sizeof msg[i]),
+                         HITLQ_ST_UNAUTHORIZED);
     assert_string_equal(msg[0], msg[1]);
     assert_string_equal(msg[0], msg[2]);
-    /* a success resets the failure count of this address */
-    struct hconn c;
-    afx_admin_conn(&c);
-    hconn_close(&c);
 }
 
 static void test_key_add_each_role(void **st)
@@ -354,6 +369,25 @@ static void test_cli_key_commands(void **st)
 
 /* ---- rate limiting (last: it blocks this address for 10 s) ----------------- */
 
+/* 5 failures, a success, 5 failures from one address: the success forgets
+ * none of them, so the last failure is the 6th within 10 s and blocks the
+ * address (its own: 127.0.0.3, not the other tests'). */
+static void test_success_forgets_no_failure(void **st)
+{
+    (void)st;
+    const char *src = "127.0.0.3";
+    for (unsigned i = 0; i < AUTH_FAIL_MAX; i++)
+        assert_int_equal(hello_from(src, "hitlq_wrong", NULL, 0), HITLQ_ST_UNAUTHORIZED);
+    assert_int_equal(hello_from(src, afx_admin_key, NULL, 0), HITLQ_ST_OK);
+    for (unsigned i = 0; i < AUTH_FAIL_MAX; i++)
+        assert_int_equal(hello_from(src, "hitlq_wrong", NULL, 0), HITLQ_ST_UNAUTHORIZED);
+    uint64_t t0 = harness_now_ms();
+    assert_int_equal(hello_from(src, afx_admin_key, NULL, 0), HITLQ_ST_UNAUTHORIZED);   /* blocked */
+    assert_true(harness_now_ms() - t0 >= AUTH_BLOCK_DELAY_MS - 10);
+    /* the other addresses are not */
+    assert_int_equal(hello_from("127.0.0.4", afx_admin_key, NULL, 0), HITLQ_ST_OK);
+}
+
 static void test_rate_limit(void **st)
 {
     (void)st;
@@ -432,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_key_list_has_no_secrets),
         cmocka_unit_test(test_key_events_audited),
         cmocka_unit_test(test_cli_key_commands),
+        cmocka_unit_test(test_success_forgets_no_failure),
         cmocka_unit_test(test_rate_limit),
     };
     int rc = cmocka_run_group_tests_name("auth_keys_unit", unit, NULL, NULL);

@@ -28,7 +28,7 @@ static void test_claim_order(void **st)
     uint64_t x = e2e_must_queue(c, "order-x", 500);
     struct hitlq_claim cl = e2e_must_claim(c, e2e_review, 1, 60000, 0);
     assert_int_equal(cl.id, x);
-    assert_int_equal(hitlq_escalate(c, cl.id, cl.lease, "fraud_review", "looks odd"), HITLQ_OK);
+    assert_int_equal(hitlq_escalate(c, cl.id, cl.lease, "credit_senior", "looks odd"), HITLQ_OK);
     hitlq_claim_clear(&cl);
     /* escalate with the now-ended lease is stale */
     uint64_t p10 = e2e_must_queue(c, "order-p10", 10);
@@ -37,15 +37,15 @@ static void test_claim_order(void **st)
     uint64_t p50b = e2e_must_queue(c, "order-p50b", 50);
     uint64_t p900 = e2e_must_queue(c, "order-p900", 900);
     uint64_t p0 = e2e_must_queue(c, "order-p0", 0);
-    /* a claim on credit_review alone never sees fraud_review */
-    const char *both[] = { "credit_review", "fraud_review" };
+    /* a claim on credit_review alone never sees credit_senior */
+    const char *both[] = { "credit_review", "credit_senior" };
     uint64_t want[] = { p900, x, p50a, p50b, p10, p0 };
     for (size_t i = 0; i < 6; i++) {
         cl = e2e_must_claim(c, both, 2, 60000, 0);
         if (cl.id != want[i])
             fail_msg("claim %zu: got id %" PRIu64 ", want %" PRIu64, i, cl.id, want[i]);
         const msgpack_object *q = hitlq_reply_get(cl.reply, "queue");
-        assert_true(hobj_str_eq(q, want[i] == x ? "fraud_review" : "credit_review"));
+        assert_true(hobj_str_eq(q, want[i] == x ? "credit_senior" : "credit_review"));
         hitlq_claim_clear(&cl);
     }
     assert_int_equal(hitlq_claim(c, both, 2, 60000, 0, NULL, &cl), HITLQ_ST_EMPTY);

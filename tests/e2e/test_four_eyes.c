@@ -49,6 +49,7 @@ static void write_policy(void)
         "{s:i, s:{s:[s]}, s:b, s:s, s:s, s:i}", "verdicts", 2, "when", "routes", "review",
         "hide_recommendation", 1, "on_disagree", ON_DISAGREE, "escalate_to", "credit_senior",
         "max_verdicts", 3));
+    json_object_set_new(t, "escalate_to", json_pack("[s, s]", "credit_senior", "credit_second"));
     snprintf(path, sizeof path, "%s/policy.json", PDIR);
     assert_int_equal(json_dump_file(root, path, JSON_INDENT(1)), 0);
     json_decref(root);
@@ -152,6 +153,27 @@ static void get_is_blind(hitlq *c, uint64_t id)
     hitlq_reply_free(r);
 }
 
+/* A later reviewer's CLAIM reply r: neither the workstation's `notes` nor
+ * `recommendation` / `band` give away the earlier verdict (its note
+ * "alice says approve") or the model's output. */
+static void notes_are_blind(const hitlq_reply *r)
+{
+    const msgpack_object *n = hitlq_reply_get(r, "notes");
+    assert_non_null(n);
+    assert_int_equal(n->type, MSGPACK_OBJECT_ARRAY);
+    for (uint32_t i = 0; i < n->via.array.size; i++) {
+        const msgpack_object *e = &n->via.array.ptr[i];
+        for (uint32_t j = 0; j < e->via.map.size; j++) {
+            const msgpack_object *v = &e->via.map.ptr[j].val;
+            assert_false(v->type == MSGPACK_OBJECT_STR && v->via.str.size >= 5 &&
+                         memmem(v->via.str.ptr, v->via.str.size, "alice", 5) != NULL);
+        }
+    }
+    assert_int_equal(hitlq_reply_get(r, "recommendation")->type, MSGPACK_OBJECT_NIL);
+    const msgpack_object *b = hitlq_reply_get(r, "band");
+    assert_true(b == NULL || b->type == MSGPACK_OBJECT_NIL);
+}
+
 /* The REVIEW-carrying entries of item id, decoded, in log order. */
 struct vseen { char actor[64], outcome[64]; struct record_ext_review rv; uint16_t type; };
 
@@ -203,7 +225,8 @@ static void test_agreement_closes(void **st)
     struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
     assert_int_equal(ca.id, id);
     assert_int_equal(hitlq_reply_get(ca.reply, "score")->type, MSGPACK_OBJECT_NIL);   /* hidden */
-    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", "alice says approve", NULL,
+                                   &seq), HITLQ_OK);
     assert_int_equal(seq, 0);                          /* not closed: no result */
     state_is(a, id, "queued", "credit_review");
     get_is_blind(b, id);                               /* GET hides as CLAIM does */
@@ -211,6 +234,7 @@ static void test_agreement_closes(void **st)
     struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
     assert_int_equal(cb.id, id);
     assert_int_equal(hitlq_reply_get(cb.reply, "score")->type, MSGPACK_OBJECT_NIL);
+    notes_are_blind(cb.reply);
     /* alice cannot give a second verdict, even with bob's lease */
     assert_int_equal(hitlq_resolve(a, id, cb.lease, "approve", NULL, NULL, &seq),
                      HITLQ_ST_REVIEWER_CONFLICT);

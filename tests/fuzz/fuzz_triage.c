@@ -5,7 +5,7 @@
  * bytes are a MessagePack map, bounded by mp_validate as the server does;
  * maps the server would refuse before triage (non-string keys, non-scalar
  * values) are skipped.  Oracle: no crash, a known route, a score in
- * [0, 1], bounded reasons and rules, a data-quality route iff rules of
+ * [0, 1], bounded and ordered reasons, bounded rules, a data-quality route iff rules of
  * kind 1 were broken.  Built with HITLQ_FUZZ_REPLAY defined, only
  * fuzz_triage_one() is compiled.
  */
@@ -39,11 +39,32 @@ fuzz_triage_fields_ok(const msgpack_object *o)
     return wire_map_keys_unique(o);
 }
 
+/* score_pick_reasons: at most HITLQ_MAX_REASONS present inputs (any number
+ * of missing ones), by |contribution| descending, ties by name. */
+static int
+fuzz_triage_reasons_ok(const struct score_result *r)
+{
+    size_t present = 0;
+
+    if (r->n_reasons > SCORE_MAX_REASONS)
+        return 0;
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        const struct score_reason *a = &r->reasons[i];
+
+        present += !a->missing;
+        if (i > 0 && (fabs(a[-1].contribution) < fabs(a->contribution) ||
+                      (fabs(a[-1].contribution) == fabs(a->contribution) &&
+                       strcmp(a[-1].feature, a->feature) > 0)))
+            return 0;
+    }
+    return present <= HITLQ_MAX_REASONS;
+}
+
 static void
 fuzz_triage_check(const struct triage *t)
 {
     if (t->route < TRIAGE_AUTO_APPROVE || t->route > TRIAGE_DATA_QUALITY ||
-        t->r.n_reasons > HITLQ_MAX_REASONS || t->n_rules > TRIAGE_MAX_RULES ||
+        !fuzz_triage_reasons_ok(&t->r) || t->n_rules > TRIAGE_MAX_RULES ||
         t->n_rules > t->n_rules_total)
         abort();
     if (t->route == TRIAGE_DATA_QUALITY) {

@@ -611,8 +611,10 @@ test_mp_to_json(void **state)
     (void)state;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, 5);
     wire_pack_kv_u64(&pk, "big", UINT64_MAX);
+    wire_pack_kv_u64(&pk, "lease", 9007199254740993ull);   /* 2^53 + 1: a double loses it */
+    wire_pack_kv_u64(&pk, "id", 12);
     wire_pack_cstr(&pk, "arr");
     msgpack_pack_array(&pk, 2);
     msgpack_pack_int64(&pk, -3);
@@ -623,7 +625,8 @@ test_mp_to_json(void **state)
     assert_int_equal(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
     j = cli_mp_to_json(&up.data);
     s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_string_equal(s, "{\"arr\":[-3,\"01ff\"],\"big\":\"18446744073709551615\",\"f\":0.25}");
+    assert_string_equal(s, "{\"arr\":[-3,\"01ff\"],\"big\":\"18446744073709551615\",\"f\":0.25,"
+                           "\"id\":12,\"lease\":\"9007199254740993\"}");
     free(s);
     json_decref(j);
     msgpack_unpacked_destroy(&up);

@@ -181,6 +181,44 @@ run_hitlqd_check(const char *conf)
     return system(cmd);
 }
 
+/* `hitlqd -n` checks a policy's escalate_to and root_causes names: the
+ * example scorecard policy with one of them edited. */
+static void
+check_mode_lists(void)
+{
+    char cwd[256], pol[160], conf[160], text[640], out[512] = "";
+    static const char *const bad[][2] = {
+        { "\"escalate_to\": [\"credit senior\"]", "escalate_to[0] must be a protocol" },
+        { "\"root_causes\": [\"a\", \"a\"]", "root_causes[1]: duplicate" },
+        { "\"root_causes\": [\"docs_missing\"], \"escalate_to\": [\"x\"]", NULL },
+    };
+
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "{\"format\": \"hitlq-policy\", \"format_version\": 1, "
+                 "\"id\": \"t\", \"version\": \"1\", \"types\": {\"t\": {\"model\": "
+                 "\"%s/server/score/defaults/credit_scorecard.json\", \"auto_threshold\": 0.8, "
+                 "\"auto_action\": \"approve\", \"queue\": \"q\", \"priority\": 1, "
+                 "\"sla_seconds\": 60, %s}}}", cwd, bad[i][0]);
+        snprintf(pol, sizeof(pol), "%s", write_file("lists.json", text));
+        snprintf(text, sizeof(text), "policy = \"%s\"\n", pol);
+        snprintf(conf, sizeof(conf), "%s", write_file("lists.conf", text));
+        int rc = run_hitlqd_check(conf);
+        FILE *f = fopen(strcat(strcpy(out, tmpdir), "/n.out"), "r");
+
+        assert_non_null(f);
+        out[fread(out, 1, sizeof(out) - 1, f)] = '\0';
+        fclose(f);
+        if (bad[i][1] == NULL) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_not_equal(rc, 0);
+            if (strstr(out, bad[i][1]) == NULL)
+                fail_msg("hitlqd -n said: %s", out);
+        }
+    }
+}
+
 static void
 test_check_mode(void **state)
 {
@@ -204,6 +242,7 @@ test_check_mode(void **state)
     assert_non_null(strstr(out, "configuration OK"));
     assert_int_not_equal(run_hitlqd_check(bad_policy), 0);
     assert_int_not_equal(run_hitlqd_check(bad), 0);
+    check_mode_lists();
 }
 
 int

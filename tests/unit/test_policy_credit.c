@@ -223,17 +223,18 @@ static double ref_groups(const struct xgb_model *xm, const float *x, const long 
     return phi[N_COLS];
 }
 
-/* r's reasons against the reference groups: the top 8 by |contribution|,
- * missing inputs at the end, codes = entry index + 1, names = item fields. */
+/* r's reasons against the reference groups: the top 8 present inputs by
+ * |contribution| and the missing input, all by |contribution| descending
+ * (ties by name), codes = entry index + 1, names = item fields. */
 static void check_reasons(const struct score_result *r, const double *grp,
                           const json_t *features, const msgpack_object *fields,
                           const char *missing)
 {
     bool used[PFX_N_INPUTS] = { false };
     double min_shown = INFINITY, max_hidden = 0;
-    size_t n_present = r->n_reasons - (missing != NULL);
+    size_t n_missing = 0;
 
-    assert_int_equal(r->n_reasons, HITLQ_MAX_REASONS);
+    assert_int_equal(r->n_reasons, HITLQ_MAX_REASONS + (missing != NULL));
     for (size_t k = 0; k < r->n_reasons; k++) {
         const struct score_reason *re = &r->reasons[k];
         assert_true(re->code >= 1 && re->code <= PFX_N_INPUTS);
@@ -244,16 +245,23 @@ static void check_reasons(const struct score_result *r, const double *grp,
         if (fabs(re->contribution - grp[re->code - 1]) > 1e-12)
             fail_msg("%s: %.17g, reference %.17g", re->feature, re->contribution,
                      grp[re->code - 1]);
-        if (k >= n_present) {
-            assert_string_equal(re->feature, missing);
+        if (k > 0) {
+            const struct score_reason *pr = &r->reasons[k - 1];
+            assert_true(fabs(pr->contribution) >= fabs(re->contribution));
+            if (fabs(pr->contribution) == fabs(re->contribution))
+                assert_true(strcmp(pr->feature, re->feature) < 0);
+        }
+        if (missing != NULL && strcmp(re->feature, missing) == 0) {
             assert_null(re->value);
+            assert_true(re->missing);
+            n_missing++;
             continue;
         }
+        assert_false(re->missing);
         assert_ptr_equal(re->value, cond_lookup(fields, re->feature));
-        if (k > 0)
-            assert_true(fabs(r->reasons[k - 1].contribution) >= fabs(re->contribution));
         min_shown = fmin(min_shown, fabs(re->contribution));
     }
+    assert_int_equal(n_missing, missing != NULL);
     for (size_t g = 0; g < PFX_N_INPUTS; g++)
         if (!used[g])
             max_hidden = fmax(max_hidden, fabs(grp[g]));

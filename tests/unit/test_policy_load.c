@@ -309,6 +309,59 @@ static void load_lean_actions(const char *dir)
     json_decref(root);
 }
 
+/* root_causes and escalate_to: errors (protocol names only), the root
+ * causes RESOLVE accepts and the queues ESCALATE accepts (every queue the
+ * policy names, its escalate_to names and the dead-letter queue, sorted). */
+static void load_root_causes_queues(const char *dir)
+{
+    json_t *t, *root = pol(&t);
+    const char *w = "types.\"credit_application\"", *q[16];
+    bool more = true;
+
+    json_object_set_new(t, "root_causes", json_pack("[s]", "docs missing"));
+    expect_policy_error(dir, root, "root_causes[0] must be a protocol (A-Z a-z 0-9 _ - . : @ /) "
+                        "name of 1..128 bytes", w);
+    json_object_set_new(t, "root_causes", json_pack("[s,s]", "a", "a"));
+    expect_policy_error(dir, root, "root_causes[1]: duplicate \"a\"", w);
+    json_object_set_new(t, "root_causes", json_pack("[s,s]", "docs_missing", "fraud"));
+    json_object_set_new(t, "escalate_to", json_pack("[s]", "credit seniors"));
+    expect_policy_error(dir, root, "escalate_to[0] must be a protocol", w);
+    json_object_set_new(t, "escalate_to", json_pack("[s]", "q234567890123456789012345678901234"
+                                                    "5678901234567890123456789012345"));
+    expect_policy_error(dir, root, "escalate_to[0] must be a protocol (A-Z a-z 0-9 _ - . : @ /) "
+                        "name of 1..64 bytes", w);
+    json_object_set_new(t, "escalate_to", json_array());
+    expect_policy_error(dir, root, "\"escalate_to\" must be an array of 1..64 names", w);
+    json_object_set_new(t, "escalate_to", json_pack("[s,s]", "credit_fraud", "credit_review"));
+    struct scoring *s = pfx_load_json_policy(dir, "lists.json", root);
+    const struct type_policy *p = scoring_policy(s, PFX_TYPE);
+    assert_true(score_root_cause_declared(p, "fraud") &&
+                score_root_cause_declared(p, "docs_missing"));
+    assert_false(score_root_cause_declared(p, "Fraud") || score_root_cause_declared(p, "x"));
+    /* the queues pol() names: review, senior (hard rule), data quality, qa */
+    size_t n = scoring_queues(s, "dead_letter", q, 16, &more);
+    static const char *const want[] = { "credit_data_quality", "credit_fraud", "credit_qa",
+                                         "credit_review", "credit_senior", "dead_letter" };
+    assert_int_equal(n, 6);
+    assert_false(more);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(q[i], want[i]);
+    assert_int_equal(scoring_queues(s, "dead_letter", q, 2, &more), 2);
+    assert_true(more);
+    assert_true(scoring_queue_known(s, "dead_letter", "credit_fraud") &&
+                scoring_queue_known(s, "dead_letter", "dead_letter") &&
+                scoring_queue_known(s, "dlq", "credit_qa"));
+    assert_false(scoring_queue_known(s, "dlq", "dead_letter") ||
+                 scoring_queue_known(s, "dead_letter", "credit_frau") ||
+                 scoring_queue_known(s, "dead_letter", ""));
+    scoring_free(s);
+    json_object_del(t, "root_causes");
+    s = pfx_load_json_policy(dir, "lists2.json", root);
+    assert_true(score_root_cause_declared(scoring_policy(s, PFX_TYPE), "anything"));
+    scoring_free(s);
+    json_decref(root);
+}
+
 static void test_policy_load_errors(void **state)
 {
     (void)state;
@@ -328,6 +381,7 @@ static void test_policy_load_errors(void **state)
     load_errors_routing(dir);
     load_errors_sections(dir);
     load_lean_actions(dir);
+    load_root_causes_queues(dir);
     load_valid(dir);
     pfx_tmpdir_remove(dir);
 }

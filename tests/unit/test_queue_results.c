@@ -115,7 +115,7 @@ test_resolve_result(void **state)
     assert_int_equal(seq, 2);
     assert_true(fx.results);
     assert_int_equal(queue_resolve(e->s, t, id, lease, "approved", NULL, NULL, QFX_T0 + 50,
-                                   &seq, &fx), HITLQ_ST_STALE_LEASE);
+                                   &seq, &fx), HITLQ_ST_ALREADY_RESOLVED);
     qfx_commit(t);
 
     msgpack_sbuffer_init(&acc.last);

@@ -495,44 +495,20 @@ static int sc_feature_phi(const struct sc_feature *f, const msgpack_object *v,
     return HITLQ_ST_OK;
 }
 
-/* Fills out->reasons: present features by |phi| (ties in feature order),
- * then the missing/unknown ones (phi 0), which always get a slot. */
+/* Fills out->reasons (score_pick_reasons): the present features with the
+ * largest |phi| and every missing or unknown one (phi 0). */
 static void sc_pick_reasons(const struct scorecard *sc, const double *phi,
                             const enum sc_state *st, const msgpack_object *const *vals,
                             struct score_result *out)
 {
-    size_t idx[HITLQ_MAX_REASONS], n = 0, n_absent = 0;
-    for (size_t i = 0; i < sc->n_features; i++)
-        n_absent += st[i] != SC_PRESENT;
-    size_t reserved = n_absent < HITLQ_MAX_REASONS ? n_absent : HITLQ_MAX_REASONS;
-    size_t cap = HITLQ_MAX_REASONS - reserved;
+    const char *names[SC_MAX_FEATURES];
+    bool missing[SC_MAX_FEATURES];
 
-    for (size_t i = 0; i < sc->n_features && cap > 0; i++) {
-        if (st[i] != SC_PRESENT)
-            continue;
-        double a = fabs(phi[i]);
-        if (n == cap && !(a > fabs(phi[idx[n - 1]])))
-            continue;
-        size_t j = n < cap ? n++ : n - 1;
-        while (j > 0 && a > fabs(phi[idx[j - 1]])) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = i;
+    for (size_t i = 0; i < sc->n_features; i++) {
+        names[i] = sc->features[i].field;
+        missing[i] = st[i] != SC_PRESENT;
     }
-    for (size_t i = 0; i < sc->n_features && reserved > 0; i++)
-        if (st[i] != SC_PRESENT) {
-            idx[n++] = i;
-            reserved--;
-        }
-    for (size_t k = 0; k < n; k++) {
-        /* cppcheck-suppress uninitvar ; the loops above set idx[0..n) */
-        out->reasons[k].feature = sc->features[idx[k]].field;
-        out->reasons[k].code = (uint16_t)(idx[k] + 1);
-        out->reasons[k].value = vals[idx[k]];
-        out->reasons[k].contribution = phi[idx[k]];
-    }
-    out->n_reasons = n;
+    score_pick_reasons(out, sc->n_features, phi, vals, missing, names);
 }
 
 static int sc_score(const struct model *m, const struct type_policy *tp,

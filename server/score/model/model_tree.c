@@ -35,44 +35,21 @@ static int tree_fail(struct score_result *out, const char *what)
     return HITLQ_ST_INTERNAL;
 }
 
-/* Picks out->reasons from the per-input contributions: inputs that were
- * missing always get a slot (they make the result incomplete), the rest
- * by |phi|, ties in mapping order. */
+/* Picks out->reasons from the per-input contributions (score_pick_reasons:
+ * the largest present ones and every missing input). */
 static void tree_pick_reasons(const struct featmap *fm, const double *gphi,
                               const msgpack_object *const *vals, struct score_result *out)
 {
-    size_t n_in = featmap_n_inputs(fm), idx[HITLQ_MAX_REASONS], n = 0, n_absent = 0;
+    size_t n_in = featmap_n_inputs(fm);
+    const char *names[TREE_MAX_FEATURES];
+    bool missing[TREE_MAX_FEATURES];
 
-    for (size_t i = 0; i < n_in; i++)
-        n_absent += vals[i] == NULL;
-    size_t reserved = n_absent < HITLQ_MAX_REASONS ? n_absent : HITLQ_MAX_REASONS;
-    size_t cap = HITLQ_MAX_REASONS - reserved;
-
-    for (size_t i = 0; i < n_in && cap > 0; i++) {
-        if (vals[i] == NULL)
-            continue;
-        double a = fabs(gphi[i]);
-        if (n == cap && !(a > fabs(gphi[idx[n - 1]])))
-            continue;
-        size_t j = n < cap ? n++ : n - 1;
-        while (j > 0 && a > fabs(gphi[idx[j - 1]])) {
-            idx[j] = idx[j - 1];
-            j--;
-        }
-        idx[j] = i;
+    for (size_t i = 0; i < n_in && i < TREE_MAX_FEATURES; i++) {
+        names[i] = featmap_input_field(fm, i);
+        missing[i] = vals[i] == NULL;
     }
-    for (size_t i = 0; i < n_in && reserved > 0; i++)
-        if (vals[i] == NULL) {
-            idx[n++] = i;
-            reserved--;
-        }
-    for (size_t k = 0; k < n; k++) {
-        out->reasons[k].feature = featmap_input_field(fm, idx[k]);
-        out->reasons[k].code = (uint16_t)(idx[k] + 1);
-        out->reasons[k].value = vals[idx[k]];
-        out->reasons[k].contribution = gphi[idx[k]];
-    }
-    out->n_reasons = n;
+    score_pick_reasons(out, n_in < TREE_MAX_FEATURES ? n_in : TREE_MAX_FEATURES, gphi, vals,
+                       missing, names);
 }
 
 static int tree_score(const struct model *m, const struct type_policy *tp,
