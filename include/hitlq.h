@@ -167,6 +167,10 @@ typedef struct hitlq_decision {
 } hitlq_decision;
 
 int hitlq_submit(hitlq *c, const hitlq_item *item, hitlq_decision *out);
+/* The decision of a SUBMIT reply r (e.g. one handed to an asynchronous
+ * callback, hitlq_async.h) into *out.  HITLQ_OK, HITLQ_EPROTO when r has
+ * no id or outcome (an error reply), HITLQ_EINVAL for NULL arguments. */
+int hitlq_reply_decision(const hitlq_reply *r, hitlq_decision *out);
 
 /* Pipelined: sends all n SUBMITs (keeping at most `window` in flight,
  * 0 = 64) and collects every reply.  status[i] gets each item's code and

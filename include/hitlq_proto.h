@@ -83,7 +83,13 @@
     X(RELOAD,            0x50, "reload the policy and models (validated first)") \
     X(KEY_ADD,           0x51, "create an API key for a principal (admin)") \
     X(KEY_LIST,          0x52, "list principals and their API keys, never secrets (admin)") \
-    X(KEY_REVOKE,        0x53, "revoke an API key; its connections are closed (admin)")
+    X(KEY_REVOKE,        0x53, "revoke an API key; its connections are closed (admin)") \
+    X(GET_BY_KEY,        0x13, "an item by its idempotency key, as GET")   \
+    X(LIST,              0x14, "a queue's open items, a page at a time")   \
+    X(CLAIM_ID,          0x25, "lease one named item (types with claim_by_id)") \
+    X(COMMENT,           0x26, "a note on an item, no decision")           \
+    X(REOPEN,            0x27, "send a resolved item back to a queue")     \
+    X(AMEND,             0x28, "change a resolved item's outcome")
 
 enum hitlq_op {
 #define HITLQ_X_ENUM(name, val, desc) HITLQ_OP_##name = (val),

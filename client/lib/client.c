@@ -238,8 +238,8 @@ hitlq_strdesc(int code)
 }
 
 /* Copies, validates and unpacks one frame into a new reply. */
-static int
-make_reply(hitlq *c, const struct frame *f, hitlq_reply **out)
+int
+hitlq__make_reply(hitlq *c, const struct frame *f, hitlq_reply **out)
 {
     char verr[96];
     size_t len = f->hdr.body_len;
@@ -281,7 +281,7 @@ hitlq__read_frame(hitlq *c, int64_t deadline, bool soft, hitlq_reply **out)
     for (;;) {
         frc = frame_reader_next(&c->rd, &f);
         if (frc == FRAME_OK)
-            return make_reply(c, &f, out);
+            return hitlq__make_reply(c, &f, out);
         if (frc == FRAME_ERROR)
             return hitlq__fail(c, HITLQ_EPROTO, "bad reply frame: %s", c->rd.errstr);
         rc = hitlq__net_read(c, deadline);

@@ -116,6 +116,10 @@ int hitlq__send(hitlq *c, uint8_t opcode, uint32_t id, const void *body,
  * client error (the context is then dead, except for HITLQ_ETIMEOUT when
  * soft is true). */
 int hitlq__read_frame(hitlq *c, int64_t deadline, bool soft, hitlq_reply **out);
+/* Copies, validates (the reply limits) and unpacks frame f into a new
+ * reply *out owned by the caller.  HITLQ_OK, or HITLQ_EPROTO/HITLQ_ENOMEM
+ * and the context is dead. */
+int hitlq__make_reply(hitlq *c, const struct frame *f, hitlq_reply **out);
 /* Parks a reply for later; fails with HITLQ_EPROTO when the list is full. */
 int hitlq__park(hitlq *c, hitlq_reply *r);
 /* Takes the parked reply for id (NULL if none). */
@@ -159,5 +163,28 @@ int hitlq__pack_submit(hitlq *c, struct hitlq__req *q, const hitlq_item *it,
  * HITLQ_EPROTO (detail in c) when id or outcome is missing.  r stays the
  * caller's. */
 int hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d);
+
+/* ---- ops_pack.c: one encoder per request, shared by ops.c and async_ops.c.
+ * Each appends one body map to q (initialised by the caller, who frees
+ * it).  Those given c check their arguments first and return HITLQ_EINVAL
+ * with the detail in c, packing nothing; the others cannot fail. ---------- */
+
+/* CLAIM {queues, wait_ms, lease_ms?, worker?}. */
+int hitlq__pack_claim(hitlq *c, struct hitlq__req *q, const char *const *queues, size_t nq,
+                      uint32_t lease_ms, uint32_t wait_ms, const char *worker);
+/* EXTEND {id, lease, lease_ms?} (lease_ms 0 = the server's default). */
+int hitlq__pack_extend(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t lease_ms);
+/* RELEASE {id, lease, delay_ms?}. */
+int hitlq__pack_release(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t delay_ms);
+/* RESOLVE {id, lease, outcome, note?, root_cause?}. */
+int hitlq__pack_resolve(hitlq *c, struct hitlq__req *q, uint64_t id, uint64_t lease,
+                        const char *outcome, const char *note, const char *root_cause);
+/* ESCALATE {id, lease, queue, note?}. */
+int hitlq__pack_escalate(hitlq *c, struct hitlq__req *q, uint64_t id, uint64_t lease,
+                         const char *queue, const char *note);
+/* GET {id, explain: "exact"?}. */
+int hitlq__pack_get(struct hitlq__req *q, uint64_t id, bool exact);
+/* WATCH {cursor}. */
+int hitlq__pack_watch(struct hitlq__req *q, uint64_t cursor);
 
 #endif

@@ -112,18 +112,20 @@ decode_reasons(const msgpack_object *a, hitlq_decision *d)
 }
 
 /* Decodes the decision part of a SUBMIT reply into *d (zeroed first);
- * HITLQ_EPROTO (detail in c) without id or outcome. */
+ * HITLQ_EPROTO without id or outcome. */
 int
-hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
+hitlq_reply_decision(const hitlq_reply *r, hitlq_decision *d)
 {
     const msgpack_object *o;
     char outcome[32] = "";
     uint64_t prio = 0;
 
+    if (r == NULL || d == NULL)
+        return HITLQ_EINVAL;
     memset(d, 0, sizeof(*d));
     if (!get_u64(r, "id", &d->id) ||
         !obj_str(hitlq_reply_get(r, "outcome"), outcome, sizeof(outcome)))
-        return hitlq__set_err(c, HITLQ_EPROTO, "SUBMIT reply without id or outcome");
+        return HITLQ_EPROTO;
     d->queued = strcmp(outcome, "queued") == 0;
     o = hitlq_reply_get(r, "duplicate");
     d->duplicate = o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
@@ -138,6 +140,17 @@ hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
     obj_str(hitlq_reply_get(r, "route"), d->route, sizeof(d->route));
     obj_str(hitlq_reply_get(r, "explain"), d->explain, sizeof(d->explain));
     decode_reasons(hitlq_reply_get(r, "reasons"), d);
+    return HITLQ_OK;
+}
+
+/* hitlq_reply_decision with the detail recorded in c. */
+int
+hitlq__decode_decision(hitlq *c, const hitlq_reply *r, hitlq_decision *d)
+{
+    if (r == NULL || d == NULL)
+        return hitlq__set_err(c, HITLQ_EINVAL, "NULL argument");
+    if (hitlq_reply_decision(r, d) != HITLQ_OK)
+        return hitlq__set_err(c, HITLQ_EPROTO, "SUBMIT reply without id or outcome");
     return HITLQ_OK;
 }
 
@@ -308,35 +321,6 @@ hitlq_claim_clear(struct hitlq_claim *cl)
     memset(cl, 0, sizeof(*cl));
 }
 
-static int
-pack_claim(hitlq *c, struct hitlq__req *q, const char *const *queues, size_t nq,
-           uint32_t lease_ms, uint32_t wait_ms, const char *worker)
-{
-    size_t i;
-
-    if (queues == NULL || nq == 0 || nq > HITLQ_MAX_CLAIM_QUEUES)
-        return hitlq__set_err(c, HITLQ_EINVAL, "CLAIM needs 1..%u queues",
-                              HITLQ_MAX_CLAIM_QUEUES);
-    for (i = 0; i < nq; i++)
-        if (!is_name(queues[i], HITLQ_MAX_QUEUE_NAME))
-            return hitlq__set_err(c, HITLQ_EINVAL, "bad queue name");
-    if (worker != NULL && !is_name(worker, HITLQ_MAX_NAME))
-        return hitlq__set_err(c, HITLQ_EINVAL, "bad worker name");
-    if (wait_ms > HITLQ_MAX_WAIT_MS)
-        return hitlq__set_err(c, HITLQ_EINVAL, "wait_ms over %u", HITLQ_MAX_WAIT_MS);
-    msgpack_pack_map(&q->pk, 2 + (lease_ms > 0) + (worker != NULL));
-    wire_pack_cstr(&q->pk, "queues");
-    msgpack_pack_array(&q->pk, nq);
-    for (i = 0; i < nq; i++)
-        wire_pack_cstr(&q->pk, queues[i]);
-    wire_pack_kv_u64(&q->pk, "wait_ms", wait_ms);
-    if (lease_ms > 0)
-        wire_pack_kv_u64(&q->pk, "lease_ms", lease_ms);
-    if (worker != NULL)
-        wire_pack_kv_str(&q->pk, "worker", worker);
-    return HITLQ_OK;
-}
-
 int
 hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
             uint32_t lease_ms, uint32_t wait_ms, const char *worker,
@@ -352,7 +336,7 @@ hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
     if ((rc = hitlq__check(c)) != HITLQ_OK)
         return rc;
     hitlq__req_init(&q);
-    if ((rc = pack_claim(c, &q, queues, n_queues, lease_ms, wait_ms, worker)) != HITLQ_OK) {
+    if ((rc = hitlq__pack_claim(c, &q, queues, n_queues, lease_ms, wait_ms, worker)) != HITLQ_OK) {
         hitlq__req_clear(&q);
         return rc;
     }
@@ -371,16 +355,6 @@ hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
     return HITLQ_OK;
 }
 
-/* Starts a lease-operation body {id, lease, ...extra}. */
-static void
-pack_lease(struct hitlq__req *q, size_t extra, uint64_t id, uint64_t lease)
-{
-    hitlq__req_init(q);
-    msgpack_pack_map(&q->pk, 2 + extra);
-    wire_pack_kv_u64(&q->pk, "id", id);
-    wire_pack_kv_u64(&q->pk, "lease", lease);
-}
-
 int
 hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
              uint64_t *expires_ms)
@@ -391,9 +365,8 @@ hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
 
     if (c == NULL)
         return HITLQ_EINVAL;
-    pack_lease(&q, lease_ms > 0, id, lease);
-    if (lease_ms > 0)
-        wire_pack_kv_u64(&q.pk, "lease_ms", lease_ms);
+    hitlq__req_init(&q);
+    hitlq__pack_extend(&q, id, lease, lease_ms);
     rc = hitlq__req_call(c, &q, HITLQ_OP_EXTEND, c->timeout_ms, &r);
     if (rc == HITLQ_OK && expires_ms != NULL && !get_u64(r, "expires_ms", expires_ms))
         rc = hitlq__set_err(c, HITLQ_EPROTO, "EXTEND reply without expires_ms");
@@ -410,9 +383,8 @@ hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms)
 
     if (c == NULL)
         return HITLQ_EINVAL;
-    pack_lease(&q, delay_ms > 0, id, lease);
-    if (delay_ms > 0)
-        wire_pack_kv_u64(&q.pk, "delay_ms", delay_ms);
+    hitlq__req_init(&q);
+    hitlq__pack_release(&q, id, lease, delay_ms);
     rc = hitlq__req_call(c, &q, HITLQ_OP_RELEASE, c->timeout_ms, &r);
     hitlq_reply_free(r);
     return rc;
@@ -428,17 +400,11 @@ hitlq_resolve(hitlq *c, uint64_t id, uint64_t lease, const char *outcome,
 
     if (c == NULL)
         return HITLQ_EINVAL;
-    if (!is_name(outcome, HITLQ_MAX_NAME) ||
-        (root_cause != NULL && !is_name(root_cause, HITLQ_MAX_NAME)))
-        return hitlq__set_err(c, HITLQ_EINVAL, "outcome and root cause must be names");
-    if (note != NULL && strlen(note) > HITLQ_MAX_NOTE)
-        return hitlq__set_err(c, HITLQ_EINVAL, "note over %u bytes", HITLQ_MAX_NOTE);
-    pack_lease(&q, 1 + (note != NULL) + (root_cause != NULL), id, lease);
-    wire_pack_kv_str(&q.pk, "outcome", outcome);
-    if (note != NULL)
-        wire_pack_kv_str(&q.pk, "note", note);
-    if (root_cause != NULL)
-        wire_pack_kv_str(&q.pk, "root_cause", root_cause);
+    hitlq__req_init(&q);
+    if ((rc = hitlq__pack_resolve(c, &q, id, lease, outcome, note, root_cause)) != HITLQ_OK) {
+        hitlq__req_clear(&q);
+        return rc;
+    }
     rc = hitlq__req_call(c, &q, HITLQ_OP_RESOLVE, c->timeout_ms, &r);
     if (rc == HITLQ_OK && seq != NULL && !get_u64(r, "seq", seq))
         rc = hitlq__set_err(c, HITLQ_EPROTO, "RESOLVE reply without seq");
@@ -456,14 +422,11 @@ hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,
 
     if (c == NULL)
         return HITLQ_EINVAL;
-    if (!is_name(queue, HITLQ_MAX_QUEUE_NAME))
-        return hitlq__set_err(c, HITLQ_EINVAL, "bad queue name");
-    if (note != NULL && strlen(note) > HITLQ_MAX_NOTE)
-        return hitlq__set_err(c, HITLQ_EINVAL, "note over %u bytes", HITLQ_MAX_NOTE);
-    pack_lease(&q, 1 + (note != NULL), id, lease);
-    wire_pack_kv_str(&q.pk, "queue", queue);
-    if (note != NULL)
-        wire_pack_kv_str(&q.pk, "note", note);
+    hitlq__req_init(&q);
+    if ((rc = hitlq__pack_escalate(c, &q, id, lease, queue, note)) != HITLQ_OK) {
+        hitlq__req_clear(&q);
+        return rc;
+    }
     rc = hitlq__req_call(c, &q, HITLQ_OP_ESCALATE, c->timeout_ms, &r);
     hitlq_reply_free(r);
     return rc;
@@ -479,10 +442,7 @@ get_req(hitlq *c, uint64_t id, bool exact, hitlq_reply **out)
     if (c == NULL || out == NULL)
         return HITLQ_EINVAL;
     hitlq__req_init(&q);
-    msgpack_pack_map(&q.pk, exact ? 2 : 1);
-    wire_pack_kv_u64(&q.pk, "id", id);
-    if (exact)
-        wire_pack_kv_str(&q.pk, "explain", "exact");
+    hitlq__pack_get(&q, id, exact);
     return hitlq__req_call(c, &q, HITLQ_OP_GET, c->timeout_ms, out);
 }
 
@@ -519,8 +479,7 @@ watch_start(hitlq *c, uint64_t cursor)
     int rc;
 
     hitlq__req_init(&q);
-    msgpack_pack_map(&q.pk, 1);
-    wire_pack_kv_u64(&q.pk, "cursor", cursor);
+    hitlq__pack_watch(&q, cursor);
     rc = hitlq__send(c, HITLQ_OP_WATCH, id, q.sb.data, q.sb.size, deadline);
     hitlq__req_clear(&q);
     while (rc == HITLQ_OK) {

@@ -578,7 +578,8 @@ audit_verdict(struct audit *a, const struct journal_item *it, const struct journ
         .outcome = audit_bytes(sd->outcome),
         .recommendation = rec,
         .agreement = audit_agreement(sd, has_rec, &rec),
-        .root_cause = audit_bytes(ev->kind == JOURNAL_RESOLVED && ev->root_cause != NULL
+        .root_cause = audit_bytes((ev->kind == JOURNAL_RESOLVED || ev->kind == JOURNAL_AMENDED) &&
+                                  ev->root_cause != NULL
                                   ? ev->root_cause : ""),
         .reviewer = audit_bytes(human && ev->actor != NULL ? ev->actor : ""),
         .flags = it->qa_copy ? RECORD_VERDICT_FLAG_QA : 0,
@@ -587,6 +588,31 @@ audit_verdict(struct audit *a, const struct journal_item *it, const struct journ
     if (record_ext_verdict_encode(&vd, p, RECORD_EXT_VERDICT_MAX, n) != RECORD_OK)
         return -1;
     return vd.agreement;
+}
+
+/* The specialists' work events (COMMENT, REOPEN, AMEND; AUDIT-FORMAT.md
+ * §9): a comment decides nothing (decision NONE), a reopening defers the
+ * decision to a queue, an amendment is a verdict like RESOLVE's. */
+static bool
+audit_event_kind_work(struct record *r, const struct journal_ev *ev, struct audit_said *sd,
+                      const char **queue)
+{
+    switch (ev->kind) {
+    case JOURNAL_COMMENTED:
+        sd->outcome = "comment";
+        r->decision = RECORD_DEC_NONE;
+        return true;
+    case JOURNAL_REOPENED:
+        sd->outcome = "reopen";
+        *queue = ev->queue;
+        return true;
+    case JOURNAL_AMENDED:
+        *sd = (struct audit_said){ ev->outcome, true, false };
+        r->decision = audit_decision_of(ev->outcome);
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Type, actor, decision, outcome and new queue of an event's record;
@@ -624,7 +650,7 @@ audit_event_kind(struct record *r, const struct journal_ev *ev, struct audit_sai
         *queue = ev->queue;
         return true;
     default:
-        return false;
+        return audit_event_kind_work(r, ev, sd, queue);
     }
 }
 
@@ -693,6 +719,11 @@ audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
         audit_copy_model(r, &a->ref);
         r->ref_index = rf.index;
         memcpy(r->ref_leaf_hash, rf.hash, AUDIT_HASH_LEN);
+    }
+    if (ev->ref != 0) {                /* REOPEN / AMEND: the decision acted on */
+        r->ref_index = ev->ref;
+        if (audit_leaf(a, txn, ev->ref, r->ref_leaf_hash) != HITLQ_ST_OK)
+            return HITLQ_ST_INTERNAL;
     }
     if (ev->note != NULL && ev->note[0] != '\0') {
         nsalt = audit_salt(&a->csalt);

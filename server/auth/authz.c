@@ -46,6 +46,12 @@ static const uint16_t authz_table[256] = {
     [HITLQ_OP_KEY_ADD]           = R(0,  0,   0,  1),
     [HITLQ_OP_KEY_LIST]          = R(0,  0,   0,  1),
     [HITLQ_OP_KEY_REVOKE]        = R(0,  0,   0,  1),
+    [HITLQ_OP_GET_BY_KEY]        = R(1,  1,   1,  1),   /* as GET */
+    [HITLQ_OP_LIST]              = R(0,  1,   1,  1),
+    [HITLQ_OP_CLAIM_ID]          = R(0,  1,   0,  0),   /* skills, claim_by_id: cmd_work.c */
+    [HITLQ_OP_COMMENT]           = R(0,  1,   0,  1),
+    [HITLQ_OP_REOPEN]            = R(0,  1,   0,  1),   /* specialist: skill "senior" */
+    [HITLQ_OP_AMEND]             = R(0,  1,   0,  1),   /* specialist: skill "senior" */
 };
 
 bool

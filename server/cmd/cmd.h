@@ -50,4 +50,19 @@ void submit_pack_receipt(msgpack_packer *pk, const struct decision *d, const cha
                          size_t proof_len);
 void receipt_finish(struct op *op, struct hitlq_server *srv);
 
+/* cmd_item.c: GET's reply for item id (a bot: only its own items), sent
+ * at once from a read transaction; GET_BY_KEY uses it. */
+void get_reply(struct conn *c, const struct frame_hdr *h, uint64_t id);
+
+/* cmd_lease.c: true when outcome (a name) is a declared action of item
+ * id's type (or the type has no policy / the item is unknown: the state
+ * check decides); *label gets its review label.  False after replying
+ * invalid_outcome with the declared actions.  RESOLVE and AMEND. */
+bool resolve_outcome_ok(struct conn *c, const struct frame_hdr *h, const msgpack_object *id,
+                        const msgpack_object *outcome, uint8_t *label);
+
+/* cmd_claim.c: CLAIM's op class; CLAIM_ID (cmd_work.c) runs through it
+ * with u.claim.by_id set, so both share the reply (exact reasons). */
+extern const struct op_class claim_class;
+
 #endif

@@ -158,6 +158,10 @@ claim_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     (void)fx;
     free(op->u.claim.out.reply_mp);
     memset(&op->u.claim.out, 0, sizeof(op->u.claim.out));
+    if (op->u.claim.by_id != 0)        /* CLAIM_ID (cmd_work.c) */
+        return queue_claim_id(srv->store, txn, op->u.claim.by_id, op->u.claim.in.queues[0],
+                              &op->u.claim.in, now_ms, &op->u.claim.out, op->errmsg,
+                              sizeof(op->errmsg));
     return queue_claim(srv->store, txn, &op->u.claim.in, now_ms, &op->u.claim.out);
 }
 

@@ -344,6 +344,12 @@ read_reply(struct conn *c, const struct frame_hdr *h, uint64_t id, bool stats, b
     reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
 }
 
+void
+get_reply(struct conn *c, const struct frame_hdr *h, uint64_t id)
+{
+    read_reply(c, h, id, false, false);
+}
+
 static void
 get_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {

@@ -204,7 +204,7 @@ outcome_list_add(char *buf, size_t cap, size_t start, size_t *n, const char *nam
  * items not yet committed are not checked (the lease check decides).
  * *label gets the outcome's review label (cmd_review.h; NONE unchecked).
  * False after replying invalid_outcome: nothing is written. */
-static bool
+bool
 resolve_outcome_ok(struct conn *c, const struct frame_hdr *h, const msgpack_object *id,
                    const msgpack_object *outcome, uint8_t *label)
 {

@@ -38,6 +38,12 @@ static const struct cmd *const cmd_table[256] = {
     [HITLQ_OP_KEY_ADD]           = &cmd_key_add,
     [HITLQ_OP_KEY_LIST]          = &cmd_key_list,
     [HITLQ_OP_KEY_REVOKE]        = &cmd_key_revoke,
+    [HITLQ_OP_GET_BY_KEY]        = &cmd_get_by_key,   /* cmd_work.c */
+    [HITLQ_OP_LIST]              = &cmd_list,
+    [HITLQ_OP_CLAIM_ID]          = &cmd_claim_id,
+    [HITLQ_OP_COMMENT]           = &cmd_comment,
+    [HITLQ_OP_REOPEN]            = &cmd_reopen,
+    [HITLQ_OP_AMEND]             = &cmd_amend,
 };
 
 const struct cmd *

@@ -36,6 +36,8 @@ extern const struct cmd cmd_hello, cmd_ping, cmd_auth, cmd_submit, cmd_get, cmd_
     cmd_reload, cmd_key_add, cmd_key_list, cmd_key_revoke;
 extern const struct cmd cmd_drift_inputs;           /* cmd_drift.c */
 extern const struct cmd cmd_drift_review;           /* cmd_review.c */
+extern const struct cmd cmd_get_by_key, cmd_list, cmd_claim_id, cmd_comment,
+    cmd_reopen, cmd_amend;                          /* cmd_work.c */
 
 /* Looks up an opcode; NULL when unknown. */
 const struct cmd *dispatch_lookup(uint8_t opcode);

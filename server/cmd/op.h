@@ -72,7 +72,17 @@ struct op {
             struct claim_out out;        /* reply_mp owned */
             uint64_t         wait_until_ms;   /* 0 = no wait */
             struct event    *wait_ev;    /* owned while parked */
+            uint64_t         by_id;      /* CLAIM_ID: the item (in.queues[0] its
+                                          * queue, checked); 0 = CLAIM */
         } claim;
+        struct {                         /* COMMENT, REOPEN, AMEND (cmd_work.c) */
+            uint64_t id, seq;
+            char     actor[HITLQ_MAX_NAME + 1];
+            char     queue[HITLQ_MAX_QUEUE_NAME + 1];  /* REOPEN: asked / got */
+            char     outcome[HITLQ_MAX_NAME + 1];      /* AMEND */
+            char     root_cause[HITLQ_MAX_NAME + 1];   /* AMEND, may be "" */
+            char    *note;               /* owned */
+        } work;
         struct {
             uint64_t id, lease;
             uint32_t ms;                 /* lease_ms or delay_ms */

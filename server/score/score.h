@@ -127,6 +127,7 @@ struct type_policy {
     uint8_t  explain_auto;              /* at SUBMIT: SCORE_METHOD_APPROX or _EXACT */
     uint8_t  explain_review;            /* at CLAIM (explain.h): APPROX or EXACT */
     struct profile *profile;            /* owned; NULL: no input-drift profile (profile.h) */
+    bool     claim_by_id;               /* key "claim_by_id": CLAIM_ID allowed (default false) */
 };
 
 struct scoring;   /* opaque: the loaded policy set and its models */

@@ -341,6 +341,19 @@ static int score_load_actions(struct type_policy *tp, const json_t *ja, const ch
     return 0;
 }
 
+/* "claim_by_id": true lets a specialist claim an item of the type by its
+ * id (CLAIM_ID); absent = false. */
+static int score_load_claim_by_id(struct type_policy *tp, const json_t *jb, const char *where,
+                                  char *err, size_t errlen)
+{
+    if (jb == NULL)
+        return 0;
+    if (!json_is_boolean(jb))
+        return score_err(err, errlen, where, "\"claim_by_id\" must be true or false");
+    tp->claim_by_id = json_is_true(jb);
+    return 0;
+}
+
 int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
                      const char *where, char *err, size_t errlen)
 {
@@ -350,6 +363,7 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
         "data_quality", "qa_sample", "explain", "fields", "checks", "features",
         "description", "lean_threshold", "actions",
         "profile",                      /* input drift: profile.h, loaded by score.c */
+        "claim_by_id",                  /* CLAIM_ID allowed (cmd_work.c) */
         NULL };
 
     if (!score_name_ok(type, HITLQ_MAX_NAME)) {
@@ -367,7 +381,8 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
         score_load_hard(tp, json_object_get(jt, "hard_rules"), where, err, errlen) < 0 ||
         score_load_dq(tp, json_object_get(jt, "data_quality"), where, err, errlen) < 0 ||
         score_load_qa(tp, json_object_get(jt, "qa_sample"), where, err, errlen) < 0 ||
-        score_load_explain(tp, json_object_get(jt, "explain"), where, err, errlen) < 0)
+        score_load_explain(tp, json_object_get(jt, "explain"), where, err, errlen) < 0 ||
+        score_load_claim_by_id(tp, json_object_get(jt, "claim_by_id"), where, err, errlen) < 0)
         return -1;
     const json_t *jf = json_object_get(jt, "fields"), *jc = json_object_get(jt, "checks");
     if ((jf != NULL || jc != NULL) &&

@@ -29,6 +29,9 @@ static const char *const journal_names[] = {
     [JOURNAL_DEAD_LETTERED] = "dead_lettered",
     [JOURNAL_ESCALATED] = "escalated",
     [JOURNAL_RESOLVED] = "resolved",
+    [JOURNAL_COMMENTED] = "comment",
+    [JOURNAL_REOPENED] = "reopened",
+    [JOURNAL_AMENDED] = "amended",
 };
 
 /* Number of detail pairs each kind adds to {at_ms, event, actor}. */
@@ -38,6 +41,7 @@ static const uint8_t journal_ndetail[] = {
     [JOURNAL_CLAIMED] = 2, [JOURNAL_EXTENDED] = 1, [JOURNAL_RELEASED] = 1,
     [JOURNAL_EXPIRED] = 1, [JOURNAL_DEAD_LETTERED] = 1,
     [JOURNAL_ESCALATED] = 3, [JOURNAL_RESOLVED] = 3,
+    [JOURNAL_COMMENTED] = 1, [JOURNAL_REOPENED] = 2, [JOURNAL_AMENDED] = 3,
 };
 
 static void
@@ -92,9 +96,17 @@ journal_pack_details(msgpack_packer *pk, const struct journal_ev *e)
         journal_kv_opt(pk, "note", e->note);
         break;
     case JOURNAL_RESOLVED:
+    case JOURNAL_AMENDED:
         wire_pack_kv_str(pk, "outcome", e->outcome);
         journal_kv_opt(pk, "note", e->note);
         journal_kv_opt(pk, "root_cause", e->root_cause);
+        break;
+    case JOURNAL_COMMENTED:
+        journal_kv_opt(pk, "note", e->note);
+        break;
+    case JOURNAL_REOPENED:
+        wire_pack_kv_str(pk, "queue", e->queue);
+        journal_kv_opt(pk, "note", e->note);
         break;
     }
 }
@@ -169,6 +181,8 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
     uint8_t mem[JOURNAL_BUF], kb[8];
     char actor[HITLQ_MAX_NAME + 8];
     bool is_auto = e->kind == JOURNAL_AUTO_RESOLVED;
+    const char *link = e->kind == JOURNAL_REOPENED ? "reopens"
+                       : e->kind == JOURNAL_AMENDED ? "amends" : NULL;
     struct mpbuf b;
     msgpack_packer pk;
     int st;
@@ -179,12 +193,13 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
     if (is_auto)
         snprintf(actor, sizeof(actor), "model:%s", it->model);
     mpbuf_init(&b, &pk, mem, sizeof(mem));
-    msgpack_pack_map(&pk, 9u + (e->note != NULL) + (e->root_cause != NULL));
+    msgpack_pack_map(&pk, 9u + (e->note != NULL) + (e->root_cause != NULL) + (link != NULL));
     wire_pack_kv_u64(&pk, "seq", *seq);
     wire_pack_kv_u64(&pk, "id", it->id);
     wire_pack_kv_str(&pk, "key", it->key);
     wire_pack_kv_str(&pk, "type", it->type);
-    wire_pack_kv_str(&pk, "outcome", is_auto ? e->action : e->outcome);
+    wire_pack_kv_str(&pk, "outcome", is_auto ? e->action
+                     : e->kind == JOURNAL_REOPENED ? "reopened" : e->outcome);
     wire_pack_kv_bool(&pk, "auto", is_auto);
     wire_pack_kv_str(&pk, "actor", is_auto ? actor : e->actor);
     if (it->unscored)
@@ -196,6 +211,8 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
         wire_pack_kv_str(&pk, "note", e->note);
     if (e->root_cause != NULL)
         wire_pack_kv_str(&pk, "root_cause", e->root_cause);
+    if (link != NULL)                  /* REOPEN / AMEND (PROTOCOL.md §4.11) */
+        wire_pack_kv_u64(&pk, link, e->prev_seq);
     if (b.overflow)
         return HITLQ_ST_INTERNAL;
     store_put_be64(kb, *seq);
@@ -266,7 +283,8 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
     }
     *it->hist_n += (uint32_t)n;
     for (size_t i = 0; i < n; i++) {
-        if (ev[i].kind == JOURNAL_AUTO_RESOLVED || ev[i].kind == JOURNAL_RESOLVED)
+        if (ev[i].kind == JOURNAL_AUTO_RESOLVED || ev[i].kind == JOURNAL_RESOLVED ||
+            ev[i].kind == JOURNAL_REOPENED || ev[i].kind == JOURNAL_AMENDED)
             return journal_result(s, txn, it, at_ms, &ev[i], result_seq);
     }
     return HITLQ_ST_OK;

@@ -46,7 +46,12 @@ enum journal_kind {
     JOURNAL_EXPIRED,         /* attempts */
     JOURNAL_DEAD_LETTERED,   /* queue */
     JOURNAL_ESCALATED,       /* from, to, note */
-    JOURNAL_RESOLVED         /* outcome, note, root_cause; appends a result */
+    JOURNAL_RESOLVED,        /* outcome, note, root_cause; appends a result */
+    JOURNAL_COMMENTED,       /* note (COMMENT: no decision) */
+    JOURNAL_REOPENED,        /* queue, note, ref; appends a result with
+                              * `reopens` = prev_seq (REOPEN) */
+    JOURNAL_AMENDED          /* outcome, note, root_cause, ref; appends a
+                              * result with `amends` = prev_seq (AMEND) */
 };
 
 /* One event.  Only the details of its kind are read; strings borrowed,
@@ -62,6 +67,11 @@ struct journal_ev {
     uint64_t    deadline_ms, expires_ms, delay_ms;
     uint64_t    audit;          /* index of its audit-log entry; JOURNAL_NO_AUDIT
                                  * = none (packed as `audit` when set) */
+    uint64_t    ref;            /* REOPENED / AMENDED: the audit entry of the
+                                 * decision they act on (0 = the item's model
+                                 * entry, as for every other event) */
+    uint64_t    prev_seq;       /* REOPENED / AMENDED: the result they withdraw
+                                 * or amend (its seq; 0 = none) */
 };
 
 #define JOURNAL_NO_AUDIT UINT64_MAX

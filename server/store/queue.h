@@ -186,4 +186,59 @@ int queue_audit_ref(struct store *s, MDB_txn *txn, uint64_t id, uint64_t *index,
  * item is unknown, HITLQ_ST_INTERNAL when cap is too small. */
 int queue_item_type(struct store *s, MDB_txn *txn, uint64_t id, char *type, size_t cap);
 
+/* ---- the specialists' work operations (queue_work.c) ------------------- */
+
+#define QUEUE_LIST_MAX     1000u     /* LIST limit ceiling */
+#define QUEUE_LIST_DEFAULT 100u
+
+/* The item with idempotency key `key` (NUL-terminated): *id.  The index
+ * is global (SUBMIT's: one key, one item, whoever submitted it).
+ * HITLQ_ST_OK, HITLQ_ST_NOT_FOUND or HITLQ_ST_INTERNAL. */
+int queue_id_by_key(struct store *s, MDB_txn *txn, const char *key, uint64_t *id);
+
+/* Where item id is: its current queue (cap bytes; "" when auto-resolved),
+ * type (cap bytes) and state (enum hitlq_item_state).  HITLQ_ST_OK,
+ * HITLQ_ST_NOT_FOUND or HITLQ_ST_INTERNAL. */
+int queue_item_where(struct store *s, MDB_txn *txn, uint64_t id, char *queue,
+                     char *type, size_t cap, uint8_t *state);
+
+/* LIST: packs {items: [{id, priority, deadline_ms, age_ms, state,
+ * attempts, type}], next?} for the open (queued, leased, delayed) items
+ * of `queue` with id > after, in id order, at most limit (1..
+ * QUEUE_LIST_MAX) of them; `next` (the last id packed) only when more
+ * follow.  Reads at most limit + 1 index entries and limit records. */
+int queue_list(struct store *s, MDB_txn *txn, const char *queue, uint64_t after,
+               uint32_t limit, uint64_t now_ms, msgpack_packer *pk);
+
+/* CLAIM_ID: leases item id to in->worker as CLAIM would (in->queues is
+ * not read).  NOT_FOUND; INVALID_STATE (with the state in err) unless
+ * queued; CONFLICT when it is no longer on `queue` (the queue the
+ * caller's skills were checked against).  out as queue_claim's. */
+int queue_claim_id(struct store *s, MDB_txn *txn, uint64_t id, const char *queue,
+                   const struct claim_in *in, uint64_t now_ms, struct claim_out *out,
+                   char *err, size_t errlen);
+
+/* COMMENT: a "comment" event by actor with note on item id, any state.
+ * NOT_FOUND or OK. */
+int queue_comment(struct store *s, MDB_txn *txn, uint64_t id, const char *actor,
+                  const char *note, uint64_t now_ms);
+
+/* REOPEN: a resolved item goes back on `queue` (NULL or "": the queue it
+ * was resolved from) with its priority and deadline; journals
+ * "reopened" and a result with `reopens`.  *queue_out (HITLQ_MAX_QUEUE_NAME
+ * + 1 bytes) gets the queue.  NOT_FOUND; INVALID_STATE (err says why)
+ * when not resolved or auto-resolved without a queue named. */
+int queue_reopen(struct store *s, MDB_txn *txn, uint64_t id, const char *actor,
+                 const char *queue, const char *note, uint64_t now_ms, char *queue_out,
+                 uint64_t *seq, struct queue_fx *fx, char *err, size_t errlen);
+
+/* AMEND: a resolved item's outcome becomes `outcome` (the caller checked
+ * it); journals "amended" and a result with `amends` = the previous
+ * result's seq; *seq = the new result's.  NOT_FOUND; INVALID_STATE when
+ * not resolved. */
+int queue_amend(struct store *s, MDB_txn *txn, uint64_t id, const char *actor,
+                const char *outcome, const char *note, const char *root_cause,
+                uint64_t now_ms, uint64_t *seq, struct queue_fx *fx, char *err,
+                size_t errlen);
+
 #endif

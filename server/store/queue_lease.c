@@ -63,7 +63,7 @@ queue_lease_token(void)
 }
 
 /* Packs the CLAIM reply body into a malloc'd buffer owned by out. */
-static int
+int
 queue_claim_reply(const struct qi_item *it, struct claim_out *out)
 {
     msgpack_sbuffer sb;
@@ -86,7 +86,7 @@ queue_claim_reply(const struct qi_item *it, struct claim_out *out)
 }
 
 /* Leases the loaded, queued item `it` to in->worker. */
-static int
+int
 queue_claim_item(struct store *s, MDB_txn *txn, const struct claim_in *in,
                  uint64_t now_ms, struct qi_item *it)
 {
