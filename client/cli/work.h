@@ -7,7 +7,8 @@
  * The files: work_main.c (options, the loop, connection), work_flow.c
  * (requests and replies: claim, heartbeat, decisions, lease loss),
  * work_item.c (the CLAIM reply read into struct work_item, time
- * formatting), work_notes.c (the unsent note's file), work_tui.c (the
+ * formatting), work_view.c (the facts shown, in order), work_keys.c (the
+ * key map), work_notes.c (the unsent note's file), work_tui.c (the
  * ncurses screen and its keys), work_line.c (--plain and --json: line
  * commands in, `key: value` lines or JSON objects out).
  */
@@ -87,6 +88,7 @@ struct work {
     const char        *queues[WORK_MAX_QUEUES];
     size_t             nq;
     char               qlist[1024];          /* the QUEUE[,QUEUE] argument, split */
+    const char        *queue_arg;            /* the argument as given */
     uint32_t           lease_ms, wait_ms;
     uint64_t           max_hold_ms;          /* stop extending after this hold */
     struct event_base *base;
@@ -120,6 +122,8 @@ struct work {
     uint64_t           decided;              /* decisions acknowledged */
     int                exit_code;
     bool               stdin_eof;
+    enum work_phase    prompted;             /* line modes: phase last announced */
+    bool               closing;              /* the context is being freed */
     bool               quit_after;           /* `q` while a decision was in flight */
 };
 
@@ -170,6 +174,17 @@ const char *work_local_time(uint64_t ms, char *buf, size_t len);
 /* Relative time "in 3h12m" / "5m02s ago" from now_ms to ms into buf. */
 const char *work_relative(uint64_t ms, uint64_t now_ms, char *buf, size_t len);
 
+/* ---- work_view.c ------------------------------------------------------------ */
+
+/* Receives the item's facts one by one, in screen order: key ("item",
+ * "sla_deadline", "lease_expires", "score", "recommendation", "band",
+ * "explanation", "reason" (repeated), "field.NAME", "history_note"
+ * (repeated), "actions", "escalate_to", "root_causes", "note" ...) and its
+ * text.  Both are valid during the call only. */
+typedef void work_view_fn(void *arg, const char *key, const char *value);
+/* Calls fn for each fact of the current item (w->have_item must hold). */
+void work_view(const struct work *w, work_view_fn *fn, void *arg);
+
 /* ---- work_notes.c ----------------------------------------------------------- */
 
 /* The file that keeps the unsent note: $XDG_STATE_HOME/hitlq/notes or
@@ -196,6 +211,13 @@ void work_ui_refresh(struct work *w);
 void work_ui_event(struct work *w, const char *event, const char *text);
 /* stdin is readable: reads keys or lines and acts on them. */
 void work_ui_input(struct work *w);
+
+/* The line modes (work_line.c), reached through the work_ui_* calls. */
+int  work_line_open(struct work *w);
+void work_line_item(struct work *w);
+void work_line_prompt(struct work *w);
+void work_line_event(struct work *w, const char *event, const char *text);
+void work_line_input(struct work *w);
 
 /* ---- work_keys.c: the key map shared by the front-ends --------------------- */
 

@@ -49,6 +49,8 @@ work_event(struct work *w, const char *event, const char *fmt, ...)
 static void
 conn_lost(struct work *w, const char *what)
 {
+    if (w->closing)
+        return;                     /* hitlq_async_free answering the pending calls */
     work_banner(w, "connection lost during %s: %s%s", what, hitlq_strerror(hitlq_async_err(w->ac)),
                 w->note_len > 0 ? " (your unsent note is saved in the notes file)" : "");
     work_stop(w, CLI_EXIT_ERR);
@@ -331,8 +333,10 @@ on_decision(hitlq_async *ac, hitlq_reply *r, void *priv)
     int st;
 
     if (r == NULL) {
+        const char *what = kind_event(q->kind);
+
         free(q);
-        return conn_lost(w, kind_event(q->kind));
+        return conn_lost(w, what);
     }
     st = hitlq_reply_status(r);
     if (st == HITLQ_ST_OK) {
