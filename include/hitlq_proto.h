@@ -123,6 +123,11 @@ enum hitlq_op {
     X(UNAUTHORIZED,     207, "unauthorized",       "authentication required or failed") \
     X(FORBIDDEN,        208, "forbidden",          "the principal's role may not do this") \
     X(INVALID_OUTCOME,  209, "invalid_outcome",    "the outcome is not one of the item type's declared actions") \
+    X(LEASE_EXPIRED,    210, "lease_expired",      "the token was the item's lease but that lease expired") \
+    X(ALREADY_RESOLVED, 211, "already_resolved",   "the item is resolved") \
+    X(LEASE_HELD,       212, "lease_held",         "another lease holds the item") \
+    X(UNKNOWN_QUEUE,    213, "unknown_queue",      "no queue of that name in the policy in force") \
+    X(INVALID_ROOT_CAUSE,215,"invalid_root_cause", "the root cause is not one the item type declares") \
     X(INTERNAL,         300, "internal",           "internal server error")            \
     X(RESOURCE_EXHAUSTED,301,"resource_exhausted", "storage full; write refused, nothing changed") \
     X(SHUTTING_DOWN,    302, "shutting_down",      "server is shutting down")

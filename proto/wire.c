@@ -140,6 +140,40 @@ wire_check_uint(const struct wire_field *f, const msgpack_object *v,
     return HITLQ_ST_OK;
 }
 
+bool
+wire_dec_u64(const char *s, size_t len, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+        if (d > 9 || x > (UINT64_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return true;
+}
+
+/* WIRE_TOKEN: an integer, or its decimal str, in [min, max]. */
+static int
+wire_check_token(const struct wire_field *f, const msgpack_object *v,
+                 char *err, size_t errlen)
+{
+    msgpack_object o = *v;
+
+    if (v->type == MSGPACK_OBJECT_STR) {
+        o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        if (!wire_dec_u64(v->via.str.ptr, v->via.str.size, &o.via.u64))
+            return wire_bad(err, errlen, f->name,
+                            "expected integer or its decimal digits as a str");
+    }
+    return wire_check_uint(f, &o, err, errlen);
+}
+
 static int
 wire_check_name(const struct wire_field *f, const msgpack_object *v,
                 size_t limit, char *err, size_t errlen)
@@ -202,6 +236,8 @@ wire_check(const struct wire_field *f, const msgpack_object *v,
         return wire_count(f, v->via.bin.size, "bin", " bytes", err, errlen);
     case WIRE_ANY:
         return HITLQ_ST_OK;
+    case WIRE_TOKEN:
+        return wire_check_token(f, v, err, errlen);
     }
     return wire_bad(err, errlen, f->name, "bad schema kind");
 }
@@ -309,7 +345,13 @@ wire_map_get(const msgpack_object *m, const char *key)
 uint64_t
 wire_u64(const msgpack_object *o)
 {
-    return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : 0;
+    uint64_t v = 0;
+
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return o->via.u64;
+    if (o->type == MSGPACK_OBJECT_STR && wire_dec_u64(o->via.str.ptr, o->via.str.size, &v))
+        return v;
+    return 0;
 }
 
 double

@@ -35,7 +35,10 @@ enum wire_kind {
     WIRE_MAP,      /* map with at most max entries (0 = no extra cap) */
     WIRE_ARRAY,    /* array with at most max entries */
     WIRE_BIN,      /* bin of min..max bytes */
-    WIRE_ANY
+    WIRE_ANY,
+    WIRE_TOKEN     /* WIRE_UINT, or the same integer as a str of 1..20 decimal
+                    * digits without leading zeros (lease tokens: JSON tools
+                    * round 64-bit integers) */
 };
 
 struct wire_field {
@@ -68,7 +71,12 @@ bool wire_map_keys_unique(const msgpack_object *m);
 /* Returns the value stored under `key` in map `m`, or NULL. */
 const msgpack_object *wire_map_get(const msgpack_object *m, const char *key);
 
-/* Reading numbers from an already-checked object. */
+/* True with the value in *v when s[0..len) is 1..20 decimal digits, no
+ * leading zero (but "0"), at most UINT64_MAX. */
+bool wire_dec_u64(const char *s, size_t len, uint64_t *v);
+
+/* Reading numbers from an already-checked object (wire_u64 also reads a
+ * WIRE_TOKEN's decimal str; 0 for anything else). */
 uint64_t wire_u64(const msgpack_object *o);
 double   wire_f64(const msgpack_object *o);
 

@@ -238,6 +238,14 @@ int audit_tlog_proof(struct audit *a, MDB_txn *txn, uint64_t index, const struct
 int audit_model_digest(struct audit *a, MDB_txn *txn, const char *id,
                        uint8_t out[AUDIT_HASH_LEN]);
 
+/* The model's recommendation the entry at `index` recorded (its
+ * RECOMMENDATION extension; audit_rec.c) into out[0..cap), NUL-terminated
+ * ("" = none).  HITLQ_ST_OK; NOT_FOUND when a is NULL, there is no such
+ * entry or it has no RECOMMENDATION (format v1); INTERNAL on a bad entry
+ * or no memory.  Any transaction. */
+int audit_recommendation(struct audit *a, MDB_txn *txn, uint64_t index, char *out,
+                         size_t cap);
+
 /* GET's `audit` value: {entries, salt} for item id, or nil. */
 int audit_pack_item(struct audit *a, MDB_txn *txn, uint64_t id, msgpack_packer *pk);
 

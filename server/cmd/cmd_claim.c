@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "claim_view.h"
 #include "cmd.h"
 #include "commit.h"
 #include "conn.h"
@@ -193,9 +194,14 @@ claim_finish(struct op *op, struct hitlq_server *srv)
             op->u.claim.out.reply_len = exl;
         }
         off = wire_frame_begin(&srv->out);
-        msgpack_sbuffer_write(&srv->out, (const char *)op->u.claim.out.reply_mp,
-                              op->u.claim.out.reply_len);
-        reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+        if (claim_view_pack(srv, op->u.claim.out.reply_mp, op->u.claim.out.reply_len,
+                            &srv->pk) == HITLQ_ST_OK) {
+            reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
+        } else {
+            srv->out.size = off;
+            op->status = HITLQ_ST_INTERNAL;
+            reply_op_error(op);
+        }
     }
     op_done(op);
 }

@@ -19,21 +19,49 @@
 #include "util.h"
 #include "wire.h"
 
+/* Commit thread: after a refused lease check, says in op->errmsg what
+ * happened (PROTOCOL.md "Lease rules"); the transaction is unchanged, so
+ * the item read is the one the check saw.  Returns st. */
+static int
+lease_refused(struct op *op, struct hitlq_server *srv, MDB_txn *txn, int st)
+{
+    char who[HITLQ_MAX_NAME + 1];
+    unsigned long long id = (unsigned long long)op->u.lease.id;
+    uint64_t exp = 0;
+
+    if (st == HITLQ_ST_LEASE_HELD &&
+        queue_lease_holder(srv->store, txn, op->u.lease.id, who, sizeof(who), &exp) == 0)
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "item %llu is leased by \"%s\" until %llu (unix ms)", id, who,
+                 (unsigned long long)exp);
+    else if (st == HITLQ_ST_LEASE_EXPIRED)
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "the lease on item %llu expired; claim it again", id);
+    else if (st == HITLQ_ST_ALREADY_RESOLVED)
+        snprintf(op->errmsg, sizeof(op->errmsg), "item %llu is already resolved", id);
+    else if (st == HITLQ_ST_STALE_LEASE)
+        snprintf(op->errmsg, sizeof(op->errmsg),
+                 "item %llu is not leased with this token", id);
+    return st;
+}
+
 static int
 extend_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
              uint64_t now_ms, struct queue_fx *fx)
 {
     (void)fx;
-    return queue_extend(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                        op->u.lease.ms, now_ms, &op->u.lease.t_ms);
+    return lease_refused(op, srv, txn,
+                         queue_extend(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                                      op->u.lease.ms, now_ms, &op->u.lease.t_ms));
 }
 
 static int
 release_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
               uint64_t now_ms, struct queue_fx *fx)
 {
-    return queue_release(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                         op->u.lease.ms, now_ms, &op->u.lease.t_ms, fx);
+    return lease_refused(op, srv, txn,
+                         queue_release(srv->store, txn, op->u.lease.id, op->u.lease.lease,
+                                       op->u.lease.ms, now_ms, &op->u.lease.t_ms, fx));
 }
 
 static int
@@ -46,7 +74,7 @@ resolve_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
                            now_ms, &op->u.lease.seq, fx);
 
     return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, op->u.lease.label, NULL)
-                             : st;
+                             : lease_refused(op, srv, txn, st);
 }
 
 static int
@@ -58,7 +86,7 @@ escalate_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
 
     return st == HITLQ_ST_OK ? review_verdict(srv, txn, op->u.lease.id, REVIEW_LABEL_NONE,
                                               op->u.lease.name)
-                             : st;
+                             : lease_refused(op, srv, txn, st);
 }
 
 static void
@@ -91,10 +119,6 @@ lease_finish(struct op *op, struct hitlq_server *srv)
     size_t off;
 
     if (op->status != HITLQ_ST_OK) {
-        if (op->status == HITLQ_ST_STALE_LEASE && !op->errmsg[0])
-            snprintf(op->errmsg, sizeof(op->errmsg),
-                     "item %llu is not leased with this token (or the lease expired)",
-                     (unsigned long long)op->u.lease.id);
         reply_op_error(op);
     } else if (conn_is_open(op->conn)) {
         off = wire_frame_begin(&srv->out);
@@ -152,7 +176,7 @@ lease_start(struct conn *c, const struct frame_hdr *h, const struct op_class *cl
 
 #define LEASE_FIELDS \
     { "id", WIRE_UINT, true, 1, UINT64_MAX }, \
-    { "lease", WIRE_UINT, true, 1, UINT64_MAX }
+    { "lease", WIRE_TOKEN, true, 1, UINT64_MAX }
 
 static const struct wire_field extend_schema[] = {
     LEASE_FIELDS, { "lease_ms", WIRE_UINT, false, 1000, HITLQ_MAX_LEASE_MS },

@@ -6,6 +6,7 @@
  * byte-identical); "reasons" keeps its rule maps and gets the exact
  * feature reasons after them.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,4 +146,97 @@ explain_summary(const struct scoring *sc, const uint8_t *mp, size_t len, int for
     free(fr);
     msgpack_unpacked_destroy(&u);
     return rc;
+}
+
+/* ---- one order for every reasons array (explain_sort_reasons) ---------- */
+
+#define EXPLAIN_SORT_MAX 256u
+
+struct explain_elem {
+    size_t      off, len;
+    bool        rule;
+    double      mag;            /* |contribution| */
+    const char *name;           /* feature, borrowed from the unpacked copy */
+    uint32_t    name_len, pos;
+};
+
+static int
+explain_elem_cmp(const void *pa, const void *pb)
+{
+    const struct explain_elem *a = pa, *b = pb;
+    uint32_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+    int c;
+
+    if (a->rule != b->rule)
+        return a->rule ? -1 : 1;
+    if (!a->rule && a->mag != b->mag)
+        return a->mag > b->mag ? -1 : 1;
+    if (!a->rule && (c = memcmp(a->name, b->name, n)) != 0)
+        return c;
+    if (!a->rule && a->name_len != b->name_len)
+        return a->name_len < b->name_len ? -1 : 1;
+    return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
+/* Reads element e (decoded in o) of a reasons array. */
+static void
+explain_elem_read(struct explain_elem *e, const msgpack_object *o)
+{
+    const msgpack_object *f = wire_map_get(o, "feature"), *c = wire_map_get(o, "contribution");
+
+    e->rule = wire_map_get(o, "rule") != NULL || wire_map_get(o, "hard_rule") != NULL ||
+              f == NULL || f->type != MSGPACK_OBJECT_STR;
+    e->mag = c != NULL ? fabs(wire_f64(c)) : 0.0;
+    e->name = e->rule ? "" : f->via.str.ptr;
+    e->name_len = e->rule ? 0 : f->via.str.size;
+}
+
+/* Writes the header and the elements in sorted order; they must cover
+ * arr exactly.  0, or -1 (out untouched). */
+static int
+explain_sort_finish(const uint8_t *arr, size_t len, size_t hdr, struct explain_elem *el,
+                    size_t n, size_t end, uint8_t *out)
+{
+    size_t o = hdr;
+
+    if (end != len)
+        return -1;
+    qsort(el, n, sizeof(el[0]), explain_elem_cmp);
+    memcpy(out, arr, hdr);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + o, arr + el[i].off, el[i].len);
+        o += el[i].len;
+    }
+    return 0;
+}
+
+int
+explain_sort_reasons(const uint8_t *arr, size_t len, uint8_t *out)
+{
+    struct explain_elem el[EXPLAIN_SORT_MAX];
+    msgpack_unpacked u;
+    size_t hdr = (arr[0] & 0xf0) == 0x90 ? 1 : arr[0] == 0xdc ? 3 : 0, off, n;
+
+    if (len == 0 || hdr == 0)
+        return -1;
+    n = hdr == 1 ? (size_t)(arr[0] & 0x0f) : (size_t)(arr[1] << 8 | arr[2]);
+    if (n > EXPLAIN_SORT_MAX)
+        return -1;
+    msgpack_unpacked_init(&u);
+    off = hdr;
+    for (size_t i = 0; i < n; i++) {
+        size_t start = off;
+        struct explain_elem *e = &el[i];
+
+        if (msgpack_unpack_next(&u, (const char *)arr, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+            msgpack_unpacked_destroy(&u);
+            return -1;
+        }
+        explain_elem_read(e, &u.data);     /* a str points into arr (msgpack-c) */
+        e->off = start;
+        e->len = off - start;
+        e->pos = (uint32_t)i;
+    }
+    msgpack_unpacked_destroy(&u);
+    return explain_sort_finish(arr, len, hdr, el, n, off, out);
 }

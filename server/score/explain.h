@@ -25,4 +25,12 @@ struct scoring;
 int explain_summary(const struct scoring *sc, const uint8_t *mp, size_t len, int force,
                     uint8_t **out, size_t *out_len);
 
+/* Sorts a reasons array (msgpack bytes arr[0..len), as SUBMIT, GET and
+ * CLAIM carry it) into the one order every reply uses: the rule maps
+ * first, in their order; then the feature maps by |contribution|
+ * descending, then feature name (bytewise), then their order.  The
+ * elements are copied byte for byte into out (len bytes).  0, or -1 when
+ * arr is not such an array (of at most 256 elements). */
+int explain_sort_reasons(const uint8_t *arr, size_t len, uint8_t *out);
+
 #endif

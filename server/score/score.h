@@ -109,6 +109,10 @@ struct type_policy {
                                          * or auto_threshold without a reject band) */
     char   (*actions)[HITLQ_MAX_NAME + 1];   /* owned: key "actions", other outcomes */
     size_t   n_actions;
+    char   (*root_causes)[HITLQ_MAX_NAME + 1];   /* owned: key "root_causes" */
+    size_t   n_root_causes;             /* 0: RESOLVE's root_cause is not checked */
+    char   (*escalate_to)[HITLQ_MAX_NAME + 1];   /* owned: key "escalate_to", */
+    size_t   n_escalate_to;             /* queue names ESCALATE may use as well */
     char     queue[HITLQ_MAX_QUEUE_NAME + 1];
     uint32_t priority;                  /* review default (no band matched) */
     uint64_t sla_seconds;
@@ -168,6 +172,21 @@ bool score_auto_resolves(const struct type_policy *p, const struct score_result 
  * reject_action (with a reject band) or one of "actions" (RESOLVE refuses
  * the others with HITLQ_ST_INVALID_OUTCOME). */
 bool score_outcome_declared(const struct type_policy *p, const char *outcome);
+
+/* The queues set s knows (score_queues.c): `extra` (the server's
+ * dead-letter queue; may be NULL) and every queue its types name (review,
+ * hard-rule, data-quality and QA-sample queues, "escalate_to" lists),
+ * sorted (strcmp), each once, at most cap of them borrowed into out
+ * (*truncated, if not NULL, says when more were left out).  Returns how
+ * many were stored. */
+size_t scoring_queues(const struct scoring *s, const char *extra, const char **out,
+                      size_t cap, bool *truncated);
+/* True when name is one of scoring_queues(s, extra, ...). */
+bool scoring_queue_known(const struct scoring *s, const char *extra, const char *name);
+
+/* True when the type declares no "root_causes" or root_cause is one of
+ * them (RESOLVE refuses the others with HITLQ_ST_INVALID_ROOT_CAUSE). */
+bool score_root_cause_declared(const struct type_policy *p, const char *root_cause);
 
 /* ---- triage (score_triage.c) ------------------------------------------ */
 

@@ -306,41 +306,46 @@ static int score_load_routing(struct type_policy *tp, const json_t *jt, const ch
     return 0;
 }
 
-/* "actions": ["name", ...]: outcomes a reviewer may give besides
- * auto_action and reject_action (RESOLVE refuses any other). */
-static int score_load_actions(struct type_policy *tp, const json_t *ja, const char *where,
-                              char *err, size_t errlen)
+/* A list of distinct names under `key` (absent: none): "actions"
+ * (outcomes a reviewer may give besides auto_action and reject_action),
+ * "root_causes" (RESOLVE's root_cause must be one when declared),
+ * "escalate_to" (more queues ESCALATE may send to). */
+static int score_load_names(const json_t *jt, const char *key, size_t maxlen,
+                            char (**out)[HITLQ_MAX_NAME + 1], size_t *n_out,
+                            const char *where, char *err, size_t errlen)
 {
+    const json_t *ja = json_object_get(jt, key);
     size_t n = json_array_size(ja);
 
     if (ja == NULL)
         return 0;
     if (!json_is_array(ja) || n == 0 || n > SCORE_MAX_ACTIONS) {
-        snprintf(err, errlen, "%s: \"actions\" must be an array of 1..%u names", where,
+        snprintf(err, errlen, "%s: \"%s\" must be an array of 1..%u names", where, key,
                  SCORE_MAX_ACTIONS);
         return -1;
     }
-    if ((tp->actions = calloc(n, sizeof *tp->actions)) == NULL)
+    if ((*out = calloc(n, sizeof **out)) == NULL)
         return score_err(err, errlen, where, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const char *v = json_string_value(json_array_get(ja, i));
 
-        if (!score_name_ok(v, HITLQ_MAX_NAME)) {
-            snprintf(err, errlen, "%s: actions[%zu] must be a printable name of 1..%u bytes",
-                     where, i, HITLQ_MAX_NAME);
+        if (!score_name_ok(v, maxlen)) {
+            snprintf(err, errlen, "%s: %s[%zu] must be a printable name of 1..%zu bytes",
+                     where, key, i, maxlen);
             return -1;
         }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(tp->actions[j], v) == 0) {
-                snprintf(err, errlen, "%s: actions[%zu]: duplicate \"%s\"", where, i, v);
+            if (strcmp((*out)[j], v) == 0) {
+                snprintf(err, errlen, "%s: %s[%zu]: duplicate \"%s\"", where, key, i, v);
                 return -1;
             }
-        memcpy(tp->actions[i], v, strlen(v) + 1);
-        tp->n_actions = i + 1;
+        memcpy((*out)[i], v, strlen(v) + 1);
+        *n_out = i + 1;
     }
     return 0;
 }
 
+<<<<<<< HEAD
 /* "claim_by_id": true lets a specialist claim an item of the type by its
  * id (CLAIM_ID); absent = false. */
 static int score_load_claim_by_id(struct type_policy *tp, const json_t *jb, const char *where,
@@ -351,6 +356,19 @@ static int score_load_claim_by_id(struct type_policy *tp, const json_t *jb, cons
     if (!json_is_boolean(jb))
         return score_err(err, errlen, where, "\"claim_by_id\" must be true or false");
     tp->claim_by_id = json_is_true(jb);
+=======
+/* The three name lists of a type (score_load_names). */
+static int score_load_lists(struct type_policy *tp, const json_t *jt, const char *where,
+                            char *err, size_t errlen)
+{
+    if (score_load_names(jt, "actions", HITLQ_MAX_NAME, &tp->actions, &tp->n_actions,
+                         where, err, errlen) < 0 ||
+        score_load_names(jt, "root_causes", HITLQ_MAX_NAME, &tp->root_causes,
+                         &tp->n_root_causes, where, err, errlen) < 0 ||
+        score_load_names(jt, "escalate_to", HITLQ_MAX_QUEUE_NAME, &tp->escalate_to,
+                         &tp->n_escalate_to, where, err, errlen) < 0)
+        return -1;
+>>>>>>> h13-lease
     return 0;
 }
 
@@ -361,7 +379,7 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
         "score_class", "auto_threshold", "auto_action", "auto_reject_threshold",
         "reject_action", "queue", "priority", "sla_seconds", "bands", "hard_rules",
         "data_quality", "qa_sample", "explain", "fields", "checks", "features",
-        "description", "lean_threshold", "actions",
+        "description", "lean_threshold", "actions", "root_causes", "escalate_to",
         "profile",                      /* input drift: profile.h, loaded by score.c */
         "claim_by_id",                  /* CLAIM_ID allowed (cmd_work.c) */
         NULL };
@@ -376,7 +394,7 @@ int score_type_parse(struct type_policy *tp, const char *type, const json_t *jt,
     memcpy(tp->type, type, strlen(type) + 1);
     if (json_check_keys(jt, keys, where, ": ", err, errlen) < 0 ||
         score_load_routing(tp, jt, where, err, errlen) < 0 ||
-        score_load_actions(tp, json_object_get(jt, "actions"), where, err, errlen) < 0 ||
+        score_load_lists(tp, jt, where, err, errlen) < 0 ||
         score_load_bands(tp, json_object_get(jt, "bands"), where, err, errlen) < 0 ||
         score_load_hard(tp, json_object_get(jt, "hard_rules"), where, err, errlen) < 0 ||
         score_load_dq(tp, json_object_get(jt, "data_quality"), where, err, errlen) < 0 ||
@@ -401,6 +419,8 @@ void score_type_free(struct type_policy *tp)
     free(tp->hard);
     free(tp->bands);
     free(tp->actions);
+    free(tp->root_causes);
+    free(tp->escalate_to);
     schema_free(tp->schema);
     featmap_free(tp->featmap);
     profile_free(tp->profile);

@@ -127,7 +127,8 @@ int queue_claim(struct store *s, MDB_txn *txn, const struct claim_in *in,
                 uint64_t now_ms, struct claim_out *out);
 
 /* Lease operations: all check that the item exists (NOT_FOUND), is leased
- * with this token and not expired at now_ms (STALE_LEASE). */
+ * with this token and not expired at now_ms (else ALREADY_RESOLVED,
+ * LEASE_HELD, LEASE_EXPIRED or STALE_LEASE: qi_lease_check, queue_int.h). */
 int queue_extend(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
                  uint32_t lease_ms /* 0 = same length as before */,
                  uint64_t now_ms, uint64_t *expires_ms);
@@ -240,5 +241,19 @@ int queue_amend(struct store *s, MDB_txn *txn, uint64_t id, const char *actor,
                 const char *outcome, const char *note, const char *root_cause,
                 uint64_t now_ms, uint64_t *seq, struct queue_fx *fx, char *err,
                 size_t errlen);
+
+/* Packs the notes of item id's history (queue_notes.c): an array of
+ * {at_ms, event, actor, note}, one per stored event that carries a note
+ * (escalated, resolved), oldest first, the last `max` of them.  Any txn.
+ * HITLQ_ST_OK (an empty array for an unknown item), or a store status
+ * after which what was packed must be discarded. */
+int queue_notes_pack(struct store *s, MDB_txn *txn, uint64_t id, size_t max,
+                     msgpack_packer *pk);
+
+/* For the message of a refused lease operation on item id (queue_lease.c):
+ * the lease holder and its expiry while leased, else the last holder and
+ * 0.  HITLQ_ST_OK, NOT_FOUND or INTERNAL. */
+int queue_lease_holder(struct store *s, MDB_txn *txn, uint64_t id, char *worker,
+                       size_t cap, uint64_t *expires_ms);
 
 #endif

@@ -18,7 +18,7 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
     struct journal_item ji;
     struct journal_ev ev[2];
     size_t n = 1;
-    uint64_t unused;
+    uint64_t unused, last = it->h.lease;
     int st;
 
     memset(ev, 0, sizeof(ev));
@@ -42,6 +42,7 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
     }
     if (st != HITLQ_ST_OK)
         return st;
+    it->h.lease = last;              /* so its holder hears lease_expired */
     qi_item_journal(it, &ji);
     return journal_record(s, txn, &ji, now_ms, ev, n, &unused);
 }

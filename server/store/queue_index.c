@@ -106,10 +106,15 @@ qi_item_journal(struct qi_item *it, struct journal_item *ji)
 int
 qi_lease_check(const struct qi_item *it, uint64_t lease, uint64_t now_ms)
 {
-    if (it->h.state != HITLQ_STATE_LEASED || it->h.lease != lease ||
-        lease == 0 || it->h.due_ms <= now_ms)
-        return HITLQ_ST_STALE_LEASE;
-    return HITLQ_ST_OK;
+    bool mine = lease != 0 && it->h.lease == lease;
+
+    if (it->h.state == HITLQ_STATE_RESOLVED)
+        return HITLQ_ST_ALREADY_RESOLVED;
+    if (it->h.state == HITLQ_STATE_LEASED && !mine)
+        return HITLQ_ST_LEASE_HELD;
+    if (mine && (it->h.state != HITLQ_STATE_LEASED || it->h.due_ms <= now_ms))
+        return HITLQ_ST_LEASE_EXPIRED;    /* a queued item keeps its expired token */
+    return mine ? HITLQ_ST_OK : HITLQ_ST_STALE_LEASE;
 }
 
 /* Writes "queue\0" into k; returns its length. */

@@ -54,8 +54,11 @@ int  qi_item_save(struct store *s, MDB_txn *txn, struct qi_item *it);
 void qi_item_done(struct qi_item *it);
 void qi_item_journal(struct qi_item *it, struct journal_item *ji);
 
-/* HITLQ_ST_OK when leased with this token and not expired at now_ms,
- * else HITLQ_ST_STALE_LEASE. */
+/* HITLQ_ST_OK when leased with this token and not expired at now_ms;
+ * else ALREADY_RESOLVED (resolved), LEASE_HELD (leased with another
+ * token), LEASE_EXPIRED (this token's lease ran out: still leased past
+ * its expiry, or queued again by expiry, which keeps the token in h.lease
+ * until the next claim), or STALE_LEASE (any other token). */
 int qi_lease_check(const struct qi_item *it, uint64_t lease, uint64_t now_ms);
 
 int qi_ready_put(struct store *s, MDB_txn *txn, const struct qi_item *it);

@@ -294,3 +294,18 @@ fail:
     qi_item_done(&it);
     return st;
 }
+
+int
+queue_lease_holder(struct store *s, MDB_txn *txn, uint64_t id, char *worker,
+                   size_t cap, uint64_t *expires_ms)
+{
+    struct qi_item it;
+    int st = qi_item_load(s, txn, id, &it);
+
+    if (st != HITLQ_ST_OK)
+        return st;
+    snprintf(worker, cap, "%s", it.h.worker);
+    *expires_ms = it.h.state == HITLQ_STATE_LEASED ? it.h.due_ms : 0;
+    qi_item_done(&it);
+    return HITLQ_ST_OK;
+}

@@ -49,7 +49,7 @@ static void test_lease_ops_and_history(void **st)
     uint64_t exp = 0;
     assert_int_equal(hitlq_extend(c, id, cl.lease, 120000, &exp), HITLQ_OK);
     assert_true(exp > cl.expires_ms + 30000);
-    assert_int_equal(hitlq_extend(c, id, cl.lease + 1, 120000, &exp), HITLQ_ST_STALE_LEASE);
+    assert_int_equal(hitlq_extend(c, id, cl.lease + 1, 120000, &exp), HITLQ_ST_LEASE_HELD);
     assert_int_equal(hitlq_extend(c, 999999, cl.lease, 120000, &exp), HITLQ_ST_NOT_FOUND);
 
     /* immediate release: claimable again with a new token */
@@ -63,7 +63,7 @@ static void test_lease_ops_and_history(void **st)
     assert_true(cl.lease != old);
     assert_int_equal(hobj_u64(hitlq_reply_get(cl.reply, "attempts")), 0);   /* not raised */
     assert_int_equal(hitlq_resolve(c, id, old, "approve", NULL, NULL, NULL),
-                     HITLQ_ST_STALE_LEASE);   /* old token */
+                     HITLQ_ST_LEASE_HELD);   /* old token, claimed again */
 
     /* delayed release: not claimable at once, claimable after */
     assert_int_equal(hitlq_release(c, id, cl.lease, 300), HITLQ_OK);
@@ -86,9 +86,8 @@ static void test_lease_ops_and_history(void **st)
     assert_int_equal(hitlq_resolve(c, id, cl.lease, "approve", "checked by hand",
                                    "docs_missing", &seq), HITLQ_OK);
     assert_true(seq >= 1);
-    assert_int_equal(hitlq_resolve(c, id, cl.lease, "approve", NULL, NULL, NULL) ==
-                         HITLQ_ST_STALE_LEASE ||
-                     hitlq_err(c) == HITLQ_ST_INVALID_STATE, 1);
+    assert_int_equal(hitlq_resolve(c, id, cl.lease, "approve", NULL, NULL, NULL),
+                     HITLQ_ST_ALREADY_RESOLVED);
     hitlq_claim_clear(&cl);
 
     static const char *const want[] = { "submitted", "scored", "queued", "claimed",
@@ -146,11 +145,11 @@ static void test_lease_expiry_and_dead_letter(void **st)
     assert_true(harness_now_ms() - t0 >= 700);
     assert_int_equal(hobj_u64(hitlq_reply_get(cl.reply, "attempts")), 1);
     assert_int_equal(hitlq_resolve(c, id, tok1, "approve", NULL, NULL, NULL),
-                     HITLQ_ST_STALE_LEASE);
+                     HITLQ_ST_LEASE_HELD);
     uint64_t exp_ms = 0;
-    assert_int_equal(hitlq_extend(c, id, tok1, 5000, &exp_ms), HITLQ_ST_STALE_LEASE);
-    assert_int_equal(hitlq_release(c, id, tok1, 0), HITLQ_ST_STALE_LEASE);
-    assert_int_equal(hitlq_escalate(c, id, tok1, "elsewhere", NULL), HITLQ_ST_STALE_LEASE);
+    assert_int_equal(hitlq_extend(c, id, tok1, 5000, &exp_ms), HITLQ_ST_LEASE_HELD);
+    assert_int_equal(hitlq_release(c, id, tok1, 0), HITLQ_ST_LEASE_HELD);
+    assert_int_equal(hitlq_escalate(c, id, tok1, "elsewhere", NULL), HITLQ_ST_LEASE_HELD);
     hitlq_claim_clear(&cl);
     /* second expiry: max_attempts = 2 -> dead_letter */
     harness_sleep_ms(1100);
@@ -186,7 +185,7 @@ static void test_escalate_and_worker(void **st)
     assert_int_equal(hitlq_claim(c, e2e_review, 1, 60000, 0, "erin-desk-2", &cl), HITLQ_OK);
     assert_int_equal(cl.id, id);
     assert_int_equal(hitlq_escalate(c, id, cl.lease + 1, "fraud_review", NULL),
-                     HITLQ_ST_STALE_LEASE);
+                     HITLQ_ST_LEASE_HELD);
     assert_int_equal(hitlq_escalate(c, id, cl.lease, "fraud_review", "second look"), HITLQ_OK);
     /* the lease ended */
     assert_int_equal(hitlq_resolve(c, id, cl.lease, "approve", NULL, NULL, NULL),

@@ -87,17 +87,18 @@ test_stale_lease(void **state)
 
     assert_int_equal(qfx_claim_id(e, "q", NULL, QFX_T0, &lease), id);
     t = qfx_wtxn(e);
-    assert_int_equal(queue_extend(e->s, t, id, lease + 1, 0, QFX_T0, &exp), HITLQ_ST_STALE_LEASE);
-    assert_int_equal(queue_release(e->s, t, id, lease ^ 4, 0, QFX_T0, &rdy, NULL), HITLQ_ST_STALE_LEASE);
+    /* leased with another token */
+    assert_int_equal(queue_extend(e->s, t, id, lease + 1, 0, QFX_T0, &exp), HITLQ_ST_LEASE_HELD);
+    assert_int_equal(queue_release(e->s, t, id, lease ^ 4, 0, QFX_T0, &rdy, NULL), HITLQ_ST_LEASE_HELD);
     assert_int_equal(queue_resolve(e->s, t, id, 0, "ok", NULL, NULL, QFX_T0, &seq, NULL),
-                     HITLQ_ST_STALE_LEASE);
-    assert_int_equal(queue_escalate(e->s, t, id, 7, "z", NULL, QFX_T0, NULL), HITLQ_ST_STALE_LEASE);
+                     HITLQ_ST_LEASE_HELD);
+    assert_int_equal(queue_escalate(e->s, t, id, 7, "z", NULL, QFX_T0, NULL), HITLQ_ST_LEASE_HELD);
     assert_int_equal(queue_extend(e->s, t, 999, lease, 0, QFX_T0, &exp), HITLQ_ST_NOT_FOUND);
     /* not leased */
     assert_int_equal(queue_extend(e->s, t, other, lease, 0, QFX_T0, &exp), HITLQ_ST_STALE_LEASE);
     /* expired, even though the timer has not run yet */
     assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 10000, &exp),
-                     HITLQ_ST_STALE_LEASE);
+                     HITLQ_ST_LEASE_EXPIRED);
     assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 9999, &exp), HITLQ_ST_OK);
     qfx_commit(t);
 }
@@ -233,9 +234,11 @@ test_expiry_dead_letter(void **state)
     assert_int_equal(fx.n_woken, 1);
     assert_string_equal(fx.woken[0], "q");
     qfx_commit(t);
-    /* the old token is dead */
+    /* the old token is dead: its holder hears that it expired */
     t = qfx_wtxn(e);
     assert_int_equal(queue_extend(e->s, t, id, lease, 0, QFX_T0 + 10001, &exp),
+                     HITLQ_ST_LEASE_EXPIRED);
+    assert_int_equal(queue_extend(e->s, t, id, lease + 1, 0, QFX_T0 + 10001, &exp),
                      HITLQ_ST_STALE_LEASE);
     mdb_txn_abort(t);
     qfx_get_item(e, id, &res);
@@ -262,7 +265,25 @@ test_expiry_dead_letter(void **state)
     assert_int_equal(qfx_mu64(qfx_stats_entry(&res.data, false, "dead_letter"), "depth"), 1);
     assert_int_equal(qfx_mu64(qfx_stats_entry(&res.data, false, "dead_letter"), "sla_breached"), 1);
     msgpack_unpacked_destroy(&res);
-    assert_int_equal(qfx_claim_id(e, "dead_letter", NULL, QFX_T0 + 30002, NULL), id);
+    /* dead-lettered by expiry: still that lease's token ... */
+    MDB_txn *t2 = qfx_wtxn(e);
+    assert_int_equal(queue_extend(e->s, t2, id, lease, 0, QFX_T0 + 30001, &exp),
+                     HITLQ_ST_LEASE_EXPIRED);
+    mdb_txn_abort(t2);
+    uint64_t lease2 = 0, seq = 0;
+    assert_int_equal(qfx_claim_id(e, "dead_letter", NULL, QFX_T0 + 30002, &lease2), id);
+    /* ... until claimed again: then another lease holds it */
+    t2 = qfx_wtxn(e);
+    assert_int_equal(queue_extend(e->s, t2, id, lease, 0, QFX_T0 + 30003, &exp),
+                     HITLQ_ST_LEASE_HELD);
+    assert_int_equal(queue_resolve(e->s, t2, id, lease2, "ok", NULL, NULL, QFX_T0 + 30003,
+                                   &seq, NULL), HITLQ_ST_OK);
+    /* resolved: whatever the token */
+    assert_int_equal(queue_resolve(e->s, t2, id, lease2, "ok", NULL, NULL, QFX_T0 + 30004,
+                                   &seq, NULL), HITLQ_ST_ALREADY_RESOLVED);
+    assert_int_equal(queue_extend(e->s, t2, id, 12345, 0, QFX_T0 + 30004, &exp),
+                     HITLQ_ST_ALREADY_RESOLVED);
+    mdb_txn_abort(t2);
 }
 
 static void
