@@ -31,11 +31,6 @@ struct event;
 #define WORK_MAX_SKIPPED 1024        /* ids skipped this session */
 #define WORK_MAX_HELD    8           /* skipped items held while claiming another */
 
-/* Lease statuses that say the lease is gone (PROTOCOL.md "Lease rules"). */
-#define WORK_ST_LEASE_EXPIRED    210
-#define WORK_ST_ALREADY_RESOLVED 211
-#define WORK_ST_LEASE_HELD       212
-
 enum work_mode { WORK_TUI, WORK_PLAIN, WORK_JSON };
 
 /* What the person is doing on the current item. */

@@ -14,11 +14,6 @@
 
 #include "work.h"
 
-/* COMMENT (PROTOCOL.md §4.6c): a note without a decision. */
-#ifndef HITLQ_OP_COMMENT
-#define HITLQ_OP_COMMENT 0x26
-#endif
-
 #define WORK_WARN_MAX_MS 60000       /* warn at most this long before expiry */
 #define WORK_RETRY_MS    2000        /* a failed heartbeat is retried after */
 
@@ -63,12 +58,13 @@ server_msg(const struct work *w)
     return hitlq_async_errstr(w->ac);
 }
 
+/* The statuses that say the lease is gone (PROTOCOL.md "Lease rules"). */
 static bool
 lease_gone(int st)
 {
     return st == HITLQ_ST_STALE_LEASE || st == HITLQ_ST_NOT_FOUND ||
-           st == WORK_ST_LEASE_EXPIRED || st == WORK_ST_ALREADY_RESOLVED ||
-           st == WORK_ST_LEASE_HELD;
+           st == HITLQ_ST_LEASE_EXPIRED || st == HITLQ_ST_ALREADY_RESOLVED ||
+           st == HITLQ_ST_LEASE_HELD;
 }
 
 /* The current item is no longer ours: tell exactly why and claim the next. */
@@ -77,6 +73,10 @@ lease_lost(struct work *w, const char *why, const char *detail)
 {
     uint64_t id = w->it.id;
 
+    if (w->phase == PH_NOTE && w->note_len > 0)
+        w->note_item = id;                  /* the editor closes; the text stays */
+    if (w->note_len > 0 && work_notes_save(w) != 0)
+        work_banner(w, "cannot save the note to its file: it is kept in memory only");
     work_item_clear(&w->it);
     w->have_item = false;
     work_banner(w, "item %" PRIu64 ": lease lost (%s)%s%s%s", id, why,

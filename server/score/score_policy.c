@@ -345,7 +345,6 @@ static int score_load_names(const json_t *jt, const char *key, size_t maxlen,
     return 0;
 }
 
-<<<<<<< HEAD
 /* "claim_by_id": true lets a specialist claim an item of the type by its
  * id (CLAIM_ID); absent = false. */
 static int score_load_claim_by_id(struct type_policy *tp, const json_t *jb, const char *where,
@@ -356,7 +355,9 @@ static int score_load_claim_by_id(struct type_policy *tp, const json_t *jb, cons
     if (!json_is_boolean(jb))
         return score_err(err, errlen, where, "\"claim_by_id\" must be true or false");
     tp->claim_by_id = json_is_true(jb);
-=======
+    return 0;
+}
+
 /* The three name lists of a type (score_load_names). */
 static int score_load_lists(struct type_policy *tp, const json_t *jt, const char *where,
                             char *err, size_t errlen)
@@ -368,7 +369,6 @@ static int score_load_lists(struct type_policy *tp, const json_t *jt, const char
         score_load_names(jt, "escalate_to", HITLQ_MAX_QUEUE_NAME, &tp->escalate_to,
                          &tp->n_escalate_to, where, err, errlen) < 0)
         return -1;
->>>>>>> h13-lease
     return 0;
 }
 
