@@ -74,9 +74,6 @@ struct work_req {
     bool           with_note;     /* the request carried the kept note */
 };
 
-/* A skipped item held (not shown) while another is claimed. */
-struct work_held { uint64_t id, lease; };
-
 struct work {
     struct cli        *cl;
     enum work_mode     mode;
@@ -110,10 +107,9 @@ struct work {
     char               status[512];          /* the last thing that happened */
     uint64_t           skipped[WORK_MAX_SKIPPED];
     size_t             n_skipped;
-    struct work_held   held[WORK_MAX_HELD];
+    struct work_item   held[WORK_MAX_HELD];  /* skipped items claimed again, not shown */
     size_t             n_held;
     bool               only_skipped;         /* the item shown was skipped before */
-    bool               accept_skipped;       /* the next claim may show a skipped item */
     uint64_t           decided;              /* decisions acknowledged */
     int                exit_code;
     bool               stdin_eof;

@@ -96,15 +96,16 @@ was_skipped(const struct work *w, uint64_t id)
     return false;
 }
 
-/* Gives back every held skipped item except index keep (-1: all). */
+/* Gives back every held skipped item. */
 static void
-release_held(struct work *w, long keep)
+release_held(struct work *w)
 {
     size_t i;
 
-    for (i = 0; i < w->n_held; i++)
-        if ((long)i != keep)
-            (void)hitlq_async_release(w->ac, w->held[i].id, w->held[i].lease, 0, NULL, NULL);
+    for (i = 0; i < w->n_held; i++) {
+        (void)hitlq_async_release(w->ac, w->held[i].id, w->held[i].lease, 0, NULL, NULL);
+        work_item_clear(&w->held[i]);
+    }
     w->n_held = 0;
 }
 
@@ -130,6 +131,19 @@ show_item(struct work *w, struct work_item *it, bool only_skipped)
     work_ui_item(w);
 }
 
+/* Nothing else came: the first held skipped item is shown after all
+ * (its lease is still ours), the others go back. */
+static void
+offer_held(struct work *w)
+{
+    struct work_item it = w->held[0];
+
+    memmove(&w->held[0], &w->held[1], (w->n_held - 1) * sizeof(w->held[0]));
+    w->n_held--;
+    release_held(w);
+    show_item(w, &it, true);
+}
+
 static void
 on_claim(hitlq_async *ac, hitlq_reply *r, void *priv)
 {
@@ -142,11 +156,10 @@ on_claim(hitlq_async *ac, hitlq_reply *r, void *priv)
     st = hitlq_reply_status(r);
     if (w->phase == PH_QUIT && st != HITLQ_ST_OK)
         return work_stop(w, w->exit_code);
+    if (st == HITLQ_ST_EMPTY && w->n_held > 0)
+        return offer_held(w);
     if (st == HITLQ_ST_EMPTY) {
-        /* Only skipped items were found: offer them again after all. */
-        w->accept_skipped = w->n_held > 0;
-        release_held(w, -1);
-        work_claim(w, w->accept_skipped ? 0 : w->wait_ms);
+        work_claim(w, w->wait_ms);
         return;
     }
     if (st != HITLQ_ST_OK) {
@@ -160,17 +173,16 @@ on_claim(hitlq_async *ac, hitlq_reply *r, void *priv)
     if (w->phase == PH_QUIT) {              /* came while leaving: give it back */
         (void)hitlq_async_release(ac, it.id, it.lease, 0, NULL, NULL);
         work_item_clear(&it);
+        release_held(w);
         return work_stop(w, w->exit_code);
     }
-    if (!w->accept_skipped && was_skipped(w, it.id) && w->n_held < WORK_MAX_HELD) {
-        w->held[w->n_held++] = (struct work_held){ it.id, it.lease };
-        work_item_clear(&it);
-        work_claim(w, 0);                   /* look for another one */
+    if (was_skipped(w, it.id) && w->n_held < WORK_MAX_HELD) {
+        w->held[w->n_held++] = it;          /* hold it and look for another */
+        work_claim(w, 0);
         return;
     }
-    release_held(w, -1);
-    show_item(w, &it, w->accept_skipped || was_skipped(w, it.id));
-    w->accept_skipped = false;
+    release_held(w);
+    show_item(w, &it, was_skipped(w, it.id));
 }
 
 int

@@ -191,6 +191,8 @@ cli_work(struct cli *cl, int argc, char **argv)
     else
         hitlq_async_free(w->ac);
     work_item_clear(&w->it);
+    for (size_t i = 0; i < w->n_held; i++)
+        work_item_clear(&w->held[i]);
     if (w->base != NULL)
         event_base_free(w->base);
     free(w);
