@@ -209,6 +209,8 @@ void work_line_item(struct work *w);
 void work_line_prompt(struct work *w);
 void work_line_event(struct work *w, const char *event, const char *text);
 void work_line_input(struct work *w);
+/* False once the input ended and every line was run: no next item then. */
+bool work_line_more(const struct work *w);
 
 /* ---- work_keys.c: the key map shared by the front-ends --------------------- */
 

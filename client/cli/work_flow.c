@@ -331,7 +331,7 @@ decided(struct work *w, const struct work_req *q, hitlq_reply *r)
     work_item_clear(&w->it);
     w->have_item = false;
     w->pend = WK_NONE;
-    if (q->kind == WK_QUIT || w->quit_after)
+    if (q->kind == WK_QUIT || w->quit_after || (w->mode != WORK_TUI && !work_line_more(w)))
         work_stop(w, w->exit_code);
     else
         work_claim(w, w->wait_ms);

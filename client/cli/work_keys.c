@@ -17,7 +17,8 @@ static void
 ask(struct work *w, enum work_kind kind, const char *arg)
 {
     w->pend = kind;
-    snprintf(w->pend_arg, sizeof(w->pend_arg), "%s", arg != NULL ? arg : "");
+    if (arg != w->pend_arg)                  /* escalation: the target is already there */
+        snprintf(w->pend_arg, sizeof(w->pend_arg), "%s", arg != NULL ? arg : "");
     w->phase = PH_CONFIRM;
     work_ui_refresh(w);
 }

@@ -28,6 +28,7 @@ int
 work_line_open(struct work *w)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    w->prompted = PH_BUSY;                      /* announce the first wait */
     return 0;
 }
 
@@ -55,6 +56,8 @@ json_item(struct work *w)
     json_decref(j);
 }
 
+static void line_run(struct work *w);
+
 void
 work_line_prompt(struct work *w)
 {
@@ -66,6 +69,8 @@ work_line_prompt(struct work *w)
     if (w->phase == PH_WAIT) {
         work_line_event(w, "waiting", w->queue_arg);
         w->prompted = PH_WAIT;
+        if (w->stdin_eof)
+            line_run(w);                         /* the input ended: quit */
     } else if (w->mode != WORK_PLAIN) {
         return;
     } else if (w->phase == PH_ITEM) {
@@ -85,12 +90,8 @@ work_line_event(struct work *w, const char *event, const char *text)
         return;
     }
     j = json_pack("{s:s,s:s}", "event", event, "message", text);
-    if (j != NULL && w->have_item) {
-        char id[32];
-
-        snprintf(id, sizeof(id), "%" PRIu64, w->it.id);
-        json_object_set_new(j, "id", json_string(id));
-    }
+    if (j != NULL && w->have_item)
+        json_object_set_new(j, "id", json_integer((json_int_t)w->it.id));
     if (j != NULL)
         cli_json_println(stdout, j);
     json_decref(j);
@@ -213,6 +214,12 @@ line_run(struct work *w)
     }
     if (w->stdin_eof && in_len == 0 && (w->phase == PH_ITEM || w->phase == PH_WAIT))
         work_quit(w);
+}
+
+bool
+work_line_more(const struct work *w)
+{
+    return !w->stdin_eof || in_len > 0;
 }
 
 void

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,15 +132,20 @@ work_connect(struct work *w)
 static int
 add_events(struct work *w, struct event **sigs)
 {
-    struct timeval one = { 1, 0 };
+    struct timeval one = { 1, 0 }, poll = { 0, 10000 };
+    struct stat sb;
+    bool file = fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
 
     w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
-    w->in_ev = event_new(w->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, w);
+    /* A regular file cannot be polled (epoll refuses it): it is read on a
+     * short timer instead, a chunk at a time, until its end. */
+    w->in_ev = file ? event_new(w->base, -1, EV_PERSIST, on_stdin, w)
+                    : event_new(w->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, w);
     sigs[0] = evsignal_new(w->base, SIGINT, on_signal, w);
     sigs[1] = evsignal_new(w->base, SIGTERM, on_signal, w);
     if (w->tick == NULL || w->in_ev == NULL || sigs[0] == NULL || sigs[1] == NULL)
         return -1;
-    return event_add(w->tick, &one) | event_add(w->in_ev, NULL) |
+    return event_add(w->tick, &one) | event_add(w->in_ev, file ? &poll : NULL) |
            event_add(sigs[0], NULL) | event_add(sigs[1], NULL);
 }
 

@@ -103,7 +103,7 @@ wait_for(const char *name, const char *text, int ms, char *buf)
 static uint64_t
 screen_item(const char *buf)
 {
-    const char *p = strstr(buf, "\nitem ");
+    const char *p = strstr(buf, "\nitem   ");   /* the item line, not the status */
     unsigned long long id = 0;
 
     if (p == NULL || sscanf(p + 6, " %llu", &id) != 1)
