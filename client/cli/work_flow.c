@@ -20,12 +20,15 @@
 void
 work_banner(struct work *w, const char *fmt, ...)
 {
+    char old[sizeof(w->banner)];
     va_list ap;
 
+    memcpy(old, w->banner, sizeof(old));
     va_start(ap, fmt);
     vsnprintf(w->banner, sizeof(w->banner), fmt, ap);
     va_end(ap);
-    if (w->banner[0] != '\0')
+    /* a countdown's new text is not a new warning: the line modes say it once */
+    if (w->banner[0] != '\0' && strncmp(old, w->banner, 20) != 0)
         work_ui_event(w, "warning", w->banner);
 }
 
@@ -318,6 +321,7 @@ decided(struct work *w, const struct work_req *q, hitlq_reply *r)
     if (q->kind == WK_COMMENT) {
         w->phase = PH_ITEM;
         work_event(w, "noted", "item %" PRIu64 ": note saved on the server", q->id);
+        work_ui_refresh(w);
         return;
     }
     if (q->kind == WK_SKIP && w->n_skipped < WORK_MAX_SKIPPED)
@@ -369,6 +373,7 @@ on_decision(hitlq_async *ac, hitlq_reply *r, void *priv)
         w->quit_after = false;
         work_banner(w, "%s refused: %s: %s%s", kind_event(q->kind), hitlq_strerror(st),
                     server_msg(w), q->with_note ? " (your note is kept)" : "");
+        work_ui_refresh(w);
     }
     free(q);
 }

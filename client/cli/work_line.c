@@ -71,11 +71,12 @@ work_line_prompt(struct work *w)
         w->prompted = PH_WAIT;
         if (w->stdin_eof)
             line_run(w);                         /* the input ended: quit */
-    } else if (w->mode != WORK_PLAIN) {
-        return;
     } else if (w->phase == PH_ITEM) {
-        printf("keys: %s\n> ", work_help(w, help, sizeof(help)));
-        fflush(stdout);
+        if (w->mode == WORK_PLAIN) {
+            printf("keys: %s\n> ", work_help(w, help, sizeof(help)));
+            fflush(stdout);
+        }
+        line_run(w);                             /* lines typed ahead */
     }
 }
 
@@ -84,9 +85,9 @@ work_line_event(struct work *w, const char *event, const char *text)
 {
     json_t *j;
 
+    w->prompted = PH_BUSY;               /* prompt (and run typed lines) again */
     if (w->mode == WORK_PLAIN) {
         printf("%s: %s\n", event, text);
-        w->prompted = PH_BUSY;           /* print the prompt again */
         return;
     }
     j = json_pack("{s:s,s:s}", "event", event, "message", text);
@@ -230,10 +231,9 @@ work_line_item(struct work *w)
     } else {
         printf("--- item\n");
         work_view(w, plain_fact, NULL);
-        w->prompted = PH_BUSY;
-        work_line_prompt(w);
     }
-    line_run(w);
+    w->prompted = PH_BUSY;
+    work_line_prompt(w);
 }
 
 void
