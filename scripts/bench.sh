@@ -26,6 +26,8 @@
 #       (tests/bench/bench_drift.c, proto/drift_stats.c)
 #   (o) input-drift histograms: (b)'s durable submits with the bundled policy
 #       with and without its reference profile, alternating rounds
+#   (p) the workstation: one `hitlq work --plain` client's decide -> next
+#       item shown latency at ~100k queued (scripts/bench_work.py)
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -691,6 +693,25 @@ PRATIO_MED=$(printf '%s\n' $PRATIO_ALL | grep -v '^n/a$' | sort -n | awk '{ v[NR
     if (NR == 0) { print "n/a"; exit } printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 say "bench: (o) input-drift histograms: durable submits/s profile on / off = $PRATIO_MED (median of $ROUNDS per-round ratios; on $(num_or_na "$PON_MED")/s, off $(num_or_na "$POFF_MED")/s)"
 
+# ---- (p) the workstation: one `hitlq work --plain` specialist ------------------
+# Bundled default policy; filled with (d)'s filler until ~100k wait on
+# credit_review (about 62% of the German Credit mix queues, most there);
+# scripts/bench_work.py times decide (key `1`) -> next item shown.
+sync
+say ""
+WORK_FILL=${BENCH_WORK_FILL:-160000}
+say "-- (p) hitlq work --plain: decide -> next item shown, after filling $WORK_FILL (bundled policy; load average $(loadavg))"
+WORK_P50= WORK_P99=
+if [ -x "$B/hitlq" ] && start_server work "$TMPROOT/policy/default.conf"; then
+    run "$O/fill.work" 300 "$BL" fill -P "$PORTFILE" -n "$WORK_FILL" -t 240
+    run "$O/work.depth" 30 "$BL" stats -P "$PORTFILE"
+    run "$O/work" 300 python3 scripts/bench_work.py "$B/hitlq" "$(cat "$PORTFILE")" credit_review \
+        "${BENCH_WORK_N:-2000}"
+    WORK_P50=$(sed -n 's/.*decide->next p50_ms=\([0-9.]*\).*/\1/p' "$O/work")
+    WORK_P99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$O/work")
+    server_alive "work" && stop_server
+fi
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -804,5 +825,7 @@ printf '%-58s %-30s %-16s %s\n' "(m) drift aggregate updates entries/s, one thre
     "$(num_or_na "$DR_RATE") ($(num_or_na "$DR_NS") ns/entry)" ">= 2500000" "$(verdict "$DR_RATE" ">=" 2500000)"
 printf '%-58s %-30s %-16s %s\n' "(o) submits/s input-drift profile on / off (median ratio)" \
     "$(num_or_na "$PRATIO_MED") ($(num_or_na "$PON_MED") / $(num_or_na "$POFF_MED"))" ">= 0.95" "$(verdict "$PRATIO_MED" ">=" 0.95)"
+printf '%-58s %-30s %-16s %s\n' "(p) hitlq work decide -> next item, p50 / p99 ms" \
+    "$(num_or_na "$WORK_P50") / $(num_or_na "$WORK_P99")" "-" "-"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0
