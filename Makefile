@@ -17,6 +17,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CLIENT_PKGS = msgpack libssl libcrypto
 CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS))
+# The CLI's workstation (`hitlq work`, client/cli/work_tui.c) draws with ncurses.
+CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 
 WARN    = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
 BASEFLAGS = -std=c11 -D_GNU_SOURCE -DHITLQ_VERSION='"$(VERSION)"' -g $(WARN) \
@@ -109,7 +111,7 @@ LIB_MAP = client/lib/libhitlq.map
 $(B)/libhitlq.so: $(PROTO_SRCS:%.c=$(B)/%.o) $(CLIENT_SRCS:%.c=$(B)/%.o) $(LIB_MAP)
 	$(CC) -shared -Wl,-soname,libhitlq.so.0 -Wl,--version-script=$(LIB_MAP) -o $@ $(filter %.o,$^) $(CLIENT_LIBS)
 $(B)/hitlq: $(CLI_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS) -lm
 $(B)/hitlq-audit: $(AUD_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(B)/libhitlq.a
 	$(CC) -o $@ $^ $(AUD_LIBS) -lm
 $(B)/hitlq.pc: scripts/hitlq.pc.in
@@ -127,7 +129,7 @@ $(T)/libhitlq.a: $(CLIENT_SRCS:%.c=$(T)/%.o)
 $(T)/hitlqd: $(T)/server/main.o $(T)/libhitlqd.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 $(T)/hitlq: $(CLI_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
-	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS) -lm
 $(T)/hitlq-audit: $(AUD_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a
 	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) -lm
 

@@ -29,6 +29,8 @@
 #   (p) the asynchronous API (tests/bench/bench_async.c): claim+resolve
 #       cycles/s, 16 async contexts on one loop vs 16 blocking threads,
 #       under the bundled default policy and the scorecard policy
+#   (q) the workstation: one `hitlq work --plain` client's decide -> next
+#       item shown latency at ~100k queued (scripts/bench_work.py)
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -739,6 +741,27 @@ else
     say "note: $BAS missing: (p) skipped"
 fi
 
+# ---- (q) the workstation: one `hitlq work --plain` specialist ------------------
+# Bundled default policy; filled with (d)'s filler until ~100k wait on
+# credit_review (about 62% of the German Credit mix queues, most there);
+# scripts/bench_work.py times decide (key `1`) -> next item shown.
+sync
+say ""
+WORK_FILL=${BENCH_WORK_FILL:-160000}
+say "-- (q) hitlq work --plain: decide -> next item shown, after filling $WORK_FILL (bundled policy; load average $(loadavg))"
+WORK_P50= WORK_P99=
+if [ -x "$B/hitlq" ] && start_server work "$TMPROOT/policy/default.conf"; then
+    run "$O/fill.work" 300 "$BL" fill -P "$PORTFILE" -n "$WORK_FILL" -t 240
+    run "$O/work.depth" 30 "$BL" stats -P "$PORTFILE"
+    run "$O/work" 300 python3 scripts/bench_work.py "$B/hitlq" "$(cat "$PORTFILE")" credit_review \
+        "${BENCH_WORK_N:-2000}"
+    WORK_P50=$(sed -n 's/.*decide->next p50_ms=\([0-9.]*\).*/\1/p' "$O/work")
+    WORK_P99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$O/work")
+    server_alive "work" && stop_server
+    rm -rf "$SRV_DIR/data"
+fi
+say "bench: (q) hitlq work --plain decide -> next item shown: p50 $(num_or_na "$WORK_P50") ms, p99 $(num_or_na "$WORK_P99") ms (n=$(sed -n "s/.* n=\([0-9]*\).*/\1/p" "$O/work" | head -n 1))"
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -856,5 +879,7 @@ printf '%-58s %-30s %-16s %s\n' "(p) async claim+resolve/s, default policy: asyn
     "${AS_XGB_AM:-n/a} / ${AS_XGB_BM:-n/a}" "-" "-"
 printf '%-58s %-30s %-16s %s\n' "(p) async claim+resolve/s, scorecard: async / blocking" \
     "${AS_CARD_AM:-n/a} / ${AS_CARD_BM:-n/a}" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(q) hitlq work decide -> next item, p50 / p99 ms" \
+    "$(num_or_na "$WORK_P50") / $(num_or_na "$WORK_P99")" "-" "-"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0

@@ -80,6 +80,9 @@ void cli_print_item(const msgpack_object *body);
 
 /* Helpers shared by the command files (hitlq.c). */
 int  cli_connect(struct cli *cl);
+/* The connection options of the global flags into *o (an Ed25519 key file
+ * is read into sk: wipe it after connecting).  CLI_EXIT_OK or _ERR. */
+int  cli_options(struct cli *cl, hitlq_options *o, char *sk, size_t sk_len);
 int  cli_fail(struct cli *cl, const char *what, int rc);    /* prints, returns 1 */
 int  cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool cli_parse_u64(const char *s, uint64_t *v);

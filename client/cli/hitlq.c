@@ -2,7 +2,8 @@
  * hitlq.c - the hitlq command-line tool: global options, the command
  * table and helpers shared by the commands (connect, error reporting,
  * number parsing).  Commands live in cli_items.c, cli_cmds.c,
- * cli_admin.c, cli_drift.c, cli_review.c and cli_work_ops.c.
+ * cli_admin.c, cli_drift.c, cli_review.c, cli_work_ops.c and work_main.c
+ * (`work`).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +28,7 @@ int cli_claim_id(struct cli *cl, int argc, char **argv);   /* cli_work_ops.c */
 int cli_comment(struct cli *cl, int argc, char **argv);    /* cli_work_ops.c */
 int cli_reopen(struct cli *cl, int argc, char **argv);     /* cli_work_ops.c */
 int cli_amend(struct cli *cl, int argc, char **argv);      /* cli_work_ops.c */
+int cli_work(struct cli *cl, int argc, char **argv);           /* work_main.c */
 
 static const struct {
     const char *name;
@@ -44,6 +46,7 @@ static const struct {
     { "stats",    cli_stats,    "                            queues and types" },
     { "drift-inputs", cli_drift_inputs, "TYPE [--from MS] [--to MS]  input drift per feature (auditor, admin)" },
     { "drift-review", cli_drift_review, "TYPE [--since MS] [--until MS]  live AI-vs-human review (auditor, admin)" },
+    { "work",     cli_work,     "QUEUE[,QUEUE] [--lease-ms N] [--max-hold SEC] [--plain | --json]  the workstation" },
     { "reload",   cli_reload,   "                            re-read the server's policy file" },
     { "key",      cli_key,      "add PRINCIPAL ROLE [--skills Q1,Q2] [--tls-peer CN | --public-key PK] | list [PRINCIPAL] | revoke KEY_ID" },
     { "get-key",  cli_get_key,  "KEY                         an item by its idempotency key" },
@@ -172,20 +175,29 @@ cli_read_key_file(const char *path, char *buf, size_t cap)
 }
 
 int
+cli_options(struct cli *cl, hitlq_options *o, char *sk, size_t sk_len)
+{
+    *o = (hitlq_options){ .host = cl->host, .port = cl->port, .name = cl->name,
+                          .timeout_ms = 30000, .tls_ca = cl->tls_ca, .tls_cert = cl->tls_cert,
+                          .tls_key = cl->tls_key, .tls_server_name = cl->tls_name,
+                          .api_key = cl->api_key, .role = cl->role };
+    if (cl->key_file != NULL) {
+        if (cli_read_key_file(cl->key_file, sk, sk_len) != 0)
+            return CLI_EXIT_ERR;
+        o->ed25519_key = sk;
+        o->api_key = NULL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int
 cli_connect(struct cli *cl)
 {
     char sk[HITLQ_ED25519_KEY_LEN + 8];
-    hitlq_options o = { .host = cl->host, .port = cl->port, .name = cl->name,
-                        .timeout_ms = 30000, .tls_ca = cl->tls_ca, .tls_cert = cl->tls_cert,
-                        .tls_key = cl->tls_key, .tls_server_name = cl->tls_name,
-                        .api_key = cl->api_key, .role = cl->role };
+    hitlq_options o;
 
-    if (cl->key_file != NULL) {
-        if (cli_read_key_file(cl->key_file, sk, sizeof(sk)) != 0)
-            return CLI_EXIT_ERR;
-        o.ed25519_key = sk;
-        o.api_key = NULL;
-    }
+    if (cli_options(cl, &o, sk, sizeof(sk)) != CLI_EXIT_OK)
+        return CLI_EXIT_ERR;
     cl->c = hitlq_connect(&o);
     explicit_bzero(sk, sizeof(sk));
     if (cl->c == NULL) {

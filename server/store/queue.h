@@ -255,4 +255,18 @@ int queue_notes_pack(struct store *s, MDB_txn *txn, uint64_t id, size_t max,
 int queue_lease_holder(struct store *s, MDB_txn *txn, uint64_t id, char *worker,
                        size_t cap, uint64_t *expires_ms);
 
+/* Packs the notes of item id's history (queue_notes.c): an array of
+ * {at_ms, event, actor, note}, one per stored event that carries a note
+ * (escalated, resolved), oldest first, the last `max` of them.  Any txn.
+ * HITLQ_ST_OK (an empty array for an unknown item), or a store status
+ * after which what was packed must be discarded. */
+int queue_notes_pack(struct store *s, MDB_txn *txn, uint64_t id, size_t max,
+                     msgpack_packer *pk);
+
+/* For the message of a refused lease operation on item id (queue_lease.c):
+ * the lease holder and its expiry while leased, else the last holder and
+ * 0.  HITLQ_ST_OK, NOT_FOUND or INTERNAL. */
+int queue_lease_holder(struct store *s, MDB_txn *txn, uint64_t id, char *worker,
+                       size_t cap, uint64_t *expires_ms);
+
 #endif
