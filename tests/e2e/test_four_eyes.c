@@ -9,7 +9,10 @@
  * disagreement is escalated by hitlqd to the senior queue where neither
  * reviewer may claim it, the state survives a restart, and every verdict
  * is its own audit entry whose REVIEW extension (k of n, shown, final),
- * actor and VERDICT outcome are what this file did.
+ * actor and VERDICT outcome are what this file did.  Waiting CLAIMs: a
+ * wake-up used by an excluded waiter is passed on to an eligible one
+ * behind it, and ends once every waiter had it.  A reopened item is
+ * decided by one RESOLVE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -425,6 +428,57 @@ static void test_wake_passed_past_excluded(void **st)
     hitlq_free(a);
 }
 
+/* hitlqd's CPU time (user + system) in clock ticks, from /proc. */
+static unsigned long long server_cpu_ticks(void)
+{
+    char path[64], buf[1024];
+    unsigned long long ut = 0, stt = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)S.pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');                 /* after "pid (comm)" */
+    assert_non_null(p);
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                            &ut, &stt), 2);
+    return ut + stt;
+}
+
+/* Only excluded claims wait: the passed-on wake-up visits each once and
+ * stops (no loop: hitlqd stays idle while they wait), each gets `empty`
+ * at its own deadline, and the item is still there for bob. */
+static void test_wake_pass_ends(void **st)
+{
+    (void)st;
+    hitlq *a = cli("alice"), *b = cli("bob");
+    struct hconn p1, p2;
+    struct hframe f1, f2;
+    uint64_t id = submit(a, "fe-wake-end"), seq = 99;
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    park_claim(&p1, "alice", 1800);
+    park_claim(&p2, "alice", 1800);
+    harness_sleep_ms(200);
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    uint64_t t0 = harness_now_ms();
+    unsigned long long cpu0 = server_cpu_ticks();
+    assert_int_equal(hconn_read_frame(&p1, &f1, 4000), 1);
+    assert_int_equal(hconn_read_frame(&p2, &f2, 4000), 1);
+    uint64_t waited = harness_now_ms() - t0;
+    unsigned long long cpu = server_cpu_ticks() - cpu0;
+    assert_int_equal(f1.status, HITLQ_ST_EMPTY);
+    assert_int_equal(f2.status, HITLQ_ST_EMPTY);
+    assert_true(waited >= 1200);                       /* at their deadlines */
+    assert_true(cpu * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK) < waited / 3);
+    struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
+    assert_int_equal(cb.id, id);
+    hitlq_claim_clear(&ca), hitlq_claim_clear(&cb);
+    hframe_free(&f1), hframe_free(&f2);
+    hconn_close(&p1), hconn_close(&p2);
+    hitlq_free(a), hitlq_free(b);
+}
+
 /* A closed four-eyes item that is REOPENed gets no second four-eyes
  * round (proto/PROTOCOL.md §4.9): one ordinary RESOLVE by whoever claims
  * it on the queue REOPEN named (here the senior queue) closes it, the
@@ -564,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_reviewer_then_escalate, setup_add, teardown),
         cmocka_unit_test_setup_teardown(test_wake_passed_past_excluded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopened_decided_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_pass_ends, setup, teardown),
     };
     return e2e_run("four_eyes", tests, sizeof tests / sizeof tests[0]);
 }
