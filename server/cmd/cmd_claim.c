@@ -3,7 +3,11 @@
  * asked to wait (claim_parking, a kind of park.h).  A parked claim costs
  * one timer and a list entry; it is re-run only when a commit made items
  * ready on one of its queues (no polling), in the order the claims
- * parked, and answered `empty` when its wait runs out.
+ * parked, and answered `empty` when its wait runs out.  A woken claim
+ * that comes back empty while the queue it was woken for still has a
+ * ready item (a four-eyes item it may not review) passes its wake-up on
+ * to the oldest parked claim of that queue the wake-up has not visited
+ * (claim_pass_on): one claim at a time, each at most once per wake-up.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include "explain.h"
 #include "op.h"
 #include "park.h"
+#include "queue_ready.h"
 #include "review_blind.h"
 #include "server.h"
 #include "util.h"
@@ -25,6 +30,10 @@
 
 extern const struct op_class claim_class;
 extern const struct park_kind claim_parking;
+
+/* The last wake-up chain handed out (claim_wake, claim_pass_on); loop
+ * thread only.  Only its uniqueness matters. */
+static uint64_t claim_chain_last;
 
 /* The parked claims, oldest first. */
 static struct park_list *
@@ -100,6 +109,50 @@ claim_matches(const struct op *op, const struct queue_fx *fx, const uint32_t *le
     return -1;
 }
 
+/* 1 + the index of queue name q in op's queues, or 0. */
+static uint8_t
+claim_queue_slot(const struct op *op, const char *q)
+{
+    for (size_t i = 0; i < op->u.claim.in.n_queues; i++)
+        if (strcmp(op->u.claim.in.queues[i], q) == 0)
+            return (uint8_t)(i + 1);
+    return 0;
+}
+
+/* Takes op off the parked list and re-runs it carrying wake-up chain
+ * `chain` for its queue slot (0: woken for every queue). */
+static void
+claim_rerun(struct hitlq_server *srv, struct op *op, uint64_t chain, uint8_t slot)
+{
+    park_unlink(claim_waiters(srv), &op->park);
+    claim_stop_timer(op);
+    op->u.claim.wake_chain = chain;
+    op->u.claim.wake_q = slot;
+    commit_submit(srv->commit, op);
+}
+
+/* op, woken by chain for queue q, found only items it may not take while
+ * q still had ready ones: the oldest parked claim on q that this chain
+ * has not woken yet is re-run with it.  Each parked claim is visited at
+ * most once per chain, so a wake-up makes at most one pass per waiter,
+ * one at a time (each waits for the previous one's commit). */
+static void
+claim_pass_on(struct hitlq_server *srv, const struct op *op)
+{
+    const char *q = op->u.claim.in.queues[op->u.claim.wake_q - 1];
+
+    for (struct park_entry *e = claim_waiters(srv)->head; e != NULL; e = e->next) {
+        struct op *w = PARK_ENTRY_OF(e, struct op, park);
+        uint8_t slot;
+
+        if (w->u.claim.wake_chain == op->u.claim.wake_chain ||
+            (slot = claim_queue_slot(w, q)) == 0)
+            continue;
+        claim_rerun(srv, w, op->u.claim.wake_chain, slot);
+        return;
+    }
+}
+
 /* After the batch's replies: re-runs, oldest first, the parked claims
  * that listen on a queue given ready items, as many per queue as it got
  * (all of them when too many queues were woken to list). */
@@ -126,9 +179,8 @@ claim_wake(struct hitlq_server *srv, struct park_list *l, const struct park_news
             continue;
         if (!fx->wake_all)
             left[i]--;
-        park_unlink(l, e);
-        claim_stop_timer(op);
-        commit_submit(srv->commit, op);
+        claim_rerun(srv, op, ++claim_chain_last,
+                    fx->wake_all ? 0 : claim_queue_slot(op, fx->woken[i]));
     }
 }
 
@@ -169,6 +221,11 @@ claim_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     else
         st = queue_claim(srv->store, txn, &op->u.claim.in, now_ms, &op->u.claim.out);
     op->u.claim.blind = st == HITLQ_ST_OK ? four_eyes_claimed(srv, txn, op->u.claim.out.id) : 0;
+    op->u.claim.wake_pass = false;
+    if (st == HITLQ_ST_EMPTY && op->u.claim.wake_q != 0 &&
+        queue_has_ready(srv->store, txn, op->u.claim.in.queues[op->u.claim.wake_q - 1],
+                        &op->u.claim.wake_pass) != HITLQ_ST_OK)
+        op->u.claim.wake_pass = false;   /* a read error: no pass, the claim stays correct */
     return st;
 }
 
@@ -190,6 +247,10 @@ claim_finish(struct op *op, struct hitlq_server *srv)
     uint64_t now = util_now_ms();
     size_t off;
 
+    if (op->status == HITLQ_ST_EMPTY && op->u.claim.wake_pass && !srv->stopping)
+        claim_pass_on(srv, op);
+    op->u.claim.wake_q = 0;
+    op->u.claim.wake_pass = false;
     if (op->status == HITLQ_ST_EMPTY && op->u.claim.wait_until_ms > now &&
         op->conn != NULL && conn_is_open(op->conn) && !srv->stopping) {
         claim_park(srv, op, now);

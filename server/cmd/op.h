@@ -77,6 +77,14 @@ struct op {
             uint64_t         by_id;      /* CLAIM_ID: the item (in.queues[0] its
                                           * queue, checked); 0 = CLAIM */
             uint8_t          blind;      /* FOUR_EYES_BLIND_* (cmd_four_eyes.h) */
+            /* A wake-up this claim carries (cmd_claim.c): the chain it was
+             * last woken by (0 = none), 1 + the index in in.queues of the
+             * queue it was woken for (0 = not for one queue), and whether
+             * it came back empty while that queue still had ready items
+             * (set by apply: the wake-up is passed on). */
+            uint64_t         wake_chain;
+            uint8_t          wake_q;
+            bool             wake_pass;
         } claim;
         struct {                         /* COMMENT, REOPEN, AMEND (cmd_work.c) */
             uint64_t id, seq;

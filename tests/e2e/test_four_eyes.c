@@ -9,7 +9,10 @@
  * disagreement is escalated by hitlqd to the senior queue where neither
  * reviewer may claim it, the state survives a restart, and every verdict
  * is its own audit entry whose REVIEW extension (k of n, shown, final),
- * actor and VERDICT outcome are what this file did.
+ * actor and VERDICT outcome are what this file did.  Waiting CLAIMs: a
+ * wake-up used by an excluded waiter is passed on to an eligible one
+ * behind it, and ends once every waiter had it.  A reopened item is
+ * decided by one RESOLVE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -367,6 +370,150 @@ static void test_add_reviewer_then_escalate(void **st)
     hitlq_free(a), hitlq_free(b), hitlq_free(c), hitlq_free(d);
 }
 
+/* A waiting CLAIM on credit_review sent on a raw connection named name. */
+static void park_claim(struct hconn *h, const char *name, uint32_t wait_ms)
+{
+    msgpack_sbuffer sb, fr;
+    msgpack_packer pk;
+    assert_int_equal(hconn_open(h, S.port), 0);
+    assert_int_equal(hconn_hello(h, name), 0);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    hpk_str(&pk, "queues");
+    msgpack_pack_array(&pk, 1);
+    hpk_str(&pk, "credit_review");
+    hpk_kv_u64(&pk, "wait_ms", wait_ms);
+    hpk_kv_u64(&pk, "lease_ms", 60000);
+    msgpack_sbuffer_init(&fr);
+    hframe_append(&fr, HITLQ_OP_CLAIM, 7, sb.data, sb.size);
+    assert_int_equal(hconn_send(h, fr.data, fr.size, 5000), 0);
+    msgpack_sbuffer_destroy(&fr);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The wake-up of an item that becomes ready again after alice's verdict
+ * goes to the oldest waiting CLAIM - alice's own, excluded from it.  Her
+ * empty claim passes the wake-up on to bob's, parked behind hers: bob
+ * gets the item at once, not `empty` when his wait (5 s) runs out; alice
+ * gets `empty` at the end of hers. */
+static void test_wake_passed_past_excluded(void **st)
+{
+    (void)st;
+    hitlq *a = cli("alice");
+    struct hconn pa, pb;
+    struct hframe fa, fb;
+    uint64_t id = submit(a, "fe-wake"), seq = 99;
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    park_claim(&pa, "alice", 1500);
+    harness_sleep_ms(150);                             /* alice's parks first */
+    park_claim(&pb, "bob", 5000);
+    harness_sleep_ms(250);                             /* both parked */
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    assert_int_equal(seq, 0);                          /* verdict 1 of 2: queued again */
+    uint64_t t0 = harness_now_ms();
+    assert_int_equal(hconn_read_frame(&pb, &fb, 4000), 1);
+    uint64_t waited = harness_now_ms() - t0;
+    assert_int_equal(fb.status, HITLQ_ST_OK);
+    assert_int_equal(hobj_u64(hframe_get(&fb, "id")), id);
+    assert_true(waited < 500);                         /* passed on at once, not at 5 s */
+    assert_int_equal(hconn_read_frame(&pa, &fa, 4000), 1);
+    assert_int_equal(fa.status, HITLQ_ST_EMPTY);       /* alice: never her item */
+    assert_true(harness_now_ms() - t0 >= 800);         /* at her deadline, not woken early */
+    assert_int_equal(hitlq_resolve(a, id, hobj_u64(hframe_get(&fb, "lease")), "approve", NULL,
+                                   NULL, &seq), HITLQ_ST_REVIEWER_CONFLICT);
+    hitlq_claim_clear(&ca);
+    hframe_free(&fa), hframe_free(&fb);
+    hconn_close(&pa), hconn_close(&pb);
+    hitlq_free(a);
+}
+
+/* hitlqd's CPU time (user + system) in clock ticks, from /proc. */
+static unsigned long long server_cpu_ticks(void)
+{
+    char path[64], buf[1024];
+    unsigned long long ut = 0, stt = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)S.pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');                 /* after "pid (comm)" */
+    assert_non_null(p);
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                            &ut, &stt), 2);
+    return ut + stt;
+}
+
+/* Only excluded claims wait: the passed-on wake-up visits each once and
+ * stops (no loop: hitlqd stays idle while they wait), each gets `empty`
+ * at its own deadline, and the item is still there for bob. */
+static void test_wake_pass_ends(void **st)
+{
+    (void)st;
+    hitlq *a = cli("alice"), *b = cli("bob");
+    struct hconn p1, p2;
+    struct hframe f1, f2;
+    uint64_t id = submit(a, "fe-wake-end"), seq = 99;
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    park_claim(&p1, "alice", 1800);
+    park_claim(&p2, "alice", 1800);
+    harness_sleep_ms(200);
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    uint64_t t0 = harness_now_ms();
+    unsigned long long cpu0 = server_cpu_ticks();
+    assert_int_equal(hconn_read_frame(&p1, &f1, 4000), 1);
+    assert_int_equal(hconn_read_frame(&p2, &f2, 4000), 1);
+    uint64_t waited = harness_now_ms() - t0;
+    unsigned long long cpu = server_cpu_ticks() - cpu0;
+    assert_int_equal(f1.status, HITLQ_ST_EMPTY);
+    assert_int_equal(f2.status, HITLQ_ST_EMPTY);
+    assert_true(waited >= 1200);                       /* at their deadlines */
+    assert_true(cpu * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK) < waited / 3);
+    struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
+    assert_int_equal(cb.id, id);
+    hitlq_claim_clear(&ca), hitlq_claim_clear(&cb);
+    hframe_free(&f1), hframe_free(&f2);
+    hconn_close(&p1), hconn_close(&p2);
+    hitlq_free(a), hitlq_free(b);
+}
+
+/* A closed four-eyes item that is REOPENed gets no second four-eyes
+ * round (proto/PROTOCOL.md §4.9): one ordinary RESOLVE by whoever claims
+ * it on the queue REOPEN named (here the senior queue) closes it, the
+ * claim shows the model, and that decision's audit entry carries no
+ * REVIEW extension - the two verdicts stay the item's only ones. */
+static void test_reopened_decided_once(void **st)
+{
+    (void)st;
+    hitlq *a = cli("alice"), *b = cli("bob");
+    uint64_t id = submit(a, "fe-reopen"), seq = 0, seq1;
+    char q[HITLQ_MAX_QUEUE_NAME + 1];
+    struct hitlq_claim ca = claim(a, REVIEW, HITLQ_OK);
+    assert_int_equal(hitlq_resolve(a, id, ca.lease, "approve", NULL, NULL, &seq), HITLQ_OK);
+    struct hitlq_claim cb = claim(b, REVIEW, HITLQ_OK);
+    assert_int_equal(hitlq_resolve(b, id, cb.lease, "approve", NULL, NULL, &seq1), HITLQ_OK);
+    assert_true(seq1 >= 1);
+    assert_int_equal(hitlq_reopen(a, id, "credit_senior", "recheck income", q), HITLQ_OK);
+    assert_string_equal(q, "credit_senior");
+    struct hitlq_claim cs = claim(a, SENIOR, HITLQ_OK);  /* a former reviewer may */
+    assert_int_equal(cs.id, id);
+    assert_int_equal(hitlq_reply_get(cs.reply, "score")->type, MSGPACK_OBJECT_FLOAT64);
+    assert_int_equal(hitlq_resolve(a, id, cs.lease, "reject", NULL, NULL, &seq), HITLQ_OK);
+    assert_true(seq > seq1);                           /* closed by this one decision */
+    state_is(b, id, "resolved", "credit_senior");
+    hitlq_reply *g = NULL;
+    assert_int_equal(hitlq_get(b, id, &g), HITLQ_OK);
+    assert_true(hobj_str_eq(hitlq_reply_get(g, "outcome"), "reject"));
+    hitlq_reply_free(g);
+    struct vseen v[4];
+    assert_int_equal(verdicts_of(a, id, v, 4), 2);     /* alice's and bob's, k 1 and 2 */
+    assert_int_equal(v[1].rv.flags & RECORD_REVIEW_FLAG_FINAL, RECORD_REVIEW_FLAG_FINAL);
+    hitlq_claim_clear(&ca), hitlq_claim_clear(&cb), hitlq_claim_clear(&cs);
+    hitlq_free(a), hitlq_free(b);
+}
+
 /* Whoever ESCALATEs an item under four-eyes review is excluded from it:
  * CLAIM skips it for them, and their RESOLVE (with another's lease) is
  * reviewer_conflict with nothing written. */
@@ -469,6 +616,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_warns_without_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_validates_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_reviewer_then_escalate, setup_add, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_passed_past_excluded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopened_decided_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_pass_ends, setup, teardown),
     };
     return e2e_run("four_eyes", tests, sizeof tests / sizeof tests[0]);
 }
