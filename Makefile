@@ -140,6 +140,8 @@ $(T)/tests/test_audit_tool: $(T)/tests/unit/test_audit_tool.o $(AUD_TEST_HELPERS
 	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
 $(T)/tests/test_audit_drift: $(T)/tests/unit/test_audit_drift.o $(AUD_TEST_HELPERS:%.c=$(T)/%.o) $(AUD_MODS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a | $(T)/hitlq-audit
 	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
+$(T)/tests/test_audit_review_bad: $(T)/tests/unit/test_audit_review_bad.o $(AUD_TEST_HELPERS:%.c=$(T)/%.o) $(AUD_MODS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(PROTO_SRCS:%.c=$(T)/%.o) $(T)/libhitlq.a | $(T)/hitlq-audit
+	$(CC) $(SANFLAGS) -o $@ $^ $(AUD_LIBS) $(shell pkg-config --libs cmocka) -lpthread -lm
 # The XGBoost oracle test trains its reference models with libxgboost.
 $(T)/tests/test_xgb_capi: $(T)/tests/unit/test_xgb_capi.o $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 	$(TEST_LINK) -lxgboost -lpthread -lm
@@ -147,7 +149,7 @@ define test_rule
 $(call test_bin,$(1)): $(T)/$(1:.c=.o) $(TEST_HELPERS:%.c=$(T)/%.o) $(T)/libhitlq.a $(T)/libhitlqd.a
 	$$(TEST_LINK) -lpthread -lm
 endef
-$(foreach t,$(filter-out %/test_audit_tool.c %/test_audit_drift.c %/test_xgb_capi.c,$(TEST_SRCS)),$(eval $(call test_rule,$(t))))
+$(foreach t,$(filter-out %/test_audit_tool.c %/test_audit_drift.c %/test_audit_review_bad.c %/test_xgb_capi.c,$(TEST_SRCS)),$(eval $(call test_rule,$(t))))
 
 # Negative control for the crash-loop test (tests/e2e/test_crash.c): the
 # test server with server/cmd/commit.c built to acknowledge BEFORE the

@@ -290,6 +290,19 @@ enum aud_class aud_summary(const char *dir, bool json, struct aud_result *r);
  * own options. */
 enum aud_class aud_drift_main(int argc, char **argv, struct aud_result *r);
 
+/* aud_review.c: the four-eyes REVIEW extension (000C) of one entry, as
+ * verify, summary and drift read it. */
+struct aud_review {
+    bool    present;                   /* the entry carries a REVIEW */
+    uint8_t k, n;                      /* verdict k of n */
+    bool    shown, final;              /* flags SHOWN, FINAL */
+};
+/* Fills *out (present = false without a REVIEW).  BAD_ENTRY at rec's index
+ * when the REVIEW does not decode strictly, is not on a HUMAN_DECISION /
+ * HUMAN_OVERRIDE entry with a VERDICT, or is FINAL with k != n. */
+enum aud_class aud_review_check(const struct record *rec, struct aud_review *out,
+                                struct aud_result *r);
+
 /* aud_entries.c: iterating the entries of an export (verify, summary). */
 struct aud_entries {
     const char    *dir;

@@ -138,9 +138,17 @@ struct dr_item {
 enum dr_verdict_flag {
     DRV_QA     = 0x01,   /* the item was a blind QA copy */
     DRV_LEGACY = 0x02,   /* format v1: OUTCOME only (its agreement is not used) */
+    DRV_REVIEW = 0x04,   /* a four-eyes verdict (REVIEW k of n) */
+    DRV_SHOWN  = 0x08,   /* REVIEW flag SHOWN: the reviewer saw the recommendation */
+    DRV_FINAL  = 0x10,   /* REVIEW flag FINAL: this verdict closed the item */
+    DRV_WITHDRAWN = 0x20,   /* a later AMEND or REOPEN refers to this decision */
+    DRV_CHAINED = 0x40,  /* refers to a human decision (AMEND, REOPEN), not to
+                            the model decision: item found through that entry */
 };
 
-/* One human or queue entry referring to a model decision in items[]. */
+/* One human or queue entry referring to a model decision in items[], or
+ * to an entry in verdicts[] that does (AMEND and REOPEN refer to the
+ * decision they act on, proto/AUDIT-FORMAT.md §9 note 7). */
 struct dr_verdict {
     uint64_t index, time_ms;
     uint32_t item;       /* index into dr_read.items */
@@ -245,6 +253,7 @@ struct dr_read {
     uint64_t entries, first_ms, last_ms;
     uint64_t n_v1_items, n_v2_items, n_v1_verdicts, n_v2_verdicts;
     uint64_t n_no_scoring, n_outside, n_orphans, n_input_windows;
+    uint64_t n_amended, n_reopened;           /* decisions withdrawn by AMEND / REOPEN */
     uint64_t rectype[256];                    /* entries by record_type */
     uint32_t last_model;                      /* cache of the last model hit */
     uint32_t last_policy;                     /* cache of the last policy_id */

@@ -8,8 +8,15 @@
  * Counted: format-v2 verdicts whose agreement is 1 (agree) or 2 (override),
  * i.e. a human decision with an action name against a non-empty
  * recommendation.  Not comparable (3: escalate, or no recommendation) and
- * events (0: release, lease expiry, dead letter) are counted beside; v1
- * verdicts are not used (their agreement followed the old rule).
+ * events (0: release, lease expiry, dead letter, comment, reopen) are
+ * counted beside; v1 verdicts are not used (their agreement followed the
+ * old rule).  A decision withdrawn by a later AMEND or REOPEN is counted
+ * beside too ("withdrawn"): the AMEND (or the decision after the REOPEN)
+ * is the item's decision in force and counts instead.  Each four-eyes
+ * verdict (REVIEW k of n) counts once.  by_visibility splits agreement by
+ * whether the human saw the recommendation: four-eyes verdicts say so
+ * (REVIEW flag SHOWN), blind QA copies never show it, other verdicts do
+ * not record it - the hidden ones are the unbiased measure.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,11 +26,22 @@
 #include "drift_stats.h"
 
 enum dr_dim { DIM_ALL, DIM_BAND, DIM_QUEUE, DIM_ROUTE, DIM_MODEL, DIM_REVIEWER,
-              DIM_WINDOW, DIM_N };
+              DIM_VISIBILITY, DIM_WINDOW, DIM_N };
 
 static const char *const dr_dim_key[DIM_N] = {
-    "overall", "by_band", "by_queue", "by_route", "by_model", "by_reviewer", "by_window",
+    "overall", "by_band", "by_queue", "by_route", "by_model", "by_reviewer", "by_visibility",
+    "by_window",
 };
+
+/* Whether the human saw the recommendation: 0 four-eyes shown, 1 four-eyes
+ * hidden, 2 blind QA copy, 3 not recorded. */
+static unsigned
+dr_visibility(const struct dr_verdict *v)
+{
+    if (v->flags & DRV_REVIEW)
+        return (v->flags & DRV_SHOWN) ? 0u : 1u;
+    return (v->flags & DRV_QA) ? 2u : 3u;
+}
 
 /* One group's sums. */
 struct dr_agroup {
@@ -31,7 +49,7 @@ struct dr_agroup {
     double                 sort;
     char                   name[112];
     struct drift_confusion cm;
-    uint64_t               not_comparable, events, legacy;
+    uint64_t               not_comparable, events, legacy, withdrawn;
 };
 
 struct dr_agrouping {
@@ -57,6 +75,8 @@ dr_dim_of(const struct dr_ctx *c, enum dr_dim dim, const struct dr_verdict *v,
 {
     struct dr_read *d = c->d;
     const struct dr_item *it = &d->items[v->item];
+    static const char *const vis[4] = { "four_eyes_shown", "four_eyes_hidden", "blind_qa",
+                                        "not_recorded" };
     char buf[48], hex[65];
     const char *s;
 
@@ -85,6 +105,10 @@ dr_dim_of(const struct dr_ctx *c, enum dr_dim dim, const struct dr_verdict *v,
         snprintf(name, 112, "%s", v->reviewer == DR_NONE ? "(system)" :
                  dr_str(&d->strs, v->reviewer));
         return v->reviewer;
+    case DIM_VISIBILITY:
+        *sort = dr_visibility(v);
+        snprintf(name, 112, "%s", vis[dr_visibility(v)]);
+        return dr_visibility(v);
     default:
         *sort = it->window;
         dr_window_name(c, it->window, name);
@@ -132,6 +156,10 @@ dr_agroup_add(const struct dr_ctx *c, struct dr_agroup *g, const struct dr_verdi
 
     if (v->flags & DRV_LEGACY) {
         g->legacy++;
+        return;
+    }
+    if (v->flags & DRV_WITHDRAWN) {
+        g->withdrawn++;
         return;
     }
     if (v->agreement == RECORD_AGREE_NONE) {
@@ -189,7 +217,7 @@ dr_agroup_json(const struct dr_ctx *c, const struct dr_agroup *g)
         json_array_append_new(m, row);
     }
     drift_kappa(&g->cm, DRIFT_Z95, &k);
-    o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o}",
+    o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
                   "key", g->name, "n", (json_int_t)g->cm.count,
                   "agreement", dr_num(g->cm.count ? k.p_o : NAN),
                   "override_rate", dr_num(g->cm.count ? 1.0 - k.p_o : NAN),
@@ -198,6 +226,7 @@ dr_agroup_json(const struct dr_ctx *c, const struct dr_agroup *g)
                   "kappa_lo", dr_num(k.lo), "kappa_hi", dr_num(k.hi),
                   "not_comparable", (json_int_t)g->not_comparable,
                   "events", (json_int_t)g->events, "legacy_not_used", (json_int_t)g->legacy,
+                  "withdrawn", (json_int_t)g->withdrawn,
                   "matrix", m);
     return o;
 }
@@ -231,6 +260,35 @@ dr_agree_dim(const struct dr_ctx *c, enum dr_dim dim)
     return a;
 }
 
+/* The verdicts beside the matrix: events by name, the decisions withdrawn
+ * (by AMEND, by REOPEN), and the four-eyes verdicts (all, closing, shown,
+ * hidden). */
+static json_t *
+dr_agree_beside(const struct dr_ctx *c)
+{
+    const struct dr_read *d = c->d;
+    json_t *ev = json_object();
+    uint64_t fe[4] = { 0 };
+
+    for (size_t i = 0; ev != NULL && i < d->n_verdicts; i++) {
+        const struct dr_verdict *v = &d->verdicts[i];
+        const char *name = dr_str(&d->strs, v->outcome);
+        if (!(v->flags & DRV_LEGACY) && v->agreement == RECORD_AGREE_NONE)
+            json_object_set_new(ev, name, json_integer(
+                json_integer_value(json_object_get(ev, name)) + 1));
+        if (v->flags & DRV_REVIEW) {
+            fe[0]++;
+            fe[1] += (v->flags & DRV_FINAL) != 0;
+            fe[(v->flags & DRV_SHOWN) ? 2 : 3]++;
+        }
+    }
+    return json_pack("{s:o, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I}}", "events_by_name", ev,
+                     "withdrawn", "by_amend", (json_int_t)d->n_amended, "by_reopen",
+                     (json_int_t)d->n_reopened, "four_eyes", "verdicts", (json_int_t)fe[0],
+                     "final", (json_int_t)fe[1], "shown", (json_int_t)fe[2], "hidden",
+                     (json_int_t)fe[3]);
+}
+
 int
 dr_agree_json(const struct dr_ctx *c, json_t *rep)
 {
@@ -241,8 +299,10 @@ dr_agree_json(const struct dr_ctx *c, json_t *rep)
     for (unsigned i = 0; i < c->n_labels; i++)
         json_array_append_new(labels, json_string(dr_str(&c->d->strs, c->labels[i])));
     json_object_set_new(o, "counted", json_string(
-        "format-v2 human verdicts with agreement 1 (agree) or 2 (override); matrix rows: "
-        "the model's recommendation, columns: the human verdict"));
+        "format-v2 human verdicts with agreement 1 (agree) or 2 (override) that are still "
+        "in force (not withdrawn by a later AMEND or REOPEN), each four-eyes verdict once; "
+        "matrix rows: the model's recommendation, columns: the human verdict"));
+    json_object_set_new(o, "beside", dr_agree_beside(c));
     json_object_set_new(o, "labels", labels);
     for (int dim = DIM_ALL; dim < DIM_N; dim++) {
         if ((a = dr_agree_dim(c, (enum dr_dim)dim)) == NULL)

@@ -152,7 +152,7 @@ dr_h_agreement(FILE *f, const json_t *rep)
         { "events", "events", 'i' },
     };
     static const char *const dims[] = { "by_band", "by_queue", "by_route", "by_model",
-                                        "by_reviewer", "by_window" };
+                                        "by_reviewer", "by_visibility", "by_window" };
     const json_t *a = json_object_get(rep, "agreement"), *o = json_object_get(a, "overall");
 
     fputs("<section><h2>AI vs human</h2>", f);

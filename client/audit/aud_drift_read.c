@@ -14,6 +14,13 @@
  * Format v2 entries carry RECOMMENDATION (model decisions) and VERDICT
  * (human and queue entries); v1 entries carry OUTCOME, whose agreement
  * followed the old rule and is not used (proto/AUDIT-FORMAT.md §9).
+ *
+ * REOPEN and AMEND refer to the decision they act on (a human entry), not
+ * to the model decision: the item is found through that entry's row.  The
+ * decision they act on is marked withdrawn: an AMEND's outcome replaces it
+ * as the item's decision, a REOPEN sends the item back for a new one (the
+ * next RESOLVE), so agreement counts the decisions in force.  A four-eyes
+ * verdict (REVIEW, checked by aud_review.c) is one verdict like any other.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -353,6 +360,22 @@ dr_item_at(const struct dr_read *d, uint64_t ix)
     return lo < d->n_items && d->items[lo].index == ix ? (uint32_t)lo : DR_NONE;
 }
 
+/* The position in verdicts[] of the human or queue entry at log index ix. */
+static uint32_t
+dr_verdict_at(const struct dr_read *d, uint64_t ix)
+{
+    size_t lo = 0, hi = d->n_verdicts;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->verdicts[mid].index < ix)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->n_verdicts && d->verdicts[lo].index == ix ? (uint32_t)lo : DR_NONE;
+}
+
 /* VERDICT (v2) or OUTCOME (v1) and QUEUE_REF of a human or queue entry
  * into v; *new_queue gets QUEUE_REF's queue (DR_NONE).  1 = malformed. */
 static int
@@ -362,13 +385,9 @@ dr_read_verdict_ext(struct dr_read *d, struct dr_verdict *v, const struct record
     struct record_ext_verdict vd;
     struct record_ext_outcome oc;
     struct record_ext_queue_ref q;
-    struct record_ext_review rv;
 
     for (size_t i = 0; i < rec->ext_count; i++) {
         const struct record_ext *x = &rec->ext[i];
-        if (x->type == RECORD_EXT_REVIEW &&      /* four-eyes k of n: one verdict each */
-            record_ext_review_decode(x->data, x->len, &rv) != RECORD_OK)
-            return 1;
         if (x->type == RECORD_EXT_QUEUE_REF) {
             if (record_ext_queue_ref_decode(x->data, x->len, &q) != RECORD_OK)
                 return 1;
@@ -412,16 +431,52 @@ dr_read_verdict_counts(struct dr_read *d, const struct dr_verdict *v)
            dr_count_add(&d->counts, DRC_ROOT_QUEUE, v->root_cause, v->queue, 1) != 0 ? -1 : 0;
 }
 
+/* v acts on the decision in verdicts[via] (it refers to it): an AMEND
+ * (a human verdict entry) or a REOPEN withdraws that decision; a comment
+ * or another event leaves it in force. */
+static void
+dr_read_withdraw(struct dr_read *d, const struct record *rec, const struct dr_verdict *v,
+                 uint32_t via)
+{
+    struct dr_verdict *old = &d->verdicts[via];
+    bool amend = rec->record_type == RECORD_HUMAN_DECISION ||
+                 rec->record_type == RECORD_HUMAN_OVERRIDE;
+    bool reopen = rec->record_type == RECORD_QUEUE_EVENT &&
+                  strcmp(dr_str(&d->strs, v->outcome), "reopen") == 0;
+
+    if ((!amend && !reopen) || (old->flags & DRV_WITHDRAWN))
+        return;
+    old->flags |= DRV_WITHDRAWN;
+    d->n_amended += amend;
+    d->n_reopened += reopen;
+}
+
+/* The review's flags of a checked REVIEW (aud_review.c). */
+static uint8_t
+dr_review_flags(const struct aud_review *rv)
+{
+    if (!rv->present)
+        return 0;
+    return (uint8_t)(DRV_REVIEW | (rv->shown ? DRV_SHOWN : 0) | (rv->final ? DRV_FINAL : 0));
+}
+
 /* HUMAN_DECISION, HUMAN_OVERRIDE or QUEUE_EVENT. */
 static enum aud_class
 dr_read_verdict(struct dr_read *d, const struct record *rec, struct aud_result *r)
 {
     uint32_t at = rec->ref_index == RECORD_REF_NONE ? DR_NONE : dr_item_at(d, rec->ref_index);
-    uint32_t new_queue = DR_NONE;
+    uint32_t new_queue = DR_NONE, via = DR_NONE;
+    struct aud_review rv;
     struct dr_item *it;
     struct dr_verdict *v;
+    enum aud_class cls;
     int rc;
 
+    if ((cls = aud_review_check(rec, &rv, r)) != AUD_OK)
+        return cls;
+    if (at == DR_NONE && rec->ref_index != RECORD_REF_NONE &&
+        (via = dr_verdict_at(d, rec->ref_index)) != DR_NONE)
+        at = d->verdicts[via].item;      /* AMEND / REOPEN: through the decision */
     if (at == DR_NONE) {
         d->n_orphans++;              /* its model decision is outside the range */
         return AUD_OK;
@@ -432,15 +487,19 @@ dr_read_verdict(struct dr_read *d, const struct record *rec, struct aud_result *
     v = &d->verdicts[d->n_verdicts];
     *v = (struct dr_verdict){ .index = rec->index, .time_ms = rec->time_ms, .item = at,
                               .outcome = DR_NONE, .rec = DR_NONE, .root_cause = DR_NONE,
-                              .reviewer = DR_NONE, .queue = it->cur_queue };
+                              .reviewer = DR_NONE, .queue = it->cur_queue,
+                              .flags = (uint8_t)(dr_review_flags(&rv) |
+                                                 (via != DR_NONE ? DRV_CHAINED : 0)) };
     if (rec->actor_type == RECORD_ACTOR_HUMAN)
         v->reviewer = dr_intern(&d->strs, rec->actor_id.data, rec->actor_id.len);
     if ((rc = dr_read_verdict_ext(d, v, rec, &new_queue)) != 0)
         return aud_fail_at(r, AUD_BAD_ENTRY, rec->index, "entry %llu: its VERDICT, "
                            "OUTCOME or QUEUE_REF does not decode (proto/AUDIT-FORMAT.md "
                            "§3.4)", (unsigned long long)rec->index);
-    /* a human verdict on an auto-resolved item is on its blind QA copy */
-    if (it->flags & DR_AUTO)
+    /* v1 has no QA flag: a human verdict on an auto-resolved item is on its
+     * blind QA copy; v2 says so in VERDICT (an AMEND of an auto decision, or
+     * the decision after its REOPEN, is not a QA verdict) */
+    if ((it->flags & DR_AUTO) && (v->flags & DRV_LEGACY))
         v->flags |= DRV_QA;
     if (v->flags & DRV_QA)
         v->queue = dr_intern(&d->strs, "(blind QA)", 10);
@@ -448,6 +507,8 @@ dr_read_verdict(struct dr_read *d, const struct record *rec, struct aud_result *
         it->cur_queue = new_queue;
     if (v->outcome == DR_NONE)
         v->outcome = dr_intern(&d->strs, "", 0);
+    if (via != DR_NONE)
+        dr_read_withdraw(d, rec, v, via);
     if (dr_read_verdict_counts(d, v) != 0)
         return aud_fail(r, AUD_IO, "out of memory");
     d->n_verdicts++;

@@ -155,7 +155,7 @@ dr_t_agreement(FILE *f, const json_t *rep)
         { "not_comp", "not_comparable", 'i', 8 }, { "events", "events", 'i', 6 },
     };
     static const char *const dims[] = { "by_band", "by_queue", "by_route", "by_model",
-                                        "by_reviewer", "by_window" };
+                                        "by_reviewer", "by_visibility", "by_window" };
     const json_t *a = json_object_get(rep, "agreement");
     const json_t *o = json_object_get(a, "overall");
 
@@ -165,6 +165,14 @@ dr_t_agreement(FILE *f, const json_t *rep)
             dr_printable(json_object_get(o, "agreement")), dr_printable(json_object_get(o, "kappa")),
             dr_printable(json_object_get(o, "kappa_lo")), dr_printable(json_object_get(o, "kappa_hi")));
     dr_t_matrix(f, json_object_get(a, "labels"), json_object_get(o, "matrix"));
+    fprintf(f, "  decisions withdrawn (not counted): by AMEND %lld, by REOPEN %lld; four-eyes "
+            "verdicts %lld (closing %lld, recommendation shown %lld, hidden %lld)\n",
+            (long long)json_integer_value(dr_get(json_object_get(a, "beside"), "withdrawn.by_amend")),
+            (long long)json_integer_value(dr_get(json_object_get(a, "beside"), "withdrawn.by_reopen")),
+            (long long)json_integer_value(dr_get(json_object_get(a, "beside"), "four_eyes.verdicts")),
+            (long long)json_integer_value(dr_get(json_object_get(a, "beside"), "four_eyes.final")),
+            (long long)json_integer_value(dr_get(json_object_get(a, "beside"), "four_eyes.shown")),
+            (long long)json_integer_value(dr_get(json_object_get(a, "beside"), "four_eyes.hidden")));
     for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
         fprintf(f, "  %s:\n", dims[d]);
         dr_t_table(f, json_object_get(a, dims[d]), cols, sizeof(cols) / sizeof(cols[0]));

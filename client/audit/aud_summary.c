@@ -9,8 +9,13 @@
  * its mean score counts scored decisions only (RECOMMENDATION flag bit 1;
  * in v1 entries SCORING method != none), never an unscored item's 0.  v1
  * OUTCOME verdicts are counted apart: their agreement (AUDIT-FORMAT.md §9,
- * legacy) is not used.  Extension bodies are read with the decoders of
- * proto/record_ext.h.  A text table, or JSON (jansson) with --json.  It
+ * legacy) is not used.  Four-eyes verdicts (REVIEW, 000C: verdict k of n,
+ * recommendation shown or hidden) are counted apart as well - by k of n,
+ * closing (FINAL) verdicts, and agreement split by shown / hidden - while
+ * staying in the human totals (each verdict is one comparison with the
+ * model).  Extension bodies are read with the decoders of
+ * proto/record_ext.h; a REVIEW is checked as `verify` checks it
+ * (aud_review.c): a malformed one stops the summary with BAD_ENTRY.  A text table, or JSON (jansson) with --json.  It
  * reads the entries strictly but checks no hash or signature: run `verify`
  * for that.
  */
@@ -48,6 +53,13 @@ struct aud_tally {
     size_t           cap, n;
 };
 
+/* Four-eyes verdicts: [0] recommendation hidden, [1] shown. */
+struct aud_fe {
+    uint64_t verdicts, final;
+    uint64_t kn[6][6];                   /* [k][n], k 1..n, n 2..5 */
+    uint64_t agreed[2], overrode[2], not_comparable[2];
+};
+
 struct aud_sum {
     uint64_t         entries, first_ms, last_ms;
     uint64_t         types[256], decisions[256];
@@ -55,6 +67,7 @@ struct aud_sum {
     uint64_t         qa_agreed, qa_overrode, qa_not_comparable;
     uint64_t         routes[256], methods[256], qa_sampled;   /* 256: aud_json_enum */
     struct aud_tally models, actors, rules;
+    struct aud_fe    fe;
 };
 
 static uint64_t
@@ -312,9 +325,23 @@ aud_sum_model(struct aud_sum *s, const struct record *rec, const struct aud_verd
     return 0;
 }
 
-/* Counts one decoded entry. */
+/* Counts a four-eyes verdict (its REVIEW checked by aud_review_check). */
+static void
+aud_sum_review(struct aud_fe *fe, const struct aud_review *rv, const struct aud_verdict *v)
+{
+    unsigned sh = rv->shown ? 1u : 0u;
+
+    fe->verdicts++;
+    fe->final += rv->final;
+    fe->kn[rv->k][rv->n]++;
+    fe->agreed[sh] += v->agreement == RECORD_AGREE_AGREED;
+    fe->overrode[sh] += v->agreement == RECORD_AGREE_OVERRODE;
+    fe->not_comparable[sh] += v->agreement == RECORD_AGREE_NOT_COMPARABLE;
+}
+
+/* Counts one decoded entry (rv: its REVIEW, already checked). */
 static int
-aud_sum_add(struct aud_sum *s, const struct record *rec)
+aud_sum_add(struct aud_sum *s, const struct record *rec, const struct aud_review *rv)
 {
     char key[2 * RECORD_STR_MAX + 16];
     struct aud_verdict v = aud_entry_verdict(rec);
@@ -328,6 +355,8 @@ aud_sum_add(struct aud_sum *s, const struct record *rec)
     s->decisions[rec->decision]++;
     s->overrides += rec->record_type == RECORD_HUMAN_OVERRIDE;
     aud_sum_verdict(s, &v);
+    if (rv->present)
+        aud_sum_review(&s->fe, rv, &v);
     if (rec->model_id.len > 0 && aud_sum_model(s, rec, &v) != 0)
         return -1;
     if (aud_sum_scoring(s, rec) != 0)
@@ -452,6 +481,28 @@ aud_sum_text_humans(const struct aud_sum *s)
                s->legacy);
 }
 
+static void
+aud_sum_text_four_eyes(const struct aud_fe *fe)
+{
+    static const char *const what[2] = { "hidden (blind)", "shown" };
+
+    printf("four-eyes verdicts (REVIEW; also in the humans line, each verdict one "
+           "comparison): %" PRIu64 ", closing (FINAL) %" PRIu64 "\n", fe->verdicts, fe->final);
+    if (fe->verdicts == 0)
+        return;
+    printf("  k of n:");
+    for (unsigned n = 2; n <= 5; n++)
+        for (unsigned k = 1; k <= n; k++)
+            if (fe->kn[k][n] > 0)
+                printf(" %u/%u %" PRIu64, k, n, fe->kn[k][n]);
+    printf("\n");
+    for (int sh = 1; sh >= 0; sh--)
+        printf("  recommendation %-15s agreed %" PRIu64 ", overrode %" PRIu64
+               ", not comparable %" PRIu64 "; agreement rate %.4f\n", what[sh],
+               fe->agreed[sh], fe->overrode[sh], fe->not_comparable[sh],
+               aud_rate(fe->agreed[sh], fe->overrode[sh]));
+}
+
 static int
 aud_sum_text(const struct aud_sum *s)
 {
@@ -482,6 +533,7 @@ aud_sum_text(const struct aud_sum *s)
     for (size_t i = 0; i < s->rules.n; i++)
         printf("  %-40s %12" PRIu64 "\n", a[i]->key, a[i]->v[T_ENTRIES]);
     aud_sum_text_humans(s);
+    aud_sum_text_four_eyes(&s->fe);
     free(m);
     free(a);
     return 0;
@@ -541,6 +593,31 @@ aud_json_human(const struct aud_sum *s)
                      "legacy_outcome_verdicts", (json_int_t)s->legacy);
 }
 
+/* The "four_eyes" object: verdicts, final, k_of_n {"k/n": count}, and
+ * agreement with the recommendation shown / hidden. */
+static json_t *
+aud_json_four_eyes(const struct aud_fe *fe)
+{
+    json_t *kn = json_object(), *o;
+    char key[8];
+
+    for (unsigned n = 2; kn != NULL && n <= 5; n++)
+        for (unsigned k = 1; k <= n; k++)
+            if (fe->kn[k][n] > 0) {
+                snprintf(key, sizeof(key), "%u/%u", k, n);
+                json_object_set_new(kn, key, json_integer((json_int_t)fe->kn[k][n]));
+            }
+    o = json_pack("{s:I, s:I, s:o}", "verdicts", (json_int_t)fe->verdicts, "final",
+                  (json_int_t)fe->final, "k_of_n", kn);
+    for (int sh = 0; o != NULL && sh < 2; sh++)
+        json_object_set_new(o, sh ? "shown" : "hidden", json_pack(
+            "{s:I, s:I, s:I, s:f}", "agreed", (json_int_t)fe->agreed[sh],
+            "overrode", (json_int_t)fe->overrode[sh],
+            "not_comparable", (json_int_t)fe->not_comparable[sh],
+            "agreement_rate", aud_rate(fe->agreed[sh], fe->overrode[sh])));
+    return o;
+}
+
 static int
 aud_sum_json(const struct aud_sum *s)
 {
@@ -571,6 +648,7 @@ aud_sum_json(const struct aud_sum *s)
                                 json_integer((json_int_t)s->rules.s[i].v[T_ENTRIES]));
     json_object_set_new(o, "rules", a);
     json_object_set_new(o, "human", aud_json_human(s));
+    json_object_set_new(o, "four_eyes", aud_json_four_eyes(&s->fe));
     rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(o);
@@ -593,6 +671,7 @@ aud_sum_read(const char *dir, struct aud_sum *s, struct record *rec,
         return cls;
     aud_entries_init(&it, dir, cp.cp.size);
     for (uint64_t pos = 0; cls == AUD_OK && pos < cp.cp.size; pos++) {
+        struct aud_review rv;
         const uint8_t *p;
         size_t len;
         int rc;
@@ -602,7 +681,9 @@ aud_sum_read(const char *dir, struct aud_sum *s, struct record *rec,
             cls = aud_fail_at(r, AUD_BAD_ENTRY, pos, "entry %llu does not "
                               "decode: %s", (unsigned long long)pos,
                               record_strerror(rc));
-        else if (aud_sum_add(s, rec) != 0)
+        else if ((cls = aud_review_check(rec, &rv, r)) != AUD_OK)
+            break;
+        else if (aud_sum_add(s, rec, &rv) != 0)
             cls = aud_fail(r, AUD_IO, "out of memory");
     }
     aud_entries_clear(&it);

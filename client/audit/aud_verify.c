@@ -1,7 +1,9 @@
 /*
  * aud_verify.c - `hitlq-audit verify`: offline verification of a
  * tlog-tiles export (proto/AUDIT-FORMAT.md §11 C-D).  One pass over the entries in
- * order: strict AXR1 decode, index == position and time order, leaf hash
+ * order: strict AXR1 decode, index == position and time order, the
+ * four-eyes REVIEW extension (aud_review.c; hitlq's other reserved-range
+ * extensions stay opaque here, as in the record codec), leaf hash
  * == the level-0 tile hash, references to earlier entries, then the leaf
  * joins an incremental tree whose complete 256^k subtrees are checked
  * against the higher tiles; finally size and root against the signed
@@ -220,6 +222,7 @@ static enum aud_class
 aud_verify_entry(struct aud_vctx *v, uint64_t pos)
 {
     struct record *rec = &v->rec[v->cur], *prev = &v->rec[v->cur ^ 1u];
+    struct aud_review rv;
     const uint8_t *p;
     uint8_t lh[32];
     enum aud_class cls;
@@ -234,6 +237,8 @@ aud_verify_entry(struct aud_vctx *v, uint64_t pos)
                            record_strerror(rc));
     if ((rc = record_check_sequence(pos > 0 ? prev : NULL, rec, pos)) != RECORD_OK)
         return aud_verify_sequence_error(v, pos, rec, prev, rc);
+    if ((cls = aud_review_check(rec, &rv, v->r)) != AUD_OK)
+        return cls;
     if (merkle_leaf_hash(&v->h, p, len, lh) != MERKLE_OK)
         return aud_fail(v->r, AUD_IO, "SHA-256 failed");
     if ((cls = aud_verify_leaf(v, pos, lh)) != AUD_OK ||
