@@ -5,6 +5,9 @@
  * (recommendation, band, actions, escalate_to, root_causes) are simply
  * absent from the item: the screen then omits them.  A four-eyes review
  * that hides the model sends score and recommendation nil: `blind`.
+ * The escalation targets are CLAIM's `escalate_to` (every queue the policy
+ * knows: the types' `escalate_to` names among them) without the item's own
+ * queue.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -68,6 +71,18 @@ read_choices(const hitlq_reply *r, const char *key, struct work_choices *c)
     }
 }
 
+/* Removes name from c (keeps the order). */
+static void
+drop_choice(struct work_choices *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->name[i], name) == 0) {
+            memmove(c->name[i], c->name[i + 1], (c->n - i - 1) * sizeof(c->name[0]));
+            c->n--;
+            return;
+        }
+}
+
 /* `band`: a map {index, min_score}, or an int index with `band_min_score`. */
 static void
 read_band(const hitlq_reply *r, struct work_item *it)
@@ -119,6 +134,7 @@ work_item_read(struct work_item *it, hitlq_reply *r)
     read_band(r, it);
     read_choices(r, "actions", &it->actions);
     read_choices(r, "escalate_to", &it->escalate_to);
+    drop_choice(&it->escalate_to, it->queue);   /* escalating to where it is: no */
     read_choices(r, "root_causes", &it->root_causes);
     return 0;
 }
