@@ -213,8 +213,10 @@ void work_conn_lost(struct work *w, hitlq_async *ac, const char *what);
  * flight brings) and stops once the server answered, bounded by a grace
  * timer.  Called by work_quit when no item is on screen. */
 void work_conn_quit(struct work *w);
-/* A release sent while quitting was answered (or failed): stops when it
- * was the last one awaited. */
+/* Quitting: stops once no release and no CLAIM awaits an answer. */
+void work_conn_quit_check(struct work *w);
+/* A release sent while quitting was answered (or failed): one less to
+ * await, then work_conn_quit_check. */
 void work_conn_quit_done(struct work *w);
 /* Releases item it (taken: cleared here); counted when quitting. */
 void work_conn_release(struct work *w, struct work_item *it);

@@ -138,12 +138,18 @@ on_quit_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+work_conn_quit_check(struct work *w)
+{
+    if (w->phase == PH_QUIT && w->quit_waits == 0 && !w->claim_inflight)
+        work_stop(w, w->exit_code);
+}
+
+void
 work_conn_quit_done(struct work *w)
 {
     if (w->quit_waits > 0)
         w->quit_waits--;
-    if (w->phase == PH_QUIT && w->quit_waits == 0 && !w->claim_inflight)
-        work_stop(w, w->exit_code);
+    work_conn_quit_check(w);
 }
 
 static void

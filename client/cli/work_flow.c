@@ -148,7 +148,7 @@ on_claim(hitlq_async *ac, hitlq_reply *r, void *priv)
         return work_conn_lost(w, ac, "claim");
     st = hitlq_reply_status(r);
     if (w->phase == PH_QUIT && st != HITLQ_ST_OK)
-        return work_conn_quit_done(w);
+        return work_conn_quit_check(w);
     if (st == HITLQ_ST_EMPTY && w->n_held > 0)
         return offer_held(w);
     if (st == HITLQ_ST_EMPTY) {
@@ -166,7 +166,7 @@ on_claim(hitlq_async *ac, hitlq_reply *r, void *priv)
     if (w->phase == PH_QUIT) {              /* came while leaving: give it back */
         work_conn_release(w, &it);
         release_held(w);
-        return work_conn_quit_done(w);
+        return work_conn_quit_check(w);
     }
     if (was_skipped(w, it.id) && w->n_held < WORK_MAX_HELD) {
         w->held[w->n_held++] = it;          /* hold it and look for another */
