@@ -202,6 +202,29 @@ work_claim(struct work *w, uint32_t wait_ms)
 
 /* ---- heartbeats ---------------------------------------------------------------- */
 
+/* The EXTEND after a reconnect kept the lease: the item is still ours, so
+ * a decision whose answer was lost was not applied (a COMMENT may have
+ * been: it does not end the lease).  The screen asks again; the line
+ * modes, which have no confirm step, send it again. */
+static void
+resumed(struct work *w)
+{
+    bool again = w->pend != WK_NONE && w->pend != WK_COMMENT;
+
+    w->resuming = false;
+    work_event(w, "resumed", "reconnected: item %" PRIu64 " is still yours%s", w->it.id,
+               w->pend == WK_COMMENT ? " (the note may already be saved: see the history; "
+                                       "it is kept)"
+               : again ? " (the decision was not applied: it is asked again)" : "");
+    if (w->pend == WK_COMMENT && w->mode != WORK_TUI) {
+        w->pend = WK_NONE;
+        w->phase = PH_ITEM;
+    }
+    if (again && w->mode != WORK_TUI && w->phase == PH_CONFIRM)
+        return work_send(w);
+    work_ui_refresh(w);
+}
+
 static void
 on_extend(hitlq_async *ac, hitlq_reply *r, void *priv)
 {
@@ -227,10 +250,7 @@ on_extend(hitlq_async *ac, hitlq_reply *r, void *priv)
         if (strncmp(w->banner, "heartbeat", 9) == 0 || strncmp(w->banner, "LEASE", 5) == 0)
             w->banner[0] = '\0';
         if (w->resuming)
-            work_event(w, "resumed", "reconnected: item %" PRIu64 " is still yours%s", w->it.id,
-                       w->pend != WK_NONE ? " (the decision was not applied: confirm it again)"
-                                          : "");
-        w->resuming = false;
+            return resumed(w);
         work_ui_refresh(w);
         return;
     }
