@@ -8,7 +8,9 @@
  * (requests and replies: claim, heartbeat, decisions, lease loss),
  * work_item.c (the CLAIM reply read into struct work_item, time
  * formatting), work_view.c (the facts shown, in order), work_keys.c (the
- * key map), work_notes.c (the unsent note's file), work_tui.c (the
+ * key map), work_notes.c (the unsent note's file), work_conn.c (the
+ * connection: reconnect with backoff, quitting with every lease given
+ * back), work_help.c (`hitlq work --help`), work_tui.c (the
  * ncurses screen and its keys), work_line.c (--plain and --json: line
  * commands in, `key: value` lines or JSON objects out).
  */
@@ -25,11 +27,12 @@ struct event_base;
 struct event;
 
 #define WORK_MAX_QUEUES  16
-#define WORK_MAX_CHOICES 36          /* actions / escalation targets / root causes */
+#define WORK_MAX_CHOICES 66          /* actions (policy: <= 64 + 2) / targets / root causes */
 #define WORK_NAME        129
 #define WORK_NOTE_MAX    4096        /* PROTOCOL.md: note str <= 4096 */
 #define WORK_MAX_SKIPPED 1024        /* ids skipped this session */
 #define WORK_MAX_HELD    8           /* skipped items held while claiming another */
+#define WORK_CMD_KEYS    "cenqrs"    /* the item screen's command letters */
 
 enum work_mode { WORK_TUI, WORK_PLAIN, WORK_JSON };
 
@@ -39,6 +42,7 @@ enum work_phase {
     PH_ITEM,          /* an item is shown; keys decide */
     PH_PICK_ESC,      /* `e`: choose the escalation target by key */
     PH_PICK_RC,       /* `c`: choose the root cause by key */
+    PH_PICK_ACT,      /* `+`: choose any action from the full list */
     PH_NOTE,          /* `n` (or after `e`): typing the note */
     PH_CONFIRM,       /* a decision waits for Enter/y (Esc cancels) */
     PH_BUSY,          /* the decision's request is in flight */
@@ -60,6 +64,7 @@ struct work_item {
     char         queue[WORK_NAME], type[WORK_NAME], key[WORK_NAME], route[32];
     char         model[WORK_NAME], explain[16], recommendation[WORK_NAME];
     bool         has_score, has_band;
+    bool         blind;               /* four-eyes: the model is hidden (score, recommendation nil) */
     double       score, band_min;
     uint64_t     band;
     struct work_choices actions, escalate_to, root_causes;
@@ -116,6 +121,17 @@ struct work {
     enum work_phase    prompted;             /* line modes: phase last announced */
     bool               closing;              /* the context is being freed */
     bool               quit_after;           /* `q` while a decision was in flight */
+
+    /* the connection (work_conn.c) */
+    struct event      *retry_ev;             /* the next reconnect attempt */
+    uint32_t           retry_ms;             /* its backoff (doubles, capped) */
+    unsigned           retries;              /* attempts since the loss */
+    char               lost_what[64];        /* the request or state it was lost in */
+    bool               resuming;             /* reconnected: the EXTEND re-takes the item */
+    bool               claim_inflight;       /* a CLAIM awaits its reply */
+    bool               claim_long;           /* ... and it is a long poll (wait_ms > 0) */
+    unsigned           quit_waits;           /* releases awaited before stopping */
+    struct event      *quit_ev;              /* bounds the wait for them */
 };
 
 /* ---- work_main.c ------------------------------------------------------------ */
@@ -133,8 +149,11 @@ uint64_t work_now_ms(void);
 /* ---- work_flow.c ------------------------------------------------------------ */
 
 /* Sends a CLAIM (long poll); the phase becomes PH_WAIT.  0 or -1 (the
- * connection is gone: the loop is stopped). */
+ * request could not be queued: the loop is stopped).  While offline it
+ * only waits: the reconnect claims. */
 int  work_claim(struct work *w, uint32_t wait_ms);
+/* Sends an EXTEND of the current item now (after a reconnect). */
+void work_beat_now(struct work *w);
 /* Once a second: EXTEND heartbeats, the lease warning, local lease loss. */
 void work_tick(struct work *w);
 /* Sends the confirmed decision w->pend (with the kept note). */
@@ -153,8 +172,10 @@ void work_event(struct work *w, const char *event, const char *fmt, ...)
  * when the reply has no id or lease (it is then freed). */
 int  work_item_read(struct work_item *it, hitlq_reply *r);
 void work_item_clear(struct work_item *it);
-/* The key of choice i in a list: '1'..'9' for actions; 'a'.. for targets
- * and root causes (skipping the letters the item screen uses). */
+/* The key of choice i in a list: '1'..'9', then letters: for actions on
+ * the item screen (digits true) the letters it does not use (WORK_CMD_KEYS
+ * skipped), in pick lists 'a'..'z' then 'A'..'Z'.  0: no key (an action
+ * without one is chosen in the `+` pick list). */
 int  work_choice_key(bool digits, size_t i);
 /* The index of key ch in a list of n choices, or -1. */
 int  work_choice_index(bool digits, size_t n, int ch);
@@ -175,6 +196,37 @@ const char *work_relative(uint64_t ms, uint64_t now_ms, char *buf, size_t len);
 typedef void work_view_fn(void *arg, const char *key, const char *value);
 /* Calls fn for each fact of the current item (w->have_item must hold). */
 void work_view(const struct work *w, work_view_fn *fn, void *arg);
+
+/* ---- work_conn.c ------------------------------------------------------------ */
+
+/* Connects (blocking handshake), attaches to w->base and installs the
+ * disconnect callback; w->ac is the new context.  0, or -1 (w->ac NULL,
+ * the reason in w->status). */
+int  work_conn_open(struct work *w);
+/* The connection behind ac ended (a callback got NULL, or the disconnect
+ * callback ran) while doing `what`: unless ac is an old context or the
+ * session is leaving, frees it, keeps the item, the pending decision and
+ * the note, shows "reconnecting..." and retries with backoff; then the
+ * current item is re-taken with an EXTEND (or the next one claimed). */
+void work_conn_lost(struct work *w, hitlq_async *ac, const char *what);
+/* Releases every lease held (the held skipped items, an item a CLAIM in
+ * flight brings) and stops once the server answered, bounded by a grace
+ * timer.  Called by work_quit when no item is on screen. */
+void work_conn_quit(struct work *w);
+/* Quitting: stops once no release and no CLAIM awaits an answer. */
+void work_conn_quit_check(struct work *w);
+/* A release sent while quitting was answered (or failed): one less to
+ * await, then work_conn_quit_check. */
+void work_conn_quit_done(struct work *w);
+/* Releases item it (taken: cleared here); counted when quitting. */
+void work_conn_release(struct work *w, struct work_item *it);
+/* Frees the connection's timers (end of the session). */
+void work_conn_close(struct work *w);
+
+/* ---- work_help.c -------------------------------------------------------------- */
+
+/* Prints `hitlq work --help` (every option and key) to f. */
+void work_help_print(FILE *f);
 
 /* ---- work_notes.c ----------------------------------------------------------- */
 

@@ -43,17 +43,6 @@ work_event(struct work *w, const char *event, const char *fmt, ...)
     work_ui_event(w, event, w->status);
 }
 
-/* The connection is gone: say so (the note is in its file) and stop. */
-static void
-conn_lost(struct work *w, const char *what)
-{
-    if (w->closing)
-        return;                     /* hitlq_async_free answering the pending calls */
-    work_banner(w, "connection lost during %s: %s%s", what, hitlq_strerror(hitlq_async_err(w->ac)),
-                w->note_len > 0 ? " (your unsent note is saved in the notes file)" : "");
-    work_stop(w, CLI_EXIT_ERR);
-}
-
 /* The server's message of the last failed reply (never NULL). */
 static const char *
 server_msg(const struct work *w)
@@ -105,10 +94,8 @@ release_held(struct work *w)
 {
     size_t i;
 
-    for (i = 0; i < w->n_held; i++) {
-        (void)hitlq_async_release(w->ac, w->held[i].id, w->held[i].lease, 0, NULL, NULL);
-        work_item_clear(&w->held[i]);
-    }
+    for (i = 0; i < w->n_held; i++)
+        work_conn_release(w, &w->held[i]);
     w->n_held = 0;
 }
 
@@ -124,7 +111,7 @@ show_item(struct work *w, struct work_item *it, bool only_skipped)
     w->claimed_ms = now;
     w->lease_len_ms = w->lease_ms > 0 ? w->lease_ms : len;
     w->next_beat_ms = now + w->lease_len_ms / 3;
-    w->beat_inflight = w->beat_capped = false;
+    w->beat_inflight = w->beat_capped = w->resuming = false;
     w->only_skipped = only_skipped;
     w->pend = WK_NONE;
     w->root_cause[0] = '\0';
@@ -154,11 +141,14 @@ on_claim(hitlq_async *ac, hitlq_reply *r, void *priv)
     struct work_item it;
     int st;
 
+    if (ac != w->ac)
+        return;                             /* a lost connection's CLAIM */
+    w->claim_inflight = false;
     if (r == NULL)
-        return conn_lost(w, "claim");
+        return work_conn_lost(w, ac, "claim");
     st = hitlq_reply_status(r);
     if (w->phase == PH_QUIT && st != HITLQ_ST_OK)
-        return work_stop(w, w->exit_code);
+        return work_conn_quit_check(w);
     if (st == HITLQ_ST_EMPTY && w->n_held > 0)
         return offer_held(w);
     if (st == HITLQ_ST_EMPTY) {
@@ -174,10 +164,9 @@ on_claim(hitlq_async *ac, hitlq_reply *r, void *priv)
         return work_stop(w, CLI_EXIT_ERR);
     }
     if (w->phase == PH_QUIT) {              /* came while leaving: give it back */
-        (void)hitlq_async_release(ac, it.id, it.lease, 0, NULL, NULL);
-        work_item_clear(&it);
+        work_conn_release(w, &it);
         release_held(w);
-        return work_stop(w, w->exit_code);
+        return work_conn_quit_check(w);
     }
     if (was_skipped(w, it.id) && w->n_held < WORK_MAX_HELD) {
         w->held[w->n_held++] = it;          /* hold it and look for another */
@@ -194,7 +183,13 @@ work_claim(struct work *w, uint32_t wait_ms)
     int rc;
 
     w->phase = w->phase == PH_QUIT ? PH_QUIT : PH_WAIT;
+    if (w->ac == NULL) {                    /* offline: the reconnect claims */
+        work_ui_refresh(w);
+        return 0;
+    }
     rc = hitlq_async_claim(w->ac, w->queues, w->nq, w->lease_ms, wait_ms, NULL, on_claim, w);
+    w->claim_inflight = rc == HITLQ_OK;
+    w->claim_long = wait_ms > 0;
     if (rc != HITLQ_OK) {
         work_banner(w, "claim: %s: %s", hitlq_strerror(rc), server_msg(w));
         work_stop(w, CLI_EXIT_ERR);
@@ -207,6 +202,29 @@ work_claim(struct work *w, uint32_t wait_ms)
 
 /* ---- heartbeats ---------------------------------------------------------------- */
 
+/* The EXTEND after a reconnect kept the lease: the item is still ours, so
+ * a decision whose answer was lost was not applied (a COMMENT may have
+ * been: it does not end the lease).  The screen asks again; the line
+ * modes, which have no confirm step, send it again. */
+static void
+resumed(struct work *w)
+{
+    bool again = w->pend != WK_NONE && w->pend != WK_COMMENT;
+
+    w->resuming = false;
+    work_event(w, "resumed", "reconnected: item %" PRIu64 " is still yours%s", w->it.id,
+               w->pend == WK_COMMENT ? " (the note may already be saved: see the history; "
+                                       "it is kept)"
+               : again ? " (the decision was not applied: it is asked again)" : "");
+    if (w->pend == WK_COMMENT && w->mode != WORK_TUI) {
+        w->pend = WK_NONE;
+        w->phase = PH_ITEM;
+    }
+    if (again && w->mode != WORK_TUI && w->phase == PH_CONFIRM)
+        return work_send(w);
+    work_ui_refresh(w);
+}
+
 static void
 on_extend(hitlq_async *ac, hitlq_reply *r, void *priv)
 {
@@ -217,10 +235,12 @@ on_extend(hitlq_async *ac, hitlq_reply *r, void *priv)
     int st;
 
     free(q);
+    if (ac != w->ac)
+        return;                              /* a lost connection's heartbeat */
     if (ours)
         w->beat_inflight = false;
     if (r == NULL)
-        return conn_lost(w, "heartbeat");
+        return work_conn_lost(w, ac, "heartbeat");
     if (!ours)
         return;                              /* an answer about an item we left */
     st = hitlq_reply_status(r);
@@ -229,11 +249,15 @@ on_extend(hitlq_async *ac, hitlq_reply *r, void *priv)
         w->next_beat_ms = work_now_ms() + w->lease_len_ms / 3;
         if (strncmp(w->banner, "heartbeat", 9) == 0 || strncmp(w->banner, "LEASE", 5) == 0)
             w->banner[0] = '\0';
+        if (w->resuming)
+            return resumed(w);
         work_ui_refresh(w);
         return;
     }
     if (lease_gone(st))
-        return lease_lost(w, hitlq_strerror(st), server_msg(w));
+        return lease_lost(w, hitlq_strerror(st), w->resuming && w->pend != WK_NONE ?
+                          "after the reconnect (the decision sent before the connection "
+                          "dropped may have been applied: see the item's history)" : server_msg(w));
     w->next_beat_ms = work_now_ms() + WORK_RETRY_MS;
     work_banner(w, "heartbeat failed (%s: %s): the lease is not being extended",
                 hitlq_strerror(st), server_msg(w));
@@ -256,7 +280,7 @@ heartbeat(struct work *w, uint64_t now)
 {
     struct work_req *q;
 
-    if (w->beat_inflight || w->beat_capped || now < w->next_beat_ms)
+    if (w->ac == NULL || w->beat_inflight || w->beat_capped || now < w->next_beat_ms)
         return;
     if (w->max_hold_ms > 0 && now - w->claimed_ms >= w->max_hold_ms) {
         w->beat_capped = true;
@@ -274,6 +298,15 @@ heartbeat(struct work *w, uint64_t now)
 }
 
 void
+work_beat_now(struct work *w)
+{
+    w->next_beat_ms = 0;
+    if (w->beat_capped)                      /* max hold: only the local countdown */
+        w->resuming = false;
+    heartbeat(w, work_now_ms());
+}
+
+void
 work_tick(struct work *w)
 {
     uint64_t now = work_now_ms(), warn;
@@ -284,6 +317,10 @@ work_tick(struct work *w)
         return;
     }
     heartbeat(w, now);
+    if (now < w->it.expires_ms && w->ac == NULL) {
+        work_ui_refresh(w);                  /* offline: the reconnect banner stays */
+        return;
+    }
     warn = w->lease_len_ms / 2 < WORK_WARN_MAX_MS ? w->lease_len_ms / 2 : WORK_WARN_MAX_MS;
     if (now >= w->it.expires_ms && !w->beat_inflight)
         return lease_lost(w, "lease_expired", "the lease ran out on this clock; "
@@ -348,11 +385,11 @@ on_decision(hitlq_async *ac, hitlq_reply *r, void *priv)
     struct work *w = q->w;
     int st;
 
-    if (r == NULL) {
+    if (r == NULL || ac != w->ac) {
         const char *what = kind_event(q->kind);
 
         free(q);
-        return conn_lost(w, what);
+        return work_conn_lost(w, ac, what);
     }
     st = hitlq_reply_status(r);
     if (st == HITLQ_ST_OK) {
@@ -405,6 +442,13 @@ work_send(struct work *w)
     const char *note = NULL, *rc_tag = w->root_cause[0] ? w->root_cause : NULL;
     int rc = HITLQ_ENOMEM;
 
+    if (w->ac == NULL) {                       /* reconnecting: ask again later */
+        free(q);
+        w->phase = w->have_item && w->pend != WK_QUIT ? PH_CONFIRM : PH_ITEM;
+        work_banner(w, "not connected (reconnecting...): %s not sent; confirm again once "
+                    "connected", kind_event(w->pend));
+        return;
+    }
     if (q == NULL || !w->have_item)
         goto fail;
     if (w->note_len > 0 && w->note_item == w->it.id) {
@@ -443,14 +487,13 @@ work_quit(struct work *w)
         w->quit_after = true;
         return;
     }
-    if (w->have_item) {
+    if (w->have_item && w->ac != NULL) {
         w->pend = WK_QUIT;
         work_send(w);
         w->phase = PH_QUIT;
         return;
     }
-    /* Waiting for work: the pending CLAIM dies with the connection (the
-     * server cancels a parked CLAIM when its connection closes). */
-    w->phase = PH_QUIT;
-    work_stop(w, w->exit_code);
+    /* Waiting for work (or offline): held skipped items and an item the
+     * CLAIM in flight brings are released first (work_conn.c). */
+    work_conn_quit(w);
 }

@@ -3,7 +3,11 @@
  * struct work_item, the keys of its choice lists, and the time formats of
  * the screen (local time, "in 3h12m").  Fields a server does not send yet
  * (recommendation, band, actions, escalate_to, root_causes) are simply
- * absent from the item: the screen then omits them.
+ * absent from the item: the screen then omits them.  A four-eyes review
+ * that hides the model sends score and recommendation nil: `blind`.
+ * The escalation targets are CLAIM's `escalate_to` (every queue the policy
+ * knows: the types' `escalate_to` names among them) without the item's own
+ * queue.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -42,6 +46,13 @@ obj_num(const msgpack_object *o, double *out)
     return true;
 }
 
+/* A present nil value (not an absent key: an older server). */
+static bool
+is_nil(const msgpack_object *o)
+{
+    return o != NULL && o->type == MSGPACK_OBJECT_NIL;
+}
+
 /* An array of strings into a choice list (others and overflow dropped). */
 static void
 read_choices(const hitlq_reply *r, const char *key, struct work_choices *c)
@@ -58,6 +69,18 @@ read_choices(const hitlq_reply *r, const char *key, struct work_choices *c)
         obj_str(&a->via.array.ptr[i], c->name[c->n], WORK_NAME);
         c->n++;
     }
+}
+
+/* Removes name from c (keeps the order). */
+static void
+drop_choice(struct work_choices *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->name[i], name) == 0) {
+            memmove(c->name[i], c->name[i + 1], (c->n - i - 1) * sizeof(c->name[0]));
+            c->n--;
+            return;
+        }
 }
 
 /* `band`: a map {index, min_score}, or an int index with `band_min_score`. */
@@ -107,9 +130,11 @@ work_item_read(struct work_item *it, hitlq_reply *r)
     hitlq_reply_copy_str(r, "explain", it->explain, sizeof(it->explain));
     hitlq_reply_copy_str(r, "recommendation", it->recommendation, sizeof(it->recommendation));
     it->has_score = hitlq_reply_get_f64(r, "score", &it->score);
+    it->blind = is_nil(hitlq_reply_get(r, "recommendation")) && is_nil(hitlq_reply_get(r, "score"));
     read_band(r, it);
     read_choices(r, "actions", &it->actions);
     read_choices(r, "escalate_to", &it->escalate_to);
+    drop_choice(&it->escalate_to, it->queue);   /* escalating to where it is: no */
     read_choices(r, "root_causes", &it->root_causes);
     return 0;
 }
@@ -124,11 +149,23 @@ work_item_clear(struct work_item *it)
 int
 work_choice_key(bool digits, size_t i)
 {
+    int k = 'a';
+
     if (i < 9)
         return '1' + (int)i;
-    if (digits || i >= 9 + 26)
-        return 0;                  /* no key: only the first 9 actions have one */
-    return 'a' + (int)(i - 9);
+    if (!digits && i < 9 + 26)
+        return 'a' + (int)(i - 9);
+    if (!digits)
+        return i < 9 + 52 ? 'A' + (int)(i - 9 - 26) : 0;
+    /* actions: the letters the item screen does not use, in order */
+    for (i -= 9;; k++) {
+        if (k > 'z')
+            return 0;              /* no key left: chosen in the `+` pick list */
+        if (strchr(WORK_CMD_KEYS, k) != NULL)
+            continue;
+        if (i-- == 0)
+            return k;
+    }
 }
 
 int

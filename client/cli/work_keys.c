@@ -1,9 +1,10 @@
 /*
  * work_keys.c - `hitlq work`'s key map, shared by the screen (work_tui.c)
  * and the line modes (work_line.c): one key per decision on the item
- * screen (1-9 the type's actions, e escalate, r release, s skip, n note,
- * c root cause, q quit), a key per escalation target or root cause in the
- * pick steps, and the confirm step (Enter or y confirms, Esc cancels).
+ * screen (1-9 then free letters the type's actions, e escalate, r release,
+ * s skip, n note, c root cause, + every action in a pick list, q quit), a
+ * key per action, escalation target or root cause in the pick steps, and
+ * the confirm step (Enter or y confirms, Esc or n cancels).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -77,6 +78,11 @@ item_key(struct work *w, int ch)
         }
         w->phase = PH_PICK_RC;
         break;
+    case '+':
+        if (w->it.actions.n == 0)
+            return false;
+        w->phase = PH_PICK_ACT;
+        break;
     case 'n': work_note_begin(w, WK_COMMENT); return true;
     case 'r': ask(w, WK_RELEASE, NULL); return true;
     case 's': ask(w, WK_SKIP, NULL); return true;
@@ -87,18 +93,29 @@ item_key(struct work *w, int ch)
     return true;
 }
 
-/* A key in a pick step (escalation target or root cause). */
+/* The list a pick step chooses from. */
+static const struct work_choices *
+pick_list(const struct work *w)
+{
+    if (w->phase == PH_PICK_ESC)
+        return &w->it.escalate_to;
+    return w->phase == PH_PICK_ACT ? &w->it.actions : &w->it.root_causes;
+}
+
+/* A key in a pick step (action, escalation target or root cause). */
 static bool
 pick_key(struct work *w, int ch)
 {
-    const struct work_choices *c = w->phase == PH_PICK_ESC ? &w->it.escalate_to
-                                                           : &w->it.root_causes;
+    const struct work_choices *c = pick_list(w);
     int i = work_choice_index(false, c->n, ch);
 
     if (ch == KEY_ESC) {
         w->phase = PH_ITEM;
     } else if (i < 0) {
         return false;
+    } else if (w->phase == PH_PICK_ACT) {
+        ask(w, WK_RESOLVE, c->name[i]);
+        return true;
     } else if (w->phase == PH_PICK_RC) {
         snprintf(w->root_cause, sizeof(w->root_cause), "%s", c->name[i]);
         w->phase = PH_ITEM;
@@ -120,6 +137,7 @@ work_key(struct work *w, int ch)
         return item_key(w, ch);
     case PH_PICK_ESC:
     case PH_PICK_RC:
+    case PH_PICK_ACT:
         return pick_key(w, ch);
     case PH_CONFIRM:
         if (ch == '\n' || ch == '\r' || ch == 'y') {
@@ -150,8 +168,7 @@ work_key(struct work *w, int ch)
 const char *
 work_help(const struct work *w, char *buf, size_t len)
 {
-    const struct work_choices *c = w->phase == PH_PICK_ESC ? &w->it.escalate_to
-                                                           : &w->it.root_causes;
+    const struct work_choices *c = pick_list(w);
     size_t i, o = 0;
 
     buf[0] = '\0';
@@ -160,11 +177,15 @@ work_help(const struct work *w, char *buf, size_t len)
         for (i = 0; i < w->it.actions.n && work_choice_key(true, i); i++)
             o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%c %s  ",
                                   work_choice_key(true, i), w->it.actions.name[i]);
+        if (i < w->it.actions.n)
+            o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "+ all %zu actions  ",
+                                  w->it.actions.n);
         snprintf(buf + (o < len ? o : len - 1), o < len ? len - o : 1,
                  "e escalate  c root cause  n note  r release  s skip  q quit");
         break;
     case PH_PICK_ESC:
     case PH_PICK_RC:
+    case PH_PICK_ACT:
         for (i = 0; i < c->n && work_choice_key(false, i); i++)
             o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%c %s  ",
                                   work_choice_key(false, i), c->name[i]);

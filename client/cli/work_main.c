@@ -1,7 +1,7 @@
 /*
  * work_main.c - `hitlq work`: its options, the one libevent loop (stdin,
- * the asynchronous server connection through include/hitlq_libevent.h,
- * and a one-second timer for countdowns and heartbeats), start and end.
+ * the asynchronous server connection of work_conn.c, and a one-second
+ * timer for countdowns and heartbeats), start and end.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,10 +14,10 @@
 
 #include <event2/event.h>
 
-#include "hitlq_libevent.h"
 #include "work.h"
 
 #define WORK_WAIT_MS  30000          /* one CLAIM long poll; renewed while idle */
+#define WORK_HELP_SHOWN  (-1)        /* parse_opts: --help asked (not an exit code) */
 
 uint64_t
 work_now_ms(void)
@@ -78,7 +78,8 @@ parse_opts(struct work *w, int argc, char **argv)
     static const struct option lo[] = {
         { "lease-ms", required_argument, NULL, 'l' }, { "max-hold", required_argument, NULL, 'm' },
         { "wait", required_argument, NULL, 'w' }, { "plain", no_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+        { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 } };
     uint64_t v;
     uint32_t ms;
     int ch;
@@ -96,35 +97,17 @@ parse_opts(struct work *w, int argc, char **argv)
             w->mode = WORK_PLAIN;
         else if (ch == 'j')
             w->mode = WORK_JSON;
+        else if (ch == 'h')
+            return WORK_HELP_SHOWN;
         else
             return cli_usage_error("bad work option (--lease-ms is 1000..86400000 ms, "
                                    "--wait 1..600 s)");
     }
     if (argc - optind != 1 || split_queues(w, argv[optind]) != 0)
         return cli_usage_error("usage: work QUEUE[,QUEUE...] (1..%d queues) [--lease-ms N] "
-                               "[--max-hold SEC] [--wait SEC] [--plain | --json]",
+                               "[--max-hold SEC] [--wait SEC] [--plain | --json] "
+                               "(work --help: every option and key)",
                                WORK_MAX_QUEUES);
-    return CLI_EXIT_OK;
-}
-
-/* The asynchronous connection on w->base.  CLI_EXIT_OK or _ERR. */
-static int
-work_connect(struct work *w)
-{
-    char sk[HITLQ_ED25519_KEY_LEN + 8];
-    hitlq_options o;
-
-    if (cli_options(w->cl, &o, sk, sizeof(sk)) != CLI_EXIT_OK)
-        return CLI_EXIT_ERR;
-    w->ac = hitlq_async_connect(&o);
-    explicit_bzero(sk, sizeof(sk));
-    if (w->ac == NULL || hitlq_async_err(w->ac) != HITLQ_OK ||
-        hitlq_libevent_attach(w->ac, w->base) != HITLQ_OK) {
-        fprintf(stderr, "hitlq: work: connect: %s: %s\n",
-                hitlq_strerror(w->ac ? hitlq_async_err(w->ac) : HITLQ_ENOMEM),
-                w->ac ? hitlq_async_errstr(w->ac) : "");
-        return CLI_EXIT_ERR;
-    }
     return CLI_EXIT_OK;
 }
 
@@ -167,6 +150,7 @@ work_run(struct work *w)
     w->closing = true;
     hitlq_async_free(w->ac);       /* pending callbacks run with NULL here */
     w->ac = NULL;
+    work_conn_close(w);
     if (sigs[0] != NULL)
         event_free(sigs[0]);
     if (sigs[1] != NULL)
@@ -188,14 +172,17 @@ cli_work(struct cli *cl, int argc, char **argv)
         return CLI_EXIT_ERR;
     w->cl = cl;
     rc = parse_opts(w, argc, argv);
-    if (rc == CLI_EXIT_OK && (w->base = event_base_new()) == NULL)
+    if (rc == WORK_HELP_SHOWN) {
+        work_help_print(stdout);
+        rc = CLI_EXIT_OK;
+    } else if (rc == CLI_EXIT_OK && (w->base = event_base_new()) == NULL) {
         rc = CLI_EXIT_ERR;
-    if (rc == CLI_EXIT_OK)
-        rc = work_connect(w);
-    if (rc == CLI_EXIT_OK)
+    } else if (rc == CLI_EXIT_OK && work_conn_open(w) != 0) {
+        fprintf(stderr, "hitlq: work: connect: %s\n", w->status);
+        rc = CLI_EXIT_ERR;
+    } else if (rc == CLI_EXIT_OK) {
         rc = work_run(w);
-    else
-        hitlq_async_free(w->ac);
+    }
     work_item_clear(&w->it);
     for (size_t i = 0; i < w->n_held; i++)
         work_item_clear(&w->held[i]);

@@ -66,9 +66,10 @@ draw_bottom(struct work *w)
         put_line(LINES - 2, A_BOLD, strlen(buf) > (size_t)COLS ? buf + strlen(buf) - COLS : buf);
     } else if (w->phase == PH_CONFIRM) {
         put_line(LINES - 2, A_BOLD | A_UNDERLINE, work_question(w, buf, sizeof(buf)));
-    } else if (w->phase == PH_PICK_ESC || w->phase == PH_PICK_RC) {
+    } else if (w->phase == PH_PICK_ESC || w->phase == PH_PICK_RC || w->phase == PH_PICK_ACT) {
         put_line(LINES - 2, A_BOLD, w->phase == PH_PICK_ESC ? "escalate to which queue?"
-                                                             : "which root cause?");
+                                    : w->phase == PH_PICK_RC ? "which root cause?"
+                                                             : "resolve with which action?");
     }
     put_line(LINES - 1, A_REVERSE, work_help(w, buf, sizeof(buf)));
 }

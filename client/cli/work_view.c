@@ -4,7 +4,9 @@
  * `--plain` lines (work_line.c) show the same facts: times in local time
  * with "in 3h12m", the score, the model's recommendation and band, the
  * explanation labelled with its method, the fields, the history's notes
- * (the escalation note included) and the keys of the item's choices.
+ * (the escalation note included) and the keys of the item's choices.  A
+ * blind four-eyes reviewer sees "blind review: model hidden" instead of
+ * the model's lines.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -51,6 +53,11 @@ view_model(const struct work *w, work_view_fn *fn, void *arg)
 {
     char v[256];
 
+    if (w->it.blind) {                       /* four-eyes: judge without the model */
+        fn(arg, "model", "blind review: model hidden (score, recommendation and "
+                         "explanation are not shown to this reviewer)");
+        return;
+    }
     if (w->it.has_score)
         snprintf(v, sizeof(v), "%.4f (model %s)", w->it.score, w->it.model);
     else
@@ -149,9 +156,14 @@ view_choices(const struct work_choices *c, bool digits, const char *key,
     if (c->n == 0)
         return;
     v[0] = '\0';
-    for (i = 0; i < c->n && work_choice_key(digits, i) && o < sizeof(v); i++)
-        o += (size_t)snprintf(v + o, sizeof(v) - o, "%s%c=%s", i ? " " : "",
-                              work_choice_key(digits, i), c->name[i]);
+    for (i = 0; i < c->n && o < sizeof(v); i++) {
+        int k = work_choice_key(digits, i);
+
+        if (k != 0)
+            o += (size_t)snprintf(v + o, sizeof(v) - o, "%s%c=%s", i ? " " : "", k, c->name[i]);
+        else                                 /* no key: the `+` pick list has it */
+            o += (size_t)snprintf(v + o, sizeof(v) - o, " +%s", c->name[i]);
+    }
     fn(arg, key, v);
 }
 

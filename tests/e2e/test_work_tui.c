@@ -6,8 +6,16 @@
  * a lease kept past its length by heartbeats; a slow read warned before
  * the lease lapses (heartbeats capped by --max-hold) with the typed note
  * kept; an escalation whose note appears on the senior's screen; and the
- * --plain and --json line modes.  Skipped (and says so) without tmux.
+ * --plain and --json line modes.  The rough edges (issue 13 follow-up):
+ * hitlqd restarted mid-session (reconnect, the half-typed note kept, the
+ * item decided afterwards), `q` while a skip's follow-up CLAIM is in
+ * flight (every lease released), a COMMENT on the next claimer's screen,
+ * a blind four-eyes review, more than 9 actions, `work --help`.  The
+ * tmux tests are skipped (and say so) without tmux.
  */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +28,8 @@
 #include <jansson.h>
 
 #include "e2e_util.h"
+
+#define POLICY "server/score/defaults/scorecard_policy.json"
 
 #define TMUX_W 200
 #define TMUX_H 60
@@ -316,6 +326,35 @@ test_slow_read_warned_note_kept(void **st)
     hitlq_free(c);
 }
 
+/* The pick list on screen (buf) offers every name of the policy's
+ * escalate_to of credit_application with a key, and not the item's own
+ * queue (CLAIM's escalate_to lists every known queue, PROTOCOL.md §4.6). */
+static void
+pick_shows_policy_targets(const char *buf)
+{
+    json_error_t e;
+    json_t *root = json_load_file(POLICY, 0, &e), *to;
+    const char *line = strstr(buf, "Esc cancel");
+    char want[128];
+    size_t i;
+
+    assert_non_null(root);
+    assert_non_null(line);
+    while (line > buf && line[-1] != '\n')
+        line--;                                   /* the help line's start */
+    to = json_object_get(json_object_get(json_object_get(root, "types"), "credit_application"),
+                         "escalate_to");
+    assert_true(json_array_size(to) >= 1);
+    for (i = 0; i < json_array_size(to); i++) {
+        snprintf(want, sizeof(want), " %s  ", json_string_value(json_array_get(to, i)));
+        if (strstr(line, want) == NULL)
+            fail_msg("pick list without \"%s\": %s", want, line);
+    }
+    if (strstr(line, " credit_review  ") != NULL)
+        fail_msg("pick list offers the item's own queue: %s", line);
+    json_decref(root);
+}
+
 /* Escalation to credit_senior with a note; bob, claiming there, sees it. */
 static void
 test_escalation_note_reaches_senior(void **st)
@@ -332,7 +371,8 @@ test_escalation_note_reaches_senior(void **st)
     id = next_item("alice", 0, buf);
     keys("alice", "e");
     wait_for("alice", "escalate to which queue?", 5000, buf);
-    p = strstr(buf, " dead_letter");              /* the scorecard policy's other queue */
+    pick_shows_policy_targets(buf);
+    p = strstr(buf, " credit_senior  ");          /* "1 credit_senior  Esc cancel" */
     assert_non_null(p);
     char k[4] = { p[-1], '\0' };
     keys("alice", k);
@@ -342,7 +382,7 @@ test_escalation_note_reaches_senior(void **st)
     wait_for("alice", "Escalate item", 5000, buf);
     keys("alice", "C-m");
     wait_for("alice", "1 decided", 5000, buf);
-    work_start("bob", "dead_letter");
+    work_start("bob", "credit_senior");
     bid = next_item("bob", 0, buf);
     assert_int_equal(bid, id);
     wait_for("bob", "escalated by alice: please check the income proof", 5000, buf);
@@ -473,7 +513,293 @@ test_json_lines(void **st)
     hitlq_free(c);
 }
 
+/* ---- the rough edges ----------------------------------------------------------- */
+
+/* Starts hitlqd again on the SAME port and data directory after a kill
+ * (harness_server_restart picks a new port; a workstation reconnects to
+ * the address it was given). */
+static void
+start_same_port(void)
+{
+    char listen[32];
+    uint64_t end = harness_now_ms() + 10000;
+    pid_t pid;
+
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)e2e_srv.port);
+    unlink(e2e_srv.portfile);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(e2e_srv.logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(e2e_srv.bin, e2e_srv.bin, "-d", e2e_srv.data, "-l", listen, "-P",
+              e2e_srv.portfile, "-c", e2e_srv.cfgfile, (char *)NULL);
+        _exit(127);
+    }
+    e2e_srv.pid = pid;
+    while (access(e2e_srv.portfile, F_OK) != 0) {
+        assert_true(harness_server_alive(&e2e_srv));
+        if (harness_now_ms() > end)
+            fail_msg("hitlqd did not come back on port %u", (unsigned)e2e_srv.port);
+        harness_sleep_ms(20);
+    }
+}
+
+/* hitlqd killed while alice is typing a note: the screen says
+ * "reconnecting...", the session survives, the item is re-taken with its
+ * lease (no attempt counted), the note is sent and the item decided. */
+static void
+test_restart_mid_session(void **st)
+{
+    static char buf[CAP];
+    char state[32], out[64];
+    uint64_t id, attempts = 9;
+    hitlq *c = e2e_cli("feeder");
+
+    SKIP_WITHOUT_TMUX();
+    (void)e2e_must_queue(c, "rs-1", -1);
+    hitlq_free(c);
+    work_start("alice", "credit_review --lease-ms 60000");
+    id = next_item("alice", 0, buf);
+    keys("alice", "n");
+    keys("alice", "-l \"payslip seen, \"");
+    assert_int_equal(harness_server_kill(&e2e_srv, SIGKILL), 0);
+    wait_for("alice", "reconnecting...", 5000, buf);
+    assert_int_equal(screen_item(buf), id);       /* the item stays on screen */
+    assert_non_null(strstr(buf, "note> payslip seen, "));
+    harness_sleep_ms(1200);                       /* a few refused attempts */
+    keys("alice", "-l \"income ok\"");            /* typing goes on meanwhile */
+    start_same_port();
+    wait_for("alice", "is still yours", 15000, buf);
+    keys("alice", "C-m");
+    wait_for("alice", "Save the note", 5000, buf);
+    keys("alice", "C-m");
+    wait_for("alice", "note saved on the server", 5000, buf);
+    keys("alice", "1");
+    wait_for("alice", "as \"approve\"?", 5000, buf);
+    keys("alice", "C-m");
+    wait_for("alice", "1 decided", 5000, buf);
+    work_quit_clean("alice", buf);
+    c = e2e_cli("feeder");
+    get_state(c, id, state, out, &attempts);
+    assert_string_equal(state, "resolved");
+    assert_string_equal(out, "approve");
+    assert_int_equal(attempts, 0);                /* the lease was never lost */
+    assert_int_equal(count_events(c, id, "comment"), 1);
+    assert_int_equal(count_events(c, id, "claimed"), 1);
+    hitlq_free(c);
+}
+
+/* --plain "s" then "q": the q arrives while the skip's follow-up CLAIM is
+ * in flight; every lease that CLAIM brought is released before exit. */
+static void
+test_quit_during_followup_claim(void **st)
+{
+    static char buf[CAP];
+    char state[32], out[64];
+    uint64_t id[2];
+    int claimed = 0, released = 0;
+    hitlq *c = e2e_cli("feeder");
+
+    id[0] = e2e_must_queue(c, "pq-1", -1);
+    id[1] = e2e_must_queue(c, "pq-2", -1);
+    assert_int_equal(work_lines("credit_review --plain", "s\nq\n", buf, CAP), 0);
+    assert_non_null(strstr(buf, "skipped: item"));
+    for (int i = 0; i < 2; i++) {
+        get_state(c, id[i], state, out, NULL);
+        assert_string_equal(state, "queued");     /* no lease left behind */
+        claimed += count_events(c, id[i], "claimed");
+        released += count_events(c, id[i], "released");
+    }
+    /* the first item, the follow-up (and a skipped item held meanwhile) */
+    if (claimed < 2 || released != claimed)
+        fail_msg("%d claims, %d releases; the workstation printed:\n%s", claimed, released, buf);
+    hitlq_free(c);
+}
+
+/* alice's COMMENT (n) is on bob's screen, with its event name, when bob
+ * claims the item after alice released it. */
+static void
+test_comment_on_next_screen(void **st)
+{
+    static char buf[CAP];
+    uint64_t id;
+    hitlq *c = e2e_cli("feeder");
+
+    SKIP_WITHOUT_TMUX();
+    (void)e2e_must_queue(c, "cm-1", -1);
+    work_start("alice", "credit_review");
+    id = next_item("alice", 0, buf);
+    keys("alice", "n");
+    keys("alice", "-l \"called the customer, waiting for docs\"");
+    keys("alice", "C-m");
+    wait_for("alice", "Save the note", 5000, buf);
+    keys("alice", "C-m");
+    wait_for("alice", "note saved on the server", 5000, buf);
+    keys("alice", "r");
+    wait_for("alice", "back to its queue?", 5000, buf);
+    keys("alice", "C-m");
+    wait_for("alice", "released", 5000, buf);
+    work_quit_clean("alice", buf);
+    work_start("bob", "credit_review");
+    assert_int_equal(next_item("bob", 0, buf), id);
+    wait_for("bob", "comment by alice: called the customer, waiting for docs", 5000, buf);
+    work_quit_clean("bob", buf);
+    assert_int_equal(count_events(c, id, "comment"), 1);
+    hitlq_free(c);
+}
+
+/* The test's policy: the scorecard policy changed by policy_edit. */
+static void (*policy_edit)(json_t *type);
+
+static int
+policy_setup(void **st)
+{
+    char path[256], cfg[600];
+    json_error_t e;
+    json_t *root;
+
+    if (tui_setup(st) != 0)
+        return -1;
+    harness_server_cleanup(&e2e_srv);             /* tui_setup's default server */
+    root = json_load_file(POLICY, 0, &e);
+    if (root == NULL)
+        return -1;
+    policy_edit(json_object_get(json_object_get(root, "types"), "credit_application"));
+    snprintf(path, sizeof(path), "%s/policy.json", state_dir);
+    if (json_dump_file(root, path, JSON_INDENT(1)) != 0)
+        return -1;
+    json_decref(root);
+    if (sh("cp server/score/defaults/credit_scorecard.json %s/", state_dir) != 0)
+        return -1;
+    snprintf(cfg, sizeof(cfg), "policy = \"%s\"\nmax_attempts = 2\n", path);
+    return harness_server_start(&e2e_srv, cfg) < 0 ? -1 : 0;
+}
+
+static void
+edit_four_eyes(json_t *t)
+{
+    json_object_set_new(t, "four_eyes", json_pack(
+        "{s:i, s:{s:[s]}, s:b, s:s, s:s}", "verdicts", 2, "when", "routes", "review",
+        "hide_recommendation", 1, "on_disagree", "escalate", "escalate_to", "credit_senior"));
+}
+
+/* Four-eyes with the model hidden: the screen says so instead of empty
+ * model lines; the verdict is taken (the item waits for the second). */
+static void
+test_four_eyes_blind_screen(void **st)
+{
+    static char buf[CAP];
+    char state[32], out[64];
+    uint64_t id;
+    hitlq *c = e2e_cli("feeder");
+
+    SKIP_WITHOUT_TMUX();
+    (void)e2e_must_queue(c, "fe-1", -1);
+    work_start("alice", "credit_review");
+    id = next_item("alice", 0, buf);
+    assert_non_null(strstr(buf, "blind review: model hidden"));
+    assert_null(strstr(buf, "\nscore "));
+    assert_null(strstr(buf, "\nrecommendation "));
+    keys("alice", "2 C-m");
+    wait_for("alice", "1 decided", 5000, buf);
+    work_quit_clean("alice", buf);
+    get_state(c, id, state, out, NULL);
+    assert_string_equal(state, "queued");         /* waits for the second verdict */
+    work_start("bob", "credit_review");
+    assert_int_equal(next_item("bob", 0, buf), id);
+    assert_non_null(strstr(buf, "blind review: model hidden"));
+    assert_null(strstr(buf, "by alice"));         /* nor alice's verdict */
+    keys("bob", "2 C-m");
+    wait_for("bob", "1 decided", 5000, buf);
+    work_quit_clean("bob", buf);
+    get_state(c, id, state, out, NULL);
+    assert_string_equal(state, "resolved");
+    assert_string_equal(out, "reject");
+    hitlq_free(c);
+}
+
+static void
+edit_many_actions(json_t *t)
+{
+    json_t *a = json_array();
+
+    for (int i = 1; i <= 11; i++)
+        json_array_append_new(a, json_sprintf("act%02d", i));
+    json_object_set_new(t, "actions", a);         /* + approve: 12 outcomes */
+}
+
+/* 12 actions: 1-9, then letters past the command letters (a, b, d); the
+ * 12th is taken with its letter key, and one through the `+` pick list. */
+static void
+test_many_actions_keys(void **st)
+{
+    static char buf[CAP];
+    char state[32], out[64];
+    uint64_t id1, id2;
+    hitlq *c = e2e_cli("feeder");
+    const char *p;
+
+    SKIP_WITHOUT_TMUX();
+    (void)e2e_must_queue(c, "ma-1", -1);
+    (void)e2e_must_queue(c, "ma-2", -1);
+    work_start("alice", "credit_review");
+    id1 = next_item("alice", 0, buf);
+    p = strstr(buf, "9 ");
+    assert_non_null(p);
+    assert_non_null(strstr(buf, "  a act"));
+    assert_non_null(strstr(buf, "  b act"));
+    assert_non_null(strstr(buf, "  d act11"));    /* c is the root-cause key */
+    keys("alice", "d");
+    wait_for("alice", "as \"act11\"?", 5000, buf);
+    keys("alice", "C-m");
+    id2 = next_item("alice", id1, buf);
+    keys("alice", "+");
+    wait_for("alice", "resolve with which action?", 5000, buf);
+    keys("alice", "b");                           /* the pick list: 1-9 a b c -> 11th */
+    wait_for("alice", "Resolve item", 5000, buf);
+    p = strstr(buf, "Resolve item");
+    assert_non_null(strstr(p, "as \"act10\"?"));
+    keys("alice", "C-m");
+    wait_for("alice", "2 decided", 5000, buf);
+    work_quit_clean("alice", buf);
+    get_state(c, id1, state, out, NULL);
+    assert_string_equal(out, "act11");
+    get_state(c, id2, state, out, NULL);
+    assert_string_equal(out, "act10");
+    hitlq_free(c);
+}
+
+/* `hitlq work --help` names every option and key of the screen. */
+static void
+test_help(void **st)
+{
+    static const char *const want[] = { "--lease-ms", "--max-hold", "--wait", "--plain",
+                                        "--json", "--help", "  e ", "  c ", "  n ", "  r ",
+                                        "  s ", "  q ", "  + ", "Esc", "reconnecting" };
+    char out[8192];
+    FILE *f = popen(HARNESS_CLI " work --help", "r");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    assert_int_equal(pclose(f), 0);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(out, want[i]) == NULL)
+            fail_msg("work --help does not mention \"%s\":\n%s", want[i], out);
+}
+
 #define TUI_TEST(f) cmocka_unit_test_setup_teardown(f, tui_setup, tui_teardown)
+
+/* A test on a server whose policy edit e changes (policy_setup). */
+#define POLICY_TEST(f, e) cmocka_unit_test_prestate_setup_teardown(f, e##_setup, tui_teardown, NULL)
+static int edit_four_eyes_setup(void **st) { policy_edit = edit_four_eyes; return policy_setup(st); }
+static int edit_many_actions_setup(void **st) { policy_edit = edit_many_actions; return policy_setup(st); }
 
 int
 main(void)
@@ -485,6 +811,12 @@ main(void)
         TUI_TEST(test_escalation_note_reaches_senior),
         TUI_TEST(test_plain_lines),
         TUI_TEST(test_json_lines),
+        TUI_TEST(test_restart_mid_session),
+        TUI_TEST(test_quit_during_followup_claim),
+        TUI_TEST(test_comment_on_next_screen),
+        POLICY_TEST(test_four_eyes_blind_screen, edit_four_eyes),
+        POLICY_TEST(test_many_actions_keys, edit_many_actions),
+        TUI_TEST(test_help),
     };
 
     return e2e_run("work_tui", tests, sizeof(tests) / sizeof(tests[0]));
