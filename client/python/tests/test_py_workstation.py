@@ -182,13 +182,16 @@ def test_after_decision_errors(ws):
 def test_lease_statuses(ws):
     c = ws.client(name="ann")
     i = _submit(c, "lst-1")
-    cl = c.claim(REVIEW, lease_ms=1000)
+    cl = c.claim(REVIEW, lease_ms=60000)
     exc = pytest.raises(hitlq.UnknownQueue, c.escalate, i, cl, "nowhere").value
     assert SENIOR in exc.message and "dead_letter" in exc.message
     exc = pytest.raises(hitlq.InvalidRootCause, c.resolve, i, cl, "approve",
                         root_cause="bad_luck").value
     assert all(r in exc.message for r in ROOT_CAUSES)
-    assert c.get(i)["state"] == "leased"                 # both refusals kept the lease
+    item = c.get(i)                                      # both refusals kept the lease
+    assert item["state"] == "leased" and item["history"][-1]["event"] == "claimed"
+    c.release(i, cl)
+    cl = c.claim(REVIEW, lease_ms=1000)                  # the shortest lease
     time.sleep(1.3)
     pytest.raises(hitlq.LeaseExpired, c.extend, i, cl.lease)
     pytest.raises(hitlq.LeaseExpired, c.resolve, i, cl.lease_str, "approve")
