@@ -10,26 +10,31 @@ Retries after a lost connection (or a `shutting_down` reply) follow the
 client's Retry policy, and only for the operations in RETRIED: reads,
 SUBMIT (its idempotency key makes a second send return the first decision,
 marked `duplicate: true`), EXTEND (it restarts the lease from now) and
-KEY_REVOKE (revoking twice changes nothing).  CLAIM, RELEASE, RESOLVE,
-ESCALATE, KEY_ADD and RELOAD are not retried once sent: a lost reply raises
-hitlq.OutcomeUnknown (the write may have happened; §6).  A failure before
+KEY_REVOKE (revoking twice changes nothing).  CLAIM, CLAIM_ID, RELEASE,
+RESOLVE, ESCALATE, COMMENT (a second send is a second note), REOPEN, AMEND
+(a second send is a second result), KEY_ADD and RELOAD are not retried once
+sent: a lost reply raises hitlq.OutcomeUnknown (the write may have
+happened; §6).  A failure before
 anything was sent (connecting, HELLO) is retried for every operation.
 """
 import threading
 import time
 
 from . import keys, tls as tlsmod, wire
+from .claim import Claim, lease_token
 from .connection import open_connection
-from .errors import ClientError, ConnectionError, HitlqError, OutcomeUnknown, ShuttingDown
+from .errors import (ClientError, ConnectionError, HitlqError, OutcomeUnknown, ProtocolError,
+                     ShuttingDown)
 from .retry import NO_RETRY, Retry
 
 DEFAULT_PORT = 7420
 
 RETRIED = frozenset({
-    "PING", "SUBMIT", "GET", "STATS", "EXTEND", "WATCH", "AUDIT_CHECKPOINT",
+    "PING", "SUBMIT", "GET", "GET_BY_KEY", "LIST", "STATS", "EXTEND", "WATCH", "AUDIT_CHECKPOINT",
     "AUDIT_ENTRIES", "AUDIT_PROVE", "AUDIT_CONSISTENCY", "DRIFT_INPUTS",
     "DRIFT_REVIEW", "KEY_LIST", "KEY_REVOKE"})
-NOT_RETRIED = frozenset({"CLAIM", "RELEASE", "RESOLVE", "ESCALATE", "KEY_ADD", "RELOAD"})
+NOT_RETRIED = frozenset({"CLAIM", "CLAIM_ID", "RELEASE", "RESOLVE", "ESCALATE", "COMMENT",
+                         "REOPEN", "AMEND", "KEY_ADD", "RELOAD"})
 
 
 def _opt(body, **kw):
@@ -195,39 +200,98 @@ class Client:
         """GET an item with its history (§4.4); explain='exact' for TreeSHAP."""
         return self.execute("GET", _opt({"id": id}, explain=explain))
 
+    def get_by_key(self, key, *, explain=None):
+        """GET_BY_KEY: the item submitted with idempotency key `key`, as
+        get() returns it (§4.15)."""
+        return self.execute("GET_BY_KEY", _opt({"key": key}, explain=explain))
+
     def stats(self):
         """STATS: per-queue and per-type figures (§4.5)."""
         return self.execute("STATS")
 
+    def list(self, queue, *, after=None, limit=None):
+        """LIST one page of a queue's open items (§4.16): {items: [{id,
+        priority, deadline_ms, age_ms, state, attempts, type}], next?}, in
+        id order after id `after`; `next` (the cursor of the next page) only
+        when more follow."""
+        return self.execute("LIST", _opt({"queue": queue}, after=after, limit=limit))
+
+    def iter_list(self, queue, *, after=0, limit=100):
+        """Every open item of queue, page after page (LIST with `after` =
+        the previous page's `next`): an item that stays open while the
+        iteration runs is yielded exactly once, whatever claims happen."""
+        while True:
+            page = self.list(queue, after=after, limit=limit)
+            yield from page.get("items", [])
+            nxt = page.get("next")
+            if nxt is None:
+                return
+            if not isinstance(nxt, int) or nxt <= after:
+                raise ProtocolError(message="LIST next %r does not advance from %r"
+                                    % (nxt, after))
+            after = nxt
+
     # ---- leases (§4.6-§4.10) -----------------------------------------
 
     def claim(self, queues, *, lease_ms=None, wait_ms=None, worker=None):
-        """CLAIM the best ready item of queues (a name or a list): its reply
-        (with `lease`, the token the lease operations need) or None when
-        nothing was ready within wait_ms.  Not retried once sent."""
+        """CLAIM the best ready item of queues (a name or a list): a
+        hitlq.Claim (with `lease`, the token the lease operations need, and
+        the workstation fields of §4.6) or None when nothing was ready
+        within wait_ms.  Not retried once sent."""
         qs = [queues] if isinstance(queues, str) else list(queues)
         body = _opt({"queues": qs}, lease_ms=lease_ms, wait_ms=wait_ms, worker=worker)
-        return self.execute("CLAIM", body, self.timeout + (wait_ms or 0) / 1000.0)
+        r = self.execute("CLAIM", body, self.timeout + (wait_ms or 0) / 1000.0)
+        return None if r is None else Claim(r)
+
+    def claim_id(self, id, *, lease_ms=None, worker=None):
+        """CLAIM_ID: lease the item `id` (its type must have claim_by_id,
+        §4.17); a hitlq.Claim as claim() returns.  Never waits; not retried
+        once sent."""
+        return Claim(self.execute("CLAIM_ID", _opt({"id": id}, lease_ms=lease_ms,
+                                                   worker=worker)))
 
     def extend(self, id, lease, lease_ms=None):
-        """EXTEND a lease (heartbeat); returns the new expires_ms."""
-        return self.execute("EXTEND", _opt({"id": id, "lease": lease},
+        """EXTEND a lease (heartbeat); returns the new expires_ms.  Here and
+        in release, resolve, escalate `lease` is the int token, its string
+        (Claim.lease_str) or the Claim itself."""
+        return self.execute("EXTEND", _opt({"id": id, "lease": lease_token(lease)},
                                            lease_ms=lease_ms))["expires_ms"]
 
     def release(self, id, lease, delay_ms=None):
         """RELEASE a leased item, at once or after delay_ms: {state, ready_ms}."""
-        return self.execute("RELEASE", _opt({"id": id, "lease": lease}, delay_ms=delay_ms))
+        return self.execute("RELEASE", _opt({"id": id, "lease": lease_token(lease)},
+                                            delay_ms=delay_ms))
 
     def resolve(self, id, lease, outcome, *, note=None, root_cause=None):
         """RESOLVE a leased item with outcome; returns the result's seq."""
-        body = _opt({"id": id, "lease": lease, "outcome": outcome},
+        body = _opt({"id": id, "lease": lease_token(lease), "outcome": outcome},
                     note=note, root_cause=root_cause)
         return self.execute("RESOLVE", body)["seq"]
 
     def escalate(self, id, lease, queue, *, note=None):
         """ESCALATE a leased item to queue; returns the queue."""
-        return self.execute("ESCALATE", _opt({"id": id, "lease": lease, "queue": queue},
-                                             note=note))["queue"]
+        body = _opt({"id": id, "lease": lease_token(lease), "queue": queue}, note=note)
+        return self.execute("ESCALATE", body)["queue"]
+
+    # ---- after the decision (§4.18-§4.20) -----------------------------
+
+    def comment(self, id, note):
+        """COMMENT: a note on an item in any state, deciding nothing;
+        returns its at_ms.  Not retried once sent."""
+        return self.execute("COMMENT", {"id": id, "note": note})["at_ms"]
+
+    def reopen(self, id, note, *, queue=None):
+        """REOPEN a resolved item onto queue (default the one it was
+        resolved from): {queue, state: "queued"}.  Admin or a `senior`
+        specialist.  Not retried once sent."""
+        return self.execute("REOPEN", _opt({"id": id, "note": note}, queue=queue))
+
+    def amend(self, id, outcome, note, *, root_cause=None):
+        """AMEND a resolved item's outcome; returns the new result's seq
+        (its RESULT carries `amends`).  Admin or a `senior` specialist.  Not
+        retried once sent."""
+        body = _opt({"id": id, "outcome": outcome, "note": note}, root_cause=root_cause)
+        return self.execute("AMEND", body)["seq"]
 
     def watch(self, cursor=0):
         """A hitlq.Watch iterator over the result stream from cursor (0: the

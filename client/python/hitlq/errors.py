@@ -59,8 +59,9 @@ class Timeout(ConnectionError):
 
 class OutcomeUnknown(ConnectionError):
     """The connection was lost after a write that is not retried (CLAIM,
-    RELEASE, RESOLVE, ESCALATE, KEY_ADD, RELOAD) was sent: it may or may
-    not have been applied (proto/PROTOCOL.md §6)."""
+    CLAIM_ID, RELEASE, RESOLVE, ESCALATE, COMMENT, REOPEN, AMEND, KEY_ADD,
+    RELOAD; hitlq.NOT_RETRIED) was sent: it may or may not have been
+    applied (proto/PROTOCOL.md §6)."""
 
     code = -3
     name = "outcome_unknown"

@@ -17,7 +17,10 @@ from .errors import ConnectionError, ShuttingDown
 
 class Watch:
     """Iterate to get RESULT bodies {seq, id, key, type, outcome, auto,
-    actor, score, at_ms, note?, root_cause?}; poll(timeout) returns one or
+    actor, score, at_ms, note?, root_cause?, amends?, reopens?}: an AMEND's
+    result has `amends` (the seq it replaces), a REOPEN's outcome
+    "reopened" and `reopens` (the seq it withdraws) - a bot acting on
+    results must look for both (§4.11).  poll(timeout) returns one or
     None.  close() ends it."""
 
     def __init__(self, client, cursor=0):

@@ -40,19 +40,34 @@ def server_bin():
     pytest.skip("no hitlqd built (make test-build or make all)")
 
 
+def example_policy():
+    """The example scorecard policy (a dict) for a test to change."""
+    with open(POLICY) as f:
+        return json.load(f)
+
+
 class Server:
     """One hitlqd child: start(), restart() on the same port, kill(),
-    stop() (clean exit required)."""
+    stop() (clean exit required).  policy: a policy dict written to the
+    server's directory beside a copy of the example model (default: the
+    example policy file itself)."""
 
-    def __init__(self, config=""):
+    def __init__(self, config="", policy=None):
         self.dir = tempfile.mkdtemp(prefix="hitlq-py-")
+        policy_path = POLICY
+        if policy is not None:
+            policy_path = os.path.join(self.dir, "policy.json")
+            with open(policy_path, "w") as f:
+                json.dump(policy, f, indent=1)
+            shutil.copy(os.path.join(os.path.dirname(POLICY), "credit_scorecard.json"),
+                        self.dir)
         self.data = os.path.join(self.dir, "data")
         os.mkdir(self.data)
         self.portfile = os.path.join(self.dir, "port")
         self.logfile = os.path.join(self.dir, "hitlqd.log")
         self.cfgfile = os.path.join(self.dir, "hitlqd.conf")
         with open(self.cfgfile, "w") as f:
-            f.write('policy = "%s"\n%s' % (POLICY, config))
+            f.write('policy = "%s"\n%s' % (policy_path, config))
         self.bin = server_bin()
         self.proc = None
         self.port = 0
@@ -143,9 +158,9 @@ class Server:
         return hitlq.Client("127.0.0.1", self.port, **kw)
 
 
-def run_server(config=""):
+def run_server(config="", policy=None):
     """A generator fixture body: a started server, stopped cleanly after."""
-    s = Server(config)
+    s = Server(config, policy)
     s.start()
     try:
         yield s

@@ -33,8 +33,8 @@ def test_lease_lifecycle(server):
     assert c.claim(REVIEW) is None                                # not ready yet
     cl2 = c.claim(REVIEW, wait_ms=5000)                           # woken when ready
     assert cl2["id"] == q["id"] and cl2["lease"] != cl["lease"]
-    assert c.escalate(cl2["id"], cl2["lease"], "seniors", note="look") == "seniors"
-    cl3 = c.claim("seniors")
+    assert c.escalate(cl2["id"], cl2["lease"], "credit_senior", note="look") == "credit_senior"
+    cl3 = c.claim("credit_senior")
     seq = c.resolve(cl3["id"], cl3["lease"], "reject", note="no", root_cause="fraud")
     item = c.get(q["id"])
     assert item["state"] == "resolved" and item["outcome"] == "reject"

@@ -30,12 +30,19 @@ def test_request_errors(server):
     _raises(hitlq.BadRequest, c.execute, "GET", {"id": 1, "surprise": True})
     _raises(hitlq.BadRequest, c.submit, "bad key with spaces", TYPE, QUEUED_FIELDS)
     cl = c.claim(REVIEW)
-    _raises(hitlq.StaleLease, c.extend, cl["id"], cl["lease"] + 1)
+    exc = _raises(hitlq.LeaseHeld, c.extend, cl["id"], cl["lease"] + 1)
+    assert '"alice"' in exc.message and str(cl["lease"]) not in exc.message
     _raises(hitlq.NotFound, c.extend, 999999, cl["lease"])
     exc = _raises(hitlq.InvalidOutcome, c.resolve, cl["id"], cl["lease"], "aprove")
     assert "approve" in exc.message
+    rel = c.release(cl["id"], cl["lease"])
+    assert rel["state"] == "queued"
+    # the lease ended by RELEASE: neither held nor expired (Lease rules 5)
+    _raises(hitlq.StaleLease, c.extend, cl["id"], cl["lease"])
+    cl = c.claim(REVIEW)
     c.resolve(cl["id"], cl["lease"], "approve")
-    _raises(hitlq.StaleLease, c.resolve, cl["id"], cl["lease"], "approve")
+    _raises(hitlq.AlreadyResolved, c.resolve, cl["id"], cl["lease"], "approve")
+    _raises(hitlq.AlreadyResolved, c.extend, cl["id"], cl["lease"] + 7)
     assert c.ping() > 0          # none of these closed the connection
 
 

@@ -84,5 +84,5 @@ def test_lost_resolve_is_not_resent(server):
     c2 = server.client(retry=PATIENT)
     assert c2.get(cl["id"])["state"] == "leased"      # the lease survived the crash
     c2.resolve(cl["id"], cl["lease"], "approve")
-    with pytest.raises(hitlq.StaleLease):            # what a blind resend would get
+    with pytest.raises(hitlq.AlreadyResolved):       # what a blind resend would get
         c.resolve(cl["id"], cl["lease"], "approve")

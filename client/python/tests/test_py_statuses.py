@@ -70,3 +70,21 @@ def test_named_examples():
     assert hitlq.Unauthorized().fatal and not hitlq.Forbidden().fatal
     assert issubclass(hitlq.Timeout, hitlq.ConnectionError)
     assert issubclass(hitlq.ConnectionError, ConnectionError)   # the builtin too
+
+
+def test_every_header_opcode_is_in_the_table():
+    """hitlq.wire.OPCODES against include/hitlq_proto.h HITLQ_OPCODES."""
+    with open(os.path.join(ROOT, "include", "hitlq_proto.h")) as f:
+        src = f.read()
+    block = src[src.index("#define HITLQ_OPCODES(X)"):]
+    block = block[:block.index("\n\n")]
+    rows = re.findall(r"X\(\s*([A-Z_]+)\s*,\s*(0x[0-9a-fA-F]+)\s*,", block)
+    assert len(rows) >= 29, "parsed too few opcodes: the header's format changed?"
+    assert {n: int(v, 16) for n, v in rows} == hitlq.wire.OPCODES
+
+
+def test_every_request_op_has_a_retry_rule():
+    """Each opcode a client sends is either retried or not, never both."""
+    sent = set(hitlq.wire.OPCODES) - {"HELLO", "AUTH", "RESULT"}
+    assert hitlq.RETRIED | hitlq.NOT_RETRIED == sent
+    assert not hitlq.RETRIED & hitlq.NOT_RETRIED
