@@ -702,41 +702,52 @@ say "bench: (o) input-drift histograms: durable submits/s profile on / off = $PR
 # blocking contexts, both on the same server in alternating order, under
 # the bundled default policy (XGBoost, exact TreeSHAP at CLAIM) and the
 # scorecard policy (scorecard_policy.json with auto_threshold 1.0, so every
-# item queues: $TMPROOT/policy/bench.conf).  Medians of ASYNC_ROUNDS.
+# item queues: $TMPROOT/policy/bench.conf).  Plus the async API with 16
+# cycles in flight per context (the shape of (d)'s pipelined claim+resolve).
+# Medians of ASYNC_ROUNDS.
 BAS=$B/tests/bench_async
 ASYNC_ROUNDS=${BENCH_ASYNC_ROUNDS:-3}
 ASYNC_S=${BENCH_ASYNC_SECONDS:-3}
-# async_round NAME CONF FILL: one server, async and blocking runs; sets av bv
+# async_round NAME CONF FILL: one server, async, blocking and pipelined async
+# runs; sets av bv pv
 async_round() {
-    av= bv=
+    av= bv= pv=
     start_server "$1" "$2" || return 0
     run "$O/$1.fill.$r" 300 "$BL" fill -P "$PORTFILE" -n "$3" -t 240 > /dev/null
-    for mode in $(if [ $((r % 2)) -eq 1 ]; then echo async blocking; else echo blocking async; fi); do
-        run "$O/$1.$mode.$r" 60 "$BAS" "$mode" -P "$PORTFILE" -c 16 -t "$ASYNC_S"
+    for mode in $(if [ $((r % 2)) -eq 1 ]; then echo async blocking pipe; else echo pipe blocking async; fi); do
+        if [ "$mode" = pipe ]; then
+            run "$O/$1.$mode.$r" 60 "$BAS" async -P "$PORTFILE" -c 16 -d 16 -t "$ASYNC_S"
+        else
+            run "$O/$1.$mode.$r" 60 "$BAS" "$mode" -P "$PORTFILE" -c 16 -t "$ASYNC_S"
+        fi
         v=$(awk '/claim\+resolve cycles\/s/ && !/EMPTY/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/$1.$mode.$r")
-        if [ "$mode" = async ]; then av=$v; else bv=$v; fi
+        case $mode in async) av=$v ;; blocking) bv=$v ;; pipe) pv=$v ;; esac
     done
     server_alive "$1 round $r" && stop_server
     rm -rf "$SRV_DIR/data"
 }
-AS_XGB_A= AS_XGB_B= AS_CARD_A= AS_CARD_B=
+AS_XGB_A= AS_XGB_B= AS_CARD_A= AS_CARD_B= AS_XGB_P= AS_CARD_P=
 if [ -x "$BAS" ]; then
     say ""
     say "-- (p) async API: claim+resolve cycles/s, 16 specialists, async (one loop) vs blocking (16 threads) (load average $(loadavg))"
     r=1
     while [ $r -le "$ASYNC_ROUNDS" ]; do
-        async_round async-xgb "$TMPROOT/policy/default.conf" "${BENCH_FILL_ASYNC_XGB:-60000}"
+        async_round async-xgb "$TMPROOT/policy/default.conf" "${BENCH_FILL_ASYNC_XGB:-150000}"
         AS_XGB_A="$AS_XGB_A $(num_or_na "$av")" AS_XGB_B="$AS_XGB_B $(num_or_na "$bv")"
-        async_round async-card "$TMPROOT/policy/bench.conf" "${BENCH_FILL_ASYNC_CARD:-150000}"
+        AS_XGB_P="$AS_XGB_P $(num_or_na "$pv")"
+        async_round async-card "$TMPROOT/policy/bench.conf" "${BENCH_FILL_ASYNC_CARD:-300000}"
         AS_CARD_A="$AS_CARD_A $(num_or_na "$av")" AS_CARD_B="$AS_CARD_B $(num_or_na "$bv")"
+        AS_CARD_P="$AS_CARD_P $(num_or_na "$pv")"
         r=$((r + 1))
     done
     set -- $(median3 $AS_XGB_A);  AS_XGB_AM="$1 ($2-$3)"
     set -- $(median3 $AS_XGB_B);  AS_XGB_BM="$1 ($2-$3)"
     set -- $(median3 $AS_CARD_A); AS_CARD_AM="$1 ($2-$3)"
     set -- $(median3 $AS_CARD_B); AS_CARD_BM="$1 ($2-$3)"
-    say "bench: (p) bundled default policy: async $AS_XGB_AM, blocking $AS_XGB_BM cycles/s (median (min-max) of $ASYNC_ROUNDS)"
-    say "bench: (p) scorecard policy: async $AS_CARD_AM, blocking $AS_CARD_BM cycles/s (median (min-max) of $ASYNC_ROUNDS)"
+    set -- $(median3 $AS_XGB_P);  AS_XGB_PM="$1 ($2-$3)"
+    set -- $(median3 $AS_CARD_P); AS_CARD_PM="$1 ($2-$3)"
+    say "bench: (p) bundled default policy: async $AS_XGB_AM, blocking $AS_XGB_BM cycles/s, 1 in flight each; async 16 in flight each $AS_XGB_PM (median (min-max) of $ASYNC_ROUNDS)"
+    say "bench: (p) scorecard policy: async $AS_CARD_AM, blocking $AS_CARD_BM cycles/s, 1 in flight each; async 16 in flight each $AS_CARD_PM (median (min-max) of $ASYNC_ROUNDS)"
 else
     say "note: $BAS missing: (p) skipped"
 fi
@@ -879,6 +890,8 @@ printf '%-58s %-30s %-16s %s\n' "(p) async claim+resolve/s, default policy: asyn
     "${AS_XGB_AM:-n/a} / ${AS_XGB_BM:-n/a}" "-" "-"
 printf '%-58s %-30s %-16s %s\n' "(p) async claim+resolve/s, scorecard: async / blocking" \
     "${AS_CARD_AM:-n/a} / ${AS_CARD_BM:-n/a}" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(p) async 16x16 in flight: default / scorecard" \
+    "${AS_XGB_PM:-n/a} / ${AS_CARD_PM:-n/a}" "-" "-"
 printf '%-58s %-30s %-16s %s\n' "(q) hitlq work decide -> next item, p50 / p99 ms" \
     "$(num_or_na "$WORK_P50") / $(num_or_na "$WORK_P99")" "-" "-"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."

@@ -3,11 +3,13 @@
  * (scripts/bench.sh section (p)): C specialists over a pre-filled queue,
  * each cycle CLAIM (wait_ms 1000) -> RESOLVE "approve" -> CLAIM ...
  *
- *   bench_async async    (-p PORT | -P PORTFILE) [-c CONNS] [-t SECONDS] [-q QUEUE]
+ *   bench_async async    (-p PORT | -P PORTFILE) [-c CONNS] [-d DEPTH] [-t SECONDS] [-q QUEUE]
  *   bench_async blocking (-p PORT | -P PORTFILE) [-c CONNS] [-t SECONDS] [-q QUEUE]
  *
  * async: C contexts of the asynchronous API (include/hitlq_async.h) on one
- * libevent loop (include/hitlq_libevent.h), one cycle in flight each.
+ * libevent loop (include/hitlq_libevent.h), DEPTH cycles in flight each
+ * (default 1: a specialist decides one item at a time; -d 16 is the shape
+ * of section (d)'s pipelined claim+resolve).
  * blocking: C threads, each with a blocking context (include/hitlq.h).
  * Cycles are counted over T seconds (default 16 conns, 3 s, credit_review);
  * a CLAIM that finds the queue empty ends that specialist (the figure is
@@ -95,7 +97,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(arg);
 }
 
-static int run_async(const hitlq_options *o, int n, int secs)
+static int run_async(const hitlq_options *o, int n, int depth, int secs)
 {
     hitlq_async *ac[MAX_CONNS];
     struct timeval tv = { secs, 0 };
@@ -115,7 +117,8 @@ static int run_async(const hitlq_options *o, int n, int secs)
     evtimer_add(stop, &tv);
     t_end = now_s() + secs;
     for (i = 0; i < n; i++)
-        claim_next(ac[i]);
+        for (int d = 0; d < depth; d++)
+            claim_next(ac[i]);
     event_base_dispatch(base);
     stopping = true;
     for (i = 0; i < n; i++)
@@ -192,36 +195,40 @@ static int read_port(const char *file)
 int main(int argc, char **argv)
 {
     hitlq_options o = { .host = "127.0.0.1", .name = "bench-specialist", .timeout_ms = 30000 };
-    int n = 16, secs = 3, port = 0, opt, rc;
+    int n = 16, depth = 1, secs = 3, port = 0, opt, rc;
     bool async_mode;
 
     if (argc < 2 || (strcmp(argv[1], "async") != 0 && strcmp(argv[1], "blocking") != 0)) {
         fprintf(stderr, "usage: bench_async async|blocking (-p PORT | -P PORTFILE) "
-                        "[-c CONNS] [-t SECONDS] [-q QUEUE]\n");
+                        "[-c CONNS] [-d DEPTH (async)] [-t SECONDS] [-q QUEUE]\n");
         return 2;
     }
     async_mode = strcmp(argv[1], "async") == 0;
     optind = 2;
-    while ((opt = getopt(argc, argv, "p:P:c:t:q:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:P:c:d:t:q:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'P': port = read_port(optarg); break;
         case 'c': n = atoi(optarg); break;
+        case 'd': depth = atoi(optarg); break;
         case 't': secs = atoi(optarg); break;
         case 'q': queue_name = optarg; break;
         default: return 2;
         }
     }
-    if (port <= 0 || port > 65535 || n < 1 || n > MAX_CONNS || secs < 1 || secs > 600) {
-        fprintf(stderr, "bench_async: bad port, -c (1..%d) or -t (1..600)\n", MAX_CONNS);
+    if (port <= 0 || port > 65535 || n < 1 || n > MAX_CONNS || secs < 1 || secs > 600 ||
+        depth < 1 || depth > 64 || (!async_mode && depth != 1)) {
+        fprintf(stderr, "bench_async: bad port, -c (1..%d), -d (1..64, async only) or -t "
+                "(1..600)\n", MAX_CONNS);
         return 2;
     }
     o.port = (uint16_t)port;
-    rc = async_mode ? run_async(&o, n, secs) : run_blocking(&o, n, secs);
+    rc = async_mode ? run_async(&o, n, depth, secs) : run_blocking(&o, n, secs);
     if (rc != 0)
         return rc;
-    printf("bench: %s claim+resolve cycles/s = %.0f (%d specialists, %d s, %lu errors%s)\n",
-           argv[1], (double)atomic_load(&cycles) / secs, n, secs, atomic_load(&errors),
+    printf("bench: %s claim+resolve cycles/s = %.0f (%d specialists x %d in flight, %d s, "
+           "%lu errors%s)\n", argv[1], (double)atomic_load(&cycles) / secs, n, depth, secs,
+           atomic_load(&errors),
            atomic_load(&empties) ? ", EMPTY: queue ran out" : "");
     return atomic_load(&errors) ? 1 : 0;
 }
