@@ -113,7 +113,7 @@ queue_expire_due(struct store *s, MDB_txn *txn, uint64_t now_ms,
         if ((rc = mdb_cursor_del(cur, 0)) != 0)
             break;
         if (kind == QI_TIMER_SLA)
-            st = sla_fire(s, txn, due, id & ~QI_TIMER_SLA_BIT, now_ms, fx);
+            st = sla_fire(s, txn, due, id & ~QI_TIMER_SLA_BIT, now_ms, dead_letter, fx);
         else
             st = queue_expire_one(s, txn, due, id, kind, now_ms, max_attempts,
                                   dead_letter, fx);

@@ -150,7 +150,7 @@ sla_note_breach(struct queue_fx *fx, const struct qi_item *it)
 /* Runs one step on the loaded item and journals it. */
 static int
 sla_step_run(struct store *s, MDB_txn *txn, struct qi_item *it, const struct sla_step *step,
-             uint64_t now_ms, struct queue_fx *fx)
+             uint64_t now_ms, const char *dead_letter, struct queue_fx *fx)
 {
     char from[HITLQ_MAX_QUEUE_NAME + 1];
     struct journal_item ji;
@@ -161,7 +161,8 @@ sla_step_run(struct store *s, MDB_txn *txn, struct qi_item *it, const struct sla
     snprintf(from, sizeof(from), "%s", it->h.queue);
     if (step->flags & SLA_STEP_RAISE)
         st = sla_raise(s, txn, it, step->priority);
-    if (st == HITLQ_ST_OK && step->move_to[0] != '\0' && strcmp(step->move_to, from) != 0)
+    if (st == HITLQ_ST_OK && step->move_to[0] != '\0' && strcmp(step->move_to, from) != 0 &&
+        (dead_letter == NULL || strcmp(from, dead_letter) != 0))
         st = sla_move(s, txn, it, step->move_to, fx);
     if (st != HITLQ_ST_OK)
         return st;
@@ -188,7 +189,7 @@ sla_step_run(struct store *s, MDB_txn *txn, struct qi_item *it, const struct sla
 /* Runs the due steps of the loaded clock and item; saves both. */
 static int
 sla_fire_item(struct store *s, MDB_txn *txn, struct sla_clock *c, struct qi_item *it,
-              uint64_t now_ms, struct queue_fx *fx)
+              uint64_t now_ms, const char *dead_letter, struct queue_fx *fx)
 {
     uint64_t elapsed = sla_elapsed(c, now_ms);
     int st = HITLQ_ST_OK;
@@ -200,7 +201,7 @@ sla_fire_item(struct store *s, MDB_txn *txn, struct sla_clock *c, struct qi_item
     }
     while (st == HITLQ_ST_OK && c->done < c->plan.n_steps &&
            elapsed >= sla_level_ms(c->plan.budget_ms, c->plan.steps[c->done].level)) {
-        st = sla_step_run(s, txn, it, &c->plan.steps[c->done], now_ms, fx);
+        st = sla_step_run(s, txn, it, &c->plan.steps[c->done], now_ms, dead_letter, fx);
         c->done++;
     }
     if (st == HITLQ_ST_OK)
@@ -214,7 +215,7 @@ sla_fire_item(struct store *s, MDB_txn *txn, struct sla_clock *c, struct qi_item
 
 int
 sla_fire(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id, uint64_t now_ms,
-         struct queue_fx *fx)
+         const char *dead_letter, struct queue_fx *fx)
 {
     struct sla_clock c;
     struct qi_item it;
@@ -232,7 +233,7 @@ sla_fire(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id, uint64_t now_
         return HITLQ_ST_OK;
     if (st != HITLQ_ST_OK)
         return st;
-    st = sla_fire_item(s, txn, &c, &it, now_ms, fx);
+    st = sla_fire_item(s, txn, &c, &it, now_ms, dead_letter, fx);
     qi_item_done(&it);
     return st;
 }

@@ -29,8 +29,9 @@ int sla_stop(struct store *s, MDB_txn *txn, uint64_t id, uint64_t now_ms);
 /* A QI_TIMER_SLA timer of item id due at `due` (already removed from the
  * index): runs every step whose share of the budget has elapsed, each
  * once (raise priority, move, journal + audit, notify result), then arms
- * the next.  A stale timer or a decided item does nothing. */
+ * the next.  A stale timer or a decided item does nothing; an item on
+ * `dead_letter` is never moved off it (the step is still journalled). */
 int sla_fire(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id, uint64_t now_ms,
-             struct queue_fx *fx);
+             const char *dead_letter, struct queue_fx *fx);
 
 #endif
