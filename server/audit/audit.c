@@ -613,6 +613,13 @@ audit_event_kind_work(struct record *r, const struct journal_ev *ev, struct audi
         *sd = (struct audit_said){ ev->outcome, true, false };
         r->decision = audit_decision_of(ev->outcome);
         return true;
+    case JOURNAL_SLA:                  /* an SLA ladder step (sla_ladder.c) */
+        sd->outcome = ev->sla_level >= 100 ? "sla_breach"
+                      : ev->sla_level >= 75 ? "sla_75" : "sla_50";
+        r->actor_type = RECORD_ACTOR_SYSTEM;
+        r->decision = strcmp(ev->from, ev->to) != 0 ? RECORD_DEC_ESCALATE : RECORD_DEC_NONE;
+        *queue = ev->to;
+        return true;
     default:
         return false;
     }
@@ -696,7 +703,9 @@ audit_event_fill(struct audit *a, struct record *r, const struct journal_item *i
 
     if (!audit_event_kind(r, ev, &sd, &queue))
         return false;
-    if ((queue != NULL && !audit_ext_queue(r, x->b[0], queue, 0, 0)) ||
+    if ((queue != NULL && !audit_ext_queue(r, x->b[0], queue,
+                                           ev->kind == JOURNAL_SLA ? ev->priority : 0,
+                                           ev->kind == JOURNAL_SLA ? ev->deadline_ms : 0)) ||
         (agree = audit_verdict(a, it, ev, rf, &sd, x->v, &n)) < 0) {
         *st = HITLQ_ST_INTERNAL;
         return false;

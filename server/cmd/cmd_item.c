@@ -101,6 +101,36 @@ submit_decide(struct decision *d, const struct type_policy *p, const struct tria
     }
 }
 
+/* The SLA clock of a queued item (sla_clock.h) from its queue's
+ * declaration in the policy (score.h scoring_sla): the queue's
+ * sla_seconds wins over the type's or band's (d->sla_ms follows, so the
+ * deadline is the breach time); the ladder always ends with the breach
+ * (level 100), declared or not.  Nothing for queues without one. */
+static void
+submit_sla(struct decision *d, const struct scoring *sc)
+{
+    const struct score_sla *q;
+    struct sla_plan *pl = &d->sla;
+
+    memset(pl, 0, sizeof(*pl));
+    if (d->outcome != DECISION_QUEUED || (q = scoring_sla(sc, d->queue)) == NULL)
+        return;
+    if (q->sla_seconds != 0)
+        d->sla_ms = q->sla_seconds * 1000u;
+    pl->budget_ms = d->sla_ms;
+    for (size_t i = 0; i < q->n_steps && i < SLA_MAX_STEPS; i++) {
+        struct sla_step *st = &pl->steps[pl->n_steps++];
+
+        st->level = q->steps[i].level;
+        st->flags = (uint8_t)((q->steps[i].has_raise ? SLA_STEP_RAISE : 0) |
+                              (q->steps[i].notify ? SLA_STEP_NOTIFY : 0));
+        st->priority = q->steps[i].raise_priority;
+        memcpy(st->move_to, q->steps[i].move_to, sizeof(st->move_to));
+    }
+    if (pl->n_steps == 0 || pl->steps[pl->n_steps - 1].level != 100)
+        pl->steps[pl->n_steps++] = (struct sla_step){ .level = 100 };
+}
+
 extern const struct op_class submit_class;
 
 /* Keeps the fields map exactly as received (the bytes the idempotency
@@ -185,6 +215,7 @@ submit_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object *
     wire_copy_str(args[0], op->u.submit.key, sizeof(op->u.submit.key));
     memcpy(op->u.submit.type, type, sizeof(type));
     submit_decide(&op->u.submit.d, p, &t, args[3]);
+    submit_sla(&op->u.submit.d, srv->scoring);
     drift_observe(p, args[2], &op->u.submit.drift);
     review_observe(p, &t, &op->u.submit.d, &op->u.submit.review);
     four_eyes_need(p, op->u.submit.key, &t, &op->u.submit.fe);

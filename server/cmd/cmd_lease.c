@@ -64,8 +64,10 @@ release_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
               uint64_t now_ms, struct queue_fx *fx)
 {
     return lease_refused(op, srv, txn,
-                         queue_release(srv->store, txn, op->u.lease.id, op->u.lease.lease,
-                                       op->u.lease.ms, now_ms, &op->u.lease.t_ms, fx));
+                         queue_release_waiting(srv->store, txn, op->u.lease.id,
+                                               op->u.lease.lease, op->u.lease.ms,
+                                               op->u.lease.name, now_ms,
+                                               &op->u.lease.t_ms, fx));
 }
 
 static int
@@ -207,16 +209,23 @@ const struct cmd cmd_extend = { "EXTEND", HITLQ_OP_EXTEND, extend_schema, 3, ext
 
 static const struct wire_field release_schema[] = {
     LEASE_FIELDS, { "delay_ms", WIRE_UINT, false, 0, HITLQ_MAX_LEASE_MS },
+    { "waiting_on", WIRE_NAME, false, 0, 0 },   /* pauses the SLA clock (sla_ladder.h) */
 };
 
 static void
 release_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    lease_start(c, h, &release_class, args, args[2] ? (uint32_t)wire_u64(args[2]) : 0,
-                NULL, NULL, NULL, REVIEW_LABEL_NONE);
+    uint32_t delay = args[2] ? (uint32_t)wire_u64(args[2]) : 0;
+
+    if (args[3] != NULL && delay == 0) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_BAD_REQUEST,
+                        "waiting_on needs delay_ms > 0 (the item waits while delayed)");
+        return;
+    }
+    lease_start(c, h, &release_class, args, delay, args[3], NULL, NULL, REVIEW_LABEL_NONE);
 }
 
-const struct cmd cmd_release = { "RELEASE", HITLQ_OP_RELEASE, release_schema, 3, release_proceed };
+const struct cmd cmd_release = { "RELEASE", HITLQ_OP_RELEASE, release_schema, 4, release_proceed };
 
 static const struct wire_field resolve_schema[] = {
     LEASE_FIELDS,
@@ -314,9 +323,35 @@ static int
 expire_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
              uint64_t now_ms, struct queue_fx *fx)
 {
-    return queue_expire_due(srv->store, txn, now_ms, (uint32_t)srv->cfg->max_attempts,
-                            srv->cfg->dead_letter_queue, EXPIRE_MAX_PER_BATCH,
-                            &op->u.expire.done, fx);
+    uint32_t before = fx->n_sla_breaches;
+    int st = queue_expire_due(srv->store, txn, now_ms, (uint32_t)srv->cfg->max_attempts,
+                              srv->cfg->dead_letter_queue, EXPIRE_MAX_PER_BATCH,
+                              &op->u.expire.done, fx);
+
+    /* the only op that runs SLA ladders: keep its breaches for the log */
+    op->u.expire.n_breaches = fx->n_sla_breaches - before;
+    for (uint32_t i = before; i < fx->n_sla_breaches && i < QUEUE_FX_SLA_LOG; i++)
+    {
+        op->u.expire.breach[i - before].id = fx->sla_breach[i].id;
+        memcpy(op->u.expire.breach[i - before].queue, fx->sla_breach[i].queue,
+               sizeof(fx->sla_breach[i].queue));
+    }
+    return st;
+}
+
+/* Loop thread, after the commit: one log line per SLA breach (the first
+ * QUEUE_FX_SLA_LOG of a batch, then a count). */
+static void
+expire_log_breaches(const struct op *op)
+{
+    uint32_t n = op->u.expire.n_breaches;
+
+    for (uint32_t i = 0; i < n && i < QUEUE_FX_SLA_LOG; i++)
+        log_warn("sla breach: item %llu on queue \"%s\"",
+                 (unsigned long long)op->u.expire.breach[i].id, op->u.expire.breach[i].queue);
+    if (n > QUEUE_FX_SLA_LOG)
+        log_warn("sla breach: %u more items breached their SLA in this batch",
+                 n - QUEUE_FX_SLA_LOG);
 }
 
 static void
@@ -330,6 +365,8 @@ expire_finish(struct op *op, struct hitlq_server *srv)
         log_error("lease expiry failed: %s", hitlq_status_str(status));
     else if (op->u.expire.done > 0)
         log_debug("expired %zu leases/delays", op->u.expire.done);
+    if (status == HITLQ_ST_OK)
+        expire_log_breaches(op);
     srv->expire_inflight = false;
     op_done(op);
     if (status != HITLQ_ST_OK)

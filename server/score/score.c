@@ -49,6 +49,8 @@ struct scoring {
     size_t n_types;
     struct score_model_entry *models;        /* owned */
     size_t n_models;
+    struct score_sla *slas;                  /* owned: "queues" (score_sla.c) */
+    size_t n_slas;
 };
 
 /* Where the policy came from: a directory on disk or the embedded set. */
@@ -277,7 +279,7 @@ static int score_load_header(struct scoring *s, const json_t *root, const char *
                              char *err, size_t errlen)
 {
     static const char *const keys[] = { "format", "format_version", "id", "version",
-        "description", "types", NULL };
+        "description", "types", "queues", NULL };
     const char *format = json_string_value(json_object_get(root, "format"));
     const json_t *fv = json_object_get(root, "format_version");
     const char *id = json_string_value(json_object_get(root, "id"));
@@ -343,6 +345,9 @@ static int score_load_policy(struct scoring *s, const struct score_src *src,
                 break;
             }
         }
+        if (rc == 0)
+            rc = score_sla_load(s, json_object_get(root, "queues"), &s->slas, &s->n_slas,
+                                src->policy_name, err, errlen);
     }
     json_decref(root);
     return rc;
@@ -408,7 +413,16 @@ void scoring_free(struct scoring *s)
     for (size_t i = 0; s->types != NULL && i < s->n_types; i++)
         score_type_free(&s->types[i]);
     free(s->types);
+    free(s->slas);
     free(s);
+}
+
+const struct score_sla *scoring_sla(const struct scoring *s, const char *queue)
+{
+    for (size_t i = 0; s != NULL && i < s->n_slas; i++)
+        if (strcmp(s->slas[i].queue, queue) == 0)
+            return &s->slas[i];
+    return NULL;
 }
 
 const char *scoring_policy_id(const struct scoring *s)

@@ -204,6 +204,31 @@ size_t scoring_queues(const struct scoring *s, const char *extra, const char **o
 /* True when name is one of scoring_queues(s, extra, ...). */
 bool scoring_queue_known(const struct scoring *s, const char *extra, const char *name);
 
+/* ---- SLA clocks (score_sla.c) ------------------------------------------ */
+
+#define SCORE_SLA_MAX_STEPS  3u      /* levels 50, 75, 100 (% of the budget) */
+#define SCORE_MAX_SLA_QUEUES 1024u
+
+/* One ladder step: at `level` % of the budget, what hitlqd does. */
+struct score_sla_step {
+    uint8_t  level;                  /* 50, 75 or 100 */
+    bool     has_raise;              /* raise the priority to raise_priority */
+    uint32_t raise_priority;         /* (never lowers it) */
+    char     move_to[HITLQ_MAX_QUEUE_NAME + 1];   /* "" = stay */
+    bool     notify;                 /* an `event: "sla"` result */
+};
+
+/* A queue's SLA declaration (policy top-level "queues"). */
+struct score_sla {
+    char     queue[HITLQ_MAX_QUEUE_NAME + 1];
+    uint64_t sla_seconds;            /* 0: the type's / band's budget */
+    size_t   n_steps;                /* <= SCORE_SLA_MAX_STEPS, ascending levels */
+    struct score_sla_step steps[SCORE_SLA_MAX_STEPS];
+};
+
+/* The SLA declaration of `queue` in s, or NULL when it declares none. */
+const struct score_sla *scoring_sla(const struct scoring *s, const char *queue);
+
 /* True when the type declares no "root_causes" or root_cause is one of
  * them (RESOLVE refuses the others with HITLQ_ST_INVALID_ROOT_CAUSE). */
 bool score_root_cause_declared(const struct type_policy *p, const char *root_cause);

@@ -31,4 +31,11 @@ int  score_type_parse(struct type_policy *tp, const char *type, const json_t *jt
                       const char *where, char *err, size_t errlen);
 void score_type_free(struct type_policy *tp);
 
+/* Parses the policy's "queues" object jqs (NULL: none) against the loaded
+ * types of s (every queue named must be known: scoring_queue_known).
+ * *out is malloc'd (also on error, when not NULL: the caller frees it)
+ * with *n entries.  0, or -1 with a message naming pname in err. */
+int score_sla_load(const struct scoring *s, const json_t *jqs, struct score_sla **out,
+                   size_t *n, const char *pname, char *err, size_t errlen);
+
 #endif

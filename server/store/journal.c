@@ -33,6 +33,7 @@ static const char *const journal_names[] = {
     [JOURNAL_REOPENED] = "reopened",
     [JOURNAL_AMENDED] = "amended",
     [JOURNAL_VERDICT] = "verdict",
+    [JOURNAL_SLA] = "sla",
 };
 
 /* Number of detail pairs each kind adds to {at_ms, event, actor}. */
@@ -43,7 +44,7 @@ static const uint8_t journal_ndetail[] = {
     [JOURNAL_EXPIRED] = 1, [JOURNAL_DEAD_LETTERED] = 1,
     [JOURNAL_ESCALATED] = 3, [JOURNAL_RESOLVED] = 3,
     [JOURNAL_COMMENTED] = 1, [JOURNAL_REOPENED] = 2, [JOURNAL_AMENDED] = 3,
-    [JOURNAL_VERDICT] = 4,
+    [JOURNAL_VERDICT] = 4, [JOURNAL_SLA] = 4,
 };
 
 static void
@@ -116,6 +117,12 @@ journal_pack_details(msgpack_packer *pk, const struct journal_ev *e)
         wire_pack_kv_u64(pk, "verdict", e->review_k);
         wire_pack_kv_u64(pk, "of", e->review_n);
         break;
+    case JOURNAL_SLA:
+        wire_pack_kv_u64(pk, "level", e->sla_level);
+        wire_pack_kv_str(pk, "from", e->from);
+        wire_pack_kv_str(pk, "to", e->to);
+        wire_pack_kv_u64(pk, "priority", e->priority);
+        break;
     }
 }
 
@@ -181,6 +188,47 @@ journal_next_seq(struct store *s, MDB_txn *txn, uint64_t *seq)
     return qi_meta_get(s, txn, "next_seq", seq);
 }
 
+/* The outcome word of an SLA level: sla_50, sla_75, sla_breach. */
+static const char *
+journal_sla_outcome(uint8_t level)
+{
+    return level >= 100 ? "sla_breach" : level >= 75 ? "sla_75" : "sla_50";
+}
+
+/* Appends the RESULT body of an SLA notification (PROTOCOL.md §4.11:
+ * `event: "sla"`, not a decision) with seq. */
+static int
+journal_sla_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
+                   uint64_t at_ms, const struct journal_ev *e, uint64_t seq)
+{
+    uint8_t mem[JOURNAL_BUF], kb[8];
+    struct mpbuf b;
+    msgpack_packer pk;
+
+    mpbuf_init(&b, &pk, mem, sizeof(mem));
+    msgpack_pack_map(&pk, 12);
+    wire_pack_kv_u64(&pk, "seq", seq);
+    wire_pack_kv_u64(&pk, "id", it->id);
+    wire_pack_kv_str(&pk, "key", it->key);
+    wire_pack_kv_str(&pk, "type", it->type);
+    wire_pack_kv_str(&pk, "outcome", journal_sla_outcome(e->sla_level));
+    wire_pack_kv_bool(&pk, "auto", false);
+    wire_pack_kv_str(&pk, "actor", e->actor);
+    if (it->unscored)
+        wire_pack_kv_nil(&pk, "score");
+    else
+        wire_pack_kv_f64(&pk, "score", it->score);
+    wire_pack_kv_u64(&pk, "at_ms", at_ms);
+    wire_pack_kv_str(&pk, "event", "sla");
+    wire_pack_kv_u64(&pk, "level", e->sla_level);
+    wire_pack_kv_str(&pk, "queue", e->to);
+    if (b.overflow)
+        return HITLQ_ST_INTERNAL;
+    store_put_be64(kb, seq);
+    MDB_val k = { 8, kb }, d = { b.len, mem };
+    return store_status(mdb_put(txn, s->results, &k, &d, MDB_APPEND));
+}
+
 /* Appends the RESULT body (PROTOCOL.md §4.11) for resolution event e. */
 static int
 journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
@@ -200,6 +248,8 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
         return st;
     if (is_auto)
         snprintf(actor, sizeof(actor), "model:%s", it->model);
+    if (e->kind == JOURNAL_SLA)
+        return journal_sla_result(s, txn, it, at_ms, e, *seq);
     mpbuf_init(&b, &pk, mem, sizeof(mem));
     msgpack_pack_map(&pk, 9u + (e->note != NULL) + (e->root_cause != NULL) + (link != NULL));
     wire_pack_kv_u64(&pk, "seq", *seq);
@@ -292,7 +342,8 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
     *it->hist_n += (uint32_t)n;
     for (size_t i = 0; i < n; i++) {
         if (ev[i].kind == JOURNAL_AUTO_RESOLVED || ev[i].kind == JOURNAL_RESOLVED ||
-            ev[i].kind == JOURNAL_REOPENED || ev[i].kind == JOURNAL_AMENDED)
+            ev[i].kind == JOURNAL_REOPENED || ev[i].kind == JOURNAL_AMENDED ||
+            (ev[i].kind == JOURNAL_SLA && ev[i].notify))
             return journal_result(s, txn, it, at_ms, &ev[i], result_seq);
     }
     return HITLQ_ST_OK;

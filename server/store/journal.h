@@ -52,8 +52,11 @@ enum journal_kind {
                               * `reopens` = prev_seq (REOPEN) */
     JOURNAL_AMENDED,         /* outcome, note, root_cause, ref; appends a
                               * result with `amends` = prev_seq (AMEND) */
-    JOURNAL_VERDICT          /* outcome, note, verdict k of n: one of a four-eyes
+    JOURNAL_VERDICT,         /* outcome, note, verdict k of n: one of a four-eyes
                               * item's verdicts that did not close it (no result) */
+    JOURNAL_SLA              /* level, from, to, priority: an SLA ladder step by
+                              * hitlqd (sla_ladder.c); with notify, a result
+                              * with `event: "sla"` (PROTOCOL.md §4.11) */
 };
 
 /* One event.  Only the details of its kind are read; strings borrowed,
@@ -79,6 +82,8 @@ struct journal_ev {
     uint8_t     review_flags;   /* RECORD_REVIEW_FLAG_* (proto/record_ext.h) */
     bool        system;         /* decided by hitlqd itself (a four-eyes
                                  * disagreement's ESCALATED) */
+    uint8_t     sla_level;      /* SLA: 50, 75 or 100 (% of the budget) */
+    bool        notify;         /* SLA: also append an `event: "sla"` result */
 };
 
 #define JOURNAL_NO_AUDIT UINT64_MAX

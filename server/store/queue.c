@@ -11,6 +11,7 @@
 
 #include "qa_copy.h"
 #include "queue_int.h"
+#include "sla_ladder.h"
 
 #define IDEM_VAL_LEN 24u   /* id64 + content_hash[16] */
 
@@ -311,7 +312,8 @@ queue_submit(struct store *s, MDB_txn *txn, const struct submit_in *in,
         (st = qi_tstats_add(s, txn, in->type, strlen(in->type), 1,
                             is_auto, !is_auto)) != HITLQ_ST_OK)
         return st;
-    if (!is_auto && (st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK)
+    if (!is_auto && ((st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK ||
+                     (st = sla_start(s, txn, &it, &d->sla, now_ms)) != HITLQ_ST_OK))
         return st;
     if (is_auto && d->qa && (st = queue_submit_qa(s, txn, in, d, id, now_ms, fx)) != HITLQ_ST_OK)
         return st;

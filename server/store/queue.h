@@ -22,6 +22,7 @@
 #include <msgpack.h>
 
 #include "hitlq_proto.h"
+#include "sla_clock.h"
 #include "store.h"
 
 enum decision_outcome { DECISION_AUTO = 1, DECISION_QUEUED = 2 };
@@ -36,6 +37,8 @@ struct decision {
     uint32_t priority;
     uint64_t deadline_ms;                      /* queued: now + sla; set by queue_submit */
     uint64_t sla_ms;                           /* input: SLA length */
+    struct sla_plan sla;                       /* input: the queue's SLA clock and
+                                                * ladder (sla_clock.h; no budget = none) */
     double   score;
     char     model[HITLQ_MAX_NAME + 1];        /* "id@version" */
     uint8_t *reasons_mp;                       /* msgpack array of reason maps; owned (malloc) */
@@ -83,7 +86,13 @@ struct queue_fx {
     size_t   n_woken;
     bool     wake_all;           /* more queues than fit above */
     bool     results;            /* result-stream entries were appended */
+    /* SLA breaches run by the ladder in this batch (sla_ladder.c), for
+     * the log and the metrics once the batch is durable: the first
+     * QUEUE_FX_SLA_LOG of them, and how many there were. */
+    uint32_t n_sla_breaches;
+    struct { uint64_t id; char queue[HITLQ_MAX_QUEUE_NAME + 1]; } sla_breach[8];
 };
+#define QUEUE_FX_SLA_LOG 8u
 
 /* Records that `n` items became ready on `queue` (used by queue.c). */
 void queue_fx_wake(struct queue_fx *fx, const char *queue, uint32_t n);
@@ -135,6 +144,12 @@ int queue_extend(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
 int queue_release(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
                   uint32_t delay_ms, uint64_t now_ms, uint64_t *ready_ms,
                   struct queue_fx *fx);
+/* RELEASE with waiting_on (a name; NULL or "" = none): as queue_release,
+ * and while delayed the item's SLA clock is paused (sla_ladder.h); it
+ * resumes when the item is ready again. */
+int queue_release_waiting(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
+                          uint32_t delay_ms, const char *waiting_on, uint64_t now_ms,
+                          uint64_t *ready_ms, struct queue_fx *fx);
 int queue_resolve(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
                   const char *outcome, const char *note /* may be NULL */,
                   const char *root_cause /* may be NULL */, uint64_t now_ms,

@@ -1,13 +1,15 @@
 /*
  * queue_expire.c - the timers index: expired leases go back to their queue
  * with attempts + 1 (or to the dead-letter queue once attempts reaches
- * max_attempts); delayed releases become ready.  The earliest timer is the
+ * max_attempts); delayed releases become ready (a paused SLA clock
+ * resumes); SLA timers run their item's ladder (sla_ladder.c).  The earliest timer is the
  * first key of the index, so nothing is kept in memory.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "queue_int.h"
+#include "sla_ladder.h"
 
 /* Lease of `it` (leased, due at `due`) ran out. */
 static int
@@ -70,6 +72,8 @@ queue_expire_one(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id,
     } else if (kind == QI_TIMER_DELAY && it.h.state == HITLQ_STATE_DELAYED) {
         st = qi_qstats_add(s, txn, it.h.queue, 0, 0, -1);
         if (st == HITLQ_ST_OK)
+            st = sla_resume(s, txn, &it, now_ms);     /* a paused clock runs again */
+        if (st == HITLQ_ST_OK)
             st = qi_ready_again(s, txn, &it, fx);
         if (st == HITLQ_ST_OK)
             st = qi_item_save(s, txn, &it);
@@ -108,8 +112,11 @@ queue_expire_due(struct store *s, MDB_txn *txn, uint64_t now_ms,
         kind = *(uint8_t *)d.mv_data;
         if ((rc = mdb_cursor_del(cur, 0)) != 0)
             break;
-        st = queue_expire_one(s, txn, due, id, kind, now_ms, max_attempts,
-                              dead_letter, fx);
+        if (kind == QI_TIMER_SLA)
+            st = sla_fire(s, txn, due, id & ~QI_TIMER_SLA_BIT, now_ms, dead_letter, fx);
+        else
+            st = queue_expire_one(s, txn, due, id, kind, now_ms, max_attempts,
+                                  dead_letter, fx);
         if (st != HITLQ_ST_OK)
             break;
         (*done)++;

@@ -7,7 +7,8 @@
  *   ready:  q 0x00 (UINT32_MAX - priority)32 deadline64 id64 -> empty
  *   open:   q 0x00 id64 -> created_ms64 deadline64
  *   sla:    q 0x00 deadline64 id64 -> empty
- *   timers: due64 id64 -> kind8 (QI_TIMER_LEASE / QI_TIMER_DELAY)
+ *   timers: due64 id64 -> kind8 (QI_TIMER_LEASE / QI_TIMER_DELAY; an SLA
+ *           timer has kind QI_TIMER_SLA and id | QI_TIMER_SLA_BIT)
  *   idem:   key bytes -> id64 content_hash[16]
  *   qstats: q -> depth64 leased64 delayed64
  *   tstats: type -> submitted64 auto_resolved64 queued64
@@ -27,6 +28,8 @@
 
 #define QI_TIMER_LEASE 1u
 #define QI_TIMER_DELAY 2u
+#define QI_TIMER_SLA   3u            /* sla_clock.h: key id | QI_TIMER_SLA_BIT */
+#define QI_TIMER_SLA_BIT (UINT64_C(1) << 63)   /* ids stay below 2^53 */
 #define QI_KEY_MAX     (HITLQ_MAX_QUEUE_NAME + 1 + 4 + 8 + 8)
 #define QI_REC_STACK   2048u
 

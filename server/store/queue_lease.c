@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "queue_int.h"
+#include "sla_ladder.h"
 #include "review_set.h"
 
 #define QUEUE_CLAIM_SKIP_MAX 32u   /* excluded items skipped per queue per claim */
@@ -236,6 +237,14 @@ queue_release(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
               uint32_t delay_ms, uint64_t now_ms, uint64_t *ready_ms,
               struct queue_fx *fx)
 {
+    return queue_release_waiting(s, txn, id, lease, delay_ms, NULL, now_ms, ready_ms, fx);
+}
+
+int
+queue_release_waiting(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
+                      uint32_t delay_ms, const char *waiting_on, uint64_t now_ms,
+                      uint64_t *ready_ms, struct queue_fx *fx)
+{
     struct qi_item it;
     struct journal_ev ev = { .kind = JOURNAL_RELEASED, .delay_ms = delay_ms };
     int st = queue_lease_load(s, txn, id, lease, now_ms, &it);
@@ -255,6 +264,8 @@ queue_release(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
         st = qi_timer_put(s, txn, it.h.due_ms, id, QI_TIMER_DELAY);
         if (st == HITLQ_ST_OK)
             st = qi_qstats_add(s, txn, it.h.queue, 0, 0, 1);
+        if (st == HITLQ_ST_OK && waiting_on != NULL && waiting_on[0] != '\0')
+            st = sla_pause(s, txn, id, waiting_on, now_ms);
     }
     if (st != HITLQ_ST_OK)
         goto fail;
@@ -280,7 +291,8 @@ queue_resolve(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
         return st;
     if ((st = qi_timer_del(s, txn, it.h.due_ms, id)) != HITLQ_ST_OK ||
         (st = qi_unlist(s, txn, &it)) != HITLQ_ST_OK ||
-        (st = qi_qstats_add(s, txn, it.h.queue, 0, -1, 0)) != HITLQ_ST_OK) {
+        (st = qi_qstats_add(s, txn, it.h.queue, 0, -1, 0)) != HITLQ_ST_OK ||
+        (st = sla_stop(s, txn, id, now_ms)) != HITLQ_ST_OK) {
         qi_item_done(&it);
         return st;
     }

@@ -9,6 +9,7 @@
 
 #include "queue_int.h"
 #include "queue_review.h"
+#include "sla_ladder.h"
 
 /* Loads item id and checks its lease; on success the caller owns *it. */
 static int
@@ -119,7 +120,8 @@ queue_review_close(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
 
     if (st != HITLQ_ST_OK)
         return st;
-    if ((st = qr_unlease(s, txn, &it, true)) != HITLQ_ST_OK) {
+    if ((st = qr_unlease(s, txn, &it, true)) != HITLQ_ST_OK ||
+        (st = sla_stop(s, txn, id, now_ms)) != HITLQ_ST_OK) {
         qi_item_done(&it);
         return st;
     }

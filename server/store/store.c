@@ -79,6 +79,7 @@ store_open_dbis(struct store *s, MDB_txn *txn)
         "alog", "anodes", "anotes", "acps", "principals", "drift",
         "review", "rvitems",
         "foureyes",
+        "slaclk",
     };
     MDB_dbi *dbis[] = {
         &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
@@ -86,6 +87,7 @@ store_open_dbis(struct store *s, MDB_txn *txn)
         &s->alog, &s->anodes, &s->anotes, &s->acps, &s->principals, &s->drift,
         &s->review, &s->rvitems,
         &s->foureyes,
+        &s->slaclk,
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -81,6 +81,7 @@ struct store {
     MDB_dbi  review;   /* live review window counts (review_store.h has the layout) */
     MDB_dbi  rvitems;  /* u64 BE id -> open item's review facts (review_store.h) */
     MDB_dbi  foureyes; /* u64 BE id -> four-eyes reviewer set (review_set.h) */
+    MDB_dbi  slaclk;   /* u64 BE id -> SLA clock and ladder (sla_clock.h) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
 };
 
