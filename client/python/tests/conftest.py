@@ -67,7 +67,10 @@ class Server:
         self.logfile = os.path.join(self.dir, "hitlqd.log")
         self.cfgfile = os.path.join(self.dir, "hitlqd.conf")
         with open(self.cfgfile, "w") as f:
-            f.write('policy = "%s"\n%s' % (policy_path, config))
+            # the HTTP listener on any free port, not the fixed default
+            f.write('policy = "%s"
+http_listen = "127.0.0.1:0"
+%s' % (policy_path, config))
         self.bin = server_bin()
         self.proc = None
         self.port = 0
