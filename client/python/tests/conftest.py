@@ -68,9 +68,7 @@ class Server:
         self.cfgfile = os.path.join(self.dir, "hitlqd.conf")
         with open(self.cfgfile, "w") as f:
             # the HTTP listener on any free port, not the fixed default
-            f.write('policy = "%s"
-http_listen = "127.0.0.1:0"
-%s' % (policy_path, config))
+            f.write('policy = "%s"\nhttp_listen = "127.0.0.1:0"\n%s' % (policy_path, config))
         self.bin = server_bin()
         self.proc = None
         self.port = 0
