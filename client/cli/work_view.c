@@ -92,7 +92,9 @@ view_reason(const msgpack_object *r, work_view_fn *fn, void *arg)
         const msgpack_object *co = cli_map_get(r, "contribution");
 
         x = co != NULL && co->type == MSGPACK_OBJECT_FLOAT64 ? co->via.f64 : NAN;
-        snprintf(c, sizeof(c), isnan(x) ? "" : " (%+.4f)", x);
+        c[0] = '\0';
+        if (!isnan(x))
+            snprintf(c, sizeof(c), " (%+.4f)", x);
         obj_text(cli_map_get(r, "value"), b, sizeof(b));
         snprintf(v, sizeof(v), "%s%s%s%s", obj_text(cli_map_get(r, "feature"), a, sizeof(a)),
                  b[0] ? " = " : "", b, c);
