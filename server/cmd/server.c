@@ -94,7 +94,9 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
     struct hitlq_server *srv = arg;
 
     (void)what;
-    log_info("signal %d: shutting down", (int)sig);
+    log_event(LOG_LVL_INFO, "stopping", "signal received, shutting down",
+              LOG_INT("signal", (int)sig), LOG_STR("name", strsignal((int)sig)));
+    srv->stop_signal = (int)sig;
     server_stop(srv);
 }
 
@@ -103,7 +105,8 @@ server_fail(struct hitlq_server *srv, const char *why)
 {
     if (srv->failed)
         return;
-    log_error("storage failure: %s; stopping (nothing unacknowledged was acknowledged)", why);
+    log_event(LOG_LVL_ERROR, "storage_failure",
+              "stopping (nothing unacknowledged was acknowledged)", LOG_STR("reason", why));
     srv->failed = true;
     server_stop(srv);
 }

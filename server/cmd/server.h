@@ -74,6 +74,7 @@ struct hitlq_server {
     struct event          *reader_ev;    /* [L] periodic mdb_reader_check */
     bool                   stopping;     /* [L] set together with net.stopping */
     bool                   failed;       /* [L] storage failed: exit non-zero */
+    int                    stop_signal;  /* [L] the signal that stopped it, 0 = none */
 
     uint64_t               n_batches, n_ops;   /* [L] counters for STATS/bench */
 

@@ -98,6 +98,13 @@ static const struct opt config_opts[] = {
             "input-drift window in seconds: per item type with a reference profile the\n"
             "# model inputs' histogram of each window [k*W, (k+1)*W) (UTC-aligned), and one\n"
             "# signed INPUT_WINDOW entry per closed window in the audit log"),
+    STR_OPT("log_format", log_format, "plain",
+            "plain (lines for humans) or json (one JSON object per line: ts, level,\n"
+            "# event, msg and the event's fields; docs/OPERATIONS-LOG.md)"),
+    STR_OPT("log_target", log_target, "stderr",
+            "stderr, or syslog (syslog(3) with the pid; journald on systemd machines)"),
+    STR_OPT("log_facility", log_facility, "daemon",
+            "syslog facility with log_target = syslog: daemon, user or local0..local7"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 

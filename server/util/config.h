@@ -40,6 +40,9 @@ struct hitlq_config {
     uint64_t handshake_timeout_ms; /* a TLS handshake must finish within this */
     uint64_t insecure_plaintext;   /* 1 = allow no TLS on a non-loopback address */
     uint64_t drift_window_s;       /* input-drift window length (server/cmd/drift_commit.h) */
+    char     log_format[8];        /* "plain" or "json" (server/util/log.h) */
+    char     log_target[8];        /* "stderr" or "syslog" */
+    char     log_facility[8];      /* syslog facility: daemon, user, local0..local7 */
 };
 
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.
