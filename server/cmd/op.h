@@ -107,6 +107,10 @@ struct op {
         } lease;
         struct {
             size_t done;
+            uint32_t expired, dead;      /* lease expiries, of which dead-lettered */
+            uint64_t expired_id, dead_id;                /* examples */
+            char     expired_queue[HITLQ_MAX_QUEUE_NAME + 1];
+            char     dead_from[HITLQ_MAX_QUEUE_NAME + 1];
         } expire;
         struct {
             uint64_t size;               /* AUDIT_CHECKPOINT fresh: wanted size */

@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
+#include "log_watch.h"
 #include "net.h"
 #include "park.h"
 #include "score.h"
@@ -268,6 +269,10 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
         struct timeval ten = { 10, 0 };
         evtimer_add(srv->reader_ev, &ten);
     }
+    if ((srv->log_watch = log_watch_new(srv)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     txn = server_read_begin(srv);
     if (txn != NULL) {
         server_arm_timer(srv, queue_next_timer(srv->store, txn));
@@ -314,6 +319,7 @@ server_free(struct hitlq_server *srv)
     store_close(srv->store);
     scoring_free(srv->scoring);
     park_free(srv->park);             /* after the conns: their closes look at it */
+    log_watch_free(srv->log_watch);   /* after the pipeline: owed summary lines */
     if (srv->timer_ev)
         event_free(srv->timer_ev);
     if (srv->sig_int)

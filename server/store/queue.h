@@ -83,6 +83,11 @@ struct queue_fx {
     size_t   n_woken;
     bool     wake_all;           /* more queues than fit above */
     bool     results;            /* result-stream entries were appended */
+    /* lease expiries of the batch (queue_expire.c), for the log events */
+    uint32_t expired, dead_lettered;
+    uint64_t expired_id, dead_id;                 /* the last of each, as examples */
+    char     expired_queue[HITLQ_MAX_QUEUE_NAME + 1];   /* queue of expired_id */
+    char     dead_from[HITLQ_MAX_QUEUE_NAME + 1];       /* dead_id's queue before */
 };
 
 /* Records that `n` items became ready on `queue` (used by queue.c). */

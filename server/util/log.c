@@ -155,7 +155,7 @@ log_limit_flush(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms)
     uint64_t covered = 0;
 
     pthread_mutex_lock(&l->mu);
-    if (l->pending > 0 && (now_ms - l->last_ms >= interval_ms || now_ms < l->last_ms)) {
+    if (l->pending > 0 && (l->last_ms == 0 || now_ms - l->last_ms >= interval_ms || now_ms < l->last_ms)) {
         covered = l->pending;
         l->pending = 0;
         l->last_ms = now_ms ? now_ms : 1;
