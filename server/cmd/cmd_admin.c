@@ -72,10 +72,12 @@ reload_reply(struct op *op, struct hitlq_server *srv, const char *old_id)
 static void
 reload_log_ok(struct hitlq_server *srv, const char *old_id)
 {
-    char hex[65];
+    char hex[65], msg[2 * HITLQ_MAX_NAME + 40];
 
     sodium_bin2hex(hex, sizeof(hex), scoring_policy_digest(srv->scoring), 32);
-    log_event(LOG_LVL_INFO, "reload", "new policy in force", LOG_STR("result", "ok"),
+    snprintf(msg, sizeof(msg), "policy %s in force (was %s)", scoring_policy_id(srv->scoring),
+             old_id);
+    log_event(LOG_LVL_INFO, "reload", msg, LOG_STR("result", "ok"),
               LOG_STR("policy", scoring_policy_id(srv->scoring)), LOG_STR("previous", old_id),
               LOG_STR("policy_digest", hex));
 }

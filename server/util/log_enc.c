@@ -230,7 +230,7 @@ enc_head_plain(struct enc_buf *b, bool with_ts, const char *ts, const char *lvl,
         if (msg[0] != '\0')
             enc_puts(b, " ");
     }
-    for (size_t i = 0; u[i] != '\0' && i < 2 * LOG_VALUE_MAX; i++)
+    for (size_t i = 0; i < 2 * LOG_VALUE_MAX && u[i] != '\0'; i++)
         enc_put(b, (u[i] >= 0x20 && u[i] < 0x7f) ? msg + i : ".", 1);
 }
 
