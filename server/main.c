@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,15 +117,61 @@ write_portfile(const char *path, unsigned port)
         log_error("cannot write port file %s", path);
 }
 
+/* Applies log_level, log_format, log_target and log_facility (-v forces
+ * debug).  0, or -1 after printing which value is wrong. */
+static int
+main_log_setup(const struct hitlq_config *cfg, bool verbose)
+{
+    enum log_level lvl;
+    enum log_format fmt;
+    enum log_target tgt;
+    int fac;
+
+    if (log_level_parse(cfg->log_level, &lvl) != 0) {
+        fprintf(stderr, "hitlqd: log_level: unknown level \"%s\"\n", cfg->log_level);
+        return -1;
+    }
+    if (log_format_parse(cfg->log_format, &fmt) != 0) {
+        fprintf(stderr, "hitlqd: log_format: \"%s\" is not plain or json\n", cfg->log_format);
+        return -1;
+    }
+    if (log_target_parse(cfg->log_target, &tgt) != 0) {
+        fprintf(stderr, "hitlqd: log_target: \"%s\" is not stderr or syslog\n",
+                cfg->log_target);
+        return -1;
+    }
+    if (log_facility_parse(cfg->log_facility, &fac) != 0) {
+        fprintf(stderr, "hitlqd: log_facility: unknown facility \"%s\"\n", cfg->log_facility);
+        return -1;
+    }
+    log_set_level(verbose ? LOG_LVL_DEBUG : lvl);
+    log_setup(fmt, tgt, fac);
+    return 0;
+}
+
+/* The "start" event (docs/OPERATIONS-LOG.md): listening, ready to serve. */
+static void
+main_log_start(struct hitlq_server *srv, const struct hitlq_config *cfg)
+{
+    char hex[65];
+
+    sodium_bin2hex(hex, sizeof(hex), scoring_policy_digest(srv->scoring), 32);
+    log_event(LOG_LVL_INFO, "start", "listening", LOG_STR("version", HITLQ_VERSION),
+              LOG_STR("listen", cfg->listen), LOG_UINT("port", srv->net.port),
+              LOG_BOOL("tls", cfg->tls_cert[0] != '\0'), LOG_STR("data_dir", cfg->data_dir),
+              LOG_STR("policy", scoring_policy_id(srv->scoring)),
+              LOG_STR("policy_digest", hex), LOG_INT("pid", getpid()));
+}
+
 int
 main(int argc, char **argv)
 {
     struct hitlq_config cfg;
     struct hitlq_server *srv;
     struct main_opts o;
-    enum log_level lvl;
     char err[512];
-    int rc;
+    int rc, stop_sig;
+    bool stop_failed;
 
     if (main_parse(argc, argv, &o) != 0) {
         usage(stderr);
@@ -142,11 +189,8 @@ main(int argc, char **argv)
         snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", o.data_dir);
     if (o.listen)
         snprintf(cfg.listen, sizeof(cfg.listen), "%s", o.listen);
-    if (log_level_parse(cfg.log_level, &lvl) != 0) {
-        fprintf(stderr, "hitlqd: log_level: unknown level \"%s\"\n", cfg.log_level);
+    if (main_log_setup(&cfg, o.verbose) != 0)
         return EXIT_CONFIG;
-    }
-    log_set_level(o.verbose ? LOG_LVL_DEBUG : lvl);
     if (sodium_init() < 0) {
         fprintf(stderr, "hitlqd: libsodium failed to initialise\n");
         return EXIT_STARTUP;
@@ -175,8 +219,7 @@ main(int argc, char **argv)
         server_free(srv);
         return EXIT_LISTEN;
     }
-    log_info("listening on %s (port %u), data in %s, policy %s", cfg.listen,
-             (unsigned)srv->net.port, cfg.data_dir, scoring_policy_id(srv->scoring));
+    main_log_start(srv, &cfg);
     if (o.portfile && srv->http != NULL) {   /* first: FILE says the server is up */
         char hp[600];
         snprintf(hp, sizeof(hp), "%s.http", o.portfile);
@@ -185,7 +228,12 @@ main(int argc, char **argv)
     if (o.portfile)
         write_portfile(o.portfile, srv->net.port);
     rc = server_run(srv);
+    stop_failed = srv->failed;
+    stop_sig = srv->stop_signal;
     server_free(srv);
-    log_info("stopped");
+    log_event(rc == 0 && !stop_failed ? LOG_LVL_INFO : LOG_LVL_ERROR, "stop", "stopped",
+              LOG_STR("reason", stop_failed ? "storage_failure"
+                                : stop_sig != 0 ? strsignal(stop_sig) : "stopped"),
+              LOG_INT("signal", stop_sig), LOG_BOOL("clean", rc == 0 && !stop_failed));
     return rc == 0 ? 0 : EXIT_STARTUP;
 }

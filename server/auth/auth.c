@@ -196,6 +196,7 @@ auth_open(struct auth **out, struct store *s, struct audit *audit,
         return -1;
     }
     a->s = s;
+    log_addr_limit_init(&a->fail_log);
     a->on = cfg->auth == 2 ? !auth_listen_is_loopback(cfg->listen) : cfg->auth == 1;
     randombytes_buf(a->dummy, sizeof(a->dummy));
     auth_dummy_pk(a->dummy_pk);
@@ -286,9 +287,23 @@ auth_fail_note(struct auth *a, const char *addr, uint64_t now)
     if (f->at[f->next] != 0 && now - f->at[f->next] <= AUTH_FAIL_WINDOW_MS &&
         f->blocked_until <= now) {
         f->blocked_until = now + AUTH_BLOCK_MS;
-        log_warn("auth: %u failed authentications from %s within %u s; refusing it for %u s",
-                 AUTH_FAIL_MAX + 1u, addr, AUTH_FAIL_WINDOW_MS / 1000u, AUTH_BLOCK_MS / 1000u);
+        log_event(LOG_LVL_WARN, "auth_blocked", "too many failed authentications; "
+                  "refusing the address for a while", LOG_STR("addr", addr),
+                  LOG_UINT("failures", AUTH_FAIL_MAX + 1u),
+                  LOG_UINT("window_s", AUTH_FAIL_WINDOW_MS / 1000u),
+                  LOG_UINT("blocked_s", AUTH_BLOCK_MS / 1000u));
     }
+}
+
+void
+auth_fail_log(struct auth *a, const char *peer, const char *addr, const char *method,
+              const char *reason)
+{
+    uint64_t n = log_addr_limit_hit(&a->fail_log, addr, util_mono_ns() / 1000000u + 1, 1000);
+
+    if (n > 0)
+        log_event(LOG_LVL_WARN, "auth_failed", "authentication refused", LOG_STR("peer", peer),
+                  LOG_STR("method", method), LOG_STR("reason", reason), LOG_UINT("count", n));
 }
 
 /* "ip:port" -> "ip". */
@@ -452,11 +467,11 @@ auth_hello(struct auth *a, MDB_txn *txn, const struct auth_hello_in *in,
         return auth_verdict_ok(AUTH_OK);
     }
     auth_fail_note(a, addr, now);
-    log_info("auth: HELLO from %s refused (%s%s)", in->peer,
-             in->api_key != NULL ? "invalid API key"
-             : cert              ? "no API key, no tls_peer credential for client certificate "
-                                 : "no API key",
-             cert ? in->tls_peer : "");
+    auth_fail_log(a, in->peer, addr, "HELLO",
+                  in->api_key != NULL ? "invalid API key"
+                  : cert              ? "no API key, no tls_peer credential for the client "
+                                        "certificate"
+                                      : "no API key");
     return auth_verdict_refuse(in->api_key == NULL
                                    ? "this server requires an API key (HELLO api_key)"
                                    : "invalid API key");

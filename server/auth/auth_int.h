@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "log.h"
 
 /* A revoked key's connection gets `unauthorized` at once and is cut off
  * this much later even if it never reads the notice (PROTOCOL.md §3.1:
@@ -37,6 +38,7 @@ struct auth {
     uint8_t            dummy_pk[AUTH_HASH_LEN]; /* the same for an unknown
                                                  * Ed25519 key (a valid point) */
     struct auth_fail   fails[AUTH_FAIL_SLOTS];
+    struct log_addr_limit fail_log;     /* auth_failed lines: one a second per address */
 };
 
 /* 'k' key_id record. */
@@ -79,6 +81,11 @@ void auth_peer_addr(const char *peer, char *out, size_t n);
  * success forgets nothing). */
 bool auth_blocked(struct auth *a, const char *addr, uint64_t now);
 void auth_fail_note(struct auth *a, const char *addr, uint64_t now);
+/* The "auth_failed" event of a refused HELLO or AUTH from peer (address
+ * addr): at most one line a second per address, with the count since the
+ * previous one.  `reason` is a fixed text: never the credential. */
+void auth_fail_log(struct auth *a, const char *peer, const char *addr, const char *method,
+                   const char *reason);
 /* The verdict for a blocked address: refused AUTH_BLOCK_DELAY_MS late,
  * reading nothing more meanwhile. */
 struct auth_verdict auth_verdict_blocked(void);

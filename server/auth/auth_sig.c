@@ -90,7 +90,7 @@ auth_respond(struct auth *a, MDB_txn *txn, const struct auth_respond_in *in,
         return v;
     }
     auth_fail_note(a, addr, now);
-    log_info("auth: AUTH from %s refused (bad signature, unknown or revoked key, or wrong "
-             "role)", in->peer);
+    auth_fail_log(a, in->peer, addr, "AUTH",
+                  "bad signature, unknown or revoked key, or wrong role");
     return auth_verdict_refuse("authentication failed");
 }

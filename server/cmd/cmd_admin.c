@@ -68,6 +68,20 @@ reload_reply(struct op *op, struct hitlq_server *srv, const char *old_id)
     reply_finish(op->conn, off, op->opcode, HITLQ_ST_OK, op->request_id);
 }
 
+/* The "reload" event of a policy set now in force (docs/OPERATIONS-LOG.md). */
+static void
+reload_log_ok(struct hitlq_server *srv, const char *old_id)
+{
+    char hex[65], msg[2 * HITLQ_MAX_NAME + 40];
+
+    sodium_bin2hex(hex, sizeof(hex), scoring_policy_digest(srv->scoring), 32);
+    snprintf(msg, sizeof(msg), "policy %s in force (was %s)", scoring_policy_id(srv->scoring),
+             old_id);
+    log_event(LOG_LVL_INFO, "reload", msg, LOG_STR("result", "ok"),
+              LOG_STR("policy", scoring_policy_id(srv->scoring)), LOG_STR("previous", old_id),
+              LOG_STR("policy_digest", hex));
+}
+
 static void
 reload_finish(struct op *op, struct hitlq_server *srv)
 {
@@ -76,8 +90,9 @@ reload_finish(struct op *op, struct hitlq_server *srv)
 
     srv->reloading = false;
     if (op->status != HITLQ_ST_OK) {
-        log_error("reload: not installed (%s); policy %s stays in force",
-                  hitlq_status_str(op->status), scoring_policy_id(old));
+        log_event(LOG_LVL_ERROR, "reload", "reload not installed, the policy in force stays",
+                  LOG_STR("result", "refused"), LOG_STR("reason", hitlq_status_str(op->status)),
+                  LOG_STR("policy", scoring_policy_id(old)));
         if (op->conn != NULL)
             reply_op_error(op);
         op_done(op);
@@ -87,7 +102,7 @@ reload_finish(struct op *op, struct hitlq_server *srv)
     srv->scoring = op->u.reload.sc;
     op->u.reload.sc = NULL;
     scoring_free(old);
-    log_info("reload: policy %s in force (was %s)", scoring_policy_id(srv->scoring), old_id);
+    reload_log_ok(srv, old_id);
     reload_reply(op, srv, old_id);
     op_done(op);
 }
@@ -167,13 +182,15 @@ server_reload(struct hitlq_server *srv, struct conn *c, uint32_t request_id,
     if (srv->stopping || srv->reloading) {
         snprintf(err, errlen, "%s", srv->stopping ? "the server is stopping"
                                                   : "a reload is already in progress");
-        log_warn("reload refused: %s", err);
+        log_event(LOG_LVL_WARN, "reload", "reload refused", LOG_STR("result", "refused"),
+                  LOG_STR("reason", err), LOG_STR("policy", scoring_policy_id(srv->scoring)));
         return -1;
     }
     if (scoring_load(&sc, path, err, errlen) != 0 ||
         reload_check_models(srv, sc, err, errlen) != 0) {
-        log_error("reload refused, policy %s stays in force: %s",
-                  scoring_policy_id(srv->scoring), err);
+        log_event(LOG_LVL_ERROR, "reload", "reload refused, the policy in force stays",
+                  LOG_STR("result", "refused"), LOG_STR("reason", err),
+                  LOG_STR("policy", scoring_policy_id(srv->scoring)));
         scoring_free(sc);
         return -1;
     }

@@ -17,6 +17,7 @@
 #include "dispatch.h"
 #include "lease_check.h"
 #include "log.h"
+#include "log_watch.h"
 #include "op.h"
 #include "score.h"
 #include "server.h"
@@ -324,10 +325,17 @@ expire_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
              uint64_t now_ms, struct queue_fx *fx)
 {
     uint32_t before = fx->n_sla_breaches;
+    uint32_t exp0 = fx->expired, dead0 = fx->dead_lettered;
     int st = queue_expire_due(srv->store, txn, now_ms, (uint32_t)srv->cfg->max_attempts,
                               srv->cfg->dead_letter_queue, EXPIRE_MAX_PER_BATCH,
                               &op->u.expire.done, fx);
 
+    op->u.expire.expired = fx->expired - exp0;          /* this op's share of the batch */
+    op->u.expire.dead = fx->dead_lettered - dead0;
+    op->u.expire.expired_id = fx->expired_id;
+    op->u.expire.dead_id = fx->dead_id;
+    memcpy(op->u.expire.expired_queue, fx->expired_queue, sizeof(fx->expired_queue));
+    memcpy(op->u.expire.dead_from, fx->dead_from, sizeof(fx->dead_from));
     /* the only op that runs SLA ladders: keep its breaches for the log */
     op->u.expire.n_breaches = fx->n_sla_breaches - before;
     for (uint32_t i = before; i < fx->n_sla_breaches && i < QUEUE_FX_SLA_LOG; i++)
@@ -361,12 +369,16 @@ expire_finish(struct op *op, struct hitlq_server *srv)
 
     /* On success the batch re-arms the timer from the timers index (due
      * entries left over fire at once); on failure retry in a second. */
-    if (status != HITLQ_ST_OK)
-        log_error("lease expiry failed: %s", hitlq_status_str(status));
-    else if (op->u.expire.done > 0)
-        log_debug("expired %zu leases/delays", op->u.expire.done);
-    if (status == HITLQ_ST_OK)
+    if (status != HITLQ_ST_OK) {
+        log_event(LOG_LVL_ERROR, "commit_failed", "lease expiry not committed; retrying",
+                  LOG_STR("op", "expire"), LOG_STR("status", hitlq_status_str(status)));
+    } else {
+        log_watch_expired(srv->log_watch, op->u.expire.expired, op->u.expire.expired_id,
+                          op->u.expire.expired_queue);
+        log_watch_dead_lettered(srv->log_watch, op->u.expire.dead, op->u.expire.dead_id,
+                                op->u.expire.dead_from, srv->cfg->dead_letter_queue);
         expire_log_breaches(op);
+    }
     srv->expire_inflight = false;
     op_done(op);
     if (status != HITLQ_ST_OK)

@@ -93,7 +93,9 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
     }
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
-        log_error("commit: mdb_txn_begin: %s", mdb_strerror(rc));
+        log_event(LOG_LVL_ERROR, "commit_failed", "write transaction not begun",
+                  LOG_STR("stage", "txn_begin"), LOG_STR("reason", mdb_strerror(rc)),
+                  LOG_UINT("batch", b->n));
         batch_fail(b, store_status(rc), mdb_strerror(rc));
         return -1;
     }
@@ -117,7 +119,9 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         mdb_txn_abort(txn);
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
-        log_error("commit: batch of %zu aborted: %s", b->n, hitlq_status_str(fail));
+        log_event(LOG_LVL_ERROR, "commit_failed", "batch aborted; nothing in it was stored",
+                  LOG_STR("stage", "apply"), LOG_STR("reason", hitlq_status_str(fail)),
+                  LOG_UINT("batch", b->n));
         batch_fail(b, fail, "write refused; nothing in this batch was stored");
         memset(&b->fx, 0, sizeof(b->fx));
         return -1;
@@ -209,7 +213,9 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
         drift_batch_abort(cm->srv);
-        log_error("commit: mdb_txn_commit: %s", mdb_strerror(rc));
+        log_event(LOG_LVL_ERROR, "commit_failed", "write transaction not committed",
+                  LOG_STR("stage", "txn_commit"), LOG_STR("reason", mdb_strerror(rc)),
+                  LOG_UINT("batch", b->n), LOG_BOOL("map_full", rc == MDB_MAP_FULL));
         if (rc != MDB_MAP_FULL) {
             b->fatal_rc = rc;          /* e.g. EIO from the sync: never retry */
             cm->dead = true;

@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "metrics_reg.h"
 #include "log.h"
+#include "log_watch.h"
 #include "net.h"
 #include "park.h"
 #include "score.h"
@@ -98,7 +99,9 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
     struct hitlq_server *srv = arg;
 
     (void)what;
-    log_info("signal %d: shutting down", (int)sig);
+    log_event(LOG_LVL_INFO, "stopping", "signal received, shutting down",
+              LOG_INT("signal", (int)sig), LOG_STR("name", strsignal((int)sig)));
+    srv->stop_signal = (int)sig;
     server_stop(srv);
 }
 
@@ -107,7 +110,8 @@ server_fail(struct hitlq_server *srv, const char *why)
 {
     if (srv->failed)
         return;
-    log_error("storage failure: %s; stopping (nothing unacknowledged was acknowledged)", why);
+    log_event(LOG_LVL_ERROR, "storage_failure",
+              "stopping (nothing unacknowledged was acknowledged)", LOG_STR("reason", why));
     srv->failed = true;
     server_stop(srv);
 }
@@ -303,6 +307,10 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
         struct timeval ten = { 10, 0 };
         evtimer_add(srv->reader_ev, &ten);
     }
+    if ((srv->log_watch = log_watch_new(srv)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     txn = server_read_begin(srv);
     if (txn != NULL) {
         server_arm_timer(srv, queue_next_timer(srv->store, txn));
@@ -352,6 +360,7 @@ server_free(struct hitlq_server *srv)
     store_close(srv->store);
     scoring_free(srv->scoring);
     park_free(srv->park);             /* after the conns: their closes look at it */
+    log_watch_free(srv->log_watch);   /* after the pipeline: owed summary lines */
     if (srv->timer_ev)
         event_free(srv->timer_ev);
     if (srv->sig_int)

@@ -77,6 +77,9 @@ struct hitlq_server {
     struct event          *reader_ev;    /* [L] periodic mdb_reader_check */
     bool                   stopping;     /* [L] set together with net.stopping */
     bool                   failed;       /* [L] storage failed: exit non-zero */
+    int                    stop_signal;  /* [L] the signal that stopped it, 0 = none */
+    struct log_watch      *log_watch;    /* [L] owned: rate-limited and periodic log
+                                          * events (log_watch.h) */
 
     uint64_t               n_batches, n_ops;   /* [L] counters for STATS/bench */
 

@@ -478,6 +478,20 @@ conn_on_tls_ready(struct conn *c)
               c->tls_peer[0] ? c->tls_peer : "none");
 }
 
+/* The "tls_error" event: at most one line a second for the whole server,
+ * with the count since the previous line and this failure as example. */
+static void
+conn_log_tls_event(const struct conn *c, const char *what, const char *reason)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;      /* loop thread only */
+    uint64_t n = log_limit_hit(&lim, util_mono_ns() / 1000000u + 1, 1000);
+
+    if (n > 0)
+        log_event(LOG_LVL_WARN, "tls_error", "TLS sessions failed", LOG_UINT("count", n),
+                  LOG_STR("example_peer", c->peer), LOG_STR("stage", what),
+                  LOG_STR("reason", reason));
+}
+
 /* Logs why a TLS session failed (debug: clients cause these).  libevent
  * queues OpenSSL's errors and also SSL_get_error()'s small code; the code
  * is shown only when there is nothing better. */
@@ -496,11 +510,15 @@ conn_log_tls_errors(struct conn *c)
         }
         ERR_error_string_n(e, buf, sizeof(buf));
         log_debug("conn %s: TLS %s: %s", c->peer, what, buf);
-        n++;
+        if (n++ == 0)
+            conn_log_tls_event(c, what, buf);
     }
-    if (n == 0 && code != 0)
+    if (n == 0 && code != 0) {
         log_debug("conn %s: TLS %s: SSL_get_error() = %lu%s", c->peer, what, code,
                   code == SSL_ERROR_SYSCALL ? " (connection reset or closed)" : "");
+        snprintf(buf, sizeof(buf), "SSL_get_error() = %lu", code);
+        conn_log_tls_event(c, what, buf);
+    }
 }
 
 struct ssl_st *

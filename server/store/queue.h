@@ -91,6 +91,11 @@ struct queue_fx {
      * QUEUE_FX_SLA_LOG of them, and how many there were. */
     uint32_t n_sla_breaches;
     struct { uint64_t id; char queue[HITLQ_MAX_QUEUE_NAME + 1]; } sla_breach[8];
+    /* lease expiries of the batch (queue_expire.c), for the log events */
+    uint32_t expired, dead_lettered;
+    uint64_t expired_id, dead_id;                 /* the last of each, as examples */
+    char     expired_queue[HITLQ_MAX_QUEUE_NAME + 1];   /* queue of expired_id */
+    char     dead_from[HITLQ_MAX_QUEUE_NAME + 1];       /* dead_id's queue before */
 };
 #define QUEUE_FX_SLA_LOG 8u
 

@@ -11,6 +11,24 @@
 #include "queue_int.h"
 #include "sla_ladder.h"
 
+/* Counts an expiry (or, dead, a move to the dead-letter queue) of `it` in
+ * fx, for the log events; fx may be NULL. */
+static void
+queue_fx_note_expired(struct queue_fx *fx, const struct qi_item *it, bool dead)
+{
+    if (fx == NULL)
+        return;
+    if (dead) {
+        fx->dead_lettered++;
+        fx->dead_id = it->id;
+        snprintf(fx->dead_from, sizeof(fx->dead_from), "%s", it->h.queue);
+    } else {
+        fx->expired++;
+        fx->expired_id = it->id;
+        snprintf(fx->expired_queue, sizeof(fx->expired_queue), "%s", it->h.queue);
+    }
+}
+
 /* Lease of `it` (leased, due at `due`) ran out. */
 static int
 queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
@@ -30,9 +48,11 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
     ev[0].attempts = it->h.attempts;
     if ((st = qi_qstats_add(s, txn, it->h.queue, 0, -1, 0)) != HITLQ_ST_OK)
         return st;
+    queue_fx_note_expired(fx, it, false);
     if (it->h.attempts >= max_attempts && strcmp(it->h.queue, dead_letter) != 0) {
         if ((st = qi_unlist(s, txn, it)) != HITLQ_ST_OK)
             return st;
+        queue_fx_note_expired(fx, it, true);
         snprintf(it->h.queue, sizeof(it->h.queue), "%s", dead_letter);
         st = qi_enqueue(s, txn, it, fx);
         ev[1].kind = JOURNAL_DEAD_LETTERED;

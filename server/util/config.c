@@ -108,6 +108,13 @@ static const struct opt config_opts[] = {
             "simultaneous HTTP connections (more are closed at once)"),
     U64_OPT("http_timeout_ms", http_timeout_ms, 10000, 100, 3600000,
             "an HTTP connection that sends or takes nothing for this long is closed"),
+    STR_OPT("log_format", log_format, "plain",
+            "plain (lines for humans) or json (one JSON object per line: ts, level,\n"
+            "# event, msg and the event's fields; docs/OPERATIONS-LOG.md)"),
+    STR_OPT("log_target", log_target, "stderr",
+            "stderr, or syslog (syslog(3) with the pid; journald on systemd machines)"),
+    STR_OPT("log_facility", log_facility, "daemon",
+            "syslog facility with log_target = syslog: daemon, user or local0..local7"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 

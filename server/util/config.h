@@ -45,6 +45,9 @@ struct hitlq_config {
     uint64_t http_auth;            /* 1 = bearer API key required, 0 = off, 2 = auto */
     uint64_t http_max_connections; /* HTTP connections at once */
     uint64_t http_timeout_ms;      /* read/write timeout of an HTTP connection */
+    char     log_format[8];        /* "plain" or "json" (server/util/log.h) */
+    char     log_target[8];        /* "stderr" or "syslog" */
+    char     log_facility[8];      /* syslog facility: daemon, user, local0..local7 */
 };
 
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.
