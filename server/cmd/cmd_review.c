@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "drift_stats.h"
 #include "queue.h"
+#include "rollup.h"
 #include "score.h"
 #include "server.h"
 #include "wire.h"
@@ -136,6 +137,11 @@ review_count(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label,
     if (st == HITLQ_ST_OK)
         st = review_store_add(srv->store, txn, it.type, it.start_ms, it.end_ms, it.queue,
                               &delta);
+    if (st == HITLQ_ST_OK && escalated_to == NULL)      /* minute rollups (rollup.h) */
+        st = rollup_verdict(srv->store, txn, id, it.type, it.queue,
+                            delta.not_comparable ? ROLLUP_NONE
+                            : it.rec == label ? ROLLUP_AGREE : ROLLUP_OVERRIDE,
+                            (it.flags & REVIEW_ITEM_QA) != 0);
     if (st != HITLQ_ST_OK)
         return st;
     if (keep)

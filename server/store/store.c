@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rollup.h"
 #include "store.h"
 
 #define STORE_MAX_DBS 24u
@@ -79,6 +80,7 @@ store_open_dbis(struct store *s, MDB_txn *txn)
         "alog", "anodes", "anotes", "acps", "principals", "drift",
         "review", "rvitems",
         "foureyes",
+        "rollup",
     };
     MDB_dbi *dbis[] = {
         &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
@@ -86,6 +88,7 @@ store_open_dbis(struct store *s, MDB_txn *txn)
         &s->alog, &s->anodes, &s->anotes, &s->acps, &s->principals, &s->drift,
         &s->review, &s->rvitems,
         &s->foureyes,
+        &s->rollup,
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -207,5 +210,6 @@ store_close(struct store *s)
         return;
     if (s->env != NULL)
         mdb_env_close(s->env);
+    rollup_free(s);
     free(s);
 }
