@@ -580,3 +580,38 @@ rollup_spec_merge(struct rollup_spec *dst, const struct rollup_spec *src)
     for (unsigned a = 0; a < ROLLUP_AGREEMENTS; a++)
         dst->agreement[a] += src->agreement[a];
 }
+
+/* ---- SLA risk of open items ----------------------------------------------------------- */
+
+int
+rollup_queue_risk(struct store *s, MDB_txn *txn, const char *queue, uint64_t now_ms,
+                  uint32_t max, uint64_t *r50, uint64_t *r75)
+{
+    uint8_t pre[HITLQ_MAX_QUEUE_NAME + 1];
+    size_t pl = strnlen(queue, HITLQ_MAX_QUEUE_NAME);
+    MDB_cursor *cur;
+    MDB_val k = { pl + 1, pre }, d;
+    uint32_t n = 0;
+    int rc;
+
+    *r50 = *r75 = 0;
+    memcpy(pre, queue, pl);
+    pre[pl] = 0;
+    if ((rc = mdb_cursor_open(txn, s->open, &cur)) != 0)
+        return store_status(rc);
+    rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+    while (rc == 0 && n++ < max && k.mv_size == pl + 9 && memcmp(k.mv_data, pre, pl + 1) == 0) {
+        uint64_t created = d.mv_size == 16 ? store_get_be64(d.mv_data) : 0;
+        uint64_t deadline = d.mv_size == 16 ? store_get_be64((const uint8_t *)d.mv_data + 8) : 0;
+
+        if (deadline > created && now_ms < deadline) {
+            uint64_t budget = deadline - created, used = now_ms > created ? now_ms - created : 0;
+
+            *r50 += used * 2 >= budget;
+            *r75 += used * 4 >= budget * 3;
+        }
+        rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
+}

@@ -134,4 +134,10 @@ void rollup_spec_merge(struct rollup_spec *dst, const struct rollup_spec *src);
  * for the +Inf bucket); 0 when n is 0. */
 double rollup_quantile(const uint32_t h[ROLLUP_BUCKETS], uint32_t n, double q);
 
+/* The open items of `queue` (at most `max` looked at) past 50 % (*r50)
+ * and 75 % (*r75) of their SLA budget (created -> deadline) at now_ms
+ * and not yet breached; *r75 items are also in *r50.  HITLQ_ST_*. */
+int rollup_queue_risk(struct store *s, MDB_txn *txn, const char *queue, uint64_t now_ms,
+                      uint32_t max, uint64_t *r50, uint64_t *r75);
+
 #endif
