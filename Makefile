@@ -41,7 +41,8 @@ INC_store = $(INC_util) -Iserver/store
 INC_audit = $(INC_util) -Iserver/store -Iserver/audit
 INC_auth  = $(INC_util) -Iserver/store -Iserver/audit -Iserver/auth
 INC_net   = $(INC_util) -Iserver/auth -Iserver/net
-INC_cmd   = $(INC_util) -Iserver/score -Iserver/score/model -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/cmd
+INC_http  = $(INC_util) -Iserver/auth -Iserver/http
+INC_cmd   = $(INC_util) -Iserver/score -Iserver/score/model -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/http -Iserver/cmd
 INC_main  = $(INC_cmd)
 INC_clib  = $(INC_proto) -Iclient/lib
 INC_cli   = -Iinclude -Iclient/cli
@@ -54,7 +55,8 @@ PROTO_SRCS  = proto/frame.c proto/validate.c proto/wire.c proto/wire_pack.c prot
 AUDIT_SRCS  = proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c proto/record_ext.c \
               proto/proof.c proto/drift_stats.c
 SERVER_SRCS = $(wildcard server/util/*.c server/score/*.c server/score/model/*.c server/store/*.c \
-                         server/audit/*.c server/auth/*.c server/net/*.c server/cmd/*.c)
+                         server/audit/*.c server/auth/*.c server/net/*.c server/http/*.c \
+                         server/cmd/*.c)
 CLIENT_SRCS = $(wildcard client/lib/*.c)
 CLI_SRCS    = $(wildcard client/cli/*.c)
 # hitlq-audit: the auditor's verifier (client/audit/; none of it goes into
@@ -78,6 +80,7 @@ $(1)/server/store/%.o: INC = $$(INC_store)
 $(1)/server/audit/%.o: INC = $$(INC_audit)
 $(1)/server/auth/%.o:  INC = $$(INC_auth)
 $(1)/server/net/%.o:   INC = $$(INC_net)
+$(1)/server/http/%.o:  INC = $$(INC_http)
 $(1)/server/cmd/%.o:   INC = $$(INC_cmd)
 $(1)/server/main.o:    INC = $$(INC_main)
 $(1)/client/lib/%.o:   INC = $$(INC_clib)
@@ -235,6 +238,7 @@ lint:
 	$(CPPCHECK) $(INC_audit) server/audit/*.c
 	$(CPPCHECK) $(INC_auth) server/auth/*.c
 	$(CPPCHECK) $(INC_net) server/net/*.c
+	$(CPPCHECK) $(INC_http) server/http/*.c
 	$(CPPCHECK) $(INC_cmd) server/cmd/*.c
 	$(CPPCHECK) $(INC_main) server/main.c
 	$(CPPCHECK) $(INC_clib) client/lib/*.c

@@ -105,10 +105,12 @@ cp server/score/defaults/credit_scorecard.json "$TMPROOT/policy/"
 sed -e 's/"auto_threshold": *[0-9.]*/"auto_threshold": 1.0/' \
     -e 's/"id": *"scorecard_example"/"id": "bench"/' \
     server/score/defaults/scorecard_policy.json > "$TMPROOT/policy/policy.json"
-printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TMPROOT/policy/policy.json" \
-    > "$TMPROOT/policy/bench.conf"
-printf 'map_size_mb = 32768\n' > "$TMPROOT/policy/default.conf"
-printf 'map_size_mb = 32768\naudit = 0\n' > "$TMPROOT/policy/noaudit.conf"
+# (every server's HTTP listener on a free port: the default one is fixed)
+printf 'policy = "%s"\nmap_size_mb = 32768\nhttp_listen = "127.0.0.1:0"\n' \
+    "$TMPROOT/policy/policy.json" > "$TMPROOT/policy/bench.conf"
+printf 'map_size_mb = 32768\nhttp_listen = "127.0.0.1:0"\n' > "$TMPROOT/policy/default.conf"
+printf 'map_size_mb = 32768\naudit = 0\nhttp_listen = "127.0.0.1:0"\n' \
+    > "$TMPROOT/policy/noaudit.conf"
 
 # start_server NAME CONF [REUSE_DIR]: fresh data dir unless REUSE_DIR given.
 # Sets SRV_DIR, SRV_PID, SRV_BG, PORTFILE.  Listens on 127.0.0.1:0 (falls
@@ -383,7 +385,7 @@ P_MED=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "median")
 P_P99=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "p99") { print $(i + 1); exit } }' "$O/audit")
 P_SIZE=$(awk '/inclusion proof at/ { for (i = 1; i < NF; i++) if ($i == "at") { print $(i + 1); exit } }' "$O/audit")
 V_RATE= D_RATE=
-printf 'map_size_mb = 32768\n' > "$AL/conf"
+printf 'map_size_mb = 32768\nhttp_listen = "127.0.0.1:0"\n' > "$AL/conf"
 if "$HITLQD" -d "$AL/data" -K > "$AL/vkeys" 2>/dev/null && start_server auditlog "$AL/conf" "$AL"; then
     run "$O/export" 900 "$HA" export --server "127.0.0.1:$(cat "$PORTFILE")" --out "$AL/export"
     server_alive "audit export" && stop_server
@@ -454,8 +456,8 @@ for k in ("features", "model_id", "model_version"):
     t.pop(k, None)
 t["model"] = "credit_scorecard.json"
 json.dump(p, open(sys.argv[2], "w"), indent=1)' server/score/defaults/credit_policy.json "$TD/scorecard_policy.json"
-printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TD/scorecard_policy.json" > "$TD/card.conf"
-printf 'policy = "%s"\nmap_size_mb = 32768\n' "$TD/tree_policy.json" > "$TD/tree.conf"
+printf 'policy = "%s"\nmap_size_mb = 32768\nhttp_listen = "127.0.0.1:0"\n' "$TD/scorecard_policy.json" > "$TD/card.conf"
+printf 'policy = "%s"\nmap_size_mb = 32768\nhttp_listen = "127.0.0.1:0"\n' "$TD/tree_policy.json" > "$TD/tree.conf"
 # policy_round NAME CONF: one durable-submit run; sets pv
 policy_round() {
     sync
@@ -526,7 +528,7 @@ tls_round() {
 say ""
 say "-- (k) TLS: durable submits/s over TLS vs plaintext, then 1000 idle TLS connections (load average $(loadavg))"
 if sh scripts/make-certs.sh "$KC" > "$O/make-certs" 2>&1; then
-    printf 'map_size_mb = 32768\ntls_cert = "%s/server.pem"\ntls_key = "%s/server.key"\n' \
+    printf 'map_size_mb = 32768\nhttp_listen = "127.0.0.1:0"\ntls_cert = "%s/server.pem"\ntls_key = "%s/server.key"\n' \
         "$KC" "$KC" > "$TMPROOT/policy/tls.conf"
     r=1
     while [ $r -le "$ROUNDS" ]; do

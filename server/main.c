@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "score.h"
+#include "http.h"
 #include "server.h"
 #include "tls.h"
 
@@ -37,7 +38,8 @@ usage(FILE *f)
         "               XGBoost model credit_xgb.json, server/score/defaults/)\n"
         "  -d DIR       data directory (overrides data_dir)\n"
         "  -l ADDR:PORT listen address (overrides listen; port 0 = any free port)\n"
-        "  -P FILE      write the bound port number to FILE once listening\n"
+        "  -P FILE      write the bound port number to FILE once listening (and the\n"
+        "               HTTP listener's to FILE.http, before FILE)\n"
         "  -v           debug logging\n"
         "  -n           check the configuration and policy, print \"configuration OK\", exit\n"
         "  -C           print an annotated sample configuration and exit\n"
@@ -175,6 +177,11 @@ main(int argc, char **argv)
     }
     log_info("listening on %s (port %u), data in %s, policy %s", cfg.listen,
              (unsigned)srv->net.port, cfg.data_dir, scoring_policy_id(srv->scoring));
+    if (o.portfile && srv->http != NULL) {   /* first: FILE says the server is up */
+        char hp[600];
+        snprintf(hp, sizeof(hp), "%s.http", o.portfile);
+        write_portfile(hp, http_port(srv->http));
+    }
     if (o.portfile)
         write_portfile(o.portfile, srv->net.port);
     rc = server_run(srv);

@@ -27,7 +27,7 @@
 #include "util.h"
 
 static const char *const auth_role_names[AUTH_N_ROLES] = {
-    "none", "bot", "specialist", "auditor", "admin", "local",
+    "none", "bot", "specialist", "auditor", "admin", "viewer", "local",
 };
 
 const char *
@@ -47,7 +47,7 @@ auth_kind_name(unsigned kind)
 enum auth_role
 auth_role_parse(const char *s, size_t len)
 {
-    for (unsigned r = AUTH_ROLE_BOT; r <= AUTH_ROLE_ADMIN; r++)
+    for (unsigned r = AUTH_ROLE_BOT; r <= AUTH_ROLE_VIEWER; r++)
         if (strlen(auth_role_names[r]) == len && memcmp(auth_role_names[r], s, len) == 0)
             return (enum auth_role)r;
     return AUTH_ROLE_NONE;

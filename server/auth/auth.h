@@ -47,13 +47,15 @@ struct store;
 struct hitlq_config;
 struct auth;
 
-/* Roles.  NONE: before HELLO; LOCAL: auth is off, everything is allowed. */
+/* Roles.  NONE: before HELLO; LOCAL: auth is off, everything is allowed.
+ * The values are stored (principal records): only add before LOCAL. */
 enum auth_role {
     AUTH_ROLE_NONE = 0,
     AUTH_ROLE_BOT,
     AUTH_ROLE_SPECIALIST,
     AUTH_ROLE_AUDITOR,
     AUTH_ROLE_ADMIN,
+    AUTH_ROLE_VIEWER,                   /* read-only: HTTP pages, STATS, LIST */
     AUTH_ROLE_LOCAL,
     AUTH_N_ROLES
 };
@@ -96,9 +98,9 @@ struct auth_ident {
     char    skills[AUTH_MAX_SKILLS][HITLQ_MAX_QUEUE_NAME + 1];
 };
 
-/* Role names as on the wire ("bot", ..., "local"); NULL for an unknown
- * value.  auth_role_parse returns AUTH_ROLE_NONE for anything but the four
- * assignable roles. */
+/* Role names as on the wire ("bot", ..., "viewer", "local"); NULL for an
+ * unknown value.  auth_role_parse returns AUTH_ROLE_NONE for anything but
+ * the five assignable roles. */
 const char    *auth_role_name(unsigned role);
 enum auth_role auth_role_parse(const char *s, size_t len);
 

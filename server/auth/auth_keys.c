@@ -63,7 +63,7 @@ auth_principal_get(struct store *s, MDB_txn *txn, const char *name, size_t len,
         p->skills[i][n] = '\0';
         pos += 1 + n;
     }
-    if (pos != v.mv_size || p->role < AUTH_ROLE_BOT || p->role > AUTH_ROLE_ADMIN)
+    if (pos != v.mv_size || p->role < AUTH_ROLE_BOT || p->role > AUTH_ROLE_VIEWER)
         return HITLQ_ST_INTERNAL;
     return HITLQ_ST_OK;
 }

@@ -60,6 +60,16 @@ authz_has_row(uint8_t opcode)
     return (authz_table[opcode] & AUTHZ_ROW) != 0;
 }
 
+/* The viewer (OPERATIONS.md §7): a manager's read-only principal.  On the
+ * protocol it may only look at totals and lists; nothing that decides,
+ * reads payloads or administers.  Its HTTP routes: server/cmd/http_ops.c. */
+static bool
+authz_viewer(uint8_t opcode)
+{
+    return opcode == HITLQ_OP_HELLO || opcode == HITLQ_OP_PING || opcode == HITLQ_OP_AUTH ||
+           opcode == HITLQ_OP_STATS || opcode == HITLQ_OP_LIST;
+}
+
 bool
 authz_allowed(unsigned role, uint8_t opcode)
 {
@@ -67,6 +77,8 @@ authz_allowed(unsigned role, uint8_t opcode)
         return false;
     if (role == AUTH_ROLE_LOCAL)
         return opcode != HITLQ_OP_RESULT;
+    if (role == AUTH_ROLE_VIEWER)
+        return authz_viewer(opcode);
     return role < AUTH_ROLE_LOCAL && (authz_table[opcode] & (1u << role)) != 0;
 }
 

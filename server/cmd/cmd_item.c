@@ -15,6 +15,7 @@
 #include "explain.h"
 #include "cmd_four_eyes.h"
 #include "log.h"
+#include "metrics_reg.h"
 #include "op.h"
 #include "qa_copy.h"
 #include "reasons.h"
@@ -143,24 +144,30 @@ submit_triage(struct conn *c, const struct frame_hdr *h, const msgpack_object **
 {
     const struct type_policy *p;
     char key[HITLQ_MAX_NAME + 1], err[200];
+    uint64_t t0;
     int st;
 
     wire_copy_str(args[1], type, HITLQ_MAX_NAME + 1);
     wire_copy_str(args[0], key, sizeof(key));
     p = scoring_policy(c->srv->scoring, type);
     if (p == NULL) {
+        metric_inc(metric_get1(c->srv->m->rejected, hitlq_status_str(HITLQ_ST_UNKNOWN_TYPE)));
         snprintf(err, sizeof(err), "no policy for item type \"%s\"", type);
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_UNKNOWN_TYPE, err);
         return NULL;
     }
     st = submit_check_fields(args[2], err, sizeof(err));
+    t0 = util_mono_ns();
     if (st == HITLQ_ST_OK && (st = score_triage(p, key, args[2], t)) != HITLQ_ST_OK)
         snprintf(err, sizeof(err), "%s", t->r.err);
+    else if (st == HITLQ_ST_OK)
+        metric_observe(c->srv->m->score_s, (double)(util_mono_ns() - t0) / 1e9);
     if (st == HITLQ_ST_OK && args[4] != NULL && submit_receipt_kind(args[4]) == 0) {
         st = HITLQ_ST_BAD_REQUEST;
         snprintf(err, sizeof(err), "receipt must be \"index\" or \"checkpoint\"");
     }
     if (st != HITLQ_ST_OK) {
+        metric_inc(metric_get1(c->srv->m->rejected, hitlq_status_str(st)));
         conn_send_error(c, h->opcode, h->request_id, st, err);
         return NULL;
     }
@@ -272,9 +279,32 @@ submit_reply(struct op *op, struct hitlq_server *srv, const char *proof, size_t 
     op_done(op);
 }
 
+/* The intake metrics of a SUBMIT that came back from the commit: only
+ * what was durably acknowledged counts as submitted. */
+static void
+submit_count(const struct op *op, struct hitlq_server *srv)
+{
+    const struct decision *d = &op->u.submit.d;
+    const struct srv_metrics *sm = srv->m;
+    const char *v[3] = { op->u.submit.type, score_route_name(d->route), d->model };
+
+    if (op->status != HITLQ_ST_OK) {
+        metric_inc(metric_get1(sm->rejected, hitlq_status_str(op->status)));
+        return;
+    }
+    metric_observe(sm->submit_s, (double)(util_now_ms() - d->received_ms) / 1000.0);
+    if (op->u.submit.duplicate) {
+        metric_inc(metric_get1(sm->deduplicated, op->u.submit.type));
+        return;
+    }
+    metric_inc(metric_get1(sm->submitted, op->u.submit.type));
+    metric_inc(metric_get(sm->decisions, v));
+}
+
 static void
 submit_finish(struct op *op, struct hitlq_server *srv)
 {
+    submit_count(op, srv);
     if (op->status == HITLQ_ST_OK && op->u.submit.d.audited &&
         op->u.submit.receipt == SUBMIT_RECEIPT_CHECKPOINT)
         receipt_finish(op, srv);       /* replies now, or parks until signed */

@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "commit.h"
+#include "metrics_reg.h"
 #include "drift_commit.h"
 #include "log.h"
 #include "op.h"
@@ -45,6 +46,7 @@ struct commit {
     struct batch    *pending;     /* filled by the loop (under mu) */
     struct batch    *done_head, *done_tail;   /* filled by the thread (under mu) */
     bool             stop;
+    bool             probe;       /* under mu: commit_probe asked */
     bool             dead;        /* thread only: a fatal storage error happened */
     struct batch    *staging;     /* loop thread only: this pass's ops */
     struct event    *flush_ev;    /* hands staging over at the end of a pass */
@@ -144,16 +146,65 @@ commit_hand_back(struct commit *cm, struct batch *b)
     pthread_mutex_unlock(&cm->mu);
 }
 
+/* Commit thread: the outcome of a durable commit for /readyz and the
+ * commit metrics (n ops, started at t0 ns). */
+static void
+commit_note(struct commit *cm, int rc, size_t n, uint64_t t0)
+{
+    struct srv_metrics *sm = cm->srv->m;
+
+    if (rc == 0) {
+        atomic_store(&sm->health.commit_ok_ms, util_now_ms());
+        metric_observe(sm->commit_s, (double)(util_mono_ns() - t0) / 1e9);
+        if (n > 0)
+            metric_observe(sm->batch_items, (double)n);
+    } else {
+        atomic_store(&sm->health.commit_fail_rc, rc);
+        atomic_store(&sm->health.commit_fail_ms, util_now_ms());
+    }
+}
+
+/* Commit thread, idle, asked by commit_probe: one small durable write. */
+static void
+commit_do_probe(struct commit *cm)
+{
+    MDB_txn *txn = NULL;
+    uint64_t t0 = util_mono_ns(), now = util_now_ms();
+    MDB_val k = { 11, (void *)"ready_probe" }, v = { sizeof(now), &now };
+    int rc = cm->dead ? EIO : mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn);
+
+    if (rc == 0 && (rc = mdb_put(txn, cm->srv->store->meta, &k, &v, 0)) != 0)
+        mdb_txn_abort(txn);
+    else if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    commit_note(cm, rc, 0, t0);
+}
+
+void
+commit_probe(struct commit *cm)
+{
+    pthread_mutex_lock(&cm->mu);
+    if (!cm->probe) {
+        cm->probe = true;
+        pthread_cond_signal(&cm->cv);
+    }
+    pthread_mutex_unlock(&cm->mu);
+}
+
 #ifndef HITLQ_UNSAFE_ACK_BEFORE_COMMIT
 /* Commit thread: commits the transaction commit_stage left open. */
 static void
 commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
 {
+    uint64_t t0 = util_mono_ns();
     int rc = mdb_txn_commit(txn);
     uint64_t next;
 
+    commit_note(cm, rc, b->n, t0);
     if (rc == 0 && cm->srv->audit != NULL)
         b->cp_new = audit_after_commit(cm->srv->audit, util_now_ms(), &next);
+    if (b->cp_new)
+        atomic_store(&cm->srv->m->health.cp_ok_ms, util_now_ms());
     if (rc != 0) {
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
@@ -240,6 +291,8 @@ commit_idle_audit(struct commit *cm)
     MDB_txn *txn;
     bool cp_new = audit_after_commit(a, util_now_ms(), &next);
 
+    if (cp_new)
+        atomic_store(&cm->srv->m->health.cp_ok_ms, util_now_ms());
     if (audit_has_unpersisted(a)) {
         int ok = !cm->dead && mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn) == 0;
 
@@ -270,6 +323,9 @@ commit_wait(struct commit *cm)
 {
     while (cm->pending == NULL && !cm->stop) {
         uint64_t now = util_now_ms();
+
+        if (cm->probe)
+            return true;
         uint64_t due = cm->srv->audit != NULL ? audit_due_ms(cm->srv->audit, now) : 0;
         uint64_t drift = drift_due_ms(cm->srv);       /* a window to close */
         struct timespec ts;
@@ -308,7 +364,12 @@ commit_main(void *arg)
         struct batch *b;
 
         if (commit_wait(cm)) {
+            bool probe = cm->probe;
+
+            cm->probe = false;
             pthread_mutex_unlock(&cm->mu);
+            if (probe)
+                commit_do_probe(cm);
             drift_idle(cm->srv);
             commit_idle_audit(cm);
             pthread_mutex_lock(&cm->mu);

@@ -26,4 +26,9 @@ void commit_stop(struct commit *cm);
  * deadline (a receipt is waiting for a checkpoint).  Any thread. */
 void commit_wake(struct commit *cm);
 
+/* Asks the idle commit thread for a probe write (readiness, server/cmd/
+ * http_ops.c): a tiny meta record committed durably, its outcome in
+ * srv->m->health.  Ignored while batches flow (they prove the same). */
+void commit_probe(struct commit *cm);
+
 #endif

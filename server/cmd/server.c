@@ -20,6 +20,10 @@
 #include "commit.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "http.h"
+#include "http_ops.h"
+#include "metrics.h"
+#include "metrics_reg.h"
 #include "log.h"
 #include "net.h"
 #include "park.h"
@@ -222,6 +226,38 @@ server_audit_mode(struct hitlq_server *srv, char *err, size_t errlen)
     return 0;
 }
 
+static MDB_txn *
+server_http_read_begin(void *owner)
+{
+    return server_read_begin(owner);
+}
+
+static void
+server_http_read_end(void *owner)
+{
+    server_read_end(owner);
+}
+
+/* The metrics registry (before the commit thread starts: it updates
+ * series) and the HTTP listener with its routes (server/cmd/http_ops.c). */
+static int
+server_http_new(struct hitlq_server *srv, char *err, size_t errlen)
+{
+    const struct http_hooks hooks = { server_http_read_begin, server_http_read_end, srv };
+
+    if ((srv->metrics = metrics_new()) == NULL ||
+        (srv->m = metrics_reg_new(srv->metrics)) == NULL) {
+        snprintf(err, errlen, "metrics: out of memory");
+        return -1;
+    }
+    /* server_audit_mode has just committed a write transaction */
+    atomic_store(&srv->m->health.commit_ok_ms, util_now_ms());
+    if (http_new(&srv->http, srv->base, srv->cfg, srv->auth, &srv->net.tls_ctx, &hooks, err,
+                 errlen) != 0)
+        return -1;
+    return http_ops_register(srv, err, errlen);
+}
+
 struct hitlq_server *
 server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
 {
@@ -254,6 +290,8 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (auth_open(&srv->auth, srv->store, srv->audit, cfg, err, errlen) != 0)
         goto fail;
     four_eyes_warn_auth(srv);
+    if (server_http_new(srv, err, errlen) != 0)
+        goto fail;
     if ((srv->park = park_new(srv)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -279,7 +317,9 @@ fail:
 int
 server_listen(struct hitlq_server *srv, char *err, size_t errlen)
 {
-    return net_listen(&srv->net, err, errlen);
+    if (net_listen(&srv->net, err, errlen) != 0)
+        return -1;
+    return srv->http != NULL ? http_listen(srv->http, err, errlen) : 0;
 }
 
 int
@@ -302,6 +342,7 @@ server_free(struct hitlq_server *srv)
     if (srv->commit)
         commit_stop(srv->commit);     /* replies of what was in the pipeline */
     park_drop_all(srv->park);         /* parked requests go unanswered */
+    http_free(srv->http);             /* its connections: before the event base */
     net_free(&srv->net);              /* the conns, the listener, the TLS context */
     if (srv->rtxn)
         mdb_txn_abort(srv->rtxn);
@@ -324,5 +365,7 @@ server_free(struct hitlq_server *srv)
     if (srv->base)
         event_base_free(srv->base);
     msgpack_sbuffer_destroy(&srv->out);
+    metrics_reg_free(srv->m);
+    metrics_free(srv->metrics);
     free(srv);
 }

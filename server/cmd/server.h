@@ -30,6 +30,9 @@ struct store;
 struct scoring;
 struct commit;
 struct park;
+struct http;
+struct metrics;
+struct srv_metrics;
 
 /*
  * Who may touch what.  hitlqd has two threads (ARCHITECTURE.md): the loop
@@ -81,13 +84,21 @@ struct hitlq_server {
                                           * (auth.h) */
     struct drift_live     *drift;        /* [C] owned: input-drift sums of the batch
                                           * (drift_commit.c); freed after the thread */
+    struct http           *http;         /* [L] owned: the HTTP listener (server/http/http.h);
+                                          * NULL when http_listen is "" */
+    struct metrics        *metrics;      /* [*] owned: the registry (server/util/metrics.h);
+                                          * families fixed before the threads start,
+                                          * updates atomic from either thread */
+    struct srv_metrics    *m;            /* [R] owned: the series handles the commands
+                                          * update (server/cmd/metrics_reg.h) */
 };
 
 /* Creates the server: event base, scoring, TLS context, store, audit log,
  * auth, commit thread, parked-request lists, and arms the expiry timer.
  * Returns NULL with a message in err. */
 struct hitlq_server *server_new(const struct hitlq_config *cfg, char *err, size_t errlen);
-/* Binds cfg->listen; srv->net.port gets the bound port.  0 or -1. */
+/* Binds cfg->listen (srv->net.port gets the bound port) and, when
+ * configured, http_listen (http_port(srv->http)).  0 or -1. */
 int  server_listen(struct hitlq_server *srv, char *err, size_t errlen);
 /* Runs the event loop until SIGINT/SIGTERM.  Returns 0 or -1. */
 int  server_run(struct hitlq_server *srv);

@@ -98,6 +98,16 @@ static const struct opt config_opts[] = {
             "input-drift window in seconds: per item type with a reference profile the\n"
             "# model inputs' histogram of each window [k*W, (k+1)*W) (UTC-aligned), and one\n"
             "# signed INPUT_WINDOW entry per closed window in the audit log"),
+    STR_OPT("http_listen", http_listen, "127.0.0.1:7421",
+            "address:port of the HTTP listener (/metrics, /healthz, /readyz, dashboard);\n"
+            "# \"\" = none; port 0 = pick a free one (hitlqd -P FILE writes it to FILE.http)"),
+    U64_OPT("http_auth", http_auth, 2, 0, 2,
+            "1 = HTTP requests need \"Authorization: Bearer <API key>\" (roles as on the\n"
+            "# protocol, PROTOCOL.md §3.1); 0 = none; 2 = auto: 1 unless http_listen is loopback"),
+    U64_OPT("http_max_connections", http_max_connections, 256, 1, 100000,
+            "simultaneous HTTP connections (more are closed at once)"),
+    U64_OPT("http_timeout_ms", http_timeout_ms, 10000, 100, 3600000,
+            "an HTTP connection that sends or takes nothing for this long is closed"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 

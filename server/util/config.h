@@ -40,6 +40,11 @@ struct hitlq_config {
     uint64_t handshake_timeout_ms; /* a TLS handshake must finish within this */
     uint64_t insecure_plaintext;   /* 1 = allow no TLS on a non-loopback address */
     uint64_t drift_window_s;       /* input-drift window length (server/cmd/drift_commit.h) */
+    /* HTTP listener (server/http/http.h): metrics, health, dashboard */
+    char     http_listen[128];     /* "host:port"; "" = off; port 0 = ephemeral */
+    uint64_t http_auth;            /* 1 = bearer API key required, 0 = off, 2 = auto */
+    uint64_t http_max_connections; /* HTTP connections at once */
+    uint64_t http_timeout_ms;      /* read/write timeout of an HTTP connection */
 };
 
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.

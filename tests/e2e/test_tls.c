@@ -664,6 +664,7 @@ static int start_any_addr(const char *conf_text, char *logfile, size_t n)
     snprintf(logfile, n, "%s/log", dir);
     f = fopen(conf, "w");
     assert_non_null(f);
+    fputs("http_listen = \"127.0.0.1:0\"\n", f);     /* not the fixed default port */
     fputs(conf_text, f);
     fclose(f);
     pid = fork();

@@ -129,6 +129,8 @@ int harness_server_start(struct hserver *s, const char *config_text)
 
 int harness_server_start_bin(struct hserver *s, const char *config_text, const char *bin)
 {
+    char *http_cfg = NULL;
+
     memset(s, 0, sizeof *s);
     if (bin == NULL)
         bin = getenv("HITLQ_SERVER_BIN");
@@ -146,24 +148,39 @@ int harness_server_start_bin(struct hserver *s, const char *config_text, const c
     /* The queue/protocol tests run on the example scorecard policy (their
      * expectations were written for it); a config that names a policy or
      * says HARNESS_EMBEDDED_POLICY gets what it asks for. */
-    if (config_text == NULL || (strstr(config_text, "policy") == NULL)) {
+    /* hitlqd's HTTP listener defaults to a fixed port: tests take any free
+     * one (hitlqd writes it to <portfile>.http), unless they say otherwise */
+    if (config_text == NULL || strstr(config_text, "http_listen") == NULL) {
+        size_t n = strlen("http_listen = \"127.0.0.1:0\"\n") + 1 +
+                   (config_text ? strlen(config_text) : 0);
+        if ((http_cfg = malloc(n)) == NULL)
+            return -1;
+        snprintf(http_cfg, n, "http_listen = \"127.0.0.1:0\"\n%s", config_text ? config_text : "");
+        config_text = http_cfg;
+    }
+    if (strstr(config_text, "policy") == NULL) {
         char cwd[PATH_MAX], *buf;
         size_t n;
 
         if (getcwd(cwd, sizeof cwd) == NULL)
             return -1;
-        n = strlen(cwd) + 128 + (config_text ? strlen(config_text) : 0);
-        if ((buf = malloc(n)) == NULL)
+        n = strlen(cwd) + 128 + strlen(config_text);
+        if ((buf = malloc(n)) == NULL) {
+            free(http_cfg);
             return -1;
+        }
         snprintf(buf, n, "policy = \"%s/server/score/defaults/scorecard_policy.json\"\n%s", cwd,
-                 config_text ? config_text : "");
+                 config_text);
         int rc = write_file(s->cfgfile, buf);
         free(buf);
+        free(http_cfg);
         if (rc != 0)
             return -1;
         s->has_cfg = true;
     } else {
-        if (write_file(s->cfgfile, config_text) != 0)
+        int rc = write_file(s->cfgfile, config_text);
+        free(http_cfg);
+        if (rc != 0)
             return -1;
         s->has_cfg = true;
     }

@@ -52,7 +52,8 @@ class Server:
         self.logfile = os.path.join(self.dir, "hitlqd.log")
         self.cfgfile = os.path.join(self.dir, "hitlqd.conf")
         with open(self.cfgfile, "w") as f:
-            f.write('policy = "%s"\n%s' % (POLICY, config))
+            # the HTTP listener on any free port, not the fixed default
+            f.write('policy = "%s"\nhttp_listen = "127.0.0.1:0"\n%s' % (POLICY, config))
         self.bin = server_bin()
         self.proc = None
         self.port = 0
