@@ -498,6 +498,20 @@ dash_health(struct hitlq_server *srv)
                                                                         (double)limit));
 }
 
+/* ---- the page ---------------------------------------------------------------------- */
+
+/* The page's bytes, generated from server/cmd/dashboard.html at build time
+ * (scripts/embed-file.sh; Makefile). */
+extern const unsigned char hitlq_dashboard_html[];
+extern const size_t hitlq_dashboard_html_len;
+
+const char *
+dash_page(size_t *len)
+{
+    *len = hitlq_dashboard_html_len;
+    return (const char *)hitlq_dashboard_html;
+}
+
 /* ---- the documents ------------------------------------------------------------------- */
 
 static json_t *

@@ -44,4 +44,8 @@ json_t *dash_specialists(struct hitlq_server *srv, uint64_t now_ms, uint64_t win
  * by scripts/embed-file.sh): its bytes and length. */
 const char *dash_page(size_t *len);
 
+/* Registers the page and the API on srv's HTTP listener (dash_routes.c;
+ * a no-op without one).  0, or -1 with err. */
+int dash_routes_register(struct hitlq_server *srv, char *err, size_t errlen);
+
 #endif
