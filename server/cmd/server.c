@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "cmd_audit_policy.h"
 #include "commit.h"
+#include "dash_api.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "http.h"
@@ -259,7 +260,9 @@ server_http_new(struct hitlq_server *srv, char *err, size_t errlen)
     if (http_new(&srv->http, srv->base, srv->cfg, srv->auth, &srv->net.tls_ctx, &hooks, err,
                  errlen) != 0)
         return -1;
-    return http_ops_register(srv, err, errlen);
+    if (http_ops_register(srv, err, errlen) != 0)
+        return -1;
+    return dash_routes_register(srv, err, errlen);   /* the live dashboard */
 }
 
 struct hitlq_server *

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "queue_int.h"
+#include "rollup.h"
 #include "wire.h"
 
 #define JOURNAL_BUF 12288u   /* > largest event set: 4 KiB note + names */
@@ -315,7 +316,8 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
         return HITLQ_ST_INTERNAL;
     memcpy(ev, in, n * sizeof(*ev));
     /* the sink's entries first: their indices go into the history events */
-    if ((st = journal_sink(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)
+    if ((st = journal_sink(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK ||
+        (st = rollup_journal(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)   /* rollup.h */
         return st;
     /* The submit-time events: exactly the first JOURNAL_SUBMIT_EVENTS of
      * the item, implied by its record, so nothing goes to hist. */

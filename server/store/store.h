@@ -24,6 +24,7 @@
 
 struct journal_item;
 struct journal_ev;
+struct rollup_live;
 
 /* What a layer above the store registers to keep its own record of item
  * events (the signed audit log does, at audit_open).  The store calls it
@@ -82,6 +83,8 @@ struct store {
     MDB_dbi  rvitems;  /* u64 BE id -> open item's review facts (review_store.h) */
     MDB_dbi  foureyes; /* u64 BE id -> four-eyes reviewer set (review_set.h) */
     MDB_dbi  slaclk;   /* u64 BE id -> SLA clock and ladder (sla_clock.h) */
+    MDB_dbi  rollup;   /* minute rollups and item clocks (rollup.h has the layout) */
+    struct rollup_live *rollup_live;  /* the commit thread's rollup scratch (rollup.c) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
 };
 
