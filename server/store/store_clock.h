@@ -3,7 +3,7 @@
  * "clock_ms" (BE64) holds the server time (util_now_ms) of the latest
  * committed batch, and the next start never lets the server's time begin
  * below it (util_clock_floor), so a wall clock set back across a restart
- * cannot reorder history or stretch leases (docs/RELIABILITY.md "Clocks").
+ * cannot reorder history or stretch leases (docs/RELIABILITY.md §1.7).
  */
 #ifndef HITLQ_STORE_CLOCK_H
 #define HITLQ_STORE_CLOCK_H

@@ -20,10 +20,15 @@ static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
 static _Atomic(int64_t) clock_off_ms;    /* server time - monotonic ms */
 static _Atomic(int64_t) clock_skew_ms;   /* wall - server time last noted */
 
+/* CLOCK_BOOTTIME: monotonic, never stepped, and it counts a suspend (a
+ * suspended host or VM is downtime, which leases must see pass). */
 static int64_t
 clock_mono_ms(void)
 {
-    return (int64_t)(util_mono_ns() / 1000000u);
+    struct timespec ts;
+
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 uint64_t

@@ -7,12 +7,12 @@
 
 #include <stdint.h>
 
-/* The server's time, ms since the epoch: CLOCK_MONOTONIC plus an offset
- * fixed at the first call (wall - monotonic then), so it never jumps or
- * goes back when the wall clock is stepped; a step (> 1 s against it) is
- * logged once as a `clock_jump` event.  Every lease, delay, SLA, deadline,
- * timestamp and timer of the server uses it (docs/RELIABILITY.md
- * "Clocks").  Thread-safe. */
+/* The server's time, ms since the epoch: CLOCK_BOOTTIME (monotonic,
+ * counting suspends) plus an offset fixed at the first call (wall minus
+ * that clock then), so it never jumps or goes back when the wall clock is
+ * stepped; a step (> 1 s against it) is logged once as a `clock_jump`
+ * event.  Every lease, delay, SLA, deadline, timestamp and timer of the
+ * server uses it (docs/RELIABILITY.md §1.7).  Thread-safe. */
 uint64_t util_now_ms(void);
 /* Restart rule: when util_now_ms() is below floor_ms (the latest server
  * time the store recorded), moves the server's time forward to it, logs

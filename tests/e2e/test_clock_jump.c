@@ -4,7 +4,7 @@
  * server's CLOCK_REALTIME, gettimeofday and time jump by an offset this
  * test writes while the server runs.  Leases, delays and the audit
  * checkpoint cadence must follow the monotonic clock (docs/RELIABILITY.md
- * "Clocks"): +1 h while a lease is held leaves the lease usable and costs
+ * §1.7): +1 h while a lease is held leaves the lease usable and costs
  * no attempt; -1 h still expires a lease on time and checkpoints keep
  * being signed; a restart with the wall clock behind what the store has
  * seen never moves the server's time backwards.  Each jump must be
