@@ -176,9 +176,18 @@ $(T)/hitlqd-unsafe: $(T)/server/main.o $(T)/unsafe/commit.o $(T)/gen/dashboard_h
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 TEST_BINS = $(foreach t,$(TEST_SRCS),$(call test_bin,$(t)))
-test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(T)/hitlq-audit $(TEST_BINS) $(B)/hitlq.pc
+# LD_PRELOAD fault shims (tests/faults/libfault_*.c), built without sanitizers.
+FAULT_SHIMS = $(patsubst tests/faults/%.c,$(T)/faults/%.so,$(wildcard tests/faults/libfault_*.c))
+$(T)/faults/%.so: tests/faults/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(T)/hitlq-audit $(TEST_BINS) $(B)/hitlq.pc $(FAULT_SHIMS)
 test: test-build
 	sh scripts/run-tests.sh $(T)
+# The fault suite (LD_PRELOAD shims of tests/faults/), also part of `make test`.
+FAULT_TESTS = $(T)/tests/test_clock_jump
+faults: test-build
+	@for t in $(FAULT_TESTS); do echo "=== $$t"; $$t || exit 1; done
 
 # ---- benchmark (release build) ------------------------------------------------
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/%)
@@ -263,6 +272,6 @@ lint:
 clang:
 	$(MAKE) CC=clang B=build/clang all
 
-.PHONY: all test test-build bench bench-build fuzz fuzz-build install clean check-style lint clang
+.PHONY: all test test-build bench bench-build fuzz fuzz-build install clean check-style lint clang faults
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -25,6 +25,7 @@
 #include "park.h"
 #include "server.h"
 #include "store.h"
+#include "store_clock.h"
 #include "util.h"
 #include "wire.h"
 
@@ -114,6 +115,8 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
     }
     if (!fail)
         fail = drift_batch_end(cm->srv, txn);          /* the batch's input counts */
+    if (!fail)
+        fail = store_clock_save(st, txn, now);         /* the restart floor */
     if (fail) {
         drift_batch_abort(cm->srv);
         mdb_txn_abort(txn);
@@ -345,8 +348,11 @@ commit_wait(struct commit *cm)
             pthread_cond_wait(&cm->cv, &cm->mu);
             continue;
         }
-        ts.tv_sec = (time_t)(due / 1000);
-        ts.tv_nsec = (long)(due % 1000) * 1000000L;
+        /* cv runs on CLOCK_MONOTONIC (commit_start): a step of the wall
+         * clock neither stalls nor hurries the checkpoint cadence */
+        uint64_t at = util_mono_ns() + (due - now) * 1000000u;
+        ts.tv_sec = (time_t)(at / 1000000000u);
+        ts.tv_nsec = (long)(at % 1000000000u);
         pthread_cond_timedwait(&cm->cv, &cm->mu, &ts);
     }
     return false;
@@ -515,7 +521,14 @@ commit_start(struct hitlq_server *srv, char *err, size_t errlen)
     cm->srv = srv;
     cm->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&cm->mu, NULL);
-    pthread_cond_init(&cm->cv, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&cm->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     cm->flush_ev = event_new(srv->base, -1, 0, commit_on_flush, cm);
     if (cm->flush_ev != NULL)
         event_priority_set(cm->flush_ev, SERVER_PRIO_LAST);

@@ -32,6 +32,7 @@
 #include "score.h"
 #include "server.h"
 #include "store.h"
+#include "store_clock.h"
 #include "tls.h"
 #include "util.h"
 
@@ -289,6 +290,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     net_set_owner(&srv->net, &server_net_hooks, srv, &srv->out, &srv->pk);
     if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
         goto fail;
+    (void)store_clock_resume(srv->store);     /* never start behind the store's time */
     if (server_audit_mode(srv, err, errlen) != 0)
         goto fail;
     if (cfg->audit &&
