@@ -18,6 +18,7 @@
 #include "http_ops.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_feed.h"
 #include "metrics_reg.h"
 #include "server.h"
 #include "store.h"
@@ -83,6 +84,7 @@ ops_scrape(struct metrics *m, void *arg)
     if ((txn = server_read_begin(srv)) != NULL) {
         if (srv->audit != NULL && audit_count(srv->store, txn, &n) == HITLQ_ST_OK)
             metric_set(sm->tlog_entries, (double)n);
+        metrics_feed_queues(srv, txn);
         server_read_end(srv);
     }
     ops_scrape_conns(srv);
