@@ -254,6 +254,7 @@ server_http_new(struct hitlq_server *srv, char *err, size_t errlen)
     }
     /* server_audit_mode has just committed a write transaction */
     atomic_store(&srv->m->health.commit_ok_ms, util_now_ms());
+    srv->m->health.start_ms = util_now_ms();
     if (http_new(&srv->http, srv->base, srv->cfg, srv->auth, &srv->net.tls_ctx, &hooks, err,
                  errlen) != 0)
         return -1;
