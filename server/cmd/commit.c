@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "commit.h"
+#include "metrics_feed.h"
 #include "metrics_reg.h"
 #include "drift_commit.h"
 #include "log.h"
@@ -100,6 +101,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         batch_fail(b, store_status(rc), mdb_strerror(rc));
         return -1;
     }
+    metrics_feed_reset(cm->srv->feed);                 /* nothing staged yet */
     if (cm->srv->audit != NULL) {
         audit_txn_begin(cm->srv->audit, txn);
         fail = audit_persist(cm->srv->audit, txn);
@@ -119,6 +121,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         fail = store_clock_save(st, txn, now);         /* the restart floor */
     if (fail) {
         drift_batch_abort(cm->srv);
+        metrics_feed_reset(cm->srv->feed);
         mdb_txn_abort(txn);
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
@@ -208,6 +211,10 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
     uint64_t next;
 
     commit_note(cm, rc, b->n, t0);
+    if (rc == 0)
+        metrics_feed_apply(cm->srv->feed);   /* durable: the events count now */
+    else
+        metrics_feed_reset(cm->srv->feed);
     if (rc == 0 && cm->srv->audit != NULL)
         b->cp_new = audit_after_commit(cm->srv->audit, util_now_ms(), &next);
     if (b->cp_new)

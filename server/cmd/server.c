@@ -24,6 +24,7 @@
 #include "http.h"
 #include "http_ops.h"
 #include "metrics.h"
+#include "metrics_feed.h"
 #include "metrics_reg.h"
 #include "log.h"
 #include "log_watch.h"
@@ -252,12 +253,14 @@ server_http_new(struct hitlq_server *srv, char *err, size_t errlen)
     const struct http_hooks hooks = { server_http_read_begin, server_http_read_end, srv };
 
     if ((srv->metrics = metrics_new()) == NULL ||
-        (srv->m = metrics_reg_new(srv->metrics)) == NULL) {
+        (srv->m = metrics_reg_new(srv->metrics)) == NULL ||
+        (srv->feed = metrics_feed_new(srv)) == NULL) {
         snprintf(err, errlen, "metrics: out of memory");
         return -1;
     }
     /* server_audit_mode has just committed a write transaction */
     atomic_store(&srv->m->health.commit_ok_ms, util_now_ms());
+    srv->m->health.start_ms = util_now_ms();
     if (http_new(&srv->http, srv->base, srv->cfg, srv->auth, &srv->net.tls_ctx, &hooks, err,
                  errlen) != 0)
         return -1;
@@ -354,6 +357,7 @@ server_free(struct hitlq_server *srv)
     srv->net.stopping = true;
     if (srv->commit)
         commit_stop(srv->commit);     /* replies of what was in the pipeline */
+    metrics_feed_free(srv->feed);     /* the commit thread has stopped */
     park_drop_all(srv->park);         /* parked requests go unanswered */
     http_free(srv->http);             /* its connections: before the event base */
     net_free(&srv->net);              /* the conns, the listener, the TLS context */

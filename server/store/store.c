@@ -70,6 +70,15 @@ store_set_journal_sink(struct store *s, const struct store_journal_sink *sink)
         memset(&s->sink, 0, sizeof(s->sink));
 }
 
+void
+store_set_journal_obs(struct store *s, const struct store_journal_obs *obs)
+{
+    if (obs != NULL)
+        s->obs = *obs;
+    else
+        memset(&s->obs, 0, sizeof(s->obs));
+}
+
 /* Opens every named database in one write txn. */
 static int
 store_open_dbis(struct store *s, MDB_txn *txn)
