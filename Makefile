@@ -169,6 +169,16 @@ test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(T)/hitlq-audit $(TEST_BI
 test: test-build
 	sh scripts/run-tests.sh $(T)
 
+# Storage fault shim (tests/faults/fault_store.c, LD_PRELOAD; no sanitizer)
+# for tests/e2e/test_store_faults.c.  `make faults` runs the fault tests.
+FAULT_STORE_SO = $(T)/faults/libfault_store.so
+$(FAULT_STORE_SO): tests/faults/fault_store.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -fPIC -shared -o $@ $< -ldl
+test-build: $(FAULT_STORE_SO)
+faults:: test-build
+	build/test/tests/test_store_faults
+
 # ---- benchmark (release build) ------------------------------------------------
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/%)
 # bench_score compares hitlq's tree evaluator with libxgboost's own.
@@ -252,6 +262,6 @@ lint:
 clang:
 	$(MAKE) CC=clang B=build/clang all
 
-.PHONY: all test test-build bench bench-build fuzz fuzz-build install clean check-style lint clang
+.PHONY: all test test-build faults bench bench-build fuzz fuzz-build install clean check-style lint clang
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
