@@ -88,24 +88,67 @@ stats_depth(hitlq *c, const char *q)
     return depth;
 }
 
+/* The score bands of the verdicts make_traffic gave: from the model
+ * scores its SUBMIT replies carried (band = floor(score * 10)). */
+static long band_done[10];
+
 /* 12 new items; 5 claimed, 3 of them resolved with a root cause. */
 static void
 make_traffic(hitlq *c)
 {
     char key[32];
+    uint64_t ids[N_NEW];
+    double scores[N_NEW];
 
+    memset(band_done, 0, sizeof band_done);
     for (int i = 0; i < N_NEW; i++) {
+        hitlq_decision d;
+
         snprintf(key, sizeof key, "dash-%d", i);
-        e2e_must_queue(c, key, -1);
+        assert_int_equal(e2e_submit_queued(c, key, -1, &d), HITLQ_OK);
+        assert_true(d.queued);
+        ids[i] = d.id;
+        scores[i] = d.score;
     }
     for (int i = 0; i < N_CLAIM; i++) {
         struct hitlq_claim cl = e2e_must_claim(c, e2e_review, 1, 60000, 0);
 
-        if (i < N_DONE)
+        if (i < N_DONE) {
             assert_int_equal(hitlq_resolve(c, cl.id, cl.lease, "approve", NULL, CAUSE, NULL),
                              HITLQ_OK);
+            for (int k = 0; k < N_NEW; k++)
+                if (ids[k] == cl.id && scores[k] == scores[k])      /* scored */
+                    band_done[scores[k] >= 1.0 ? 9 : (int)(scores[k] * 10)]++;
+        }
         hitlq_claim_clear(&cl);
     }
+}
+
+/* The type's verdicts_by_band equal band_done, and add up to its verdicts. */
+static void
+check_bands(json_t *t)
+{
+    json_t *bands = json_object_get(t, "verdicts_by_band"), *b;
+    json_t *v = json_object_get(t, "verdicts");
+    long got[10] = { 0 }, sum = 0;
+    size_t i;
+
+    json_array_foreach(bands, i, b) {
+        double lo = json_number_value(json_object_get(b, "score_lo"));
+        int k = (int)(lo * 10 + 0.5);
+
+        assert_true(k >= 0 && k < 10);
+        got[k] = jint(b, "agree") + jint(b, "override") + jint(b, "none");
+        sum += jint(b, "agree") + jint(b, "override");
+    }
+    long done = 0;
+
+    for (int k = 0; k < 10; k++) {
+        assert_int_equal(got[k], band_done[k]);
+        done += band_done[k];
+    }
+    assert_int_equal(done, N_DONE);             /* every resolved item was scored */
+    assert_int_equal(sum, jint(v, "agree") + jint(v, "override"));
 }
 
 /* The figures every check compares: the test's own counts and STATS. */
@@ -127,6 +170,7 @@ check_overview(hitlq *c, int submits)
     assert_int_equal(jint(t, "submits"), submits);
     assert_int_equal(jint(json_object_get(t, "route_mix"), "review"), submits);
     assert_int_equal(jint(rc, "count"), N_DONE);
+    check_bands(t);
     json_decref(o);
 }
 
@@ -174,6 +218,34 @@ test_overview_and_page(void **st)
     hitlq_free(c);
 }
 
+/* After traffic the audit signs a checkpoint: within 5 s the overview's
+ * checkpoint_ms is set, not after its time_ms, and checkpoint_age_s is
+ * their difference (>= 0, < 60 s). */
+static void
+check_checkpoint_age(void)
+{
+    for (int i = 0; i < 50; i++) {
+        json_t *o = get_json("/api/v1/overview", 200), *a = json_object_get(o, "audit");
+        json_t *cp = json_object_get(a, "checkpoint_ms");
+
+        assert_true(json_is_true(json_object_get(a, "enabled")));
+        if (json_is_integer(cp)) {
+            long long now = json_integer_value(json_object_get(o, "time_ms"));
+            double age = json_number_value(json_object_get(a, "checkpoint_age_s"));
+
+            assert_true(json_integer_value(cp) <= now);
+            assert_true(age >= 0 && age < 60);
+            assert_true(age * 1000 > (double)(now - json_integer_value(cp)) - 1 &&
+                        age * 1000 < (double)(now - json_integer_value(cp)) + 1);
+            json_decref(o);
+            return;
+        }
+        json_decref(o);
+        usleep(100 * 1000);
+    }
+    fail_msg("no audit checkpoint_ms in the overview 5 s after traffic");
+}
+
 /* The page's rendered depth of queue q (JavaScript for cdp_eval). */
 static void
 depth_expr(char *buf, size_t len, const char *q)
@@ -209,6 +281,7 @@ test_page_updates_live(void **st)
 
     (void)st;
     make_traffic(c);
+    check_checkpoint_age();
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", (unsigned)http_port_of(&e2e_srv));
     b = cdp_open(url, 1400, 900, 20000, err, sizeof err);
     if (b == NULL)
