@@ -24,6 +24,7 @@
 #include "op.h"
 #include "park.h"
 #include "server.h"
+#include "sla_fx.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -119,7 +120,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
             audit_txn_abort(cm->srv->audit);
         log_error("commit: batch of %zu aborted: %s", b->n, hitlq_status_str(fail));
         batch_fail(b, fail, "write refused; nothing in this batch was stored");
-        memset(&b->fx, 0, sizeof(b->fx));
+        queue_fx_clear(&b->fx);
         return -1;
     }
     b->next_timer = queue_next_timer(st, txn);
@@ -215,7 +216,7 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
             cm->dead = true;
         }
         batch_fail(b, store_status(rc), "commit failed; nothing in this batch was stored");
-        memset(&b->fx, 0, sizeof(b->fx));
+        queue_fx_clear(&b->fx);
     }
 }
 
@@ -412,8 +413,11 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
         op->cls->finish(op, srv);
     }
     park_wake(srv->park, PARK_AFTER_REPLIES, &news);
-    if (!failed)
+    if (!failed) {
+        sla_fx_apply(srv, &b->fx);
         server_arm_timer(srv, b->next_timer);
+    }
+    queue_fx_clear(&b->fx);
     if (b->fatal_rc != 0)
         server_fail(srv, mdb_strerror(b->fatal_rc));
     free(b);

@@ -107,9 +107,6 @@ struct op {
         } lease;
         struct {
             size_t done;
-            uint32_t n_breaches;         /* SLA breaches run (queue.h queue_fx) */
-            struct { uint64_t id; char queue[HITLQ_MAX_QUEUE_NAME + 1]; }
-                     breach[QUEUE_FX_SLA_LOG];
         } expire;
         struct {
             uint64_t size;               /* AUDIT_CHECKPOINT fresh: wanted size */

@@ -31,7 +31,8 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
     if ((st = qi_qstats_add(s, txn, it->h.queue, 0, -1, 0)) != HITLQ_ST_OK)
         return st;
     if (it->h.attempts >= max_attempts && strcmp(it->h.queue, dead_letter) != 0) {
-        if ((st = qi_unlist(s, txn, it)) != HITLQ_ST_OK)
+        if ((st = qi_unlist(s, txn, it)) != HITLQ_ST_OK ||
+            (st = sla_risk_move(s, txn, it->id, it->h.queue, dead_letter, fx)) != HITLQ_ST_OK)
             return st;
         snprintf(it->h.queue, sizeof(it->h.queue), "%s", dead_letter);
         st = qi_enqueue(s, txn, it, fx);

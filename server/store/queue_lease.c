@@ -292,7 +292,7 @@ queue_resolve(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
     if ((st = qi_timer_del(s, txn, it.h.due_ms, id)) != HITLQ_ST_OK ||
         (st = qi_unlist(s, txn, &it)) != HITLQ_ST_OK ||
         (st = qi_qstats_add(s, txn, it.h.queue, 0, -1, 0)) != HITLQ_ST_OK ||
-        (st = sla_stop(s, txn, id, now_ms)) != HITLQ_ST_OK) {
+        (st = sla_stop(s, txn, id, it.h.queue, now_ms, fx)) != HITLQ_ST_OK) {
         qi_item_done(&it);
         return st;
     }
@@ -324,7 +324,8 @@ queue_escalate(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
     snprintf(from, sizeof(from), "%s", it.h.queue);
     if ((st = qi_timer_del(s, txn, it.h.due_ms, id)) != HITLQ_ST_OK ||
         (st = qi_unlist(s, txn, &it)) != HITLQ_ST_OK ||
-        (st = qi_qstats_add(s, txn, from, 0, -1, 0)) != HITLQ_ST_OK)
+        (st = qi_qstats_add(s, txn, from, 0, -1, 0)) != HITLQ_ST_OK ||
+        (st = sla_risk_move(s, txn, id, from, to_queue, fx)) != HITLQ_ST_OK)
         goto fail;
     snprintf(it.h.queue, sizeof(it.h.queue), "%s", to_queue);
     if ((st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK)
