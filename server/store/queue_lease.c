@@ -93,14 +93,20 @@ queue_lease_token(void)
 
 /* Packs the CLAIM reply body into a malloc'd buffer owned by out. */
 int
-queue_claim_reply(const struct qi_item *it, struct claim_out *out)
+queue_claim_reply(struct store *s, MDB_txn *txn, const struct qi_item *it, uint64_t now_ms,
+                  struct claim_out *out)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
+    int st;
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    qi_pack_summary(&pk, it, 2);
+    qi_pack_summary(&pk, it, 3);
+    if ((st = sla_clock_pack(s, txn, it->id, now_ms, &pk)) != HITLQ_ST_OK) {
+        msgpack_sbuffer_destroy(&sb);
+        return st;
+    }
     msgpack_pack_str(&pk, 5);
     msgpack_pack_str_body(&pk, "lease", 5);
     msgpack_pack_uint64(&pk, it->h.lease);
@@ -160,7 +166,7 @@ queue_claim(struct store *s, MDB_txn *txn, const struct claim_in *in,
     if (st == HITLQ_ST_OK)
         st = queue_claim_item(s, txn, in, now_ms, &it);
     if (st == HITLQ_ST_OK)
-        st = queue_claim_reply(&it, out);
+        st = queue_claim_reply(s, txn, &it, now_ms, out);
     if (st == HITLQ_ST_OK) {
         out->id = it.id;
         out->lease = it.h.lease;
