@@ -38,7 +38,7 @@ static const struct {
     { "submit",   cli_submit,   "[FILE]                      JSON lines: {key, type, fields, priority?}" },
     { "claim",    cli_claim,    "QUEUE[,QUEUE...] [--lease SEC] [--wait SEC] [--worker NAME]" },
     { "extend",   cli_extend,   "ID LEASE [--lease SEC]" },
-    { "release",  cli_release,  "ID LEASE [--delay SEC]" },
+    { "release",  cli_release,  "ID LEASE [--delay SEC [--waiting-on NAME]]" },
     { "resolve",  cli_resolve,  "ID LEASE OUTCOME [--note TEXT] [--root-cause TAG]" },
     { "escalate", cli_escalate, "ID LEASE QUEUE [--note TEXT]" },
     { "get",      cli_get,      "ID [--exact]                an item with its history (--exact: TreeSHAP reasons)" },

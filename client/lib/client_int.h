@@ -175,7 +175,8 @@ int hitlq__pack_claim(hitlq *c, struct hitlq__req *q, const char *const *queues,
 /* EXTEND {id, lease, lease_ms?} (lease_ms 0 = the server's default). */
 int hitlq__pack_extend(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t lease_ms);
 /* RELEASE {id, lease, delay_ms?}. */
-int hitlq__pack_release(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t delay_ms);
+int hitlq__pack_release(hitlq *c, struct hitlq__req *q, uint64_t id, uint64_t lease,
+                        uint32_t delay_ms, const char *waiting_on);
 /* RESOLVE {id, lease, outcome, note?, root_cause?}. */
 int hitlq__pack_resolve(hitlq *c, struct hitlq__req *q, uint64_t id, uint64_t lease,
                         const char *outcome, const char *note, const char *root_cause);
