@@ -4,6 +4,7 @@
  * The only file that may call exit().
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "score.h"
 #include "http.h"
+#include "preflight.h"
 #include "server.h"
 #include "tls.h"
 
@@ -49,7 +51,10 @@ usage(FILE *f)
         "  -R           rotate: add a new audit signing key with the same origin (both sign\n"
         "               until the old one is retired), print the verifier keys, exit\n"
         "  -X KEYID     retire the audit signing key with this 8-hex-digit ID, exit\n"
-        "  (-K/-R/-X edit the key file: run them while hitlqd is stopped)\n");
+        "  (-K/-R/-X edit the key file: run them while hitlqd is stopped)\n"
+        "  -V, --version  print \"hitlqd VERSION\" and exit\n"
+        "Relative paths in FILE (data_dir, policy, key and certificate files) are\n"
+        "beside FILE; -d and -P are relative to the current directory.\n");
 }
 
 struct main_opts {
@@ -61,10 +66,14 @@ struct main_opts {
 static int
 main_parse(int argc, char **argv, struct main_opts *o)
 {
+    static const struct option lo[] = {
+        { "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
     int ch;
 
     memset(o, 0, sizeof(*o));
-    while ((ch = getopt(argc, argv, "c:d:l:P:vnCKRX:h")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:d:l:P:vnCKRX:hV", lo, NULL)) != -1) {
         switch (ch) {
         case 'c': o->config = optarg; break;
         case 'd': o->data_dir = optarg; break;
@@ -76,6 +85,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
         case 'K': case 'R': o->key_op = (char)ch; break;
         case 'X': o->key_op = 'X'; o->key_arg = optarg; break;
         case 'h': usage(stdout); exit(0);
+        case 'V': printf("hitlqd %s\n", HITLQ_VERSION); exit(0);
         default: return -1;
         }
     }
@@ -89,6 +99,10 @@ main_check(const struct hitlq_config *cfg)
     SSL_CTX *tls;
     char err[512];
 
+    if (preflight_check(cfg, false, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hitlqd: %s\n", err);
+        return EXIT_CONFIG;
+    }
     if (cfg->tls_cert[0] != '\0') {               /* loads and checks the TLS files */
         if ((tls = tls_ctx_new(cfg, err, sizeof(err))) == NULL) {
             fprintf(stderr, "hitlqd: TLS: %s\n", err);
@@ -209,6 +223,11 @@ main(int argc, char **argv)
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* before anything is created: a refused start leaves no key file */
+    if ((rc = preflight_check(&cfg, true, err, sizeof(err))) != 0) {
+        log_error("start-up refused: %s", err);
+        return rc == PREFLIGHT_LISTEN ? EXIT_LISTEN : EXIT_CONFIG;
+    }
     srv = server_new(&cfg, err, sizeof(err));
     if (srv == NULL) {
         log_error("start-up failed: %s", err);
