@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -177,6 +179,42 @@ main_log_start(struct hitlq_server *srv, const struct hitlq_config *cfg)
               LOG_STR("policy_digest", hex), LOG_INT("pid", getpid()));
 }
 
+/* Privilege separation (docs/RELIABILITY.md T8): started as root with
+ * `user` set, drops to that user once the ports are bound and the keys
+ * read.  0, or -1 with err. */
+static int
+main_drop_privileges(const struct hitlq_config *cfg, char *err, size_t errlen)
+{
+    const struct passwd *pw;
+
+    if (cfg->user[0] == '\0') {
+        if (geteuid() == 0)
+            log_warn("running as root: set `user` in the configuration (or run under the "
+                     "systemd unit, dist/hitlqd.service.in) to drop privileges");
+        return 0;
+    }
+    if ((pw = getpwnam(cfg->user)) == NULL) {
+        snprintf(err, errlen, "user: no user \"%s\"", cfg->user);
+        return -1;
+    }
+    if (geteuid() != 0)
+        return geteuid() == pw->pw_uid ? 0 :
+               (snprintf(err, errlen, "user %s: not started as root, cannot switch to it",
+                         cfg->user), -1);
+    if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        snprintf(err, errlen, "user %s: cannot switch: %s", cfg->user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {              /* must be impossible now */
+        snprintf(err, errlen, "user %s: root could be regained", cfg->user);
+        return -1;
+    }
+    log_info("running as user %s (uid %u, gid %u)", cfg->user, (unsigned)pw->pw_uid,
+             (unsigned)pw->pw_gid);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -246,6 +284,11 @@ main(int argc, char **argv)
     }
     if (o.portfile)
         write_portfile(o.portfile, srv->net.port);
+    if (main_drop_privileges(&cfg, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        server_free(srv);
+        return EXIT_STARTUP;
+    }
     rc = server_run(srv);
     stop_failed = srv->failed;
     stop_sig = srv->stop_signal;

@@ -4,6 +4,7 @@
  * but the trial sockets.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -128,5 +129,9 @@ preflight_check(const struct hitlq_config *cfg, bool try_bind, char *err, size_t
         return PREFLIGHT_LISTEN;
     if (preflight_http_auth(cfg, err, errlen) != 0)
         return -1;
+    if (cfg->user[0] != '\0' && getpwnam(cfg->user) == NULL) {
+        snprintf(err, errlen, "user: no user \"%s\" on this system", cfg->user);
+        return -1;
+    }
     return preflight_keys(cfg, err, errlen);
 }

@@ -14,7 +14,7 @@ struct hitlq_config;
 
 /* Checks cfg: listen and http_listen parse, and are loopback or TLS or
  * insecure_plaintext (as net_listen and http_listen require); http_auth
- * does not need an auth that is off; the audit signing key and the admin
+ * does not need an auth that is off; `user`, when set, exists; the audit signing key and the admin
  * key file, when they exist, are regular files no one but their owner may
  * read or write (mode 0600 or stricter); the TLS key is not readable by
  * everyone.  With try_bind, also binds (then closes) each listen address

@@ -117,6 +117,9 @@ static const struct opt config_opts[] = {
             "stderr, or syslog (syslog(3) with the pid; journald on systemd machines)"),
     STR_OPT("log_facility", log_facility, "daemon",
             "syslog facility with log_target = syslog: daemon, user or local0..local7"),
+    STR_OPT("user", user, "",
+            "started as root: bind the ports and read the keys, then run as this user\n"
+            "# (its groups, group and uid); empty = stay who started it"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 

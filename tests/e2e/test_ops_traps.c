@@ -5,7 +5,8 @@
  * start that fails creates neither audit.key nor admin.key; a plaintext
  * client on the TLS port gets a one-line hint, not a bare reset; relative
  * paths in a config file name files beside it, whatever the current
- * directory; every binary answers --version.
+ * directory; started as root with `user` set, hitlqd serves as that user;
+ * every binary answers --version.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +289,44 @@ static void test_paths_relative_to_config(void **st)
     assert_false(access("signing.key", F_OK) == 0);
 }
 
+/* The uid hitlqd runs as, from /proc (or -1). */
+static long proc_uid(pid_t pid)
+{
+    char p[64], line[256];
+    long uid = -1;
+    FILE *f;
+
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    if ((f = fopen(p, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Uid: %*d %ld", &uid) == 1)    /* the effective uid */
+            break;
+    fclose(f);
+    return uid;
+}
+
+/* Started as root with user = "nobody": bound and keys read as root, then
+ * every uid is nobody's and it still serves (and commits) until SIGTERM. */
+static void test_drops_to_user(void **st)
+{
+    struct hserver s;
+    struct hconn c;
+
+    (void)st;
+    if (geteuid() != 0)
+        skip();
+    assert_true(harness_server_start(&s, "user = \"nobody\"\n") > 0);
+    assert_int_equal(hconn_open(&c, s.port), 0);
+    assert_int_equal(hconn_hello(&c, "after-drop"), 0);
+    assert_int_equal(hconn_ping(&c, 2), 0);
+    assert_non_null(getpwnam("nobody"));
+    assert_int_equal(proc_uid(s.pid), (long)getpwnam("nobody")->pw_uid);
+    hconn_close(&c);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_server_cleanup(&s);
+}
+
 /* Every binary answers --version with its name and the version. */
 static void test_version_flags(void **st)
 {
@@ -311,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_key_file_modes),
         cmocka_unit_test(test_plaintext_on_tls_port),
         cmocka_unit_test(test_paths_relative_to_config),
+        cmocka_unit_test(test_drops_to_user),
         cmocka_unit_test(test_version_flags),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
