@@ -48,6 +48,7 @@ struct hitlq_config {
     char     log_format[8];        /* "plain" or "json" (server/util/log.h) */
     char     log_target[8];        /* "stderr" or "syslog" */
     char     log_facility[8];      /* syslog facility: daemon, user, local0..local7 */
+    char     user[64];             /* drop to this user after binding; "" = none */
 };
 
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.
