@@ -13,7 +13,7 @@ DESTDIR ?=
 CC      ?= cc
 VERSION  = 0.1.0
 
-PKGS      = libevent libevent_pthreads libevent_openssl msgpack lmdb libsodium libssl libcrypto jansson libconfuse
+PKGS      = libevent libevent_pthreads libevent_openssl msgpack lmdb libsodium libssl libcrypto jansson libconfuse libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CLIENT_PKGS = msgpack libssl libcrypto
@@ -43,7 +43,8 @@ INC_audit = $(INC_util) -Iserver/store -Iserver/audit
 INC_auth  = $(INC_util) -Iserver/store -Iserver/audit -Iserver/auth
 INC_net   = $(INC_util) -Iserver/auth -Iserver/net
 INC_http  = $(INC_util) -Iserver/auth -Iserver/http
-INC_cmd   = $(INC_util) -Iserver/score -Iserver/score/model -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/http -Iserver/cmd
+INC_ha    = $(INC_util) -Iserver/store -Iserver/ha
+INC_cmd   = $(INC_util) -Iserver/score -Iserver/score/model -Iserver/store -Iserver/audit -Iserver/auth -Iserver/net -Iserver/http -Iserver/ha -Iserver/cmd
 INC_main  = $(INC_cmd)
 INC_clib  = $(INC_proto) -Iclient/lib
 INC_cli   = -Iinclude -Iclient/cli
@@ -57,7 +58,7 @@ AUDIT_SRCS  = proto/merkle.c proto/note.c proto/checkpoint.c proto/record.c prot
               proto/proof.c proto/drift_stats.c
 SERVER_SRCS = $(wildcard server/util/*.c server/score/*.c server/score/model/*.c server/store/*.c \
                          server/audit/*.c server/auth/*.c server/net/*.c server/http/*.c \
-                         server/cmd/*.c)
+                         server/ha/*.c server/cmd/*.c)
 CLIENT_SRCS = $(wildcard client/lib/*.c)
 CLI_SRCS    = $(wildcard client/cli/*.c)
 # hitlq-audit: the auditor's verifier (client/audit/; none of it goes into
@@ -82,6 +83,7 @@ $(1)/server/audit/%.o: INC = $$(INC_audit)
 $(1)/server/auth/%.o:  INC = $$(INC_auth)
 $(1)/server/net/%.o:   INC = $$(INC_net)
 $(1)/server/http/%.o:  INC = $$(INC_http)
+$(1)/server/ha/%.o:    INC = $$(INC_ha)
 $(1)/server/cmd/%.o:   INC = $$(INC_cmd)
 $(1)/server/main.o:    INC = $$(INC_main)
 $(1)/client/lib/%.o:   INC = $$(INC_clib)

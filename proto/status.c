@@ -39,6 +39,7 @@ hitlq_status_is_fatal(int status)
     case HITLQ_ST_BAD_VERSION:
     case HITLQ_ST_NEED_HELLO:
     case HITLQ_ST_UNAUTHORIZED:        /* HELLO refused, or the key was revoked */
+    case HITLQ_ST_NOT_LEADER:          /* an HA follower: go to the leader */
         return true;
     default:
         return false;

@@ -92,6 +92,11 @@ void   wire_frame_end(msgpack_sbuffer *sb, size_t off, uint8_t opcode,
 /* Appends a complete error frame {code, message} to sb. */
 void wire_pack_error(msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t opcode,
                      uint16_t status, uint32_t request_id, const char *message);
+/* The same with one more string key (val NULL or "" packs nil), e.g.
+ * not_leader's `leader`. */
+void wire_pack_error_kv(msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t opcode,
+                        uint16_t status, uint32_t request_id, const char *message,
+                        const char *key, const char *val);
 
 /* Small packing helpers: a NUL-terminated string, and "key: value" pairs.
  * Inline so that the length of a literal key is folded at compile time

@@ -36,11 +36,26 @@ void
 wire_pack_error(msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t opcode,
                 uint16_t status, uint32_t request_id, const char *message)
 {
+    wire_pack_error_kv(sb, pk, opcode, status, request_id, message, NULL, NULL);
+}
+
+void
+wire_pack_error_kv(msgpack_sbuffer *sb, msgpack_packer *pk, uint8_t opcode,
+                   uint16_t status, uint32_t request_id, const char *message,
+                   const char *key, const char *val)
+{
     size_t off = wire_frame_begin(sb);
 
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, key != NULL ? 3 : 2);
     wire_pack_kv_str(pk, "code", hitlq_status_str(status));
     wire_pack_kv_str(pk, "message", message ? message : hitlq_status_desc(status));
+    if (key != NULL) {
+        wire_pack_cstr(pk, key);
+        if (val != NULL && val[0] != '\0')
+            wire_pack_cstr(pk, val);
+        else
+            msgpack_pack_nil(pk);
+    }
     wire_frame_end(sb, off, opcode, status, request_id);
 }
 

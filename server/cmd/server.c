@@ -24,6 +24,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "http.h"
+#include "ha_node.h"
 #include "http_ops.h"
 #include "metrics.h"
 #include "metrics_feed.h"
@@ -190,6 +191,10 @@ server_on_hup(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (srv->commit == NULL) {         /* an HA follower: nothing loaded yet */
+        log_info("SIGHUP: this node follows; it loads the policy when it leads");
+        return;
+    }
     server_reload(srv, NULL, 0, err, sizeof(err));
     if (srv->net.tls_ctx == NULL)
         return;
@@ -360,6 +365,16 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
         goto fail;
     (void)store_clock_resume(srv->store);     /* never start behind the store's time */
+    if (cfg->ha_pg[0] != '\0') {             /* follow until this node leads */
+        int rc = ha_node_start(srv, err, errlen);
+        net_set_owner(&srv->net, &server_net_hooks, srv, &srv->out, &srv->pk);
+        if (rc != 0) {
+            if (rc == 1)
+                snprintf(err, errlen, "stopped by a signal while following");
+            goto fail;
+        }
+        (void)store_clock_resume(srv->store); /* the log may hold a later time */
+    }
     if (server_audit_mode(srv, err, errlen) != 0)
         goto fail;
     if (cfg->audit &&
@@ -423,6 +438,7 @@ server_free(struct hitlq_server *srv)
     srv->net.stopping = true;
     if (srv->commit)
         commit_stop(srv->commit);     /* replies of what was in the pipeline */
+    ha_node_stop(srv);                /* after the last append: the lease goes */
     metrics_feed_free(srv->feed);     /* the commit thread has stopped */
     park_drop_all(srv->park);         /* parked requests go unanswered */
     http_free(srv->http);             /* its connections: before the event base */

@@ -36,6 +36,8 @@ struct park;
 struct http;
 struct metrics;
 struct srv_metrics;
+struct ha;
+struct ha_renewal;
 
 /*
  * Who may touch what.  hitlqd has two threads (ARCHITECTURE.md): the loop
@@ -101,6 +103,13 @@ struct hitlq_server {
                                           * update (server/cmd/metrics_reg.h) */
     struct metrics_feed   *feed;         /* [C] owned: the store's journal observer
                                           * feeding the metrics (metrics_feed.h) */
+    struct ha             *ha;           /* [*] owned: the HA cluster link (server/ha/
+                                          * ha.h); NULL on a single node.  Each thread
+                                          * uses its own session (ha_node.c) */
+    char                   ha_node[128]; /* [R] this node's name in the cluster */
+    char                   ha_addr[128]; /* [R] the address clients reach it at */
+    char                   ha_leader[128];/* [L] following: the leader's address */
+    struct ha_renewal     *ha_renewal;   /* [L] owned: the leader's lease thread */
 };
 
 /* Creates the server: event base, scoring, TLS context, store, audit log,

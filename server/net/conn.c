@@ -278,17 +278,25 @@ conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
     msgpack_sbuffer_clear(n->out);
     wire_pack_error(n->out, n->pk, opcode, (uint16_t)status, request_id, message);
     conn_flush_out(c);
-    if (hitlq_status_is_fatal(status) && c->bev != NULL) {
-        char safe[200];
-        log_sanitize(safe, sizeof(safe), message ? message : "", message ? strlen(message) : 0);
-        log_info("conn %s: closing after %s: %s", c->peer, hitlq_status_str(status), safe);
-        conn_set_state(c, CONN_CLOSING);
-        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-        bufferevent_disable(c->bev, EV_READ);
-        c->reading = false;
-        if (conn_outlen(c) == 0)
-            conn_close(c);
-    }
+    if (hitlq_status_is_fatal(status))
+        conn_close_flushed(c, status, message);
+}
+
+void
+conn_close_flushed(struct conn *c, int status, const char *message)
+{
+    char safe[200];
+
+    if (c->bev == NULL)
+        return;
+    log_sanitize(safe, sizeof(safe), message ? message : "", message ? strlen(message) : 0);
+    log_info("conn %s: closing after %s: %s", c->peer, hitlq_status_str(status), safe);
+    conn_set_state(c, CONN_CLOSING);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    bufferevent_disable(c->bev, EV_READ);
+    c->reading = false;
+    if (conn_outlen(c) == 0)
+        conn_close(c);
 }
 
 static bool

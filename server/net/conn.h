@@ -87,6 +87,9 @@ void conn_flush_out(struct conn *c);
 /* Sends an error frame; fatal statuses also close after the flush. */
 void conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
                      int status, const char *message);
+/* Stops reading and closes once the output is flushed (a fatal status's
+ * close; status and message are logged). */
+void conn_close_flushed(struct conn *c, int status, const char *message);
 /* An op of this connection got its reply: lower inflight, resume reading. */
 void conn_request_done(struct conn *c);
 /* Closes now (drops pending output); the owner's on_close hook runs

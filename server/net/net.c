@@ -86,6 +86,8 @@ net_listen(struct net *n, char *err, size_t errlen)
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss), len = sizeof(ss);
 
+    if (n->listener != NULL)            /* already listening (an HA follower) */
+        return 0;
     if (addr_parse(n->cfg->listen, &ss, &sslen) != 0) {
         snprintf(err, errlen, "listen: cannot parse \"%s\" (want IPv4:port or [IPv6]:port)",
                  n->cfg->listen);

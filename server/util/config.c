@@ -110,6 +110,19 @@ static const struct opt config_opts[] = {
             "simultaneous HTTP connections (more are closed at once)"),
     U64_OPT("http_timeout_ms", http_timeout_ms, 10000, 100, 3600000,
             "an HTTP connection that sends or takes nothing for this long is closed"),
+    STR_OPT("ha_pg", ha_pg, "",
+            "high availability (docs/HA.md): libpq conninfo of the PostgreSQL cluster\n"
+            "# (Patroni, synchronous_mode strict) holding the replicated log, e.g.\n"
+            "# \"host=10.0.0.1,10.0.0.2 port=5432,5432 dbname=hitlq user=hitlq\n"
+            "# target_session_attrs=read-write connect_timeout=2\"; \"\" = single node"),
+    STR_OPT("ha_node", ha_node, "",
+            "HA: this node's name, unique in the cluster (default: the listen address)"),
+    STR_OPT("ha_advertise", ha_advertise, "",
+            "HA: host:port clients use to reach this node (not_leader names it);\n"
+            "# default: the listen address"),
+    U64_OPT("ha_lease_ms", ha_lease_ms, 6000, 1000, 600000,
+            "HA: the leader's lease; a follower takes over this long after the leader\n"
+            "# stopped renewing it, and a leader that cannot renew stops serving"),
     STR_OPT("log_format", log_format, "plain",
             "plain (lines for humans) or json (one JSON object per line: ts, level,\n"
             "# event, msg and the event's fields; docs/OPERATIONS-LOG.md)"),

@@ -41,6 +41,10 @@ struct hitlq_config {
     uint64_t insecure_plaintext;   /* 1 = allow no TLS on a non-loopback address */
     uint64_t drift_window_s;       /* input-drift window length (server/cmd/drift_commit.h) */
     /* HTTP listener (server/http/http.h): metrics, health, dashboard */
+    char     ha_pg[1024];          /* libpq conninfo; "" = single node (docs/HA.md) */
+    char     ha_node[128];         /* this node's name; "" = the listen address */
+    char     ha_advertise[128];    /* host:port for clients; "" = the listen address */
+    uint64_t ha_lease_ms;          /* leadership lease */
     char     http_listen[128];     /* "host:port"; "" = off; port 0 = ephemeral */
     uint64_t http_auth;            /* 1 = bearer API key required, 0 = off, 2 = auto */
     uint64_t http_max_connections; /* HTTP connections at once */

@@ -1,0 +1,48 @@
+/*
+ * ha_int.h - what the files of server/ha/ share: the connections and the
+ * state of one node's link to the PostgreSQL cluster.
+ */
+#ifndef HITLQ_HA_INT_H
+#define HITLQ_HA_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#include "ha.h"
+
+/* One PostgreSQL session, used by one thread only. */
+struct ha_conn {
+    PGconn     *pg;
+    const char *who;           /* "loop", "commit", "renew" (logs) */
+    bool        warned;        /* a notice said replication was cut short */
+};
+
+struct ha {
+    char             conninfo[1024];
+    char             node[128];
+    char             addr[128];
+    uint32_t         lease_ms;
+    struct ha_conn   loop, commit, renew;
+    _Atomic uint64_t epoch;        /* the epoch this node leads, 0 = none */
+    _Atomic uint64_t appended;     /* last seq this node appended */
+};
+
+/* Runs one statement with parameters (text format unless fmts says 1 =
+ * binary) and waits up to timeout_ms (< 0: no limit), connecting first
+ * if needed.  Returns the result (caller PQclear()s it; its status may be
+ * an error: read it with ha_result_ok / PQresultErrorField), or NULL when
+ * the connection failed or timed out (err set; the connection is then
+ * dropped and the next call reconnects). */
+PGresult *ha_exec(struct ha *h, struct ha_conn *c, const char *sql, int n,
+                  const char *const *vals, const int *lens, const int *fmts,
+                  int binary_result, int timeout_ms, char *err, size_t errlen);
+/* True when r is a success; else err gets the server's message. */
+bool ha_result_ok(const PGresult *r, char *err, size_t errlen);
+/* Closes c's session (NULL-safe). */
+void ha_conn_drop(struct ha_conn *c);
+/* A big-endian 8-byte integer from a binary result field. */
+uint64_t ha_be64(const char *p);
+
+#endif
