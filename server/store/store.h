@@ -100,6 +100,8 @@ struct store {
     struct rollup_live *rollup_live;  /* the commit thread's rollup scratch (rollup.c) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
     struct store_journal_obs obs;     /* set by store_set_journal_obs; NULLs = none */
+    struct store_wset *wset;          /* wset.c's replication hook and capture;
+                                       * NULL = no hook (single node) */
     char    *dir;      /* the data directory (statvfs when a write fails) */
     _Atomic int fault; /* enum store_fault of the last write: set by the commit
                         * thread, read by /readyz and the loop thread */
@@ -161,5 +163,7 @@ void     store_put_be64(uint8_t *p, uint64_t v);
 uint64_t store_get_be64(const uint8_t *p);
 void     store_put_be32(uint8_t *p, uint32_t v);
 uint32_t store_get_be32(const uint8_t *p);
+
+#include "wset.h"   /* the write wrappers every write goes through */
 
 #endif
