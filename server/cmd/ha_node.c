@@ -177,7 +177,7 @@ static void
 ha_names(struct hitlq_server *srv)
 {
     const struct hitlq_config *cfg = srv->cfg;
-    char host[128];
+    char host[96];
     const char *colon = strrchr(cfg->listen, ':');
     size_t hl = colon ? (size_t)(colon - cfg->listen) : strlen(cfg->listen);
 
