@@ -178,6 +178,30 @@ $(T)/hitlqd-unsafe: $(T)/server/main.o $(T)/unsafe/commit.o $(T)/gen/dashboard_h
                     $(filter-out $(T)/server/cmd/commit.o, $(PROTO_SRCS:%.c=$(T)/%.o) $(AUDIT_SRCS:%.c=$(T)/%.o) $(SERVER_SRCS:%.c=$(T)/%.o))
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
+# ---- HA failover suite (scripts/ha/test-ha.sh, docs/HA.md) ---------------------
+# The workload and checker link the release libhitlq; the negative control
+# hitlqd (HA_UNSAFE=1) appends each write-set one batch late, so it
+# acknowledges before the replicated commit: test-only, never install it.
+HA_TOOLS = $(B)/tests/ha_load $(B)/tests/ha_check
+$(B)/tests/ha_load: tests/ha/ha_load.c tests/lib/credit_items.c $(B)/libhitlq.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(INC_tests) $(OPT) -o $@ $^ $(CLIENT_LIBS) -lpthread -lm
+$(B)/tests/ha_check: tests/ha/ha_check.c $(B)/libhitlq.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(INC_tests) $(OPT) -o $@ $^ $(CLIENT_LIBS) -lm
+$(B)/ha-unsafe/ha_log.o: server/ha/ha_log.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(INC_ha) $(OPT) -DHITLQ_UNSAFE_HA_ACK_EARLY -c $< -o $@
+$(B)/ha-unsafe/hitlqd: $(B)/server/main.o $(B)/ha-unsafe/ha_log.o $(B)/gen/dashboard_html.o \
+                    $(filter-out $(B)/server/ha/ha_log.o, $(PROTO_SRCS:%.c=$(B)/%.o) $(AUDIT_SRCS:%.c=$(B)/%.o) $(SERVER_SRCS:%.c=$(B)/%.o))
+	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+ha-build: all $(HA_TOOLS) $(B)/ha-unsafe/hitlqd
+test-ha: ha-build
+	bash scripts/ha/test-ha.sh
+# The negative control: the checker must report lost acknowledged items.
+test-ha-unsafe: ha-build
+	HA_UNSAFE=1 bash scripts/ha/test-ha.sh kill-leader; test $$? -ne 0
+
 TEST_BINS = $(foreach t,$(TEST_SRCS),$(call test_bin,$(t)))
 # LD_PRELOAD fault shims (tests/faults/libfault_*.c), built without sanitizers.
 FAULT_SHIMS = $(patsubst tests/faults/%.c,$(T)/faults/%.so,$(wildcard tests/faults/libfault_*.c))
@@ -301,6 +325,6 @@ lint:
 clang:
 	$(MAKE) CC=clang B=build/clang all
 
-.PHONY: all test test-build bench bench-build fuzz fuzz-build install install-daemon install-check clean check-style lint clang faults
+.PHONY: ha-build test-ha test-ha-unsafe all test test-build bench bench-build fuzz fuzz-build install install-daemon install-check clean check-style lint clang faults
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

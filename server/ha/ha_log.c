@@ -55,12 +55,11 @@ ha_resolve(struct ha *h, const char *seq, const char *epoch)
 
 /* The store's replication hook (commit thread): see wset.h. */
 static int
-ha_append(void *arg, uint64_t seq, const uint8_t *ws, size_t len)
+ha_append_now(struct ha *h, uint64_t seq, const uint8_t *ws, size_t len)
 {
     static const char sql[] =
         "INSERT INTO hitlq_log (seq, epoch, batch) SELECT $1::bigint, $2::bigint, $3::bytea"
         " FROM hitlq_leader WHERE id = 1 AND epoch = $2::bigint FOR SHARE";
-    struct ha *h = arg;
     char s[24], e[24], err[512] = "";
     const char *v[3] = { s, e, (const char *)ws };
     int lens[3] = { 0, 0, (int)len }, fmts[3] = { 0, 0, 1 }, rc;
@@ -87,6 +86,38 @@ ha_append(void *arg, uint64_t seq, const uint8_t *ws, size_t len)
                   LOG_STR("reason", rc == STORE_RC_FENCED ? "fenced: another leader" : err));
     return rc;
 }
+
+#ifndef HITLQ_UNSAFE_HA_ACK_EARLY
+static int
+ha_append(void *arg, uint64_t seq, const uint8_t *ws, size_t len)
+{
+    return ha_append_now(arg, seq, ws, len);
+}
+#else
+/* NEGATIVE CONTROL ONLY (build/ha-unsafe/hitlqd, make test-ha-unsafe): each
+ * write-set is appended one batch late, so its batch is committed locally
+ * and acknowledged before PostgreSQL has it.  The failover suite must catch
+ * this (acknowledged items missing after the leader is killed). */
+static uint8_t *late;
+static size_t late_len;
+static uint64_t late_seq;
+
+static int
+ha_append(void *arg, uint64_t seq, const uint8_t *ws, size_t len)
+{
+    int rc = late != NULL ? ha_append_now(arg, late_seq, late, late_len) : 0;
+    uint8_t *copy = malloc(len ? len : 1);
+
+    if (copy == NULL)
+        return STORE_RC_REPL;
+    memcpy(copy, ws, len);
+    free(late);
+    late = copy;
+    late_len = len;
+    late_seq = seq;
+    return rc;
+}
+#endif
 
 int
 ha_hook(struct ha *h, struct store *st, uint64_t epoch, char *err, size_t errlen)
