@@ -213,7 +213,11 @@ ha_open(struct ha **out, const struct ha_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(h->conninfo, sizeof(h->conninfo), "%s", cfg->conninfo);
+    /* A connection attempt must never block a thread for good: libpq waits
+     * forever unless told otherwise. */
+    snprintf(h->conninfo, sizeof(h->conninfo), "%s%s", cfg->conninfo,
+             strstr(cfg->conninfo, "connect_timeout") || strncmp(cfg->conninfo, "postgres", 8) == 0
+             ? "" : " connect_timeout=3");
     snprintf(h->node, sizeof(h->node), "%s", cfg->node);
     snprintf(h->addr, sizeof(h->addr), "%s", cfg->advertise);
     h->lease_ms = cfg->lease_ms;
