@@ -36,7 +36,7 @@ audit_meta_put(struct store *s, MDB_txn *txn, const char *name, const void *p, s
 {
     MDB_val k = { strlen(name), (void *)name }, v = { n, (void *)p };
 
-    return mdb_put(txn, s->meta, &k, &v, 0);
+    return store_put(s, txn, s->meta, &k, &v, 0);
 }
 
 int
@@ -107,7 +107,7 @@ audit_node_store(void *arg, unsigned level, uint64_t index, const uint8_t hash[M
     /* Not MDB_APPEND: keys sort by level first, so a new level-4 node
      * comes before the level-8 nodes already stored.  The code is kept:
      * a full map must reach the client as resource_exhausted. */
-    a->node_rc = mdb_put(a->txn, a->s->anodes, &k, &v, 0);
+    a->node_rc = store_put(a->s, a->txn, a->s->anodes, &k, &v, 0);
     return a->node_rc;
 }
 
@@ -177,7 +177,7 @@ audit_store_entry(struct audit *a, MDB_txn *txn, size_t len, uint64_t t)
         return a->node_rc != 0 ? store_status(a->node_rc) : HITLQ_ST_INTERNAL;
     store_put_be64(kb, index);
     MDB_val k = { 8, kb }, v = { AUDIT_HASH_LEN + len, a->enc };
-    rc = mdb_put(txn, a->s->alog, &k, &v, MDB_APPEND);
+    rc = store_put(a->s, txn, a->s->alog, &k, &v, MDB_APPEND);
     if (rc != 0)
         return store_status(rc);
     a->last_time = t;
@@ -729,7 +729,7 @@ audit_note_salt(struct audit *a, MDB_txn *txn, uint64_t index, const uint8_t *sa
 
     store_put_be64(kb, index);
     MDB_val k = { 8, kb }, v = { RECORD_SALT_LEN, (void *)salt };
-    return store_status(mdb_put(txn, a->s->anotes, &k, &v, MDB_APPEND));
+    return store_status(store_put(a->s, txn, a->s->anotes, &k, &v, MDB_APPEND));
 }
 
 int

@@ -47,7 +47,7 @@ audit_model_id_put(struct audit *a, MDB_txn *txn, const char *id, size_t id_len,
                  (int)id_len, id, h1, h2);
     }
     v = (MDB_val){ AUDIT_HASH_LEN, (void *)digest };
-    return store_status(mdb_put(txn, a->s->meta, &key, &v, 0));
+    return store_status(store_put(a->s, txn, a->s->meta, &key, &v, 0));
 }
 
 /* Registers the model of one stored MODEL_REGISTERED entry (bytes after
@@ -92,7 +92,7 @@ audit_model_ids_build(struct audit *a, MDB_txn *txn)
         return st != HITLQ_ST_OK ? st : store_status(rc);
     k = (MDB_val){ strlen(AUDIT_MODEL_IDS_SET), (void *)AUDIT_MODEL_IDS_SET };
     v = (MDB_val){ 1, (void *)"1" };
-    return store_status(mdb_put(txn, a->s->meta, &k, &v, 0));
+    return store_status(store_put(a->s, txn, a->s->meta, &k, &v, 0));
 }
 
 int

@@ -478,7 +478,7 @@ audit_persist(struct audit *a, MDB_txn *txn)
         return HITLQ_ST_OK;
     store_put_be64(kb, a->pend_size);
     MDB_val k = { 8, kb }, v = { a->pend_len, a->pend };
-    int rc = mdb_put(txn, a->s->acps, &k, &v, 0);
+    int rc = store_put(a->s, txn, a->s->acps, &k, &v, 0);
     if (rc != 0)
         return store_status(rc);
     a->pend_len = 0;
@@ -597,10 +597,10 @@ audit_open_txn(struct audit *a, char *err, size_t errlen)
     struct audit_get g = { a, NULL, &a->h };
     MDB_txn *txn;
     uint64_t n;
-    int rc = mdb_txn_begin(a->s->env, NULL, 0, &txn);
+    int rc = store_wtxn_begin(a->s, &txn);
 
     if (rc != 0) {
-        snprintf(err, errlen, "audit: mdb_txn_begin: %s", mdb_strerror(rc));
+        snprintf(err, errlen, "audit: begin: %s", mdb_strerror(rc));
         return -1;
     }
     g.txn = txn;
@@ -614,10 +614,10 @@ audit_open_txn(struct audit *a, char *err, size_t errlen)
              audit_check_rollback(a, txn, err, errlen) != 0 ||
              audit_open_models(a, txn, err, errlen) != 0 ||
              audit_register(a, txn, util_now_ms(), err, errlen) != 0;
-    if (rc == 0 && (rc = mdb_txn_commit(txn)) != 0)
-        snprintf(err, errlen, "audit: commit: %s", mdb_strerror(rc));
+    if (rc == 0 && (rc = store_wtxn_commit(a->s, txn)) != 0)
+        snprintf(err, errlen, "audit: commit: %s", store_strerror(rc));
     else if (rc != 0)
-        mdb_txn_abort(txn);
+        store_wtxn_abort(a->s, txn);
     a->txn = NULL;
     return rc == 0 ? 0 : -1;
 }
@@ -627,13 +627,20 @@ static int
 audit_open_sign(struct audit *a, char *err, size_t errlen)
 {
     MDB_txn *txn;
+    int rc;
 
-    if (audit_sign_now(a) != 0 || mdb_txn_begin(a->s->env, NULL, 0, &txn) != 0) {
+    if (audit_sign_now(a) != 0 || store_wtxn_begin(a->s, &txn) != 0) {
         snprintf(err, errlen, "audit: cannot sign the first checkpoint");
         return -1;
     }
-    if (audit_persist(a, txn) != HITLQ_ST_OK || mdb_txn_commit(txn) != 0) {
+    if (audit_persist(a, txn) != HITLQ_ST_OK) {
+        store_wtxn_abort(a->s, txn);
         snprintf(err, errlen, "audit: cannot store the first checkpoint");
+        return -1;
+    }
+    if ((rc = store_wtxn_commit(a->s, txn)) != 0) {
+        snprintf(err, errlen, "audit: cannot store the first checkpoint: %s",
+                 store_strerror(rc));
         return -1;
     }
     return 0;

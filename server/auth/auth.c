@@ -103,7 +103,7 @@ auth_pepper_load(struct auth *a, MDB_txn *txn)
         randombytes_buf(a->pepper, AUTH_PEPPER_LEN);
         v.mv_size = AUTH_PEPPER_LEN;
         v.mv_data = a->pepper;
-        return mdb_put(txn, a->s->meta, &k, &v, 0);
+        return store_put(a->s, txn, a->s->meta, &k, &v, 0);
     }
     if (rc != 0)
         return rc;
@@ -201,15 +201,15 @@ auth_open(struct auth **out, struct store *s, struct audit *audit,
     randombytes_buf(a->dummy, sizeof(a->dummy));
     auth_dummy_pk(a->dummy_pk);
     err[0] = '\0';
-    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    rc = store_wtxn_begin(s, &txn);
     if (rc == 0)
         rc = auth_pepper_load(a, txn);
     if (rc == 0 && a->on)
         rc = auth_bootstrap(a, txn, audit, cfg, path, sizeof(path), &made, err, errlen);
     if (rc == 0)
-        rc = mdb_txn_commit(txn);
+        rc = store_wtxn_commit(s, txn);
     else if (txn != NULL)
-        mdb_txn_abort(txn);
+        store_wtxn_abort(s, txn);
     if (made && audit != NULL) {       /* the entry is signed with the next checkpoint */
         uint64_t next;
         if (rc == 0)

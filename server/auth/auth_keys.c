@@ -88,7 +88,7 @@ auth_principal_put(struct store *s, MDB_txn *txn, const char *name, const struct
         pos += 1 + n;
     }
     v.mv_size = pos;
-    return auth_mdb_status(mdb_put(txn, s->principals, &k, &v, 0));
+    return auth_mdb_status(store_put(s, txn, s->principals, &k, &v, 0));
 }
 
 /* Decodes a 'k' record value. */
@@ -168,7 +168,7 @@ auth_key_put(struct store *s, MDB_txn *txn, const uint8_t id[AUTH_KEY_ID_LEN],
         memcpy(vb + v.mv_size + 1, r->tls_peer, pn);
         v.mv_size += 1 + pn;
     }
-    return auth_mdb_status(mdb_put(txn, s->principals, &k, &v, flags));
+    return auth_mdb_status(store_put(s, txn, s->principals, &k, &v, flags));
 }
 
 /* ---- KEY_ADD / KEY_REVOKE ------------------------------------------------------------ */

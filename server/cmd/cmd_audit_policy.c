@@ -50,14 +50,14 @@ cmd_audit_profiles(struct audit *a, struct store *s, const struct scoring *sc)
     MDB_txn *txn;
     int st;
 
-    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+    if (store_wtxn_begin(s, &txn) != 0)
         return HITLQ_ST_INTERNAL;
     audit_txn_begin(a, txn);
     st = drift_register_profiles(a, txn, sc, util_now_ms());
     if (st != HITLQ_ST_OK) {
-        mdb_txn_abort(txn);
+        store_wtxn_abort(s, txn);
         audit_txn_abort(a);
-    } else if (mdb_txn_commit(txn) != 0) {
+    } else if (store_wtxn_commit(s, txn) != 0) {
         audit_txn_abort(a);
         st = HITLQ_ST_INTERNAL;
     }

@@ -100,14 +100,14 @@ commit_fault(struct commit *cm, int rc, const char *stage, int *fatal_rc)
     if (f == STORE_FAULT_FULL) {
         if (!cm->full)
             log_event(LOG_LVL_ERROR, "storage_full", "storage full; writes are refused",
-                      LOG_STR("stage", stage), LOG_STR("reason", mdb_strerror(rc)),
+                      LOG_STR("stage", stage), LOG_STR("reason", store_strerror(rc)),
                       LOG_INT("errno", rc > 0 ? rc : 0));
         cm->full = true;
         return HITLQ_ST_RESOURCE_EXHAUSTED;
     }
     if (!cm->dead)
         log_event(LOG_LVL_ERROR, "storage_failure", "fatal storage error; stopping",
-                  LOG_STR("stage", stage), LOG_STR("reason", mdb_strerror(rc)),
+                  LOG_STR("stage", stage), LOG_STR("reason", store_strerror(rc)),
                   LOG_INT("errno", rc > 0 ? rc : 0));
     cm->dead = true;
     *fatal_rc = rc != 0 ? rc : EIO;
@@ -139,10 +139,10 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         batch_fail(b, HITLQ_ST_INTERNAL, "storage failed; nothing in this batch was stored");
         return -1;
     }
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = store_wtxn_begin(st, &txn);
     if (rc != 0) {
         log_event(LOG_LVL_ERROR, "commit_failed", "write transaction not begun",
-                  LOG_STR("stage", "txn_begin"), LOG_STR("reason", mdb_strerror(rc)),
+                  LOG_STR("stage", "txn_begin"), LOG_STR("reason", store_strerror(rc)),
                   LOG_UINT("batch", b->n));
         fail = commit_fault(cm, rc, "txn_begin", &b->fatal_rc);
         batch_fail(b, fail, fail == HITLQ_ST_RESOURCE_EXHAUSTED
@@ -171,7 +171,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
     if (fail) {
         drift_batch_abort(cm->srv);
         metrics_feed_reset(cm->srv->feed);
-        mdb_txn_abort(txn);
+        store_wtxn_abort(st, txn);
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
         log_event(LOG_LVL_ERROR, "commit_failed", "batch aborted; nothing in it was stored",
@@ -215,7 +215,7 @@ commit_hand_back_fatal(struct commit *cm, int rc)
     struct batch *b = calloc(1, sizeof(*b));
 
     if (b == NULL) {
-        log_error("commit: out of memory; storage failed (%s)", mdb_strerror(rc));
+        log_error("commit: out of memory; storage failed (%s)", store_strerror(rc));
         abort();       /* cannot tell the loop thread: stop loudly anyway */
     }
     b->fatal_rc = rc;
@@ -247,15 +247,16 @@ commit_do_probe(struct commit *cm)
     MDB_txn *txn = NULL;
     uint64_t t0 = util_mono_ns(), now = util_now_ms();
     MDB_val k = { 11, (void *)"ready_probe" }, v = { sizeof(now), &now };
+    struct store *st = cm->srv->store;
     int rc, fatal = 0;
 
     if (cm->dead)
         return;
-    rc = mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn);
-    if (rc == 0 && (rc = mdb_put(txn, cm->srv->store->meta, &k, &v, 0)) != 0)
-        mdb_txn_abort(txn);
+    rc = store_wtxn_begin(st, &txn);
+    if (rc == 0 && (rc = store_put(st, txn, st->meta, &k, &v, 0)) != 0)
+        store_wtxn_abort(st, txn);
     else if (rc == 0)
-        rc = mdb_txn_commit(txn);
+        rc = store_wtxn_commit(st, txn);
     commit_note(cm, rc, 0, t0);
     if (rc == 0)
         commit_fits(cm);
@@ -280,7 +281,7 @@ static void
 commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
 {
     uint64_t t0 = util_mono_ns();
-    int rc = mdb_txn_commit(txn);
+    int rc = store_wtxn_commit(cm->srv->store, txn);
     uint64_t next;
 
     commit_note(cm, rc, b->n, t0);
@@ -301,7 +302,7 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
             audit_txn_abort(cm->srv->audit);
         drift_batch_abort(cm->srv);
         log_event(LOG_LVL_ERROR, "commit_failed", "write transaction not committed",
-                  LOG_STR("stage", "txn_commit"), LOG_STR("reason", mdb_strerror(rc)),
+                  LOG_STR("stage", "txn_commit"), LOG_STR("reason", store_strerror(rc)),
                   LOG_UINT("batch", b->n), LOG_BOOL("map_full", rc == MDB_MAP_FULL));
         /* e.g. EIO from the sync: fatal, never retried */
         st = commit_fault(cm, rc, "txn_commit", &b->fatal_rc);
@@ -362,10 +363,10 @@ commit_run(struct commit *cm, struct batch *b)
     b = NULL;                          /* no longer ours */
     while (nanosleep(&delay, &delay) != 0 && errno == EINTR)
         ;
-    rc = mdb_txn_commit(txn);
+    rc = store_wtxn_commit(cm->srv->store, txn);
     if (rc != 0) {
         log_error("commit (UNSAFE ack-before-commit build): mdb_txn_commit: %s; "
-                  "acknowledged writes were lost", mdb_strerror(rc));
+                  "acknowledged writes were lost", store_strerror(rc));
         cm->dead = true;
     }
 }
@@ -387,22 +388,22 @@ commit_idle_audit(struct commit *cm)
     if (cp_new)
         atomic_store(&cm->srv->m->health.cp_ok_ms, util_now_ms());
     if (audit_has_unpersisted(a) && !cm->dead) {
-        int rc = mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn), fatal = 0;
+        int rc = store_wtxn_begin(cm->srv->store, &txn), fatal = 0;
 
         int st = rc == 0 ? audit_persist(a, txn) : HITLQ_ST_OK;
 
         if (st != HITLQ_ST_OK) {       /* its put failed: map full or worse */
-            mdb_txn_abort(txn);
+            store_wtxn_abort(cm->srv->store, txn);
             rc = st == HITLQ_ST_RESOURCE_EXHAUSTED ? MDB_MAP_FULL : MDB_BAD_TXN;
         } else if (rc == 0) {
-            rc = mdb_txn_commit(txn);
+            rc = store_wtxn_commit(cm->srv->store, txn);
         }
         if (rc != 0) {
             /* The checkpoint stays published; only its copy in the history
              * is lost (it is signed again at the next start).  Dropping it
              * keeps the idle loop from retrying at once, forever. */
             log_event(LOG_LVL_ERROR, "commit_failed", "audit checkpoint not stored",
-                      LOG_STR("stage", "checkpoint"), LOG_STR("reason", mdb_strerror(rc)));
+                      LOG_STR("stage", "checkpoint"), LOG_STR("reason", store_strerror(rc)));
             audit_drop_unpersisted(a);
             if (commit_fault(cm, rc, "checkpoint", &fatal) != HITLQ_ST_RESOURCE_EXHAUSTED)
                 commit_hand_back_fatal(cm, fatal);
@@ -511,7 +512,7 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
     park_wake(srv->park, PARK_BEFORE_REPLIES, &news);
     if (b->n == 0) {                   /* an audit checkpoint or a fatal error only */
         if (b->fatal_rc != 0)
-            server_fail(srv, mdb_strerror(b->fatal_rc));
+            server_fail(srv, store_strerror(b->fatal_rc));
         free(b);
         return;
     }
@@ -530,7 +531,7 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
     }
     queue_fx_clear(&b->fx);
     if (b->fatal_rc != 0)
-        server_fail(srv, mdb_strerror(b->fatal_rc));
+        server_fail(srv, store_strerror(b->fatal_rc));
     free(b);
 }
 

@@ -217,15 +217,15 @@ drift_idle(struct hitlq_server *srv)
     if (dl == NULL || srv->audit == NULL || dl->next_close == 0 ||
         util_now_ms() < dl->next_close)
         return;
-    if (mdb_txn_begin(srv->store->env, NULL, 0, &txn) != 0) {
+    if (store_wtxn_begin(srv->store, &txn) != 0) {
         dl->next_close = util_now_ms() + DRIFT_RETRY_MS;
         return;
     }
     audit_txn_begin(srv->audit, txn);
     st = drift_batch_begin(srv, txn, util_now_ms());
-    if (st != HITLQ_ST_OK || mdb_txn_commit(txn) != 0) {
+    if (st != HITLQ_ST_OK || store_wtxn_commit(srv->store, txn) != 0) {
         if (st != HITLQ_ST_OK)
-            mdb_txn_abort(txn);
+            store_wtxn_abort(srv->store, txn);
         audit_txn_abort(srv->audit);
         log_error("drift: cannot close input-drift windows (%s); retrying",
                   hitlq_status_str(st != HITLQ_ST_OK ? st : HITLQ_ST_INTERNAL));

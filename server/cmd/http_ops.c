@@ -171,12 +171,12 @@ ops_ready_reasons(struct hitlq_server *srv, char *out, size_t outlen)
         REASON("storage full (the last write did not fit in map_size_mb)\n");
     else if (bad > ok && atomic_load(&srv->store->fault) == STORE_FAULT_FULL)
         REASON("storage full (%s: the disk is full)\n",
-               mdb_strerror(atomic_load(&hl->commit_fail_rc)));
+               store_strerror(atomic_load(&hl->commit_fail_rc)));
     else if (st.limit > 0 && st.used >= HTTP_OPS_STORAGE_FULL * st.limit)
         REASON("storage full (%.0f of %.0f bytes of the map in use)\n", st.used, st.limit);
     else if (bad > ok)
         REASON("storage: the last write failed (%s)\n",
-               mdb_strerror(atomic_load(&hl->commit_fail_rc)));
+               store_strerror(atomic_load(&hl->commit_fail_rc)));
     if (st.disk_free < 16.0 * 1024 * 1024)
         REASON("disk almost full (%.0f bytes free)\n", st.disk_free);
     /* Idle: ask for a probe write and judge it at the next request.  A

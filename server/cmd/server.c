@@ -277,22 +277,22 @@ server_audit_mode(struct hitlq_server *srv, char *err, size_t errlen)
     uint64_t mode = 0;
     MDB_txn *txn = NULL;
     MDB_val k = { 10, (void *)"audit_mode" }, v;
-    int rc = mdb_txn_begin(srv->store->env, NULL, 0, &txn);
+    int rc = store_wtxn_begin(srv->store, &txn);
 
     if (rc == 0 && (rc = mdb_get(txn, srv->store->meta, &k, &v)) == MDB_NOTFOUND) {
         uint8_t b = srv->cfg->audit ? 1 : 0;
         v = (MDB_val){ 1, &b };
-        rc = mdb_put(txn, srv->store->meta, &k, &v, 0);
+        rc = store_put(srv->store, txn, srv->store->meta, &k, &v, 0);
         mode = b;
     } else if (rc == 0) {
         mode = v.mv_size == 1 ? ((const uint8_t *)v.mv_data)[0] : 2;
     }
     if (rc == 0)
-        rc = mdb_txn_commit(txn);
+        rc = store_wtxn_commit(srv->store, txn);
     else if (txn != NULL)
-        mdb_txn_abort(txn);
+        store_wtxn_abort(srv->store, txn);
     if (rc != 0) {
-        snprintf(err, errlen, "store: audit mode: %s", mdb_strerror(rc));
+        snprintf(err, errlen, "store: audit mode: %s", store_strerror(rc));
         return -1;
     }
     if (mode != srv->cfg->audit) {

@@ -133,7 +133,7 @@ drift_val_put(struct store *s, MDB_txn *txn, MDB_val *kv, const struct drift_cou
               uint8_t flags, uint64_t end_ms)
 {
     MDB_val v = { drift_val_len(c), NULL };
-    int rc = mdb_put(txn, s->drift, kv, &v, MDB_RESERVE);
+    int rc = store_put(s, txn, s->drift, kv, &v, MDB_RESERVE);
 
     if (rc != 0)
         return store_status(rc);

@@ -227,7 +227,7 @@ journal_sla_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
         return HITLQ_ST_INTERNAL;
     store_put_be64(kb, seq);
     MDB_val k = { 8, kb }, d = { b.len, mem };
-    return store_status(mdb_put(txn, s->results, &k, &d, MDB_APPEND));
+    return store_status(store_put(s, txn, s->results, &k, &d, MDB_APPEND));
 }
 
 /* Appends the RESULT body (PROTOCOL.md §4.11) for resolution event e. */
@@ -276,7 +276,7 @@ journal_result(struct store *s, MDB_txn *txn, const struct journal_item *it,
         return HITLQ_ST_INTERNAL;
     store_put_be64(kb, *seq);
     MDB_val k = { 8, kb }, d = { b.len, mem };
-    return store_status(mdb_put(txn, s->results, &k, &d, MDB_APPEND));
+    return store_status(store_put(s, txn, s->results, &k, &d, MDB_APPEND));
 }
 
 /* The journal sink's entries for these events (none without a sink);
@@ -341,7 +341,7 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
         store_put_be64(kb, it->id);
         store_put_be32(kb + 8, *it->hist_n + (uint32_t)first);
         MDB_val k = { sizeof(kb), kb }, d = { b.len, mem };
-        st = store_status(mdb_put(txn, s->hist, &k, &d, 0));
+        st = store_status(store_put(s, txn, s->hist, &k, &d, 0));
         if (st != HITLQ_ST_OK)
             return st;
     }

@@ -44,7 +44,7 @@ qa_copy_secret(struct store *s, MDB_txn *txn, uint8_t sec[QA_SECRET_LEN])
     randombytes_buf(sec, QA_SECRET_LEN);
     d.mv_size = QA_SECRET_LEN;
     d.mv_data = sec;
-    return store_status(mdb_put(txn, s->meta, &k, &d, MDB_NOOVERWRITE));
+    return store_status(store_put(s, txn, s->meta, &k, &d, MDB_NOOVERWRITE));
 }
 
 int

@@ -161,7 +161,7 @@ queue_record_put(struct store *s, MDB_txn *txn, const struct item_body_in *bi,
     store_put_be64(kb, it->id);
     /* QA copies (qa_copy.h) hold the largest keys: ordinary ids are put
      * below them once the first copy exists, so only copies can append */
-    rc = mdb_put(txn, s->items, &k, &v, it->id >= QA_COPY_ID_BASE ? MDB_APPEND
+    rc = store_put(s, txn, s->items, &k, &v, it->id >= QA_COPY_ID_BASE ? MDB_APPEND
                                                                  : MDB_NOOVERWRITE);
     if (rec != stack)
         free(rec);
@@ -194,7 +194,7 @@ queue_submit_put(struct store *s, MDB_txn *txn, const struct submit_in *in,
         return st;
     store_put_be64(vb, it->id);
     memcpy(vb + 8, in->content_hash, 16);
-    return store_status(mdb_put(txn, s->idem, &k, &v, MDB_NOOVERWRITE));
+    return store_status(store_put(s, txn, s->idem, &k, &v, MDB_NOOVERWRITE));
 }
 
 /* The blind QA copy of auto item `orig`: an id of the QA range and an

@@ -134,7 +134,7 @@ queue_expire_due(struct store *s, MDB_txn *txn, uint64_t now_ms,
             break;
         id = store_get_be64((uint8_t *)k.mv_data + 8);
         kind = *(uint8_t *)d.mv_data;
-        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+        if ((rc = store_cursor_del(s, cur, 0)) != 0)
             break;
         if (kind == QI_TIMER_SLA)
             st = sla_fire(s, txn, due, id & ~QI_TIMER_SLA_BIT, now_ms, dead_letter, fx);

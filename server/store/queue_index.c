@@ -31,7 +31,7 @@ qi_meta_put(struct store *s, MDB_txn *txn, const char *name, uint64_t v)
     MDB_val k = { strlen(name), (void *)name }, d = { 8, buf };
 
     store_put_be64(buf, v);
-    return store_status(mdb_put(txn, s->meta, &k, &d, 0));
+    return store_status(store_put(s, txn, s->meta, &k, &d, 0));
 }
 
 int
@@ -72,7 +72,7 @@ qi_item_save(struct store *s, MDB_txn *txn, struct qi_item *it)
     int rc;
 
     store_put_be64(kb, it->id);
-    rc = mdb_put(txn, s->items, &k, &d, MDB_RESERVE);
+    rc = store_put(s, txn, s->items, &k, &d, MDB_RESERVE);
     if (rc != 0)
         return store_status(rc);
     memcpy(d.mv_data, hb, hl);
@@ -147,7 +147,7 @@ qi_ready_put(struct store *s, MDB_txn *txn, const struct qi_item *it)
     uint8_t kb[QI_KEY_MAX];
     MDB_val k = { qi_ready_key(kb, it), kb }, d = { 0, kb };
 
-    return store_status(mdb_put(txn, s->ready, &k, &d, 0));
+    return store_status(store_put(s, txn, s->ready, &k, &d, 0));
 }
 
 int
@@ -155,7 +155,7 @@ qi_ready_del(struct store *s, MDB_txn *txn, const struct qi_item *it)
 {
     uint8_t kb[QI_KEY_MAX];
     MDB_val k = { qi_ready_key(kb, it), kb };
-    int rc = mdb_del(txn, s->ready, &k, NULL);
+    int rc = store_del(s, txn, s->ready, &k, NULL);
 
     return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
@@ -171,14 +171,14 @@ qi_open_put(struct store *s, MDB_txn *txn, const struct qi_item *it)
     store_put_be64(kb + n, it->id);
     store_put_be64(vb, it->h.created_ms);
     store_put_be64(vb + 8, it->h.deadline_ms);
-    rc = mdb_put(txn, s->open, &k, &d, 0);
+    rc = store_put(s, txn, s->open, &k, &d, 0);
     if (rc != 0)
         return store_status(rc);
     store_put_be64(kb + n, it->h.deadline_ms);
     store_put_be64(kb + n + 8, it->id);
     k.mv_size = n + 16;
     d.mv_size = 0;
-    return store_status(mdb_put(txn, s->sla, &k, &d, 0));
+    return store_status(store_put(s, txn, s->sla, &k, &d, 0));
 }
 
 int
@@ -190,13 +190,13 @@ qi_open_del(struct store *s, MDB_txn *txn, const struct qi_item *it)
     int rc;
 
     store_put_be64(kb + n, it->id);
-    rc = mdb_del(txn, s->open, &k, NULL);
+    rc = store_del(s, txn, s->open, &k, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return store_status(rc);
     store_put_be64(kb + n, it->h.deadline_ms);
     store_put_be64(kb + n + 8, it->id);
     k.mv_size = n + 16;
-    rc = mdb_del(txn, s->sla, &k, NULL);
+    rc = store_del(s, txn, s->sla, &k, NULL);
     return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 
@@ -208,7 +208,7 @@ qi_timer_put(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id, uint8_t k
 
     store_put_be64(kb, due);
     store_put_be64(kb + 8, id);
-    return store_status(mdb_put(txn, s->timers, &k, &d, 0));
+    return store_status(store_put(s, txn, s->timers, &k, &d, 0));
 }
 
 int
@@ -220,14 +220,14 @@ qi_timer_del(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id)
 
     store_put_be64(kb, due);
     store_put_be64(kb + 8, id);
-    rc = mdb_del(txn, s->timers, &k, NULL);
+    rc = store_del(s, txn, s->timers, &k, NULL);
     return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 
 /* Adds three signed deltas to the three BE64 counters under key in dbi. */
 static int
-qi_counters_add(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_len,
-                const int64_t delta[3])
+qi_counters_add(struct store *s, MDB_txn *txn, MDB_dbi dbi, const void *key,
+                size_t key_len, const int64_t delta[3])
 {
     uint8_t vb[24] = { 0 };
     MDB_val k = { key_len, (void *)key }, d;
@@ -244,7 +244,7 @@ qi_counters_add(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t key_len,
     }
     d.mv_size = sizeof(vb);
     d.mv_data = vb;
-    return store_status(mdb_put(txn, dbi, &k, &d, 0));
+    return store_status(store_put(s, txn, dbi, &k, &d, 0));
 }
 
 int
@@ -253,7 +253,7 @@ qi_qstats_add(struct store *s, MDB_txn *txn, const char *queue,
 {
     const int64_t delta[3] = { depth, leased, delayed };
 
-    return qi_counters_add(txn, s->qstats, queue, strlen(queue), delta);
+    return qi_counters_add(s, txn, s->qstats, queue, strlen(queue), delta);
 }
 
 int
@@ -262,7 +262,7 @@ qi_tstats_add(struct store *s, MDB_txn *txn, const char *type, size_t type_len,
 {
     const int64_t delta[3] = { submitted, autos, queued };
 
-    return qi_counters_add(txn, s->tstats, type, type_len, delta);
+    return qi_counters_add(s, txn, s->tstats, type, type_len, delta);
 }
 
 int

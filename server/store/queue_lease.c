@@ -161,7 +161,7 @@ queue_claim(struct store *s, MDB_txn *txn, const struct claim_in *in,
     if (st != HITLQ_ST_OK)
         return HITLQ_ST_INTERNAL;      /* index points at no item */
     MDB_val k = { key_len, key };
-    st = it.h.state == HITLQ_STATE_QUEUED ? store_status(mdb_del(txn, s->ready, &k, NULL))
+    st = it.h.state == HITLQ_STATE_QUEUED ? store_status(store_del(s, txn, s->ready, &k, NULL))
                                           : HITLQ_ST_INTERNAL;
     if (st == HITLQ_ST_OK)
         st = queue_claim_item(s, txn, in, now_ms, &it);

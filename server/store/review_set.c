@@ -56,7 +56,7 @@ review_set_put(struct store *s, MDB_txn *txn, uint64_t id, const struct review_s
         n += rs_put_str(buf + n, rs->excluded[i]);
     store_put_be64(kb, id);
     MDB_val k = { 8, kb }, v = { n, buf };
-    return store_status(mdb_put(txn, s->foureyes, &k, &v, 0));
+    return store_status(store_put(s, txn, s->foureyes, &k, &v, 0));
 }
 
 int
@@ -103,7 +103,7 @@ review_set_del(struct store *s, MDB_txn *txn, uint64_t id)
     int rc;
 
     store_put_be64(kb, id);
-    rc = mdb_del(txn, s->foureyes, &k, NULL);
+    rc = store_del(s, txn, s->foureyes, &k, NULL);
     return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 

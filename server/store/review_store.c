@@ -65,7 +65,7 @@ static int
 review_row_put(struct store *s, MDB_txn *txn, MDB_val *kv, const struct review_row *row)
 {
     MDB_val v = { sizeof *row, (void *)row };
-    int rc = mdb_put(txn, s->review, kv, &v, 0);
+    int rc = store_put(s, txn, s->review, kv, &v, 0);
 
     return rc == 0 ? HITLQ_ST_OK : store_status(rc);
 }
@@ -152,7 +152,7 @@ review_item_put(struct store *s, MDB_txn *txn, uint64_t id, const struct review_
     int rc;
 
     store_put_be64(kb, id);
-    rc = mdb_put(txn, s->rvitems, &k, &v, 0);
+    rc = store_put(s, txn, s->rvitems, &k, &v, 0);
     return rc == 0 ? HITLQ_ST_OK : store_status(rc);
 }
 
@@ -185,7 +185,7 @@ review_item_del(struct store *s, MDB_txn *txn, uint64_t id)
     int rc;
 
     store_put_be64(kb, id);
-    rc = mdb_del(txn, s->rvitems, &k, NULL);
+    rc = store_del(s, txn, s->rvitems, &k, NULL);
     return rc == 0 || rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
 

@@ -108,7 +108,7 @@ rk_put(struct store *s, MDB_txn *txn, uint8_t *k, size_t kl, const void *val, si
 {
     MDB_val key = { kl, k }, d = { len, (void *)val };
 
-    return store_status(mdb_put(txn, s->rollup, &key, &d, 0));
+    return store_status(store_put(s, txn, s->rollup, &key, &d, 0));
 }
 
 /* Adds one to the u32 counter of (minute, kind, a, b). */
@@ -181,7 +181,7 @@ ri_del(struct store *s, MDB_txn *txn, uint64_t id)
 {
     uint8_t k[9];
     MDB_val key = { ri_key(k, id), k };
-    int rc = mdb_del(txn, s->rollup, &key, NULL);
+    int rc = store_del(s, txn, s->rollup, &key, NULL);
 
     return rc == MDB_NOTFOUND ? HITLQ_ST_OK : store_status(rc);
 }
@@ -208,7 +208,7 @@ rollup_prune(struct store *s, MDB_txn *txn, uint64_t now_ms)
     rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
     while (rc == 0 && n < ROLLUP_PRUNE_MAX && k.mv_size > 9 &&
            store_get_be64(k.mv_data) < cut) {
-        if ((rc = mdb_cursor_del(cur, 0)) == 0)
+        if ((rc = store_cursor_del(s, cur, 0)) == 0)
             rc = mdb_cursor_get(cur, &k, &d, MDB_GET_CURRENT);
         n++;
     }

@@ -159,7 +159,7 @@ sla_clock_put(struct store *s, MDB_txn *txn, uint64_t id, const struct sla_clock
 
     store_put_be64(kb, id);
     v.mv_size = sla_encode(c, vb);
-    return store_status(mdb_put(txn, s->slaclk, &k, &v, 0));
+    return store_status(store_put(s, txn, s->slaclk, &k, &v, 0));
 }
 
 int

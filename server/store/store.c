@@ -80,9 +80,9 @@ store_env_usable(struct store *s)
 {
     MDB_txn *txn;
 
-    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+    if (store_wtxn_begin(s, &txn) != 0)
         return false;
-    mdb_txn_abort(txn);
+    store_wtxn_abort(s, txn);
     return true;
 }
 
@@ -122,31 +122,14 @@ store_set_journal_obs(struct store *s, const struct store_journal_obs *obs)
         memset(&s->obs, 0, sizeof(s->obs));
 }
 
-/* Opens every named database in one write txn. */
+/* Opens every named database (wset.c's table, in its order) in one
+ * write txn. */
 static int
 store_open_dbis(struct store *s, MDB_txn *txn)
 {
-    static const char *const names[] = {
-        "meta", "items", "idem", "ready", "open", "sla",
-        "timers", "hist", "results", "qstats", "tstats",
-        "alog", "anodes", "anotes", "acps", "principals", "drift",
-        "review", "rvitems",
-        "foureyes",
-        "slaclk",
-        "rollup",
-    };
-    MDB_dbi *dbis[] = {
-        &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
-        &s->timers, &s->hist, &s->results, &s->qstats, &s->tstats,
-        &s->alog, &s->anodes, &s->anotes, &s->acps, &s->principals, &s->drift,
-        &s->review, &s->rvitems,
-        &s->foureyes,
-        &s->slaclk,
-        &s->rollup,
-    };
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        int rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+    for (size_t i = 0; i < store_db_count; i++) {
+        MDB_dbi *dbi = (MDB_dbi *)((char *)s + store_db_offs[i]);
+        int rc = mdb_dbi_open(txn, store_db_names[i], MDB_CREATE, dbi);
 
         if (rc != 0)
             return rc;
@@ -167,7 +150,7 @@ store_check_schema(struct store *s, MDB_txn *txn, char *err, size_t errlen)
         store_put_be32(buf, STORE_SCHEMA_VERSION);
         v.mv_size = sizeof(buf);
         v.mv_data = buf;
-        return mdb_put(txn, s->meta, &k, &v, 0);
+        return store_put(s, txn, s->meta, &k, &v, 0);
     }
     if (rc != 0)
         return rc;
@@ -182,7 +165,7 @@ store_check_schema(struct store *s, MDB_txn *txn, char *err, size_t errlen)
         store_put_be32(buf, STORE_SCHEMA_VERSION);
         v.mv_size = sizeof(buf);
         v.mv_data = buf;
-        return mdb_put(txn, s->meta, &k, &v, 0);
+        return store_put(s, txn, s->meta, &k, &v, 0);
     }
     if (ver != STORE_SCHEMA_VERSION) {
         /* Only 2 -> 3 exists: refuse older and newer formats. */
@@ -200,19 +183,19 @@ static int
 store_init_txn(struct store *s, char *err, size_t errlen)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    int rc = store_wtxn_begin(s, &txn);
 
     if (rc != 0) {
-        snprintf(err, errlen, "store: mdb_txn_begin: %s", mdb_strerror(rc));
+        snprintf(err, errlen, "store: begin: %s", mdb_strerror(rc));
         return -1;
     }
     rc = store_open_dbis(s, txn);
     if (rc == 0)
         rc = store_check_schema(s, txn, err, errlen);
     if (rc == 0)
-        rc = mdb_txn_commit(txn);
+        rc = store_wtxn_commit(s, txn);
     else
-        mdb_txn_abort(txn);
+        store_wtxn_abort(s, txn);
     if (rc > 0 || rc < -1)
         snprintf(err, errlen, "store: init: %s", mdb_strerror(rc));
     return rc == 0 ? 0 : -1;
@@ -263,6 +246,7 @@ store_close(struct store *s)
 {
     if (s == NULL)
         return;
+    store_set_repl(s, NULL);
     if (s->env != NULL)
         mdb_env_close(s->env);
     rollup_free(s);

@@ -37,7 +37,7 @@ store_clock_save(struct store *s, MDB_txn *txn, uint64_t now_ms)
     if (store_clock_get(s, txn, &cur) == 0 && cur >= now_ms)
         return HITLQ_ST_OK;
     store_put_be64(buf, now_ms);
-    return store_status(mdb_put(txn, s->meta, &k, &d, 0));
+    return store_status(store_put(s, txn, s->meta, &k, &d, 0));
 }
 
 uint64_t
