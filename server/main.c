@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "ha_cosign.h"
 #include "config.h"
 #include "log.h"
 #include "score.h"
@@ -37,7 +38,7 @@ usage(FILE *f)
 {
     fprintf(f,
         "usage: hitlqd [-c FILE] [-d DIR] [-l ADDR:PORT] [-P PORTFILE] [-v] [-n] [-C]\n"
-        "              [-K | -R | -X KEYID]\n"
+        "              [-K | -R | -W | -X KEYID]\n"
         "  -c FILE      configuration file (libConfuse syntax; default: none,\n"
         "               built-in defaults: listen 127.0.0.1:7420, data dir ./hitlq-data,\n"
         "               the embedded default policy: credit_application on the\n"
@@ -54,6 +55,8 @@ usage(FILE *f)
         "  -R           rotate: add a new audit signing key with the same origin (both sign\n"
         "               until the old one is retired), print the verifier keys, exit\n"
         "  -X KEYID     retire the audit signing key with this 8-hex-digit ID, exit\n"
+        "  -W           HA: print this node's witness verifier key (cosignatures of the\n"
+        "               leader's checkpoints, docs/HA.md), creating it on first use, exit\n"
         "  (-K/-R/-X edit the key file: run them while hitlqd is stopped)\n"
         "  -V, --version  print \"hitlqd VERSION\" and exit\n"
         "Relative paths in FILE (data_dir, policy, key and certificate files) are\n"
@@ -63,7 +66,7 @@ usage(FILE *f)
 struct main_opts {
     const char *config, *data_dir, *listen, *portfile, *key_arg;
     int check, sample, verbose;
-    char key_op;                          /* 'K', 'R', 'X' or 0 */
+    char key_op;                          /* 'K', 'R', 'W', 'X' or 0 */
 };
 
 static int
@@ -76,7 +79,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
     int ch;
 
     memset(o, 0, sizeof(*o));
-    while ((ch = getopt_long(argc, argv, "c:d:l:P:vnCKRX:hV", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:d:l:P:vnCKRWX:hV", lo, NULL)) != -1) {
         switch (ch) {
         case 'c': o->config = optarg; break;
         case 'd': o->data_dir = optarg; break;
@@ -85,7 +88,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
         case 'v': o->verbose = 1; break;
         case 'n': o->check = 1; break;
         case 'C': o->sample = 1; break;
-        case 'K': case 'R': o->key_op = (char)ch; break;
+        case 'K': case 'R': case 'W': o->key_op = (char)ch; break;
         case 'X': o->key_op = 'X'; o->key_arg = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("hitlqd %s\n", HITLQ_VERSION); exit(0);
@@ -255,7 +258,8 @@ main(int argc, char **argv)
             fprintf(stderr, "hitlqd: mkdir %s: %s\n", cfg.data_dir, strerror(errno));
             return EXIT_STARTUP;
         }
-        if (audit_key_admin(&cfg, o.key_op, o.key_arg, stdout, err, sizeof(err)) != 0) {
+        if ((o.key_op == 'W' ? ha_witness_print(&cfg, stdout, err, sizeof(err))
+             : audit_key_admin(&cfg, o.key_op, o.key_arg, stdout, err, sizeof(err))) != 0) {
             fprintf(stderr, "hitlqd: %s\n", err);
             return EXIT_STARTUP;
         }

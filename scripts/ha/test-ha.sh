@@ -93,6 +93,9 @@ cluster_up() {
     # The log's signing key, one for the cluster (docs/HA.md), made here
     # (no store is opened); its verifier key is the auditor's trust anchor.
     "$HITLQD" -c "$D/h1.conf" -K >"$D/vkeys" || return 1
+    # Each node's witness key: followers cosign the leader's checkpoints.
+    cp "$D/vkeys" "$D/vkeys.all"
+    for s in h1 h2 h3; do "$HITLQD" -c "$D/$s.conf" -W >>"$D/vkeys.all" || return 1; done
     supervise h1 & SUP1=$!
     wait_leader >/dev/null || { log "no leader came up"; tail -5 "$D/h1.log"; return 1; }
     supervise h2 & SUP2=$!
@@ -186,7 +189,20 @@ audit_checks() {
             { log "checkpoint $cp is not a prefix of the final tree"; return 1; }
         n=$((n + 1))
     done
-    log "audit: export verified, $n checkpoints of the run are prefixes of the final tree"
+    # Cosignatures: each witness's latest cosigned checkpoint verifies
+    # (log key and cosignature) and is a prefix of the final tree.
+    local w=0 node size
+    while read -r node size; do
+        [ -n "$node" ] || continue
+        psql "$HITLQ_PG" -qAt -c "select cosig from hitlq_cosig where node = '$node' and size = $size" |
+            head -c -1 >"$out/cosig-$node.note"
+        "$AUDIT" consistency --vkey-file "$D/vkeys.all" "$out/cosig-$node.note" "$final" \
+            --server "$leader" >/dev/null 2>&1 ||
+            { log "the cosigned checkpoint of $node (size $size) does not verify"; return 1; }
+        w=$((w + 1))
+    done < <(psql "$HITLQ_PG" -qAt -F ' ' -c "select node, max(size) from hitlq_cosig group by node")
+    [ $w -ge 1 ] || { log "no follower cosigned a checkpoint"; return 1; }
+    log "audit: export verified, $n checkpoints of the run are prefixes of the final tree, $w witness(es) cosigned"
 }
 
 for f in $FAULTS; do run_fault "$f"; done

@@ -6,7 +6,8 @@
  * request but PING with `not_leader` naming the leader.  A leader renews
  * its lease on a thread of its own and stops the process the moment it
  * cannot be sure it still leads (another node may then take over; every
- * append is checked against the epoch anyway).
+ * append is checked against the epoch anyway).  A follower also witnesses
+ * the leader's checkpoints (ha_cosign.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 
 #include "conn.h"
 #include "ha.h"
+#include "ha_cosign.h"
 #include "ha_node.h"
 #include "log.h"
 #include "server.h"
@@ -78,6 +80,8 @@ ha_on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (ha_catch_up(srv->ha, srv->store, false, err, sizeof(err)) >= 0 &&
         ha_leader_read(srv->ha, &l, err, sizeof(err)) == 0) {
+        if (srv->ha_witness != NULL)
+            ha_cosigner_tick(srv->ha_witness, srv);
         snprintf(srv->ha_leader, sizeof(srv->ha_leader), "%s", l.lease_left_ms >= 0 ? l.addr : "");
         rc = l.lease_left_ms < 0 || strcmp(l.holder, srv->ha_node) == 0
              ? ha_take(srv->ha, &f->epoch, err, sizeof(err)) : 0;
@@ -152,6 +156,8 @@ ha_lead(struct hitlq_server *srv, uint64_t epoch, char *err, size_t errlen)
     long n = ha_catch_up(srv->ha, srv->store, true, err, errlen);
     struct ha_renewal *rn;
 
+    ha_cosigner_free(srv->ha_witness);     /* a leader does not witness itself */
+    srv->ha_witness = NULL;
     if (n < 0 || ha_hook(srv->ha, srv->store, epoch, err, errlen) != 0)
         return -1;
     if ((rn = calloc(1, sizeof(*rn))) == NULL) {
@@ -213,8 +219,12 @@ ha_node_start(struct hitlq_server *srv, char *err, size_t errlen)
     rc = ha_take(srv->ha, &epoch, err, errlen);
     if (rc < 0)
         return -1;
-    if (rc == 0 && (rc = ha_follow(srv, &epoch, err, errlen)) != 0)
-        return rc;
+    if (rc == 0) {
+        if (ha_cosigner_new(srv, &srv->ha_witness, err, errlen) != 0)
+            return -1;
+        if ((rc = ha_follow(srv, &epoch, err, errlen)) != 0)
+            return rc;
+    }
     return ha_lead(srv, epoch, err, errlen);
 }
 
@@ -230,6 +240,8 @@ ha_node_stop(struct hitlq_server *srv)
         free(rn);
         srv->ha_renewal = NULL;
     }
+    ha_cosigner_free(srv->ha_witness);
+    srv->ha_witness = NULL;
     ha_close(srv->ha);
     srv->ha = NULL;
 }

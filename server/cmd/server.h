@@ -38,6 +38,7 @@ struct metrics;
 struct srv_metrics;
 struct ha;
 struct ha_renewal;
+struct ha_cosigner;
 
 /*
  * Who may touch what.  hitlqd has two threads (ARCHITECTURE.md): the loop
@@ -110,6 +111,7 @@ struct hitlq_server {
     char                   ha_addr[128]; /* [R] the address clients reach it at */
     char                   ha_leader[128];/* [L] following: the leader's address */
     struct ha_renewal     *ha_renewal;   /* [L] owned: the leader's lease thread */
+    struct ha_cosigner    *ha_witness;   /* [L] owned while following (ha_cosign.h) */
 };
 
 /* Creates the server: event base, scoring, TLS context, store, audit log,

@@ -64,6 +64,11 @@ int  ha_renew(struct ha *h, uint64_t *lease_end_ns);
 /* At a clean stop, after the last append: ends the lease now so a
  * follower takes over without waiting for it to lapse. */
 void ha_release(struct ha *h);
+/* Loop thread: publishes a follower's cosigned checkpoint note (the
+ * leader's note plus this node's cosignature line) for tree size `size`.
+ * 0, or -1 (err). */
+int  ha_cosig_put(struct ha *h, uint64_t size, const char *node, const char *note, char *err,
+                  size_t errlen);
 /* The epoch this node leads (0 = none). */
 uint64_t ha_epoch(const struct ha *h);
 

@@ -114,3 +114,22 @@ ha_release(struct ha *h)
                   "over when it lapses", LOG_STR("reason", err));
     PQclear(r);
 }
+
+int
+ha_cosig_put(struct ha *h, uint64_t size, const char *node, const char *note, char *err,
+             size_t errlen)
+{
+    static const char sql[] =
+        "INSERT INTO hitlq_cosig (size, node, cosig) VALUES ($1::bigint, $2, $3)"
+        " ON CONFLICT DO NOTHING";
+    char sz[24];
+    const char *v[3] = { sz, node, note };
+    PGresult *r;
+    bool ok;
+
+    snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+    r = ha_exec(h, &h->loop, sql, 3, v, NULL, NULL, 0, HA_STMT_MS, err, errlen);
+    ok = r != NULL && ha_result_ok(r, err, errlen);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
