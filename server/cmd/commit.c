@@ -33,6 +33,7 @@
 #include "store_clock.h"
 #include "util.h"
 #include "wire.h"
+#include "wset.h"
 
 struct batch {
     struct op      *head, *tail;
@@ -111,7 +112,8 @@ commit_fault(struct commit *cm, int rc, const char *stage, int *fatal_rc)
                   LOG_INT("errno", rc > 0 ? rc : 0));
     cm->dead = true;
     *fatal_rc = rc != 0 ? rc : EIO;
-    return HITLQ_ST_INTERNAL;
+    /* HA: another node took the lead; nothing of this batch was stored. */
+    return rc == STORE_RC_FENCED ? HITLQ_ST_NOT_LEADER : HITLQ_ST_INTERNAL;
 }
 
 /* Commit thread: a write committed; a full state ends. */
@@ -308,6 +310,8 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
         st = commit_fault(cm, rc, "txn_commit", &b->fatal_rc);
         batch_fail(b, st, st == HITLQ_ST_RESOURCE_EXHAUSTED
                    ? "storage full; nothing in this batch was stored"
+                   : st == HITLQ_ST_NOT_LEADER
+                   ? "another node leads now; nothing in this batch was stored"
                    : "commit failed; nothing in this batch was stored");
         queue_fx_clear(&b->fx);
     }
