@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "ha_cosign.h"
+#include "ha_node.h"
 #include "config.h"
 #include "log.h"
 #include "score.h"
@@ -26,6 +27,7 @@
 #include "preflight.h"
 #include "server.h"
 #include "tls.h"
+#include "util.h"
 
 #define EXIT_USAGE    2
 #define EXIT_CONFIG   3
@@ -123,18 +125,6 @@ main_check(const struct hitlq_config *cfg)
     printf("configuration OK (policy %s)\n", scoring_policy_id(sc));
     scoring_free(sc);
     return 0;
-}
-
-static void
-write_portfile(const char *path, unsigned port)
-{
-    char tmp[600];
-    FILE *f;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        log_error("cannot write port file %s", path);
 }
 
 /* Applies log_level, log_format, log_target and log_facility (-v forces
@@ -271,6 +261,7 @@ main(int argc, char **argv)
         log_error("start-up refused: %s", err);
         return rc == PREFLIGHT_LISTEN ? EXIT_LISTEN : EXIT_CONFIG;
     }
+    ha_node_set_portfile(o.portfile);         /* an HA follower listens early */
     srv = server_new(&cfg, err, sizeof(err));
     if (srv == NULL) {
         log_error("start-up failed: %s", err);
@@ -285,10 +276,10 @@ main(int argc, char **argv)
     if (o.portfile && srv->http != NULL) {   /* first: FILE says the server is up */
         char hp[600];
         snprintf(hp, sizeof(hp), "%s.http", o.portfile);
-        write_portfile(hp, http_port(srv->http));
+        util_write_portfile(hp, http_port(srv->http));
     }
     if (o.portfile)
-        write_portfile(o.portfile, srv->net.port);
+        util_write_portfile(o.portfile, srv->net.port);
     if (main_drop_privileges(&cfg, err, sizeof(err)) != 0) {
         log_error("%s", err);
         server_free(srv);

@@ -32,6 +32,14 @@
 #define HA_TICK_MS     100       /* follower: apply and look at the leader */
 #define HA_EXIT_LOST   7         /* exit status: leadership lost */
 
+static const char *ha_portfile;
+
+void
+ha_node_set_portfile(const char *path)
+{
+    ha_portfile = path;
+}
+
 struct ha_follow {
     struct hitlq_server *srv;
     uint64_t             epoch;  /* taken: the epoch this node now leads */
@@ -208,6 +216,8 @@ ha_node_start(struct hitlq_server *srv, char *err, size_t errlen)
     net_set_owner(&srv->net, &ha_follow_hooks, srv, &srv->out, &srv->pk);
     if (net_listen(&srv->net, err, errlen) != 0)
         return -1;
+    if (ha_portfile != NULL)
+        util_write_portfile(ha_portfile, srv->net.port);
     ha_names(srv);
     hc = (struct ha_config){ srv->cfg->ha_pg, srv->ha_node, srv->ha_addr,
                              (uint32_t)srv->cfg->ha_lease_ms };

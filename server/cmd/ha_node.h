@@ -18,6 +18,9 @@ struct hitlq_server;
  * signal stopped it while following, -1 with the reason in err.  The net
  * hooks are the follower's on return: the caller sets its own. */
 int  ha_node_start(struct hitlq_server *srv, char *err, size_t errlen);
+/* hitlqd -P FILE: a follower writes its port there once it listens (the
+ * leader's start writes it again).  NULL = none. */
+void ha_node_set_portfile(const char *path);
 /* At a clean stop: gives the lease up so a follower takes over at once.
  * No-op without HA. */
 void ha_node_stop(struct hitlq_server *srv);

@@ -1,11 +1,12 @@
 /*
  * util.c - clocks (the server's time: the monotonic clock anchored to the
  * wall clock once, with wall-clock steps logged as `clock_jump`) and
- * strict number parsing.
+ * strict number parsing, and the port file (hitlqd -P).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -121,4 +122,16 @@ util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+void
+util_write_portfile(const char *path, unsigned port)
+{
+    char tmp[600];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        log_error("cannot write port file %s", path);
 }

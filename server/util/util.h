@@ -28,4 +28,8 @@ uint64_t util_mono_ns(void);       /* monotonic, ns */
 /* Parses all of s as a decimal unsigned integer in [min, max].  0 or -1. */
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Writes "PORT\n" to path atomically (a temporary file renamed); a failure
+ * is logged. */
+void util_write_portfile(const char *path, unsigned port);
+
 #endif
