@@ -131,7 +131,8 @@ enum hitlq_op {
     X(INVALID_ROOT_CAUSE,215,"invalid_root_cause", "the root cause is not one the item type declares") \
     X(INTERNAL,         300, "internal",           "internal server error")            \
     X(RESOURCE_EXHAUSTED,301,"resource_exhausted", "storage full; write refused, nothing changed") \
-    X(SHUTTING_DOWN,    302, "shutting_down",      "server is shutting down")
+    X(SHUTTING_DOWN,    302, "shutting_down",      "server is shutting down") \
+    X(NOT_LEADER,       303, "not_leader",         "this server is not the leader; the reply names it (connection closed)")
 
 enum hitlq_status {
 #define HITLQ_X_ENUM(name, val, str, desc) HITLQ_ST_##name = (val),
