@@ -288,12 +288,12 @@ ha_try(hitlq *c, const struct hitlq__srv *srv, int64_t deadline, int call_timeou
     }
 }
 
-/* One pass: `first` (when set), then the list in order. */
+/* One pass: `first` (when set), then the list in order.  The last
+ * attempt's code (rc, the previous pass's, when none was made). */
 static int
-ha_pass(hitlq *c, const struct hitlq__srv *first, int64_t deadline, int call_timeout)
+ha_pass(hitlq *c, const struct hitlq__srv *first, int64_t deadline, int call_timeout, int rc)
 {
     struct hitlq__ha *ha = c->ha;
-    int rc = HITLQ_EIO;
     size_t i;
 
     if (first->port != 0 && (rc = ha_try(c, first, deadline, call_timeout)) == HITLQ_OK)
@@ -323,11 +323,11 @@ ha_search(hitlq *c, int64_t deadline, int call_timeout)
     struct hitlq__ha *ha = c->ha;
     int64_t backoff = HA_BACKOFF_FIRST_MS, left;
     struct hitlq__srv first;
-    int rc;
+    int rc = HITLQ_ETIMEOUT;
 
     for (;;) {
         first = ha->hint.port != 0 ? ha->hint : ha->last;
-        rc = ha_pass(c, &first, deadline, call_timeout);
+        rc = ha_pass(c, &first, deadline, call_timeout, rc);
         left = deadline - hitlq__now_ms();
         if (rc == HITLQ_OK || !hitlq__ha_reconnectable(rc) || left <= 0)
             return rc;
