@@ -30,8 +30,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <inttypes.h>
+
 #include "e2e_util.h"
 #include "frame.h"
+#include "tutil.h"
 
 /* ---- ports ---------------------------------------------------------------- */
 
@@ -499,6 +502,37 @@ static void test_bad_lists(void **st)
     expect_einval(big, 0, "host must be 1..253");
 }
 
+/* ---- the CLI: -s and $HITLQ_SERVERS ----------------------------------------------- */
+
+static void test_cli_servers(void **st)
+{
+    (void)st;
+    char out[4096];
+    unsigned d = dead_port(), live = e2e_srv.port;
+    hitlq *c = e2e_cli("ha-cli-setup");
+    hitlq_decision dec;
+    assert_int_equal(e2e_submit_queued(c, "ha-cli-1", -1, &dec), HITLQ_OK);
+    hitlq_free(c);
+
+    /* -s: the dead entry is skipped, the item read from the live server */
+    assert_int_equal(tutil_sh(out, sizeof out, "%s -s 127.0.0.1:%u,127.0.0.1:%u --json "
+                              "get-key ha-cli-1", HARNESS_CLI, d, live), 0);
+    char want[48];
+    snprintf(want, sizeof want, "\"id\":%" PRIu64, dec.id);
+    if (strstr(out, want) == NULL)
+        fail_msg("hitlq -s get-key: %s", out);
+    /* $HITLQ_SERVERS, and -p beats it (here: a dead port, so it fails) */
+    assert_int_equal(tutil_sh(out, sizeof out, "HITLQ_SERVERS=127.0.0.1:%u,127.0.0.1:%u "
+                              "%s stats", d, live, HARNESS_CLI), 0);
+    assert_int_equal(tutil_sh(out, sizeof out, "HITLQ_SERVERS=127.0.0.1:%u %s -p %u stats",
+                              live, HARNESS_CLI, d), 1);
+    /* a bad list is refused with the reason; -s with -h is a usage error */
+    assert_int_equal(tutil_sh(out, sizeof out, "%s -s 127.0.0.1:0 stats", HARNESS_CLI), 1);
+    assert_non_null(strstr(out, "port must be a number 1..65535"));
+    assert_int_equal(tutil_sh(out, sizeof out, "%s -s 127.0.0.1:%u -h 127.0.0.1 stats",
+                              HARNESS_CLI, live), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +543,7 @@ int main(void)
         E2E_TEST(test_not_leader_on_session),
         E2E_TEST(test_failover_mid_stream),
         cmocka_unit_test(test_bad_lists),
+        E2E_TEST(test_cli_servers),
     };
     return e2e_run("failover_client", tests, sizeof tests / sizeof tests[0]);
 }
