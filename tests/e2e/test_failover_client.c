@@ -328,6 +328,87 @@ static void test_not_leader_on_session(void **st)
     fake_stop(&f);
 }
 
+/* A pipelined batch whose first SUBMIT gets not_leader: every item is
+ * sent again to the leader, and each key is one item. */
+static void test_batch_not_leader(void **st)
+{
+    (void)st;
+    static struct fake f;
+    enum { N = 40 };
+    fake_start(&f, FAKE_LATER_NOT_LEADER, e2e_srv.port);
+    char list[64], keys[N][24];
+    hitlq_item items[N];
+    hitlq_decision out[N];
+    int status[N];
+    snprintf(list, sizeof list, "127.0.0.1:%u", f.port);
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "ha-bt-%02d", i);
+        items[i] = (hitlq_item){ .key = keys[i], .type = "credit_application",
+                                 .fields = e2e_small_fields.data,
+                                 .fields_len = e2e_small_fields.size, .priority = -1 };
+    }
+    hitlq *c = ha_connect(list, 5000, 5000);
+    assert_int_equal(hitlq_err(c), HITLQ_OK);
+    assert_int_equal(hitlq_submit_batch(c, items, N, 0, out, status), HITLQ_OK);
+    assert_addr(c, e2e_srv.port);
+    assert_int_equal(atomic_load(&f.last_op), HITLQ_OP_SUBMIT);
+    for (int i = 0; i < N; i++) {
+        hitlq_reply *r = NULL;
+        uint64_t id = 0;
+        assert_int_equal(status[i], HITLQ_OK);
+        if (!out[i].queued || out[i].duplicate)
+            fail_msg("item %d: queued %d duplicate %d id %" PRIu64, i, out[i].queued, out[i].duplicate, out[i].id);
+        assert_int_equal(hitlq_get_by_key(c, keys[i], &r), HITLQ_OK);
+        assert_true(hitlq_reply_get_u64(r, "id", &id) && id == out[i].id);
+        hitlq_reply_free(r);
+        for (int j = 0; j < i; j++)
+            assert_true(out[j].id != out[i].id);
+    }
+    hitlq_free(c);
+    fake_stop(&f);
+}
+
+/* One server (no list) closing in the middle of a batch whose frames do
+ * not fit the socket buffers: every item gets an error code, none keeps
+ * what was in status[] (a failed send used to leave its item's status
+ * unwritten). */
+static void test_batch_send_fails(void **st)
+{
+    (void)st;
+    static struct fake f;
+    enum { N = 48 };
+    static char blob[60000];
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    hitlq_item items[N];
+    static hitlq_decision out[N];
+    int status[N];
+
+    fake_start(&f, FAKE_LATER_NOT_LEADER, e2e_srv.port);
+    memset(blob, 'x', sizeof blob);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    hpk_str(&pk, "memo");
+    msgpack_pack_str(&pk, sizeof blob);
+    msgpack_pack_str_body(&pk, blob, sizeof blob);
+    for (int i = 0; i < N; i++) {
+        items[i] = (hitlq_item){ .key = "ha-big", .type = "credit_application",
+                                 .fields = sb.data, .fields_len = sb.size, .priority = -1 };
+        status[i] = 12345;
+    }
+    hitlq_options o = { .name = "one", .port = f.port, .timeout_ms = 5000 };
+    hitlq *c = hitlq_connect(&o);
+    assert_int_equal(hitlq_err(c), HITLQ_OK);
+    assert_true(hitlq_submit_batch(c, items, N, 0, out, status) < 0);
+    for (int i = 0; i < N; i++)
+        if (status[i] == 12345 || status[i] == HITLQ_OK)
+            fail_msg("item %d: status %d after a failed batch", i, status[i]);
+    hitlq_free(c);
+    msgpack_sbuffer_destroy(&sb);
+    fake_stop(&f);
+}
+
 /* ---- (c) kill -9 in the middle of a stream of SUBMITs ---------------------------- */
 
 /* Starts hitlqd again on s's data dir and config, listening on port. */
@@ -541,6 +622,8 @@ int main(void)
         E2E_TEST(test_follower_redirects_hello),
         E2E_TEST(test_follower_without_leader),
         E2E_TEST(test_not_leader_on_session),
+        E2E_TEST(test_batch_not_leader),
+        E2E_TEST(test_batch_send_fails),
         E2E_TEST(test_failover_mid_stream),
         cmocka_unit_test(test_bad_lists),
         E2E_TEST(test_cli_servers),
