@@ -212,6 +212,14 @@ static void fake_serve(struct fake *f, int fd)
             return;
     }
     fake_reply(f, fd, &h, true);          /* then close: the status is fatal */
+    /* a graceful close: what the client still sends is read, so no reset
+     * destroys the reply before the client reads it */
+    uint8_t sink[4096];
+    tv.tv_sec = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    shutdown(fd, SHUT_WR);
+    while (read(fd, sink, sizeof sink) > 0)
+        ;
 }
 
 static void *fake_main(void *arg)
