@@ -61,7 +61,27 @@ typedef struct hitlq_options {
      * bound to the session.  Not together with api_key. */
     const char *ed25519_key;
     const char *role;
+    /* High availability (PROTOCOL.md §9).  servers, when set, replaces
+     * host/port: "host:port,host:port,..." (1..HITLQ_MAX_SERVERS entries,
+     * each port 1..65535, an IPv6 host in brackets "[::1]:7420"; a bad list
+     * makes hitlq_connect's context fail with HITLQ_EINVAL).  The context
+     * connects to the leader: the last server that served it first, then
+     * the list in order, following a `not_leader` reply's leader address;
+     * the search is bounded by failover_ms (0 = 30000), with back-off
+     * between passes.  After EOF, an I/O error, a timeout, `not_leader` or
+     * `shutting_down` on an established connection, the NEXT call searches
+     * again transparently; SUBMIT (single and batch) and the read-only
+     * calls are also sent again on the new connection (within failover_ms),
+     * other writes return their error (their outcome is unknown,
+     * PROTOCOL.md §6).  TLS and credentials apply to every server.  NULL:
+     * one server (host, port), as before. */
+    const char *servers;
+    int         failover_ms;
 } hitlq_options;
+
+/* The most servers in hitlq_options.servers, and the longest string. */
+#define HITLQ_MAX_SERVERS     16
+#define HITLQ_MAX_SERVERS_LEN 4096
 
 /* Ed25519 keys for challenge-response authentication, as strings:
  * "hitlq_ed25519_sk_" / "hitlq_ed25519_pk_" + 64 lowercase hex digits. */
@@ -87,6 +107,10 @@ const char *hitlq_strerror(int code);        /* static text for any code:
                                                 statuses ("conflict") */
 const char *hitlq_strdesc(int code);         /* a sentence for any code */
 int         hitlq_fd(const hitlq *c);
+/* "host:port" of the server the context is connected to (with `servers`:
+ * the leader it found; an IPv6 host in brackets); "" before any
+ * connection.  Borrowed from the context, changed by a reconnect. */
+const char *hitlq_server_addr(const hitlq *c);
 
 /* ---- generic call ------------------------------------------------------ */
 

@@ -17,6 +17,13 @@
  *   hitlq_async_connect, bounded by opt->timeout_ms: it takes one round
  *   trip or two on a local network, and a connection is made once per
  *   session.  After it the socket is non-blocking and nothing blocks.
+ *   With opt->servers (hitlq.h, PROTOCOL.md §9) that handshake finds the
+ *   leader exactly as hitlq_connect does (the list, not_leader redirects,
+ *   back-off, bounded by opt->failover_ms, blocking meanwhile).  An
+ *   asynchronous context does NOT reconnect or resend after its connection
+ *   ends: its callbacks get NULL as below, and the owner makes a new
+ *   context (which searches for the leader again) and sends again what is
+ *   safe to send again (SUBMIT, reads).
  *
  * Requests and callbacks
  *   hitlq_async_call (and the typed helpers) append the request frame to

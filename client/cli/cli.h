@@ -29,6 +29,7 @@ struct cli {
     const char *api_key;      /* HELLO api_key; NULL = none */
     const char *key_file;     /* Ed25519 secret key file; NULL = none */
     const char *role;         /* the role signed with it */
+    const char *servers;      /* "host:port,..." (-s, $HITLQ_SERVERS); NULL = host/port */
 };
 
 /* ---- cli_json.c: JSON <-> MessagePack ------------------------------------- */

@@ -63,9 +63,14 @@ usage(FILE *f)
 {
     size_t i;
 
-    fprintf(f, "usage: hitlq [-h host] [-p port] [-n name] [--json] [TLS options] COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: hitlq [-h host] [-p port] [-s servers] [-n name] [--json] [TLS options]\n"
+               "             COMMAND [ARGS]\n\n"
                "  -h host   server address (default $HITLQ_HOST or %s)\n"
                "  -p port   server port (default $HITLQ_PORT or %d)\n"
+               "  -s host:port,host:port,...\n"
+               "            servers of a high-availability cluster, instead of -h/-p: the\n"
+               "            leader is found among them (default $HITLQ_SERVERS unless\n"
+               "            -h or -p is given; an IPv6 host in brackets: [::1]:7420)\n"
                "  -n name   who is connecting (default $USER)\n"
                "  --json    one JSON object per line\n"
                "  --tls-ca FILE    use TLS; FILE is the CA that signed the server's\n"
@@ -181,7 +186,8 @@ cli_options(struct cli *cl, hitlq_options *o, char *sk, size_t sk_len)
     *o = (hitlq_options){ .host = cl->host, .port = cl->port, .name = cl->name,
                           .timeout_ms = 30000, .tls_ca = cl->tls_ca, .tls_cert = cl->tls_cert,
                           .tls_key = cl->tls_key, .tls_server_name = cl->tls_name,
-                          .api_key = cl->api_key, .role = cl->role };
+                          .api_key = cl->api_key, .role = cl->role,
+                          .servers = cl->servers };
     if (cl->key_file != NULL) {
         if (cli_read_key_file(cl->key_file, sk, sk_len) != 0)
             return CLI_EXIT_ERR;
@@ -237,7 +243,8 @@ parse_globals(struct cli *cl, int argc, char **argv)
         { "key-file", required_argument, NULL, OPT_KEY_FILE },
         { "role", required_argument, NULL, OPT_ROLE },
         { NULL, 0, NULL, 0 } };
-    const char *port = getenv("HITLQ_PORT");
+    const char *port = getenv("HITLQ_PORT"), *servers = NULL;
+    bool host_given = false;
     uint64_t p;
     int ch;
 
@@ -247,10 +254,12 @@ parse_globals(struct cli *cl, int argc, char **argv)
     cl->api_key = cli_env("HITLQ_API_KEY");
     cl->key_file = cli_env("HITLQ_KEY_FILE");
     cl->role = cli_env("HITLQ_ROLE");
-    while ((ch = getopt_long(argc, argv, "+h:p:n:", lo, NULL)) != -1) {
+    cl->servers = cli_env("HITLQ_SERVERS");
+    while ((ch = getopt_long(argc, argv, "+h:p:s:n:", lo, NULL)) != -1) {
         switch (ch) {
-        case 'h': cl->host = optarg; break;
-        case 'p': port = optarg; break;
+        case 'h': cl->host = optarg; host_given = true; break;
+        case 'p': port = optarg; host_given = true; break;
+        case 's': servers = optarg; break;
         case 'n': cl->name = optarg; break;
         case 'j': cl->json = true; break;
         case OPT_TLS_CA:   cl->tls_ca = optarg; break;
@@ -270,6 +279,10 @@ parse_globals(struct cli *cl, int argc, char **argv)
                                "(or $HITLQ_TLS_CA)");
     if (cl->key_file != NULL && cl->role == NULL)
         return cli_usage_error("--key-file needs --role (or $HITLQ_ROLE)");
+    if (servers != NULL && host_given)
+        return cli_usage_error("-s replaces -h and -p: give one or the other");
+    if (servers != NULL || host_given)   /* the command line beats $HITLQ_SERVERS */
+        cl->servers = servers;
     cl->port = DEFAULT_PORT;
     if (port != NULL) {
         if (!cli_parse_u64(port, &p) || p == 0 || p > 65535)

@@ -30,6 +30,8 @@ static __attribute__((format(printf, 3, 0))) int
 vset_err(hitlq *c, int code, const char *fmt, va_list ap)
 {
     c->err = code;
+    if (!c->dead)
+        c->cause = code;
     vsnprintf(c->errstr, sizeof(c->errstr), fmt, ap);
     return code;
 }
@@ -60,7 +62,11 @@ hitlq__fail(hitlq *c, int code, const char *fmt, ...)
 int
 hitlq__check(hitlq *c)
 {
-    return c->dead ? HITLQ_ECLOSED : HITLQ_OK;
+    if (!c->dead)
+        return HITLQ_OK;
+    if (c->ha == NULL || c->ha->connecting || !hitlq__ha_reconnectable(c->cause))
+        return HITLQ_ECLOSED;
+    return hitlq__ha_connect(c);
 }
 
 uint32_t
@@ -143,11 +149,48 @@ send_hello(hitlq *c, const char *name, const hitlq_options *opt)
     return rc;
 }
 
+void
+hitlq__conn_reset(hitlq *c)
+{
+    size_t i;
+
+    hitlq__tls_free(c);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    for (i = 0; i < c->n_pending; i++)
+        hitlq_reply_free(c->pending[i]);
+    c->n_pending = 0;
+    frame_reader_clear(&c->rd);
+    frame_reader_init(&c->rd, HITLQ_MAX_FRAME);
+    c->watch_id = 0;
+    c->dead = false;
+    c->err = c->cause = HITLQ_OK;
+    c->errstr[0] = '\0';
+}
+
+int
+hitlq__open(hitlq *c, const char *host, uint16_t port, const hitlq_options *opt)
+{
+    char err[sizeof(c->errstr)];
+
+    snprintf(c->addr, sizeof(c->addr), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+             (unsigned)port);
+    c->fd = hitlq__net_connect(host, port, c->timeout_ms, err, sizeof(err));
+    if (c->fd < 0)
+        return hitlq__fail(c, HITLQ_EIO, "%s", err);
+    if (opt->tls_ca != NULL &&
+        hitlq__tls_start(c, opt, host, hitlq__deadline(c->timeout_ms)) != HITLQ_OK) {
+        c->dead = true;
+        return c->err;
+    }
+    return send_hello(c, opt->name ? opt->name : "anonymous", opt);
+}
+
 hitlq *
 hitlq_connect(const hitlq_options *opt)
 {
     static const hitlq_options defaults = { 0 };
-    const char *host, *name;
     hitlq *c;
 
     if (opt == NULL)
@@ -159,37 +202,23 @@ hitlq_connect(const hitlq_options *opt)
     /* NULL options mean the defaults (30 s); an explicit 0 waits forever. */
     c->timeout_ms = opt == &defaults ? 30000 : opt->timeout_ms > 0 ? opt->timeout_ms : 0;
     frame_reader_init(&c->rd, HITLQ_MAX_FRAME);
-    host = opt->host ? opt->host : "127.0.0.1";
-    name = opt->name ? opt->name : "anonymous";
-    c->fd = hitlq__net_connect(host, opt->port ? opt->port : 7420,
-                               c->timeout_ms, c->errstr, sizeof(c->errstr));
-    if (c->fd < 0) {
-        c->err = HITLQ_EIO;
-        c->dead = true;
+    if (opt->servers != NULL) {
+        if (hitlq__ha_init(c, opt) == HITLQ_OK)
+            hitlq__ha_connect(c);
         return c;
     }
-    if (opt->tls_ca != NULL &&
-        hitlq__tls_start(c, opt, host, hitlq__deadline(c->timeout_ms)) != HITLQ_OK) {
-        c->dead = true;
-        return c;
-    }
-    send_hello(c, name, opt);
+    hitlq__open(c, opt->host ? opt->host : "127.0.0.1", opt->port ? opt->port : 7420, opt);
     return c;
 }
 
 void
 hitlq_free(hitlq *c)
 {
-    size_t i;
-
     if (c == NULL)
         return;
-    hitlq__tls_free(c);
-    if (c->fd >= 0)
-        close(c->fd);
-    for (i = 0; i < c->n_pending; i++)
-        hitlq_reply_free(c->pending[i]);
+    hitlq__conn_reset(c);
     frame_reader_clear(&c->rd);
+    hitlq__ha_free(c);
     free(c);
 }
 
@@ -211,6 +240,12 @@ int
 hitlq_fd(const hitlq *c)
 {
     return c ? c->fd : -1;
+}
+
+const char *
+hitlq_server_addr(const hitlq *c)
+{
+    return c ? c->addr : "";
 }
 
 const char *
@@ -343,6 +378,12 @@ hitlq__reply_status(hitlq *c, const hitlq_reply *r)
         hitlq__set_err(c, r->status, "%s", hitlq_status_desc(r->status));
     if (r->status < 200 && hitlq_status_is_fatal(r->status))
         c->dead = true;
+    if (r->status == HITLQ_ST_NOT_LEADER) {          /* fatal: the follower closes */
+        hitlq__ha_hint(c, r);
+        c->dead = true;
+    } else if (r->status == HITLQ_ST_SHUTTING_DOWN && c->ha != NULL) {
+        c->dead = true;                               /* it closes: find the next leader */
+    }
     return r->status;
 }
 
@@ -396,19 +437,15 @@ hitlq__send(hitlq *c, uint8_t opcode, uint32_t id, const void *body,
     return rc;
 }
 
-int
-hitlq__call(hitlq *c, uint8_t opcode, const void *body, size_t len,
-            int timeout_ms, hitlq_reply **out)
+/* One request on the current connection and its reply. */
+static int
+call_once(hitlq *c, uint8_t opcode, const void *body, size_t len,
+          int timeout_ms, hitlq_reply **out)
 {
     int64_t deadline = hitlq__deadline(timeout_ms);
     uint32_t id;
     int rc;
 
-    *out = NULL;
-    if ((rc = hitlq__check(c)) != HITLQ_OK)
-        return rc;
-    if (len > HITLQ_MAX_FRAME || (len > 0 && body == NULL))
-        return hitlq__set_err(c, HITLQ_EINVAL, "request body of %zu bytes", len);
     id = hitlq__next_id(c);
     rc = hitlq__send(c, opcode, id, body, len, deadline);
     if (rc != HITLQ_OK)
@@ -417,6 +454,42 @@ hitlq__call(hitlq *c, uint8_t opcode, const void *body, size_t len,
     if (rc < 0)
         *out = NULL;
     return rc;
+}
+
+/* With `servers`: true when the call that ended with rc (its connection
+ * now dead) is sent again on a new connection (PROTOCOL.md §9, 3-4). */
+static bool
+call_again(const hitlq *c, uint8_t opcode, int rc)
+{
+    return c->ha != NULL && !c->ha->connecting && c->dead && rc != HITLQ_ETIMEOUT &&
+           hitlq__ha_reconnectable(c->cause) && hitlq__ha_op_retryable(opcode);
+}
+
+int
+hitlq__call(hitlq *c, uint8_t opcode, const void *body, size_t len,
+            int timeout_ms, hitlq_reply **out)
+{
+    int64_t until = -1;
+    int rc;
+
+    *out = NULL;
+    if ((rc = hitlq__check(c)) != HITLQ_OK)
+        return rc;
+    if (len > HITLQ_MAX_FRAME || (len > 0 && body == NULL))
+        return hitlq__set_err(c, HITLQ_EINVAL, "request body of %zu bytes", len);
+    for (;;) {
+        rc = call_once(c, opcode, body, len, timeout_ms, out);
+        if (!call_again(c, opcode, rc))
+            return rc;
+        if (until < 0)
+            until = hitlq__now_ms() + c->ha->failover_ms;
+        else if (hitlq__now_ms() >= until)
+            return rc;
+        hitlq_reply_free(*out);              /* a not_leader / shutting_down reply */
+        *out = NULL;
+        if ((rc = hitlq__check(c)) != HITLQ_OK)   /* finds the leader again */
+            return rc;
+    }
 }
 
 int

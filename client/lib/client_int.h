@@ -34,10 +34,30 @@ struct hitlq_reply {
     size_t         raw_len;
 };
 
+/* One server of a list (client_ha.c): host without brackets, port. */
+#define HITLQ_HOST_MAX 253
+struct hitlq__srv {
+    char     host[HITLQ_HOST_MAX + 1];
+    uint16_t port;                      /* 0 = none */
+};
+
+/* High-availability state of a context made with `servers` (client_ha.c). */
+struct hitlq__ha {
+    struct hitlq__srv list[HITLQ_MAX_SERVERS];
+    size_t            n;
+    struct hitlq__srv last;             /* the server that served last */
+    struct hitlq__srv hint;             /* leader named by a not_leader reply */
+    int               failover_ms;
+    bool              connecting;       /* a search runs: no nested reconnect */
+    hitlq_options     opt;              /* owned copies of the caller's strings */
+};
+
 struct hitlq {
     int                 fd;
     int                 err;            /* last code */
     bool                dead;           /* sticky: calls return HITLQ_ECLOSED */
+    int                 cause;          /* last code recorded while alive: why
+                                           it died (client_ha.c reconnects) */
     char                errstr[512];
     int                 timeout_ms;     /* 0 = forever */
     uint32_t            next_id;
@@ -47,6 +67,8 @@ struct hitlq {
     size_t              n_pending;
     struct ssl_st      *ssl;            /* owned TLS session; NULL = plaintext */
     struct ssl_ctx_st  *ssl_ctx;        /* owned; NULL = plaintext */
+    struct hitlq__ha   *ha;             /* owned; NULL = one server */
+    char                addr[HITLQ_HOST_MAX + 9];  /* "host:port" connected to */
 };
 
 /* ---- net.c ---------------------------------------------------------------- */
@@ -94,6 +116,40 @@ ssize_t hitlq__recv_some(hitlq *c, void *buf, size_t len, short *ev);
  * it at once); a no-op for plaintext. */
 void hitlq__tls_free(hitlq *c);
 
+/* ---- client_ha.c: lists of servers (PROTOCOL.md §9) ------------------------ */
+
+/* Parses one "host:port" of len bytes (host a name, an IPv4 address or
+ * "[v6]") into *out.  0, or -1 with the reason in err (errlen bytes). */
+int hitlq__srv_parse(const char *s, size_t len, struct hitlq__srv *out,
+                     char *err, size_t errlen);
+/* Sets up c->ha from opt (opt->servers parsed, the strings copied).
+ * HITLQ_OK, or HITLQ_EINVAL / HITLQ_ENOMEM recorded in c (dead). */
+int hitlq__ha_init(hitlq *c, const hitlq_options *opt);
+/* Frees c->ha, wiping the secrets it copied. */
+void hitlq__ha_free(hitlq *c);
+/* Finds the leader and opens a session with it (PROTOCOL.md §9, 2),
+ * within c->ha->failover_ms.  HITLQ_OK, or the last attempt's code
+ * recorded in c (dead). */
+int hitlq__ha_connect(hitlq *c);
+/* True when a context that died with code may find the leader again. */
+bool hitlq__ha_reconnectable(int code);
+/* True when a request with this opcode may be sent again after its
+ * connection failed (SUBMIT and the reads, PROTOCOL.md §9, 4). */
+bool hitlq__ha_op_retryable(uint8_t opcode);
+/* Records the leader named by a not_leader reply r as the next server to
+ * try (an absent, nil or malformed `leader` records nothing). */
+void hitlq__ha_hint(hitlq *c, const hitlq_reply *r);
+
+/* ---- client.c: sessions ------------------------------------------------------ */
+
+/* Drops the connection of c (socket, TLS, parked replies, partial frames,
+ * the WATCH) and makes it usable for a new one (not dead, no error). */
+void hitlq__conn_reset(hitlq *c);
+/* Connects c (reset, or new) to host:port and opens the session as opt
+ * says (TLS, HELLO, AUTH), each step bounded by c->timeout_ms.  HITLQ_OK,
+ * or the code recorded in c (dead). */
+int hitlq__open(hitlq *c, const char *host, uint16_t port, const hitlq_options *opt);
+
 /* ---- sig.c ---------------------------------------------------------------- */
 
 /* Signs HELLO's challenge (proto/auth_msg.h) with secret key string sk for
@@ -110,7 +166,10 @@ int hitlq__set_err(hitlq *c, int code, const char *fmt, ...)
 /* Like hitlq__set_err and also makes the context unusable (sticky). */
 int hitlq__fail(hitlq *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Returns HITLQ_ECLOSED (and sets nothing) when the context is dead. */
+/* Returns HITLQ_ECLOSED (and sets nothing) when the context is dead;
+ * with `servers`, a context that died of a failover cause (EOF, I/O, a
+ * timeout, not_leader, shutting_down) first finds the leader again and
+ * returns that search's code. */
 int hitlq__check(hitlq *c);
 
 /* Allocates a request id (never 0). */

@@ -240,11 +240,11 @@ batch_send_one(hitlq *c, struct batch *b, struct hitlq__req *q)
         b->done++;
         return HITLQ_OK;
     }
+    b->status[i] = BATCH_WAITING;      /* a failed send leaves it unanswered */
     rc = hitlq__send(c, HITLQ_OP_SUBMIT, b->base + (uint32_t)i, q->sb.data,
                      q->sb.size, hitlq__deadline(c->timeout_ms));
     if (rc != HITLQ_OK)
         return rc;
-    b->status[i] = BATCH_WAITING;
     b->inflight++;
     return HITLQ_OK;
 }
@@ -277,19 +277,16 @@ batch_recv_one(hitlq *c, struct batch *b)
     return c->dead ? HITLQ_ECLOSED : HITLQ_OK;
 }
 
-int
-hitlq_submit_batch(hitlq *c, const hitlq_item *items, size_t n,
-                   size_t window, hitlq_decision *out, int *status)
+/* One pipelined pass over items on the current connection. */
+static int
+batch_run(hitlq *c, const hitlq_item *items, size_t n, size_t window,
+          hitlq_decision *out, int *status)
 {
     struct batch b = { .items = items, .n = n, .out = out, .status = status };
     struct hitlq__req q;
     size_t i;
     int rc = HITLQ_OK;
 
-    if (c == NULL || (n > 0 && (items == NULL || out == NULL || status == NULL)))
-        return c ? hitlq__set_err(c, HITLQ_EINVAL, "NULL argument") : HITLQ_EINVAL;
-    if ((rc = hitlq__check(c)) != HITLQ_OK)
-        return rc;
     if (window == 0 || window > HITLQ_MAX_INFLIGHT)
         window = HITLQ_MAX_INFLIGHT;
     if (c->next_id > UINT32_MAX - n - 1)
@@ -307,6 +304,66 @@ hitlq_submit_batch(hitlq *c, const hitlq_item *items, size_t n,
     for (i = 0; rc != HITLQ_OK && i < n; i++)
         if (i >= b.sent || status[i] == BATCH_WAITING)
             status[i] = rc;
+    return rc;
+}
+
+/* An item's code that means "not answered by a leader": send it again. */
+static bool
+batch_unanswered(int st)
+{
+    return st == HITLQ_ECLOSED || (st != HITLQ_ETIMEOUT && hitlq__ha_reconnectable(st));
+}
+
+/* With `servers`, after a pass failed with rc on a connection that failed
+ * over: the items without an answer are sent again on a new connection
+ * (hitlq__check finds the leader) until all are answered or failover_ms
+ * has passed (PROTOCOL.md §9, 4).  The last pass's code. */
+static int
+batch_failover(hitlq *c, const hitlq_item *items, size_t n, size_t window,
+               hitlq_decision *out, int *status, int rc)
+{
+    int64_t until = hitlq__now_ms() + c->ha->failover_ms;
+    size_t *idx = malloc(n * sizeof(*idx)), m, i;
+    hitlq_item *sub = malloc(n * sizeof(*sub));
+    hitlq_decision *so = malloc(n * sizeof(*so));
+    int *ss = malloc(n * sizeof(*ss));
+
+    while (idx && sub && so && ss && rc != HITLQ_OK && rc != HITLQ_ETIMEOUT && c->dead &&
+           hitlq__ha_reconnectable(c->cause) && hitlq__now_ms() < until) {
+        for (i = 0, m = 0; i < n; i++)
+            if (batch_unanswered(status[i])) {
+                idx[m] = i;
+                sub[m++] = items[i];
+            }
+        if ((rc = hitlq__check(c)) != HITLQ_OK)
+            break;
+        rc = batch_run(c, sub, m, window, so, ss);
+        for (i = 0; i < m; i++) {
+            status[idx[i]] = ss[i];
+            if (ss[i] == HITLQ_OK)
+                out[idx[i]] = so[i];
+        }
+    }
+    free(idx);
+    free(sub);
+    free(so);
+    free(ss);
+    return rc;
+}
+
+int
+hitlq_submit_batch(hitlq *c, const hitlq_item *items, size_t n,
+                   size_t window, hitlq_decision *out, int *status)
+{
+    int rc;
+
+    if (c == NULL || (n > 0 && (items == NULL || out == NULL || status == NULL)))
+        return c ? hitlq__set_err(c, HITLQ_EINVAL, "NULL argument") : HITLQ_EINVAL;
+    if ((rc = hitlq__check(c)) != HITLQ_OK)
+        return rc;
+    rc = batch_run(c, items, n, window, out, status);
+    if (rc != HITLQ_OK && c->ha != NULL && n > 0)
+        rc = batch_failover(c, items, n, window, out, status, rc);
     return rc;
 }
 

@@ -16,6 +16,12 @@ RESOLVE, ESCALATE, COMMENT (a second send is a second note), REOPEN, AMEND
 sent: a lost reply raises hitlq.OutcomeUnknown (the write may have
 happened; §6).  A failure before
 anything was sent (connecting, HELLO) is retried for every operation.
+
+High availability (§9): Client(servers=["h1:7420", "h2:7420", ...]) finds
+the leader among them (hitlq.servers) for every new connection, within
+`failover` seconds; a `not_leader` reply ends the connection and, for the
+operations in RETRIED, the request is sent again to the leader it names
+(others raise hitlq.NotLeader: the follower executed nothing).
 """
 import threading
 import time
@@ -23,9 +29,10 @@ import time
 from . import keys, tls as tlsmod, wire
 from .claim import Claim, lease_token
 from .connection import open_connection
-from .errors import (ClientError, ConnectionError, HitlqError, OutcomeUnknown, ProtocolError,
-                     ShuttingDown)
+from .errors import (ClientError, ConnectionError, HitlqError, NotLeader, OutcomeUnknown,
+                     ProtocolError, ShuttingDown)
 from .retry import NO_RETRY, Retry
+from .servers import LeaderState, parse_servers
 
 DEFAULT_PORT = 7420
 
@@ -49,7 +56,8 @@ class Client:
 
     def __init__(self, host="127.0.0.1", port=DEFAULT_PORT, *, name=None, api_key=None,
                  ed25519_key=None, role=None, tls_ca=None, tls_cert=None, tls_key=None,
-                 tls=None, server_name=None, timeout=30.0, retry=None):
+                 tls=None, server_name=None, timeout=30.0, retry=None, servers=None,
+                 failover=30.0):
         """host, port: the server.  name: the actor name (ignored by a server
         with authentication, which uses the principal's).  api_key: an API
         key string; ed25519_key: a hitlq_ed25519_sk_ string or
@@ -58,12 +66,21 @@ class Client:
         system CAs); tls_cert/tls_key for mutual TLS; server_name is the name
         the certificate must carry (default host).  timeout: seconds for
         connecting and for each reply.  retry: a hitlq.Retry (default 6
-        attempts, 0.1 s doubling up to 2 s), or False for none."""
+        attempts, 0.1 s doubling up to 2 s), or False for none.
+        servers: instead of host and port, the servers of an HA cluster
+        ("host:port" strings, an IPv6 host in brackets, or (host, port)
+        pairs; 1..16; or one comma-separated string): each connection goes
+        to the leader found among them within failover seconds."""
         if api_key is not None and ed25519_key is not None:
             raise ClientError(message="give api_key or ed25519_key, not both")
         if isinstance(ed25519_key, str):
             ed25519_key = keys.Ed25519Key(ed25519_key)
         self.host, self.port, self.timeout = host, port, timeout
+        self._leader = None
+        if servers is not None:
+            if not isinstance(failover, (int, float)) or failover <= 0:
+                raise ClientError(message="failover must be a positive number of seconds")
+            self._leader = LeaderState(parse_servers(servers), float(failover))
         self.retry = NO_RETRY if retry is False else (retry or Retry())
         self._tls = bool(tls or tls_ca or tls_cert)
         self._tls_args = (tls_ca, tls_cert, tls_key)
@@ -82,8 +99,14 @@ class Client:
         return tlsmod.make_context(ca, cert, key)
 
     def new_connection(self):
-        """A new session with this client's credentials (used by watch())."""
-        return open_connection(self.host, self.port, self._opts, self.timeout, self._ctx)
+        """A new session with this client's credentials (used by watch());
+        with servers, with the leader (self.host and self.port name it)."""
+        if self._leader is None:
+            return open_connection(self.host, self.port, self._opts, self.timeout, self._ctx)
+        conn = self._leader.connect(
+            lambda h, p: open_connection(h, p, self._opts, self.timeout, self._ctx))
+        self.host, self.port = self._leader.last
+        return conn
 
     def _connection(self):
         """The open connection, connecting first when there is none."""
@@ -121,25 +144,41 @@ class Client:
 
     # ---- requests -----------------------------------------------------
 
+    def _out_of_retries(self, attempt, since):
+        """True when try number attempt + 1 failed and no other may follow:
+        the Retry policy's attempts, or with servers (and a policy that
+        retries at all) `failover` seconds after the first failure."""
+        if self._leader is not None and self.retry.attempts > 1:
+            return since is not None and time.monotonic() - since >= self._leader.failover
+        return attempt + 1 >= self.retry.attempts
+
     def _retrying(self, opname, fn):
         """Runs fn(sent) under the retry policy of opname (see the module
         comment); fn sets sent[0] once its request may have left."""
-        attempt = 0
+        attempt, since = 0, None          # since: the first failure
         while True:
             sent = [False]
             try:
                 return fn(sent)
             except ShuttingDown:
                 self._drop()
-                if attempt + 1 >= self.retry.attempts:
+                if self._out_of_retries(attempt, since):
+                    raise
+            except NotLeader as exc:
+                self._drop()
+                if self._leader is not None:
+                    self._leader.note(exc)
+                if self._leader is None or (sent[0] and opname not in RETRIED) or \
+                        self._out_of_retries(attempt, since):
                     raise
             except ConnectionError as exc:
                 self._drop()
                 if sent[0] and opname not in RETRIED:
                     raise OutcomeUnknown(message="%s sent, connection lost before its reply (%s)"
                                          % (opname, exc.message)) from exc
-                if attempt + 1 >= self.retry.attempts:
+                if self._out_of_retries(attempt, since):
                     raise
+            since = since or time.monotonic()
             self.retry.sleep(attempt)
             attempt += 1
 

@@ -107,9 +107,11 @@ def error_for(status, body):
     wire = body.get("code") if isinstance(body.get("code"), str) else None
     message = body.get("message") if isinstance(body.get("message"), str) else ""
     cls = STATUS_ERRORS.get(status)
-    if cls is not None:
-        return cls(status, wire or cls.name, message)
-    return HitlqError(status, wire or "status_%d" % status, message)
+    exc = (cls(status, wire or cls.name, message) if cls is not None
+           else HitlqError(status, wire or "status_%d" % status, message))
+    # not_leader (§9): the leader's "host:port", or None while unknown
+    exc.leader = body.get("leader") if isinstance(body.get("leader"), str) else None
+    return exc
 
 
 __all__ = ["HitlqError", "ConnectionError", "ConnectionClosed", "Timeout",

@@ -45,6 +45,8 @@ STATUSES = (
     (300, "internal", False, "internal server error"),
     (301, "resource_exhausted", False, "storage full; write refused, nothing changed"),
     (302, "shutting_down", False, "server is shutting down"),
+    (303, "not_leader", True,
+     "this server is not the leader; the reply names it (connection closed)"),
 )
 
 OK = 0
