@@ -263,6 +263,11 @@ main(int argc, char **argv)
     }
     ha_node_set_portfile(o.portfile);         /* an HA follower listens early */
     srv = server_new(&cfg, err, sizeof(err));
+    if (srv == NULL && ha_node_signalled()) {  /* an HA follower's clean stop */
+        log_event(LOG_LVL_INFO, "stop", "stopped", LOG_STR("reason", "signal while following"),
+                  LOG_BOOL("clean", true));
+        return 0;
+    }
     if (srv == NULL) {
         log_error("start-up failed: %s", err);
         return EXIT_STARTUP;

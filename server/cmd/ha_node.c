@@ -33,6 +33,13 @@
 #define HA_EXIT_LOST   7         /* exit status: leadership lost */
 
 static const char *ha_portfile;
+static bool ha_signalled;
+
+bool
+ha_node_signalled(void)
+{
+    return ha_signalled;
+}
 
 void
 ha_node_set_portfile(const char *path)
@@ -121,6 +128,7 @@ ha_follow(struct hitlq_server *srv, uint64_t *epoch, char *err, size_t errlen)
     event_base_dispatch(srv->base);
     event_free(ev);
     *epoch = f.epoch;
+    ha_signalled = f.epoch == 0;
     return f.epoch != 0 ? 0 : 1;
 }
 

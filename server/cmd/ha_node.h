@@ -5,6 +5,7 @@
 #ifndef HITLQ_HA_NODE_H
 #define HITLQ_HA_NODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct hitlq_server;
@@ -21,6 +22,9 @@ int  ha_node_start(struct hitlq_server *srv, char *err, size_t errlen);
 /* hitlqd -P FILE: a follower writes its port there once it listens (the
  * leader's start writes it again).  NULL = none. */
 void ha_node_set_portfile(const char *path);
+/* True when a signal stopped this process while it followed (ha_node_start
+ * returned 1): a clean stop. */
+bool ha_node_signalled(void);
 /* At a clean stop: gives the lease up so a follower takes over at once.
  * No-op without HA. */
 void ha_node_stop(struct hitlq_server *srv);
