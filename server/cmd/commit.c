@@ -112,7 +112,8 @@ commit_fault(struct commit *cm, int rc, const char *stage, int *fatal_rc)
                   LOG_STR("stage", stage), LOG_STR("reason", mdb_strerror(rc)),
                   LOG_INT("errno", rc > 0 ? rc : 0));
     cm->dead = true;
-    *fatal_rc = rc != 0 ? rc : EIO;
+    if (*fatal_rc == 0)                /* the first cause (e.g. map_grow) stays */
+        *fatal_rc = rc != 0 ? rc : EIO;
     return HITLQ_ST_INTERNAL;
 }
 
