@@ -278,8 +278,8 @@ audit_register_keys(struct audit *a, MDB_txn *txn, uint64_t now_ms)
         if (strstr(cur, probe) == NULL)
             st = audit_key_entry(a, txn, p, n, 2, now_ms);
     }
-    if (st == HITLQ_ST_OK && audit_meta_put(a->s, txn, "audit_keys", cur, cn) != 0)
-        st = HITLQ_ST_INTERNAL;
+    if (st == HITLQ_ST_OK)          /* a full map is resource_exhausted (store_status) */
+        st = store_status(audit_meta_put(a->s, txn, "audit_keys", cur, cn));
     return st;
 }
 

@@ -31,6 +31,7 @@
 #include "sla_fx.h"
 #include "store.h"
 #include "store_clock.h"
+#include "store_map.h"
 #include "util.h"
 #include "wire.h"
 
@@ -41,6 +42,7 @@ struct batch {
     struct queue_fx fx;
     uint64_t        next_timer;
     bool            cp_new;        /* a new audit checkpoint was published */
+    bool            again;         /* the map was full and grew: apply it again */
     struct batch   *next;
 };
 
@@ -110,8 +112,40 @@ commit_fault(struct commit *cm, int rc, const char *stage, int *fatal_rc)
                   LOG_STR("stage", stage), LOG_STR("reason", store_strerror(rc)),
                   LOG_INT("errno", rc > 0 ? rc : 0));
     cm->dead = true;
-    *fatal_rc = rc != 0 ? rc : EIO;
+    if (*fatal_rc == 0)                /* the first cause (e.g. map_grow) stays */
+        *fatal_rc = rc != 0 ? rc : EIO;
     return HITLQ_ST_INTERNAL;
+}
+
+/* Commit thread, no transaction open: grows the map (store_map_grow) when
+ * its use crossed STORE_MAP_GROW_PCT or, with full, because a write found
+ * it full.  True when it grew.  A failed remap stops the server. */
+static bool
+commit_grow(struct commit *cm, bool full, int *fatal_rc)
+{
+    uint64_t from, to;
+    int rc;
+    enum store_map_step step = store_map_grow(cm->srv->store, full, &from, &to, &rc);
+
+    if (step == STORE_MAP_GROWN)
+        log_event(LOG_LVL_INFO, "map_grown", "the LMDB map grew",
+                  LOG_UINT("from_mb", from >> 20), LOG_UINT("to_mb", to >> 20),
+                  LOG_UINT("max_mb", config_map_max_mb(cm->srv->cfg)),
+                  LOG_BOOL("full", full));
+    else if (step == STORE_MAP_BROKEN)
+        commit_fault(cm, rc, "map_grow", fatal_rc);
+    return step == STORE_MAP_GROWN;
+}
+
+/* Commit thread, batch b's transaction just ended without a commit because
+ * the map was full: when the map can still grow, grows it and marks b to
+ * be applied again (b->again, commit_run); true then. */
+static bool
+commit_regrow(struct commit *cm, struct batch *b)
+{
+    queue_fx_clear(&b->fx);
+    b->again = commit_grow(cm, true, &b->fatal_rc);
+    return b->again;
 }
 
 /* Commit thread: a write committed; a full state ends. */
@@ -174,6 +208,8 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         store_wtxn_abort(st, txn);
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
+        if (fail == HITLQ_ST_RESOURCE_EXHAUSTED && commit_regrow(cm, b))
+            return -1;                 /* the map grew: commit_run applies b again */
         log_event(LOG_LVL_ERROR, "commit_failed", "batch aborted; nothing in it was stored",
                   LOG_STR("stage", "apply"), LOG_STR("reason", hitlq_status_str(fail)),
                   LOG_UINT("batch", b->n));
@@ -301,6 +337,8 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
         drift_batch_abort(cm->srv);
+        if (rc == MDB_MAP_FULL && commit_regrow(cm, b))
+            return;                    /* the map grew: commit_run applies b again */
         log_event(LOG_LVL_ERROR, "commit_failed", "write transaction not committed",
                   LOG_STR("stage", "txn_commit"), LOG_STR("reason", store_strerror(rc)),
                   LOG_UINT("batch", b->n), LOG_BOOL("map_full", rc == MDB_MAP_FULL));
@@ -320,8 +358,12 @@ commit_run(struct commit *cm, struct batch *b)
 {
     MDB_txn *txn;
 
-    if (commit_stage(cm, b, &txn) == 0)
-        commit_txn(cm, b, txn);
+    (void)commit_grow(cm, false, &b->fatal_rc);    /* between transactions */
+    do {                               /* again only after the map grew: bounded */
+        b->again = false;
+        if (commit_stage(cm, b, &txn) == 0)
+            commit_txn(cm, b, txn);
+    } while (b->again);
     commit_hand_back(cm, b);
 }
 #else
@@ -355,9 +397,13 @@ commit_run(struct commit *cm, struct batch *b)
     MDB_txn *txn;
     int rc;
 
-    if (commit_stage(cm, b, &txn) != 0) {
-        commit_hand_back(cm, b);       /* refused: nothing was acked */
-        return;
+    (void)commit_grow(cm, false, &b->fatal_rc);
+    while (commit_stage(cm, b, &txn) != 0) {
+        if (!b->again) {
+            commit_hand_back(cm, b);   /* refused: nothing was acked */
+            return;
+        }
+        b->again = false;              /* the map grew: apply it again */
     }
     commit_hand_back(cm, b);           /* UNSAFE: replies go out now */
     b = NULL;                          /* no longer ours */

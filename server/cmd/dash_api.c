@@ -21,6 +21,7 @@
 #include "rollup.h"
 #include "score.h"
 #include "server.h"
+#include "store_map.h"
 
 #define DASH_NAMES_MAX   64u        /* queues / types / specialists summed */
 #define DASH_TAGS_MAX    256u       /* rule and root-cause rows summed */
@@ -556,20 +557,13 @@ dash_audit(struct hitlq_server *srv, MDB_txn *txn, uint64_t now)
 static json_t *
 dash_health(struct hitlq_server *srv)
 {
-    MDB_envinfo info;
-    MDB_stat st;
-    uint64_t used = 0, limit = 0;
-    bool ok = mdb_env_info(srv->store->env, &info) == 0 &&
-              mdb_env_stat(srv->store->env, &st) == 0;
+    struct store_map_use mu;
+    bool ok = store_map_use(srv->store, &mu);   /* the ratio is of the ceiling */
 
-    if (ok) {
-        used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-        limit = info.me_mapsize;
-    }
-    return json_pack("{s:s,s:I,s:I,s:o}", "status", ok ? "ok" : "storage unreadable",
-                     "storage_used_bytes", (json_int_t)used, "storage_limit_bytes",
-                     (json_int_t)limit, "storage_used_ratio", dash_rate((double)used,
-                                                                        (double)limit));
+    return json_pack("{s:s,s:I,s:I,s:I,s:o}", "status", ok ? "ok" : "storage unreadable",
+                     "storage_used_bytes", (json_int_t)mu.used, "storage_limit_bytes",
+                     (json_int_t)mu.size, "storage_max_bytes", (json_int_t)mu.max,
+                     "storage_used_ratio", dash_rate((double)mu.used, (double)mu.max));
 }
 
 /* ---- the page ---------------------------------------------------------------------- */

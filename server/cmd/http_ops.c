@@ -22,6 +22,7 @@
 #include "metrics_reg.h"
 #include "server.h"
 #include "store.h"
+#include "store_map.h"
 #include "util.h"
 
 /* Every authenticated role may ask for health; the figures are for the
@@ -31,22 +32,22 @@
                       HTTP_ROLE(AUTH_ROLE_VIEWER))
 #define ROLES_METRICS (HTTP_ROLE(AUTH_ROLE_ADMIN) | HTTP_ROLE(AUTH_ROLE_VIEWER))
 
-/* Map use and size, and the data directory's free bytes. */
+/* Map use, size and ceiling, and the data directory's free bytes. */
 struct ops_storage {
-    double used, limit, disk_free;
+    double used, limit, max, disk_free;
 };
 
 static void
 ops_storage(struct hitlq_server *srv, struct ops_storage *st)
 {
-    MDB_envinfo info;
-    MDB_stat ms;
+    struct store_map_use mu;
     struct statvfs vfs;
 
     memset(st, 0, sizeof(*st));
-    if (mdb_env_info(srv->store->env, &info) == 0 && mdb_env_stat(srv->store->env, &ms) == 0) {
-        st->used = (double)(info.me_last_pgno + 1) * ms.ms_psize;
-        st->limit = (double)info.me_mapsize;
+    if (store_map_use(srv->store, &mu)) {   /* holds the map: no remap meanwhile */
+        st->used = (double)mu.used;
+        st->limit = (double)mu.size;
+        st->max = (double)mu.max;
     }
     if (statvfs(srv->cfg->data_dir, &vfs) == 0)
         st->disk_free = (double)vfs.f_bavail * (double)vfs.f_frsize;
@@ -78,6 +79,7 @@ ops_scrape(struct metrics *m, void *arg)
     ops_storage(srv, &st);
     metric_set(sm->storage_used, st.used);
     metric_set(sm->storage_limit, st.limit);
+    metric_set(sm->storage_max, st.max);
     metric_set(sm->disk_free, st.disk_free);
     if (cp != 0)
         metric_set(sm->tlog_cp_ts, (double)cp / 1000.0);
@@ -168,12 +170,12 @@ ops_ready_reasons(struct hitlq_server *srv, char *out, size_t outlen)
         REASON("%s\n", srv->failed ? "storage failed" : "stopping");
     ops_storage(srv, &st);
     if (bad > ok && atomic_load(&hl->commit_fail_rc) == MDB_MAP_FULL)
-        REASON("storage full (the last write did not fit in map_size_mb)\n");
+        REASON("storage full (the last write did not fit in map_size_max_mb)\n");
     else if (bad > ok && atomic_load(&srv->store->fault) == STORE_FAULT_FULL)
         REASON("storage full (%s: the disk is full)\n",
                store_strerror(atomic_load(&hl->commit_fail_rc)));
-    else if (st.limit > 0 && st.used >= HTTP_OPS_STORAGE_FULL * st.limit)
-        REASON("storage full (%.0f of %.0f bytes of the map in use)\n", st.used, st.limit);
+    else if (st.max > 0 && st.used >= HTTP_OPS_STORAGE_FULL * st.max)   /* the ceiling */
+        REASON("storage full (%.0f of %.0f bytes of the map in use)\n", st.used, st.max);
     else if (bad > ok)
         REASON("storage: the last write failed (%s)\n",
                store_strerror(atomic_load(&hl->commit_fail_rc)));

@@ -14,6 +14,7 @@
 #include "log_watch.h"
 #include "server.h"
 #include "store.h"
+#include "store_map.h"
 #include "util.h"
 
 #define WATCH_INTERVAL_MS 1000
@@ -117,19 +118,19 @@ watch_free_pages(MDB_txn *txn)
 int
 log_watch_storage_pct(struct hitlq_server *srv)
 {
-    MDB_envinfo info;
-    MDB_stat st;
+    struct store_map_use mu;
     MDB_txn *txn;
-    size_t used, pages, freep;
+    uint64_t freeb;
+    bool ok;
 
-    if (mdb_env_info(srv->store->env, &info) != 0 || mdb_env_stat(srv->store->env, &st) != 0 ||
-        st.ms_psize == 0 || (txn = server_read_begin(srv)) == NULL)
+    if ((txn = server_read_begin(srv)) == NULL)
         return -1;
-    freep = watch_free_pages(txn);
+    ok = store_map_use(srv->store, &mu);   /* of the ceiling: the map grows to it */
+    freeb = (uint64_t)watch_free_pages(txn) * srv->store->map_psize;
     server_read_end(srv);
-    pages = info.me_mapsize / st.ms_psize;
-    used = info.me_last_pgno + 1 > freep ? info.me_last_pgno + 1 - freep : 0;
-    return pages == 0 ? -1 : (int)(used * 100 / pages);
+    if (!ok || mu.max == 0)
+        return -1;
+    return (int)((mu.used > freeb ? mu.used - freeb : 0) * 100 / mu.max);
 }
 
 static void
@@ -146,11 +147,11 @@ watch_storage(struct log_watch *w)
     if (level > w->level)
         log_event(LOG_LVL_WARN, "storage_near_full", "storage use crossed a threshold",
                   LOG_INT("threshold_pct", watch_thresholds[level - 1]), LOG_INT("use_pct", pct),
-                  LOG_UINT("map_size_mb", w->srv->cfg->map_size_mb));
+                  LOG_UINT("map_size_max_mb", config_map_max_mb(w->srv->cfg)));
     else if (level < w->level)
         log_event(LOG_LVL_INFO, "storage_below", "storage use dropped back under a threshold",
                   LOG_INT("threshold_pct", watch_thresholds[level]), LOG_INT("use_pct", pct),
-                  LOG_UINT("map_size_mb", w->srv->cfg->map_size_mb));
+                  LOG_UINT("map_size_max_mb", config_map_max_mb(w->srv->cfg)));
     w->level = level;
 }
 

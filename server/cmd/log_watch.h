@@ -28,8 +28,9 @@ void log_watch_expired(struct log_watch *w, uint32_t n, uint64_t id, const char 
 void log_watch_dead_lettered(struct log_watch *w, uint32_t n, uint64_t id, const char *from,
                              const char *to);
 
-/* Storage use in percent of the map: pages in use (last page minus free
- * pages) over the map's pages; -1 when LMDB cannot say. */
+/* Storage use in percent of the map's ceiling (map_size_max_mb: the map
+ * grows to it): bytes in use (up to the last page, minus free pages) over
+ * the ceiling; -1 when LMDB cannot say.  Loop thread. */
 int log_watch_storage_pct(struct hitlq_server *srv);
 
 #endif

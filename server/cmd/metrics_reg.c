@@ -122,8 +122,11 @@ reg_server(struct metrics *m, struct srv_metrics *sm)
     sm->tlog_cp_ts = one(m, "hitlq_tlog_checkpoint_timestamp_seconds",
                          "Unix time of the latest signed checkpoint", METRIC_GAUGE);
     sm->storage_used = one(m, "hitlq_storage_used_bytes", "LMDB map in use", METRIC_GAUGE);
-    sm->storage_limit = one(m, "hitlq_storage_limit_bytes", "LMDB map size (map_size_mb)",
+    sm->storage_limit = one(m, "hitlq_storage_limit_bytes",
+                            "LMDB map size now (grows up to hitlq_storage_max_bytes)",
                             METRIC_GAUGE);
+    sm->storage_max = one(m, "hitlq_storage_max_bytes",
+                          "The most the LMDB map may grow to (map_size_max_mb)", METRIC_GAUGE);
     sm->disk_free = one(m, "hitlq_storage_disk_free_bytes",
                         "Free bytes of the data directory's file system", METRIC_GAUGE);
     sm->connections = fam(m, "hitlq_connections", "Open protocol connections by role",

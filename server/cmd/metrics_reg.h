@@ -56,6 +56,7 @@ struct srv_metrics {
     /* the server (scrape) */
     struct metric_series *tlog_entries, *tlog_cp_ts;
     struct metric_series *storage_used, *storage_limit, *disk_free;
+    struct metric_series *storage_max;   /* the map's ceiling (map_size_max_mb) */
     struct metric *connections;        /* gauge {role} */
     struct metric *http_requests;      /* counter {route, code} */
     struct metric_series *proc_cpu, *proc_rss, *proc_fds, *proc_start, *proc_max_fds;

@@ -37,6 +37,7 @@
 #include "sla_fx.h"
 #include "store.h"
 #include "store_clock.h"
+#include "store_map.h"
 #include "tls.h"
 #include "util.h"
 
@@ -217,11 +218,13 @@ server_read_begin(struct hitlq_server *srv)
 {
     int rc;
 
+    store_map_hold(srv->store);       /* no remap while the txn is active */
     if (srv->rtxn == NULL)
         rc = mdb_txn_begin(srv->store->env, NULL, MDB_RDONLY, &srv->rtxn);
     else
         rc = mdb_txn_renew(srv->rtxn);
     if (rc != 0) {
+        store_map_release(srv->store);
         log_error("read txn: %s", mdb_strerror(rc));
         if (rc == MDB_PANIC)          /* the environment is gone: stop */
             server_fail(srv, mdb_strerror(rc));
@@ -239,6 +242,7 @@ server_read_end(struct hitlq_server *srv)
 {
     if (srv->rtxn)
         mdb_txn_reset(srv->rtxn);
+    store_map_release(srv->store);    /* none held: nothing */
 }
 
 static int
@@ -359,6 +363,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     net_set_owner(&srv->net, &server_net_hooks, srv, &srv->out, &srv->pk);
     if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
         goto fail;
+    store_map_set_max(srv->store, config_map_max_mb(cfg) << 20);   /* growth (commit.c) */
     (void)store_clock_resume(srv->store);     /* never start behind the store's time */
     if (server_audit_mode(srv, err, errlen) != 0)
         goto fail;

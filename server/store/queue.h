@@ -204,7 +204,8 @@ uint64_t queue_next_timer(struct store *s, MDB_txn *txn);
  * Returns HITLQ_ST_OK or HITLQ_ST_NOT_FOUND (nothing packed). */
 int queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk);
 
-/* Packs the STATS reply body (PROTOCOL.md §4.5). */
+/* Packs the STATS reply body (PROTOCOL.md §4.5), the map's use, size and
+ * ceiling included (loop thread: store_map_use). */
 int queue_stats(struct store *s, MDB_txn *txn, uint64_t now_ms, msgpack_packer *pk);
 
 /* Sequence number the next result will get (1 for an empty stream). */

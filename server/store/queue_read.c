@@ -9,6 +9,7 @@
 
 #include "queue_int.h"
 #include "sla_clock.h"
+#include "store_map.h"
 #include "util.h"
 #include "triage_name.h"
 #include "wire.h"
@@ -265,14 +266,19 @@ queue_pack_counters(struct store *s, MDB_txn *txn, MDB_dbi dbi, bool queues,
 int
 queue_stats(struct store *s, MDB_txn *txn, uint64_t now_ms, msgpack_packer *pk)
 {
+    struct store_map_use mu;
     int st;
 
-    msgpack_pack_map(pk, 4);
+    (void)store_map_use(s, &mu);       /* the map's use against its limits */
+    msgpack_pack_map(pk, 7);
     wire_pack_kv_u64(pk, "time_ms", now_ms);
     if ((st = queue_pack_counters(s, txn, s->qstats, true, now_ms, pk)) != HITLQ_ST_OK ||
         (st = queue_pack_counters(s, txn, s->tstats, false, now_ms, pk)) != HITLQ_ST_OK)
         return st;
     wire_pack_kv_u64(pk, "results", queue_results_next(s, txn));
+    wire_pack_kv_u64(pk, "map_used_bytes", mu.used);
+    wire_pack_kv_u64(pk, "map_size_bytes", mu.size);
+    wire_pack_kv_u64(pk, "map_max_bytes", mu.max);
     return HITLQ_ST_OK;
 }
 

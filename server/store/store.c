@@ -17,6 +17,7 @@
 
 #include "rollup.h"
 #include "store.h"
+#include "store_map.h"
 
 #define STORE_MAX_DBS 32u
 
@@ -228,6 +229,8 @@ store_open(struct store **out, const char *dir, uint64_t map_size,
         rc = mdb_env_open(s->env, dir, 0, 0600);
     if (rc == 0)
         rc = mdb_reader_check(s->env, &dead);
+    if (rc == 0)
+        rc = store_map_init(s);     /* the size LMDB chose; no growth yet */
     if (rc != 0) {
         snprintf(err, errlen, "store: open %s: %s", dir, mdb_strerror(rc));
         store_close(s);
@@ -250,6 +253,8 @@ store_close(struct store *s)
     if (s->env != NULL)
         mdb_env_close(s->env);
     rollup_free(s);
+    if (s->map_mu_ok)
+        pthread_mutex_destroy(&s->map_mu);
     free(s->dir);
     free(s);
 }

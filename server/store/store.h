@@ -14,7 +14,9 @@
 #ifndef HITLQ_STORE_H
 #define HITLQ_STORE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,6 +107,14 @@ struct store {
     char    *dir;      /* the data directory (statvfs when a write fails) */
     _Atomic int fault; /* enum store_fault of the last write: set by the commit
                         * thread, read by /readyz and the loop thread */
+    /* The map (store_map.h): its size now and its ceiling in bytes (any
+     * thread reads them), the page size, the lock that keeps the map in
+     * place while the loop thread reads, and that thread's nesting of it. */
+    _Atomic uint64_t map_size, map_max;
+    unsigned         map_psize;
+    pthread_mutex_t  map_mu;
+    bool             map_mu_ok;   /* map_mu was initialised */
+    unsigned         map_holds;   /* loop thread only */
 };
 
 /* What the last failed write says about the store (store_fault_of). */

@@ -41,7 +41,11 @@ static const struct opt config_opts[] = {
             "policy file (JSON), relative to this file's directory; empty = the embedded\n"
             "# credit_application example"),
     U64_OPT("map_size_mb", map_size_mb, 4096, 1, 1u << 24,
-            "LMDB map size in MiB: the most the store can hold"),
+            "LMDB map size in MiB at start: the store grows it by itself (doubling,\n"
+            "# between write transactions, from 80 percent use) up to map_size_max_mb"),
+    U64_OPT("map_size_max_mb", map_size_max_mb, 0, 0, 1u << 24,
+            "the most the store can hold, in MiB: writes that do not fit are refused\n"
+            "# with resource_exhausted; 0 = 8 x map_size_mb; = map_size_mb: no growth"),
     U64_OPT("max_attempts", max_attempts, 3, 1, 1000,
             "lease expiries before an item moves to the dead-letter queue"),
     STR_OPT("dead_letter_queue", dead_letter_queue, "dead_letter",
@@ -218,6 +222,29 @@ config_resolve_paths(struct hitlq_config *cfg, const char *path, char *err, size
     return 0;
 }
 
+uint64_t
+config_map_max_mb(const struct hitlq_config *cfg)
+{
+    uint64_t max = cfg->map_size_max_mb != 0 ? cfg->map_size_max_mb : cfg->map_size_mb * 8;
+
+    if (max > (1u << 24))
+        max = 1u << 24;
+    return max > cfg->map_size_mb ? max : cfg->map_size_mb;
+}
+
+/* Rules between options: 0, or -1 with a message in err. */
+static int
+config_check(const struct hitlq_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->map_size_max_mb != 0 && cfg->map_size_max_mb < cfg->map_size_mb) {
+        snprintf(err, errlen, "option map_size_max_mb: %llu is below map_size_mb (%llu)",
+                 (unsigned long long)cfg->map_size_max_mb,
+                 (unsigned long long)cfg->map_size_mb);
+        return -1;
+    }
+    return 0;
+}
+
 int
 config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -249,7 +276,7 @@ config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen
     } else if (rc != CFG_SUCCESS) {
         snprintf(err, errlen, "%s: %s", path, config_errbuf[0] ? config_errbuf : "parse error");
     } else {
-        rc = config_copy(cfg, c, err, errlen) == 0 &&
+        rc = config_copy(cfg, c, err, errlen) == 0 && config_check(cfg, err, errlen) == 0 &&
              config_resolve_paths(cfg, path, err, errlen) == 0 ? CFG_SUCCESS : CFG_PARSE_ERROR;
     }
     cfg_free(c);

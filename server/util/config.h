@@ -14,7 +14,8 @@ struct hitlq_config {
     char     listen[128];          /* "host:port"; port 0 = ephemeral */
     char     data_dir[512];        /* LMDB environment directory */
     char     policy[512];          /* policy file; "" = embedded default */
-    uint64_t map_size_mb;          /* LMDB map size */
+    uint64_t map_size_mb;          /* LMDB map size at start */
+    uint64_t map_size_max_mb;      /* the map's ceiling; 0 = 8 x map_size_mb */
     uint64_t max_attempts;         /* lease expiries before dead-lettering */
     char     dead_letter_queue[65];
     uint64_t max_connections;
@@ -54,6 +55,10 @@ struct hitlq_config {
 /* Fills *cfg with the defaults, then, if path != NULL, parses the file.
  * Returns 0 or -1 with a message in err. */
 int config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen);
+
+/* The ceiling of the LMDB map in MiB: map_size_max_mb, or 8 x map_size_mb
+ * when that is 0, never below map_size_mb nor above 2^24. */
+uint64_t config_map_max_mb(const struct hitlq_config *cfg);
 
 /* Writes an annotated config file with every option at its default. */
 void config_write_sample(FILE *f);

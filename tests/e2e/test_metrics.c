@@ -295,7 +295,7 @@ test_readyz_storage_full(void **st)
     uint16_t hp;
 
     (void)st;
-    assert_true(harness_server_start(&s, "map_size_mb = 1\n") > 0);
+    assert_true(harness_server_start(&s, "map_size_mb = 1\nmap_size_max_mb = 1\n") > 0);
     hp = http_port_of(&s);
     c = e2e_connect(s.port, "filler", 30000);
     assert_int_equal(http_get(hp, "/readyz", NULL, NULL, NULL, 5000), 200);

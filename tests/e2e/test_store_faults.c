@@ -232,7 +232,8 @@ static void test_map_full_never_internal(void **st)
 {
     (void)st;
     struct hserver s;
-    assert_true(harness_server_start(&s, "map_size_mb = 1\n") > 0);
+    /* no growth: map_size_max_mb = map_size_mb (tests/e2e/test_map_size.c grows it) */
+    assert_true(harness_server_start(&s, "map_size_mb = 1\nmap_size_max_mb = 1\n") > 0);
     hitlq *c = e2e_connect(s.port, "bot", 10000);
     uint64_t first = e2e_must_queue(c, "mf-0", -1);
     unsigned refused = 0, ok = 0;

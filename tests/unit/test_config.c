@@ -86,6 +86,34 @@ test_values_from_file(void **state)
     assert_string_equal(cfg.data_dir, strcat(strcpy(want, tmpdir), "/hitlq-data"));
 }
 
+/* map_size_max_mb: 0 = 8 x map_size_mb (capped at 2^24 MiB), a value
+ * below map_size_mb is refused, equal means no growth. */
+static void
+test_map_ceiling(void **state)
+{
+    struct hitlq_config cfg;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.map_size_max_mb, 0);
+    assert_int_equal(config_map_max_mb(&cfg), 8u * 4096u);
+    assert_int_equal(config_load(&cfg, write_file("m1.conf", "map_size_mb = 64\n"), err,
+                                 sizeof(err)), 0);
+    assert_int_equal(config_map_max_mb(&cfg), 512);
+    assert_int_equal(config_load(&cfg, write_file("m2.conf", "map_size_mb = 64\n"
+                                                  "map_size_max_mb = 64\n"), err,
+                                 sizeof(err)), 0);
+    assert_int_equal(config_map_max_mb(&cfg), 64);
+    assert_int_equal(config_load(&cfg, write_file("m3.conf", "map_size_mb = 16777216\n"),
+                                 err, sizeof(err)), 0);
+    assert_int_equal(config_map_max_mb(&cfg), 16777216u);
+    assert_int_equal(config_load(&cfg, write_file("m4.conf", "map_size_mb = 64\n"
+                                                  "map_size_max_mb = 63\n"), err,
+                                 sizeof(err)), -1);
+    assert_non_null(strstr(err, "map_size_max_mb"));
+}
+
 /* A relative policy path names a file beside the config file, whatever
  * the current directory; an absolute one is kept. */
 static void
@@ -255,6 +283,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_without_file),
         cmocka_unit_test(test_values_from_file),
+        cmocka_unit_test(test_map_ceiling),
         cmocka_unit_test(test_policy_relative_to_config),
         cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_unknown_option_and_syntax),
