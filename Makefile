@@ -242,6 +242,10 @@ $(F)/fuzz_triage: tests/fuzz/fuzz_triage.c $(PROTO_SRCS) $(AUDIT_SRCS) $(SERVER_
 $(F)/fuzz_xgb: tests/fuzz/fuzz_xgb.c server/score/model/model_xgb.c server/score/model/xgb_shap.c
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)
+# fuzz_wset applies write-sets to a real store: the store and util wings.
+$(F)/fuzz_wset: tests/fuzz/fuzz_wset.c $(PROTO_SRCS) $(wildcard server/util/*.c server/store/*.c)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 $(F)/%: tests/fuzz/%.c $(PROTO_SRCS) $(AUDIT_SRCS)
 	@mkdir -p $(F)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -21,6 +21,11 @@
 #  g. every repository path (server/, client/, proto/, tests/, scripts/,
 #     docs/, include/ + a file name) cited in a .c/.h/.md/.sh/.py/.go file,
 #     the Makefile or .ci/ names a file that exists.
+#  h. every LMDB write of the daemon goes through server/store/wset.c (so
+#     that a replication hook sees it): in server/, mdb_put, mdb_del,
+#     mdb_cursor_put, mdb_cursor_del and mdb_txn_commit are called only in
+#     server/store/wset.c, and mdb_txn_begin elsewhere only with MDB_RDONLY
+#     (comments and strings do not count).
 #  f. include/hitlq.h (and hitlq_proto.h) compile on their own with only
 #     -Iinclude and pull in no msgpack-c header; hitlq_msgpack.h compiles
 #     with msgpack-c's flags.
@@ -229,6 +234,18 @@ def main():
                 if m.group(0) not in tracked:
                     errors.append('g. %s:%d: cites %s, which is not in the repository'
                                   % (f, lineno, m.group(0)))
+    # h. LMDB writes only through server/store/wset.c
+    wcall = re.compile(r'\bmdb_(put|del|cursor_put|cursor_del|txn_commit|txn_begin)\s*\(')
+    for f in csrc:
+        if not f.startswith('server/') or f == 'server/store/wset.c':
+            continue
+        code = strip_code(read(f))
+        for m in wcall.finditer(code):
+            if m.group(1) == 'txn_begin' and 'MDB_RDONLY' in code[m.end():code.find(')', m.end())]:
+                continue
+            errors.append('h. %s:%d: mdb_%s outside server/store/wset.c (use the store_* '
+                          'wrappers of server/store/wset.h)'
+                          % (f, code.count('\n', 0, m.start()) + 1, m.group(1)))
     for w in warnings:
         print('check-style: warning: ' + w)
     for e in errors:

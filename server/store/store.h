@@ -153,8 +153,10 @@ void store_set_journal_obs(struct store *s, const struct store_journal_obs *obs)
  * -> HITLQ_ST_RESOURCE_EXHAUSTED (the disk is full), anything else
  * (including MDB_NOTFOUND, which is negative, -30798) ->
  * HITLQ_ST_INTERNAL.  A caller for whom absence is an answer tests
- * MDB_NOTFOUND itself first.  After RESOURCE_EXHAUSTED or INTERNAL from a
- * write the caller must abort the transaction. */
+ * MDB_NOTFOUND itself first.  The replication codes of wset.h
+ * (STORE_RC_FENCED, STORE_RC_REPL, ...) are INTERNAL too.  After
+ * RESOURCE_EXHAUSTED or INTERNAL from a write the caller must abort the
+ * transaction. */
 int store_status(int mdb_rc);
 
 /* Commit thread, with no transaction open: what a failed write's LMDB
@@ -165,7 +167,9 @@ int store_status(int mdb_rc);
  * transaction still begins (the environment is not in MDB_PANIC: a failed
  * data-page write or sync aborts only its own transaction, the last
  * committed meta page stays in force).  Anything else, MDB_PANIC included,
- * is STORE_FAULT_FATAL and stays so.  rc 0 clears a FULL state. */
+ * is STORE_FAULT_FATAL and stays so: so are wset.h's STORE_RC_FENCED and
+ * STORE_RC_REPL (another leader took over, or the replicated log may hold
+ * what this node lacks).  rc 0 clears a FULL state. */
 enum store_fault store_fault_of(struct store *s, int rc);
 
 /* Big-endian u64 helpers for keys. */

@@ -27,6 +27,7 @@
 #include "fuzz_triage.c"
 #include "fuzz_dispatch.c"
 #include "fuzz_auth.c"
+#include "fuzz_wset.c"
 
 /* Reads a whole file into a malloc'd buffer (NULL-safe for size 0). */
 static uint8_t *
@@ -145,6 +146,13 @@ test_replay_triage(void **state)
     assert_true(replay_dir("tests/fuzz/corpus/fuzz_triage", fuzz_triage_one) >= 10);
 }
 
+static void
+test_replay_wset(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/fuzz/corpus/fuzz_wset", fuzz_wset_one) >= 8);
+}
+
 /* The targets also survive the degenerate inputs. */
 static void
 test_replay_edge_inputs(void **state)
@@ -172,6 +180,8 @@ test_replay_edge_inputs(void **state)
     assert_int_equal(fuzz_dispatch_one(one, 1), 0);
     assert_int_equal(fuzz_auth_one(one, 0), 0);
     assert_int_equal(fuzz_auth_one(one, 1), 0);
+    assert_int_equal(fuzz_wset_one(one, 0), 0);
+    assert_int_equal(fuzz_wset_one(one, 1), 0);
 }
 
 int
@@ -185,6 +195,7 @@ main(void)
         cmocka_unit_test(test_replay_xgb),
         cmocka_unit_test(test_replay_auth),
         cmocka_unit_test(test_replay_triage),
+        cmocka_unit_test(test_replay_wset),
         cmocka_unit_test(test_replay_dispatch),
         cmocka_unit_test(test_replay_record),
         cmocka_unit_test(test_replay_proof),

@@ -370,12 +370,31 @@ seq_of(struct store *s)
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* With HITLQ_WSET_DUMP=DIR set, writes the recorded write-sets to
+ * DIR/ws-N (how tests/fuzz/corpus/fuzz_wset/ was seeded). */
+static void
+dump_ws(const struct env *e)
+{
+    const char *dir = getenv("HITLQ_WSET_DUMP");
+    char path[512];
+
+    for (size_t i = 0; dir != NULL && i < e->rec.n; i++) {
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/ws-%zu", dir, i + 1);
+        assert_non_null(f = fopen(path, "wb"));
+        assert_int_equal(fwrite(e->rec.ws[i], 1, e->rec.len[i], f), e->rec.len[i]);
+        fclose(f);
+    }
+}
+
 static void
 test_replay_equal(void **state)
 {
     struct env *e = *state;
 
     drive_a(e);
+    dump_ws(e);
     assert_true(e->rec.n >= 8);        /* audit open (2), 4 batches, 2 checkpoints */
     for (size_t i = 0; i < e->rec.n; i++) {
         assert_int_equal(e->rec.seq[i], i + 1);
