@@ -426,6 +426,17 @@ commit_run(struct commit *cm, struct batch *b)
  * and the interval passed, or a receipt waits) and stores it in a small
  * transaction of its own; a new checkpoint is handed back as an empty
  * batch so that the loop serves waiting receipts. */
+/* Commit thread, idle: closes due drift windows; a failed write is judged
+ * like every other (commit_fault). */
+static void
+commit_idle_drift(struct commit *cm)
+{
+    int fatal = 0, rc = cm->dead ? 0 : drift_idle(cm->srv);
+
+    if (rc != 0 && commit_fault(cm, rc, "drift_window", &fatal) != HITLQ_ST_RESOURCE_EXHAUSTED)
+        commit_hand_back_fatal(cm, fatal);
+}
+
 static void
 commit_idle_audit(struct commit *cm)
 {
@@ -530,7 +541,7 @@ commit_main(void *arg)
             pthread_mutex_unlock(&cm->mu);
             if (probe)
                 commit_do_probe(cm);
-            drift_idle(cm->srv);
+            commit_idle_drift(cm);
             commit_idle_audit(cm);
             pthread_mutex_lock(&cm->mu);
             continue;

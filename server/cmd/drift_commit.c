@@ -207,30 +207,35 @@ drift_due_ms(struct hitlq_server *srv)
     return srv->audit != NULL && dl != NULL ? dl->next_close : 0;
 }
 
-void
+int
 drift_idle(struct hitlq_server *srv)
 {
     struct drift_live *dl = drift_live(srv);
     MDB_txn *txn;
-    int st;
+    int st, rc;
 
     if (dl == NULL || srv->audit == NULL || dl->next_close == 0 ||
         util_now_ms() < dl->next_close)
-        return;
-    if (store_wtxn_begin(srv->store, &txn) != 0) {
+        return 0;
+    if ((rc = store_wtxn_begin(srv->store, &txn)) != 0) {
         dl->next_close = util_now_ms() + DRIFT_RETRY_MS;
-        return;
+        return rc;
     }
     audit_txn_begin(srv->audit, txn);
     st = drift_batch_begin(srv, txn, util_now_ms());
-    if (st != HITLQ_ST_OK || store_wtxn_commit(srv->store, txn) != 0) {
-        if (st != HITLQ_ST_OK)
-            store_wtxn_abort(srv->store, txn);
+    if (st != HITLQ_ST_OK) {
+        store_wtxn_abort(srv->store, txn);
+        rc = st == HITLQ_ST_RESOURCE_EXHAUSTED ? MDB_MAP_FULL : MDB_BAD_TXN;
+    } else {
+        rc = store_wtxn_commit(srv->store, txn);
+    }
+    if (rc != 0) {
         audit_txn_abort(srv->audit);
         log_error("drift: cannot close input-drift windows (%s); retrying",
-                  hitlq_status_str(st != HITLQ_ST_OK ? st : HITLQ_ST_INTERNAL));
+                  store_strerror(rc));
         dl->next_close = util_now_ms() + DRIFT_RETRY_MS;
     }
+    return rc;
 }
 
 void

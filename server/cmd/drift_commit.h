@@ -45,8 +45,10 @@ int  drift_batch_end(struct hitlq_server *srv, MDB_txn *txn);
 void drift_batch_abort(struct hitlq_server *srv);
 /* When the idle commit thread must close windows (0 = never). */
 uint64_t drift_due_ms(struct hitlq_server *srv);
-/* Idle tick: closes due windows in a transaction of its own. */
-void drift_idle(struct hitlq_server *srv);
+/* Idle tick: closes due windows in a transaction of its own.  Returns 0,
+ * or the store code of the failed write (retried later; the caller judges
+ * it with commit_fault like every other write). */
+int  drift_idle(struct hitlq_server *srv);
 /* Frees the commit thread's state (after the thread stopped). */
 void drift_live_free(struct hitlq_server *srv);
 
