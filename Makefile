@@ -213,9 +213,9 @@ $(B)/tests/pgappend_bench: $(B)/tests/ha/pgappend_bench.o
 	$(CC) -o $@ $^ $(HA_PQ_LIBS) -lm
 ha-build: $(B)/tests/pgproxy $(B)/tests/pgappend_bench
 test-ha-cluster: ha-build
-	sh tests/ha/test_cluster_smoke.sh $(B)
+	bash tests/ha/test_cluster_smoke.sh $(B)
 bench-ha-append: ha-build
-	sh tests/ha/bench_append.sh $(B)
+	bash tests/ha/bench_append.sh $(B)
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------------
 F = build/fuzz

@@ -93,8 +93,20 @@ postmaster_pid() {
     local f="$DIR/$1/data/postmaster.pid" pid
     [ -r "$f" ] || return 0
     pid=$(head -n 1 "$f")
-    alive "$pid" && echo "$pid" >>"$DIR/run/pgids" && echo "$pid"
+    alive "$pid" && pgid_of "$pid" >>"$DIR/run/pgids" && echo "$pid"
     return 0
+}
+
+# pgid_of PID: PID's process group (Patroni starts the postmaster in a
+# session of its own whose leader is not the postmaster).
+pgid_of() { ps -o pgid= -p "$1" | tr -d ' '; }
+
+# kill_group PID: SIGKILL to PID's whole process group (postmaster and backends at once).
+kill_group() {
+    local g
+    g=$(pgid_of "$1")
+    [ -n "$g" ] && [ "$g" != "$(pgid_of $$)" ] && kill -KILL -- "-$g" 2>/dev/null
+    kill -KILL "$1" 2>/dev/null || true
 }
 
 # members: "NAME ROLE STATE LAG" lines from the first Patroni REST API that answers.
@@ -146,7 +158,7 @@ bootstrap:
     synchronous_node_count: 1
     postgresql:
       use_pg_rewind: true
-      use_slots: true
+      use_slots: false
       parameters:
         wal_level: replica
         hot_standby: "on"
@@ -213,6 +225,7 @@ check_dir() {
     mkdir -p "$DIR/run"
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || die "root needs the postgres user (apt-get install postgresql-15)"
+        chown postgres:postgres "$DIR"
         setpriv --reuid=postgres --regid=postgres --init-groups -- test -x "$DIR" ||
             die "postgres cannot reach $DIR (a parent directory is not searchable)"
     fi
@@ -372,7 +385,7 @@ cmd_down() {
     for f in "$DIR"/run/patroni_*.pid; do stop_pid "$f" 15; done
     for n in $NODES; do
         pid=$(postmaster_pid "$n")
-        [ -z "$pid" ] || kill -KILL -- "-$pid" 2>/dev/null || true
+        [ -z "$pid" ] || kill_group "$pid"
     done
     for f in "$DIR"/run/proxy_*.pid "$DIR/run/etcd.pid"; do stop_pid "$f" 5; done
     while left=$(leftovers) && [ -n "$left" ] && [ $i -lt 50 ]; do
@@ -395,7 +408,7 @@ cmd_kill() {    # NODE
     local pm
     pm=$(postmaster_pid "$1")
     [ ! -f "$DIR/run/patroni_$1.pid" ] || kill -KILL "$(cat "$DIR/run/patroni_$1.pid")" 2>/dev/null || true
-    [ -z "$pm" ] || kill -KILL -- "-$pm" 2>/dev/null || true
+    [ -z "$pm" ] || kill_group "$pm"
     rm -f "$DIR/run/patroni_$1.pid"
     echo "cluster.sh: killed $1 (patroni and postmaster ${pm:-none})"
 }
