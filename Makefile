@@ -227,6 +227,22 @@ bench-build: all $(BENCH_BINS)
 bench: bench-build
 	sh scripts/bench.sh $(B)
 
+# ---- HA development cluster (scripts/ha/cluster.sh, docs/HA.md "Development cluster") ----
+# pgproxy: the partition device; pgappend_bench: raw append budget of the
+# PostgreSQL cluster (libpq).  test-ha-cluster: the cluster's smoke test.
+HA_PQ_CFLAGS := $(shell pkg-config --cflags libpq)
+HA_PQ_LIBS   := $(shell pkg-config --libs libpq)
+$(B)/tests/ha/pgappend_bench.o: INC = $(INC_tests) $(HA_PQ_CFLAGS)
+$(B)/tests/pgproxy: $(B)/tests/ha/pgproxy.o
+	$(CC) -o $@ $^
+$(B)/tests/pgappend_bench: $(B)/tests/ha/pgappend_bench.o
+	$(CC) -o $@ $^ $(HA_PQ_LIBS) -lm
+ha-build: $(B)/tests/pgproxy $(B)/tests/pgappend_bench
+test-ha-cluster: ha-build
+	bash tests/ha/test_cluster_smoke.sh $(B)
+bench-ha-append: ha-build
+	bash tests/ha/bench_append.sh $(B)
+
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------------
 F = build/fuzz
 FUZZCC ?= clang
@@ -329,6 +345,7 @@ lint:
 clang:
 	$(MAKE) CC=clang B=build/clang all
 
-.PHONY: ha-build test-ha test-ha-unsafe all test test-build bench bench-build fuzz fuzz-build install install-daemon install-check clean check-style lint clang faults
+.PHONY: ha-build test-ha test-ha-unsafe test-ha-cluster bench-ha-append
+.PHONY: all test test-build bench bench-build fuzz fuzz-build install install-daemon install-check clean check-style lint clang faults
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,99 @@
+#!/bin/bash
+# test_cluster_smoke.sh - smoke test of the HA development cluster
+# (scripts/ha/cluster.sh; `make test-ha-cluster`): up within 30 s; rows
+# committed with synchronous_commit = on survive a kill -9 of the primary
+# node, and the time from that kill to the first write committed on the
+# new primary is printed; with the synchronous standby also dead a commit
+# blocks instead of succeeding (Patroni strict mode), statement_timeout
+# does not end that wait, a cancel ends it only with PostgreSQL's "not
+# replicated" warning, and the blocked commit completes once a standby is
+# back; down leaves no process.  Every wait is bounded.
+#
+#   tests/ha/test_cluster_smoke.sh [BUILD_DIR]   (BUILD_DIR holds tests/pgproxy)
+set -eu
+cd "$(dirname "$0")/../.."
+export HITLQ_PGPROXY=${HITLQ_PGPROXY:-$PWD/${1:-build}/tests/pgproxy}
+CL=scripts/ha/cluster.sh
+DIR=$(mktemp -d /tmp/hitlq-ha.XXXXXX)
+chmod 0755 "$DIR"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cleanup() {
+    [ -f "$DIR/env" ] && $CL down "$DIR" >/dev/null 2>&1
+    [ -n "${KEEP:-}" ] || rm -rf "$DIR"
+}
+trap cleanup EXIT
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# sql CONNINFO SQL...: runs each SQL (own transaction, synchronous_commit on)
+# under a 10 s client-side bound; prints the tuples.
+sql() {
+    local c=$1; shift
+    local args=()
+    for q in "$@"; do args+=(-c "$q"); done
+    timeout -k 1 10 psql "$c" -v ON_ERROR_STOP=1 -qAt -c "SET synchronous_commit = on" "${args[@]}"
+}
+
+t0=$(now_ms)
+$CL up "$DIR"
+up_ms=$(($(now_ms) - t0))
+echo "ha-cluster: up in $up_ms ms"
+[ "$up_ms" -lt 30000 ] || fail "up took $up_ms ms (limit 30000)"
+. "$DIR/env"
+
+# 1. committed rows survive a kill -9 of the primary node
+sql "$HITLQ_PG" "CREATE TABLE smoke (id int PRIMARY KEY, note text NOT NULL)"
+for i in $(seq 1 50); do echo "INSERT INTO smoke VALUES ($i, 'before');"; done >"$DIR/ins.sql"
+timeout 30 psql "$HITLQ_PG" -v ON_ERROR_STOP=1 -q -c "SET synchronous_commit = on" -f "$DIR/ins.sql"
+[ "$(sql "$HITLQ_PG" "SELECT count(*) FROM smoke")" = 50 ] || fail "50 rows not committed"
+read -r old _ < <($CL primary "$DIR")
+t0=$(now_ms)
+$CL kill "$old" "$DIR"
+k=0
+until sql "$HITLQ_PG" "INSERT INTO smoke VALUES (1000 + $k, 'after')" 2>/dev/null; do
+    k=$((k + 1))
+    [ $(($(now_ms) - t0)) -lt 60000 ] || fail "no write committed within 60 s of killing $old"
+    sleep 0.2
+done
+fo_ms=$(($(now_ms) - t0))
+read -r new _ < <($CL primary "$DIR")
+echo "ha-cluster: failover: kill -9 of primary node $old -> first committed write on $new after $fo_ms ms"
+[ "$new" != "$old" ] || fail "primary still $old"
+[ "$(sql "$HITLQ_PG" "SELECT count(*) FROM smoke WHERE note = 'before'")" = 50 ] ||
+    fail "rows committed before the kill are missing on $new"
+
+# 2. the synchronous standby dies too: commits block (strict), none succeeds
+w=0
+until read -r sb _ < <($CL sync "$DIR" 2>/dev/null); do
+    w=$((w + 1))
+    [ $w -lt 75 ] || fail "no sync standby reported within 15 s of the failover"
+    sleep 0.2
+done
+$CL kill "$sb" "$DIR"
+t0=$(now_ms)
+timeout -k 1 90 psql "$HITLQ_PG" -qAt -c "SET statement_timeout = 2000" \
+    -c "INSERT INTO smoke VALUES (2000, 'blocked')" >"$DIR/blocked.out" 2>&1 &
+blocked=$!
+sleep 6
+kill -0 $blocked 2>/dev/null || fail "a commit with no standby returned: $(cat "$DIR/blocked.out")"
+[ "$(sql "$HITLQ_PG" "SELECT count(*) FROM smoke WHERE id = 2000")" = 0 ] ||
+    fail "the blocked commit is visible"
+echo "ha-cluster: sync standby $sb down: commit still blocked after 6 s (statement_timeout 2 s does not end the wait)"
+out=$(timeout -s INT 3 psql "$HITLQ_PG" -qAt -c "INSERT INTO smoke VALUES (2001, 'cancelled')" 2>&1 || true)
+case "$out" in
+    *"canceling wait for synchronous replication"*) ;;
+    *) fail "a cancelled synchronous commit did not warn: $out" ;;
+esac
+echo "ha-cluster: a cancel ends the wait with PostgreSQL's warning (committed locally, not replicated)"
+
+# 3. a standby comes back: the blocked commit completes
+$CL start "$sb" "$DIR"
+t1=$(now_ms)
+wait $blocked || fail "the blocked commit failed after $sb returned: $(cat "$DIR/blocked.out")"
+echo "ha-cluster: blocked commit completed $(($(now_ms) - t1)) ms after $sb restarted ($(($(now_ms) - t0)) ms blocked)"
+[ "$(sql "$HITLQ_PG" "SELECT count(*) FROM smoke WHERE id = 2000")" = 1 ] || fail "row 2000 missing"
+
+# 4. down leaves no process
+$CL down "$DIR"
+left=$(ps -eo args= | grep -F "$DIR/" | grep -v grep || true)
+[ -z "$left" ] || fail "processes left: $left"
+echo "ha-cluster: PASS"
