@@ -54,6 +54,7 @@ EOF
 supervise() {
     local s=$1
     while [ ! -e "$D/stop" ]; do
+        if [ -e "$D/$s.down" ]; then sleep 0.2; continue; fi   # the node is lost
         "$HITLQD" -c "$D/$s.conf" >>"$D/$s.log" 2>&1 &
         echo $! >"$D/$s.pid"
         wait $! 2>/dev/null
@@ -112,32 +113,38 @@ cluster_down() {
     "$CLUSTER" down "$D/pg" >>"$D/cluster.log" 2>&1
 }
 
-# fault NAME: injects it; prints the monotonic-ish wall ms it happened.
+# fault NAME: injects it; $D/fault_ms gets the wall ms of the moment it
+# happened (after every look-up, right before the signal or the cut).
 fault() {
-    local l
+    local l p n
     l=$(leader_slot)
+    p=$(pid_of "$l")
+    now() { date +%s%3N >"$D/fault_ms"; }
     case $1 in
-    kill-leader) kill -9 "$(pid_of "$l")" ;;
-    kill-primary) "$CLUSTER" kill "$("$CLUSTER" primary "$D/pg" | cut -d' ' -f1)" "$D/pg" ;;
-    stop-leader) p=$(pid_of "$l"); kill -STOP "$p"; sleep 8; kill -CONT "$p" ;;
-    kill-sync) "$CLUSTER" kill "$("$CLUSTER" sync "$D/pg" | cut -d' ' -f1)" "$D/pg" ;;
-    partition) "$CLUSTER" partition "$l" "$D/pg" ;;
+    kill-leader) touch "$D/$l.down"; now; kill -9 "$p" ;;
+    kill-primary) n=$(cat "$D/faulted_pg"); now; "$CLUSTER" kill "$n" "$D/pg" ;;
+    stop-leader) now; kill -STOP "$p"; sleep 8; kill -CONT "$p" ;;
+    kill-sync) n=$(cat "$D/faulted_pg"); now; "$CLUSTER" kill "$n" "$D/pg" ;;
+    partition) now; "$CLUSTER" partition "$l" "$D/pg" ;;
     restart)
-        for s in h1 h2 h3; do kill -9 "$(pid_of $s)" 2>/dev/null; done ;;
+        local pids="$(pid_of h1) $(pid_of h2) $(pid_of h3)"
+        now; kill -9 $pids 2>/dev/null ;;
     esac
 }
 
 heal() {
     case $1 in
+    kill-leader) sleep 8; rm -f "$D/$(cat "$D/faulted").down" ;;   # it comes back, follows
     partition) "$CLUSTER" heal "$(cat "$D/faulted")" "$D/pg" ;;
     kill-sync|kill-primary) "$CLUSTER" start "$(cat "$D/faulted_pg")" "$D/pg" ;;
     esac
 }
 
-# failover_ms OUT FAULT_MS: first acknowledged submit at or after the fault,
-# minus the fault time (the acknowledgement log's times are wall ms).
+# failover_ms OUT FAULT_MS: the first probe SUBMIT sent after the fault and
+# acknowledged, minus the fault time (wall ms); probes sent before the
+# fault do not count, wherever they were acknowledged.
 failover_ms() {
-    awk -v t="$2" '$1 == "S" && $2 >= t { if (min == "" || $2 < min) min = $2 }
+    awk -v t="$2" '$1 == "P" && $2 >= t { if (min == "" || $3 < min) min = $3 }
                    END { if (min == "") print "none"; else print min - t }' "$1/acks.txt"
 }
 
@@ -151,8 +158,8 @@ run_fault() {
     leader_slot >"$D/faulted"
     [ "$f" = kill-primary ] && "$CLUSTER" primary "$D/pg" | cut -d' ' -f1 >"$D/faulted_pg"
     [ "$f" = kill-sync ] && "$CLUSTER" sync "$D/pg" | cut -d' ' -f1 >"$D/faulted_pg"
-    t=$(date +%s%3N)
     fault "$f"
+    t=$(cat "$D/fault_ms")
     [ "$f" = kill-sync ] && sleep 6
     [ "$f" = partition ] && sleep 10
     heal "$f"
@@ -162,14 +169,14 @@ run_fault() {
     cat "$D/check.txt"
     audit_checks "$out" || ok=0
     lat=$(sort -n "$out/lat.txt" | awk '{a[NR]=$1} END {if (NR) printf "batch ack p50 %d ms p99 %d ms", a[int(NR*0.5)+1], a[int(NR*0.99)+1]}')
-    acks=$(grep -c '^S' "$out/acks.txt")
+    acks=$(grep -c '^[SP]' "$out/acks.txt")
     if [ $ok = 1 ]; then
         log "$f: ok — $acks acknowledged submits, failover ${fo} ms, $lat"
     else
         log "$f: FAILED (logs in $D)"; fails=$((fails + 1))
     fi
     cluster_down
-    [ $ok = 1 ] && rm -rf "$D"
+    [ $ok = 1 ] && [ -z "${HA_KEEP:-}" ] && rm -rf "$D"
 }
 
 # Every checkpoint seen during the run is a prefix of the final tree, and

@@ -67,8 +67,11 @@ load(const char *dir, size_t *n)
     *n = 0;
     while (fgets(line, sizeof(line), f)) {
         struct ack x = { 0 };
-        x.kind = line[0];
-        if ((x.kind == 'S' && sscanf(line, "S %" SCNu64 " %63s %" SCNu64, &x.ms, x.key, &x.id) == 3) ||
+        uint64_t sent;
+        x.kind = line[0] == 'P' ? 'S' : line[0];       /* a probe's SUBMIT */
+        if ((line[0] == 'S' && sscanf(line, "S %" SCNu64 " %63s %" SCNu64, &x.ms, x.key, &x.id) == 3) ||
+            (line[0] == 'P' && sscanf(line, "P %" SCNu64 " %" SCNu64 " %63s %" SCNu64, &sent, &x.ms,
+                                      x.key, &x.id) == 4) ||
             (x.kind == 'C' && sscanf(line, "C %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, &x.ms,
                                      &x.id, &x.lease, &x.exp) == 4) ||
             (x.kind == 'R' && sscanf(line, "R %" SCNu64 " %" SCNu64 " %31s", &x.ms, &x.id,

@@ -9,6 +9,9 @@
  *         S <ms> <key> <id>            a SUBMIT acknowledged
  *         C <ms> <id> <lease> <exp>    a CLAIM acknowledged
  *         R <ms> <id> <outcome>        a RESOLVE acknowledged
+ *         P <start> <end> <key> <id>   a probe's single SUBMIT: sent at start,
+ *                                      acknowledged at end (the failover time
+ *                                      is measured from these)
  *       Checkpoints seen during the run go to OUTDIR/cp-<size>.note; the
  *       per-request latencies (ms) to OUTDIR/lat.txt.
  * The checker is tests/ha/ha_check.c.
@@ -133,6 +136,36 @@ specialist_main(void *arg)
     return NULL;
 }
 
+/* The probe: one SUBMIT at a time, each logged with when it was sent and
+ * when it was acknowledged (a batch's acknowledgement time says nothing
+ * about when its items were stored). */
+static void *
+probe_main(void *arg)
+{
+    hitlq *c = ha_connect("ha-probe");
+    const struct credit_item *ci = &g_items[0];
+    hitlq_decision d;
+    char key[48];
+    uint64_t run = now_ms(), n = 0;
+
+    (void)arg;
+    while (!atomic_load(&g_stop)) {
+        snprintf(key, sizeof(key), "ha-probe-%" PRIu64 "-%" PRIu64, run, n);
+        hitlq_item it = { key, "credit_application", ci->fields, ci->fields_len, -1 };
+        uint64_t t0 = now_ms();
+        if (hitlq_submit(c, &it, &d) == HITLQ_OK) {
+            pthread_mutex_lock(&g_mu);
+            fprintf(g_acks, "P %" PRIu64 " %" PRIu64 " %s %" PRIu64 "\n", t0, now_ms(), key, d.id);
+            pthread_mutex_unlock(&g_mu);
+            n++;
+        }
+        struct timespec p = { 0, 5000000 };
+        nanosleep(&p, NULL);
+    }
+    hitlq_free(c);
+    return NULL;
+}
+
 /* Saves every new signed checkpoint the leader serves. */
 static void *
 checkpoint_main(void *arg)
@@ -191,6 +224,7 @@ cmd_run(int bots, int specialists)
     for (int i = 0; i < specialists && n < 78; i++)
         pthread_create(&t[n++], NULL, specialist_main, NULL);
     pthread_create(&t[n++], NULL, checkpoint_main, NULL);
+    pthread_create(&t[n++], NULL, probe_main, NULL);
     for (int s = 0; s < g_seconds * 10; s++) {
         struct timespec p = { 0, 100000000 };
         nanosleep(&p, NULL);
