@@ -199,6 +199,9 @@ ha-build: all $(HA_TOOLS) $(B)/ha-unsafe/hitlqd
 test-ha: ha-build
 	bash scripts/ha/test-ha.sh
 # The negative control: the checker must report lost acknowledged items.
+# Replicated throughput and its ratio to single-node, ack latency, failover.
+bench-ha: ha-build bench-build
+	bash scripts/ha/bench-ha.sh
 test-ha-unsafe: ha-build
 	HA_UNSAFE=1 bash scripts/ha/test-ha.sh kill-leader; test $$? -ne 0
 
@@ -345,7 +348,7 @@ lint:
 clang:
 	$(MAKE) CC=clang B=build/clang all
 
-.PHONY: ha-build test-ha test-ha-unsafe test-ha-cluster bench-ha-append
+.PHONY: ha-build test-ha test-ha-unsafe bench-ha test-ha-cluster bench-ha-append
 .PHONY: all test test-build bench bench-build fuzz fuzz-build install install-daemon install-check clean check-style lint clang faults
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
