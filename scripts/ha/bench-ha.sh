@@ -18,12 +18,12 @@ FAILOVERS=${FAILOVERS:-3}
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
 
-# bench PORT LABEL: one bench_load run; appends "rate p50_us p99_us" to $D/LABEL.
+# bench PORT LABEL: one bench_load run; appends "rate p50_us p99_us" to $D/res.LABEL.
 bench() {
     (cd "$ROOT" && "$BL" submit -p "$1" -c 16 -d 64 -t "$T" -n 100000000) >"$D/bl.out" 2>&1
     rate=$(awk '/durable submits\/s/ {print $5}' "$D/bl.out")
     lat=$(awk '/submit latency/ {print $7, $10}' "$D/bl.out")
-    echo "$rate $lat" >>"$D/$2"
+    echo "$rate $lat" >>"$D/res.$2"
     echo "bench-ha: $2 round: $rate submits/s, latency us p50/p99 $lat"
 }
 
@@ -46,10 +46,10 @@ for r in $(seq 1 "$ROUNDS"); do
     bench "$SPORT" single
     kill "$SPID"; wait "$SPID" 2>/dev/null; rm -rf "$D/single"
 done
-ha=$(cut -d' ' -f1 "$D/ha" | median)
-one=$(cut -d' ' -f1 "$D/single" | median)
-p50=$(cut -d' ' -f2 "$D/ha" | median)
-p99=$(cut -d' ' -f3 "$D/ha" | median)
+ha=$(X | median)
+one=$(cut -d' ' -f1 "$D/res.single" | median)
+p50=$(cut -d' ' -f2 "$D/res.ha" | median)
+p99=$(cut -d' ' -f3 "$D/res.ha" | median)
 cluster_down
 echo "bench-ha: replicated durable submits/s = $ha (median of $ROUNDS, 16 conns x 64 in flight, 3 hitlqd + 3 PostgreSQL under Patroni, synchronous strict)"
 echo "bench-ha: single-node durable submits/s = $one (same run); ratio HA/single = $(awk -v a="$ha" -v b="$one" 'BEGIN {printf "%.3f", b ? a / b : 0}')"
