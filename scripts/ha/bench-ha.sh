@@ -46,7 +46,7 @@ for r in $(seq 1 "$ROUNDS"); do
     bench "$SPORT" single
     kill "$SPID"; wait "$SPID" 2>/dev/null; rm -rf "$D/single"
 done
-ha=$(X | median)
+ha=$(cut -d' ' -f1 "$D/res.ha" | median)
 one=$(cut -d' ' -f1 "$D/res.single" | median)
 p50=$(cut -d' ' -f2 "$D/res.ha" | median)
 p99=$(cut -d' ' -f3 "$D/res.ha" | median)
