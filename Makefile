@@ -13,7 +13,7 @@ DESTDIR ?=
 CC      ?= cc
 VERSION  = 0.1.0
 
-PKGS      = libevent libevent_pthreads libevent_openssl msgpack lmdb libsodium libssl libcrypto jansson libconfuse libpq
+PKGS      = libevent libevent_pthreads libevent_openssl msgpack lmdb libsodium libssl libcrypto jansson libconfuse libpq libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CLIENT_PKGS = msgpack libssl libcrypto

@@ -19,6 +19,12 @@ struct ha_conn {
     bool        warned;        /* a notice said replication was cut short */
 };
 
+/* A reusable buffer. */
+struct ha_buf {
+    uint8_t *p;
+    size_t   cap;
+};
+
 struct ha {
     char             conninfo[1024];
     char             node[128];
@@ -27,7 +33,23 @@ struct ha {
     struct ha_conn   loop, commit, renew;
     _Atomic uint64_t epoch;        /* the epoch this node leads, 0 = none */
     _Atomic uint64_t appended;     /* last seq this node appended */
+    struct ha_buf    zout;         /* commit thread: the compressed write-set */
+    struct ha_buf    zin;          /* loop thread: a decompressed log row */
+    void            *cctx;         /* commit thread: ZSTD_CCtx */
+    void            *dctx;         /* loop thread: ZSTD_DCtx */
 };
+
+/* Log rows hold the write-set compressed (zstd, level HA_ZSTD_LEVEL); a row
+ * whose write-set would exceed HA_WSET_MAX is refused before allocating. */
+#define HA_ZSTD_LEVEL 1
+#define HA_WSET_MAX   (256u << 20)
+
+/* Compresses ws into h->zout (commit thread).  0 (*out, *outlen set) or -1. */
+int ha_pack(struct ha *h, const uint8_t *ws, size_t len, const uint8_t **out, size_t *outlen);
+/* Decompresses a log row into h->zin (loop thread), checking its declared
+ * size against HA_WSET_MAX first.  0 (*out, *outlen set) or -1. */
+int ha_unpack(struct ha *h, const uint8_t *row, size_t len, const uint8_t **out,
+              size_t *outlen);
 
 /* Runs one statement with parameters (text format unless fmts says 1 =
  * binary) and waits up to timeout_ms (< 0: no limit), connecting first

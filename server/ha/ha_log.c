@@ -61,13 +61,22 @@ ha_append_now(struct ha *h, uint64_t seq, const uint8_t *ws, size_t len)
         "INSERT INTO hitlq_log (seq, epoch, batch) SELECT $1::bigint, $2::bigint, $3::bytea"
         " FROM hitlq_leader WHERE id = 1 AND epoch = $2::bigint FOR SHARE";
     char s[24], e[24], err[512] = "";
-    const char *v[3] = { s, e, (const char *)ws };
-    int lens[3] = { 0, 0, (int)len }, fmts[3] = { 0, 0, 1 }, rc;
+    const char *v[3] = { s, e, NULL };
+    int lens[3] = { 0, 0, 0 }, fmts[3] = { 0, 0, 1 }, rc;
+    const uint8_t *z;
+    size_t zlen;
     PGresult *r;
     const char *state;
 
     snprintf(s, sizeof(s), "%llu", (unsigned long long)seq);
     snprintf(e, sizeof(e), "%llu", (unsigned long long)atomic_load(&h->epoch));
+    if (ha_pack(h, ws, len, &z, &zlen) != 0 || zlen > INT32_MAX) {
+        log_event(LOG_LVL_ERROR, "ha_append_failed", "write-set not compressed",
+                  LOG_STR("seq", s), LOG_UINT("bytes", len));
+        return STORE_RC_REPL;
+    }
+    v[2] = (const char *)z;
+    lens[2] = (int)zlen;
     r = ha_exec(h, &h->commit, sql, 3, v, lens, fmts, 0, -1, err, sizeof(err));
     if (r != NULL && ha_result_ok(r, err, sizeof(err)))
         rc = h->commit.warned ? STORE_RC_REPL
@@ -171,21 +180,30 @@ ha_horizon(struct ha *h, bool all, uint64_t *out, char *err, size_t errlen)
 
 /* Applies rows of r (seq, batch; binary) in one local transaction. */
 static int
-ha_apply_rows(struct store *st, PGresult *r, uint64_t *local, char *err, size_t errlen)
+ha_apply_rows(struct ha *h, struct store *st, PGresult *r, uint64_t *local, char *err,
+              size_t errlen)
 {
     MDB_txn *txn;
     int rc = store_wtxn_begin(st, &txn);
 
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         uint64_t seq = PQgetlength(r, i, 0) == 8 ? ha_be64(PQgetvalue(r, i, 0)) : 0;
+        const uint8_t *ws;
+        size_t len;
+        if (seq == *local + 1 && ha_unpack(h, (const uint8_t *)PQgetvalue(r, i, 1),
+                                           (size_t)PQgetlength(r, i, 1), &ws, &len) != 0) {
+            snprintf(err, errlen, "log row %llu: not a compressed write-set",
+                     (unsigned long long)seq);
+            store_wtxn_abort(st, txn);
+            return -1;
+        }
         if (seq != *local + 1) {
             snprintf(err, errlen, "log gap: have %llu, next row is %llu",
                      (unsigned long long)*local, (unsigned long long)seq);
             store_wtxn_abort(st, txn);
             return -1;
         }
-        rc = store_wset_apply(st, txn, (const uint8_t *)PQgetvalue(r, i, 1),
-                              (size_t)PQgetlength(r, i, 1));
+        rc = store_wset_apply(st, txn, ws, len);
         if (rc == 0)
             *local = seq;
     }
@@ -222,7 +240,7 @@ ha_catch_up(struct ha *h, struct store *st, bool all, char *err, size_t errlen)
         snprintf(b, sizeof(b), "%llu", (unsigned long long)upto);
         r = ha_exec(h, &h->loop, sql, 2, v, NULL, NULL, 1, 30000, err, errlen);
         if (r == NULL || !ha_result_ok(r, err, errlen) || PQntuples(r) == 0 ||
-            ha_apply_rows(st, r, &local, err, errlen) != 0) {
+            ha_apply_rows(h, st, r, &local, err, errlen) != 0) {
             if (r != NULL && PQntuples(r) == 0 && err[0] == '\0')
                 snprintf(err, errlen, "log rows up to %llu are missing",
                          (unsigned long long)upto);

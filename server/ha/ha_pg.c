@@ -12,6 +12,8 @@
 
 #include <time.h>
 
+#include <zstd.h>
+
 #include "ha_int.h"
 #include "log.h"
 #include "util.h"
@@ -240,6 +242,10 @@ ha_close(struct ha *h)
     ha_conn_drop(&h->loop);
     ha_conn_drop(&h->commit);
     ha_conn_drop(&h->renew);
+    ZSTD_freeCCtx(h->cctx);
+    ZSTD_freeDCtx(h->dctx);
+    free(h->zout.p);
+    free(h->zin.p);
     free(h);
 }
 
@@ -247,4 +253,56 @@ uint64_t
 ha_epoch(const struct ha *h)
 {
     return atomic_load(&((struct ha *)h)->epoch);
+}
+
+/* Makes b hold at least n bytes.  0 or -1. */
+static int
+ha_buf_reserve(struct ha_buf *b, size_t n)
+{
+    uint8_t *p;
+
+    if (n <= b->cap)
+        return 0;
+    if ((p = realloc(b->p, n)) == NULL)
+        return -1;
+    b->p = p;
+    b->cap = n;
+    return 0;
+}
+
+int
+ha_pack(struct ha *h, const uint8_t *ws, size_t len, const uint8_t **out, size_t *outlen)
+{
+    size_t n;
+
+    if (h->cctx == NULL && (h->cctx = ZSTD_createCCtx()) == NULL)
+        return -1;
+    if (ha_buf_reserve(&h->zout, ZSTD_compressBound(len)) != 0)
+        return -1;
+    n = ZSTD_compressCCtx(h->cctx, h->zout.p, h->zout.cap, ws, len, HA_ZSTD_LEVEL);
+    if (ZSTD_isError(n))
+        return -1;
+    *out = h->zout.p;
+    *outlen = n;
+    return 0;
+}
+
+int
+ha_unpack(struct ha *h, const uint8_t *row, size_t len, const uint8_t **out, size_t *outlen)
+{
+    unsigned long long want = ZSTD_getFrameContentSize(row, len);
+    size_t n;
+
+    if (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN || want == 0 ||
+        want > HA_WSET_MAX)
+        return -1;
+    if ((h->dctx == NULL && (h->dctx = ZSTD_createDCtx()) == NULL) ||
+        ha_buf_reserve(&h->zin, (size_t)want) != 0)
+        return -1;
+    n = ZSTD_decompressDCtx(h->dctx, h->zin.p, (size_t)want, row, len);
+    if (ZSTD_isError(n) || n != want)
+        return -1;
+    *out = h->zin.p;
+    *outlen = n;
+    return 0;
 }
