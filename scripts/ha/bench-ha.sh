@@ -36,7 +36,7 @@ single_up() {
     return 1
 }
 
-cluster_up || exit 1
+HA_DIRECT=1 cluster_up || exit 1      # the proxies are a test device, not production
 leader=$(wait_leader)
 LPORT=$(sed -n 's/^listen = "127.0.0.1:\([0-9]*\)"/\1/p' "$D/$leader.conf")
 printf 'http_listen = ""\naudit_checkpoint_ms = 200\n' >"$D/single.conf"   # as the nodes

@@ -15,7 +15,9 @@
 #   scripts/ha/test-ha.sh [FAULT ...]     default: every fault
 #   faults: kill-leader kill-primary stop-leader kill-sync partition restart
 #   HA_SECONDS (default 24): each run's length; HA_UNSAFE=1 runs the negative
-#   control (build/ha-unsafe/hitlqd, which acknowledges before the append).
+#   control (build/ha-unsafe/hitlqd, which acknowledges before the append);
+#   HA_DIRECT=1 connects the nodes straight to PostgreSQL, not through the
+#   proxies (no partition fault then; bench-ha does this).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,7 +37,8 @@ log() { echo "test-ha: $*"; }
 # node_conf SLOT PORT: the config of hitlqd SLOT (h1..h3).
 node_conf() {
     local s=$1 port=$2 pg
-    pg=$(eval "echo \"\$HITLQ_PG_${s^^}\"")
+    pg=$(eval "echo \"\$HITLQ_PG_${s^^}\"")      # through slot s's proxies
+    [ -n "${HA_DIRECT:-}" ] && pg=$HITLQ_PG             # straight to PostgreSQL
     mkdir -p "$D/$s"
     cat >"$D/$s.conf" <<EOF
 data_dir = "$D/$s"
