@@ -103,27 +103,43 @@ ha_append(void *arg, uint64_t seq, const uint8_t *ws, size_t len)
     return ha_append_now(arg, seq, ws, len);
 }
 #else
-/* NEGATIVE CONTROL ONLY (build/ha-unsafe/hitlqd, make test-ha-unsafe): each
- * write-set is appended one batch late, so its batch is committed locally
- * and acknowledged before PostgreSQL has it.  The failover suite must catch
- * this (acknowledged items missing after the leader is killed). */
-static uint8_t *late;
-static size_t late_len;
-static uint64_t late_seq;
+/* NEGATIVE CONTROL ONLY (build/ha-unsafe/hitlqd, make test-ha-unsafe): the
+ * write-sets are appended about HA_UNSAFE_LAG_MS late, as asynchronous
+ * replication would, so their batches are committed locally and
+ * acknowledged before PostgreSQL has them.  The failover suite must catch
+ * it (acknowledged items missing after the leader is killed). */
+#define HA_UNSAFE_LAG_MS 300u
+struct ha_late {
+    struct ha_late *next;
+    uint64_t        seq, at_ns;
+    size_t          len;
+    uint8_t         ws[];
+};
+static struct ha_late *late_head, *late_tail;
 
 static int
 ha_append(void *arg, uint64_t seq, const uint8_t *ws, size_t len)
 {
-    int rc = late != NULL ? ha_append_now(arg, late_seq, late, late_len) : 0;
-    uint8_t *copy = malloc(len ? len : 1);
+    struct ha_late *l = malloc(sizeof(*l) + len), *x;
+    int rc = 0;
 
-    if (copy == NULL)
+    if (l == NULL)
         return STORE_RC_REPL;
-    memcpy(copy, ws, len);
-    free(late);
-    late = copy;
-    late_len = len;
-    late_seq = seq;
+    *l = (struct ha_late){ NULL, seq, util_mono_ns(), len };
+    memcpy(l->ws, ws, len);
+    if (late_tail)
+        late_tail->next = l;
+    else
+        late_head = l;
+    late_tail = l;
+    while (rc == 0 && (x = late_head) != NULL &&
+           util_mono_ns() - x->at_ns >= HA_UNSAFE_LAG_MS * 1000000ull) {
+        rc = ha_append_now(arg, x->seq, x->ws, x->len);
+        late_head = x->next;
+        if (late_head == NULL)
+            late_tail = NULL;
+        free(x);
+    }
     return rc;
 }
 #endif
