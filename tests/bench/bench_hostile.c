@@ -410,7 +410,7 @@ phase_print(const char *what, int i, const struct phase *p)
 }
 
 /* Figures of one round: alone (phases a, b pooled) vs hostile h. */
-struct round_fig { double alone, alone_p99, host, host_p99, tp, p99x; };
+struct round_fig { double alone, alone_p99, host, host_p99, host_max, tp, p99x; };
 
 static struct round_fig
 round_figures(const struct phase *a, const struct phase *h, const struct phase *b)
@@ -421,6 +421,7 @@ round_figures(const struct phase *a, const struct phase *h, const struct phase *
     f.alone_p99 = pct_ms(a, b, 0.99);
     f.host = rate_of(h);
     f.host_p99 = pct_ms(h, NULL, 0.99);
+    f.host_max = pct_ms(h, NULL, 1.0);
     f.tp = f.alone > 0 ? f.host / f.alone : 0;
     f.p99x = f.alone_p99 > 0 ? f.host_p99 / f.alone_p99 : 0;
     return f;
@@ -460,20 +461,21 @@ static void
 print_rounds(const struct phase *ph)
 {
     double al[BH_MAX_ROUNDS], alp[BH_MAX_ROUNDS], ho[BH_MAX_ROUNDS], hop[BH_MAX_ROUNDS];
-    double tp[BH_MAX_ROUNDS], px[BH_MAX_ROUNDS];
+    double tp[BH_MAX_ROUNDS], px[BH_MAX_ROUNDS], mx[BH_MAX_ROUNDS];
     int n = opt.rounds;
     for (int r = 0; r < n; r++) {
         struct round_fig f = round_figures(&ph[2 * r], &ph[2 * r + 1], &ph[2 * r + 2]);
         printf("round %d: alone %.0f/s p99 %.2f ms; with %d hostile %.0f/s p99 %.2f ms; "
-               "ratio %.2f throughput, %.2fx p99\n", r + 1, f.alone, f.alone_p99,
-               opt.per_kind * HMIX_KINDS, f.host, f.host_p99, f.tp, f.p99x);
+               "ratio %.2f throughput, %.2fx p99; hostile max %.0f ms\n", r + 1, f.alone,
+               f.alone_p99, opt.per_kind * HMIX_KINDS, f.host, f.host_p99, f.tp, f.p99x, f.host_max);
         al[r] = f.alone, alp[r] = f.alone_p99, ho[r] = f.host, hop[r] = f.host_p99;
-        tp[r] = f.tp, px[r] = f.p99x;
+        tp[r] = f.tp, px[r] = f.p99x, mx[r] = f.host_max;
     }
     printf("bench: hostile: good client alone %.0f/s p99 %.2f ms; with %d hostile %.0f/s "
-           "p99 %.2f ms; ratio %.2f throughput, %.2fx p99 (median of %d rounds)\n",
+           "p99 %.2f ms; ratio %.2f throughput, %.2fx p99 (median of %d rounds; "
+           "longest wait with hostile, median of rounds, %.0f ms)\n",
            median(al, n), median(alp, n), opt.per_kind * HMIX_KINDS, median(ho, n),
-           median(hop, n), median(tp, n), median(px, n), n);
+           median(hop, n), median(tp, n), median(px, n), n, median(mx, n));
 }
 
 static void
