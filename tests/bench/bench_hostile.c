@@ -24,7 +24,9 @@
  *
  * Options: -t SECONDS (10) -s SETTLE_S (1) -r ROUNDS (5) -n PER_KIND (50)
  *          -d DEPTH (64) -a ADDRS (5) -R RECONNECT_MS (10)
- *          -S SLOW_BYTE_MS (1000) -f CSV
+ *          -S SLOW_BYTE_MS (1000) -f CSV -k KIND[,KIND...] (only those
+ *          kinds of the mix: random, slowloris, pipeline, idle; to find
+ *          which one costs; the line then says "with N hostile" for those)
  *
  * Output: per-phase and per-round lines, then "bench: hostile: ..." (the
  * medians and ratios) and "bench: hostile mix: ..." (what the mix did),
@@ -63,6 +65,7 @@ static struct {
     const char *portfile;
     double      seconds, settle;
     int         rounds, per_kind, depth, addrs, reconnect_ms, slow_ms;
+    unsigned    kinds;           /* -k: bit (1 << kind) per kind; 0 = all */
     const char *csv;
 } opt = {
     .seconds = 10, .settle = 1, .rounds = 5, .per_kind = 50, .depth = 64,
@@ -193,6 +196,16 @@ median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_dbl);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Number of hostile connections a phase runs. */
+static int
+n_hostile(void)
+{
+    int kinds = 0;
+    for (int k = 0; k < HMIX_KINDS; k++)
+        kinds += opt.kinds == 0 || (opt.kinds & (1u << k));
+    return opt.per_kind * kinds;
 }
 
 /* ---- the good client --------------------------------------------------------- */
@@ -380,6 +393,7 @@ phase_run(struct phase *p, bool hostile)
             .port = (uint16_t)opt.port, .per_kind = (unsigned)opt.per_kind,
             .n_addrs = (unsigned)opt.addrs, .reconnect_ms = (unsigned)opt.reconnect_ms,
             .slow_byte_ms = (unsigned)opt.slow_ms, .get_id_max = &id_max,
+            .kinds = opt.kinds,
         };
         if (!(m = hmix_start(&mo)))
             exit(1);
@@ -444,8 +458,8 @@ print_mix_summary(const struct phase *ph, int n_ph)
         }
         t.seconds += ph[i].mix.seconds;
     }
-    printf("bench: hostile mix: %d conns (%d each kind) from %d addresses, %.0f s in all;",
-           opt.per_kind * HMIX_KINDS, opt.per_kind, opt.addrs, t.seconds);
+    printf("bench: hostile mix: %d conns (%d of each kind run) from %d addresses, %.0f s in all;",
+           n_hostile(), opt.per_kind, opt.addrs, t.seconds);
     for (int k = 0; k < HMIX_KINDS; k++)
         printf("%s %s opened %.0f/s closed %.0f/s (within 0.5 s %.0f/s)", k ? "," : "",
                hmix_kind_name[k], t.opened[k] / t.seconds, t.closed[k] / t.seconds,
@@ -467,14 +481,14 @@ print_rounds(const struct phase *ph)
         struct round_fig f = round_figures(&ph[2 * r], &ph[2 * r + 1], &ph[2 * r + 2]);
         printf("round %d: alone %.0f/s p99 %.2f ms; with %d hostile %.0f/s p99 %.2f ms; "
                "ratio %.2f throughput, %.2fx p99; hostile max %.0f ms\n", r + 1, f.alone,
-               f.alone_p99, opt.per_kind * HMIX_KINDS, f.host, f.host_p99, f.tp, f.p99x, f.host_max);
+               f.alone_p99, n_hostile(), f.host, f.host_p99, f.tp, f.p99x, f.host_max);
         al[r] = f.alone, alp[r] = f.alone_p99, ho[r] = f.host, hop[r] = f.host_p99;
         tp[r] = f.tp, px[r] = f.p99x, mx[r] = f.host_max;
     }
     printf("bench: hostile: good client alone %.0f/s p99 %.2f ms; with %d hostile %.0f/s "
            "p99 %.2f ms; ratio %.2f throughput, %.2fx p99 (median of %d rounds; "
            "longest wait with hostile, median of rounds, %.0f ms)\n",
-           median(al, n), median(alp, n), opt.per_kind * HMIX_KINDS, median(ho, n),
+           median(al, n), median(alp, n), n_hostile(), median(ho, n),
            median(hop, n), median(tp, n), median(px, n), n, median(mx, n));
 }
 
@@ -482,15 +496,30 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: bench_hostile (-p PORT | -P PORTFILE) [-t S] [-s SETTLE_S] [-r ROUNDS]\n"
-                    "       [-n PER_KIND] [-d DEPTH] [-a ADDRS] [-R RECONNECT_MS] [-S SLOW_BYTE_MS] [-f CSV]\n");
+                    "       [-n PER_KIND] [-d DEPTH] [-a ADDRS] [-R RECONNECT_MS] [-S SLOW_BYTE_MS] [-f CSV]\n"
+                    "       [-k random,slowloris,pipeline,idle]\n");
     exit(2);
+}
+
+/* -k's list of kind names into opt.kinds. */
+static void
+parse_kinds(char *list)
+{
+    for (char *t = strtok(list, ","); t; t = strtok(NULL, ",")) {
+        int k = 0;
+        while (k < HMIX_KINDS && strcmp(t, hmix_kind_name[k]) != 0)
+            k++;
+        if (k == HMIX_KINDS)
+            usage();
+        opt.kinds |= 1u << k;
+    }
 }
 
 static void
 parse_args(int argc, char **argv)
 {
     int ch;
-    while ((ch = getopt(argc, argv, "p:P:t:s:r:n:d:a:R:S:f:")) != -1) {
+    while ((ch = getopt(argc, argv, "p:P:t:s:r:n:d:a:R:S:f:k:")) != -1) {
         switch (ch) {
         case 'p': opt.port = atoi(optarg); break;
         case 'P': opt.portfile = optarg; break;
@@ -503,6 +532,7 @@ parse_args(int argc, char **argv)
         case 'R': opt.reconnect_ms = atoi(optarg); break;
         case 'S': opt.slow_ms = atoi(optarg); break;
         case 'f': opt.csv = optarg; break;
+        case 'k': parse_kinds(optarg); break;
         default: usage();
         }
     }

@@ -409,7 +409,9 @@ hmix_start(const struct hmix_opts *o)
         c->fd = -1;
         c->kind = (enum hmix_kind)(i % HMIX_KINDS);
         c->addr = o->n_addrs ? 1 + (i / HMIX_KINDS) % o->n_addrs : 0;
-        hm_connect(m, c, m->t0_ns);
+        c->due_ns = UINT64_MAX;                     /* a kind left out: never */
+        if (o->kinds == 0 || (o->kinds & (1u << c->kind)))
+            hm_connect(m, c, m->t0_ns);
     }
     if (pthread_create(&m->th, NULL, hm_main, m) != 0) {
         fprintf(stderr, "hostile_mix: cannot start the thread\n");

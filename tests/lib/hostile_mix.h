@@ -23,6 +23,7 @@ extern const char *const hmix_kind_name[HMIX_KINDS];
 struct hmix_opts {
     uint16_t port;               /* the server's 127.0.0.1 port */
     unsigned per_kind;           /* connections of each kind (50) */
+    unsigned kinds;              /* bit (1 << kind) set: that kind runs; 0 = all */
     unsigned n_addrs;            /* bind to 127.0.0.2 .. 127.0.0.(1 + n); 0 = none */
     unsigned reconnect_ms;       /* pause before re-opening a closed one */
     unsigned slow_byte_ms;       /* slowloris: one byte per this many ms */
