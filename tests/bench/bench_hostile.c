@@ -474,8 +474,9 @@ print_mix_summary(const struct phase *ph, int n_ph)
 static void
 print_rounds(const struct phase *ph)
 {
-    double al[BH_MAX_ROUNDS], alp[BH_MAX_ROUNDS], ho[BH_MAX_ROUNDS], hop[BH_MAX_ROUNDS];
-    double tp[BH_MAX_ROUNDS], px[BH_MAX_ROUNDS], mx[BH_MAX_ROUNDS];
+    double al[BH_MAX_ROUNDS] = { 0 }, alp[BH_MAX_ROUNDS] = { 0 }, ho[BH_MAX_ROUNDS] = { 0 };
+    double hop[BH_MAX_ROUNDS] = { 0 }, tp[BH_MAX_ROUNDS] = { 0 }, px[BH_MAX_ROUNDS] = { 0 };
+    double mx[BH_MAX_ROUNDS] = { 0 };
     int n = opt.rounds;
     for (int r = 0; r < n; r++) {
         struct round_fig f = round_figures(&ph[2 * r], &ph[2 * r + 1], &ph[2 * r + 2]);

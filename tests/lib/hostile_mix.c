@@ -139,7 +139,7 @@ hm_build_pipe(struct hmix *m, struct hm_conn *c)
     hm_frame(c->chunk, &c->chunk_len, HITLQ_OP_HELLO, 1, m->hello + 12, m->hello_len - 12);
     c->chunk_first = c->chunk_len;
     for (uint32_t rid = 2; c->chunk_len + 32 <= HM_PIPE_CHUNK; rid++) {
-        uint8_t body[16];
+        uint8_t body[16] = { 0 };
         size_t bl = 0;
         if (max > 0 && (rid & 1)) {
             uint64_t id = 1 + hm_rand(m) % max;
