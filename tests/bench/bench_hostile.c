@@ -17,7 +17,9 @@
  * re-opened -R ms after the server closes or refuses it.  Every phase
  * lasts -s settle seconds (not measured: the mix ramps up or winds down)
  * plus -t measured seconds; a reply counts in the phase whose measured
- * window it arrives in.  Round i compares hostile phase i with the alone
+ * window it arrives in (a request still waiting at the window's end counts
+ * in the maximum with its wait so far, and is the p99 of a window without
+ * any reply: a lower bound).  Round i compares hostile phase i with the alone
  * phases before and after it (their replies pooled): throughput ratio =
  * hostile rate / alone rate, p99 ratio = hostile p99 / alone p99.  The
  * pipeliners GET ids of items the good client created.
@@ -78,6 +80,7 @@ struct phase {
     uint64_t  ok;
     uint32_t *lat_us;            /* one per ok reply */
     size_t    n_lat, cap_lat;
+    uint32_t  stuck_us;          /* at t1, the oldest request's wait so far */
     struct hmix_stats mix;       /* hostile phases */
 };
 
@@ -163,8 +166,11 @@ static double
 pct_ms(const struct phase *a, const struct phase *b, double q)
 {
     size_t n = a->n_lat + (b ? b->n_lat : 0);
-    if (n == 0)
-        return -1;
+    uint32_t stuck = a->stuck_us;
+    if (b && b->stuck_us > stuck)
+        stuck = b->stuck_us;
+    if (n == 0)                  /* no reply at all: a lower bound */
+        return stuck / 1000.0;
     uint32_t *v = malloc(n * sizeof *v);
     if (!v)
         bh_die("malloc");
@@ -174,6 +180,8 @@ pct_ms(const struct phase *a, const struct phase *b, double q)
     qsort(v, n, sizeof *v, cmp_u32);
     size_t i = (size_t)(q * (double)(n - 1) + 0.5);
     double ms = v[i] / 1000.0;
+    if (q >= 1.0 && stuck > v[i])
+        ms = stuck / 1000.0;     /* the longest wait may still be going on */
     free(v);
     return ms;
 }
@@ -402,6 +410,9 @@ phase_run(struct phase *p, bool hostile)
     p->t0 = now + (uint64_t)(opt.settle * 1e9);
     p->t1 = p->t0 + (uint64_t)(opt.seconds * 1e9);
     good_run_until(p->t1, p);
+    for (int s = 0; s < BH_MAX_DEPTH; s++)
+        if (g.busy[s] && (p->t1 - g.t_sent[s]) / 1000 > p->stuck_us)
+            p->stuck_us = (uint32_t)((p->t1 - g.t_sent[s]) / 1000);
     hmix_stop(m, &p->mix);
 }
 
