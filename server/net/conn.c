@@ -56,6 +56,8 @@ conn_set_state(struct conn *c, enum conn_state st)
     log_debug("conn %s: %s -> %s", c->peer, conn_state_names[c->state],
               conn_state_names[st]);
     c->state = st;
+    if (st == CONN_READY)
+        c->preauth = false;          /* out of the unauthenticated budget */
     if (st == CONN_READY && c->hello_ev != NULL) {     /* HELLO done in time */
         event_free(c->hello_ev);
         c->hello_ev = NULL;
@@ -188,6 +190,7 @@ conn_new(struct net *n, evutil_socket_t fd, const struct sockaddr *sa, int salen
     c->srv = n->owner;
     c->refs = 1;
     c->state = CONN_NEW;
+    c->preauth = true;
     snprintf(c->name, sizeof(c->name), "anonymous");
     conn_peer_name(c, sa);
     msgpack_zone_init(&c->zone, 4096);
@@ -305,7 +308,7 @@ conn_may_read(const struct conn *c)
 static void
 conn_resume(struct conn *c)
 {
-    if (!conn_is_open(c) || c->reading || !conn_may_read(c))
+    if (!conn_is_open(c) || c->reading || c->queued || !conn_may_read(c))
         return;
     bufferevent_enable(c->bev, EV_READ);
     c->reading = true;
@@ -360,10 +363,39 @@ conn_read_frame(struct conn *c, struct evbuffer *in)
     return true;
 }
 
+/* Stops reading c until its turn in the backlog (next loop pass). */
+static void
+conn_defer(struct conn *c)
+{
+    struct net *n = c->net;
+    static const struct timeval now = { 0, 0 };
+
+    bufferevent_disable(c->bev, EV_READ);
+    c->reading = false;
+    if (c->queued)
+        return;
+    conn_ref(c);                     /* the backlog's reference */
+    c->queued = true;
+    c->rr_next = NULL;
+    if (n->backlog_tail != NULL)
+        n->backlog_tail->rr_next = c;
+    else
+        n->backlog = c;
+    n->backlog_tail = c;
+    /* a timer, not event_active: it fires after the next poll, so every
+     * socket that became readable meanwhile gets its turn first */
+    if (!evtimer_pending(n->backlog_ev, NULL))
+        evtimer_add(n->backlog_ev, &now);
+}
+
+/* Handles up to CONN_FRAMES_PER_PASS buffered frames of c; more wait in
+ * the backlog (one connection's pipeline never takes the loop).  Reading
+ * pauses while c is over its in-flight or output cap. */
 static void
 conn_process_input(struct conn *c)
 {
     bool paused = false;
+    unsigned budget = CONN_FRAMES_PER_PASS;
 
     conn_ref(c);
     while (conn_is_open(c)) {
@@ -373,8 +405,19 @@ conn_process_input(struct conn *c)
             paused = true;
             break;
         }
+        if (budget-- == 0) {
+            if (evbuffer_get_length(bufferevent_get_input(c->bev)) >= HITLQ_FRAME_HDR_LEN) {
+                conn_defer(c);
+                paused = true;
+            }
+            break;
+        }
         if (!conn_read_frame(c, bufferevent_get_input(c->bev)))
             break;
+    }
+    if (conn_is_open(c) && !paused && !c->reading) {     /* back from the backlog */
+        bufferevent_enable(c->bev, EV_READ);
+        c->reading = true;
     }
     /* A frame the client started must be finished in time (slowloris);
      * while we pause reading, the wait is ours, not the client's. */
@@ -385,6 +428,39 @@ conn_process_input(struct conn *c)
             evtimer_del(c->frame_ev);
     }
     conn_unref(c);
+}
+
+void
+conn_run_backlog(evutil_socket_t fd, short what, void *arg)
+{
+    struct net *n = arg;
+    struct conn *c = n->backlog, *next;
+
+    (void)fd;
+    (void)what;
+    n->backlog = n->backlog_tail = NULL;     /* re-queued ones go to a new list */
+    for (; c != NULL; c = next) {
+        next = c->rr_next;
+        c->rr_next = NULL;
+        c->queued = false;
+        if (conn_is_open(c))
+            conn_process_input(c);
+        conn_unref(c);
+    }
+}
+
+void
+conn_backlog_clear(struct net *n)
+{
+    struct conn *c = n->backlog, *next;
+
+    n->backlog = n->backlog_tail = NULL;
+    for (; c != NULL; c = next) {
+        next = c->rr_next;
+        c->rr_next = NULL;
+        c->queued = false;
+        conn_unref(c);
+    }
 }
 
 static void

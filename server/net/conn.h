@@ -63,7 +63,16 @@ struct conn {
     struct event        *hello_ev;     /* owned: HELLO deadline; NULL once ready */
     struct event        *idle_ev;      /* owned: idle check; NULL when off */
     uint64_t             last_frame_ms;/* when the last frame arrived */
+    /* fairness (net.h): budgets and round-robin */
+    bool                 preauth;      /* not authenticated yet (counts against
+                                        * max_unauthenticated); false once READY */
+    bool                 queued;       /* in net's backlog (holds a reference) */
+    struct conn         *rr_next;      /* next in net's backlog */
 };
+
+/* Most frames of one connection handled in one go; the rest wait for the
+ * next event-loop pass, round-robin with every other connection. */
+#define CONN_FRAMES_PER_PASS 16
 
 /* The address part (no port) of sa into out[48]. */
 void conn_addr_str(const struct sockaddr *sa, char out[48]);
@@ -95,5 +104,11 @@ void conn_close(struct conn *c);
 /* The connection's TLS session (borrowed; for tls_peer_name and
  * tls_exporter), or NULL on a plaintext listener. */
 struct ssl_st *conn_ssl(const struct conn *c);
+/* The backlog's callback (net->backlog_ev, arg = the struct net): handles
+ * up to CONN_FRAMES_PER_PASS more frames of each connection that had more
+ * buffered than one go allows, in arrival order. */
+void conn_run_backlog(evutil_socket_t fd, short what, void *arg);
+/* Drops the backlog (at the end: no frame of it is handled). */
+void conn_backlog_clear(struct net *n);
 
 #endif
