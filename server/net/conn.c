@@ -32,7 +32,7 @@ static const char *const conn_state_names[] = { "new", "ready", "closing", "clos
 static void conn_on_read(struct bufferevent *bev, void *arg);
 static void conn_on_write(struct bufferevent *bev, void *arg);
 static void conn_on_event(struct bufferevent *bev, short what, void *arg);
-static void conn_process_input(struct conn *c);
+static unsigned conn_process_input(struct conn *c);
 static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg);
 static void conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg);
 static void conn_on_hs_timeout(evutil_socket_t fd, short what, void *arg);
@@ -312,7 +312,7 @@ conn_resume(struct conn *c)
         return;
     bufferevent_enable(c->bev, EV_READ);
     c->reading = true;
-    conn_process_input(c);          /* frames already buffered */
+    (void)conn_process_input(c);    /* frames already buffered */
 }
 
 void
@@ -391,11 +391,11 @@ conn_defer(struct conn *c)
 /* Handles up to CONN_FRAMES_PER_PASS buffered frames of c; more wait in
  * the backlog (one connection's pipeline never takes the loop).  Reading
  * pauses while c is over its in-flight or output cap. */
-static void
+static unsigned
 conn_process_input(struct conn *c)
 {
     bool paused = false;
-    unsigned budget = CONN_FRAMES_PER_PASS;
+    unsigned budget = CONN_FRAMES_PER_PASS, done = 0;
 
     conn_ref(c);
     while (conn_is_open(c)) {
@@ -414,6 +414,7 @@ conn_process_input(struct conn *c)
         }
         if (!conn_read_frame(c, bufferevent_get_input(c->bev)))
             break;
+        done++;
     }
     if (conn_is_open(c) && !paused && !c->reading) {     /* back from the backlog */
         bufferevent_enable(c->bev, EV_READ);
@@ -428,25 +429,35 @@ conn_process_input(struct conn *c)
             evtimer_del(c->frame_ev);
     }
     conn_unref(c);
+    return done;
 }
 
 void
 conn_run_backlog(evutil_socket_t fd, short what, void *arg)
 {
+    static const struct timeval now = { 0, 0 };
     struct net *n = arg;
-    struct conn *c = n->backlog, *next;
+    struct conn *c, *end = n->backlog_tail;
+    unsigned frames = 0;
+    bool last = false;
 
     (void)fd;
     (void)what;
-    n->backlog = n->backlog_tail = NULL;     /* re-queued ones go to a new list */
-    for (; c != NULL; c = next) {
-        next = c->rr_next;
+    /* one round over the connections queued now (re-queued ones go to the
+     * tail, for the next run), at most CONN_FRAMES_PER_RUN frames */
+    while ((c = n->backlog) != NULL && !last && frames < CONN_FRAMES_PER_RUN) {
+        n->backlog = c->rr_next;
+        if (n->backlog == NULL)
+            n->backlog_tail = NULL;
         c->rr_next = NULL;
         c->queued = false;
+        last = c == end;
         if (conn_is_open(c))
-            conn_process_input(c);
+            frames += conn_process_input(c);
         conn_unref(c);
     }
+    if (n->backlog != NULL && !evtimer_pending(n->backlog_ev, NULL))
+        evtimer_add(n->backlog_ev, &now);
 }
 
 void
@@ -607,7 +618,8 @@ static void
 conn_on_read(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    conn_process_input(arg);
+    ((struct conn *)arg)->heard = true;
+    (void)conn_process_input(arg);
 }
 
 static void

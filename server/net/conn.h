@@ -66,13 +66,17 @@ struct conn {
     /* fairness (net.h): budgets and round-robin */
     bool                 preauth;      /* not authenticated yet (counts against
                                         * max_unauthenticated); false once READY */
+    bool                 heard;        /* some bytes arrived (evicted last) */
     bool                 queued;       /* in net's backlog (holds a reference) */
     struct conn         *rr_next;      /* next in net's backlog */
 };
 
 /* Most frames of one connection handled in one go; the rest wait for the
  * next event-loop pass, round-robin with every other connection. */
-#define CONN_FRAMES_PER_PASS 16
+#define CONN_FRAMES_PER_PASS 4
+/* Most frames the backlog handles in one run (a loop pass stays short
+ * whatever the number of busy connections); the rest, next run. */
+#define CONN_FRAMES_PER_RUN  16
 
 /* The address part (no port) of sa into out[48]. */
 void conn_addr_str(const struct sockaddr *sa, char out[48]);

@@ -21,7 +21,8 @@
 
 /* Who holds the slots, seen from a new connection from ip: the open
  * connections from ip, the unauthenticated ones in total and from ip, and
- * the oldest unauthenticated one of each (NULL when none). */
+ * the one of each to evict (NULL when none): the oldest that sent nothing
+ * yet, else the oldest. */
 struct net_census {
     uint64_t     same, pre, same_pre;
     struct conn *oldest_pre, *oldest_same_pre;
@@ -37,11 +38,13 @@ net_census(const struct net *n, const char *ip, struct net_census *cs)
         cs->same += same;
         if (!c->preauth)
             continue;
-        cs->pre++;
-        cs->oldest_pre = c;
+        cs->pre++;          /* the oldest silent one goes first, then the oldest */
+        if (cs->oldest_pre == NULL || !c->heard || cs->oldest_pre->heard)
+            cs->oldest_pre = c;
         if (same) {
             cs->same_pre++;
-            cs->oldest_same_pre = c;
+            if (cs->oldest_same_pre == NULL || !c->heard || cs->oldest_same_pre->heard)
+                cs->oldest_same_pre = c;
         }
     }
 }
