@@ -31,6 +31,8 @@
 #       under the bundled default policy and the scorecard policy
 #   (q) the workstation: one `hitlq work --plain` client's decide -> next
 #       item shown latency at ~100k queued (scripts/bench_work.py)
+#   (r) (b)'s durable submits with a Prometheus scrape of /metrics every
+#       second vs without, alternating rounds, median of per-round ratios
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -775,6 +777,55 @@ if [ -x "$B/hitlq" ] && start_server work "$TMPROOT/policy/default.conf"; then
 fi
 say "bench: (q) hitlq work --plain decide -> next item shown: p50 $(num_or_na "$WORK_P50") ms, p99 $(num_or_na "$WORK_P99") ms (n=$(sed -n "s/.* n=\([0-9]*\).*/\1/p" "$O/work" | head -n 1))"
 
+# ---- (r) durable submits/s with a /metrics scrape every second ------------------
+# (b)'s load on fresh servers (default policy, audit log on), once with a
+# curl of /metrics every second for the whole run and once without,
+# alternating which goes first; the figure is the median of the per-round
+# ratios scraped / not.  Target >= 0.95.
+scrape_round() {  # scrape_round on|off: sets sv
+    sync
+    sv=
+    start_server "scrape$1" "$TMPROOT/policy/default.conf" || return 0
+    hp=$(cat "$PORTFILE.http" 2>/dev/null)
+    spid=
+    if [ "$1" = on ] && [ -n "$hp" ]; then
+        (n=0; while [ $n -lt 120 ]; do
+             curl -s -o /dev/null -m 2 "http://127.0.0.1:$hp/metrics"; sleep 1; n=$((n + 1))
+         done) &
+        spid=$!
+    fi
+    run "$O/scrape$1.$r" 60 "$BL" submit -P "$PORTFILE" -c 16 -d 64 -t "$SUBMIT_S" -n 2000000
+    [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+    sv=$(awk '/durable submits\/s/ { for (i = 1; i < NF; i++) if ($i == "=") { print $(i + 1); exit } }' "$O/scrape$1.$r")
+    grep -q ABORTED "$O/scrape$1.$r" && sv=
+    server_alive "scrape$1 round $r" && stop_server
+    rm -rf "$SRV_DIR/data"
+}
+SON_ALL= SOFF_ALL= SRATIO_ALL=
+say ""
+say "-- (r) durable submits/s with / without a /metrics scrape every second (load average $(loadavg))"
+if command -v curl >/dev/null 2>&1; then
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        if [ $((r % 2)) -eq 1 ]; then
+            scrape_round on; son=$sv; scrape_round off; soff=$sv
+        else
+            scrape_round off; soff=$sv; scrape_round on; son=$sv
+        fi
+        sr=$(calc 'printf "%.3f", b / a' "$(num_or_na "$soff")" "$(num_or_na "$son")")
+        say "round $r: scraped $(num_or_na "$son")/s, not $(num_or_na "$soff")/s, ratio $sr"
+        SON_ALL="$SON_ALL ${son:-n/a}" SOFF_ALL="$SOFF_ALL ${soff:-n/a}" SRATIO_ALL="$SRATIO_ALL $sr"
+        r=$((r + 1))
+    done
+else
+    say "note: curl missing: (r) skipped"
+fi
+set -- $(median3 $SON_ALL); SON_MED=$1
+set -- $(median3 $SOFF_ALL); SOFF_MED=$1
+SRATIO_MED=$(printf '%s\n' $SRATIO_ALL | grep -v '^n/a$' | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit } printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+say "bench: (r) durable submits/s with a scrape every second / without = $SRATIO_MED (median of $ROUNDS per-round ratios; scraped $(num_or_na "$SON_MED")/s, not $(num_or_na "$SOFF_MED")/s)"
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -896,5 +947,7 @@ printf '%-58s %-30s %-16s %s\n' "(p) async 16x16 in flight: default / scorecard"
     "${AS_XGB_PM:-n/a} / ${AS_CARD_PM:-n/a}" "-" "-"
 printf '%-58s %-30s %-16s %s\n' "(q) hitlq work decide -> next item, p50 / p99 ms" \
     "$(num_or_na "$WORK_P50") / $(num_or_na "$WORK_P99")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(r) submits/s with a /metrics scrape every 1 s / without" \
+    "$(num_or_na "$SRATIO_MED") ($(num_or_na "$SON_MED") / $(num_or_na "$SOFF_MED"))" ">= 0.95" "$(verdict "$SRATIO_MED" ">=" 0.95)"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0

@@ -13,7 +13,7 @@ liblmdb-dev lmdb-utils libsodium-dev libjansson-dev libconfuse-dev \
 libcmocka-dev clang libclang-rt-14-dev cppcheck python3 procps strace \
 golang-go golang-golang-x-mod-dev libxgboost-dev openssl \
 python3-numpy python3-scipy python3-sklearn libncurses-dev tmux \
-python3-msgpack python3-cryptography python3-pytest \
+python3-msgpack python3-cryptography python3-pytest chromium \
 prometheus curl"
 
 missing=""

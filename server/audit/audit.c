@@ -710,6 +710,7 @@ audit_event_fill(struct audit *a, struct record *r, const struct journal_item *i
         *st = HITLQ_ST_INTERNAL;
         return false;
     }
+    a->ev_agreement = (uint8_t)agree;
     if (sd.verdict)
         r->record_type = agree == RECORD_AGREE_OVERRODE ? RECORD_HUMAN_OVERRIDE
                                                         : RECORD_HUMAN_DECISION;
@@ -741,6 +742,7 @@ audit_event(struct audit *a, MDB_txn *txn, const struct journal_item *it,
     int st;
 
     *index = JOURNAL_NO_AUDIT;
+    a->ev_agreement = RECORD_AGREE_NONE;
     record_init(r);
     st = audit_load_ref(a, txn, it, &rf);
     if (st != HITLQ_ST_OK || !audit_event_fill(a, r, it, ev, &rf, &x, &st))

@@ -51,6 +51,8 @@ struct audit {
     struct audit_salts    csalt;          /* commit thread's salts (notes) */
     uint8_t               enc[AUDIT_ENTRY_MAX];    /* hash || record */
     struct record         rec, ref;       /* reused: ~20 KB each */
+    uint8_t               ev_agreement;   /* the last audit_event's VERDICT agreement
+                                           * (RECORD_AGREE_*; NONE when not logged) */
     uint64_t              signed_size;    /* last size signed */
     uint64_t              last_sign_ms;
     char                  pend[AUDIT_NOTE_MAX];    /* signed, not yet in acps */

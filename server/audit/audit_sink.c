@@ -23,8 +23,10 @@ audit_sink_record(void *ctx, MDB_txn *txn, const struct journal_item *it,
     if (journal_kind_implied(ev[0].kind))
         return it->log_entry != NULL ? audit_submit(a, txn, it->log_entry, at_ms)
                : it->qa_copy ? HITLQ_ST_OK : HITLQ_ST_INTERNAL;
-    for (size_t i = 0; i < n && st == HITLQ_ST_OK; i++)
+    for (size_t i = 0; i < n && st == HITLQ_ST_OK; i++) {
         st = audit_event(a, txn, it, &ev[i], at_ms, &ev[i].audit);
+        ev[i].agreement = a->ev_agreement;   /* the VERDICT's byte, for the metrics */
+    }
     return st;
 }
 

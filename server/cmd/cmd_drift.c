@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "cmd_drift.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "drift_stats.h"
@@ -133,14 +134,13 @@ drift_figures(const struct profile *pr, const struct drift_counts *c, struct dri
 }
 
 static void
-drift_pack(struct hitlq_server *srv, const struct type_policy *tp, const struct drift_counts *c,
+drift_pack(msgpack_packer *pk, const struct type_policy *tp, const struct drift_counts *c,
            uint32_t windows, uint64_t first, uint64_t last)
 {
     const struct profile *pr = tp->profile;
     struct drift_fig g[DRIFT_STORE_FEATURES_MAX];
     char hex[65];
     size_t n = drift_figures(pr, c, g);
-    msgpack_packer *pk = &srv->pk;
 
     sodium_bin2hex(hex, sizeof hex, profile_digest(pr), 32);
     msgpack_pack_map(pk, 9);
@@ -158,16 +158,31 @@ drift_pack(struct hitlq_server *srv, const struct type_policy *tp, const struct 
         drift_pack_feature(pk, pr, c, &g[i], (unsigned)i + 1);
 }
 
+int
+drift_inputs_pack(struct hitlq_server *srv, MDB_txn *txn, const struct type_policy *tp,
+                  uint64_t from, uint64_t to, msgpack_packer *pk)
+{
+    static struct drift_counts sum;     /* loop thread only */
+    uint64_t first, last;
+    uint32_t windows;
+    int st = drift_store_sum(srv->store, txn, tp->type, profile_digest(tp->profile), from, to,
+                             &sum, &windows, &first, &last);
+
+    if (st == HITLQ_ST_OK && sum.k != 0 && sum.k != profile_n_features(tp->profile))
+        st = HITLQ_ST_INTERNAL;
+    if (st == HITLQ_ST_OK)
+        drift_pack(pk, tp, &sum, windows, first, last);
+    return st;
+}
+
 static void
 drift_inputs_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
-    static struct drift_counts sum;     /* loop thread only */
     struct hitlq_server *srv = c->srv;
     const struct type_policy *tp;
     char type[HITLQ_MAX_NAME + 1], err[200];
     uint64_t from = args[1] != NULL ? wire_u64(args[1]) : 0;
-    uint64_t to = args[2] != NULL ? wire_u64(args[2]) : UINT64_MAX, first, last;
-    uint32_t windows;
+    uint64_t to = args[2] != NULL ? wire_u64(args[2]) : UINT64_MAX;
     MDB_txn *txn;
     size_t off;
     int st;
@@ -184,17 +199,14 @@ drift_inputs_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_ob
         conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_INTERNAL, "read failed");
         return;
     }
-    st = drift_store_sum(srv->store, txn, type, profile_digest(tp->profile), from, to, &sum,
-                         &windows, &first, &last);
+    off = wire_frame_begin(&srv->out);
+    st = drift_inputs_pack(srv, txn, tp, from, to, &srv->pk);
     server_read_end(srv);
-    if (st == HITLQ_ST_OK && sum.k != 0 && sum.k != profile_n_features(tp->profile))
-        st = HITLQ_ST_INTERNAL;
     if (st != HITLQ_ST_OK) {
+        srv->out.size = off;             /* nothing was packed */
         conn_send_error(c, h->opcode, h->request_id, st, "cannot read the drift counts");
         return;
     }
-    off = wire_frame_begin(&srv->out);
-    drift_pack(srv, tp, &sum, windows, first, last);
     reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
 }
 

@@ -19,6 +19,7 @@
 #include "op.h"
 #include "qa_copy.h"
 #include "reasons.h"
+#include "rollup.h"
 #include "review_blind.h"
 #include "score.h"
 #include "server.h"
@@ -260,6 +261,8 @@ submit_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
                            &op->u.submit.d, now_ms);
     if (st == HITLQ_ST_OK && !op->u.submit.duplicate)
         st = four_eyes_submit(srv, txn, op);
+    if (st == HITLQ_ST_OK && !op->u.submit.duplicate)   /* minute rollups (rollup.h) */
+        st = rollup_submit(srv->store, txn, op->u.submit.type, &op->u.submit.d, now_ms);
     if (st == HITLQ_ST_CONFLICT)
         snprintf(op->errmsg, sizeof(op->errmsg),
                  "key \"%s\" was already used for different content", op->u.submit.key);

@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "drift_stats.h"
 #include "queue.h"
+#include "rollup.h"
 #include "score.h"
 #include "server.h"
 #include "wire.h"
@@ -136,6 +137,11 @@ review_count(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label,
     if (st == HITLQ_ST_OK)
         st = review_store_add(srv->store, txn, it.type, it.start_ms, it.end_ms, it.queue,
                               &delta);
+    if (st == HITLQ_ST_OK && escalated_to == NULL)      /* minute rollups (rollup.h) */
+        st = rollup_verdict(srv->store, txn, id, it.type, it.queue,
+                            delta.not_comparable ? ROLLUP_NONE
+                            : it.rec == label ? ROLLUP_AGREE : ROLLUP_OVERRIDE,
+                            (it.flags & REVIEW_ITEM_QA) != 0);
     if (st != HITLQ_ST_OK)
         return st;
     if (keep)
@@ -411,9 +417,8 @@ rv_labels(const struct type_policy *p, const char **names)
 
 static void
 rv_pack(struct hitlq_server *srv, const struct type_policy *p, const struct rv_acc *a,
-        const struct rv_win *total)
+        const struct rv_win *total, msgpack_packer *pk)
 {
-    msgpack_packer *pk = &srv->pk;
     const char *names[REVIEW_LABELS];
     unsigned k = rv_labels(p, names);
     const struct review_row *ref = a->n > 0 ? &a->w[0].tot : NULL;
@@ -435,6 +440,26 @@ rv_pack(struct hitlq_server *srv, const struct type_policy *p, const struct rv_a
         rv_pack_win(pk, &a->w[i], ref, k, p->qa_rate);
 }
 
+int
+review_pack(struct hitlq_server *srv, MDB_txn *txn, const struct type_policy *p,
+            uint64_t from, uint64_t to, msgpack_packer *pk)
+{
+    struct rv_acc a = { calloc(REVIEW_WINDOWS_MAX, sizeof(struct rv_win)), 0, false };
+    struct rv_win *total = malloc(sizeof *total);
+    int st = HITLQ_ST_INTERNAL;
+
+    if (a.w != NULL && total != NULL)
+        st = review_store_scan(srv->store, txn, p->type, from - from % review_window_ms(srv),
+                               to, rv_collect, &a);
+    if (st == HITLQ_ST_OK) {
+        rv_total(&a, total);
+        rv_pack(srv, p, &a, total, pk);
+    }
+    free(a.w);
+    free(total);
+    return st;
+}
+
 static void
 drift_review_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_object **args)
 {
@@ -443,10 +468,8 @@ drift_review_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_ob
     char type[HITLQ_MAX_NAME + 1], err[200];
     uint64_t from = args[1] != NULL ? wire_u64(args[1]) : 0;
     uint64_t to = args[2] != NULL ? wire_u64(args[2]) : UINT64_MAX;
-    struct rv_acc a = { calloc(REVIEW_WINDOWS_MAX, sizeof(struct rv_win)), 0, false };
-    struct rv_win *total = malloc(sizeof *total);
     MDB_txn *txn = NULL;
-    size_t off;
+    size_t off = 0;
     int st = HITLQ_ST_INTERNAL;
 
     wire_copy_str(args[0], type, sizeof type);
@@ -454,21 +477,18 @@ drift_review_proceed(struct conn *c, const struct frame_hdr *h, const msgpack_ob
     if ((p = scoring_policy(srv->scoring, type)) == NULL) {
         st = HITLQ_ST_UNKNOWN_TYPE;
         snprintf(err, sizeof err, "no policy for item type \"%s\"", type);
-    } else if (a.w != NULL && total != NULL && (txn = server_read_begin(srv)) != NULL) {
-        st = review_store_scan(srv->store, txn, type, from - from % review_window_ms(srv), to,
-                               rv_collect, &a);
+    } else if ((txn = server_read_begin(srv)) != NULL) {
+        off = wire_frame_begin(&srv->out);
+        st = review_pack(srv, txn, p, from, to, &srv->pk);
         server_read_end(srv);
     }
     if (st == HITLQ_ST_OK) {
-        rv_total(&a, total);
-        off = wire_frame_begin(&srv->out);
-        rv_pack(srv, p, &a, total);
         reply_finish(c, off, h->opcode, HITLQ_ST_OK, h->request_id);
     } else {
+        if (txn != NULL)
+            srv->out.size = off;          /* drop a partial body */
         conn_send_error(c, h->opcode, h->request_id, st, err);
     }
-    free(a.w);
-    free(total);
 }
 
 static const struct wire_field drift_review_schema[] = {

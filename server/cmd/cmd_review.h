@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <lmdb.h>
+#include <msgpack.h>
 
 #include "review_store.h"
 
@@ -56,5 +57,12 @@ int review_verdict(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t 
  * counted like review_verdict's RESOLVE (each verdict is one comparison
  * with the model), the item's facts kept for the next one.  HITLQ_ST_*. */
 int review_verdict_more(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label);
+
+/* Loop thread: DRIFT_REVIEW's reply body for type p over windows
+ * starting in [from, to), packed with pk (also the live dashboard's,
+ * server/cmd/dash_api.c).  HITLQ_ST_*; on error pk may hold a partial
+ * body. */
+int review_pack(struct hitlq_server *srv, MDB_txn *txn, const struct type_policy *p,
+                uint64_t from, uint64_t to, msgpack_packer *pk);
 
 #endif

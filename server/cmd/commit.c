@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "commit.h"
+#include "metrics_feed.h"
 #include "metrics_reg.h"
 #include "drift_commit.h"
 #include "log.h"
@@ -25,6 +26,7 @@
 #include "park.h"
 #include "server.h"
 #include "store.h"
+#include "store_clock.h"
 #include "util.h"
 #include "wire.h"
 
@@ -99,6 +101,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         batch_fail(b, store_status(rc), mdb_strerror(rc));
         return -1;
     }
+    metrics_feed_reset(cm->srv->feed);                 /* nothing staged yet */
     if (cm->srv->audit != NULL) {
         audit_txn_begin(cm->srv->audit, txn);
         fail = audit_persist(cm->srv->audit, txn);
@@ -114,8 +117,11 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
     }
     if (!fail)
         fail = drift_batch_end(cm->srv, txn);          /* the batch's input counts */
+    if (!fail)
+        fail = store_clock_save(st, txn, now);         /* the restart floor */
     if (fail) {
         drift_batch_abort(cm->srv);
+        metrics_feed_reset(cm->srv->feed);
         mdb_txn_abort(txn);
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
@@ -205,6 +211,10 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
     uint64_t next;
 
     commit_note(cm, rc, b->n, t0);
+    if (rc == 0)
+        metrics_feed_apply(cm->srv->feed);   /* durable: the events count now */
+    else
+        metrics_feed_reset(cm->srv->feed);
     if (rc == 0 && cm->srv->audit != NULL)
         b->cp_new = audit_after_commit(cm->srv->audit, util_now_ms(), &next);
     if (b->cp_new)
@@ -345,8 +355,11 @@ commit_wait(struct commit *cm)
             pthread_cond_wait(&cm->cv, &cm->mu);
             continue;
         }
-        ts.tv_sec = (time_t)(due / 1000);
-        ts.tv_nsec = (long)(due % 1000) * 1000000L;
+        /* cv runs on CLOCK_MONOTONIC (commit_start): a step of the wall
+         * clock neither stalls nor hurries the checkpoint cadence */
+        uint64_t at = util_mono_ns() + (due - now) * 1000000u;
+        ts.tv_sec = (time_t)(at / 1000000000u);
+        ts.tv_nsec = (long)(at % 1000000000u);
         pthread_cond_timedwait(&cm->cv, &cm->mu, &ts);
     }
     return false;
@@ -515,7 +528,14 @@ commit_start(struct hitlq_server *srv, char *err, size_t errlen)
     cm->srv = srv;
     cm->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&cm->mu, NULL);
-    pthread_cond_init(&cm->cv, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&cm->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     cm->flush_ev = event_new(srv->base, -1, 0, commit_on_flush, cm);
     if (cm->flush_ev != NULL)
         event_priority_set(cm->flush_ev, SERVER_PRIO_LAST);

@@ -18,6 +18,7 @@
 #include "http_ops.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_feed.h"
 #include "metrics_reg.h"
 #include "server.h"
 #include "store.h"
@@ -83,6 +84,7 @@ ops_scrape(struct metrics *m, void *arg)
     if ((txn = server_read_begin(srv)) != NULL) {
         if (srv->audit != NULL && audit_count(srv->store, txn, &n) == HITLQ_ST_OK)
             metric_set(sm->tlog_entries, (double)n);
+        metrics_feed_queues(srv, txn);
         server_read_end(srv);
     }
     ops_scrape_conns(srv);
@@ -121,6 +123,35 @@ ops_healthz(struct http_req *r, void *arg)
     ops_count(arg, "/healthz", 200);
 }
 
+/* The audit signer's reason not to be ready, into out ("" when fine):
+ * entries committed that no checkpoint covers, and none signed (since
+ * the start) for HTTP_OPS_SIGNER_PERIODS signing intervals. */
+static void
+ops_signer_reason(struct hitlq_server *srv, uint64_t now, char *out, size_t outlen)
+{
+    const struct srv_health *hl = &srv->m->health;
+    struct audit_cp cp = { 0 };
+    uint64_t n = 0, last = atomic_load(&hl->cp_ok_ms), lim;
+    MDB_txn *txn;
+
+    out[0] = '\0';
+    if (srv->audit == NULL || audit_cp_get(srv->audit, &cp) != HITLQ_ST_OK)
+        cp.size = 0;                   /* none yet: every entry waits */
+    if (srv->audit == NULL || (txn = server_read_begin(srv)) == NULL)
+        return;
+    if (audit_count(srv->store, txn, &n) != HITLQ_ST_OK)
+        n = 0;
+    server_read_end(srv);
+    lim = HTTP_OPS_SIGNER_PERIODS * srv->cfg->audit_checkpoint_ms;
+    if (lim < HTTP_OPS_SIGNER_MIN_MS)
+        lim = HTTP_OPS_SIGNER_MIN_MS;
+    if (last == 0)
+        last = hl->start_ms;
+    if (n > cp.size && now > last + lim)
+        snprintf(out, outlen, "audit signer: %llu entries unsigned, no checkpoint for %llu ms\n",
+                 (unsigned long long)(n - cp.size), (unsigned long long)(now - last));
+}
+
 /* Appends the reasons the server is not ready to out (one per line). */
 static void
 ops_ready_reasons(struct hitlq_server *srv, char *out, size_t outlen)
@@ -149,6 +180,12 @@ ops_ready_reasons(struct hitlq_server *srv, char *out, size_t outlen)
         commit_probe(srv->commit);     /* idle: a probe write, seen next time */
         if (ok + 3 * HTTP_OPS_COMMIT_FRESH_MS < now)
             REASON("no write committed in %llu ms\n", (unsigned long long)(now - ok));
+    }
+    {
+        char sig[160];
+
+        ops_signer_reason(srv, now, sig, sizeof(sig));
+        REASON("%s", sig);
     }
 #undef REASON
 }

@@ -18,11 +18,13 @@
 #include "cmd.h"
 #include "cmd_audit_policy.h"
 #include "commit.h"
+#include "dash_api.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "http.h"
 #include "http_ops.h"
 #include "metrics.h"
+#include "metrics_feed.h"
 #include "metrics_reg.h"
 #include "log.h"
 #include "log_watch.h"
@@ -31,6 +33,7 @@
 #include "score.h"
 #include "server.h"
 #include "store.h"
+#include "store_clock.h"
 #include "tls.h"
 #include "util.h"
 
@@ -250,16 +253,20 @@ server_http_new(struct hitlq_server *srv, char *err, size_t errlen)
     const struct http_hooks hooks = { server_http_read_begin, server_http_read_end, srv };
 
     if ((srv->metrics = metrics_new()) == NULL ||
-        (srv->m = metrics_reg_new(srv->metrics)) == NULL) {
+        (srv->m = metrics_reg_new(srv->metrics)) == NULL ||
+        (srv->feed = metrics_feed_new(srv)) == NULL) {
         snprintf(err, errlen, "metrics: out of memory");
         return -1;
     }
     /* server_audit_mode has just committed a write transaction */
     atomic_store(&srv->m->health.commit_ok_ms, util_now_ms());
+    srv->m->health.start_ms = util_now_ms();
     if (http_new(&srv->http, srv->base, srv->cfg, srv->auth, &srv->net.tls_ctx, &hooks, err,
                  errlen) != 0)
         return -1;
-    return http_ops_register(srv, err, errlen);
+    if (http_ops_register(srv, err, errlen) != 0)
+        return -1;
+    return dash_routes_register(srv, err, errlen);   /* the live dashboard */
 }
 
 struct hitlq_server *
@@ -286,6 +293,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     net_set_owner(&srv->net, &server_net_hooks, srv, &srv->out, &srv->pk);
     if (store_open(&srv->store, cfg->data_dir, cfg->map_size_mb << 20, err, errlen) != 0)
         goto fail;
+    (void)store_clock_resume(srv->store);     /* never start behind the store's time */
     if (server_audit_mode(srv, err, errlen) != 0)
         goto fail;
     if (cfg->audit &&
@@ -349,6 +357,7 @@ server_free(struct hitlq_server *srv)
     srv->net.stopping = true;
     if (srv->commit)
         commit_stop(srv->commit);     /* replies of what was in the pipeline */
+    metrics_feed_free(srv->feed);     /* the commit thread has stopped */
     park_drop_all(srv->park);         /* parked requests go unanswered */
     http_free(srv->http);             /* its connections: before the event base */
     net_free(&srv->net);              /* the conns, the listener, the TLS context */

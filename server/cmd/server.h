@@ -94,6 +94,8 @@ struct hitlq_server {
                                           * updates atomic from either thread */
     struct srv_metrics    *m;            /* [R] owned: the series handles the commands
                                           * update (server/cmd/metrics_reg.h) */
+    struct metrics_feed   *feed;         /* [C] owned: the store's journal observer
+                                          * feeding the metrics (metrics_feed.h) */
 };
 
 /* Creates the server: event base, scoring, TLS context, store, audit log,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "queue_int.h"
+#include "rollup.h"
 #include "wire.h"
 
 #define JOURNAL_BUF 12288u   /* > largest event set: 4 KiB note + names */
@@ -284,8 +285,10 @@ static int
 journal_sink(struct store *s, MDB_txn *txn, const struct journal_item *it,
              uint64_t at_ms, struct journal_ev *ev, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         ev[i].audit = JOURNAL_NO_AUDIT;
+        ev[i].agreement = JOURNAL_AGREE_UNKNOWN;
+    }
     if (s->sink.record == NULL)
         return HITLQ_ST_OK;
     return s->sink.record(s->sink.ctx, txn, it, ev, n, at_ms);
@@ -315,8 +318,11 @@ journal_record(struct store *s, MDB_txn *txn, const struct journal_item *it,
         return HITLQ_ST_INTERNAL;
     memcpy(ev, in, n * sizeof(*ev));
     /* the sink's entries first: their indices go into the history events */
-    if ((st = journal_sink(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)
+    if ((st = journal_sink(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK ||
+        (st = rollup_journal(s, txn, it, at_ms, ev, n)) != HITLQ_ST_OK)   /* rollup.h */
         return st;
+    if (s->obs.event != NULL)          /* the metrics: kept until the commit */
+        s->obs.event(s->obs.ctx, txn, it, ev, n, at_ms);
     /* The submit-time events: exactly the first JOURNAL_SUBMIT_EVENTS of
      * the item, implied by its record, so nothing goes to hist. */
     while (first < n && journal_kind_implied(ev[first].kind))

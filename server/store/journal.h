@@ -84,9 +84,15 @@ struct journal_ev {
                                  * disagreement's ESCALATED) */
     uint8_t     sla_level;      /* SLA: 50, 75 or 100 (% of the budget) */
     bool        notify;         /* SLA: also append an `event: "sla"` result */
+    uint8_t     agreement;      /* out, set by the journal sink: the agreement
+                                 * byte of the event's audit VERDICT (RECORD_AGREE_*,
+                                 * proto/record_ext.h; NONE for events that are
+                                 * not verdicts); JOURNAL_AGREE_UNKNOWN without
+                                 * a sink.  What the store's observer sees. */
 };
 
 #define JOURNAL_NO_AUDIT UINT64_MAX
+#define JOURNAL_AGREE_UNKNOWN 0xffu
 
 /* SUBMIT's model-decision entry for the journal sink (store.h): the
  * record prepared before the transaction (struct decision's audit_tail,
@@ -123,6 +129,11 @@ struct journal_item {
     /* The item was not scored (data-quality route, or a QA copy): its
      * RESULT carries score nil. */
     bool        unscored;
+    /* For the store's observer (store.h): the queue the events happen on
+     * (for an expiry that dead-letters, the queue it expired on; NULL when
+     * not known) and when the item was submitted. */
+    const char *queue;
+    uint64_t    created_ms;
 };
 
 /* Appends events ev[0..n) (n >= 1) for item `it` at time at_ms: first

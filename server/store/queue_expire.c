@@ -39,6 +39,7 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
     struct journal_ev ev[2];
     size_t n = 1;
     uint64_t unused, last = it->h.lease;
+    char from[HITLQ_MAX_QUEUE_NAME + 1];
     int st;
 
     memset(ev, 0, sizeof(ev));
@@ -46,6 +47,7 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
     ev[0].kind = JOURNAL_EXPIRED;
     ev[0].actor = "system";
     ev[0].attempts = it->h.attempts;
+    snprintf(from, sizeof(from), "%s", it->h.queue);
     if ((st = qi_qstats_add(s, txn, it->h.queue, 0, -1, 0)) != HITLQ_ST_OK)
         return st;
     queue_fx_note_expired(fx, it, false);
@@ -66,6 +68,7 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
         return st;
     it->h.lease = last;              /* so its holder hears lease_expired */
     qi_item_journal(it, &ji);
+    ji.queue = from;                 /* the queue it expired on */
     return journal_record(s, txn, &ji, now_ms, ev, n, &unused);
 }
 

@@ -101,6 +101,8 @@ qi_item_journal(struct qi_item *it, struct journal_item *ji)
     ji->audit_ref = it->b.has_audit ? it->b.audit_index : JOURNAL_NO_AUDIT;
     ji->qa_copy = it->b.has_triage && (it->b.flags & ITEM_FLAG_QA_COPY) != 0;
     ji->unscored = ji->qa_copy || (it->b.has_triage && it->b.route == HITLQ_ROUTE_DATA_QUALITY);
+    ji->queue = it->h.queue;
+    ji->created_ms = it->h.created_ms;
 }
 
 int

@@ -13,9 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rollup.h"
 #include "store.h"
 
-#define STORE_MAX_DBS 24u
+#define STORE_MAX_DBS 32u
 
 void
 store_put_be64(uint8_t *p, uint64_t v)
@@ -69,6 +70,15 @@ store_set_journal_sink(struct store *s, const struct store_journal_sink *sink)
         memset(&s->sink, 0, sizeof(s->sink));
 }
 
+void
+store_set_journal_obs(struct store *s, const struct store_journal_obs *obs)
+{
+    if (obs != NULL)
+        s->obs = *obs;
+    else
+        memset(&s->obs, 0, sizeof(s->obs));
+}
+
 /* Opens every named database in one write txn. */
 static int
 store_open_dbis(struct store *s, MDB_txn *txn)
@@ -80,6 +90,7 @@ store_open_dbis(struct store *s, MDB_txn *txn)
         "review", "rvitems",
         "foureyes",
         "slaclk",
+        "rollup",
     };
     MDB_dbi *dbis[] = {
         &s->meta, &s->items, &s->idem, &s->ready, &s->open, &s->sla,
@@ -88,6 +99,7 @@ store_open_dbis(struct store *s, MDB_txn *txn)
         &s->review, &s->rvitems,
         &s->foureyes,
         &s->slaclk,
+        &s->rollup,
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -209,5 +221,6 @@ store_close(struct store *s)
         return;
     if (s->env != NULL)
         mdb_env_close(s->env);
+    rollup_free(s);
     free(s);
 }

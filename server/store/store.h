@@ -24,6 +24,7 @@
 
 struct journal_item;
 struct journal_ev;
+struct rollup_live;
 
 /* What a layer above the store registers to keep its own record of item
  * events (the signed audit log does, at audit_open).  The store calls it
@@ -46,6 +47,18 @@ struct store_journal_sink {
     int (*leaf)(void *ctx, MDB_txn *txn, uint64_t index, uint8_t out[32]);
     /* Packs GET's `audit` value for item id (any txn).  HITLQ_ST_*. */
     int (*pack_item)(void *ctx, MDB_txn *txn, uint64_t id, msgpack_packer *pk);
+    void *ctx;
+};
+
+/* What a layer above the store registers to see item events (the
+ * metrics, server/cmd/metrics_feed.c): called by journal_record after
+ * the sink's entries and before the history is written (so the item's
+ * stored history holds only earlier events), inside the caller's write
+ * transaction, which may still abort: an observer keeps what it saw
+ * until the commit returned.  ev[i].agreement is set.  Must not write. */
+struct store_journal_obs {
+    void (*event)(void *ctx, MDB_txn *txn, const struct journal_item *it,
+                  const struct journal_ev *ev, size_t n, uint64_t at_ms);
     void *ctx;
 };
 
@@ -82,7 +95,10 @@ struct store {
     MDB_dbi  rvitems;  /* u64 BE id -> open item's review facts (review_store.h) */
     MDB_dbi  foureyes; /* u64 BE id -> four-eyes reviewer set (review_set.h) */
     MDB_dbi  slaclk;   /* u64 BE id -> SLA clock and ladder (sla_clock.h) */
+    MDB_dbi  rollup;   /* minute rollups and item clocks (rollup.h has the layout) */
+    struct rollup_live *rollup_live;  /* the commit thread's rollup scratch (rollup.c) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
+    struct store_journal_obs obs;     /* set by store_set_journal_obs; NULLs = none */
 };
 
 /* Opens (creating if needed) the environment in directory `dir` (created
@@ -97,6 +113,10 @@ void store_close(struct store *s);           /* NULL is a no-op */
  * it).  Call before the commit and loop threads use the store, or after
  * they stopped: the pointers are read without a lock. */
 void store_set_journal_sink(struct store *s, const struct store_journal_sink *sink);
+
+/* Registers the journal observer (copied; NULL removes it), under the
+ * same rule as the sink. */
+void store_set_journal_obs(struct store *s, const struct store_journal_obs *obs);
 
 /* THE mapping of an LMDB return code to a HITLQ_ST_* status, for every
  * wing: 0 -> HITLQ_ST_OK, MDB_MAP_FULL -> HITLQ_ST_RESOURCE_EXHAUSTED

@@ -110,7 +110,7 @@ log_event_n(enum log_level lvl, const char *event, const char *msg,
 
     if (lvl > log_threshold)
         return;
-    len = log_encode(log_fmt, line, sizeof(line), !sys, util_now_ms(), lvl, event, msg, f, n);
+    len = log_encode(log_fmt, line, sizeof(line), !sys, util_wall_ms(), lvl, event, msg, f, n);
     if (sys) {
         line[len - 1] = '\0';            /* syslog ends the record itself */
         syslog(log_syslog_prio(lvl), "%s", line);
