@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -612,6 +613,32 @@ struct ssl_st *
 conn_ssl(const struct conn *c)
 {
     return c->bev != NULL ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+}
+
+bool
+conn_has_input(const struct conn *c)
+{
+    evutil_socket_t fd;
+    int waiting = 0;
+
+    if (c->bev == NULL)
+        return false;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        return true;
+    fd = bufferevent_getfd(c->bev);
+    return fd >= 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0;
+}
+
+bool
+conn_is_silent(const struct conn *c)
+{
+    SSL *ssl;
+
+    if (c->heard || c->bev == NULL)
+        return false;
+    if ((ssl = conn_ssl(c)) != NULL && !SSL_in_before(ssl))
+        return false;                    /* a handshake message arrived */
+    return !conn_has_input(c);
 }
 
 static void

@@ -105,6 +105,13 @@ void conn_request_done(struct conn *c);
 /* Closes now (drops pending output); the owner's on_close hook runs
  * before the socket's reference is dropped. */
 void conn_close(struct conn *c);
+/* True when c has not sent a byte yet: nothing read (no frame byte, no
+ * TLS handshake message), nothing buffered, nothing waiting in its socket
+ * (FIONREAD).  Such a connection may be evicted for a newcomer (net.c). */
+bool conn_is_silent(const struct conn *c);
+/* True when bytes of c wait to be handled: in its input buffer or its
+ * socket. */
+bool conn_has_input(const struct conn *c);
 /* The connection's TLS session (borrowed; for tls_peer_name and
  * tls_exporter), or NULL on a plaintext listener. */
 struct ssl_st *conn_ssl(const struct conn *c);

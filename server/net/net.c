@@ -20,33 +20,45 @@
 #include "util.h"
 
 /* Who holds the slots, seen from a new connection from ip: the open
- * connections from ip, the unauthenticated ones in total and from ip, and
- * the one of each to evict (NULL when none): the oldest that sent nothing
- * yet, else the oldest. */
+ * connections from ip, and the unauthenticated ones in total and from ip. */
 struct net_census {
     uint64_t     same, pre, same_pre;
-    struct conn *oldest_pre, *oldest_same_pre;
 };
 
 static void
 net_census(const struct net *n, const char *ip, struct net_census *cs)
 {
     memset(cs, 0, sizeof(*cs));
-    for (struct conn *c = n->conns; c != NULL; c = c->next) {      /* newest first */
+    for (const struct conn *c = n->conns; c != NULL; c = c->next) {
         bool same = strcmp(c->ip, ip) == 0;
 
         cs->same += same;
-        if (!c->preauth)
-            continue;
-        cs->pre++;          /* the oldest silent one goes first, then the oldest */
-        if (cs->oldest_pre == NULL || !c->heard || cs->oldest_pre->heard)
-            cs->oldest_pre = c;
-        if (same) {
-            cs->same_pre++;
-            if (cs->oldest_same_pre == NULL || !c->heard || cs->oldest_same_pre->heard)
-                cs->oldest_same_pre = c;
-        }
+        cs->pre += c->preauth;
+        cs->same_pre += c->preauth && same;
     }
+}
+
+/* The oldest unauthenticated connection (from ip, or any when ip is NULL)
+ * that may give way: one that never sent a byte (conn_is_silent); with
+ * stalled, else the oldest one with nothing waiting to be read either (a
+ * talker stuck mid-HELLO).  NULL when none: a connection whose bytes are
+ * here, or may be about to be, is never closed for a newcomer. */
+static struct conn *
+net_victim(const struct net *n, const char *ip, bool stalled)
+{
+    struct conn *c = n->conns, *quiet = NULL;
+
+    while (c != NULL && c->next != NULL)          /* to the oldest */
+        c = c->next;
+    for (; c != NULL; c = c->prev) {
+        if (!c->preauth || (ip != NULL && strcmp(c->ip, ip) != 0))
+            continue;
+        if (conn_is_silent(c))
+            return c;
+        if (stalled && quiet == NULL && !conn_has_input(c))
+            quiet = c;
+    }
+    return quiet;
 }
 
 /* Closes c, an unauthenticated connection, to make room for a new one;
@@ -65,9 +77,24 @@ net_evict(struct conn *c, const char *why)
     conn_close(c);
 }
 
-/* Makes room for a new connection from ip: the oldest unauthenticated
- * connection (of ip first) gives way when a budget is full.  0, or -1 with
- * the refused limit's name in *why (only authenticated connections left). */
+/* Frees a slot for a newcomer when a limit is full: true if it did. */
+static bool
+net_evict_for(struct net *n, const char *ip, bool stalled, const char *why)
+{
+    struct conn *v = net_victim(n, ip, stalled);
+
+    if (v == NULL)
+        return false;
+    net_evict(v, why);
+    return true;
+}
+
+/* Makes room for a new connection from ip.  The unauthenticated budgets
+ * are soft: when full, the oldest silent unauthenticated connection (of
+ * ip first) gives way; when none is silent the newcomer is let in (talkers
+ * are bounded by hello_timeout_ms).  The connection limits are hard: a
+ * silent one, else a stalled one gives way, else the newcomer is refused.
+ * 0, or -1 with the refused limit's name in *why. */
 static int
 net_make_room(struct net *n, const char *ip, const char **why)
 {
@@ -75,26 +102,21 @@ net_make_room(struct net *n, const char *ip, const char **why)
     struct net_census cs;
 
     net_census(n, ip, &cs);
-    if (cs.same_pre >= cfg->max_unauthenticated_per_addr) {
-        net_evict(cs.oldest_same_pre, "max_unauthenticated_per_addr");
+    if (cs.same_pre >= cfg->max_unauthenticated_per_addr &&
+        net_evict_for(n, ip, false, "max_unauthenticated_per_addr"))
         net_census(n, ip, &cs);
-    }
-    if (cs.pre >= cfg->max_unauthenticated) {
-        net_evict(cs.oldest_pre, "max_unauthenticated");
+    if (cs.pre >= cfg->max_unauthenticated &&
+        net_evict_for(n, NULL, false, "max_unauthenticated"))
         net_census(n, ip, &cs);
-    }
     if (cs.same >= cfg->max_connections_per_addr) {
         *why = "max_connections_per_addr";
-        if (cs.oldest_same_pre == NULL)
+        if (!net_evict_for(n, ip, true, *why))
             return -1;
-        net_evict(cs.oldest_same_pre, *why);
-        net_census(n, ip, &cs);
     }
     if (n->n_conns >= cfg->max_connections) {
         *why = "max_connections";
-        if (cs.oldest_pre == NULL)
+        if (!net_evict_for(n, NULL, true, *why))
             return -1;
-        net_evict(cs.oldest_pre, *why);
     }
     return 0;
 }
@@ -115,7 +137,7 @@ net_on_accept(struct evconnlistener *l, evutil_socket_t fd,
     }
     conn_addr_str(sa, ip);
     if (net_make_room(n, ip, &why) != 0) {
-        log_warn("refusing connection from %s: %s reached (all authenticated)", ip, why);
+        log_warn("refusing connection from %s: %s reached (none may give way)", ip, why);
         evutil_closesocket(fd);
         return;
     }

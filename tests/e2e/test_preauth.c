@@ -4,7 +4,7 @@
  * that have not authenticated yet have a budget of their own
  * (max_unauthenticated in total, max_unauthenticated_per_addr per
  * address), and a new one evicts the oldest unauthenticated connection
- * when a budget is full.  An attacker holding 1,100 idle sockets from five
+ * when a budget is full, but only one that never sent a byte.  An attacker holding 1,100 idle sockets from five
  * addresses, re-opening every one the server closes, must not lock an
  * authenticated client out: it still connects, authenticates and submits.
  * Run from the repo root.
@@ -141,10 +141,38 @@ static void test_per_address_evicts_oldest(void **st)
         hconn_close(&c[i]);
 }
 
+/* Only silent connections give way: eight from one address that sent
+ * part of a HELLO (a slow link, a client mid-handshake) stay open when a
+ * ninth and a tenth arrive; the tenth evicts the ninth, the silent one. */
+static void test_talkers_are_not_evicted(void **st)
+{
+    static const uint8_t part[3] = { 0x51, 0x01, 0x00 };   /* a frame's start */
+    struct hconn c[10];
+
+    (void)st;
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(hconn_open_from(&c[i], afx_srv.port, "127.0.0.8"), 0);
+        assert_int_equal(hconn_send(&c[i], part, sizeof part, 2000), 0);
+    }
+    harness_sleep_ms(50);
+    for (int i = 8; i < 10; i++) {
+        assert_int_equal(hconn_open_from(&c[i], afx_srv.port, "127.0.0.8"), 0);
+        harness_sleep_ms(50);
+    }
+    assert_true(hconn_expect_closed(&c[8], 2000, NULL));
+    harness_sleep_ms(100);
+    for (int i = 0; i < 8; i++)
+        assert_false(fd_closed(c[i].fd));
+    assert_false(fd_closed(c[9].fd));
+    for (int i = 0; i < 10; i++)
+        hconn_close(&c[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_per_address_evicts_oldest),
+        cmocka_unit_test(test_talkers_are_not_evicted),
         cmocka_unit_test(test_idle_flood_good_client_gets_in),
     };
     signal(SIGPIPE, SIG_IGN);
