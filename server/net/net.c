@@ -71,7 +71,7 @@ net_evict(struct conn *c, const char *why)
 
     if (k > 0)
         log_event(LOG_LVL_WARN, "preauth_evicted",
-                  "closed the oldest unauthenticated connection for a new one",
+                  "closed the oldest silent unauthenticated connection for a new one",
                   LOG_UINT("count", k), LOG_STR("example_peer", c->peer),
                   LOG_STR("budget", why));
     conn_close(c);

@@ -117,10 +117,11 @@ static const struct opt config_opts[] = {
             "syslog facility with log_target = syslog: daemon, user or local0..local7"),
     U64_OPT("max_unauthenticated", max_unauthenticated, 64, 1, 1000000,
             "simultaneous connections that have not authenticated yet (HELLO and AUTH\n"
-            "# not done); a new one beyond this closes the oldest of them"),
+            "# not done); a new one beyond this closes the oldest of them that has\n"
+            "# not sent a byte (one that is talking is never closed for it)"),
     U64_OPT("max_unauthenticated_per_addr", max_unauthenticated_per_addr, 8, 1, 1000000,
             "the same from one IP address: a new one beyond this closes that\n"
-            "# address's oldest unauthenticated connection"),
+            "# address's oldest silent unauthenticated connection"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 
