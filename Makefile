@@ -185,7 +185,7 @@ test-build: $(T)/hitlqd $(T)/hitlqd-unsafe $(T)/hitlq $(T)/hitlq-audit $(TEST_BI
 test: test-build
 	sh scripts/run-tests.sh $(T)
 # The fault suite (LD_PRELOAD shims of tests/faults/), also part of `make test`.
-FAULT_TESTS = $(T)/tests/test_clock_jump
+FAULT_TESTS = $(T)/tests/test_clock_jump $(T)/tests/test_store_faults
 FAULT_TESTS += $(T)/tests/test_preauth $(T)/tests/test_fairness
 faults: test-build
 	@for t in $(FAULT_TESTS); do echo "=== $$t"; $$t || exit 1; done

@@ -32,7 +32,10 @@
 #   (q) the workstation: one `hitlq work --plain` client's decide -> next
 #       item shown latency at ~100k queued (scripts/bench_work.py)
 #   (r) (b)'s durable submits with a Prometheus scrape of /metrics every
-#       second vs without, alternating rounds, median of per-round ratios
+#       second and the dashboard's /api/v1/overview every 2 s vs without,
+#       alternating rounds, median of per-round ratios
+#   (s) /metrics scrape time of a server with 1,000 queues holding items
+#       (scripts/bench_queues.py): median and p99 of 50 scrapes
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -779,7 +782,9 @@ say "bench: (q) hitlq work --plain decide -> next item shown: p50 $(num_or_na "$
 
 # ---- (r) durable submits/s with a /metrics scrape every second ------------------
 # (b)'s load on fresh servers (default policy, audit log on), once with a
-# curl of /metrics every second for the whole run and once without,
+# curl of /metrics every second and of the dashboard's /api/v1/overview
+# every 2 s (what an open dashboard page fetches) for the whole run and
+# once without,
 # alternating which goes first; the figure is the median of the per-round
 # ratios scraped / not.  Target >= 0.95.
 scrape_round() {  # scrape_round on|off: sets sv
@@ -790,7 +795,9 @@ scrape_round() {  # scrape_round on|off: sets sv
     spid=
     if [ "$1" = on ] && [ -n "$hp" ]; then
         (n=0; while [ $n -lt 120 ]; do
-             curl -s -o /dev/null -m 2 "http://127.0.0.1:$hp/metrics"; sleep 1; n=$((n + 1))
+             curl -s -o /dev/null -m 2 "http://127.0.0.1:$hp/metrics"
+             [ $((n % 2)) -eq 0 ] && curl -s -o /dev/null -m 2 "http://127.0.0.1:$hp/api/v1/overview"
+             sleep 1; n=$((n + 1))
          done) &
         spid=$!
     fi
@@ -803,7 +810,7 @@ scrape_round() {  # scrape_round on|off: sets sv
 }
 SON_ALL= SOFF_ALL= SRATIO_ALL=
 say ""
-say "-- (r) durable submits/s with / without a /metrics scrape every second (load average $(loadavg))"
+say "-- (r) durable submits/s with / without a /metrics scrape every 1 s + overview every 2 s (load average $(loadavg))"
 if command -v curl >/dev/null 2>&1; then
     r=1
     while [ $r -le "$ROUNDS" ]; do
@@ -824,7 +831,31 @@ set -- $(median3 $SON_ALL); SON_MED=$1
 set -- $(median3 $SOFF_ALL); SOFF_MED=$1
 SRATIO_MED=$(printf '%s\n' $SRATIO_ALL | grep -v '^n/a$' | sort -n | awk '{ v[NR] = $1 } END {
     if (NR == 0) { print "n/a"; exit } printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-say "bench: (r) durable submits/s with a scrape every second / without = $SRATIO_MED (median of $ROUNDS per-round ratios; scraped $(num_or_na "$SON_MED")/s, not $(num_or_na "$SOFF_MED")/s)"
+say "bench: (r) durable submits/s with a scrape every second (+ overview every 2 s) / without = $SRATIO_MED (median of $ROUNDS per-round ratios; scraped $(num_or_na "$SON_MED")/s, not $(num_or_na "$SOFF_MED")/s)"
+
+# ---- (s) /metrics scrape time with 1,000 queues holding items ------------------
+# A policy of 16 types copying the bench scorecard type, each with 64
+# escalate_to queues (1,024 known besides the 16 review queues); 1,000
+# items submitted, each claimed and ESCALATEd to its own queue, then 50
+# GETs of /metrics, each on a new connection (scripts/bench_queues.py).
+# Target: < 50 ms.
+QS_MED= QS_P99= QS_MAX= QS_CPU=
+say ""
+say "-- (s) /metrics scrape time, 1,000 queues holding items (load average $(loadavg))"
+python3 scripts/bench_queues.py policy "$TMPROOT/policy"
+printf 'policy = "%s"\nmap_size_mb = 4096\nhttp_listen = "127.0.0.1:0"\n' \
+    "$TMPROOT/policy/queues_policy.json" > "$TMPROOT/policy/queues.conf"
+if start_server queues "$TMPROOT/policy/queues.conf"; then
+    run "$O/queues" 600 python3 scripts/bench_queues.py run "$B/hitlq" "$(cat "$PORTFILE")" \
+        "$(cat "$PORTFILE.http" 2>/dev/null)" 1000 50
+    QS_MED=$(sed -n 's/.* median_ms=\([0-9.]*\).*/\1/p' "$O/queues")
+    QS_P99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' "$O/queues")
+    QS_MAX=$(sed -n 's/.* max_ms=\([0-9.]*\).*/\1/p' "$O/queues")
+    QS_CPU=$(sed -n 's/.* server_cpu_ms_per_scrape=\([0-9.]*\).*/\1/p' "$O/queues")
+    server_alive "queues" && stop_server
+    rm -rf "$SRV_DIR/data"
+fi
+say "bench: (s) /metrics with 1,000 queues holding items: median $(num_or_na "$QS_MED") ms, p99 $(num_or_na "$QS_P99") ms of 50 scrapes ($(sed -n 's/.*\(series=[0-9]*\) \(bytes=[0-9]*\).*/\1, \2/p' "$O/queues" 2>/dev/null)), server CPU $(num_or_na "$QS_CPU") ms a scrape"
 
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
@@ -947,7 +978,11 @@ printf '%-58s %-30s %-16s %s\n' "(p) async 16x16 in flight: default / scorecard"
     "${AS_XGB_PM:-n/a} / ${AS_CARD_PM:-n/a}" "-" "-"
 printf '%-58s %-30s %-16s %s\n' "(q) hitlq work decide -> next item, p50 / p99 ms" \
     "$(num_or_na "$WORK_P50") / $(num_or_na "$WORK_P99")" "-" "-"
-printf '%-58s %-30s %-16s %s\n' "(r) submits/s with a /metrics scrape every 1 s / without" \
+printf '%-58s %-30s %-16s %s\n' "(r) submits/s, /metrics every 1 s + overview 2 s / without" \
     "$(num_or_na "$SRATIO_MED") ($(num_or_na "$SON_MED") / $(num_or_na "$SOFF_MED"))" ">= 0.95" "$(verdict "$SRATIO_MED" ">=" 0.95)"
+printf '%-58s %-30s %-16s %s\n' "(s) /metrics scrape ms, 1,000 queues: median (p99)" \
+    "$(num_or_na "$QS_MED") ($(num_or_na "$QS_P99"))" "< 50" "$(verdict "$QS_P99" "<=" 49.99)"
+printf '%-58s %-30s %-16s %s\n' "(s) server CPU ms per scrape, 1,000 queues" \
+    "$(num_or_na "$QS_CPU")" "-" "-"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0

@@ -26,6 +26,7 @@
 #define EXIT_CONFIG   3
 #define EXIT_STARTUP  4
 #define EXIT_LISTEN   5
+#define EXIT_STORAGE  6   /* stopped by a fatal storage error (docs/RELIABILITY.md §1.3) */
 
 static void
 usage(FILE *f)
@@ -235,5 +236,5 @@ main(int argc, char **argv)
               LOG_STR("reason", stop_failed ? "storage_failure"
                                 : stop_sig != 0 ? strsignal(stop_sig) : "stopped"),
               LOG_INT("signal", stop_sig), LOG_BOOL("clean", rc == 0 && !stop_failed));
-    return rc == 0 ? 0 : EXIT_STARTUP;
+    return stop_failed ? EXIT_STORAGE : rc == 0 ? 0 : EXIT_STARTUP;
 }

@@ -105,8 +105,10 @@ audit_node_store(void *arg, unsigned level, uint64_t index, const uint8_t hash[M
     store_put_be64(kb + 1, index);
     MDB_val k = { 9, kb }, v = { MERKLE_HASH_LEN, (void *)hash };
     /* Not MDB_APPEND: keys sort by level first, so a new level-4 node
-     * comes before the level-8 nodes already stored. */
-    return mdb_put(a->txn, a->s->anodes, &k, &v, 0);
+     * comes before the level-8 nodes already stored.  The code is kept:
+     * a full map must reach the client as resource_exhausted. */
+    a->node_rc = mdb_put(a->txn, a->s->anodes, &k, &v, 0);
+    return a->node_rc;
 }
 
 int
@@ -170,8 +172,9 @@ audit_store_entry(struct audit *a, MDB_txn *txn, size_t len, uint64_t t)
     if (merkle_leaf_hash(&a->h, a->enc + AUDIT_HASH_LEN, len, a->enc) != MERKLE_OK)
         return HITLQ_ST_INTERNAL;
     a->txn = txn;
+    a->node_rc = 0;
     if (merkle_tree_append(&a->tree, &a->h, a->enc, audit_node_store, a) != MERKLE_OK)
-        return HITLQ_ST_INTERNAL;
+        return a->node_rc != 0 ? store_status(a->node_rc) : HITLQ_ST_INTERNAL;
     store_put_be64(kb, index);
     MDB_val k = { 8, kb }, v = { AUDIT_HASH_LEN + len, a->enc };
     rc = mdb_put(txn, a->s->alog, &k, &v, MDB_APPEND);

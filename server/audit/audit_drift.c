@@ -67,8 +67,7 @@ audit_profile_register(struct audit *a, MDB_txn *txn, const char *type,
     audit_drift_record(a, RECORD_PROFILE_REGISTERED, type, RECORD_EXT_PROFILE, body, len);
     if ((st = audit_append(a, txn, &a->rec, now_ms, &index, hash)) != HITLQ_ST_OK)
         return st;
-    return audit_meta_put(a->s, txn, name, &index, sizeof(index)) == 0 ? HITLQ_ST_OK
-                                                                     : HITLQ_ST_INTERNAL;
+    return store_status(audit_meta_put(a->s, txn, name, &index, sizeof(index)));
 }
 
 int

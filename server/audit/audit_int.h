@@ -48,6 +48,7 @@ struct audit {
     struct merkle_tree    tree, snap;
     uint64_t              last_time, snap_last_time;
     MDB_txn              *txn;            /* batch txn seen by the node store */
+    int                   node_rc;        /* the node store's last LMDB code */
     struct audit_salts    csalt;          /* commit thread's salts (notes) */
     uint8_t               enc[AUDIT_ENTRY_MAX];    /* hash || record */
     struct record         rec, ref;       /* reused: ~20 KB each */

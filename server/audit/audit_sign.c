@@ -320,8 +320,7 @@ audit_register_model(struct audit *a, MDB_txn *txn, const struct audit_type *m, 
     r->ext_count = 1;
     if ((st = audit_append(a, txn, r, now_ms, &index, hash)) != HITLQ_ST_OK)
         return st;
-    return audit_meta_put(a->s, txn, name, &index, sizeof(index)) == 0 ? HITLQ_ST_OK
-                                                                     : HITLQ_ST_INTERNAL;
+    return store_status(audit_meta_put(a->s, txn, name, &index, sizeof(index)));
 }
 
 /* POLICY_CHANGE when the policy file's digest differs from the last one. */
@@ -357,8 +356,7 @@ audit_register_policy(struct audit *a, MDB_txn *txn, uint64_t now_ms)
     r->ext_count = 1;
     if ((st = audit_append(a, txn, r, now_ms, &index, hash)) != HITLQ_ST_OK)
         return st;
-    return audit_meta_put(a->s, txn, "audit_policy", dg, AUDIT_HASH_LEN) == 0
-               ? HITLQ_ST_OK : HITLQ_ST_INTERNAL;
+    return store_status(audit_meta_put(a->s, txn, "audit_policy", dg, AUDIT_HASH_LEN));
 }
 
 int
@@ -480,8 +478,9 @@ audit_persist(struct audit *a, MDB_txn *txn)
         return HITLQ_ST_OK;
     store_put_be64(kb, a->pend_size);
     MDB_val k = { 8, kb }, v = { a->pend_len, a->pend };
-    if (mdb_put(txn, a->s->acps, &k, &v, 0) != 0)
-        return HITLQ_ST_INTERNAL;
+    int rc = mdb_put(txn, a->s->acps, &k, &v, 0);
+    if (rc != 0)
+        return store_status(rc);
     a->pend_len = 0;
     return HITLQ_ST_OK;
 }

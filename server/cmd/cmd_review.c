@@ -30,6 +30,8 @@
 #define REVIEW_WINDOWS_MAX 512u          /* windows in one reply */
 #define REVIEW_Q_SLOTS     (REVIEW_QUEUES_MAX + 1u)   /* + "other" */
 
+_Static_assert(ROLLUP_BANDS == REVIEW_BINS, "rollup score bands are the review's bins");
+
 /* ---- write path ------------------------------------------------------------- */
 
 uint8_t
@@ -78,7 +80,9 @@ review_keep(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, const char *typ
     it.rec = o->rec;
     it.act = o->act;
     it.route = d->route;
-    it.flags = id == d->qa_id && d->qa ? REVIEW_ITEM_QA : 0;
+    it.flags = (id == d->qa_id && d->qa ? REVIEW_ITEM_QA : 0) |
+               (o->scored ? REVIEW_ITEM_SCORED : 0);
+    it.bin = o->bin;
     it.start_ms = start;
     it.end_ms = start + review_window_ms(srv);
     snprintf(it.type, sizeof it.type, "%s", type);
@@ -139,6 +143,8 @@ review_count(struct hitlq_server *srv, MDB_txn *txn, uint64_t id, uint8_t label,
                               &delta);
     if (st == HITLQ_ST_OK && escalated_to == NULL)      /* minute rollups (rollup.h) */
         st = rollup_verdict(srv->store, txn, id, it.type, it.queue,
+                            (it.flags & REVIEW_ITEM_SCORED) && it.bin < ROLLUP_BANDS
+                            ? it.bin : ROLLUP_BAND_NONE,
                             delta.not_comparable ? ROLLUP_NONE
                             : it.rec == label ? ROLLUP_AGREE : ROLLUP_OVERRIDE,
                             (it.flags & REVIEW_ITEM_QA) != 0);

@@ -3,7 +3,10 @@
  * state change, automated or human, becomes durable: ops are applied in
  * arrival order inside one write transaction per batch, and no reply is
  * sent before mdb_txn_commit has returned 0.  A failed commit fails every
- * op in its batch (none of them is acknowledged).
+ * op in its batch (none of them is acknowledged).  Every failed write
+ * (a batch, the idle checkpoint, the readiness probe) goes through
+ * commit_fault: a full map or disk refuses writes until one fits again, any
+ * other storage error stops the server (docs/RELIABILITY.md §1.3).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -50,6 +53,8 @@ struct commit {
     bool             stop;
     bool             probe;       /* under mu: commit_probe asked */
     bool             dead;        /* thread only: a fatal storage error happened */
+    bool             full;        /* thread only: the last write found storage full */
+    size_t           ops_out;     /* loop thread only: ops handed over, not finished */
     struct batch    *staging;     /* loop thread only: this pass's ops */
     struct event    *flush_ev;    /* hands staging over at the end of a pass */
     struct event    *done_ev;     /* eventfd readable: batches came back */
@@ -78,6 +83,46 @@ batch_fail(struct batch *b, int status, const char *msg)
     }
 }
 
+/* Commit thread, no transaction open: the one place a failed write's LMDB
+ * code rc is judged (store_fault_of).  Storage full: logged once as
+ * `storage_full` (with the real cause) until a write fits again; returns
+ * RESOURCE_EXHAUSTED.  Anything else: logged as `storage_failure`, the
+ * thread takes no more writes and *fatal_rc asks the loop thread to stop
+ * the server (server_fail); returns INTERNAL. */
+static int
+commit_fault(struct commit *cm, int rc, const char *stage, int *fatal_rc)
+{
+    enum store_fault f = store_fault_of(cm->srv->store, rc);
+
+    atomic_store(&cm->srv->m->health.commit_fail_rc, rc);
+    atomic_store(&cm->srv->m->health.commit_fail_ms, util_now_ms());
+    if (f == STORE_FAULT_FULL) {
+        if (!cm->full)
+            log_event(LOG_LVL_ERROR, "storage_full", "storage full; writes are refused",
+                      LOG_STR("stage", stage), LOG_STR("reason", mdb_strerror(rc)),
+                      LOG_INT("errno", rc > 0 ? rc : 0));
+        cm->full = true;
+        return HITLQ_ST_RESOURCE_EXHAUSTED;
+    }
+    if (!cm->dead)
+        log_event(LOG_LVL_ERROR, "storage_failure", "fatal storage error; stopping",
+                  LOG_STR("stage", stage), LOG_STR("reason", mdb_strerror(rc)),
+                  LOG_INT("errno", rc > 0 ? rc : 0));
+    cm->dead = true;
+    *fatal_rc = rc != 0 ? rc : EIO;
+    return HITLQ_ST_INTERNAL;
+}
+
+/* Commit thread: a write committed; a full state ends. */
+static void
+commit_fits(struct commit *cm)
+{
+    store_fault_of(cm->srv->store, 0);
+    if (cm->full)
+        log_event(LOG_LVL_INFO, "storage_recovered", "a write fitted again; writes accepted");
+    cm->full = false;
+}
+
 /* Commit thread: applies a batch's ops inside a new write transaction.
  * Returns 0 with *txnp open (for the caller to commit), or -1 when
  * the batch has already been failed (no transaction left open). */
@@ -90,7 +135,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
     int rc, fail = 0;
 
     if (cm->dead) {
-        batch_fail(b, HITLQ_ST_SHUTTING_DOWN, "storage failed; the server is stopping");
+        batch_fail(b, HITLQ_ST_INTERNAL, "storage failed; nothing in this batch was stored");
         return -1;
     }
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
@@ -98,7 +143,10 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         log_event(LOG_LVL_ERROR, "commit_failed", "write transaction not begun",
                   LOG_STR("stage", "txn_begin"), LOG_STR("reason", mdb_strerror(rc)),
                   LOG_UINT("batch", b->n));
-        batch_fail(b, store_status(rc), mdb_strerror(rc));
+        fail = commit_fault(cm, rc, "txn_begin", &b->fatal_rc);
+        batch_fail(b, fail, fail == HITLQ_ST_RESOURCE_EXHAUSTED
+                   ? "storage full; nothing in this batch was stored"
+                   : "storage failed; nothing in this batch was stored");
         return -1;
     }
     metrics_feed_reset(cm->srv->feed);                 /* nothing staged yet */
@@ -128,6 +176,8 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         log_event(LOG_LVL_ERROR, "commit_failed", "batch aborted; nothing in it was stored",
                   LOG_STR("stage", "apply"), LOG_STR("reason", hitlq_status_str(fail)),
                   LOG_UINT("batch", b->n));
+        if (fail == HITLQ_ST_RESOURCE_EXHAUSTED)   /* a put found the map full */
+            commit_fault(cm, MDB_MAP_FULL, "apply", &b->fatal_rc);
         batch_fail(b, fail, "write refused; nothing in this batch was stored");
         memset(&b->fx, 0, sizeof(b->fx));
         return -1;
@@ -156,6 +206,21 @@ commit_hand_back(struct commit *cm, struct batch *b)
     pthread_mutex_unlock(&cm->mu);
 }
 
+/* Commit thread: an empty batch that asks the loop thread to stop the
+ * server (a fatal error outside a batch: checkpoint, probe). */
+static void
+commit_hand_back_fatal(struct commit *cm, int rc)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+
+    if (b == NULL) {
+        log_error("commit: out of memory; storage failed (%s)", mdb_strerror(rc));
+        abort();       /* cannot tell the loop thread: stop loudly anyway */
+    }
+    b->fatal_rc = rc;
+    commit_hand_back(cm, b);
+}
+
 /* Commit thread: the outcome of a durable commit for /readyz and the
  * commit metrics (n ops, started at t0 ns). */
 static void
@@ -181,13 +246,20 @@ commit_do_probe(struct commit *cm)
     MDB_txn *txn = NULL;
     uint64_t t0 = util_mono_ns(), now = util_now_ms();
     MDB_val k = { 11, (void *)"ready_probe" }, v = { sizeof(now), &now };
-    int rc = cm->dead ? EIO : mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn);
+    int rc, fatal = 0;
 
+    if (cm->dead)
+        return;
+    rc = mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn);
     if (rc == 0 && (rc = mdb_put(txn, cm->srv->store->meta, &k, &v, 0)) != 0)
         mdb_txn_abort(txn);
     else if (rc == 0)
         rc = mdb_txn_commit(txn);
     commit_note(cm, rc, 0, t0);
+    if (rc == 0)
+        commit_fits(cm);
+    else if (commit_fault(cm, rc, "probe", &fatal) != HITLQ_ST_RESOURCE_EXHAUSTED)
+        commit_hand_back_fatal(cm, fatal);
 }
 
 void
@@ -219,18 +291,22 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
         b->cp_new = audit_after_commit(cm->srv->audit, util_now_ms(), &next);
     if (b->cp_new)
         atomic_store(&cm->srv->m->health.cp_ok_ms, util_now_ms());
+    if (rc == 0)
+        commit_fits(cm);
     if (rc != 0) {
+        int st;
+
         if (cm->srv->audit != NULL)
             audit_txn_abort(cm->srv->audit);
         drift_batch_abort(cm->srv);
         log_event(LOG_LVL_ERROR, "commit_failed", "write transaction not committed",
                   LOG_STR("stage", "txn_commit"), LOG_STR("reason", mdb_strerror(rc)),
                   LOG_UINT("batch", b->n), LOG_BOOL("map_full", rc == MDB_MAP_FULL));
-        if (rc != MDB_MAP_FULL) {
-            b->fatal_rc = rc;          /* e.g. EIO from the sync: never retry */
-            cm->dead = true;
-        }
-        batch_fail(b, store_status(rc), "commit failed; nothing in this batch was stored");
+        /* e.g. EIO from the sync: fatal, never retried */
+        st = commit_fault(cm, rc, "txn_commit", &b->fatal_rc);
+        batch_fail(b, st, st == HITLQ_ST_RESOURCE_EXHAUSTED
+                   ? "storage full; nothing in this batch was stored"
+                   : "commit failed; nothing in this batch was stored");
         memset(&b->fx, 0, sizeof(b->fx));
     }
 }
@@ -309,21 +385,28 @@ commit_idle_audit(struct commit *cm)
 
     if (cp_new)
         atomic_store(&cm->srv->m->health.cp_ok_ms, util_now_ms());
-    if (audit_has_unpersisted(a)) {
-        int ok = !cm->dead && mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn) == 0;
+    if (audit_has_unpersisted(a) && !cm->dead) {
+        int rc = mdb_txn_begin(cm->srv->store->env, NULL, 0, &txn), fatal = 0;
 
-        if (ok && audit_persist(a, txn) != HITLQ_ST_OK) {
+        int st = rc == 0 ? audit_persist(a, txn) : HITLQ_ST_OK;
+
+        if (st != HITLQ_ST_OK) {       /* its put failed: map full or worse */
             mdb_txn_abort(txn);
-            ok = 0;
-        } else if (ok && mdb_txn_commit(txn) != 0) {
-            ok = 0;
+            rc = st == HITLQ_ST_RESOURCE_EXHAUSTED ? MDB_MAP_FULL : MDB_BAD_TXN;
+        } else if (rc == 0) {
+            rc = mdb_txn_commit(txn);
         }
-        if (!ok) {
+        if (rc != 0) {
             /* The checkpoint stays published; only its copy in the history
              * is lost (it is signed again at the next start).  Dropping it
              * keeps the idle loop from retrying at once, forever. */
-            log_error("commit: cannot store the audit checkpoint");
+            log_event(LOG_LVL_ERROR, "commit_failed", "audit checkpoint not stored",
+                      LOG_STR("stage", "checkpoint"), LOG_STR("reason", mdb_strerror(rc)));
             audit_drop_unpersisted(a);
+            if (commit_fault(cm, rc, "checkpoint", &fatal) != HITLQ_ST_RESOURCE_EXHAUSTED)
+                commit_hand_back_fatal(cm, fatal);
+        } else {
+            commit_fits(cm);
         }
     }
     if (cp_new && (b = calloc(1, sizeof(*b))) != NULL) {
@@ -363,6 +446,12 @@ commit_wait(struct commit *cm)
         pthread_cond_timedwait(&cm->cv, &cm->mu, &ts);
     }
     return false;
+}
+
+bool
+commit_idle(const struct commit *cm)
+{
+    return cm->ops_out == 0;
 }
 
 void
@@ -419,10 +508,13 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
     struct park_news news = { .fx = &b->fx, .checkpoint = b->cp_new };
 
     park_wake(srv->park, PARK_BEFORE_REPLIES, &news);
-    if (b->n == 0) {                   /* an audit checkpoint only */
+    if (b->n == 0) {                   /* an audit checkpoint or a fatal error only */
+        if (b->fatal_rc != 0)
+            server_fail(srv, mdb_strerror(b->fatal_rc));
         free(b);
         return;
     }
+    srv->commit->ops_out -= b->n;
     srv->n_batches++;
     srv->n_ops += b->n;
     for (; op; op = next) {
@@ -512,6 +604,7 @@ commit_submit(struct commit *cm, struct op *op)
         event_active(cm->flush_ev, EV_TIMEOUT, 0);
     }
     batch_append(cm->staging, op);
+    cm->ops_out++;
     if (cm->staging->n >= cm->srv->cfg->max_batch)
         commit_handover(cm);
 }

@@ -7,6 +7,7 @@
 #ifndef HITLQ_COMMIT_H
 #define HITLQ_COMMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct hitlq_server;
@@ -25,6 +26,11 @@ void commit_stop(struct commit *cm);
 /* Wakes the commit thread so it looks at the audit log's signing
  * deadline (a receipt is waiting for a checkpoint).  Any thread. */
 void commit_wake(struct commit *cm);
+
+/* Loop thread: true when every op handed to commit_submit has been
+ * finished (its reply sent or its failure answered): nothing is left in
+ * the commit pipeline.  The clean stop waits for it (server.c). */
+bool commit_idle(const struct commit *cm);
 
 /* Asks the idle commit thread for a probe write (readiness, server/cmd/
  * http_ops.c): a tiny meta record committed durably, its outcome in

@@ -16,6 +16,7 @@
 #include "cmd_drift.h"
 #include "cmd_review.h"
 #include "dash_api.h"
+#include "metrics_reg.h"
 #include "queue.h"
 #include "rollup.h"
 #include "score.h"
@@ -33,6 +34,7 @@ struct dash_named {
     char              name[ROLLUP_NAME_MAX + 1];
     struct rollup_row win, hour, day;
     uint32_t          s_sub[DASH_SERIES], s_auto[DASH_SERIES];
+    uint32_t          band[ROLLUP_BANDS][ROLLUP_AGREEMENTS];   /* verdicts (window) */
 };
 
 struct dash_tag {
@@ -228,6 +230,22 @@ dash_named_add(const struct dash_acc *a, struct dash_named *e, uint64_t m,
     }
 }
 
+/* Adds a (type, band) verdict row to the type's band sums. */
+static void
+dash_band_add(struct dash_acc *a, const char *type, const char *band, const void *val)
+{
+    struct rollup_band rb;
+    struct dash_named *e = dash_named(a, a->t, &a->nt, type);
+    char *end;
+    unsigned long b = strtoul(band, &end, 10);
+
+    if (e == NULL || end == band || *end != '\0' || b >= ROLLUP_BANDS)
+        return;
+    memcpy(&rb, val, sizeof rb);
+    for (unsigned i = 0; i < ROLLUP_AGREEMENTS; i++)
+        e->band[b][i] += rb.verdicts[i];
+}
+
 static int
 dash_collect(void *arg, uint64_t m, char kind, const char *x, const char *y,
              const void *val, size_t len)
@@ -244,6 +262,8 @@ dash_collect(void *arg, uint64_t m, char kind, const char *x, const char *y,
             dash_named_add(a, e, m, &r);
         if (y[0] != '\0' && (e = dash_named(a, a->q, &a->nq, y)) != NULL)
             dash_named_add(a, e, m, &r);
+    } else if (m >= a->win_from && kind == 'B') {
+        dash_band_add(a, x, y, val);
     } else if (m >= a->win_from && (kind == 'R' || kind == 'C')) {
         memcpy(&v, val, sizeof v);
         if (kind == 'R')
@@ -301,6 +321,30 @@ static json_t *
 dash_rate(double x, double n)
 {
     return n > 0 ? json_real(x / n) : json_null();
+}
+
+/* The score bands with verdicts: [{band, score_lo, score_hi, agree,
+ * override, none, agreement, override_rate}]. */
+static json_t *
+dash_bands(const struct dash_named *e)
+{
+    json_t *j = json_array();
+
+    for (unsigned b = 0; b < ROLLUP_BANDS; b++) {
+        const uint32_t *v = e->band[b];
+        double ag = v[ROLLUP_AGREE], ov = v[ROLLUP_OVERRIDE];
+        char name[16];
+
+        if (v[ROLLUP_AGREE] + v[ROLLUP_OVERRIDE] + v[ROLLUP_NONE] == 0)
+            continue;
+        snprintf(name, sizeof name, "%.1f-%.1f", b / 10.0, (b + 1) / 10.0);
+        json_array_append_new(j, json_pack("{s:s,s:f,s:f,s:I,s:I,s:I,s:o,s:o}", "band", name,
+            "score_lo", b / 10.0, "score_hi", (b + 1) / 10.0,
+            "agree", (json_int_t)v[ROLLUP_AGREE], "override", (json_int_t)v[ROLLUP_OVERRIDE],
+            "none", (json_int_t)v[ROLLUP_NONE], "agreement", dash_rate(ag, ag + ov),
+            "override_rate", dash_rate(ov, ag + ov)));
+    }
+    return j;
 }
 
 static json_t *
@@ -388,6 +432,22 @@ dash_routes(const struct rollup_row *r)
     return j;
 }
 
+/* The blind QA sample's agreement with the automated decisions: one
+ * minus DRIFT_REVIEW's weighted error rate, with its Wilson interval
+ * mirrored ({n, rate, lo, hi}; rate and bounds null without a sample). */
+static json_t *
+dash_qa_agreement(const json_t *qa)
+{
+    const json_t *e = json_object_get(qa, "error_rate"), *lo = json_object_get(qa, "error_lo"),
+                 *hi = json_object_get(qa, "error_hi");
+    bool ok = json_is_number(e) && json_is_number(lo) && json_is_number(hi);
+
+    return json_pack("{s:I,s:o,s:o,s:o}", "n", json_integer_value(json_object_get(qa, "n")),
+                     "rate", ok ? json_real(1 - json_number_value(e)) : json_null(),
+                     "lo", ok ? json_real(1 - json_number_value(hi)) : json_null(),
+                     "hi", ok ? json_real(1 - json_number_value(lo)) : json_null());
+}
+
 /* The drift figures of type tp over the last day: DRIFT_REVIEW's total and
  * last window (score PSI against the day's first window), DRIFT_INPUTS's
  * five features that moved most. */
@@ -402,6 +462,9 @@ dash_type_drift(struct hitlq_server *srv, MDB_txn *txn, const struct type_policy
     if ((rv = dash_from_mp(srv, txn, dash_review_mp, &rg, &st)) != NULL) {
         w = json_object_get(rv, "windows");
         json_object_set(t, "review", json_object_get(rv, "total"));
+        json_object_set_new(t, "qa_agreement",
+                            dash_qa_agreement(json_object_get(json_object_get(rv, "total"),
+                                                              "qa")));
         json_object_set(t, "score_drift", json_object_get(
                             json_array_get(w, json_array_size(w) - 1), "scores"));
         json_decref(rv);
@@ -434,6 +497,9 @@ dash_types(struct hitlq_server *srv, MDB_txn *txn, const struct dash_acc *a, uin
             "series_auto", dash_series(e->s_auto),
             "verdicts", dash_verdicts(&e->win));
 
+        if (t != NULL)
+            json_object_set_new(t, "verdicts_by_band", dash_bands(e));
+
         if (t != NULL && tp != NULL)
             dash_type_drift(srv, txn, tp, a, t);
         json_array_append_new(out, t);
@@ -462,11 +528,14 @@ dash_top(struct dash_tag *tab, size_t n, const char *ka, const char *kb)
     return j;
 }
 
+/* The audit log: entries, the published checkpoint's size, and when this
+ * process last signed one (health.cp_ok_ms, set by commit.c; null before
+ * the first checkpoint since start). */
 static json_t *
-dash_audit(struct hitlq_server *srv, MDB_txn *txn)
+dash_audit(struct hitlq_server *srv, MDB_txn *txn, uint64_t now)
 {
     struct audit_cp cp;
-    uint64_t n = 0;
+    uint64_t n = 0, cp_ms = atomic_load(&srv->m->health.cp_ok_ms);
 
     if (srv->audit == NULL)
         return json_pack("{s:b}", "enabled", 0);
@@ -474,9 +543,14 @@ dash_audit(struct hitlq_server *srv, MDB_txn *txn)
         n = 0;
     if (audit_cp_get(srv->audit, &cp) != 0)
         cp.size = 0;
-    return json_pack("{s:b,s:I,s:I,s:I}", "enabled", 1, "entries", (json_int_t)n,
+    return json_pack("{s:b,s:I,s:I,s:I,s:o,s:o}", "enabled", 1, "entries", (json_int_t)n,
                      "checkpoint_size", (json_int_t)cp.size,
-                     "not_checkpointed", (json_int_t)(n > cp.size ? n - cp.size : 0));
+                     "not_checkpointed", (json_int_t)(n > cp.size ? n - cp.size : 0),
+                     "checkpoint_ms", cp_ms != 0 ? json_integer((json_int_t)cp_ms)
+                                                 : json_null(),
+                     "checkpoint_age_s", cp_ms != 0 ? json_real(now > cp_ms ?
+                                                    (double)(now - cp_ms) / 1000.0 : 0)
+                                                    : json_null());
 }
 
 static json_t *
@@ -527,7 +601,7 @@ dash_overview_txn(struct hitlq_server *srv, MDB_txn *txn, uint64_t now, uint64_t
     }
     doc = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:o,s:b}",
         "time_ms", (json_int_t)now, "window_s", (json_int_t)window_s,
-        "health", dash_health(srv), "audit", dash_audit(srv, txn),
+        "health", dash_health(srv), "audit", dash_audit(srv, txn, now),
         "queues", dash_queues(srv, txn, stats, a),
         "types", dash_types(srv, txn, a, window_s),
         "smelly", "rules", dash_top(a->r, a->nr, "type", "rule"),

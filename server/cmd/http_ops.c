@@ -169,6 +169,9 @@ ops_ready_reasons(struct hitlq_server *srv, char *out, size_t outlen)
     ops_storage(srv, &st);
     if (bad > ok && atomic_load(&hl->commit_fail_rc) == MDB_MAP_FULL)
         REASON("storage full (the last write did not fit in map_size_mb)\n");
+    else if (bad > ok && atomic_load(&srv->store->fault) == STORE_FAULT_FULL)
+        REASON("storage full (%s: the disk is full)\n",
+               mdb_strerror(atomic_load(&hl->commit_fail_rc)));
     else if (st.limit > 0 && st.used >= HTTP_OPS_STORAGE_FULL * st.limit)
         REASON("storage full (%.0f of %.0f bytes of the map in use)\n", st.used, st.limit);
     else if (bad > ok)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "audit.h"
@@ -51,8 +53,21 @@ server_on_conn_drain(struct conn *c)
     park_drain(c->srv->park, c);
 }
 
+/* net hook: a frame.  While stopping, nothing new is taken: the request
+ * is answered `shutting_down` (nothing was done). */
+static void
+server_on_frame(struct conn *c, const struct frame_hdr *h, const uint8_t *body)
+{
+    if (c->srv->stopping) {
+        conn_send_error(c, h->opcode, h->request_id, HITLQ_ST_SHUTTING_DOWN,
+                        "the server is stopping; this request was not processed");
+        return;
+    }
+    dispatch_frame(c, h, body);
+}
+
 static const struct net_hooks server_net_hooks = {
-    .on_frame = dispatch_frame,
+    .on_frame = server_on_frame,
     .on_close = server_on_conn_close,
     .on_drain = server_on_conn_drain,
 };
@@ -86,14 +101,59 @@ server_arm_timer(struct hitlq_server *srv, uint64_t due_ms)
     evtimer_add(srv->timer_ev, &tv);
 }
 
+/* True when nothing is owed: the commit pipeline is empty and every
+ * connection's replies are flushed and its input is consumed. */
+static bool
+server_drained(struct hitlq_server *srv)
+{
+    if (srv->commit != NULL && !commit_idle(srv->commit))
+        return false;
+    for (const struct conn *c = srv->net.conns; c != NULL; c = c->next) {
+        if (c->bev == NULL)
+            continue;
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
+            (c->reading && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0))
+            return false;
+    }
+    return true;
+}
+
+/* The clean stop's tick: ends the event loop once nothing is owed, or
+ * at the deadline. */
+static void
+server_on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct hitlq_server *srv = arg;
+    struct timeval tick = { 0, 10000 };
+    bool done = server_drained(srv);
+
+    (void)fd;
+    (void)what;
+    if (done || util_mono_ns() >= srv->drain_end_ns) {
+        if (!done)
+            log_warn("stop: replies still unsent after %u ms; closing anyway", SERVER_DRAIN_MS);
+        event_base_loopexit(srv->base, NULL);
+        return;
+    }
+    evtimer_add(srv->drain_ev, &tick);
+}
+
 /* Stops serving: no new connection is taken, nothing new is parked or
- * submitted, and the event loop ends after the current pass. */
+ * submitted, requests still arriving are answered `shutting_down`, and
+ * the event loop ends once what was taken is answered (server_on_drain). */
 static void
 server_stop(struct hitlq_server *srv)
 {
+    struct timeval now = { 0, 0 };
+
+    if (srv->stopping && srv->drain_end_ns != 0)
+        return;
     srv->stopping = true;
     srv->net.stopping = true;
-    event_base_loopexit(srv->base, NULL);
+    net_stop(&srv->net);
+    srv->drain_end_ns = util_mono_ns() + (uint64_t)SERVER_DRAIN_MS * 1000000u;
+    if (srv->drain_ev == NULL || evtimer_add(srv->drain_ev, &now) != 0)
+        event_base_loopexit(srv->base, NULL);
 }
 
 static void
@@ -162,6 +222,8 @@ server_read_begin(struct hitlq_server *srv)
         rc = mdb_txn_renew(srv->rtxn);
     if (rc != 0) {
         log_error("read txn: %s", mdb_strerror(rc));
+        if (rc == MDB_PANIC)          /* the environment is gone: stop */
+            server_fail(srv, mdb_strerror(rc));
         if (srv->rtxn) {
             mdb_txn_abort(srv->rtxn);
             srv->rtxn = NULL;
@@ -189,6 +251,9 @@ server_init_events(struct hitlq_server *srv)
     srv->sig_term = evsignal_new(srv->base, SIGTERM, server_on_signal, srv);
     srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_on_hup, srv);
     srv->reader_ev = event_new(srv->base, -1, EV_PERSIST, server_on_reader_check, srv);
+    srv->drain_ev = evtimer_new(srv->base, server_on_drain, srv);
+    if (srv->drain_ev != NULL)
+        event_priority_set(srv->drain_ev, SERVER_PRIO_LAST);
     if (srv->timer_ev == NULL || srv->sig_int == NULL || srv->sig_term == NULL ||
         srv->sig_hup == NULL || srv->reader_ev == NULL)
         return -1;
@@ -380,6 +445,8 @@ server_free(struct hitlq_server *srv)
         event_free(srv->sig_hup);
     if (srv->reader_ev)
         event_free(srv->reader_ev);
+    if (srv->drain_ev)
+        event_free(srv->drain_ev);
     if (srv->base)
         event_base_free(srv->base);
     msgpack_sbuffer_destroy(&srv->out);

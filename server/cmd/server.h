@@ -24,6 +24,9 @@
 #define SERVER_N_PRIOS    3
 #define SERVER_PRIO_LAST  2
 
+/* The longest a clean stop waits for owed replies to be flushed. */
+#define SERVER_DRAIN_MS   5000u
+
 struct conn;
 struct op;
 struct store;
@@ -78,6 +81,8 @@ struct hitlq_server {
     bool                   stopping;     /* [L] set together with net.stopping */
     bool                   failed;       /* [L] storage failed: exit non-zero */
     int                    stop_signal;  /* [L] the signal that stopped it, 0 = none */
+    struct event          *drain_ev;     /* [L] the clean stop's check (server.c) */
+    uint64_t               drain_end_ns; /* [L] monotonic deadline of that stop */
     struct log_watch      *log_watch;    /* [L] owned: rate-limited and periodic log
                                           * events (log_watch.h) */
 
@@ -105,7 +110,11 @@ struct hitlq_server *server_new(const struct hitlq_config *cfg, char *err, size_
 /* Binds cfg->listen (srv->net.port gets the bound port) and, when
  * configured, http_listen (http_port(srv->http)).  0 or -1. */
 int  server_listen(struct hitlq_server *srv, char *err, size_t errlen);
-/* Runs the event loop until SIGINT/SIGTERM.  Returns 0 or -1. */
+/* Runs the event loop until SIGINT/SIGTERM (or server_fail), then stops
+ * cleanly: no new connection, every request already read or read during
+ * the stop answered `shutting_down` unless it was taken before the stop,
+ * every write in the commit pipeline committed (or failed) and answered,
+ * replies flushed; at most SERVER_DRAIN_MS.  Returns 0 or -1. */
 int  server_run(struct hitlq_server *srv);
 void server_free(struct hitlq_server *srv);          /* NULL is a no-op */
 

@@ -39,6 +39,7 @@
 #define REVIEW_QUEUES_MAX  16u      /* queue rows per window; then "other" */
 #define REVIEW_OTHER       "\x01"   /* the queue key of the "other" row */
 #define REVIEW_ITEM_QA     0x01u    /* review_item.flags: a blind QA copy */
+#define REVIEW_ITEM_SCORED 0x02u    /* review_item.flags: bin holds the model score's bin */
 
 /* One row (v1): 224 bytes.  Queue rows use the verdict fields only. */
 struct review_row {
@@ -63,7 +64,8 @@ struct review_item {
     uint8_t  act;                           /* QA copy: the automated action's label */
     uint8_t  route;                         /* enum hitlq_route (the original's) */
     uint8_t  flags;                         /* REVIEW_ITEM_* */
-    uint8_t  reserved[3];
+    uint8_t  bin;                           /* score bin (REVIEW_ITEM_SCORED) */
+    uint8_t  reserved[2];
     uint64_t start_ms;                      /* window of the model decision */
     uint64_t end_ms;
     char     type[HITLQ_MAX_NAME + 1];

@@ -450,15 +450,37 @@ row_verdict(struct rollup_row *r, const void *arg)
     r->verdicts[v->a][v->blind]++;
 }
 
+/* One more verdict of agreement a in (minute at, type, band). */
+static int
+rollup_band_count(struct store *s, MDB_txn *txn, uint64_t at, const char *type,
+                  unsigned band, enum rollup_agreement a)
+{
+    uint8_t k[RK_MAX];
+    char b[4];
+    size_t kl;
+    struct rollup_band rb;
+    int st;
+
+    snprintf(b, sizeof b, "%u", band);
+    kl = rk_make(k, at, 'B', type, b);
+    if ((st = rk_get(s, txn, k, kl, &rb, sizeof rb)) != HITLQ_ST_OK)
+        return st;
+    rb.verdicts[a]++;
+    return rk_put(s, txn, k, kl, &rb, sizeof rb);
+}
+
 int
 rollup_verdict(struct store *s, MDB_txn *txn, uint64_t id, const char *type,
-               const char *queue, enum rollup_agreement a, bool blind)
+               const char *queue, unsigned band, enum rollup_agreement a, bool blind)
 {
     struct rollup_live *rl = rollup_live(s);
     struct verdict_delta v = { a < ROLLUP_AGREEMENTS ? a : ROLLUP_NONE, blind };
     bool mine = rl != NULL && rl->id == id;
     uint64_t at = mine ? rl->at_ms : util_now_ms();
     int st = rollup_row_edit(s, txn, at, type, queue, row_verdict, &v);
+
+    if (st == HITLQ_ST_OK && band < ROLLUP_BANDS)
+        st = rollup_band_count(s, txn, at, type, band, v.a);
 
     if (st == HITLQ_ST_OK && mine) {
         uint8_t k[RK_MAX];
@@ -481,6 +503,7 @@ rollup_kind_size(char kind)
     switch (kind) {
     case 'Q': return sizeof(struct rollup_row);
     case 'S': return sizeof(struct rollup_spec);
+    case 'B': return sizeof(struct rollup_band);
     case 'R': case 'C': return sizeof(uint32_t);
     default: return 0;
     }

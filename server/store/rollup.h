@@ -18,6 +18,7 @@
  *     'R' a = type, b = validation rule id:              u32 count
  *     'C' a = queue, b = root-cause tag:                 u32 count
  *     'S' a = specialist, b = "":                        struct rollup_spec
+ *     'B' a = type, b = score band "0".."9":             struct rollup_band
  *   key   0xFF || u64 BE item id: struct rollup_item, the open item's
  *         ready and claim times (deleted at its decision)
  *   values in host byte order (the store is local).
@@ -47,6 +48,8 @@ struct journal_ev;
 #define ROLLUP_VERSION    1u
 #define ROLLUP_ROUTES     8u          /* enum hitlq_route values 0..7 */
 #define ROLLUP_BUCKETS    12u         /* time histogram; last is +Inf */
+#define ROLLUP_BANDS      10u         /* score bands [b/10, (b+1)/10), last closed */
+#define ROLLUP_BAND_NONE  0xFFu       /* an unscored item: no band row */
 #define ROLLUP_NAME_MAX   (HITLQ_MAX_NAME > HITLQ_MAX_QUEUE_NAME ? HITLQ_MAX_NAME \
                                                                  : HITLQ_MAX_QUEUE_NAME)
 
@@ -80,6 +83,13 @@ struct rollup_spec {
     uint64_t review_ms;
 };
 
+/* One (minute, type, score band) row of human verdicts (v1): by
+ * agreement with the model's recommendation. */
+struct rollup_band {
+    uint32_t version;
+    uint32_t verdicts[ROLLUP_AGREEMENTS];
+};
+
 /* An open item's clock (v1). */
 struct rollup_item {
     uint32_t version;
@@ -106,12 +116,13 @@ int rollup_submit(struct store *s, MDB_txn *txn, const char *type,
 int rollup_journal(struct store *s, MDB_txn *txn, const struct journal_item *it,
                    uint64_t at_ms, const struct journal_ev *ev, size_t n);
 
-/* A human verdict on item `id` of `type` waiting in `queue`: counted by
- * agreement and blind flag in the minute of its decision event, and for
- * the specialist who gave it (the last decision rollup_journal saw on
- * that item in this thread). */
+/* A human verdict on item `id` of `type` waiting in `queue`, whose model
+ * score fell in score band `band` (0..ROLLUP_BANDS-1, or ROLLUP_BAND_NONE):
+ * counted by agreement and blind flag in the minute of its decision
+ * event, by band, and for the specialist who gave it (the last decision
+ * rollup_journal saw on that item in this thread). */
 int rollup_verdict(struct store *s, MDB_txn *txn, uint64_t id, const char *type,
-                   const char *queue, enum rollup_agreement a, bool blind);
+                   const char *queue, unsigned band, enum rollup_agreement a, bool blind);
 
 /* Frees the store's rollup scratch (store_close). */
 void rollup_free(struct store *s);

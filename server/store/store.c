@@ -8,10 +8,12 @@
  * (LMDB codes to statuses) and the journal sink registration.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "rollup.h"
 #include "store.h"
@@ -58,7 +60,48 @@ store_status(int mdb_rc)
 {
     if (mdb_rc == 0)
         return HITLQ_ST_OK;
-    return mdb_rc == MDB_MAP_FULL ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
+    return mdb_rc == MDB_MAP_FULL || mdb_rc == ENOSPC || mdb_rc == EDQUOT
+               ? HITLQ_ST_RESOURCE_EXHAUSTED : HITLQ_ST_INTERNAL;
+}
+
+/* True when the data directory's file system has almost no free space. */
+static bool
+store_disk_full(const struct store *s)
+{
+    struct statvfs v;
+
+    return s->dir != NULL && statvfs(s->dir, &v) == 0 &&
+           (double)v.f_bavail * (double)v.f_frsize < (double)STORE_FULL_FREE_BYTES;
+}
+
+/* True when a write transaction still begins (no MDB_PANIC). */
+static bool
+store_env_usable(struct store *s)
+{
+    MDB_txn *txn;
+
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+        return false;
+    mdb_txn_abort(txn);
+    return true;
+}
+
+enum store_fault
+store_fault_of(struct store *s, int rc)
+{
+    int f = STORE_FAULT_FATAL;
+
+    if (atomic_load(&s->fault) == STORE_FAULT_FATAL)
+        return STORE_FAULT_FATAL;
+    if (rc == 0)
+        f = STORE_FAULT_NONE;
+    else if (rc == MDB_MAP_FULL)
+        f = STORE_FAULT_FULL;
+    else if ((rc == ENOSPC || rc == EDQUOT || (rc == EIO && store_disk_full(s))) &&
+             store_env_usable(s))
+        f = STORE_FAULT_FULL;
+    atomic_store(&s->fault, f);
+    return (enum store_fault)f;
 }
 
 void
@@ -192,7 +235,8 @@ store_open(struct store **out, const char *dir, uint64_t map_size,
         snprintf(err, errlen, "store: out of memory");
         return -1;
     }
-    rc = mdb_env_create(&s->env);
+    s->dir = strdup(dir);
+    rc = s->dir != NULL ? mdb_env_create(&s->env) : ENOMEM;
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
     if (rc == 0 && map_size > 0)
@@ -222,5 +266,6 @@ store_close(struct store *s)
     if (s->env != NULL)
         mdb_env_close(s->env);
     rollup_free(s);
+    free(s->dir);
     free(s);
 }

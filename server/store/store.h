@@ -14,6 +14,7 @@
 #ifndef HITLQ_STORE_H
 #define HITLQ_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,7 +100,23 @@ struct store {
     struct rollup_live *rollup_live;  /* the commit thread's rollup scratch (rollup.c) */
     struct store_journal_sink sink;   /* set by store_set_journal_sink; NULLs = none */
     struct store_journal_obs obs;     /* set by store_set_journal_obs; NULLs = none */
+    char    *dir;      /* the data directory (statvfs when a write fails) */
+    _Atomic int fault; /* enum store_fault of the last write: set by the commit
+                        * thread, read by /readyz and the loop thread */
 };
+
+/* What the last failed write says about the store (store_fault_of). */
+enum store_fault {
+    STORE_FAULT_NONE = 0,   /* writes succeed */
+    STORE_FAULT_FULL,       /* the map or the disk is full: writes are refused
+                             * with RESOURCE_EXHAUSTED until one fits again */
+    STORE_FAULT_FATAL       /* the environment cannot be trusted: stop */
+};
+
+/* The minimum free space of the data directory's file system under which
+ * a write that failed with EIO counts as "disk full": LMDB reports a short
+ * write (what a full disk gives) as EIO. */
+#define STORE_FULL_FREE_BYTES (8u << 20)
 
 /* Opens (creating if needed) the environment in directory `dir` (created
  * with mode 0700 if missing) with the given map size in bytes, runs
@@ -120,12 +137,24 @@ void store_set_journal_obs(struct store *s, const struct store_journal_obs *obs)
 
 /* THE mapping of an LMDB return code to a HITLQ_ST_* status, for every
  * wing: 0 -> HITLQ_ST_OK, MDB_MAP_FULL -> HITLQ_ST_RESOURCE_EXHAUSTED
- * (the map is full: nothing of the txn may be kept), anything else
+ * (the map is full: nothing of the txn may be kept), ENOSPC and EDQUOT
+ * -> HITLQ_ST_RESOURCE_EXHAUSTED (the disk is full), anything else
  * (including MDB_NOTFOUND, which is negative, -30798) ->
  * HITLQ_ST_INTERNAL.  A caller for whom absence is an answer tests
  * MDB_NOTFOUND itself first.  After RESOURCE_EXHAUSTED or INTERNAL from a
  * write the caller must abort the transaction. */
 int store_status(int mdb_rc);
+
+/* Commit thread, with no transaction open: what a failed write's LMDB
+ * code rc (from mdb_txn_begin, a put or mdb_txn_commit) means, recorded in
+ * s->fault and returned.  STORE_FAULT_FULL for MDB_MAP_FULL, ENOSPC and
+ * EDQUOT, and for EIO while the data directory has less than
+ * STORE_FULL_FREE_BYTES free (a short write), provided a write
+ * transaction still begins (the environment is not in MDB_PANIC: a failed
+ * data-page write or sync aborts only its own transaction, the last
+ * committed meta page stays in force).  Anything else, MDB_PANIC included,
+ * is STORE_FAULT_FATAL and stays so.  rc 0 clears a FULL state. */
+enum store_fault store_fault_of(struct store *s, int rc);
 
 /* Big-endian u64 helpers for keys. */
 void     store_put_be64(uint8_t *p, uint64_t v);
