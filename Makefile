@@ -2,7 +2,8 @@
 #
 # Targets: all (release build in build/), test (everything rebuilt with
 # ASan+UBSan in build/test/, then scripts/run-tests.sh), bench, fuzz,
-# install (PREFIX, DESTDIR), clean; checks: check-style
+# install (PREFIX, DESTDIR, SYSCONFDIR, MANDIR, UNITDIR), install-check
+# (scripts/test-install.sh), clean; checks: check-style
 # (scripts/check-style.sh), lint (cppcheck), clang (release build with
 # clang in build/clang/).  B= and T= move the release and test builds
 # (e.g. make CC=clang B=build/clang all).  Dependencies come from pkg-config.
@@ -240,6 +241,32 @@ install: all
 	install -m 0644 $(B)/hitlq.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -d $(DESTDIR)$(PYDIR)/hitlq
 	install -m 0644 client/python/hitlq/*.py $(DESTDIR)$(PYDIR)/hitlq/
+	$(MAKE) install-daemon
+
+# The daemon's files (README.md "Install as a daemon"): the systemd unit
+# (dist/hitlqd.service.in), the man pages (docs/man/; hitlqd.conf(5) made
+# from the option table by dist/conf-man.sh), the sample configuration
+# (dist/hitlqd.conf, never over an existing one) and `hitlqd -C`'s full
+# sample.  install-check installs into a temporary DESTDIR and runs it.
+SYSCONFDIR ?= $(PREFIX)/etc
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+$(B)/hitlqd.service: dist/hitlqd.service.in
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+$(B)/hitlqd.conf.5: docs/man/hitlqd.conf.5.in dist/conf-man.sh $(B)/hitlqd
+	sh dist/conf-man.sh $(B)/hitlqd $< > $@
+install-daemon: $(B)/hitlqd.service $(B)/hitlqd.conf.5
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/hitlq $(DESTDIR)$(PREFIX)/share/doc/hitlq
+	install -m 0644 $(B)/hitlqd.service $(DESTDIR)$(UNITDIR)/
+	install -m 0644 docs/man/hitlqd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/man/hitlq.1 docs/man/hitlq-audit.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(B)/hitlqd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/hitlq/hitlqd.conf ] || \
+	    install -m 0644 dist/hitlqd.conf $(DESTDIR)$(SYSCONFDIR)/hitlq/hitlqd.conf
+	$(B)/hitlqd -C > $(DESTDIR)$(PREFIX)/share/doc/hitlq/hitlqd.conf.sample
+install-check: all
+	sh scripts/test-install.sh
 
 clean:
 	rm -rf build
@@ -273,6 +300,6 @@ lint:
 clang:
 	$(MAKE) CC=clang B=build/clang all
 
-.PHONY: all test test-build bench bench-build fuzz fuzz-build install clean check-style lint clang faults
+.PHONY: all test test-build bench bench-build fuzz fuzz-build install install-daemon install-check clean check-style lint clang faults
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

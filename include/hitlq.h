@@ -202,6 +202,13 @@ int hitlq_claim(hitlq *c, const char *const *queues, size_t n_queues,
 int hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
                  uint64_t *expires_ms);
 int hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms);
+/* RELEASE with waiting_on (a name, e.g. "customer"; NULL or "" = none;
+ * not a name: HITLQ_EINVAL): the item waits delay_ms on someone outside
+ * the queue and its SLA clock is paused until it is ready again
+ * (PROTOCOL.md §4.8; delay_ms 0 with waiting_on: HITLQ_ST_BAD_REQUEST
+ * from the server).  hitlq_release is this with NULL. */
+int hitlq_release_waiting(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms,
+                          const char *waiting_on);
 int hitlq_resolve(hitlq *c, uint64_t id, uint64_t lease, const char *outcome,
                   const char *note, const char *root_cause, uint64_t *seq);
 int hitlq_escalate(hitlq *c, uint64_t id, uint64_t lease, const char *queue,

@@ -150,6 +150,10 @@ int hitlq_async_extend(hitlq_async *ac, uint64_t id, uint64_t lease, uint32_t le
                        hitlq_async_cb *cb, void *privdata);
 int hitlq_async_release(hitlq_async *ac, uint64_t id, uint64_t lease, uint32_t delay_ms,
                         hitlq_async_cb *cb, void *privdata);
+/* RELEASE with waiting_on (hitlq_release_waiting): the SLA clock pauses. */
+int hitlq_async_release_waiting(hitlq_async *ac, uint64_t id, uint64_t lease,
+                                uint32_t delay_ms, const char *waiting_on,
+                                hitlq_async_cb *cb, void *privdata);
 int hitlq_async_resolve(hitlq_async *ac, uint64_t id, uint64_t lease, const char *outcome,
                         const char *note, const char *root_cause,
                         hitlq_async_cb *cb, void *privdata);

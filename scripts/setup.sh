@@ -5,7 +5,9 @@
 # python3-sklearn are test oracles only (tests/unit/drift_oracle.py, run by
 # tests/unit/test_drift_stats.c under /usr/bin/python3).  python3-msgpack
 # and python3-cryptography are what the Python client (client/python/) needs,
-# python3-pytest runs its tests (scripts/run-tests.sh).
+# python3-pytest runs its tests (scripts/run-tests.sh).  systemd (for
+# systemd-analyze) and man-db check the installed unit and man pages
+# (scripts/test-install.sh, make install-check).
 set -eu
 
 PKGS="build-essential pkg-config libevent-dev libssl-dev libmsgpack-dev \
@@ -14,7 +16,7 @@ libcmocka-dev clang libclang-rt-14-dev cppcheck python3 procps strace \
 golang-go golang-golang-x-mod-dev libxgboost-dev openssl \
 python3-numpy python3-scipy python3-sklearn libncurses-dev tmux \
 python3-msgpack python3-cryptography python3-pytest chromium \
-prometheus curl"
+prometheus curl systemd man-db"
 
 missing=""
 for p in $PKGS; do

@@ -4,6 +4,9 @@
  * The only file that may call exit().
  */
 #include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "log.h"
 #include "score.h"
 #include "http.h"
+#include "preflight.h"
 #include "server.h"
 #include "tls.h"
 
@@ -50,7 +54,10 @@ usage(FILE *f)
         "  -R           rotate: add a new audit signing key with the same origin (both sign\n"
         "               until the old one is retired), print the verifier keys, exit\n"
         "  -X KEYID     retire the audit signing key with this 8-hex-digit ID, exit\n"
-        "  (-K/-R/-X edit the key file: run them while hitlqd is stopped)\n");
+        "  (-K/-R/-X edit the key file: run them while hitlqd is stopped)\n"
+        "  -V, --version  print \"hitlqd VERSION\" and exit\n"
+        "Relative paths in FILE (data_dir, policy, key and certificate files) are\n"
+        "beside FILE; -d and -P are relative to the current directory.\n");
 }
 
 struct main_opts {
@@ -62,10 +69,14 @@ struct main_opts {
 static int
 main_parse(int argc, char **argv, struct main_opts *o)
 {
+    static const struct option lo[] = {
+        { "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
     int ch;
 
     memset(o, 0, sizeof(*o));
-    while ((ch = getopt(argc, argv, "c:d:l:P:vnCKRX:h")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:d:l:P:vnCKRX:hV", lo, NULL)) != -1) {
         switch (ch) {
         case 'c': o->config = optarg; break;
         case 'd': o->data_dir = optarg; break;
@@ -77,6 +88,7 @@ main_parse(int argc, char **argv, struct main_opts *o)
         case 'K': case 'R': o->key_op = (char)ch; break;
         case 'X': o->key_op = 'X'; o->key_arg = optarg; break;
         case 'h': usage(stdout); exit(0);
+        case 'V': printf("hitlqd %s\n", HITLQ_VERSION); exit(0);
         default: return -1;
         }
     }
@@ -90,6 +102,10 @@ main_check(const struct hitlq_config *cfg)
     SSL_CTX *tls;
     char err[512];
 
+    if (preflight_check(cfg, false, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hitlqd: %s\n", err);
+        return EXIT_CONFIG;
+    }
     if (cfg->tls_cert[0] != '\0') {               /* loads and checks the TLS files */
         if ((tls = tls_ctx_new(cfg, err, sizeof(err))) == NULL) {
             fprintf(stderr, "hitlqd: TLS: %s\n", err);
@@ -164,6 +180,42 @@ main_log_start(struct hitlq_server *srv, const struct hitlq_config *cfg)
               LOG_STR("policy_digest", hex), LOG_INT("pid", getpid()));
 }
 
+/* Privilege separation (docs/RELIABILITY.md T8): started as root with
+ * `user` set, drops to that user once the ports are bound and the keys
+ * read.  0, or -1 with err. */
+static int
+main_drop_privileges(const struct hitlq_config *cfg, char *err, size_t errlen)
+{
+    const struct passwd *pw;
+
+    if (cfg->user[0] == '\0') {
+        if (geteuid() == 0)
+            log_warn("running as root: set `user` in the configuration (or run under the "
+                     "systemd unit, dist/hitlqd.service.in) to drop privileges");
+        return 0;
+    }
+    if ((pw = getpwnam(cfg->user)) == NULL) {
+        snprintf(err, errlen, "user: no user \"%s\"", cfg->user);
+        return -1;
+    }
+    if (geteuid() != 0)
+        return geteuid() == pw->pw_uid ? 0 :
+               (snprintf(err, errlen, "user %s: not started as root, cannot switch to it",
+                         cfg->user), -1);
+    if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        snprintf(err, errlen, "user %s: cannot switch: %s", cfg->user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {              /* must be impossible now */
+        snprintf(err, errlen, "user %s: root could be regained", cfg->user);
+        return -1;
+    }
+    log_info("running as user %s (uid %u, gid %u)", cfg->user, (unsigned)pw->pw_uid,
+             (unsigned)pw->pw_gid);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -210,6 +262,11 @@ main(int argc, char **argv)
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* before anything is created: a refused start leaves no key file */
+    if ((rc = preflight_check(&cfg, true, err, sizeof(err))) != 0) {
+        log_error("start-up refused: %s", err);
+        return rc == PREFLIGHT_LISTEN ? EXIT_LISTEN : EXIT_CONFIG;
+    }
     srv = server_new(&cfg, err, sizeof(err));
     if (srv == NULL) {
         log_error("start-up failed: %s", err);
@@ -228,6 +285,11 @@ main(int argc, char **argv)
     }
     if (o.portfile)
         write_portfile(o.portfile, srv->net.port);
+    if (main_drop_privileges(&cfg, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        server_free(srv);
+        return EXIT_STARTUP;
+    }
     rc = server_run(srv);
     stop_failed = srv->failed;
     stop_sig = srv->stop_signal;

@@ -56,7 +56,7 @@ aud_usage(FILE *f)
                "Exit status: 0 verified, 1 verification failure (stderr names the\n"
                "first bad index and a class: BAD_ENTRY, BAD_HASH, MISSING, REORDERED,\n"
                "TRUNCATION, ROLLBACK, FORK, BAD_SIGNATURE, UNKNOWN_KEY, BAD_PROOF),\n"
-               "2 usage or I/O error.\n");
+               "2 usage or I/O error.  hitlq-audit --version prints the version.\n");
 }
 
 /* Prints a failure; returns the exit status. */
@@ -283,6 +283,11 @@ main(int argc, char **argv)
     size_t i;
     int rc;
 
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("hitlq-audit %s\n", HITLQ_VERSION);
+        free(a);
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         aud_usage(argc < 2 ? stderr : stdout);
         free(a);

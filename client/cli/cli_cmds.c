@@ -16,6 +16,7 @@ struct lease_args {
     const char *arg3;            /* OUTCOME or QUEUE */
     uint32_t    lease_ms, delay_ms;
     const char *note, *root_cause;
+    const char *waiting_on;      /* release --waiting-on */
 };
 
 /* Parses "ID LEASE [ARG3]" plus the options allowed by `shorts`' users. */
@@ -25,7 +26,7 @@ lease_opts(int argc, char **argv, bool want3, struct lease_args *a)
     static const struct option lo[] = {
         { "lease", required_argument, NULL, 'l' }, { "delay", required_argument, NULL, 'd' },
         { "note", required_argument, NULL, 'N' }, { "root-cause", required_argument, NULL, 'r' },
-        { NULL, 0, NULL, 0 } };
+        { "waiting-on", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 } };
     int ch;
 
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -36,6 +37,8 @@ lease_opts(int argc, char **argv, bool want3, struct lease_args *a)
             a->note = optarg;
         else if (ch == 'r')
             a->root_cause = optarg;
+        else if (ch == 'w')
+            a->waiting_on = optarg;
         else if (ch != 'l' && ch != 'd')
             return cli_usage_error("bad option for %s", argv[0]);
     }
@@ -69,7 +72,7 @@ cli_extend(struct cli *cl, int argc, char **argv)
     int rc;
 
     if ((rc = lease_opts(argc, argv, false, &a)) != CLI_EXIT_OK ||
-        (a.delay_ms || a.note || a.root_cause))
+        (a.delay_ms || a.note || a.root_cause || a.waiting_on))
         return rc ? rc : cli_usage_error("extend takes only --lease");
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;
@@ -87,12 +90,16 @@ cli_release(struct cli *cl, int argc, char **argv)
 
     if ((rc = lease_opts(argc, argv, false, &a)) != CLI_EXIT_OK ||
         (a.lease_ms || a.note || a.root_cause))
-        return rc ? rc : cli_usage_error("release takes only --delay");
+        return rc ? rc : cli_usage_error("release takes only --delay and --waiting-on");
+    if (a.waiting_on != NULL && a.delay_ms == 0)
+        return cli_usage_error("--waiting-on needs --delay");
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;
-    if ((rc = hitlq_release(cl->c, a.id, a.lease, a.delay_ms)) != HITLQ_OK)
+    if ((rc = hitlq_release_waiting(cl->c, a.id, a.lease, a.delay_ms, a.waiting_on)) !=
+        HITLQ_OK)
         return cli_fail(cl, "release", rc);
-    return done(cl, a.delay_ms ? "released (delayed)" : "released", NULL, 0);
+    return done(cl, a.waiting_on ? "released (delayed, SLA clock paused)"
+                : a.delay_ms ? "released (delayed)" : "released", NULL, 0);
 }
 
 int
@@ -103,7 +110,8 @@ cli_resolve(struct cli *cl, int argc, char **argv)
     char line[48];
     int rc;
 
-    if ((rc = lease_opts(argc, argv, true, &a)) != CLI_EXIT_OK || a.lease_ms || a.delay_ms)
+    if ((rc = lease_opts(argc, argv, true, &a)) != CLI_EXIT_OK || a.lease_ms || a.delay_ms ||
+        a.waiting_on)
         return rc ? rc : cli_usage_error("resolve takes --note and --root-cause");
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;
@@ -122,7 +130,7 @@ cli_escalate(struct cli *cl, int argc, char **argv)
     int rc;
 
     if ((rc = lease_opts(argc, argv, true, &a)) != CLI_EXIT_OK ||
-        a.lease_ms || a.delay_ms || a.root_cause)
+        a.lease_ms || a.delay_ms || a.root_cause || a.waiting_on)
         return rc ? rc : cli_usage_error("escalate takes only --note");
     if ((rc = cli_connect(cl)) != CLI_EXIT_OK)
         return rc;

@@ -38,7 +38,7 @@ static const struct {
     { "submit",   cli_submit,   "[FILE]                      JSON lines: {key, type, fields, priority?}" },
     { "claim",    cli_claim,    "QUEUE[,QUEUE...] [--lease SEC] [--wait SEC] [--worker NAME]" },
     { "extend",   cli_extend,   "ID LEASE [--lease SEC]" },
-    { "release",  cli_release,  "ID LEASE [--delay SEC]" },
+    { "release",  cli_release,  "ID LEASE [--delay SEC [--waiting-on NAME]]" },
     { "resolve",  cli_resolve,  "ID LEASE OUTCOME [--note TEXT] [--root-cause TAG]" },
     { "escalate", cli_escalate, "ID LEASE QUEUE [--note TEXT]" },
     { "get",      cli_get,      "ID [--exact]                an item with its history (--exact: TreeSHAP reasons)" },
@@ -77,6 +77,7 @@ usage(FILE *f)
                "  --key-file FILE  or an Ed25519 secret key (hitlq keygen) for challenge-\n"
                "                   response (default $HITLQ_KEY_FILE); needs --role\n"
                "  --role ROLE      the role the key was registered with (default $HITLQ_ROLE)\n"
+               "  --version        print \"hitlq VERSION\" and exit\n"
                "\ncommands:\n",
             DEFAULT_HOST, DEFAULT_PORT);
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -227,6 +228,7 @@ parse_globals(struct cli *cl, int argc, char **argv)
 {
     static const struct option lo[] = {
         { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'H' },
+        { "version", no_argument, NULL, 'V' },
         { "tls-ca", required_argument, NULL, OPT_TLS_CA },
         { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
         { "tls-key", required_argument, NULL, OPT_TLS_KEY },
@@ -259,6 +261,7 @@ parse_globals(struct cli *cl, int argc, char **argv)
         case OPT_KEY_FILE: cl->key_file = optarg; break;
         case OPT_ROLE:     cl->role = optarg; break;
         case 'H': usage(stdout); exit(CLI_EXIT_OK);
+        case 'V': printf("hitlq %s\n", HITLQ_VERSION); exit(CLI_EXIT_OK);
         default:  return cli_usage_error("bad option");
         }
     }

@@ -68,6 +68,11 @@ struct work_item {
     double       score, band_min;
     uint64_t     band;
     struct work_choices actions, escalate_to, root_causes;
+    struct {                          /* the SLA clock (reply key "sla"; has: sent) */
+        bool     has, running;
+        uint64_t budget_ms, used_ms, level;
+        char     waiting_on[WORK_NAME];
+    } sla;
 };
 
 /* A request about one item, the privdata of its reply callback. */
@@ -189,7 +194,7 @@ const char *work_relative(uint64_t ms, uint64_t now_ms, char *buf, size_t len);
 /* ---- work_view.c ------------------------------------------------------------ */
 
 /* Receives the item's facts one by one, in screen order: key ("item",
- * "sla_deadline", "lease_expires", "score", "recommendation", "band",
+ * "sla_deadline", "sla" (the clock: used share, paused), "lease_expires", "score", "recommendation", "band",
  * "explanation", "reason" (repeated), "field.NAME", "history_note"
  * (repeated), "actions", "escalate_to", "root_causes", "note" ...) and its
  * text.  Both are valid during the call only. */

@@ -109,6 +109,29 @@ read_band(const hitlq_reply *r, struct work_item *it)
     }
 }
 
+/* The SLA clock map {budget_ms, used_ms, running, waiting_on?, level}. */
+static void
+read_sla(hitlq_reply *r, struct work_item *it)
+{
+    const msgpack_object *m = hitlq_reply_get(r, "sla"), *o;
+    double v;
+
+    if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
+        return;
+    it->sla.has = obj_num(cli_map_get(m, "budget_ms"), &v) && v > 0;
+    it->sla.budget_ms = it->sla.has ? (uint64_t)v : 0;
+    if (obj_num(cli_map_get(m, "used_ms"), &v) && v >= 0)
+        it->sla.used_ms = (uint64_t)v;
+    if (obj_num(cli_map_get(m, "level"), &v) && v >= 0)
+        it->sla.level = (uint64_t)v;
+    o = cli_map_get(m, "running");
+    it->sla.running = o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+    o = cli_map_get(m, "waiting_on");
+    if (o != NULL && o->type == MSGPACK_OBJECT_STR)
+        snprintf(it->sla.waiting_on, sizeof(it->sla.waiting_on), "%.*s",
+                 (int)o->via.str.size, o->via.str.ptr);
+}
+
 int
 work_item_read(struct work_item *it, hitlq_reply *r)
 {
@@ -132,6 +155,7 @@ work_item_read(struct work_item *it, hitlq_reply *r)
     it->has_score = hitlq_reply_get_f64(r, "score", &it->score);
     it->blind = is_nil(hitlq_reply_get(r, "recommendation")) && is_nil(hitlq_reply_get(r, "score"));
     read_band(r, it);
+    read_sla(r, it);
     read_choices(r, "actions", &it->actions);
     read_choices(r, "escalate_to", &it->escalate_to);
     drop_choice(&it->escalate_to, it->queue);   /* escalating to where it is: no */

@@ -31,6 +31,45 @@ obj_text(const msgpack_object *o, char *buf, size_t len)
     return buf;
 }
 
+/* A span as "2h05m", "4m10s" or "9s". */
+static const char *
+view_span(uint64_t ms, char *buf, size_t len)
+{
+    uint64_t s = ms / 1000;
+
+    if (s >= 3600)
+        snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+    else if (s >= 60)
+        snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+    else
+        snprintf(buf, len, "%" PRIu64 "s", s);
+    return buf;
+}
+
+/* The SLA clock: "running: 1m10s of 2m00s used (58%), ladder at 50%" or
+ * "paused (waiting on customer): ...". */
+static void
+view_sla(const struct work *w, work_view_fn *fn, void *arg)
+{
+    char used[32], budget[32], state[WORK_NAME + 32], level[48] = "", v[320];
+
+    if (!w->it.sla.has)
+        return;
+    if (w->it.sla.running)
+        snprintf(state, sizeof(state), "running");
+    else if (w->it.sla.waiting_on[0])
+        snprintf(state, sizeof(state), "paused (waiting on %s)", w->it.sla.waiting_on);
+    else
+        snprintf(state, sizeof(state), "stopped");
+    if (w->it.sla.level > 0)
+        snprintf(level, sizeof(level), ", ladder at %" PRIu64 "%%", w->it.sla.level);
+    snprintf(v, sizeof(v), "%s: %s of %s used (%" PRIu64 "%%)%s", state,
+             view_span(w->it.sla.used_ms, used, sizeof(used)),
+             view_span(w->it.sla.budget_ms, budget, sizeof(budget)),
+             w->it.sla.used_ms * 100 / w->it.sla.budget_ms, level);
+    fn(arg, "sla", v);
+}
+
 static void
 view_times(const struct work *w, work_view_fn *fn, void *arg, uint64_t now)
 {
@@ -41,6 +80,7 @@ view_times(const struct work *w, work_view_fn *fn, void *arg, uint64_t now)
                  work_relative(w->it.deadline_ms, now, rel, sizeof(rel)));
         fn(arg, "sla_deadline", v);
     }
+    view_sla(w, fn, arg);
     snprintf(v, sizeof(v), "%s (%s)%s", work_local_time(w->it.expires_ms, t, sizeof(t)),
              work_relative(w->it.expires_ms, now, rel, sizeof(rel)),
              w->beat_capped ? " - no more heartbeats (max hold)"

@@ -14,50 +14,6 @@
 
 #include "async_int.h"
 
-/* One receive: bytes (> 0), 0 = would block (*ev what to wait for),
- * -1 = error or EOF recorded in c. */
-static ssize_t
-io_recv(hitlq *c, void *buf, size_t len, short *ev)
-{
-    ssize_t n;
-
-    if (c->ssl != NULL)
-        return hitlq__tls_read(c, buf, len, ev);
-    *ev = POLLIN;
-    do
-        n = recv(c->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
-    if (n > 0)
-        return n;
-    if (n == 0)
-        hitlq__set_err(c, HITLQ_EOF, "server closed the connection");
-    else if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return 0;
-    else
-        hitlq__set_err(c, HITLQ_EIO, "read: %s", strerror(errno));
-    return -1;
-}
-
-/* One send, as io_recv. */
-static ssize_t
-io_send(hitlq *c, const void *buf, size_t len, short *ev)
-{
-    ssize_t n;
-
-    if (c->ssl != NULL)
-        return hitlq__tls_write(c, buf, len, ev);
-    *ev = POLLOUT;
-    do
-        n = send(c->fd, buf, len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n >= 0)
-        return n;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return 0;
-    hitlq__set_err(c, HITLQ_EIO, "write: %s", strerror(errno));
-    return -1;
-}
-
 void
 hitlq__async_flush(hitlq_async *ac)
 {
@@ -66,7 +22,7 @@ hitlq__async_flush(hitlq_async *ac)
 
     ac->write_wants_read = false;
     while (!ac->closed && ac->out_off < ac->out_len) {
-        n = io_send(ac->c, ac->out + ac->out_off, ac->out_len - ac->out_off, &ev);
+        n = hitlq__send_some(ac->c, ac->out + ac->out_off, ac->out_len - ac->out_off, &ev);
         if (n < 0) {
             hitlq__async_disconnect(ac);
             return;
@@ -120,7 +76,7 @@ hitlq__async_read(hitlq_async *ac)
 
     ac->read_wants_write = false;
     while (!ac->closed && !ac->free_pending) {
-        n = io_recv(ac->c, buf, sizeof(buf), &ev);
+        n = hitlq__recv_some(ac->c, buf, sizeof(buf), &ev);
         if (n == 0) {                  /* would block; TLS may need to write */
             ac->read_wants_write = ev == POLLOUT;
             if (ac->read_wants_write)

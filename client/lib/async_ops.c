@@ -75,13 +75,20 @@ int
 hitlq_async_release(hitlq_async *ac, uint64_t id, uint64_t lease, uint32_t delay_ms,
                     hitlq_async_cb *cb, void *privdata)
 {
+    return hitlq_async_release_waiting(ac, id, lease, delay_ms, NULL, cb, privdata);
+}
+
+int
+hitlq_async_release_waiting(hitlq_async *ac, uint64_t id, uint64_t lease, uint32_t delay_ms,
+                            const char *waiting_on, hitlq_async_cb *cb, void *privdata)
+{
     struct hitlq__req q;
     int rc = ops_usable(ac);
 
     if (rc != HITLQ_OK)
         return rc;
     hitlq__req_init(&q);
-    rc = hitlq__pack_release(&q, id, lease, delay_ms);
+    rc = hitlq__pack_release(ac->c, &q, id, lease, delay_ms, waiting_on);
     return ops_queue(ac, &q, rc, HITLQ_OP_RELEASE, cb, privdata);
 }
 

@@ -83,6 +83,13 @@ int hitlq__tls_start(hitlq *c, const hitlq_options *opt, const char *host,
  * same arguments; -1 with the code (HITLQ_EIO, HITLQ_EOF) set in c. */
 ssize_t hitlq__tls_write(hitlq *c, const void *buf, size_t len, short *ev);
 ssize_t hitlq__tls_read(hitlq *c, void *buf, size_t len, short *ev);
+
+/* One send / one receive on c, plain or TLS, blocking or not
+ * (client_net.c; used by the blocking API and by async_io.c): bytes moved
+ * (> 0), 0 = would block (*ev: what to wait for), -1 = error or EOF
+ * recorded in c. */
+ssize_t hitlq__send_some(hitlq *c, const void *p, size_t len, short *ev);
+ssize_t hitlq__recv_some(hitlq *c, void *buf, size_t len, short *ev);
 /* Frees the session and context (sending close_notify if the socket takes
  * it at once); a no-op for plaintext. */
 void hitlq__tls_free(hitlq *c);
@@ -175,7 +182,8 @@ int hitlq__pack_claim(hitlq *c, struct hitlq__req *q, const char *const *queues,
 /* EXTEND {id, lease, lease_ms?} (lease_ms 0 = the server's default). */
 int hitlq__pack_extend(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t lease_ms);
 /* RELEASE {id, lease, delay_ms?}. */
-int hitlq__pack_release(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t delay_ms);
+int hitlq__pack_release(hitlq *c, struct hitlq__req *q, uint64_t id, uint64_t lease,
+                        uint32_t delay_ms, const char *waiting_on);
 /* RESOLVE {id, lease, outcome, note?, root_cause?}. */
 int hitlq__pack_resolve(hitlq *c, struct hitlq__req *q, uint64_t id, uint64_t lease,
                         const char *outcome, const char *note, const char *root_cause);

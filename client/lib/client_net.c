@@ -120,9 +120,8 @@ hitlq__net_connect(const char *host, uint16_t port, int timeout_ms,
     return fd;
 }
 
-/* One send: bytes sent (> 0), 0 = wait for *ev, -1 = error (set in c). */
-static ssize_t
-net_send_some(hitlq *c, const void *p, size_t len, short *ev)
+ssize_t
+hitlq__send_some(hitlq *c, const void *p, size_t len, short *ev)
 {
     ssize_t n;
 
@@ -140,10 +139,8 @@ net_send_some(hitlq *c, const void *p, size_t len, short *ev)
     return -1;
 }
 
-/* One receive: bytes read (> 0), 0 = wait for *ev, -1 = error or EOF
- * (set in c). */
-static ssize_t
-net_recv_some(hitlq *c, void *buf, size_t len, short *ev)
+ssize_t
+hitlq__recv_some(hitlq *c, void *buf, size_t len, short *ev)
 {
     ssize_t n;
 
@@ -186,7 +183,7 @@ hitlq__net_write(hitlq *c, const void *buf, size_t len, int64_t deadline)
     int rc;
 
     while (len > 0) {
-        n = net_send_some(c, p, len, &ev);
+        n = hitlq__send_some(c, p, len, &ev);
         if (n < 0)
             return c->err;
         if (n > 0) {
@@ -207,7 +204,7 @@ hitlq__net_read(hitlq *c, int64_t deadline)
     short ev;
     int rc;
 
-    while ((n = net_recv_some(c, buf, sizeof(buf), &ev)) <= 0) {
+    while ((n = hitlq__recv_some(c, buf, sizeof(buf), &ev)) <= 0) {
         if (n < 0)
             return c->err;
         if ((rc = net_wait_for(c, ev, deadline, "waiting for the server")) != HITLQ_OK)

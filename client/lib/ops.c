@@ -377,6 +377,13 @@ hitlq_extend(hitlq *c, uint64_t id, uint64_t lease, uint32_t lease_ms,
 int
 hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms)
 {
+    return hitlq_release_waiting(c, id, lease, delay_ms, NULL);
+}
+
+int
+hitlq_release_waiting(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms,
+                      const char *waiting_on)
+{
     hitlq_reply *r = NULL;
     struct hitlq__req q;
     int rc;
@@ -384,7 +391,10 @@ hitlq_release(hitlq *c, uint64_t id, uint64_t lease, uint32_t delay_ms)
     if (c == NULL)
         return HITLQ_EINVAL;
     hitlq__req_init(&q);
-    hitlq__pack_release(&q, id, lease, delay_ms);
+    if ((rc = hitlq__pack_release(c, &q, id, lease, delay_ms, waiting_on)) != HITLQ_OK) {
+        hitlq__req_clear(&q);
+        return rc;
+    }
     rc = hitlq__req_call(c, &q, HITLQ_OP_RELEASE, c->timeout_ms, &r);
     hitlq_reply_free(r);
     return rc;

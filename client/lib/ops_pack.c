@@ -64,11 +64,18 @@ hitlq__pack_extend(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t l
 }
 
 int
-hitlq__pack_release(struct hitlq__req *q, uint64_t id, uint64_t lease, uint32_t delay_ms)
+hitlq__pack_release(hitlq *c, struct hitlq__req *q, uint64_t id, uint64_t lease,
+                    uint32_t delay_ms, const char *waiting_on)
 {
-    pack_lease(q, delay_ms > 0, id, lease);
+    bool w = waiting_on != NULL && waiting_on[0] != '\0';
+
+    if (w && !is_name(waiting_on, HITLQ_MAX_NAME))
+        return hitlq__set_err(c, HITLQ_EINVAL, "waiting_on must be a name");
+    pack_lease(q, (delay_ms > 0) + w, id, lease);
     if (delay_ms > 0)
         wire_pack_kv_u64(&q->pk, "delay_ms", delay_ms);
+    if (w)
+        wire_pack_kv_str(&q->pk, "waiting_on", waiting_on);
     return HITLQ_OK;
 }
 

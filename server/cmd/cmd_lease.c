@@ -320,11 +320,12 @@ const struct cmd cmd_escalate = { "ESCALATE", HITLQ_OP_ESCALATE, escalate_schema
 
 #define EXPIRE_MAX_PER_BATCH 1024
 
+/* SLA ladders run here too: their breaches and moves are noted in fx and
+ * counted and logged once the batch is durable (server/cmd/sla_fx.c). */
 static int
 expire_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
              uint64_t now_ms, struct queue_fx *fx)
 {
-    uint32_t before = fx->n_sla_breaches;
     uint32_t exp0 = fx->expired, dead0 = fx->dead_lettered;
     int st = queue_expire_due(srv->store, txn, now_ms, (uint32_t)srv->cfg->max_attempts,
                               srv->cfg->dead_letter_queue, EXPIRE_MAX_PER_BATCH,
@@ -336,30 +337,7 @@ expire_apply(struct op *op, struct hitlq_server *srv, MDB_txn *txn,
     op->u.expire.dead_id = fx->dead_id;
     memcpy(op->u.expire.expired_queue, fx->expired_queue, sizeof(fx->expired_queue));
     memcpy(op->u.expire.dead_from, fx->dead_from, sizeof(fx->dead_from));
-    /* the only op that runs SLA ladders: keep its breaches for the log */
-    op->u.expire.n_breaches = fx->n_sla_breaches - before;
-    for (uint32_t i = before; i < fx->n_sla_breaches && i < QUEUE_FX_SLA_LOG; i++)
-    {
-        op->u.expire.breach[i - before].id = fx->sla_breach[i].id;
-        memcpy(op->u.expire.breach[i - before].queue, fx->sla_breach[i].queue,
-               sizeof(fx->sla_breach[i].queue));
-    }
     return st;
-}
-
-/* Loop thread, after the commit: one log line per SLA breach (the first
- * QUEUE_FX_SLA_LOG of a batch, then a count). */
-static void
-expire_log_breaches(const struct op *op)
-{
-    uint32_t n = op->u.expire.n_breaches;
-
-    for (uint32_t i = 0; i < n && i < QUEUE_FX_SLA_LOG; i++)
-        log_warn("sla breach: item %llu on queue \"%s\"",
-                 (unsigned long long)op->u.expire.breach[i].id, op->u.expire.breach[i].queue);
-    if (n > QUEUE_FX_SLA_LOG)
-        log_warn("sla breach: %u more items breached their SLA in this batch",
-                 n - QUEUE_FX_SLA_LOG);
 }
 
 static void
@@ -377,7 +355,6 @@ expire_finish(struct op *op, struct hitlq_server *srv)
                           op->u.expire.expired_queue);
         log_watch_dead_lettered(srv->log_watch, op->u.expire.dead, op->u.expire.dead_id,
                                 op->u.expire.dead_from, srv->cfg->dead_letter_queue);
-        expire_log_breaches(op);
     }
     srv->expire_inflight = false;
     op_done(op);

@@ -28,6 +28,7 @@
 #include "op.h"
 #include "park.h"
 #include "server.h"
+#include "sla_fx.h"
 #include "store.h"
 #include "store_clock.h"
 #include "util.h"
@@ -179,7 +180,7 @@ commit_stage(struct commit *cm, struct batch *b, MDB_txn **txnp)
         if (fail == HITLQ_ST_RESOURCE_EXHAUSTED)   /* a put found the map full */
             commit_fault(cm, MDB_MAP_FULL, "apply", &b->fatal_rc);
         batch_fail(b, fail, "write refused; nothing in this batch was stored");
-        memset(&b->fx, 0, sizeof(b->fx));
+        queue_fx_clear(&b->fx);
         return -1;
     }
     b->next_timer = queue_next_timer(st, txn);
@@ -307,7 +308,7 @@ commit_txn(struct commit *cm, struct batch *b, MDB_txn *txn)
         batch_fail(b, st, st == HITLQ_ST_RESOURCE_EXHAUSTED
                    ? "storage full; nothing in this batch was stored"
                    : "commit failed; nothing in this batch was stored");
-        memset(&b->fx, 0, sizeof(b->fx));
+        queue_fx_clear(&b->fx);
     }
 }
 
@@ -523,8 +524,11 @@ commit_finish_batch(struct hitlq_server *srv, struct batch *b)
         op->cls->finish(op, srv);
     }
     park_wake(srv->park, PARK_AFTER_REPLIES, &news);
-    if (!failed)
+    if (!failed) {
+        sla_fx_apply(srv, &b->fx);
         server_arm_timer(srv, b->next_timer);
+    }
+    queue_fx_clear(&b->fx);
     if (b->fatal_rc != 0)
         server_fail(srv, mdb_strerror(b->fatal_rc));
     free(b);

@@ -156,7 +156,7 @@ ops_signer_reason(struct hitlq_server *srv, uint64_t now, char *out, size_t outl
 static void
 ops_ready_reasons(struct hitlq_server *srv, char *out, size_t outlen)
 {
-    const struct srv_health *hl = &srv->m->health;
+    struct srv_health *hl = &srv->m->health;
     uint64_t now = util_now_ms(), ok = atomic_load(&hl->commit_ok_ms);
     uint64_t bad = atomic_load(&hl->commit_fail_ms);
     struct ops_storage st;
@@ -179,10 +179,18 @@ ops_ready_reasons(struct hitlq_server *srv, char *out, size_t outlen)
                mdb_strerror(atomic_load(&hl->commit_fail_rc)));
     if (st.disk_free < 16.0 * 1024 * 1024)
         REASON("disk almost full (%.0f bytes free)\n", st.disk_free);
+    /* Idle: ask for a probe write and judge it at the next request.  A
+     * healthy idle server stays ready (the probe commits in ms); one whose
+     * probe has not committed within HTTP_OPS_COMMIT_FRESH_MS is not. */
     if (ok + HTTP_OPS_COMMIT_FRESH_MS < now) {
-        commit_probe(srv->commit);     /* idle: a probe write, seen next time */
-        if (ok + 3 * HTTP_OPS_COMMIT_FRESH_MS < now)
-            REASON("no write committed in %llu ms\n", (unsigned long long)(now - ok));
+        if (hl->probe_asked_ms <= ok) {
+            hl->probe_asked_ms = now;
+            commit_probe(srv->commit);
+        } else if (hl->probe_asked_ms + HTTP_OPS_COMMIT_FRESH_MS < now) {
+            REASON("no write committed in %llu ms (a probe write asked %llu ms ago has "
+                   "not committed)\n", (unsigned long long)(now - ok),
+                   (unsigned long long)(now - hl->probe_asked_ms));
+        }
     }
     {
         char sig[160];

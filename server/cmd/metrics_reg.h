@@ -20,6 +20,7 @@ struct srv_health {
     _Atomic uint64_t commit_fail_ms;   /* last failed commit */
     _Atomic int      commit_fail_rc;   /* its LMDB code */
     _Atomic uint64_t cp_ok_ms;         /* last checkpoint signed and published */
+    uint64_t         probe_asked_ms;   /* [L] when /readyz last asked a probe write */
     uint64_t         start_ms;         /* [R] when the server started */
 };
 

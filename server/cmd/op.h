@@ -107,9 +107,6 @@ struct op {
         } lease;
         struct {
             size_t done;
-            uint32_t n_breaches;         /* SLA breaches run (queue.h queue_fx) */
-            struct { uint64_t id; char queue[HITLQ_MAX_QUEUE_NAME + 1]; }
-                     breach[QUEUE_FX_SLA_LOG];
             uint32_t expired, dead;      /* lease expiries, of which dead-lettered */
             uint64_t expired_id, dead_id;                /* examples */
             char     expired_queue[HITLQ_MAX_QUEUE_NAME + 1];

@@ -34,6 +34,7 @@
 #include "park.h"
 #include "score.h"
 #include "server.h"
+#include "sla_fx.h"
 #include "store.h"
 #include "store_clock.h"
 #include "tls.h"
@@ -367,7 +368,7 @@ server_new(const struct hitlq_config *cfg, char *err, size_t errlen)
     if (auth_open(&srv->auth, srv->store, srv->audit, cfg, err, errlen) != 0)
         goto fail;
     four_eyes_warn_auth(srv);
-    if (server_http_new(srv, err, errlen) != 0)
+    if (server_http_new(srv, err, errlen) != 0 || sla_fx_recount(srv, err, errlen) != 0)
         goto fail;
     if ((srv->park = park_new(srv)) == NULL) {
         snprintf(err, errlen, "out of memory");

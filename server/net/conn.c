@@ -596,6 +596,8 @@ conn_log_tls_errors(struct conn *c)
             code = e;
             continue;
         }
+        if (c->hs_ev != NULL && n == 0 && tls_error_is_plaintext(e))
+            tls_plaintext_hint(bufferevent_getfd(c->bev));     /* before the close */
         ERR_error_string_n(e, buf, sizeof(buf));
         log_debug("conn %s: TLS %s: %s", c->peer, what, buf);
         if (n++ == 0)

@@ -4,8 +4,6 @@
  * closing of every connection at the end.
  */
 #include <errno.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "log.h"
 #include "net.h"
@@ -187,68 +186,18 @@ net_set_owner(struct net *n, const struct net_hooks *hooks, struct hitlq_server 
     n->pk = pk;
 }
 
-/* Parses "host:port" or "[v6]:port" (port 0 allowed) into ss. */
-static int
-net_parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
-{
-    char host[128];
-    const char *colon = strrchr(spec, ':');
-    uint64_t port;
-    size_t hl;
-
-    if (colon == NULL || util_parse_u64(colon + 1, 0, 65535, &port) != 0)
-        return -1;
-    hl = (size_t)(colon - spec);
-    if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
-        spec++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= sizeof(host))
-        return -1;
-    memcpy(host, spec, hl);
-    host[hl] = '\0';
-    memset(ss, 0, sizeof(*ss));
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-        ((struct sockaddr_in *)ss)->sin_family = AF_INET;
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-        *sslen = sizeof(struct sockaddr_in);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-        ((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-        *sslen = sizeof(struct sockaddr_in6);
-        return 0;
-    }
-    return -1;
-}
-
-/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
-static bool
-net_is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-    }
-    return false;
-}
-
 int
 net_listen(struct net *n, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
-    socklen_t len = sizeof(ss);
+    socklen_t sslen = sizeof(ss), len = sizeof(ss);
 
-    if (net_parse_listen(n->cfg->listen, &ss, &sslen) != 0) {
+    if (addr_parse(n->cfg->listen, &ss, &sslen) != 0) {
         snprintf(err, errlen, "listen: cannot parse \"%s\" (want IPv4:port or [IPv6]:port)",
                  n->cfg->listen);
         return -1;
     }
-    if (n->tls_ctx == NULL && !n->cfg->insecure_plaintext && !net_is_loopback(&ss)) {
+    if (n->tls_ctx == NULL && !n->cfg->insecure_plaintext && !addr_is_loopback(&ss)) {
         snprintf(err, errlen, "listen %s: refusing to serve plaintext on a non-loopback "
                  "address; set tls_cert and tls_key (scripts/make-certs.sh makes test "
                  "certificates), or insecure_plaintext = 1 to allow it", n->cfg->listen);
@@ -257,7 +206,7 @@ net_listen(struct net *n, char *err, size_t errlen)
     n->listener = evconnlistener_new_bind(n->base, net_on_accept, n,
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
                                           LEV_OPT_CLOSE_ON_EXEC, 511,
-                                          (struct sockaddr *)&ss, sslen);
+                                          (struct sockaddr *)&ss, (int)sslen);
     if (n->listener == NULL) {
         snprintf(err, errlen, "listen on %s: %s", n->cfg->listen, strerror(errno));
         return -1;
@@ -265,8 +214,7 @@ net_listen(struct net *n, char *err, size_t errlen)
     evconnlistener_set_error_cb(n->listener, net_on_accept_error);
     len = sizeof(ss);
     getsockname(evconnlistener_get_fd(n->listener), (struct sockaddr *)&ss, &len);
-    n->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                            : ((struct sockaddr_in *)&ss)->sin_port);
+    n->port = (uint16_t)addr_port(&ss);
     return 0;
 }
 

@@ -1,10 +1,13 @@
 /*
  * tls.c - the listener's TLS context (settings from docs/RELIABILITY.md §2.9),
- * its reload on SIGHUP, and per-session helpers (peer name, exporter).
+ * its reload on SIGHUP, per-session helpers (peer name, exporter), and the
+ * one-line hint for a client that speaks plaintext to the TLS port.
  * Loop thread only: contexts are built and swapped where connections are
  * accepted, so no locking.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -208,4 +211,31 @@ tls_exporter(SSL *ssl, uint8_t out[32])
         return -1;
     return SSL_export_keying_material(ssl, out, 32, label, sizeof(label) - 1,
                                       NULL, 0, 0) == 1 ? 0 : -1;
+}
+
+bool
+tls_error_is_plaintext(unsigned long e)
+{
+    int r = ERR_GET_REASON(e);
+
+    return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           (r == SSL_R_WRONG_VERSION_NUMBER || r == SSL_R_HTTP_REQUEST ||
+            r == SSL_R_HTTPS_PROXY_REQUEST || r == SSL_R_UNKNOWN_PROTOCOL);
+}
+
+void
+tls_plaintext_hint(int fd)
+{
+    static const char hint[] = TLS_PLAINTEXT_HINT;
+    char sink[4096];
+    ssize_t r;
+    int budget = 16;                  /* at most 64 KiB drained */
+
+    /* what the client sent and OpenSSL left unread: drained first, so
+     * that the close is a FIN after the hint rather than a reset */
+    do {
+        r = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+    } while ((r > 0 || (r < 0 && errno == EINTR)) && --budget > 0);
+    (void)send(fd, hint, sizeof(hint) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)shutdown(fd, SHUT_WR);
 }

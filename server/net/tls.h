@@ -9,6 +9,7 @@
 #ifndef HITLQ_TLS_H
 #define HITLQ_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,20 @@ void tls_peer_name(SSL *ssl, char *out, size_t outlen);
  * context (RFC 5705 / RFC 8446 §7.5).  0, or -1 before the handshake has
  * completed. */
 int tls_exporter(SSL *ssl, uint8_t out[32]);
+
+/* What a plaintext client on the TLS port reads before the close. */
+#define TLS_PLAINTEXT_HINT "hitlqd: this port speaks TLS; connect with TLS " \
+                           "(hitlq --tls-ca FILE, or the client's TLS options)\n"
+
+/* True when OpenSSL error e says the peer's first bytes were not TLS (a
+ * wrong record version, an HTTP request, an unknown protocol). */
+bool tls_error_is_plaintext(unsigned long e);
+
+/* Answers a plaintext client on the TLS port: drains what it sent (up to
+ * 64 KiB, without blocking), writes TLS_PLAINTEXT_HINT on the raw socket
+ * fd and shuts the sending side; the caller then closes as usual.  No
+ * alert is possible: OpenSSL sends none to a peer that is not TLS. */
+void tls_plaintext_hint(int fd);
 
 /* The oldest queued OpenSSL error as text into buf (or "no detail"), and
  * clears this thread's error queue.  Returns buf. */

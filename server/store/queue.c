@@ -3,7 +3,7 @@
  * history (submitted, scored, auto_resolved | queued: journalled, but
  * implied by the record rather than stored), and either the
  * auto-resolution result or the queue entry.  Also decision_clear and the
- * wake-up side effects (queue_fx_wake).
+ * side effects of a batch (queue_fx_wake, queue_fx_sla, queue_fx_clear).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +45,31 @@ queue_fx_wake(struct queue_fx *fx, const char *queue, uint32_t n)
     }
     snprintf(fx->woken[fx->n_woken], sizeof(fx->woken[0]), "%s", queue);
     fx->woken_count[fx->n_woken++] = n;
+}
+
+int
+queue_fx_sla(struct queue_fx *fx, const struct queue_sla_note *n)
+{
+    if (fx == NULL)
+        return HITLQ_ST_OK;
+    if (fx->n_sla == fx->cap_sla) {
+        size_t cap = fx->cap_sla ? 2 * fx->cap_sla : 16;
+        struct queue_sla_note *p = realloc(fx->sla, cap * sizeof(*p));
+
+        if (p == NULL)
+            return HITLQ_ST_RESOURCE_EXHAUSTED;
+        fx->sla = p;
+        fx->cap_sla = cap;
+    }
+    fx->sla[fx->n_sla++] = *n;
+    return HITLQ_ST_OK;
+}
+
+void
+queue_fx_clear(struct queue_fx *fx)
+{
+    free(fx->sla);
+    memset(fx, 0, sizeof(*fx));
 }
 
 /* Fills d with the original decision of item id (a duplicate SUBMIT). */

@@ -79,6 +79,17 @@ struct submit_in {
                                   * NULL = "anonymous" (history actor) */
 };
 
+/* One SLA fact.  risk == 0: ladder step `level` (50, 75, 100) of item id
+ * ran, the item went from -> to (equal when it stayed).  risk == +1/-1:
+ * the item entered/left the at-risk level `level` (50, 75) on queue
+ * `from` (hitlq_sla_items_at_risk). */
+struct queue_sla_note {
+    uint64_t id;
+    uint8_t  level;
+    int8_t   risk;
+    char     from[HITLQ_MAX_QUEUE_NAME + 1], to[HITLQ_MAX_QUEUE_NAME + 1];
+};
+
 /* Side effects the event loop must act on after the commit. */
 struct queue_fx {
     char     woken[HITLQ_MAX_CLAIM_QUEUES][HITLQ_MAX_QUEUE_NAME + 1];
@@ -86,18 +97,30 @@ struct queue_fx {
     size_t   n_woken;
     bool     wake_all;           /* more queues than fit above */
     bool     results;            /* result-stream entries were appended */
-    /* SLA breaches run by the ladder in this batch (sla_ladder.c), for
-     * the log and the metrics once the batch is durable: the first
-     * QUEUE_FX_SLA_LOG of them, and how many there were. */
-    uint32_t n_sla_breaches;
-    struct { uint64_t id; char queue[HITLQ_MAX_QUEUE_NAME + 1]; } sla_breach[8];
     /* lease expiries of the batch (queue_expire.c), for the log events */
     uint32_t expired, dead_lettered;
     uint64_t expired_id, dead_id;                 /* the last of each, as examples */
     char     expired_queue[HITLQ_MAX_QUEUE_NAME + 1];   /* queue of expired_id */
     char     dead_from[HITLQ_MAX_QUEUE_NAME + 1];       /* dead_id's queue before */
+    /* SLA facts of this batch (sla_ladder.c) for the metrics and the log,
+     * applied by the loop thread once the batch is durable
+     * (server/cmd/sla_fx.c); malloc'd, freed by queue_fx_clear. */
+    struct queue_sla_note *sla;
+    size_t   n_sla, cap_sla;
 };
-#define QUEUE_FX_SLA_LOG 8u
+
+/* Appends a copy of *n to fx (nothing when fx is NULL).  HITLQ_ST_OK, or
+ * RESOURCE_EXHAUSTED when out of memory. */
+int queue_fx_sla(struct queue_fx *fx, const struct queue_sla_note *n);
+/* Frees fx's notes and zeroes the whole of *fx. */
+void queue_fx_clear(struct queue_fx *fx);
+
+/* Calls fn(arg, queue, level) for every undecided item whose SLA clock is
+ * at risk (level 50 or 75: the last ladder step run, not yet breached),
+ * read from the slaclk records (start-up: the at-risk gauge).
+ * HITLQ_ST_OK or a storage status. */
+typedef void (*queue_sla_risk_fn)(void *arg, const char *queue, uint8_t level);
+int queue_sla_at_risk(struct store *s, MDB_txn *txn, queue_sla_risk_fn fn, void *arg);
 
 /* Records that `n` items became ready on `queue` (used by queue.c). */
 void queue_fx_wake(struct queue_fx *fx, const char *queue, uint32_t n);

@@ -52,7 +52,8 @@ queue_expire_lease(struct store *s, MDB_txn *txn, struct qi_item *it,
         return st;
     queue_fx_note_expired(fx, it, false);
     if (it->h.attempts >= max_attempts && strcmp(it->h.queue, dead_letter) != 0) {
-        if ((st = qi_unlist(s, txn, it)) != HITLQ_ST_OK)
+        if ((st = qi_unlist(s, txn, it)) != HITLQ_ST_OK ||
+            (st = sla_risk_move(s, txn, it->id, it->h.queue, dead_letter, fx)) != HITLQ_ST_OK)
             return st;
         queue_fx_note_expired(fx, it, true);
         snprintf(it->h.queue, sizeof(it->h.queue), "%s", dead_letter);

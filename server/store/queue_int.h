@@ -90,9 +90,11 @@ void qi_pack_summary(msgpack_packer *pk, const struct qi_item *it, size_t n_extr
 
 /* queue_lease.c, shared with CLAIM_ID (queue_work.c): leases the loaded,
  * queued item `it` (taken off the ready index by the caller) to
- * in->worker; packs the CLAIM reply body into out (malloc'd, owned). */
+ * in->worker; packs the CLAIM reply body into out (malloc'd, owned),
+ * with the item's SLA clock at now_ms (sla_clock_pack). */
 int queue_claim_item(struct store *s, MDB_txn *txn, const struct claim_in *in,
                      uint64_t now_ms, struct qi_item *it);
-int queue_claim_reply(const struct qi_item *it, struct claim_out *out);
+int queue_claim_reply(struct store *s, MDB_txn *txn, const struct qi_item *it,
+                      uint64_t now_ms, struct claim_out *out);
 
 #endif

@@ -93,14 +93,20 @@ queue_lease_token(void)
 
 /* Packs the CLAIM reply body into a malloc'd buffer owned by out. */
 int
-queue_claim_reply(const struct qi_item *it, struct claim_out *out)
+queue_claim_reply(struct store *s, MDB_txn *txn, const struct qi_item *it, uint64_t now_ms,
+                  struct claim_out *out)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
+    int st;
 
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    qi_pack_summary(&pk, it, 2);
+    qi_pack_summary(&pk, it, 3);
+    if ((st = sla_clock_pack(s, txn, it->id, now_ms, &pk)) != HITLQ_ST_OK) {
+        msgpack_sbuffer_destroy(&sb);
+        return st;
+    }
     msgpack_pack_str(&pk, 5);
     msgpack_pack_str_body(&pk, "lease", 5);
     msgpack_pack_uint64(&pk, it->h.lease);
@@ -160,7 +166,7 @@ queue_claim(struct store *s, MDB_txn *txn, const struct claim_in *in,
     if (st == HITLQ_ST_OK)
         st = queue_claim_item(s, txn, in, now_ms, &it);
     if (st == HITLQ_ST_OK)
-        st = queue_claim_reply(&it, out);
+        st = queue_claim_reply(s, txn, &it, now_ms, out);
     if (st == HITLQ_ST_OK) {
         out->id = it.id;
         out->lease = it.h.lease;
@@ -292,7 +298,7 @@ queue_resolve(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
     if ((st = qi_timer_del(s, txn, it.h.due_ms, id)) != HITLQ_ST_OK ||
         (st = qi_unlist(s, txn, &it)) != HITLQ_ST_OK ||
         (st = qi_qstats_add(s, txn, it.h.queue, 0, -1, 0)) != HITLQ_ST_OK ||
-        (st = sla_stop(s, txn, id, now_ms)) != HITLQ_ST_OK) {
+        (st = sla_stop(s, txn, id, it.h.queue, now_ms, fx)) != HITLQ_ST_OK) {
         qi_item_done(&it);
         return st;
     }
@@ -324,7 +330,8 @@ queue_escalate(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
     snprintf(from, sizeof(from), "%s", it.h.queue);
     if ((st = qi_timer_del(s, txn, it.h.due_ms, id)) != HITLQ_ST_OK ||
         (st = qi_unlist(s, txn, &it)) != HITLQ_ST_OK ||
-        (st = qi_qstats_add(s, txn, from, 0, -1, 0)) != HITLQ_ST_OK)
+        (st = qi_qstats_add(s, txn, from, 0, -1, 0)) != HITLQ_ST_OK ||
+        (st = sla_risk_move(s, txn, id, from, to_queue, fx)) != HITLQ_ST_OK)
         goto fail;
     snprintf(it.h.queue, sizeof(it.h.queue), "%s", to_queue);
     if ((st = qi_enqueue(s, txn, &it, fx)) != HITLQ_ST_OK)

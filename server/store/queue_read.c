@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "queue_int.h"
+#include "sla_clock.h"
+#include "util.h"
 #include "triage_name.h"
 #include "wire.h"
 
@@ -121,7 +123,7 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
     }
     bool copy = it.b.has_triage && (it.b.flags & ITEM_FLAG_QA_COPY) != 0 && it.b.link != 0;
 
-    qi_pack_summary(pk, &it, 5 + copy + (s->sink.pack_item != NULL));
+    qi_pack_summary(pk, &it, 6 + copy + (s->sink.pack_item != NULL));
     wire_pack_kv_str(pk, "state", queue_state_str(it.h.state));
     wire_pack_kv_u64(pk, "created_ms", it.h.created_ms);
     if (copy)                          /* the original (redacted for specialists) */
@@ -138,6 +140,10 @@ queue_get(struct store *s, MDB_txn *txn, uint64_t id, msgpack_packer *pk)
         wire_pack_kv_str(pk, "outcome", it.h.outcome);
     else
         wire_pack_kv_nil(pk, "outcome");
+    if ((st = sla_clock_pack(s, txn, id, util_now_ms(), pk)) != HITLQ_ST_OK) {
+        qi_item_done(&it);             /* the reply is abandoned */
+        return st;
+    }
     queue_pack_key(pk, "history");
     st = queue_pack_history(s, txn, &it, pk);
     if (st == HITLQ_ST_OK && s->sink.pack_item != NULL) {

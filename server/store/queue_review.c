@@ -96,7 +96,7 @@ queue_review_verdict(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
         goto fail;
     if (escalate_to == NULL) {
         st = qi_ready_again(s, txn, &it, fx);
-    } else {
+    } else if ((st = sla_risk_move(s, txn, id, from, escalate_to, fx)) == HITLQ_ST_OK) {
         snprintf(it.h.queue, sizeof it.h.queue, "%s", escalate_to);
         it.h.lease = 0;
         st = qi_enqueue(s, txn, &it, fx);
@@ -121,7 +121,7 @@ queue_review_close(struct store *s, MDB_txn *txn, uint64_t id, uint64_t lease,
     if (st != HITLQ_ST_OK)
         return st;
     if ((st = qr_unlease(s, txn, &it, true)) != HITLQ_ST_OK ||
-        (st = sla_stop(s, txn, id, now_ms)) != HITLQ_ST_OK) {
+        (st = sla_stop(s, txn, id, it.h.queue, now_ms, fx)) != HITLQ_ST_OK) {
         qi_item_done(&it);
         return st;
     }

@@ -171,7 +171,7 @@ queue_claim_id(struct store *s, MDB_txn *txn, uint64_t id, const char *queue,
     if (st == HITLQ_ST_OK)
         st = queue_claim_item(s, txn, in, now_ms, &it);
     if (st == HITLQ_ST_OK)
-        st = queue_claim_reply(&it, out);
+        st = queue_claim_reply(s, txn, &it, now_ms, out);
     if (st == HITLQ_ST_OK) {
         out->id = it.id;
         out->lease = it.h.lease;

@@ -2,12 +2,14 @@
  * sla_clock.c - the SLA clock's arithmetic, its record codec and its
  * slaclk / timers entries (layout and meaning in sla_clock.h).  The item
  * side (start, pause, resume, stop, the ladder steps) is sla_ladder.c.
+ * Also GET's view of the clock (sla_clock_pack).
  */
 #include <string.h>
 
 #include "queue_int.h"
 #include "sla_clock.h"
 #include "sla_ladder.h"
+#include "wire.h"
 
 uint64_t
 sla_elapsed(const struct sla_clock *c, uint64_t now_ms)
@@ -175,4 +177,40 @@ sla_clock_arm(struct store *s, MDB_txn *txn, uint64_t id, struct sla_clock *c)
     if (due == 0)
         return HITLQ_ST_OK;
     return qi_timer_put(s, txn, due, id | QI_TIMER_SLA_BIT, QI_TIMER_SLA);
+}
+
+/* The clock's ladder level: the level of the last step run, 0 before any. */
+static uint8_t
+sla_level_reached(const struct sla_clock *c)
+{
+    if (c->done == 0 || c->done > c->plan.n_steps)
+        return 0;
+    return c->plan.steps[c->done - 1].level;
+}
+
+int
+sla_clock_pack(struct store *s, MDB_txn *txn, uint64_t id, uint64_t now_ms,
+               msgpack_packer *pk)
+{
+    struct sla_clock c;
+    int st = sla_clock_get(s, txn, id, &c);
+    bool running = (c.flags & SLA_F_RUNNING) != 0;
+
+    if (st == HITLQ_ST_NOT_FOUND) {
+        wire_pack_kv_nil(pk, "sla");
+        return HITLQ_ST_OK;
+    }
+    if (st != HITLQ_ST_OK)
+        return st;
+    wire_pack_cstr(pk, "sla");
+    msgpack_pack_map(pk, 4 + (c.waiting_on[0] != '\0') + running);
+    wire_pack_kv_u64(pk, "budget_ms", c.plan.budget_ms);
+    wire_pack_kv_u64(pk, "used_ms", sla_elapsed(&c, now_ms));
+    wire_pack_kv_bool(pk, "running", running);
+    if (c.waiting_on[0] != '\0')
+        wire_pack_kv_str(pk, "waiting_on", c.waiting_on);
+    wire_pack_kv_u64(pk, "level", sla_level_reached(&c));
+    if (running)
+        wire_pack_kv_u64(pk, "breach_at_ms", sla_breach_at(&c));
+    return HITLQ_ST_OK;
 }

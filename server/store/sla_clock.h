@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include <lmdb.h>
+#include <msgpack.h>
 
 #include "hitlq_proto.h"
 #include "store.h"
@@ -86,5 +87,12 @@ int sla_clock_get(struct store *s, MDB_txn *txn, uint64_t id, struct sla_clock *
 int sla_clock_put(struct store *s, MDB_txn *txn, uint64_t id, const struct sla_clock *c);
 /* Moves the item's SLA timer to sla_next_due(c) (c->due_ms updated). */
 int sla_clock_arm(struct store *s, MDB_txn *txn, uint64_t id, struct sla_clock *c);
+
+/* Packs GET's key "sla" and its value: nil without a clock, else
+ * {budget_ms, used_ms (at now_ms), running, waiting_on? (while paused by
+ * RELEASE waiting_on), level (the last ladder step run: 0, 50, 75, 100),
+ * breach_at_ms? (while running)}.  HITLQ_ST_OK or a storage status. */
+int sla_clock_pack(struct store *s, MDB_txn *txn, uint64_t id, uint64_t now_ms,
+                   msgpack_packer *pk);
 
 #endif

@@ -11,6 +11,51 @@
 
 #include "sla_ladder.h"
 
+/* Notes an SLA fact in fx (queue.h struct queue_sla_note). */
+static int
+sla_note(struct queue_fx *fx, uint64_t id, uint8_t level, int8_t risk, const char *from,
+         const char *to)
+{
+    struct queue_sla_note n = { .id = id, .level = level, .risk = risk };
+
+    if (fx == NULL)
+        return HITLQ_ST_OK;
+    snprintf(n.from, sizeof(n.from), "%s", from);
+    snprintf(n.to, sizeof(n.to), "%s", to);
+    return queue_fx_sla(fx, &n);
+}
+
+uint8_t
+sla_risk_level(const struct sla_clock *c)
+{
+    uint8_t level;
+
+    if ((c->flags & SLA_F_STOPPED) || c->done == 0 || c->done > c->plan.n_steps)
+        return 0;
+    level = c->plan.steps[c->done - 1].level;
+    return level < 100 ? level : 0;
+}
+
+int
+sla_risk_move(struct store *s, MDB_txn *txn, uint64_t id, const char *from, const char *to,
+              struct queue_fx *fx)
+{
+    struct sla_clock c;
+    uint8_t r;
+    int st;
+
+    if (fx == NULL || strcmp(from, to) == 0)
+        return HITLQ_ST_OK;
+    st = sla_clock_get(s, txn, id, &c);
+    if (st == HITLQ_ST_NOT_FOUND)
+        return HITLQ_ST_OK;
+    if (st != HITLQ_ST_OK || (r = sla_risk_level(&c)) == 0)
+        return st;
+    if ((st = sla_note(fx, id, r, -1, from, "")) != HITLQ_ST_OK)
+        return st;
+    return sla_note(fx, id, r, +1, to, "");
+}
+
 int
 sla_start(struct store *s, MDB_txn *txn, const struct qi_item *it,
           const struct sla_plan *plan, uint64_t now_ms)
@@ -72,14 +117,19 @@ sla_resume(struct store *s, MDB_txn *txn, struct qi_item *it, uint64_t now_ms)
 }
 
 int
-sla_stop(struct store *s, MDB_txn *txn, uint64_t id, uint64_t now_ms)
+sla_stop(struct store *s, MDB_txn *txn, uint64_t id, const char *queue, uint64_t now_ms,
+         struct queue_fx *fx)
 {
     struct sla_clock c;
     int st = sla_clock_get(s, txn, id, &c);
+    uint8_t r;
 
     if (st == HITLQ_ST_NOT_FOUND)
         return HITLQ_ST_OK;
     if (st != HITLQ_ST_OK || (c.flags & SLA_F_STOPPED))
+        return st;
+    if ((r = sla_risk_level(&c)) != 0 &&
+        (st = sla_note(fx, id, r, -1, queue, "")) != HITLQ_ST_OK)
         return st;
     c.elapsed_ms = sla_elapsed(&c, now_ms);
     c.flags = SLA_F_STOPPED;
@@ -133,24 +183,11 @@ sla_raise(struct store *s, MDB_txn *txn, struct qi_item *it, uint32_t p)
     return qi_ready_put(s, txn, it);
 }
 
-/* Notes a breach in fx for the log and the metrics after the commit. */
-static void
-sla_note_breach(struct queue_fx *fx, const struct qi_item *it)
-{
-    if (fx == NULL)
-        return;
-    if (fx->n_sla_breaches < QUEUE_FX_SLA_LOG) {
-        fx->sla_breach[fx->n_sla_breaches].id = it->id;
-        snprintf(fx->sla_breach[fx->n_sla_breaches].queue,
-                 sizeof(fx->sla_breach[0].queue), "%s", it->h.queue);
-    }
-    fx->n_sla_breaches++;
-}
-
-/* Runs one step on the loaded item and journals it. */
+/* Runs one step on the loaded item and journals it; notes the step and
+ * the at-risk change from level `prev` (0 = none) in fx. */
 static int
 sla_step_run(struct store *s, MDB_txn *txn, struct qi_item *it, const struct sla_step *step,
-             uint64_t now_ms, const char *dead_letter, struct queue_fx *fx)
+             uint8_t prev, uint64_t now_ms, const char *dead_letter, struct queue_fx *fx)
 {
     char from[HITLQ_MAX_QUEUE_NAME + 1];
     struct journal_item ji;
@@ -181,9 +218,12 @@ sla_step_run(struct store *s, MDB_txn *txn, struct qi_item *it, const struct sla
         return st;
     if (ev.notify && fx != NULL)
         fx->results = true;
-    if (step->level >= 100)
-        sla_note_breach(fx, it);
-    return HITLQ_ST_OK;
+    if (prev != 0 && (st = sla_note(fx, it->id, prev, -1, from, "")) != HITLQ_ST_OK)
+        return st;
+    if (step->level < 100 &&
+        (st = sla_note(fx, it->id, step->level, +1, it->h.queue, "")) != HITLQ_ST_OK)
+        return st;
+    return sla_note(fx, it->id, step->level, 0, from, it->h.queue);
 }
 
 /* Runs the due steps of the loaded clock and item; saves both. */
@@ -195,13 +235,18 @@ sla_fire_item(struct store *s, MDB_txn *txn, struct sla_clock *c, struct qi_item
     int st = HITLQ_ST_OK;
 
     if (it->h.state == HITLQ_STATE_RESOLVED) {
+        uint8_t r = sla_risk_level(c);
+
+        if (r != 0 && (st = sla_note(fx, it->id, r, -1, it->h.queue, "")) != HITLQ_ST_OK)
+            return st;
         c->elapsed_ms = elapsed;
         c->flags = SLA_F_STOPPED;
         return sla_clock_put(s, txn, it->id, c);
     }
     while (st == HITLQ_ST_OK && c->done < c->plan.n_steps &&
            elapsed >= sla_level_ms(c->plan.budget_ms, c->plan.steps[c->done].level)) {
-        st = sla_step_run(s, txn, it, &c->plan.steps[c->done], now_ms, dead_letter, fx);
+        st = sla_step_run(s, txn, it, &c->plan.steps[c->done], sla_risk_level(c), now_ms,
+                          dead_letter, fx);
         c->done++;
     }
     if (st == HITLQ_ST_OK)
@@ -235,5 +280,40 @@ sla_fire(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id, uint64_t now_
         return st;
     st = sla_fire_item(s, txn, &c, &it, now_ms, dead_letter, fx);
     qi_item_done(&it);
+    return st;
+}
+
+int
+queue_sla_at_risk(struct store *s, MDB_txn *txn, queue_sla_risk_fn fn, void *arg)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, s->slaclk, &cur), st = HITLQ_ST_OK;
+
+    if (rc != 0)
+        return store_status(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && st == HITLQ_ST_OK;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct sla_clock c;
+        struct qi_item it;
+        uint8_t r;
+
+        if (k.mv_size != 8 || sla_decode(v.mv_data, v.mv_size, &c) != 0)
+            continue;                  /* malformed: sla_clock_get says so on use */
+        if ((r = sla_risk_level(&c)) == 0)
+            continue;
+        st = qi_item_load(s, txn, store_get_be64(k.mv_data), &it);
+        if (st == HITLQ_ST_NOT_FOUND) {
+            st = HITLQ_ST_OK;
+            continue;
+        }
+        if (st == HITLQ_ST_OK && it.h.state != HITLQ_STATE_RESOLVED)
+            fn(arg, it.h.queue, r);
+        if (st == HITLQ_ST_OK)
+            qi_item_done(&it);
+    }
+    mdb_cursor_close(cur);
+    if (st == HITLQ_ST_OK && rc != MDB_NOTFOUND)
+        st = store_status(rc);
     return st;
 }

@@ -24,12 +24,22 @@ int sla_pause(struct store *s, MDB_txn *txn, uint64_t id, const char *waiting_on
  * item's deadline (header, open/sla index; the caller then puts its
  * ready entry) moves to the new breach time. */
 int sla_resume(struct store *s, MDB_txn *txn, struct qi_item *it, uint64_t now_ms);
-/* The decision: the clock stops for good (its timer removed). */
-int sla_stop(struct store *s, MDB_txn *txn, uint64_t id, uint64_t now_ms);
+/* The decision: the clock stops for good (its timer removed); an item at
+ * risk on `queue` leaves that level (noted in fx). */
+int sla_stop(struct store *s, MDB_txn *txn, uint64_t id, const char *queue, uint64_t now_ms,
+             struct queue_fx *fx);
+/* The at-risk level of a clock: the level (50, 75) of the last step run
+ * while the clock is not stopped and has not breached, else 0. */
+uint8_t sla_risk_level(const struct sla_clock *c);
+/* Item id moves from queue `from` to `to` outside the ladder (ESCALATE,
+ * dead letter, review escalation): an item at risk changes queue in the
+ * at-risk figures (noted in fx). */
+int sla_risk_move(struct store *s, MDB_txn *txn, uint64_t id, const char *from,
+                  const char *to, struct queue_fx *fx);
 /* A QI_TIMER_SLA timer of item id due at `due` (already removed from the
  * index): runs every step whose share of the budget has elapsed, each
- * once (raise priority, move, journal + audit, notify result), then arms
- * the next.  A stale timer or a decided item does nothing; an item on
+ * once (raise priority, move, journal + audit, notify result; the step
+ * and the at-risk changes noted in fx), then arms the next.  A stale timer or a decided item does nothing; an item on
  * `dead_letter` is never moved off it (the step is still journalled). */
 int sla_fire(struct store *s, MDB_txn *txn, uint64_t due, uint64_t id, uint64_t now_ms,
              const char *dead_letter, struct queue_fx *fx);

@@ -1,8 +1,9 @@
 /*
  * config.c - the option table and its libConfuse glue.  Every option has a
  * default, so hitlqd runs with no file at all; unknown options and values
- * out of range are errors.  A relative `policy` path is resolved against
- * the config file's directory.
+ * out of range are errors.  Relative paths in a config file (data_dir,
+ * policy, key and certificate files) are resolved against the file's
+ * directory, not the working directory.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +35,8 @@ static const struct opt config_opts[] = {
     STR_OPT("listen", listen, "127.0.0.1:7420",
             "address:port to listen on (port 0 = pick a free one)"),
     STR_OPT("data_dir", data_dir, "hitlq-data",
-            "LMDB data directory (created 0700 if missing)"),
+            "LMDB data directory (created 0700 if missing). Relative paths in this\n"
+            "# file (data_dir, policy, audit_key, auth_bootstrap_key, tls_*) are beside it"),
     STR_OPT("policy", policy, "",
             "policy file (JSON), relative to this file's directory; empty = the embedded\n"
             "# credit_application example"),
@@ -122,6 +124,9 @@ static const struct opt config_opts[] = {
     U64_OPT("max_unauthenticated_per_addr", max_unauthenticated_per_addr, 8, 1, 1000000,
             "the same from one IP address: a new one beyond this closes that\n"
             "# address's oldest silent unauthenticated connection"),
+    STR_OPT("user", user, "",
+            "started as root: bind the ports and read the keys, then run as this user\n"
+            "# (its groups, group and uid); empty = stay who started it"),
 };
 #define N_OPTS (sizeof(config_opts) / sizeof(config_opts[0]))
 
@@ -179,25 +184,44 @@ config_copy(struct hitlq_config *cfg, cfg_t *c, char *err, size_t errlen)
     return 0;
 }
 
-/* A relative `policy` path names a file beside the config file: prefixes
- * the config file's directory (none when path has no '/').  0, or -1 when
- * the joined path does not fit. */
+/* The options that name files or directories: a relative value in a
+ * config file (or the default, when a file is given) is beside the file. */
+static const char *const config_path_opts[] = {
+    "data_dir", "policy", "audit_key", "auth_bootstrap_key", "tls_cert", "tls_key",
+    "tls_client_ca",
+};
+
+/* Prefixes the config file's directory to one relative, non-empty path
+ * option (none when path has no '/').  0, or -1 when it does not fit. */
 static int
-config_resolve_policy(struct hitlq_config *cfg, const char *path, char *err, size_t errlen)
+config_resolve_one(struct hitlq_config *cfg, const struct opt *o, const char *path,
+                   char *err, size_t errlen)
 {
     const char *slash = strrchr(path, '/');
-    char joined[sizeof(cfg->policy)];
+    char *val = (char *)cfg + o->offset, joined[1024];
     int n;
 
-    if (cfg->policy[0] == '\0' || cfg->policy[0] == '/' || slash == NULL)
+    if (val[0] == '\0' || val[0] == '/' || slash == NULL)
         return 0;
-    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - path), path, cfg->policy);
-    if (n < 0 || (size_t)n >= sizeof(joined)) {
-        snprintf(err, errlen, "option policy: %s joined to the directory of %s is longer "
-                 "than %zu bytes", cfg->policy, path, sizeof(cfg->policy) - 1);
+    n = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - path), path, val);
+    if (n < 0 || (size_t)n >= o->size) {
+        snprintf(err, errlen, "option %s: %s joined to the directory of %s is longer "
+                 "than %zu bytes", o->name, val, path, o->size - 1);
         return -1;
     }
-    memcpy(cfg->policy, joined, (size_t)n + 1);
+    memcpy(val, joined, (size_t)n + 1);
+    return 0;
+}
+
+/* Resolves every option of config_path_opts against path's directory. */
+static int
+config_resolve_paths(struct hitlq_config *cfg, const char *path, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        for (size_t j = 0; j < sizeof(config_path_opts) / sizeof(config_path_opts[0]); j++)
+            if (strcmp(config_opts[i].name, config_path_opts[j]) == 0 &&
+                config_resolve_one(cfg, &config_opts[i], path, err, errlen) != 0)
+                return -1;
     return 0;
 }
 
@@ -233,7 +257,7 @@ config_load(struct hitlq_config *cfg, const char *path, char *err, size_t errlen
         snprintf(err, errlen, "%s: %s", path, config_errbuf[0] ? config_errbuf : "parse error");
     } else {
         rc = config_copy(cfg, c, err, errlen) == 0 &&
-             config_resolve_policy(cfg, path, err, errlen) == 0 ? CFG_SUCCESS : CFG_PARSE_ERROR;
+             config_resolve_paths(cfg, path, err, errlen) == 0 ? CFG_SUCCESS : CFG_PARSE_ERROR;
     }
     cfg_free(c);
     return rc == CFG_SUCCESS ? 0 : -1;

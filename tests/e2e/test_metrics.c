@@ -257,6 +257,31 @@ test_health(void **st)
     assert_int_equal(http_get(hp, "/nope", NULL, NULL, NULL, 5000), 404);
 }
 
+/* An idle healthy server stays ready: after 16 s without a write (past
+ * the old 15 s limit, which answered 503 until a probe had committed)
+ * every /readyz is 200, the first one asking for the probe write. */
+static void
+test_readyz_idle(void **st)
+{
+    struct hserver s;
+    uint16_t hp;
+
+    (void)st;
+    assert_true(harness_server_start(&s, "") > 0);
+    hp = http_port_of(&s);
+    harness_sleep_ms(16000);
+    for (int i = 0; i < 3; i++) {
+        char *b = NULL;
+        int code = http_get(hp, "/readyz", NULL, NULL, &b, 5000);
+        if (code != 200)
+            fail_msg("idle /readyz %d: %d %s", i, code, b ? b : "");
+        free(b);
+        harness_sleep_ms(300);
+    }
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_server_cleanup(&s);
+}
+
 /* A 1 MiB map filled with submits until the store refuses: /readyz 503
  * "storage full", /healthz 200. */
 static void
@@ -296,6 +321,7 @@ main(void)
         E2E_TEST(test_health),
         E2E_TEST(test_lifecycle_counters),
         cmocka_unit_test(test_readyz_storage_full),
+        cmocka_unit_test(test_readyz_idle),
     };
 
     return e2e_run("metrics", tests, sizeof(tests) / sizeof(tests[0]));

@@ -61,8 +61,29 @@ static void log_tail(const struct hserver *s)
     fprintf(stderr, "---- tail of %s ----\n%s\n---- end ----\n", s->logfile, buf);
 }
 
+/* A config file a test wrote itself without http_listen gets one on an
+ * ephemeral port: the default (127.0.0.1:7421) is fixed, and two servers,
+ * or anything else on the machine, would collide on it. */
+static void cfg_http_ephemeral(const struct hserver *s)
+{
+    char buf[8192];
+    size_t n = 0;
+    FILE *f = fopen(s->cfgfile, "r");
+    if (f == NULL)
+        return;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    if (strstr(buf, "http_listen") != NULL || (f = fopen(s->cfgfile, "a")) == NULL)
+        return;
+    fprintf(f, "%shttp_listen = \"127.0.0.1:0\"\n", n > 0 && buf[n - 1] != '\n' ? "\n" : "");
+    fclose(f);
+}
+
 static int spawn(struct hserver *s)
 {
+    if (s->has_cfg)
+        cfg_http_ephemeral(s);
     unlink(s->portfile);
     signal(SIGPIPE, SIG_IGN);
     pid_t pid = fork();

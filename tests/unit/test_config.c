@@ -71,7 +71,7 @@ static void
 test_values_from_file(void **state)
 {
     struct hitlq_config cfg;
-    char err[256] = "";
+    char err[256] = "", want[128];
     const char *p = write_file("a.conf",
         "# comment\nlisten = \"127.0.0.1:0\"\nmax_attempts = 7\n"
         "dead_letter_queue = \"dlq\"\nmap_size_mb = 64\n");
@@ -82,7 +82,8 @@ test_values_from_file(void **state)
     assert_int_equal(cfg.max_attempts, 7);
     assert_string_equal(cfg.dead_letter_queue, "dlq");
     assert_int_equal(cfg.map_size_mb, 64);
-    assert_string_equal(cfg.data_dir, "hitlq-data");    /* untouched default */
+    /* the default data_dir, relative, is beside the config file */
+    assert_string_equal(cfg.data_dir, strcat(strcpy(want, tmpdir), "/hitlq-data"));
 }
 
 /* A relative policy path names a file beside the config file, whatever
@@ -158,7 +159,7 @@ static void
 test_sample_round_trip(void **state)
 {
     struct hitlq_config a, b;
-    char path[128], err[256] = "";
+    char path[128], err[256] = "", beside[sizeof(a.data_dir) + 80];
     FILE *f;
 
     (void)state;
@@ -169,6 +170,9 @@ test_sample_round_trip(void **state)
     fclose(f);
     assert_int_equal(config_load(&a, NULL, err, sizeof(err)), 0);
     assert_int_equal(config_load(&b, path, err, sizeof(err)), 0);
+    snprintf(beside, sizeof(beside), "%s/%s", tmpdir, a.data_dir);  /* beside the file */
+    assert_string_equal(b.data_dir, beside);
+    memcpy(b.data_dir, a.data_dir, sizeof(a.data_dir));
     assert_memory_equal(&a, &b, sizeof(a));
 }
 

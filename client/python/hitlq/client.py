@@ -257,10 +257,12 @@ class Client:
         return self.execute("EXTEND", _opt({"id": id, "lease": lease_token(lease)},
                                            lease_ms=lease_ms))["expires_ms"]
 
-    def release(self, id, lease, delay_ms=None):
-        """RELEASE a leased item, at once or after delay_ms: {state, ready_ms}."""
+    def release(self, id, lease, delay_ms=None, *, waiting_on=None):
+        """RELEASE a leased item, at once or after delay_ms: {state, ready_ms}.
+        waiting_on (a name, e.g. "customer"; needs delay_ms) pauses the
+        item's SLA clock until it is ready again (PROTOCOL.md §4.8)."""
         return self.execute("RELEASE", _opt({"id": id, "lease": lease_token(lease)},
-                                            delay_ms=delay_ms))
+                                            delay_ms=delay_ms, waiting_on=waiting_on))
 
     def resolve(self, id, lease, outcome, *, note=None, root_cause=None):
         """RESOLVE a leased item with outcome; returns the result's seq."""

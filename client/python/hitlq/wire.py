@@ -8,7 +8,7 @@ import struct
 
 import msgpack
 
-from .errors import ClientError, ProtocolError
+from .errors import ClientError, ConnectionError, ProtocolError
 
 MAGIC = 0x51
 HEADER = struct.Struct(">IBBHI")
@@ -101,6 +101,9 @@ class FrameReader:
             return None
         blen, magic, op, status, rid = HEADER.unpack_from(self.buf)
         if magic != MAGIC:
+            if self.buf.startswith(b"hitlqd: "):   # hint: plaintext on the TLS port
+                line = self.buf.split(b"\n", 1)[0].decode("ascii", "replace")
+                raise ConnectionError(message=line)
             raise ProtocolError(message="bad magic 0x%02x from the server" % magic)
         if blen > self.max_body:
             raise ProtocolError(message="reply of %d bytes is over the limit" % blen)

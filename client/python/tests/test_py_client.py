@@ -112,3 +112,32 @@ def test_admin_and_drift_requests(server):
     # the example scorecard policy names no reference profile
     pytest.raises(hitlq.NotFound, c.drift_inputs, TYPE)
     assert c.key_list()["keys"] == []
+
+
+def test_release_waiting_on_pauses_sla(tmp_path):
+    """release(waiting_on=) against a queue with a 60 s SLA: GET shows the
+    clock paused, waiting on the customer, with what was used so far."""
+    from conftest import example_policy, run_server
+    pol = example_policy()
+    pol["queues"] = {REVIEW: {"sla_seconds": 60, "ladder": [{"at": 1.0, "notify": True}]}}
+    gen = run_server(policy=pol)
+    srv = next(gen)
+    try:
+        c = srv.client(name="alice")
+        q = c.submit("wait-1", TYPE, QUEUED_FIELDS)
+        cl = c.claim(REVIEW, lease_ms=60000)
+        assert c.claim(REVIEW) is None
+        sla = c.get(q["id"])["sla"]
+        assert sla["budget_ms"] == 60000 and sla["running"] and sla["level"] == 0
+        assert sla["breach_at_ms"] == q["deadline_ms"]
+        pytest.raises(hitlq.BadRequest, c.release, cl["id"], cl["lease"], waiting_on="customer")
+        rel = c.release(cl["id"], cl["lease"], delay_ms=30000, waiting_on="customer")
+        assert rel["state"] == "delayed"
+        sla = c.get(q["id"])["sla"]
+        assert not sla["running"] and sla["waiting_on"] == "customer"
+        assert "breach_at_ms" not in sla and 0 <= sla["used_ms"] < 60000
+        time.sleep(0.3)
+        assert c.get(q["id"])["sla"]["used_ms"] == sla["used_ms"]      # paused
+        c.close()
+    finally:
+        next(gen, None)
