@@ -389,14 +389,27 @@ conn_defer(struct conn *c)
         evtimer_add(n->backlog_ev, &now);
 }
 
-/* Handles up to CONN_FRAMES_PER_PASS buffered frames of c; more wait in
- * the backlog (one connection's pipeline never takes the loop).  Reading
- * pauses while c is over its in-flight or output cap. */
+/* Frames of c's current go answered at once: those handled (done) less
+ * those still waiting for a commit (in flight since the go began, bounded
+ * by HITLQ_MAX_INFLIGHT: the group commit wants them all in one pass). */
+static unsigned
+conn_answered(const struct conn *c, uint32_t inflight0, unsigned done)
+{
+    uint32_t parked = c->inflight > inflight0 ? c->inflight - inflight0 : 0;
+
+    return done > parked ? done - (unsigned)parked : 0;
+}
+
+/* Handles c's buffered frames until CONN_FRAMES_PER_PASS of them were
+ * answered at once; more wait in the backlog (one connection's pipeline
+ * never takes the loop).  Reading pauses while c is over its in-flight or
+ * output cap.  Returns the number of frames answered at once. */
 static unsigned
 conn_process_input(struct conn *c)
 {
     bool paused = false;
-    unsigned budget = CONN_FRAMES_PER_PASS, done = 0;
+    uint32_t inflight0 = c->inflight;
+    unsigned done = 0, answered = 0;
 
     conn_ref(c);
     while (conn_is_open(c)) {
@@ -406,7 +419,7 @@ conn_process_input(struct conn *c)
             paused = true;
             break;
         }
-        if (budget-- == 0) {
+        if (answered >= CONN_FRAMES_PER_PASS) {
             if (evbuffer_get_length(bufferevent_get_input(c->bev)) >= HITLQ_FRAME_HDR_LEN) {
                 conn_defer(c);
                 paused = true;
@@ -415,7 +428,7 @@ conn_process_input(struct conn *c)
         }
         if (!conn_read_frame(c, bufferevent_get_input(c->bev)))
             break;
-        done++;
+        answered = conn_answered(c, inflight0, ++done);
     }
     if (conn_is_open(c) && !paused && !c->reading) {     /* back from the backlog */
         bufferevent_enable(c->bev, EV_READ);
@@ -430,7 +443,7 @@ conn_process_input(struct conn *c)
             evtimer_del(c->frame_ev);
     }
     conn_unref(c);
-    return done;
+    return answered;
 }
 
 void

@@ -71,11 +71,14 @@ struct conn {
     struct conn         *rr_next;      /* next in net's backlog */
 };
 
-/* Most frames of one connection handled in one go; the rest wait for the
- * next event-loop pass, round-robin with every other connection. */
+/* Most frames of one connection answered at once (GET, PING, errors...)
+ * in one go; the rest wait for the next event-loop pass, round-robin with
+ * every other connection.  Frames that wait for a durable commit do not
+ * count: HITLQ_MAX_INFLIGHT bounds them, and the group commit wants a
+ * pipelining writer's whole window staged in one pass (its batches). */
 #define CONN_FRAMES_PER_PASS 4
-/* Most frames the backlog handles in one run (a loop pass stays short
- * whatever the number of busy connections); the rest, next run. */
+/* Most frames answered at once in one backlog run (a loop pass stays
+ * short whatever the number of busy connections); the rest, next run. */
 #define CONN_FRAMES_PER_RUN  16
 
 /* The address part (no port) of sa into out[48]. */
@@ -115,9 +118,9 @@ bool conn_has_input(const struct conn *c);
 /* The connection's TLS session (borrowed; for tls_peer_name and
  * tls_exporter), or NULL on a plaintext listener. */
 struct ssl_st *conn_ssl(const struct conn *c);
-/* The backlog's callback (net->backlog_ev, arg = the struct net): handles
- * up to CONN_FRAMES_PER_PASS more frames of each connection that had more
- * buffered than one go allows, in arrival order. */
+/* The backlog's callback (net->backlog_ev, arg = the struct net): gives
+ * each connection that had more buffered than one go allows its next go
+ * (CONN_FRAMES_PER_PASS), in arrival order. */
 void conn_run_backlog(evutil_socket_t fd, short what, void *arg);
 /* Drops the backlog (at the end: no frame of it is handled). */
 void conn_backlog_clear(struct net *n);
