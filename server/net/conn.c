@@ -451,26 +451,27 @@ conn_run_backlog(evutil_socket_t fd, short what, void *arg)
 {
     static const struct timeval now = { 0, 0 };
     struct net *n = arg;
-    struct conn *c, *end = n->backlog_tail;
+    struct conn *c;
     unsigned frames = 0;
-    bool last = false;
 
     (void)fd;
     (void)what;
-    /* one round over the connections queued now (re-queued ones go to the
-     * tail, for the next run), at most CONN_FRAMES_PER_RUN frames */
-    while ((c = n->backlog) != NULL && !last && frames < CONN_FRAMES_PER_RUN) {
+    /* round after round (a connection re-queued by its go goes to the
+     * tail), until CONN_FRAMES_PER_RUN frames were answered: a lone
+     * pipeliner gets several goes a run, many get one each in turn */
+    while ((c = n->backlog) != NULL && frames < CONN_FRAMES_PER_RUN) {
         n->backlog = c->rr_next;
         if (n->backlog == NULL)
             n->backlog_tail = NULL;
         c->rr_next = NULL;
         c->queued = false;
-        last = c == end;
         if (conn_is_open(c))
             frames += conn_process_input(c);
         conn_unref(c);
     }
-    if (n->backlog != NULL && !evtimer_pending(n->backlog_ev, NULL))
+    if (n->backlog == NULL)
+        evtimer_del(n->backlog_ev);          /* armed by a go of this run */
+    else if (!evtimer_pending(n->backlog_ev, NULL))
         evtimer_add(n->backlog_ev, &now);
 }
 

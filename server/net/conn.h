@@ -119,8 +119,9 @@ bool conn_has_input(const struct conn *c);
  * tls_exporter), or NULL on a plaintext listener. */
 struct ssl_st *conn_ssl(const struct conn *c);
 /* The backlog's callback (net->backlog_ev, arg = the struct net): gives
- * each connection that had more buffered than one go allows its next go
- * (CONN_FRAMES_PER_PASS), in arrival order. */
+ * the connections that had more buffered than one go allows their next
+ * goes (CONN_FRAMES_PER_PASS each), in arrival order, round-robin, until
+ * CONN_FRAMES_PER_RUN frames were answered. */
 void conn_run_backlog(evutil_socket_t fd, short what, void *arg);
 /* Drops the backlog (at the end: no frame of it is handled). */
 void conn_backlog_clear(struct net *n);
