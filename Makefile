@@ -216,6 +216,8 @@ test: test-build
 	sh scripts/run-tests.sh $(T)
 # The fault suite (LD_PRELOAD shims of tests/faults/), also part of `make test`.
 FAULT_TESTS = $(T)/tests/test_clock_jump $(T)/tests/test_store_faults $(T)/tests/test_map_size
+FAULT_TESTS += $(T)/tests/test_hostile_mix
+FAULT_TESTS += $(T)/tests/test_preauth $(T)/tests/test_fairness
 faults: test-build
 	@for t in $(FAULT_TESTS); do echo "=== $$t"; $$t || exit 1; done
 

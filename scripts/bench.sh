@@ -36,6 +36,9 @@
 #       alternating rounds, median of per-round ratios
 #   (s) /metrics scrape time of a server with 1,000 queues holding items
 #       (scripts/bench_queues.py): median and p99 of 50 scrapes
+#   (t) one good client pipelining SUBMITs alone vs beside 200 hostile
+#       connections (tests/bench/bench_hostile.c): alone, hostile, alone,
+#       ... phases, the median of the per-round ratios
 # and ends with a summary of every figure against its target.
 #
 # Bounded: every process runs under `timeout`, servers are stopped by the
@@ -857,6 +860,29 @@ if start_server queues "$TMPROOT/policy/queues.conf"; then
 fi
 say "bench: (s) /metrics with 1,000 queues holding items: median $(num_or_na "$QS_MED") ms, p99 $(num_or_na "$QS_P99") ms of 50 scrapes ($(sed -n 's/.*\(series=[0-9]*\) \(bytes=[0-9]*\).*/\1, \2/p' "$O/queues" 2>/dev/null)), server CPU $(num_or_na "$QS_CPU") ms a scrape"
 
+# ---- (t) a good client beside 200 hostile connections -------------------------
+# tests/bench/bench_hostile.c on one server (bench policy): one connection
+# x 64 SUBMITs in flight runs through 2R+1 phases (alone, hostile, alone,
+# ...), each 1 s settle + BENCH_HOSTILE_SECONDS (10) measured; a hostile
+# phase adds 50 each of random-byte senders, slowloris, never-reading
+# GET/PING pipeliners and idle sockets from 5 addresses, re-opened when
+# closed.  Targets: throughput ratio >= 0.8, p99 ratio <= 3.
+HO_TP= HO_P99X= HO_LINE=
+BH=$B/tests/bench_hostile
+say ""
+say "-- (t) good client alone vs beside 200 hostile connections (load average $(loadavg))"
+if [ -x "$BH" ] && start_server hostile "$TMPROOT/policy/bench.conf"; then
+    HO_S=${BENCH_HOSTILE_SECONDS:-10}
+    run "$O/hostile" $(( (2 * ROUNDS + 1) * (HO_S + 1) + 120 )) "$BH" -P "$PORTFILE" -t "$HO_S" -r "$ROUNDS"
+    HO_LINE=$(grep '^bench: hostile: ' "$O/hostile")
+    HO_TP=$(printf '%s\n' "$HO_LINE" | sed -n 's/.*; ratio \([0-9.]*\) throughput.*/\1/p')
+    HO_P99X=$(printf '%s\n' "$HO_LINE" | sed -n 's/.* throughput, \([0-9.]*\)x p99.*/\1/p')
+    server_alive "hostile" && stop_server
+    rm -rf "$SRV_DIR/data"
+else
+    say "note: $BH missing or no server: (t) skipped"
+fi
+
 # ---- summary ------------------------------------------------------------------
 verdict() {  # verdict VALUE OP TARGET
     case $1 in ''|n/a) printf 'NOT met (no figure)'; return ;; esac
@@ -984,5 +1010,9 @@ printf '%-58s %-30s %-16s %s\n' "(s) /metrics scrape ms, 1,000 queues: median (p
     "$(num_or_na "$QS_MED") ($(num_or_na "$QS_P99"))" "< 50" "$(verdict "$QS_P99" "<=" 49.99)"
 printf '%-58s %-30s %-16s %s\n' "(s) server CPU ms per scrape, 1,000 queues" \
     "$(num_or_na "$QS_CPU")" "-" "-"
+printf '%-58s %-30s %-16s %s\n' "(t) good client's submits/s beside 200 hostile / alone" \
+    "$(num_or_na "$HO_TP")" ">= 0.8" "$(verdict "$HO_TP" ">=" 0.8)"
+printf '%-58s %-30s %-16s %s\n' "(t) good client's p99 beside 200 hostile / alone" \
+    "$(num_or_na "$HO_P99X")" "<= 3" "$(verdict "$HO_P99X" "<=" 3)"
 say "Figures are from a shared 2-vCPU VM; compare ratios, not absolutes (docs/PERFORMANCE.md §2)."
 exit 0

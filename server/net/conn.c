@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -32,7 +33,7 @@ static const char *const conn_state_names[] = { "new", "ready", "closing", "clos
 static void conn_on_read(struct bufferevent *bev, void *arg);
 static void conn_on_write(struct bufferevent *bev, void *arg);
 static void conn_on_event(struct bufferevent *bev, short what, void *arg);
-static void conn_process_input(struct conn *c);
+static unsigned conn_process_input(struct conn *c);
 static void conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg);
 static void conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg);
 static void conn_on_hs_timeout(evutil_socket_t fd, short what, void *arg);
@@ -56,6 +57,8 @@ conn_set_state(struct conn *c, enum conn_state st)
     log_debug("conn %s: %s -> %s", c->peer, conn_state_names[c->state],
               conn_state_names[st]);
     c->state = st;
+    if (st == CONN_READY)
+        c->preauth = false;          /* out of the unauthenticated budget */
     if (st == CONN_READY && c->hello_ev != NULL) {     /* HELLO done in time */
         event_free(c->hello_ev);
         c->hello_ev = NULL;
@@ -188,6 +191,7 @@ conn_new(struct net *n, evutil_socket_t fd, const struct sockaddr *sa, int salen
     c->srv = n->owner;
     c->refs = 1;
     c->state = CONN_NEW;
+    c->preauth = true;
     snprintf(c->name, sizeof(c->name), "anonymous");
     conn_peer_name(c, sa);
     msgpack_zone_init(&c->zone, 4096);
@@ -313,11 +317,11 @@ conn_may_read(const struct conn *c)
 static void
 conn_resume(struct conn *c)
 {
-    if (!conn_is_open(c) || c->reading || !conn_may_read(c))
+    if (!conn_is_open(c) || c->reading || c->queued || !conn_may_read(c))
         return;
     bufferevent_enable(c->bev, EV_READ);
     c->reading = true;
-    conn_process_input(c);          /* frames already buffered */
+    (void)conn_process_input(c);    /* frames already buffered */
 }
 
 void
@@ -368,10 +372,52 @@ conn_read_frame(struct conn *c, struct evbuffer *in)
     return true;
 }
 
+/* Stops reading c until its turn in the backlog (next loop pass). */
 static void
+conn_defer(struct conn *c)
+{
+    struct net *n = c->net;
+    static const struct timeval now = { 0, 0 };
+
+    bufferevent_disable(c->bev, EV_READ);
+    c->reading = false;
+    if (c->queued)
+        return;
+    conn_ref(c);                     /* the backlog's reference */
+    c->queued = true;
+    c->rr_next = NULL;
+    if (n->backlog_tail != NULL)
+        n->backlog_tail->rr_next = c;
+    else
+        n->backlog = c;
+    n->backlog_tail = c;
+    /* a timer, not event_active: it fires after the next poll, so every
+     * socket that became readable meanwhile gets its turn first */
+    if (!evtimer_pending(n->backlog_ev, NULL))
+        evtimer_add(n->backlog_ev, &now);
+}
+
+/* Frames of c's current go answered at once: those handled (done) less
+ * those still waiting for a commit (in flight since the go began, bounded
+ * by HITLQ_MAX_INFLIGHT: the group commit wants them all in one pass). */
+static unsigned
+conn_answered(const struct conn *c, uint32_t inflight0, unsigned done)
+{
+    uint32_t parked = c->inflight > inflight0 ? c->inflight - inflight0 : 0;
+
+    return done > parked ? done - (unsigned)parked : 0;
+}
+
+/* Handles c's buffered frames until CONN_FRAMES_PER_PASS of them were
+ * answered at once; more wait in the backlog (one connection's pipeline
+ * never takes the loop).  Reading pauses while c is over its in-flight or
+ * output cap.  Returns the number of frames answered at once. */
+static unsigned
 conn_process_input(struct conn *c)
 {
     bool paused = false;
+    uint32_t inflight0 = c->inflight;
+    unsigned done = 0, answered = 0;
 
     conn_ref(c);
     while (conn_is_open(c)) {
@@ -381,8 +427,20 @@ conn_process_input(struct conn *c)
             paused = true;
             break;
         }
+        if (answered >= CONN_FRAMES_PER_PASS) {
+            if (evbuffer_get_length(bufferevent_get_input(c->bev)) >= HITLQ_FRAME_HDR_LEN) {
+                conn_defer(c);
+                paused = true;
+            }
+            break;
+        }
         if (!conn_read_frame(c, bufferevent_get_input(c->bev)))
             break;
+        answered = conn_answered(c, inflight0, ++done);
+    }
+    if (conn_is_open(c) && !paused && !c->reading) {     /* back from the backlog */
+        bufferevent_enable(c->bev, EV_READ);
+        c->reading = true;
     }
     /* A frame the client started must be finished in time (slowloris);
      * while we pause reading, the wait is ours, not the client's. */
@@ -393,6 +451,50 @@ conn_process_input(struct conn *c)
             evtimer_del(c->frame_ev);
     }
     conn_unref(c);
+    return answered;
+}
+
+void
+conn_run_backlog(evutil_socket_t fd, short what, void *arg)
+{
+    static const struct timeval now = { 0, 0 };
+    struct net *n = arg;
+    struct conn *c;
+    unsigned frames = 0;
+
+    (void)fd;
+    (void)what;
+    /* round after round (a connection re-queued by its go goes to the
+     * tail), until CONN_FRAMES_PER_RUN frames were answered: a lone
+     * pipeliner gets several goes a run, many get one each in turn */
+    while ((c = n->backlog) != NULL && frames < CONN_FRAMES_PER_RUN) {
+        n->backlog = c->rr_next;
+        if (n->backlog == NULL)
+            n->backlog_tail = NULL;
+        c->rr_next = NULL;
+        c->queued = false;
+        if (conn_is_open(c))
+            frames += conn_process_input(c);
+        conn_unref(c);
+    }
+    if (n->backlog == NULL)
+        evtimer_del(n->backlog_ev);          /* armed by a go of this run */
+    else if (!evtimer_pending(n->backlog_ev, NULL))
+        evtimer_add(n->backlog_ev, &now);
+}
+
+void
+conn_backlog_clear(struct net *n)
+{
+    struct conn *c = n->backlog, *next;
+
+    n->backlog = n->backlog_tail = NULL;
+    for (; c != NULL; c = next) {
+        next = c->rr_next;
+        c->rr_next = NULL;
+        c->queued = false;
+        conn_unref(c);
+    }
 }
 
 static void
@@ -537,11 +639,38 @@ conn_ssl(const struct conn *c)
     return c->bev != NULL ? bufferevent_openssl_get_ssl(c->bev) : NULL;
 }
 
+bool
+conn_has_input(const struct conn *c)
+{
+    evutil_socket_t fd;
+    int waiting = 0;
+
+    if (c->bev == NULL)
+        return false;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        return true;
+    fd = bufferevent_getfd(c->bev);
+    return fd >= 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0;
+}
+
+bool
+conn_is_silent(const struct conn *c)
+{
+    SSL *ssl;
+
+    if (c->heard || c->bev == NULL)
+        return false;
+    if ((ssl = conn_ssl(c)) != NULL && !SSL_in_before(ssl))
+        return false;                    /* a handshake message arrived */
+    return !conn_has_input(c);
+}
+
 static void
 conn_on_read(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    conn_process_input(arg);
+    ((struct conn *)arg)->heard = true;
+    (void)conn_process_input(arg);
 }
 
 static void

@@ -63,7 +63,23 @@ struct conn {
     struct event        *hello_ev;     /* owned: HELLO deadline; NULL once ready */
     struct event        *idle_ev;      /* owned: idle check; NULL when off */
     uint64_t             last_frame_ms;/* when the last frame arrived */
+    /* fairness (net.h): budgets and round-robin */
+    bool                 preauth;      /* not authenticated yet (counts against
+                                        * max_unauthenticated); false once READY */
+    bool                 heard;        /* some bytes arrived (evicted last) */
+    bool                 queued;       /* in net's backlog (holds a reference) */
+    struct conn         *rr_next;      /* next in net's backlog */
 };
+
+/* Most frames of one connection answered at once (GET, PING, errors...)
+ * in one go; the rest wait for the next event-loop pass, round-robin with
+ * every other connection.  Frames that wait for a durable commit do not
+ * count: HITLQ_MAX_INFLIGHT bounds them, and the group commit wants a
+ * pipelining writer's whole window staged in one pass (its batches). */
+#define CONN_FRAMES_PER_PASS 4
+/* Most frames answered at once in one backlog run (a loop pass stays
+ * short whatever the number of busy connections); the rest, next run. */
+#define CONN_FRAMES_PER_RUN  16
 
 /* The address part (no port) of sa into out[48]. */
 void conn_addr_str(const struct sockaddr *sa, char out[48]);
@@ -95,8 +111,22 @@ void conn_request_done(struct conn *c);
 /* Closes now (drops pending output); the owner's on_close hook runs
  * before the socket's reference is dropped. */
 void conn_close(struct conn *c);
+/* True when c has not sent a byte yet: nothing read (no frame byte, no
+ * TLS handshake message), nothing buffered, nothing waiting in its socket
+ * (FIONREAD).  Such a connection may be evicted for a newcomer (net.c). */
+bool conn_is_silent(const struct conn *c);
+/* True when bytes of c wait to be handled: in its input buffer or its
+ * socket. */
+bool conn_has_input(const struct conn *c);
 /* The connection's TLS session (borrowed; for tls_peer_name and
  * tls_exporter), or NULL on a plaintext listener. */
 struct ssl_st *conn_ssl(const struct conn *c);
+/* The backlog's callback (net->backlog_ev, arg = the struct net): gives
+ * the connections that had more buffered than one go allows their next
+ * goes (CONN_FRAMES_PER_PASS each), in arrival order, round-robin, until
+ * CONN_FRAMES_PER_RUN frames were answered. */
+void conn_run_backlog(evutil_socket_t fd, short what, void *arg);
+/* Drops the backlog (at the end: no frame of it is handled). */
+void conn_backlog_clear(struct net *n);
 
 #endif

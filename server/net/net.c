@@ -18,27 +18,125 @@
 #include "tls.h"
 #include "util.h"
 
+/* Who holds the slots, seen from a new connection from ip: the open
+ * connections from ip, and the unauthenticated ones in total and from ip. */
+struct net_census {
+    uint64_t     same, pre, same_pre;
+};
+
+static void
+net_census(const struct net *n, const char *ip, struct net_census *cs)
+{
+    memset(cs, 0, sizeof(*cs));
+    for (const struct conn *c = n->conns; c != NULL; c = c->next) {
+        bool same = strcmp(c->ip, ip) == 0;
+
+        cs->same += same;
+        cs->pre += c->preauth;
+        cs->same_pre += c->preauth && same;
+    }
+}
+
+/* The oldest unauthenticated connection (from ip, or any when ip is NULL)
+ * that may give way: one that never sent a byte (conn_is_silent); with
+ * stalled, else the oldest one with nothing waiting to be read either (a
+ * talker stuck mid-HELLO).  NULL when none: a connection whose bytes are
+ * here, or may be about to be, is never closed for a newcomer. */
+static struct conn *
+net_victim(const struct net *n, const char *ip, bool stalled)
+{
+    struct conn *c = n->conns, *quiet = NULL;
+
+    while (c != NULL && c->next != NULL)          /* to the oldest */
+        c = c->next;
+    for (; c != NULL; c = c->prev) {
+        if (!c->preauth || (ip != NULL && strcmp(c->ip, ip) != 0))
+            continue;
+        if (conn_is_silent(c))
+            return c;
+        if (stalled && quiet == NULL && !conn_has_input(c))
+            quiet = c;
+    }
+    return quiet;
+}
+
+/* Closes c, an unauthenticated connection, to make room for a new one;
+ * the "preauth_evicted" event at most once a second, with the count. */
+static void
+net_evict(struct conn *c, const char *why)
+{
+    static struct log_limit lim = LOG_LIMIT_INIT;       /* loop thread only */
+    uint64_t k = log_limit_hit(&lim, util_mono_ns() / 1000000u + 1, 1000);
+
+    if (k > 0)
+        log_event(LOG_LVL_WARN, "preauth_evicted",
+                  "closed the oldest silent unauthenticated connection for a new one",
+                  LOG_UINT("count", k), LOG_STR("example_peer", c->peer),
+                  LOG_STR("budget", why));
+    conn_close(c);
+}
+
+/* Frees a slot for a newcomer when a limit is full: true if it did. */
+static bool
+net_evict_for(struct net *n, const char *ip, bool stalled, const char *why)
+{
+    struct conn *v = net_victim(n, ip, stalled);
+
+    if (v == NULL)
+        return false;
+    net_evict(v, why);
+    return true;
+}
+
+/* Makes room for a new connection from ip.  The unauthenticated budgets
+ * are soft: when full, the oldest silent unauthenticated connection (of
+ * ip first) gives way; when none is silent the newcomer is let in (talkers
+ * are bounded by hello_timeout_ms).  The connection limits are hard: a
+ * silent one, else a stalled one gives way, else the newcomer is refused.
+ * 0, or -1 with the refused limit's name in *why. */
+static int
+net_make_room(struct net *n, const char *ip, const char **why)
+{
+    const struct hitlq_config *cfg = n->cfg;
+    struct net_census cs;
+
+    net_census(n, ip, &cs);
+    if (cs.same_pre >= cfg->max_unauthenticated_per_addr &&
+        net_evict_for(n, ip, false, "max_unauthenticated_per_addr"))
+        net_census(n, ip, &cs);
+    if (cs.pre >= cfg->max_unauthenticated &&
+        net_evict_for(n, NULL, false, "max_unauthenticated"))
+        net_census(n, ip, &cs);
+    if (cs.same >= cfg->max_connections_per_addr) {
+        *why = "max_connections_per_addr";
+        if (!net_evict_for(n, ip, true, *why))
+            return -1;
+    }
+    if (n->n_conns >= cfg->max_connections) {
+        *why = "max_connections";
+        if (!net_evict_for(n, NULL, true, *why))
+            return -1;
+    }
+    return 0;
+}
+
 static void
 net_on_accept(struct evconnlistener *l, evutil_socket_t fd,
               struct sockaddr *sa, int salen, void *arg)
 {
     struct net *n = arg;
+    const char *why = "";
     char ip[48];
-    uint64_t same = 0;
 
     (void)l;
-    if (n->stopping || n->n_conns >= n->cfg->max_connections) {
-        log_warn("refusing connection: %s", n->stopping ? "stopping"
-                                                        : "max_connections reached");
+    if (n->stopping) {
+        log_warn("refusing connection: stopping");
         evutil_closesocket(fd);
         return;
     }
     conn_addr_str(sa, ip);
-    for (const struct conn *c = n->conns; c != NULL; c = c->next)
-        same += strcmp(c->ip, ip) == 0;
-    if (same >= n->cfg->max_connections_per_addr) {
-        log_warn("refusing connection from %s: max_connections_per_addr (%llu) reached",
-                 ip, (unsigned long long)n->cfg->max_connections_per_addr);
+    if (net_make_room(n, ip, &why) != 0) {
+        log_warn("refusing connection from %s: %s reached (none may give way)", ip, why);
         evutil_closesocket(fd);
         return;
     }
@@ -61,6 +159,14 @@ net_init(struct net *n, struct event_base *base, const struct hitlq_config *cfg,
     memset(n, 0, sizeof(*n));
     n->cfg = cfg;
     n->base = base;
+    /* the backlog runs at the loop's lowest priority, with the end-of-pass
+     * work (the commit hand-over): a busy pass never starves either */
+    n->backlog_ev = evtimer_new(base, conn_run_backlog, n);
+    if (n->backlog_ev == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    event_priority_set(n->backlog_ev, event_base_get_npriorities(base) - 1);
     if (cfg->tls_cert[0] == '\0')
         return 0;
     if ((n->tls_ctx = tls_ctx_new(cfg, err, errlen)) == NULL)
@@ -130,6 +236,10 @@ net_free(struct net *n)
     n->stopping = true;
     while (n->conns)
         conn_close(n->conns);
+    conn_backlog_clear(n);
+    if (n->backlog_ev != NULL)
+        event_free(n->backlog_ev);
+    n->backlog_ev = NULL;
     if (n->listener) {
         evconnlistener_free(n->listener);
         n->listener = NULL;

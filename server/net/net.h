@@ -47,6 +47,9 @@ struct net {
     struct conn           *conns;      /* open connections, newest first */
     size_t                 n_conns;
     bool                   stopping;   /* refuse new connections */
+    struct event          *backlog_ev; /* owned: runs the backlog next pass */
+    struct conn           *backlog, *backlog_tail; /* connections with frames
+                                        * left over from their last go (conn.c) */
     /* Set by the owner (net_set_owner): */
     struct net_hooks       hooks;
     struct hitlq_server   *owner;      /* never dereferenced here; each conn's srv */

@@ -61,7 +61,7 @@ static const struct opt config_opts[] = {
             "simultaneous client connections"),
     U64_OPT("max_connections_per_addr", max_connections_per_addr, 256, 1, 1000000,
             "simultaneous client connections from one IP address"),
-    U64_OPT("hello_timeout_ms", hello_timeout_ms, 10000, 100, 3600000,
+    U64_OPT("hello_timeout_ms", hello_timeout_ms, 5000, 100, 3600000,
             "a connection must complete HELLO (and authentication) within this\n"
             "# of being accepted, TLS handshake included"),
     U64_OPT("idle_timeout_ms", idle_timeout_ms, 0, 0, 86400000,
@@ -134,6 +134,13 @@ static const struct opt config_opts[] = {
             "stderr, or syslog (syslog(3) with the pid; journald on systemd machines)"),
     STR_OPT("log_facility", log_facility, "daemon",
             "syslog facility with log_target = syslog: daemon, user or local0..local7"),
+    U64_OPT("max_unauthenticated", max_unauthenticated, 64, 1, 1000000,
+            "simultaneous connections that have not authenticated yet (HELLO and AUTH\n"
+            "# not done); a new one beyond this closes the oldest of them that has\n"
+            "# not sent a byte (one that is talking is never closed for it)"),
+    U64_OPT("max_unauthenticated_per_addr", max_unauthenticated_per_addr, 8, 1, 1000000,
+            "the same from one IP address: a new one beyond this closes that\n"
+            "# address's oldest silent unauthenticated connection"),
     STR_OPT("user", user, "",
             "started as root: bind the ports and read the keys, then run as this user\n"
             "# (its groups, group and uid); empty = stay who started it"),

@@ -53,6 +53,8 @@ struct hitlq_config {
     char     log_format[8];        /* "plain" or "json" (server/util/log.h) */
     char     log_target[8];        /* "stderr" or "syslog" */
     char     log_facility[8];      /* syslog facility: daemon, user, local0..local7 */
+    uint64_t max_unauthenticated;  /* connections before HELLO/AUTH, in total */
+    uint64_t max_unauthenticated_per_addr; /* ... and from one address */
     char     user[64];             /* drop to this user after binding; "" = none */
 };
 
