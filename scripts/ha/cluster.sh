@@ -444,7 +444,7 @@ case "$cmd" in
     *) [ $# -ge 3 ] || die "$cmd needs NODE DIR"; ARG=$2; DIR=$3 ;;
 esac
 mkdir -p "$DIR" 2>/dev/null || true
-DIR=$(cd "$DIR" && pwd) || die "bad DIR"
+DIR=$(cd "$DIR" 2>/dev/null && pwd) || die "cannot create or enter $DIR"
 case "$cmd" in
     up) cmd_up ;;
     down) cmd_down ;;
