@@ -318,6 +318,7 @@ start_etcd() {
 cmd_up() {
     local t0=$SECONDS n to=${HA_UP_TIMEOUT:-60}
     check_dir
+    trap 'echo "cluster.sh: up failed; stopping what started" >&2; cmd_down >&2' EXIT
     load_vars
     write_files
     start_etcd
@@ -326,11 +327,8 @@ cmd_up() {
     echo "HITLQ_PG='$(conninfo "${PORTS[1]}" "${PORTS[2]}" "${PORTS[3]}")'" >>"$DIR/env.tmp"
     mv "$DIR/env.tmp" "$DIR/env"
     load_env
-    if ! wait_ready "$to"; then
-        echo "cluster.sh: no primary + sync standby after $to s (logs: $DIR/n?/patroni.log); stopping" >&2
-        cmd_down >&2
-        exit 1
-    fi
+    wait_ready "$to" || die "no primary + sync standby after $to s (logs: $DIR/n?/patroni.log)"
+    trap - EXIT
     echo "cluster.sh: up in $((SECONDS - t0)) s: primary $(role_line leader), sync $(role_line sync_standby)"
 }
 

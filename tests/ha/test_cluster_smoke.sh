@@ -8,7 +8,8 @@
 # does not end that wait, a cancel ends it only with PostgreSQL's "not
 # replicated" warning, and the blocked commit completes once a standby is
 # back; a partition of one hitlqd slot from the primary holds its session
-# open without an error until healed; down leaves no process.  Every wait is bounded.
+# open without an error until healed; a full restart keeps every row;
+# down leaves no process.  Every wait is bounded.
 #
 #   tests/ha/test_cluster_smoke.sh [BUILD_DIR]   (BUILD_DIR holds tests/pgproxy)
 set -eu
@@ -134,7 +135,14 @@ done
 read -r p3 _ < <($CL primary "$DIR")
 echo "ha-cluster: crash: kill -9 of $p2's postmaster (Patroni alive) -> first committed write on $p3 after $(($(now_ms) - t0)) ms"
 
-# 5. down leaves no process
+# 5. full restart (down, up on the same DIR): every committed row is back
+total=$(sql "$HITLQ_PG" "SELECT count(*) FROM smoke")
+$CL down "$DIR"
+$CL up "$DIR"
+[ "$(sql "$HITLQ_PG" "SELECT count(*) FROM smoke")" = "$total" ] || fail "rows lost across a full restart"
+echo "ha-cluster: full restart kept all $total rows"
+
+# 6. down leaves no process
 $CL down "$DIR"
 left=$(ps -eo args= | grep -F "$DIR/" | grep -v grep || true)
 [ -z "$left" ] || fail "processes left: $left"
