@@ -93,7 +93,9 @@ postmaster_pid() {
     local f="$DIR/$1/data/postmaster.pid" pid
     [ -r "$f" ] || return 0
     pid=$(head -n 1 "$f")
-    alive "$pid" && pgid_of "$pid" >>"$DIR/run/pgids" && echo "$pid"
+    # a stale file's pid may belong to another process by now: check it
+    alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $DIR/$1/data " &&
+        pgid_of "$pid" >>"$DIR/run/pgids" && echo "$pid"
     return 0
 }
 
@@ -362,15 +364,16 @@ stop_pid() {
     rm -f "$1"
 }
 
-# leftovers: pids of processes still running from this cluster: in a
-# recorded process group, or a command line naming a node's or etcd's
-# directory (postgres -D DIR/n1/data, patroni DIR/n1/patroni.yml).
+# leftovers: pids of processes still running from this cluster: a
+# postgres, Patroni, etcd or pgproxy in a recorded process group, or a
+# command line naming a node's or etcd's directory (postgres -D
+# DIR/n1/data, patroni DIR/n1/patroni.yml).
 leftovers() {
     local groups
     groups=$(cat "$DIR"/run/*.pid "$DIR/run/pgids" 2>/dev/null | sort -u | tr '\n' ' ')
     ps -eo pid=,pgid=,stat=,args= | awk -v g=" $groups " -v d="$DIR" '
         $3 ~ /^Z/ { next }
-        index(g, " " $2 " ") || index($0, d "/n1/") || index($0, d "/n2/") ||
+        (index(g, " " $2 " ") && $4 ~ /^(postgres|\/usr\/lib\/postgresql\/|etcd|\/usr\/bin\/python3|.*pgproxy)/) || index($0, d "/n1/") || index($0, d "/n2/") ||
         index($0, d "/n3/") || index($0, d "/etcd") { print $1 }'
 }
 
