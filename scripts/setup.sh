@@ -17,6 +17,9 @@ golang-go golang-golang-x-mod-dev libxgboost-dev openssl \
 python3-numpy python3-scipy python3-sklearn libncurses-dev tmux \
 python3-msgpack python3-cryptography python3-pytest chromium \
 prometheus curl systemd man-db"
+# The HA development cluster (scripts/ha/cluster.sh, docs/HA.md "Development
+# cluster"): PostgreSQL 15 + libpq, Patroni with etcd as its DCS.
+PKGS="$PKGS postgresql-15 libpq-dev patroni etcd-server etcd-client python3-psycopg2"
 
 missing=""
 for p in $PKGS; do

@@ -93,7 +93,9 @@ postmaster_pid() {
     local f="$DIR/$1/data/postmaster.pid" pid
     [ -r "$f" ] || return 0
     pid=$(head -n 1 "$f")
-    alive "$pid" && pgid_of "$pid" >>"$DIR/run/pgids" && echo "$pid"
+    # a stale file's pid may belong to another process by now: check it
+    alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $DIR/$1/data " &&
+        pgid_of "$pid" >>"$DIR/run/pgids" && echo "$pid"
     return 0
 }
 
@@ -318,6 +320,7 @@ start_etcd() {
 cmd_up() {
     local t0=$SECONDS n to=${HA_UP_TIMEOUT:-60}
     check_dir
+    trap 'echo "cluster.sh: up failed; stopping what started" >&2; cmd_down >&2' EXIT
     load_vars
     write_files
     start_etcd
@@ -326,11 +329,8 @@ cmd_up() {
     echo "HITLQ_PG='$(conninfo "${PORTS[1]}" "${PORTS[2]}" "${PORTS[3]}")'" >>"$DIR/env.tmp"
     mv "$DIR/env.tmp" "$DIR/env"
     load_env
-    if ! wait_ready "$to"; then
-        echo "cluster.sh: no primary + sync standby after $to s (logs: $DIR/n?/patroni.log); stopping" >&2
-        cmd_down >&2
-        exit 1
-    fi
+    wait_ready "$to" || die "no primary + sync standby after $to s (logs: $DIR/n?/patroni.log)"
+    trap - EXIT
     echo "cluster.sh: up in $((SECONDS - t0)) s: primary $(role_line leader), sync $(role_line sync_standby)"
 }
 
@@ -364,15 +364,16 @@ stop_pid() {
     rm -f "$1"
 }
 
-# leftovers: pids of processes still running from this cluster: in a
-# recorded process group, or a command line naming a node's or etcd's
-# directory (postgres -D DIR/n1/data, patroni DIR/n1/patroni.yml).
+# leftovers: pids of processes still running from this cluster: a
+# postgres, Patroni, etcd or pgproxy in a recorded process group, or a
+# command line naming a node's or etcd's directory (postgres -D
+# DIR/n1/data, patroni DIR/n1/patroni.yml).
 leftovers() {
     local groups
     groups=$(cat "$DIR"/run/*.pid "$DIR/run/pgids" 2>/dev/null | sort -u | tr '\n' ' ')
     ps -eo pid=,pgid=,stat=,args= | awk -v g=" $groups " -v d="$DIR" '
         $3 ~ /^Z/ { next }
-        index(g, " " $2 " ") || index($0, d "/n1/") || index($0, d "/n2/") ||
+        (index(g, " " $2 " ") && $4 ~ /^(postgres|\/usr\/lib\/postgresql\/|etcd|\/usr\/bin\/python3|.*pgproxy)/) || index($0, d "/n1/") || index($0, d "/n2/") ||
         index($0, d "/n3/") || index($0, d "/etcd") { print $1 }'
 }
 
@@ -444,7 +445,7 @@ case "$cmd" in
     *) [ $# -ge 3 ] || die "$cmd needs NODE DIR"; ARG=$2; DIR=$3 ;;
 esac
 mkdir -p "$DIR" 2>/dev/null || true
-DIR=$(cd "$DIR" && pwd) || die "bad DIR"
+DIR=$(cd "$DIR" 2>/dev/null && pwd) || die "cannot create or enter $DIR"
 case "$cmd" in
     up) cmd_up ;;
     down) cmd_down ;;

@@ -16,5 +16,5 @@ DIR=$(mktemp -d /tmp/hitlq-hab.XXXXXX)
 chmod 0755 "$DIR"
 trap 'scripts/ha/cluster.sh down "$DIR" >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
 scripts/ha/cluster.sh up "$DIR"
-. "$DIR/env"
+set -a; . "$DIR/env"; set +a
 "$b/tests/pgappend_bench" -t "${PGAPPEND_SECS:-5}" "$@"
