@@ -20,6 +20,8 @@ prometheus curl systemd man-db"
 # The HA development cluster (scripts/ha/cluster.sh, docs/HA.md "Development
 # cluster"): PostgreSQL 15 + libpq, Patroni with etcd as its DCS.
 PKGS="$PKGS postgresql-15 libpq-dev patroni etcd-server etcd-client python3-psycopg2"
+# HA log rows are zstd-compressed write-sets (server/ha/ha_pg.c).
+PKGS="$PKGS libzstd-dev"
 
 missing=""
 for p in $PKGS; do
