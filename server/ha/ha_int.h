@@ -33,6 +33,7 @@ struct ha {
     struct ha_conn   loop, commit, renew;
     _Atomic uint64_t epoch;        /* the epoch this node leads, 0 = none */
     _Atomic uint64_t appended;     /* last seq this node appended */
+    bool             renew_failing;/* renewal thread: the last renewal failed */
     struct ha_buf    zout;         /* commit thread: the compressed write-set */
     struct ha_buf    zin;          /* loop thread: a decompressed log row */
     void            *cctx;         /* commit thread: ZSTD_CCtx */

@@ -90,10 +90,14 @@ ha_renew(struct ha *h, uint64_t *lease_end_ns)
          * earlier still keeps it inside theirs (clock rates differ). */
         if (rc == 0)
             *lease_end_ns = sent + (uint64_t)h->lease_ms * 950000u;
-    } else {
-        log_event(LOG_LVL_WARN, "ha_renew_failed", "leadership lease not renewed",
+    } else if (!h->renew_failing) {      /* once per streak: retried every 200 ms */
+        log_event(LOG_LVL_WARN, "ha_renew_failed", "leadership lease not renewed; retrying",
                   LOG_STR("reason", err));
     }
+    if (rc == 0 && h->renew_failing)
+        log_event(LOG_LVL_INFO, "ha_renewed", "leadership lease renewed again",
+                  LOG_UINT("epoch", atomic_load(&h->epoch)));
+    h->renew_failing = rc != 0;
     PQclear(r);
     return rc;
 }
