@@ -40,25 +40,7 @@ static char trig[128];
 /* Starts hitlqd with the shim preloaded (off until the trigger exists). */
 static int start_shimmed(struct hserver *s, const char *cfg)
 {
-    char so[PATH_MAX], asan[512];
-    const char *old = getenv("ASAN_OPTIONS");
-
-    snprintf(trig_dir, sizeof trig_dir, "/tmp/hitlq-mapfull-XXXXXX");
-    assert_non_null(mkdtemp(trig_dir));
-    snprintf(trig, sizeof trig, "%s/trigger", trig_dir);
-    assert_non_null(realpath(SHIM_SO, so));
-    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0", old ? old : "",
-             old && *old ? ":" : "");
-    setenv("ASAN_OPTIONS", asan, 1);
-    setenv("FAULT_MAPFULL_TRIGGER", trig, 1);
-    setenv("LD_PRELOAD", so, 1);
-    int port = harness_server_start(s, cfg);
-    unsetenv("LD_PRELOAD");
-    if (old != NULL)
-        setenv("ASAN_OPTIONS", old, 1);
-    else
-        unsetenv("ASAN_OPTIONS");
-    return port;
+    return e2e_start_shimmed(s, cfg, SHIM_SO, "FAULT_MAPFULL_TRIGGER", trig_dir, trig);
 }
 
 /* Lines in the shim's hit log. */

@@ -38,22 +38,7 @@ static char trig[128];
 /* Starts hitlqd with the shim preloaded (off until the trigger exists). */
 static int start_faulty(struct hserver *s, const char *cfg)
 {
-    char so[PATH_MAX], asan[512];
-    const char *old = getenv("ASAN_OPTIONS");
-
-    snprintf(trig_dir, sizeof trig_dir, "/tmp/hitlq-fault-XXXXXX");
-    assert_non_null(mkdtemp(trig_dir));
-    snprintf(trig, sizeof trig, "%s/trigger", trig_dir);
-    assert_non_null(realpath(FAULT_SO, so));
-    /* the shim comes before the sanitizer runtime in the library list */
-    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0", old ? old : "",
-             old && *old ? ":" : "");
-    setenv("ASAN_OPTIONS", asan, 1);
-    setenv("FAULT_STORE_TRIGGER", trig, 1);
-    setenv("LD_PRELOAD", so, 1);
-    int port = harness_server_start(s, cfg);
-    unsetenv("LD_PRELOAD");
-    return port;
+    return e2e_start_shimmed(s, cfg, FAULT_SO, "FAULT_STORE_TRIGGER", trig_dir, trig);
 }
 
 static void set_trigger(const char *mode)

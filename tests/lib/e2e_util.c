@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -217,4 +218,34 @@ uint64_t e2e_qa_of(hitlq *c, uint64_t id)
     uint64_t orig = o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : 0;
     hitlq_reply_free(r);
     return orig;
+}
+
+int
+e2e_start_shimmed(struct hserver *s, const char *cfg, const char *so_path,
+                  const char *trig_env, char dir[64], char trig[128])
+{
+    char so[PATH_MAX], asan[512], *old = getenv("ASAN_OPTIONS");
+    int port;
+
+    old = old ? strdup(old) : NULL;
+    snprintf(dir, 64, "/tmp/hitlq-shim-XXXXXX");
+    if (mkdtemp(dir) == NULL || realpath(so_path, so) == NULL) {
+        free(old);
+        return -1;
+    }
+    snprintf(trig, 128, "%s/trigger", dir);
+    /* the shim comes before the sanitizer runtime in the library list */
+    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0", old ? old : "",
+             old && *old ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+    setenv(trig_env, trig, 1);
+    setenv("LD_PRELOAD", so, 1);
+    port = harness_server_start(s, cfg);
+    unsetenv("LD_PRELOAD");
+    if (old != NULL)
+        setenv("ASAN_OPTIONS", old, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(old);
+    return port;
 }

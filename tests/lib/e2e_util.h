@@ -83,4 +83,13 @@ double e2e_map_num(const msgpack_object *m, const char *k);
  * the original's id when id is a blind QA copy (its `qa_of`), else 0. */
 uint64_t e2e_qa_of(hitlq *c, uint64_t id);
 
+/* Starts hitlqd (harness_server_start) with the LD_PRELOAD fault shim at
+ * so_path (relative to the repository root).  The shim stays off until its
+ * trigger file exists: a fresh temporary directory goes to dir and the
+ * trigger's path (not created) to trig, exported to the shim as the
+ * environment variable trig_env.  ASan is told the shim comes first.  The
+ * port, or -1. */
+int e2e_start_shimmed(struct hserver *s, const char *cfg, const char *so_path,
+                      const char *trig_env, char dir[64], char trig[128]);
+
 #endif
