@@ -218,6 +218,7 @@ test: test-build
 FAULT_TESTS = $(T)/tests/test_clock_jump $(T)/tests/test_store_faults $(T)/tests/test_map_size
 FAULT_TESTS += $(T)/tests/test_hostile_mix
 FAULT_TESTS += $(T)/tests/test_preauth $(T)/tests/test_fairness
+FAULT_TESTS += $(T)/tests/test_crash     # the crash loop: kill -9 under load, repeatedly
 faults: test-build
 	@for t in $(FAULT_TESTS); do echo "=== $$t"; $$t || exit 1; done
 
