@@ -102,10 +102,29 @@ static uint64_t submit(hitlq *c, const char *key, uint64_t *t0)
     return d.id;
 }
 
-/* Sleeps until wall time t (ms). */
+/* The server's time (ms), as PING gives it, carried forward on the
+ * monotonic clock: item times (deadline_ms) are server time, which never
+ * follows a step of the wall clock (this VM's clock does step). */
+static uint64_t srv_base, mono_base;
+
+static void srv_clock_sync(hitlq *c)
+{
+    hitlq_reply *r = NULL;
+    assert_int_equal(hitlq_call(c, HITLQ_OP_PING, NULL, 0, &r), HITLQ_OK);
+    assert_true(hitlq_reply_get_u64(r, "time_ms", &srv_base));
+    mono_base = harness_now_ms();
+    hitlq_reply_free(r);
+}
+
+static uint64_t srv_now(void)
+{
+    return srv_base + (harness_now_ms() - mono_base);
+}
+
+/* Sleeps until server time t (ms). */
 static void sleep_until(uint64_t t)
 {
-    uint64_t now = e2e_wall_ms();
+    uint64_t now = srv_now();
     if (t > now)
         harness_sleep_ms((unsigned)(t - now));
 }
@@ -148,6 +167,7 @@ static void test_ladder_metrics(void **st)
 {
     (void)st;
     hitlq *c = e2e_connect(S.port, "alice", 30000);
+    srv_clock_sync(c);
     hitlq_reply *r = NULL;
     uint64_t ta, tb, tc, id[3];
     id[0] = submit(c, "m-a", &ta);
@@ -166,7 +186,7 @@ static void test_ladder_metrics(void **st)
     sleep_until(tc + SLA_MS / 2 + 250);
     assert_int_equal(metric(RISK("credit_review", "50")), 3);
     const msgpack_object *m = get_sla(c, id[0], &r);
-    uint64_t now = e2e_wall_ms();
+    uint64_t now = srv_now();
     assert_int_equal((uint64_t)e2e_map_num(m, "budget_ms"), SLA_MS);
     assert_int_equal((uint64_t)e2e_map_num(m, "level"), 50);
     assert_int_equal((uint64_t)e2e_map_num(m, "breach_at_ms"), ta + SLA_MS);
@@ -179,7 +199,7 @@ static void test_ladder_metrics(void **st)
                      HITLQ_ST_BAD_REQUEST);
     assert_int_equal(hitlq_release_waiting(c, id[1], cl[1].lease, 1000, "not a name"),
                      HITLQ_EINVAL);
-    uint64_t t_pause = e2e_wall_ms();
+    uint64_t t_pause = srv_now();
     assert_int_equal(hitlq_release_waiting(c, id[1], cl[1].lease, 1500, "customer"), HITLQ_OK);
     m = get_sla(c, id[1], &r);
     char who[32];
@@ -222,6 +242,7 @@ static void test_burst_breaches(void **st)
 {
     (void)st;
     hitlq *c = e2e_connect(S.port, "bob", 30000);
+    srv_clock_sync(c);
     uint64_t t0 = 0, last = 0;
     char key[32];
     double s0 = metric(BREACH("credit_senior")), b0 = metric(BREACH("credit_review")), e0 = metric(ESC("credit_review",
@@ -259,6 +280,7 @@ static void test_restart_and_clients(void **st)
 {
     (void)st;
     hitlq *c = e2e_connect(S.port, "carol", 30000);
+    srv_clock_sync(c);
     hitlq_reply *r = NULL;
     uint64_t t0, t1, t2, a = submit(c, "r-a", &t0), b = submit(c, "r-b", &t1),
              d = submit(c, "r-d", &t2);
