@@ -32,8 +32,8 @@ struct net_hooks {
     /* c is closing: its socket is gone, the struct lives on while
      * referenced.  The owner drops what waits on c.  May be NULL. */
     void (*on_close)(struct conn *c);
-    /* c's output fell to half its cap or below (it can take more).  Must
-     * not close c.  May be NULL. */
+    /* c's output fell to CONN_OUT_PAUSE / 2 (conn.h) or below (it can
+     * take more).  Must not close c.  May be NULL. */
     void (*on_drain)(struct conn *c);
 };
 
