@@ -278,6 +278,22 @@ conn_flush_out(struct conn *c)
     msgpack_sbuffer_clear(n->out);
 }
 
+/* The close of c after a fatal status: one info line per connection once
+ * authenticated; before that a rate-limited summary ("preauth_closed":
+ * random bytes from many peers make thousands a second). */
+static void
+conn_log_fatal(const struct conn *c, int status, const char *message)
+{
+    char safe[200];
+
+    if (c->preauth) {
+        net_log_preauth_closed(&c->net->log, c->peer, hitlq_status_str(status), message);
+        return;
+    }
+    log_sanitize(safe, sizeof(safe), message, strlen(message));
+    log_info("conn %s: closing after %s: %s", c->peer, hitlq_status_str(status), safe);
+}
+
 void
 conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
                 int status, const char *message)
@@ -288,9 +304,7 @@ conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
     wire_pack_error(n->out, n->pk, opcode, (uint16_t)status, request_id, message);
     conn_flush_out(c);
     if (hitlq_status_is_fatal(status) && c->bev != NULL) {
-        char safe[200];
-        log_sanitize(safe, sizeof(safe), message ? message : "", message ? strlen(message) : 0);
-        log_info("conn %s: closing after %s: %s", c->peer, hitlq_status_str(status), safe);
+        conn_log_fatal(c, status, message ? message : "");
         conn_set_state(c, CONN_CLOSING);
         bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
         bufferevent_disable(c->bev, EV_READ);
