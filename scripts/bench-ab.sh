@@ -29,8 +29,8 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitlq-ab.XXXXXX")
 PID=
 trap '[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
-printf 'map_size_mb = 8192\n' > "$TMP/on.conf"
-printf 'map_size_mb = 8192\naudit = 0\n' > "$TMP/off.conf"
+printf 'map_size_mb = 8192\nhttp_listen = "127.0.0.1:0"\n' > "$TMP/on.conf"
+printf 'map_size_mb = 8192\naudit = 0\nhttp_listen = "127.0.0.1:0"\n' > "$TMP/off.conf"
 
 # serve BIN CONF: starts BIN on a fresh data dir; sets PID and PORTFILE.
 serve() {

@@ -1,7 +1,8 @@
 /*
  * log_watch.c - the rate-limited and periodic log events of hitlqd
  * (log_watch.h): lease_expired / dead_lettered summaries and the
- * storage_near_full / storage_below events, on one 1 s timer.
+ * storage_near_full / storage_below events, on one 1 s timer, which also
+ * writes the tails of the network layer's summaries (net_log.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "hitlq_proto.h"
 #include "log.h"
 #include "log_watch.h"
+#include "net_log.h"
 #include "server.h"
 #include "store.h"
 #include "store_map.h"
@@ -174,6 +176,7 @@ watch_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     watch_flush(w);
+    net_log_flush(&w->srv->net.log, false);    /* preauth_evicted / _closed tails */
     if (!w->srv->stopping)
         watch_storage(w);
 }

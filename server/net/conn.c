@@ -158,7 +158,7 @@ conn_new(struct net *n, evutil_socket_t fd, const struct sockaddr *sa, int salen
 {
     const struct hitlq_config *cfg = n->cfg;
     struct conn *c = calloc(1, sizeof(*c));
-    int one = 1;
+    int one = 1, lowat = CONN_NOTSENT_LOWAT;
 
     (void)salen;
     if (c == NULL) {
@@ -180,6 +180,7 @@ conn_new(struct net *n, evutil_socket_t fd, const struct sockaddr *sa, int salen
         return NULL;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
     if (c->hs_ev != NULL)
         conn_arm(c->hs_ev, cfg->handshake_timeout_ms);
     conn_arm(c->hello_ev, cfg->hello_timeout_ms);
@@ -196,7 +197,7 @@ conn_new(struct net *n, evutil_socket_t fd, const struct sockaddr *sa, int salen
     conn_peer_name(c, sa);
     msgpack_zone_init(&c->zone, 4096);
     bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
-    bufferevent_setwatermark(c->bev, EV_WRITE, HITLQ_MAX_OUTBUF / 2, 0);
+    bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_PAUSE / 2, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->reading = true;
     c->next = n->conns;
@@ -267,10 +268,30 @@ conn_flush_out(struct conn *c)
 
     if (c->bev != NULL && c->state != CONN_CLOSED) {
         bufferevent_write(c->bev, n->out->data, n->out->size);
-        if (conn_outlen(c) > HITLQ_MAX_OUTBUF)
+        if (conn_outlen(c) > HITLQ_MAX_OUTBUF && !c->stall_cap) {
+            c->stall_cap = true;          /* the cap's deadline starts now */
+            c->stall_out = conn_outlen(c);
+            evtimer_del(c->stall_ev);
             conn_arm(c->stall_ev, n->cfg->slow_reader_timeout_ms);
+        }
     }
     msgpack_sbuffer_clear(n->out);
+}
+
+/* The close of c after a fatal status: one info line per connection once
+ * authenticated; before that a rate-limited summary ("preauth_closed":
+ * random bytes from many peers make thousands a second). */
+static void
+conn_log_fatal(const struct conn *c, int status, const char *message)
+{
+    char safe[200];
+
+    if (c->preauth) {
+        net_log_preauth_closed(&c->net->log, c->peer, hitlq_status_str(status), message);
+        return;
+    }
+    log_sanitize(safe, sizeof(safe), message, strlen(message));
+    log_info("conn %s: closing after %s: %s", c->peer, hitlq_status_str(status), safe);
 }
 
 void
@@ -289,12 +310,9 @@ conn_send_error(struct conn *c, uint8_t opcode, uint32_t request_id,
 void
 conn_close_flushed(struct conn *c, int status, const char *message)
 {
-    char safe[200];
-
     if (c->bev == NULL)
         return;
-    log_sanitize(safe, sizeof(safe), message ? message : "", message ? strlen(message) : 0);
-    log_info("conn %s: closing after %s: %s", c->peer, hitlq_status_str(status), safe);
+    conn_log_fatal(c, status, message ? message : "");
     conn_set_state(c, CONN_CLOSING);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     bufferevent_disable(c->bev, EV_READ);
@@ -306,7 +324,21 @@ conn_close_flushed(struct conn *c, int status, const char *message)
 static bool
 conn_may_read(const struct conn *c)
 {
-    return c->inflight < HITLQ_MAX_INFLIGHT && conn_outlen(c) < HITLQ_MAX_OUTBUF;
+    return c->inflight < HITLQ_MAX_INFLIGHT && conn_outlen(c) < CONN_OUT_PAUSE;
+}
+
+/* Reading of c stops (conn_may_read is false): when that is for its
+ * unsent replies, the slow-reader deadline starts, with the output's size
+ * as the reference its progress is measured against. */
+static void
+conn_pause(struct conn *c)
+{
+    bufferevent_disable(c->bev, EV_READ);
+    c->reading = false;
+    if (conn_outlen(c) >= CONN_OUT_PAUSE && !evtimer_pending(c->stall_ev, NULL)) {
+        c->stall_out = conn_outlen(c);
+        conn_arm(c->stall_ev, c->net->cfg->slow_reader_timeout_ms);
+    }
 }
 
 /* Reading was disabled explicitly (no read watermarks: with TLS they can
@@ -422,8 +454,7 @@ conn_process_input(struct conn *c)
     conn_ref(c);
     while (conn_is_open(c)) {
         if (!conn_may_read(c)) {
-            bufferevent_disable(c->bev, EV_READ);
-            c->reading = false;
+            conn_pause(c);
             paused = true;
             break;
         }
@@ -512,17 +543,33 @@ conn_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
     conn_send_error(c, 0, 0, HITLQ_ST_BAD_FRAME, msg);
 }
 
+/* Slow reader: closes c when its unsent replies stayed over the cap
+ * (HITLQ_MAX_OUTBUF, not back to half) for slow_reader_timeout_ms, or
+ * when reading is paused for them (CONN_OUT_PAUSE) and they did not shrink
+ * over that time; a reader that took some gets another period. */
 static void
 conn_on_stall_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    size_t len;
+    bool stuck;
 
     (void)fd;
     (void)what;
-    if (c->bev == NULL || conn_outlen(c) <= HITLQ_MAX_OUTBUF / 2)
+    if (c->bev == NULL)
         return;
+    len = conn_outlen(c);
+    stuck = c->stall_cap && len > HITLQ_MAX_OUTBUF / 2;
+    c->stall_cap = false;
+    if (!stuck && (c->reading || len < CONN_OUT_PAUSE))
+        return;                            /* drained: reading resumed */
+    if (!stuck && len < c->stall_out) {    /* it took some: another period */
+        c->stall_out = len;
+        conn_arm(c->stall_ev, c->net->cfg->slow_reader_timeout_ms);
+        return;
+    }
     log_info("conn %s: not reading its replies (%zu bytes unsent); disconnecting",
-             c->peer, conn_outlen(c));
+             c->peer, len);
     conn_close(c);
 }
 
@@ -684,8 +731,10 @@ conn_on_write(struct bufferevent *bev, void *arg)
             conn_close(c);
         return;
     }
-    if (conn_outlen(c) <= HITLQ_MAX_OUTBUF / 2)
+    if (conn_outlen(c) <= CONN_OUT_PAUSE / 2) {    /* the low watermark */
         evtimer_del(c->stall_ev);
+        c->stall_cap = false;
+    }
     if (c->net->hooks.on_drain != NULL)
         c->net->hooks.on_drain(c);
     conn_resume(c);

@@ -48,7 +48,10 @@ struct conn {
                                         * (borrowed; valid during dispatch) */
     size_t               frame_len;
     struct event        *frame_ev;     /* owned: deadline of a started frame */
-    struct event        *stall_ev;     /* owned: output stuck over the cap */
+    struct event        *stall_ev;     /* owned: output not taken (slow reader) */
+    size_t               stall_out;    /* unsent bytes when stall_ev was armed for
+                                        * a read pause (progress reference) */
+    bool                 stall_cap;    /* stall_ev runs for output over the cap */
     struct conn         *prev, *next;  /* net->conns list */
     /* TLS (server/net/tls.c); all unused on a plaintext listener */
     struct event        *hs_ev;        /* owned: handshake deadline; NULL once done */
@@ -77,6 +80,15 @@ struct conn {
  * count: HITLQ_MAX_INFLIGHT bounds them, and the group commit wants a
  * pipelining writer's whole window staged in one pass (its batches). */
 #define CONN_FRAMES_PER_PASS 4
+/* Unsent reply bytes at which reading pauses until they drain to half
+ * (the write callback's low watermark): a client that does not read its
+ * replies is served this much, not HITLQ_MAX_OUTBUF plus the kernel's
+ * buffers.  HITLQ_MAX_OUTBUF stays the hard cap (one go may pass this). */
+#define CONN_OUT_PAUSE   (256u * 1024u)
+/* Unsent bytes the kernel holds for a connection (TCP_NOTSENT_LOWAT): the
+ * rest waits in the bufferevent, where CONN_OUT_PAUSE sees it.  Bytes in
+ * flight on the network are not counted: throughput is unchanged. */
+#define CONN_NOTSENT_LOWAT (128 * 1024)
 /* Most frames answered at once in one backlog run (a loop pass stays
  * short whatever the number of busy connections); the rest, next run. */
 #define CONN_FRAMES_PER_RUN  16

@@ -60,22 +60,6 @@ net_victim(const struct net *n, const char *ip, bool stalled)
     return quiet;
 }
 
-/* Closes c, an unauthenticated connection, to make room for a new one;
- * the "preauth_evicted" event at most once a second, with the count. */
-static void
-net_evict(struct conn *c, const char *why)
-{
-    static struct log_limit lim = LOG_LIMIT_INIT;       /* loop thread only */
-    uint64_t k = log_limit_hit(&lim, util_mono_ns() / 1000000u + 1, 1000);
-
-    if (k > 0)
-        log_event(LOG_LVL_WARN, "preauth_evicted",
-                  "closed the oldest silent unauthenticated connection for a new one",
-                  LOG_UINT("count", k), LOG_STR("example_peer", c->peer),
-                  LOG_STR("budget", why));
-    conn_close(c);
-}
-
 /* Frees a slot for a newcomer when a limit is full: true if it did. */
 static bool
 net_evict_for(struct net *n, const char *ip, bool stalled, const char *why)
@@ -84,7 +68,8 @@ net_evict_for(struct net *n, const char *ip, bool stalled, const char *why)
 
     if (v == NULL)
         return false;
-    net_evict(v, why);
+    net_log_evicted(&n->log, v->peer, why);    /* "preauth_evicted", 1/s */
+    conn_close(v);
     return true;
 }
 
@@ -157,6 +142,7 @@ net_init(struct net *n, struct event_base *base, const struct hitlq_config *cfg,
          char *err, size_t errlen)
 {
     memset(n, 0, sizeof(*n));
+    net_log_init(&n->log);
     n->cfg = cfg;
     n->base = base;
     /* the backlog runs at the loop's lowest priority, with the end-of-pass
@@ -246,4 +232,5 @@ net_free(struct net *n)
     }
     SSL_CTX_free(n->tls_ctx);         /* after the conns: NULL is a no-op */
     n->tls_ctx = NULL;
+    net_log_flush(&n->log, true);     /* after the conns: their closes count */
 }

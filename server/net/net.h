@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "frame.h"
+#include "net_log.h"
 
 struct conn;
 struct hitlq_server;        /* the owner: opaque to this layer */
@@ -32,8 +33,8 @@ struct net_hooks {
     /* c is closing: its socket is gone, the struct lives on while
      * referenced.  The owner drops what waits on c.  May be NULL. */
     void (*on_close)(struct conn *c);
-    /* c's output fell to half its cap or below (it can take more).  Must
-     * not close c.  May be NULL. */
+    /* c's output fell to CONN_OUT_PAUSE / 2 (conn.h) or below (it can
+     * take more).  Must not close c.  May be NULL. */
     void (*on_drain)(struct conn *c);
 };
 
@@ -50,6 +51,7 @@ struct net {
     struct event          *backlog_ev; /* owned: runs the backlog next pass */
     struct conn           *backlog, *backlog_tail; /* connections with frames
                                         * left over from their last go (conn.c) */
+    struct net_log         log;        /* rate-limited summaries (net_log.h) */
     /* Set by the owner (net_set_owner): */
     struct net_hooks       hooks;
     struct hitlq_server   *owner;      /* never dereferenced here; each conn's srv */
@@ -80,7 +82,7 @@ int  net_listen(struct net *n, char *err, size_t errlen);
 void net_stop(struct net *n);
 
 /* Closes every connection (on_close runs for each), the listener, and
- * frees the TLS context.  Connections still referenced are freed by their
+ * frees the TLS context; writes the summary lines still owed.  Connections still referenced are freed by their
  * last conn_unref. */
 void net_free(struct net *n);
 
