@@ -18,18 +18,27 @@
 #define UTIL_CLOCK_JUMP_MS 1000
 
 static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
-static _Atomic(int64_t) clock_off_ms;    /* server time - monotonic ms */
+static _Atomic(int64_t) clock_off_ns;    /* server time - boot clock, ns */
 static _Atomic(int64_t) clock_skew_ms;   /* wall - server time last noted */
 
-/* CLOCK_BOOTTIME: monotonic, never stepped, and it counts a suspend (a
- * suspended host or VM is downtime, which leases must see pass). */
+/* CLOCK_BOOTTIME in ns: monotonic, never stepped, and it counts a suspend
+ * (a suspended host or VM is downtime, which leases must see pass). */
 static int64_t
-clock_mono_ms(void)
+clock_boot_ns(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+clock_wall_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 uint64_t
@@ -41,10 +50,13 @@ util_wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Anchored in ns, so that the server's time, truncated to ms, is the wall
+ * clock's own reading until the wall clock steps (anchoring in ms let it run
+ * up to 1 ms ahead of the wall clock). */
 static void
 clock_anchor(void)
 {
-    atomic_store(&clock_off_ms, (int64_t)util_wall_ms() - clock_mono_ms());
+    atomic_store(&clock_off_ns, clock_wall_ns() - clock_boot_ns());
     atomic_store(&clock_skew_ms, 0);
 }
 
@@ -71,7 +83,7 @@ util_now_ms(void)
     int64_t now;
 
     pthread_once(&clock_once, clock_anchor);
-    now = clock_mono_ms() + atomic_load(&clock_off_ms);
+    now = (clock_boot_ns() + atomic_load(&clock_off_ns)) / 1000000;
     clock_check(now);
     return (uint64_t)now;
 }
@@ -83,7 +95,7 @@ util_clock_floor(uint64_t floor_ms)
 
     if (now >= floor_ms)
         return 0;
-    atomic_fetch_add(&clock_off_ms, (int64_t)(floor_ms - now));
+    atomic_fetch_add(&clock_off_ns, (int64_t)(floor_ms - now) * 1000000);
     atomic_store(&clock_skew_ms, (int64_t)util_wall_ms() - (int64_t)floor_ms);
     log_event(LOG_LVL_WARN, "clock_jump",
               "the wall clock is behind the time the store has seen; "
