@@ -43,6 +43,8 @@ struct ha {
 /* Log rows hold the write-set compressed (zstd, level HA_ZSTD_LEVEL); a row
  * whose write-set would exceed HA_WSET_MAX is refused before allocating. */
 #define HA_ZSTD_LEVEL 1
+/* The deadline of a control statement (leader row, read-back, catch-up). */
+#define HA_STMT_MS    3000
 #define HA_WSET_MAX   (256u << 20)
 
 /* Compresses ws into h->zout (commit thread).  0 (*out, *outlen set) or -1. */

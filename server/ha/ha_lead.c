@@ -13,7 +13,6 @@
 #include "log.h"
 #include "util.h"
 
-#define HA_STMT_MS 3000          /* a control statement's deadline */
 
 int
 ha_leader_read(struct ha *h, struct ha_leader *out, char *err, size_t errlen)

@@ -16,7 +16,6 @@
 #include "util.h"
 #include "wset.h"
 
-#define HA_STMT_MS   3000        /* a control statement's deadline */
 
 /* After an append whose outcome is unknown (the session broke): a
  * synchronous write transaction that also reads whether the row is
